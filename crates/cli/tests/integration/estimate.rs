@@ -1,0 +1,1 @@
+//! `spillway estimate` end to end.

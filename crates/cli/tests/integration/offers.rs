@@ -1,0 +1,1 @@
+//! `spillway offers` end to end.

@@ -1,0 +1,1 @@
+//! `spillway simulate` end to end.

@@ -1,0 +1,1 @@
+//! Throughput models: measured throughput matrices (Gavel's format) and the roofline estimator.

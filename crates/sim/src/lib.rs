@@ -1,0 +1,1 @@
+//! The trace-driven discrete-event simulator that drives the decision core on a virtual clock.
