@@ -1,0 +1,1 @@
+//! Gavel throughput matrices: steps/s per (job type, scale factor) per accelerator type.

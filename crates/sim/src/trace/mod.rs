@@ -1,0 +1,145 @@
+//! Workload traces: readers for each supported format, format detection, and the generator.
+//!
+//! Every reader turns its format into [`JobRecord`]s. A malformed line is an error naming the
+//! file, the line and the field, unless the caller asked to skip bad lines; then the skipped
+//! lines are counted (and the first few kept) so nothing is dropped silently.
+
+pub mod alibaba;
+pub mod csv;
+pub mod gavel;
+pub mod generate;
+pub mod philly;
+
+use spillway_model::JobRecord;
+use std::path::{Path, PathBuf};
+
+/// The trace formats Spillway reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TraceFormat {
+    /// Gavel's tab-separated format (10 fields; the older 7-field MSR variant too).
+    Gavel,
+    /// The Philly job table (`timestamp,duration,num_gpus,gpu_time,cluster`).
+    Philly,
+    /// The Alibaba GPU cluster pod list (cluster-trace-gpu-v2023).
+    Alibaba,
+    /// Spillway's generic CSV: `job_id,submit_time_s,duration_s,num_gpus` plus optional columns.
+    Csv,
+}
+
+/// How a reader treats malformed lines.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Skip malformed lines (counting them) instead of failing on the first one.
+    pub skip_bad_lines: bool,
+}
+
+/// A line that was skipped because it was malformed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedLine {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// Why it was skipped, naming the field.
+    pub reason: String,
+}
+
+/// The jobs read from one trace file.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// Jobs in the order of the file.
+    pub jobs: Vec<JobRecord>,
+    /// Lines skipped under [`ReadOptions::skip_bad_lines`].
+    pub skipped: Vec<SkippedLine>,
+}
+
+/// Why a trace could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The file could not be read at all.
+    #[error("cannot read trace {path}")]
+    Io {
+        /// The trace file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is malformed.
+    #[error("{path}:{line}: field `{field}`: {message}")]
+    BadLine {
+        /// The trace file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The field at fault.
+        field: String,
+        /// What is wrong and, where it helps, how to fix it.
+        message: String,
+    },
+    /// The format could not be recognized from the content.
+    #[error(
+        "cannot tell the format of trace {path}: {hint}; pass --trace-format gavel|philly|alibaba|csv"
+    )]
+    UnknownFormat {
+        /// The trace file.
+        path: PathBuf,
+        /// What was seen.
+        hint: String,
+    },
+    /// The trace holds no jobs.
+    #[error("trace {path} holds no jobs")]
+    Empty {
+        /// The trace file.
+        path: PathBuf,
+    },
+}
+
+/// Reads a trace file in `format`, or in the format detected from its content when `None`.
+pub fn read_trace(
+    path: &Path,
+    format: Option<TraceFormat>,
+    options: &ReadOptions,
+) -> Result<Trace, TraceError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TraceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let format = match format {
+        Some(format) => format,
+        None => detect_format(path, &text)?,
+    };
+    let trace = match format {
+        TraceFormat::Gavel => gavel::parse(path, &text, options),
+        TraceFormat::Philly => philly::parse(path, &text, options),
+        TraceFormat::Alibaba => alibaba::parse(path, &text, options),
+        TraceFormat::Csv => csv::parse(path, &text, options),
+    }?;
+    if trace.jobs.is_empty() {
+        return Err(TraceError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(trace)
+}
+
+/// Tells the format of a trace from its first line.
+pub fn detect_format(path: &Path, text: &str) -> Result<TraceFormat, TraceError> {
+    let first = text.lines().next().unwrap_or("").trim();
+    let format = if first.starts_with("timestamp,duration,num_gpus") {
+        Some(TraceFormat::Philly)
+    } else if first.starts_with("name,cpu_milli,memory_mib,num_gpu") {
+        Some(TraceFormat::Alibaba)
+    } else if first.starts_with("job_id,") {
+        Some(TraceFormat::Csv)
+    } else if first.split('\t').count() >= 7 {
+        Some(TraceFormat::Gavel)
+    } else {
+        None
+    };
+    format.ok_or_else(|| TraceError::UnknownFormat {
+        path: path.to_path_buf(),
+        hint: format!(
+            "first line is {:?}",
+            first.chars().take(60).collect::<String>()
+        ),
+    })
+}
