@@ -9,6 +9,7 @@ pub mod csv;
 pub mod gavel;
 pub mod generate;
 pub mod philly;
+mod rows;
 
 use spillway_model::JobRecord;
 use std::path::{Path, PathBuf};
