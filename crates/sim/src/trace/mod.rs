@@ -5,9 +5,11 @@
 //! lines are counted (and the first few kept) so nothing is dropped silently.
 
 pub mod alibaba;
+pub mod assign;
 pub mod csv;
 pub mod gavel;
 pub mod generate;
+mod generate_spec;
 pub mod philly;
 mod rows;
 
