@@ -93,29 +93,20 @@ pub fn parse_with_summary(
     options: &ReadOptions,
 ) -> Result<(Trace, AlibabaSummary), TraceError> {
     let mut bad = BadLines::new(path, options);
-    let mut records = rows::csv_reader(text).into_records();
-    let header: Vec<String> = match records.next() {
-        Some(Ok(record)) => record.iter().map(str::to_string).collect(),
-        _ => {
-            return Err(bad.error(1, FieldError::new("header", "the pod list has no header")));
-        }
+    let mut records = rows::records(text);
+    let Some((header_line, header)) = rows::header(&mut records) else {
+        return Err(bad.error(1, FieldError::new("header", "the pod list has no header")));
     };
-    let columns = find_columns(&header).map_err(|error| bad.error(1, error))?;
+    let columns = find_columns(&header).map_err(|error| bad.error(header_line, error))?;
 
     let mut pods = Vec::new();
     let mut names = HashSet::new();
-    for (number, record) in records.enumerate() {
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error.position().map_or(number + 2, |p| p.line() as usize);
-                bad.reject(line, FieldError::new("line", error.to_string()))?;
-                continue;
-            }
-        };
-        let line = rows::line_of(&record);
-        let pod = rows::check_field_count(&record, &header)
-            .and_then(|()| parse_pod(&record, &columns))
+    for (line, record) in records {
+        let pod = record
+            .and_then(|record| {
+                rows::check_field_count(&record, &header)?;
+                parse_pod(&record, &columns)
+            })
             .and_then(|pod| {
                 if names.insert(pod.name.clone()) {
                     Ok(pod)

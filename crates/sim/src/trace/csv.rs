@@ -40,40 +40,26 @@ struct Columns {
 /// Parses a generic CSV trace.
 pub fn parse(path: &Path, text: &str, options: &ReadOptions) -> Result<Trace, TraceError> {
     let mut bad = BadLines::new(path, options);
-    let mut records = rows::csv_reader(text).into_records();
-    let (header_line, header): (usize, Vec<String>) = match records.next() {
-        Some(Ok(record)) => (
-            rows::line_of(&record),
-            record.iter().map(str::to_string).collect(),
-        ),
-        _ => {
-            return Err(bad.error(
-                1,
-                FieldError::new(
-                    "header",
-                    format!("expected a header naming at least {}", REQUIRED.join(",")),
-                ),
-            ));
-        }
+    let mut records = rows::records(text);
+    let Some((header_line, header)) = rows::header(&mut records) else {
+        return Err(bad.error(
+            1,
+            FieldError::new(
+                "header",
+                format!("expected a header naming at least {}", REQUIRED.join(",")),
+            ),
+        ));
     };
     let columns = find_columns(&header).map_err(|error| bad.error(header_line, error))?;
 
     let mut jobs = Vec::new();
     let mut ids = HashSet::new();
-    for (number, record) in records.enumerate() {
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error
-                    .position()
-                    .map_or(number + header_line + 1, |p| p.line() as usize);
-                bad.reject(line, FieldError::new("line", error.to_string()))?;
-                continue;
-            }
-        };
-        let line = rows::line_of(&record);
-        let job = rows::check_field_count(&record, &header)
-            .and_then(|()| parse_job(&record, &columns))
+    for (line, record) in records {
+        let job = record
+            .and_then(|record| {
+                rows::check_field_count(&record, &header)?;
+                parse_job(&record, &columns)
+            })
             .and_then(|job| {
                 if ids.insert(job.id.clone()) {
                     Ok(job)

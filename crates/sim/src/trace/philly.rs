@@ -29,24 +29,21 @@ struct Row {
 /// Parses a Philly job table.
 pub fn parse(path: &Path, text: &str, options: &ReadOptions) -> Result<Trace, TraceError> {
     let mut bad = BadLines::new(path, options);
-    let mut records = rows::csv_reader(text).into_records();
-    let header: Vec<String> = match records.next() {
-        Some(Ok(record)) => record.iter().map(str::to_string).collect(),
-        _ => {
-            return Err(bad.error(
-                1,
-                FieldError::new(
-                    "header",
-                    "expected the header `timestamp,duration,num_gpus,gpu_time,cluster`",
-                ),
-            ));
-        }
+    let mut records = rows::records(text);
+    let Some((header_line, header)) = rows::header(&mut records) else {
+        return Err(bad.error(
+            1,
+            FieldError::new(
+                "header",
+                "expected the header `timestamp,duration,num_gpus,gpu_time,cluster`",
+            ),
+        ));
     };
     let mut index = [0usize; 3];
     for (slot, name) in index.iter_mut().zip(REQUIRED) {
         *slot = rows::column(&header, name).ok_or_else(|| {
             bad.error(
-                1,
+                header_line,
                 FieldError::new(
                     name,
                     format!(
@@ -60,19 +57,9 @@ pub fn parse(path: &Path, text: &str, options: &ReadOptions) -> Result<Trace, Tr
     let [timestamp, duration, num_gpus] = index;
 
     let mut parsed = Vec::new();
-    for (number, record) in records.enumerate() {
-        let record = match record {
-            Ok(record) => record,
-            // The text is valid UTF-8 and the reader is flexible, so the csv crate has nothing
-            // left to complain about; keep a line-numbered error anyway rather than a panic.
-            Err(error) => {
-                let line = error.position().map_or(number + 2, |p| p.line() as usize);
-                bad.reject(line, FieldError::new("line", error.to_string()))?;
-                continue;
-            }
-        };
-        let line = rows::line_of(&record);
-        let row = rows::check_field_count(&record, &header).and_then(|()| {
+    for (line, record) in records {
+        let row = record.and_then(|record| {
+            rows::check_field_count(&record, &header)?;
             Ok(Row {
                 submitted_at: parse_timestamp("timestamp", &record[timestamp])?,
                 duration_s: rows::parse_duration("duration", &record[duration])?,

@@ -68,22 +68,59 @@ impl BadLines {
     }
 }
 
-/// A `csv` reader over the whole text, header first, that leaves field counts to the caller so
-/// that a short or long row becomes a [`FieldError`] naming the count rather than a csv error.
-pub(crate) fn csv_reader(text: &str) -> ::csv::Reader<&[u8]> {
+/// The records of a CSV text, header first, each with the 1-based line it starts on, without
+/// blank lines and comment lines (first field starting with `#`). Field counts are left to the
+/// caller, so that a short or long row becomes a [`FieldError`] naming the count rather than a
+/// csv error. A record is one line: quoted fields may hold commas but not line breaks.
+pub(crate) fn records(
+    text: &str,
+) -> impl Iterator<Item = (usize, Result<::csv::StringRecord, FieldError>)> {
+    // The csv crate's own line and byte positions drift after blank lines and `\r\n` endings,
+    // so the reader sees only the non-blank lines, `\n`-terminated, and each keeps the number
+    // it has in the file.
+    let mut kept = String::with_capacity(text.len());
+    let mut file_line = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if !line.trim().is_empty() {
+            kept.push_str(line);
+            kept.push('\n');
+            file_line.push(index + 1);
+        }
+    }
+    let line_of = move |position: Option<&::csv::Position>| {
+        position
+            .and_then(|position| usize::try_from(position.line()).ok())
+            .and_then(|line| file_line.get(line.checked_sub(1)?).copied())
+            .unwrap_or(0)
+    };
     ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(::csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes())
+        .from_reader(std::io::Cursor::new(kept.into_bytes()))
+        .into_records()
+        .filter(|record| {
+            !matches!(record, Ok(record) if record.get(0).is_some_and(|first| first.starts_with('#')))
+        })
+        .map(move |record| match record {
+            Ok(record) => (line_of(record.position()), Ok(record)),
+            // The text is valid UTF-8 and the reader is flexible, so the csv crate has little
+            // left to complain about; keep a line-numbered error anyway rather than a panic.
+            Err(error) => (
+                line_of(error.position()),
+                Err(FieldError::new("line", error.to_string())),
+            ),
+        })
 }
 
-/// The 1-based line on which `record` starts.
-pub(crate) fn line_of(record: &::csv::StringRecord) -> usize {
-    record.position().map_or(0, |position| {
-        usize::try_from(position.line()).unwrap_or(usize::MAX)
-    })
+/// The header: the first record, as names, with its line.
+pub(crate) fn header(
+    records: &mut impl Iterator<Item = (usize, Result<::csv::StringRecord, FieldError>)>,
+) -> Option<(usize, Vec<String>)> {
+    match records.next() {
+        Some((line, Ok(record))) => Some((line, record.iter().map(str::to_string).collect())),
+        _ => None,
+    }
 }
 
 /// Checks that a row has exactly as many fields as the header.
