@@ -5,6 +5,7 @@
 //! lines are counted (and the first few kept) so nothing is dropped silently.
 
 pub mod alibaba;
+pub mod alibaba_nodes;
 pub mod assign;
 pub mod csv;
 pub mod gavel;

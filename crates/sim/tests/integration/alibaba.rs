@@ -114,3 +114,25 @@ fn the_pod_list_without_times_is_refused_with_a_reason() {
     };
     assert!(read_trace(&path, Some(TraceFormat::Alibaba), &skip).is_err());
 }
+
+#[test]
+fn the_node_list_gives_the_cluster_the_pods_ran_on() {
+    use spillway_sim::trace::alibaba_nodes::{cluster_spec, gpus_by_model};
+    let path = data("alibaba-gpu-v2023/openb_node_list_gpu_node.csv");
+    let gpus = gpus_by_model(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        cluster_spec(&gpus),
+        "a10=2,g2=4392,g3=312,p100=265,t4=842,v100m16=195,v100m32=204"
+    );
+    assert_eq!(gpus.values().sum::<u32>(), 6_212);
+    // Every constraint of the gpuspec33 pods names models of this cluster.
+    let (trace, _) = read("openb_pod_list_gpuspec33.csv");
+    for job in &trace.jobs {
+        if let Some(constraint) = &job.accelerator_constraint {
+            assert!(
+                constraint.split('|').all(|model| gpus.contains_key(model)),
+                "{constraint}"
+            );
+        }
+    }
+}
