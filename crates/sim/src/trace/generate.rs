@@ -6,7 +6,7 @@
 //!    `_generate_scale_factor`); it is drawn even for single-GPU workloads and then set to 1, so
 //!    that the single- and multi-GPU workloads of one seed share their durations;
 //! 2. duration: `60 * 10^U(1.5, 3)` s w.p. 0.8, else `60 * 10^U(3, 4)` s (Gavel's
-//!    `_generate_duration`: 9.5 min to 16.7 h, or 16.7 h to 6.9 days);
+//!    `_generate_duration`: 31.6 min to 16.7 h, or 16.7 h to 6.9 days);
 //!    with `sizes=philly`, steps 1 and 2 are replaced by one `(duration, num_gpus)` pair drawn
 //!    uniformly from Gavel's Philly job distribution (33,192 pairs), GPUs set to 1 for
 //!    single-GPU workloads;
