@@ -97,3 +97,50 @@ fn the_philly_table_gets_job_types_and_steps() {
     // Half of the 76,627 single-GPU jobs, within 4 standard deviations (about 550).
     assert!((37_700..=38_900).contains(&a3c), "{a3c}");
 }
+
+#[test]
+fn corrupted_rows_of_the_real_table_are_counted_when_skipped() {
+    use crate::TempTrace;
+    let text =
+        std::fs::read_to_string(data("philly/philly_jobs_from_pollux_artifact.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Lines 3, 1001 and 82248 (the last job; the file ends with a blank line), 1-based.
+    lines[2] = "2017-10-09 06:13:03,2951.0,0,0,6214e9".to_string();
+    lines[1000] = "2017-13-09 06:13:03,2951.0,1,2951.0,6214e9".to_string();
+    lines[82_247] = "2017-10-09 06:13:03,2951.0".to_string();
+    let trace = TempTrace::new("philly_corrupted", &(lines.join("\n") + "\n"));
+
+    let error = read_trace(&trace.path, None, &ReadOptions::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}:3: field `num_gpus`: a job needs at least 1 GPU, found 0",
+            trace.path.display()
+        )
+    );
+    let options = ReadOptions {
+        skip_bad_lines: true,
+    };
+    let read = read_trace(&trace.path, None, &options).unwrap();
+    assert_eq!(read.jobs.len(), 82_244);
+    let skipped: Vec<_> = read
+        .skipped
+        .iter()
+        .map(|line| (line.line, line.reason.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            (3, "field `num_gpus`: a job needs at least 1 GPU, found 0"),
+            (
+                1001,
+                "field `timestamp`: `2017-13-09 06:13:03` is not a valid calendar date and time"
+            ),
+            (
+                82_248,
+                "field `line`: expected 5 comma-separated fields \
+                 (timestamp,duration,num_gpus,gpu_time,cluster), found 2"
+            ),
+        ]
+    );
+}
