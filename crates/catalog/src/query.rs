@@ -1,0 +1,133 @@
+//! Filtering and sorting offers, as `spillway offers` does: the filters resolve names with
+//! did-you-mean errors, and the order is total (ties broken by provider, region, zone,
+//! instance) so listings are deterministic.
+
+use crate::catalog::Catalog;
+use crate::error::CatalogError;
+use crate::left_out::{LeftOutCount, count_by_reason};
+use crate::offer::Offer;
+use spillway_model::Precision;
+use std::cmp::Ordering;
+
+/// What to sort offers by (cheapest first; offers without the figure last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Price per chip-hour.
+    #[default]
+    PricePerChipHour,
+    /// Price per hour of one peak PFLOP/s at the query's precision.
+    PricePerPflopHour,
+    /// Price of the whole unit per hour.
+    Price,
+}
+
+/// Filters and order for a listing of offers. Names are matched case-insensitively.
+#[derive(Debug, Clone, Default)]
+pub struct OfferQuery {
+    /// Only this accelerator.
+    pub accelerator: Option<String>,
+    /// Only this provider.
+    pub provider: Option<String>,
+    /// Only this region.
+    pub region: Option<String>,
+    /// Only this zone.
+    pub zone: Option<String>,
+    /// Only offers with a spot price, and sort by spot prices.
+    pub spot: bool,
+    /// Only accelerators with at least this much memory per chip (offers whose memory is
+    /// unknown are excluded).
+    pub min_memory_gib: Option<f64>,
+    /// Sort order.
+    pub sort: SortKey,
+    /// Precision for per-PFLOP prices.
+    pub precision: Option<Precision>,
+}
+
+/// The offers a query selected, and the bundled rows left out that it would have selected.
+#[derive(Debug, Clone)]
+pub struct QueryResult<'c> {
+    /// Matching offers, in order.
+    pub offers: Vec<&'c Offer>,
+    /// Left-out rows of the matching provider / accelerator / region / zone, per reason.
+    pub left_out: Vec<LeftOutCount>,
+}
+
+impl OfferQuery {
+    /// The sort figure of `offer` under this query.
+    pub fn sort_value(&self, offer: &Offer) -> Option<f64> {
+        let precision = self.precision.unwrap_or(Precision::Bf16);
+        match (self.sort, self.spot) {
+            (SortKey::PricePerChipHour, false) => offer.price_per_chip_hour().map(|p| p.0),
+            (SortKey::PricePerChipHour, true) => offer.spot_price_per_chip_hour().map(|p| p.0),
+            (SortKey::PricePerPflopHour, false) => {
+                offer.price_per_pflop_hour(precision).map(|p| p.0)
+            }
+            (SortKey::PricePerPflopHour, true) => {
+                offer.spot_price_per_pflop_hour(precision).map(|p| p.0)
+            }
+            (SortKey::Price, false) => offer.price_per_hour.map(|p| p.0),
+            (SortKey::Price, true) => offer.spot_price_per_hour.map(|p| p.0),
+        }
+    }
+}
+
+impl Catalog {
+    /// Runs `query`. Errors when a name in it is unknown (with the closest names).
+    pub fn query(&self, query: &OfferQuery) -> Result<QueryResult<'_>, CatalogError> {
+        let accelerator = query
+            .accelerator
+            .as_deref()
+            .map(|a| self.accelerator_name(a))
+            .transpose()?;
+        let provider = query
+            .provider
+            .as_deref()
+            .map(|p| self.provider(p))
+            .transpose()?;
+        let region = query
+            .region
+            .as_deref()
+            .map(|r| self.region(r))
+            .transpose()?;
+        let zone = query.zone.as_deref().map(|z| self.zone(z)).transpose()?;
+        let place = |p: &str, a: Option<&str>, r: &str, z: &str| {
+            provider.is_none_or(|want| want == p)
+                && accelerator.is_none_or(|want| Some(want) == a)
+                && region.is_none_or(|want| want == r)
+                && zone.is_none_or(|want| want == z)
+        };
+
+        let mut offers: Vec<&Offer> = self
+            .offers()
+            .iter()
+            .filter(|o| place(&o.provider, Some(&o.accelerator), &o.region, &o.zone))
+            .filter(|o| !query.spot || o.spot_price_per_hour.is_some())
+            .filter(|o| {
+                query
+                    .min_memory_gib
+                    .is_none_or(|min| o.memory_gib.is_some_and(|m| m >= min))
+            })
+            .collect();
+        offers.sort_by(|a, b| {
+            match (query.sort_value(a), query.sort_value(b)) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+            .then_with(|| a.identity_cmp(b))
+        });
+
+        // Memory and spot filters do not apply to rows that never became offers; the place
+        // filters do, so "left out" speaks of the rows the user was asking about.
+        let left_out = count_by_reason(self.left_out_rows().iter().filter(|row| {
+            place(
+                row.provider,
+                row.accelerator.as_deref(),
+                &row.region,
+                &row.zone,
+            )
+        }));
+        Ok(QueryResult { offers, left_out })
+    }
+}
