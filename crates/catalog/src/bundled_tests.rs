@@ -203,7 +203,11 @@ fn cheapest_offer_is_lowest_per_chip_hour() {
         .filter_map(|o| o.price_per_chip_hour())
         .map(|p| p.0)
         .fold(f64::INFINITY, f64::min);
-    assert_eq!(cheapest.price_per_chip_hour().unwrap().0, floor);
+    assert!((cheapest.price_per_chip_hour().unwrap().0 - floor).abs() < 1e-9);
+    assert_eq!(
+        cheapest.instance, "tpu-v5p-8",
+        "ties go to the smallest slice"
+    );
     assert_eq!(cents(floor), 4.20);
     assert!(catalog.cheapest_offer("no-such-chip").is_none());
     let h100 = catalog.cheapest_offer("H100").unwrap();

@@ -145,7 +145,8 @@ impl Catalog {
         self.offers
             .iter()
             .filter(|o| o.accelerator == canonical)
-            .filter_map(|o| price(o).map(|p| (p.0, o)))
+            // Micro-dollars, so that equal prices computed along different paths tie.
+            .filter_map(|o| price(o).map(|p| ((p.0 * 1e6).round(), o)))
             // min_by keeps the first of equal elements, i.e. the fixed order breaks ties.
             .min_by(|(a, _), (b, _)| a.total_cmp(b))
             .map(|(_, o)| o)
@@ -207,4 +208,56 @@ pub fn default_overrides_path(env: impl Fn(&str) -> Option<OsString>) -> Option<
         })?;
     let path = config_dir.join("spillway").join("catalog.toml");
     path.is_file().then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), OsString::from(v)))
+            .collect();
+        move |key| map.get(key).cloned()
+    }
+
+    #[test]
+    fn env_variable_wins_even_when_the_file_is_missing() {
+        let path =
+            default_overrides_path(env(&[(OVERRIDES_ENV, "/nowhere/o.toml"), ("HOME", "/h")]));
+        assert_eq!(path, Some(PathBuf::from("/nowhere/o.toml")));
+    }
+
+    #[test]
+    fn config_dir_file_is_used_only_when_it_exists() {
+        let dir =
+            std::env::temp_dir().join(format!("spillway-catalog-test-{}", std::process::id()));
+        let file = dir.join("spillway").join("catalog.toml");
+        let xdg = dir.to_string_lossy().to_string();
+        assert_eq!(
+            default_overrides_path(env(&[("XDG_CONFIG_HOME", &xdg)])),
+            None
+        );
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(
+            default_overrides_path(env(&[("XDG_CONFIG_HOME", &xdg)])),
+            Some(file.clone())
+        );
+        let home_config = dir.join("home");
+        let home = home_config.to_string_lossy().to_string();
+        assert_eq!(default_overrides_path(env(&[("HOME", &home)])), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_reports_a_missing_file() {
+        let err = Catalog::load(Some(Path::new("/nowhere/catalog.toml"))).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("read catalog overrides file /nowhere/catalog.toml")
+        );
+    }
 }

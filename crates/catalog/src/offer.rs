@@ -115,24 +115,21 @@ impl Offer {
         self.has_spec = true;
     }
 
-    /// The order offers are listed in when prices tie: provider, region, zone, instance.
+    /// The order offers are listed in when prices tie: provider, region, zone, then
+    /// accelerator, chips and instance, so that slices of one zone run from small to large
+    /// (`tpu-v5p-8` before `tpu-v5p-16`, which a plain name order would invert).
     pub(crate) fn identity_cmp(&self, other: &Offer) -> std::cmp::Ordering {
-        (
-            &self.provider,
-            &self.region,
-            &self.zone,
-            &self.instance,
-            &self.accelerator,
-            self.chips,
-        )
-            .cmp(&(
-                &other.provider,
-                &other.region,
-                &other.zone,
-                &other.instance,
-                &other.accelerator,
-                other.chips,
-            ))
+        let key = |o: &Offer| {
+            (
+                o.provider.clone(),
+                o.region.clone(),
+                o.zone.clone(),
+                o.accelerator.clone(),
+                o.chips,
+                o.instance.clone(),
+            )
+        };
+        key(self).cmp(&key(other))
     }
 }
 

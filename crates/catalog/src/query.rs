@@ -71,6 +71,12 @@ impl OfferQuery {
     }
 }
 
+/// Rounds a price to millionths of a dollar so that equal prices computed along different
+/// paths (16.80 / 4 and 2419.2 / 576) tie, and the fixed order decides between them.
+fn micro(price: f64) -> f64 {
+    (price * 1e6).round()
+}
+
 impl Catalog {
     /// Runs `query`. Errors when a name in it is unknown (with the closest names).
     pub fn query(&self, query: &OfferQuery) -> Result<QueryResult<'_>, CatalogError> {
@@ -110,7 +116,7 @@ impl Catalog {
             .collect();
         offers.sort_by(|a, b| {
             match (query.sort_value(a), query.sort_value(b)) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(x), Some(y)) => micro(x).total_cmp(&micro(y)),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
@@ -129,5 +135,128 @@ impl Catalog {
             )
         }));
         Ok(QueryResult { offers, left_out })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::left_out::LeftOutReason;
+
+    fn run(query: OfferQuery) -> Vec<(String, String, f64)> {
+        let catalog = Catalog::bundled();
+        let result = catalog.query(&query).unwrap();
+        result
+            .offers
+            .iter()
+            .map(|o| {
+                (
+                    o.instance.clone(),
+                    o.zone.clone(),
+                    query.sort_value(o).unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn filters_resolve_names_case_insensitively() {
+        let rows = run(OfferQuery {
+            accelerator: Some("TPU-V5P".into()),
+            region: Some("US-EAST5".into()),
+            ..OfferQuery::default()
+        });
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter()
+                .all(|(_, zone, _)| zone.starts_with("us-east5-"))
+        );
+        assert_eq!(
+            rows[0].0, "tpu-v5p-8",
+            "4.20/chip-hour: the cheapest there, first in name order"
+        );
+    }
+
+    #[test]
+    fn sorted_cheapest_first_with_ties_in_fixed_order() {
+        let rows = run(OfferQuery {
+            accelerator: Some("H100".into()),
+            ..OfferQuery::default()
+        });
+        assert!(rows.windows(2).all(|w| w[0].2 <= w[1].2));
+    }
+
+    #[test]
+    fn spot_keeps_only_offers_with_a_spot_price_and_sorts_by_it() {
+        let catalog = Catalog::bundled();
+        let query = OfferQuery {
+            accelerator: Some("h200".into()),
+            spot: true,
+            ..OfferQuery::default()
+        };
+        let result = catalog.query(&query).unwrap();
+        assert!(
+            result
+                .offers
+                .iter()
+                .all(|o| o.spot_price_per_hour.is_some())
+        );
+        let all = catalog
+            .offers()
+            .iter()
+            .filter(|o| o.accelerator == "H200")
+            .count();
+        assert!(
+            result.offers.len() < all,
+            "some H200 offers have no spot price"
+        );
+    }
+
+    #[test]
+    fn min_memory_excludes_smaller_and_unknown() {
+        let catalog = Catalog::bundled();
+        let query = OfferQuery {
+            min_memory_gib: Some(100.0),
+            ..OfferQuery::default()
+        };
+        let result = catalog.query(&query).unwrap();
+        assert!(result.offers.iter().all(|o| o.memory_gib.unwrap() >= 100.0));
+        assert!(
+            result.offers.iter().any(|o| o.accelerator == "B300"),
+            "row memory counts"
+        );
+        assert!(!result.offers.iter().any(|o| o.accelerator == "H100"));
+    }
+
+    #[test]
+    fn left_out_counts_follow_the_place_filters() {
+        let catalog = Catalog::bundled();
+        let query = OfferQuery {
+            accelerator: Some("B200".into()),
+            provider: Some("gcp".into()),
+            ..OfferQuery::default()
+        };
+        let result = catalog.query(&query).unwrap();
+        assert!(
+            result.offers.is_empty(),
+            "every GCP B200 VM has an unknown host price"
+        );
+        assert_eq!(result.left_out.len(), 1);
+        assert_eq!(result.left_out[0].reason, LeftOutReason::UnknownHostPrice);
+        assert_eq!(result.left_out[0].rows, 11);
+    }
+
+    #[test]
+    fn unknown_names_are_errors_with_suggestions() {
+        let catalog = Catalog::bundled();
+        let query = OfferQuery {
+            region: Some("us-central".into()),
+            ..OfferQuery::default()
+        };
+        let err = catalog.query(&query).unwrap_err().to_string();
+        assert!(
+            err.starts_with("unknown region 'us-central': did you mean us-central1, us-central2"),
+            "{err}"
+        );
     }
 }

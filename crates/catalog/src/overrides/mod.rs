@@ -5,3 +5,6 @@ mod apply;
 mod format;
 
 pub(crate) use apply::apply;
+
+#[cfg(test)]
+mod tests;
