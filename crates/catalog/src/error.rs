@@ -31,11 +31,13 @@ impl std::fmt::Display for NameKind {
 }
 
 /// Formats the suggestion tail of an unknown-name message.
-fn did_you_mean(suggestions: &[String]) -> String {
-    if suggestions.is_empty() {
-        String::new()
-    } else {
+fn did_you_mean(kind: &NameKind, suggestions: &[String], known: &[String]) -> String {
+    if !suggestions.is_empty() {
         format!(": did you mean {}?", suggestions.join(", "))
+    } else if !known.is_empty() {
+        format!(" (known {kind}s: {})", known.join(", "))
+    } else {
+        String::new()
     }
 }
 
@@ -43,7 +45,7 @@ fn did_you_mean(suggestions: &[String]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// A name matched nothing in the catalog.
-    #[error("unknown {kind} '{name}'{}", did_you_mean(.suggestions))]
+    #[error("unknown {kind} '{name}'{}", did_you_mean(.kind, .suggestions, .known))]
     UnknownName {
         /// What kind of name it is.
         kind: NameKind,
@@ -51,6 +53,8 @@ pub enum CatalogError {
         name: String,
         /// The closest known names, best first (may be empty).
         suggestions: Vec<String>,
+        /// All known names, when none is close and they are few enough to list.
+        known: Vec<String>,
     },
 
     /// The accelerator is offered but the catalog has no spec (memory, FLOPS) for it.

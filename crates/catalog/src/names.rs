@@ -20,6 +20,9 @@ const ACCELERATOR_ALIASES: &[(&str, &str)] = &[
 /// Most suggestions shown in one message.
 const MAX_SUGGESTIONS: usize = 3;
 
+/// When nothing is close, all names are listed if there are at most this many.
+const MAX_LISTED: usize = 8;
+
 /// Resolves `query` against `candidates` (canonical spellings), returning the canonical one.
 pub(crate) fn resolve<'a>(
     kind: NameKind,
@@ -48,10 +51,21 @@ pub(crate) fn resolve<'a>(
             return Ok(found);
         }
     }
+    let suggestions = suggest(&wanted, candidates.clone());
+    let mut known: Vec<String> = Vec::new();
+    if suggestions.is_empty() {
+        known = candidates.into_iter().map(str::to_string).collect();
+        known.sort_unstable();
+        known.dedup();
+        if known.len() > MAX_LISTED {
+            known.clear();
+        }
+    }
     Err(CatalogError::UnknownName {
         kind,
         name: query.to_string(),
-        suggestions: suggest(&wanted, candidates),
+        suggestions,
+        known,
     })
 }
 
@@ -163,7 +177,10 @@ mod tests {
     #[test]
     fn nothing_close_gives_no_suggestion() {
         let err = resolve(NameKind::Provider, "azure", ["aws", "gcp"]).unwrap_err();
-        assert_eq!(err.to_string(), "unknown provider 'azure'");
+        assert_eq!(
+            err.to_string(),
+            "unknown provider 'azure' (known providers: aws, gcp)"
+        );
     }
 
     #[test]

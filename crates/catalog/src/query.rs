@@ -247,6 +247,27 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_and_placeholders_are_reported_where_they_are() {
+        let catalog = Catalog::bundled();
+        let query = OfferQuery {
+            accelerator: Some("v6e".into()),
+            zone: Some("us-central2-b".into()),
+            ..OfferQuery::default()
+        };
+        let result = catalog.query(&query).unwrap();
+        assert!(result.offers.is_empty());
+        let counts: Vec<_> = result.left_out.iter().map(|c| (c.reason, c.rows)).collect();
+        // 8 slice sizes, each listed twice at the $700 placeholder.
+        assert_eq!(
+            counts,
+            vec![
+                (LeftOutReason::DuplicateRow, 8),
+                (LeftOutReason::PlaceholderPrice, 8)
+            ]
+        );
+    }
+
+    #[test]
     fn unknown_names_are_errors_with_suggestions() {
         let catalog = Catalog::bundled();
         let query = OfferQuery {

@@ -8,6 +8,19 @@ use spillway_model::{AcceleratorFamily, AcceleratorSpec, ChipsNamedBy};
 pub(crate) fn parse(table: &Table) -> (Vec<AcceleratorSpec>, Vec<LeftOutRow>) {
     let mut specs = Vec::new();
     let mut left_out = table.left_out("-");
+    for row in table.duplicates() {
+        left_out.push(LeftOutRow {
+            file: table.file,
+            line: row.line,
+            provider: "-",
+            region: String::new(),
+            zone: String::new(),
+            accelerator: row.get("accelerator").ok().map(str::to_string),
+            instance: String::new(),
+            reason: LeftOutReason::DuplicateRow,
+            detail: None,
+        });
+    }
     for row in table.rows() {
         match spec(&row) {
             Ok(spec) => specs.push(spec),

@@ -16,13 +16,28 @@ const PROVIDER: &str = "aws";
 pub(crate) fn parse(table: &Table, specs: &SpecIndex<'_>) -> (Vec<Offer>, Vec<LeftOutRow>) {
     let mut offers = Vec::new();
     let mut left_out = table.left_out(PROVIDER);
-    for row in table.rows() {
-        let instance = row.get("InstanceType").unwrap_or("").to_string();
-        let accelerator = row
-            .get("AcceleratorName")
+    let accelerator_of = |row: &Row<'_>| {
+        row.get("AcceleratorName")
             .ok()
             .filter(|a| !a.is_empty())
-            .map(|a| specs.canonical(a));
+            .map(|a| specs.canonical(a))
+    };
+    for row in table.duplicates() {
+        let instance = row.get("InstanceType").unwrap_or("");
+        let reason = LeftOutReason::DuplicateRow;
+        left_out.push(left_out_row(
+            table.file,
+            PROVIDER,
+            &row,
+            accelerator_of(&row),
+            instance,
+            reason,
+            None,
+        ));
+    }
+    for row in table.rows() {
+        let instance = row.get("InstanceType").unwrap_or("").to_string();
+        let accelerator = accelerator_of(&row);
         let leave = |reason, detail| {
             left_out_row(
                 table.file,

@@ -81,6 +81,32 @@ pub(crate) fn parse(
 ) -> (Vec<Offer>, Vec<LeftOutRow>) {
     let mut left_out = hosts.left_out(PROVIDER);
     left_out.extend(gpus.left_out(PROVIDER));
+    let reason = LeftOutReason::DuplicateRow;
+    for row in hosts.duplicates() {
+        let machine = row.get("InstanceType").unwrap_or("");
+        let accelerator = machine_gpus(machine).map(|(gpu, _)| specs.canonical(gpu));
+        left_out.push(left_out_row(
+            hosts.file,
+            PROVIDER,
+            &row,
+            accelerator,
+            machine,
+            reason,
+            None,
+        ));
+    }
+    for row in gpus.duplicates() {
+        let accelerator = row.get("AcceleratorName").ok().map(|a| specs.canonical(a));
+        left_out.push(left_out_row(
+            gpus.file,
+            PROVIDER,
+            &row,
+            accelerator,
+            "",
+            reason,
+            None,
+        ));
+    }
 
     let gpu_rows: Vec<Row<'_>> = gpus.rows().collect();
     let mut by_key: HashMap<JoinKey, usize> = HashMap::new();

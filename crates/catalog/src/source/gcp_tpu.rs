@@ -28,6 +28,14 @@ const UNSPECCED_GENERATIONS: &[(&str, ChipsNamedBy)] = &[
 pub(crate) fn parse(table: &Table, specs: &SpecIndex<'_>) -> (Vec<Offer>, Vec<LeftOutRow>) {
     let mut offers = Vec::new();
     let mut left_out = table.left_out(PROVIDER);
+    for row in table.duplicates() {
+        let slice = row.get("AcceleratorName").unwrap_or("");
+        let generation = split_slice(slice).map(|(g, _)| specs.canonical(g));
+        let reason = LeftOutReason::DuplicateRow;
+        left_out.push(left_out_row(
+            table.file, PROVIDER, &row, generation, slice, reason, None,
+        ));
+    }
     for row in table.rows() {
         let slice = row.get("AcceleratorName").unwrap_or("").to_string();
         match slice_offer(&row, &slice, specs) {

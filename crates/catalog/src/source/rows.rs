@@ -57,8 +57,8 @@ pub(crate) struct Table {
     pub(crate) file: &'static str,
     headers: csv::StringRecord,
     records: Vec<(usize, csv::StringRecord)>,
-    /// Lines of rows that repeat an earlier row exactly.
-    pub(crate) duplicate_lines: Vec<usize>,
+    /// Rows that repeat an earlier row exactly.
+    duplicates: Vec<(usize, csv::StringRecord)>,
     /// Lines that the CSV reader could not read, with why.
     pub(crate) unreadable: Vec<(usize, String)>,
 }
@@ -75,7 +75,7 @@ impl Table {
             file,
             headers,
             records: Vec::new(),
-            duplicate_lines: Vec::new(),
+            duplicates: Vec::new(),
             unreadable: Vec::new(),
         };
         for (index, result) in reader.records().enumerate() {
@@ -91,7 +91,7 @@ impl Table {
                     if seen.insert(key) {
                         table.records.push((line, record));
                     } else {
-                        table.duplicate_lines.push(line);
+                        table.duplicates.push((line, record));
                     }
                 }
                 Err(err) => table.unreadable.push((fallback_line, err.to_string())),
@@ -109,31 +109,31 @@ impl Table {
         })
     }
 
-    /// Left-out records for the duplicate and unreadable rows of this table.
-    pub(crate) fn left_out(&self, provider: &'static str) -> Vec<LeftOutRow> {
-        let duplicates = self.duplicate_lines.iter().map(|&line| LeftOutRow {
-            file: self.file,
-            line,
-            provider,
-            region: String::new(),
-            zone: String::new(),
-            accelerator: None,
-            instance: String::new(),
-            reason: LeftOutReason::DuplicateRow,
-            detail: None,
-        });
-        let unreadable = self.unreadable.iter().map(|(line, why)| LeftOutRow {
-            file: self.file,
+    /// The rows that repeat an earlier row exactly (not among [`Table::rows`]).
+    pub(crate) fn duplicates(&self) -> impl Iterator<Item = Row<'_>> {
+        self.duplicates.iter().map(|(line, record)| Row {
             line: *line,
-            provider,
-            region: String::new(),
-            zone: String::new(),
-            accelerator: None,
-            instance: String::new(),
-            reason: LeftOutReason::Malformed,
-            detail: Some(why.clone()),
-        });
-        duplicates.chain(unreadable).collect()
+            headers: &self.headers,
+            record: record.clone(),
+        })
+    }
+
+    /// Left-out records for the unreadable rows of this table.
+    pub(crate) fn left_out(&self, provider: &'static str) -> Vec<LeftOutRow> {
+        self.unreadable
+            .iter()
+            .map(|(line, why)| LeftOutRow {
+                file: self.file,
+                line: *line,
+                provider,
+                region: String::new(),
+                zone: String::new(),
+                accelerator: None,
+                instance: String::new(),
+                reason: LeftOutReason::Malformed,
+                detail: Some(why.clone()),
+            })
+            .collect()
     }
 }
 
@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].line, 4);
-        assert_eq!(table.duplicate_lines, vec![3]);
+        assert_eq!(
+            table.duplicates().map(|r| r.line).collect::<Vec<_>>(),
+            vec![3]
+        );
         assert_eq!(rows[1].opt_number("Price").unwrap(), None);
         assert_eq!(rows[0].opt_number("Price").unwrap(), Some(1.0));
     }
