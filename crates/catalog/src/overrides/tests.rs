@@ -231,3 +231,35 @@ fn a_failed_apply_leaves_the_catalog_unchanged() {
     assert_eq!(catalog.offers(), before.as_slice());
     assert_eq!(catalog.overrides_file(), None);
 }
+
+#[test]
+fn the_documented_example_applies() {
+    let doc = include_str!("../../../../docs/catalog.md");
+    let start = doc
+        .find("```toml\n")
+        .expect("docs/catalog.md has a toml example")
+        + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    let catalog = apply(&doc[start..end]).unwrap_or_else(|e| panic!("{e}"));
+    let (price, spot, pricing) = price_of(&catalog, "aws", "p5.48xlarge", "use1-az6");
+    assert_eq!(
+        (price, spot, pricing),
+        (Some(39.0), Some(15.0), Pricing::Custom)
+    );
+    let (price, _, pricing) = price_of(&catalog, "aws", "p5.48xlarge", "use1-az4");
+    assert_eq!(pricing, Pricing::Discounted);
+    assert!((price.unwrap() - 55.04 * 0.85).abs() < 1e-9);
+    let (price, _, _) = price_of(&catalog, "gcp", "tpu-v5p-8", "us-east5-a");
+    assert!(
+        (price.unwrap() - 16.80 * 0.7).abs() < 1e-9,
+        "the tpu-v5p discount beats the gcp-wide one"
+    );
+    let (price, _, _) = price_of(&catalog, "gcp", "tpu-v5litepod-16", "us-central1-a");
+    assert!((price.unwrap() - 19.20 * 0.9).abs() < 1e-9);
+    assert!(catalog.accelerator("b300").is_ok());
+    assert_eq!(
+        catalog.cheapest_offer("H100").unwrap().instance,
+        "slurm-h100"
+    );
+    assert!(catalog.providers().contains(&"lambda"));
+}
