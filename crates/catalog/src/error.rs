@@ -78,7 +78,11 @@ pub enum CatalogError {
     },
 
     /// The overrides file is not valid TOML, or has a key of the wrong type or an unknown key.
-    #[error("parse catalog overrides file {}: line {line}, column {column}: {message}", .path.display())]
+    #[error(
+        "parse catalog overrides file {}: line {line}, column {column}{}: {message}",
+        .path.display(),
+        .key.as_ref().map(|k| format!(", key `{k}`")).unwrap_or_default()
+    )]
     OverridesSyntax {
         /// The file.
         path: PathBuf,
@@ -86,6 +90,8 @@ pub enum CatalogError {
         line: usize,
         /// 1-based column of the fault.
         column: usize,
+        /// The key whose value is at fault, when the fault is in a `key = value` line's value.
+        key: Option<String>,
         /// What is wrong, as the TOML parser says it (names the key).
         message: String,
     },

@@ -107,6 +107,19 @@ pub(crate) fn line_of(text: &str, span: &Range<usize>) -> usize {
     line_column(text, span.start).0
 }
 
+/// The key of a `key = value` line when `column` points into the value, so that a type error
+/// ("invalid type: string, expected i64") also names its key.
+fn key_before(text: &str, line: usize, column: usize) -> Option<String> {
+    let content = text.lines().nth(line.checked_sub(1)?)?;
+    let (key, _) = content.split_once('=')?;
+    let key = key.trim();
+    let is_key = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    (is_key && key.chars().count() < column).then(|| key.to_string())
+}
+
 /// Parses `text`; a syntax, type or unknown-key error names its line and column.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<OverridesFile, CatalogError> {
     toml::from_str(text).map_err(|err| {
@@ -117,6 +130,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<OverridesFile, CatalogErr
             path: path.to_path_buf(),
             line,
             column,
+            key: key_before(text, line, column),
             message: err.message().trim().to_string(),
         }
     })
@@ -147,7 +161,11 @@ mod tests {
     fn wrong_type_is_an_error_naming_the_line() {
         let text = "[[owned]]\nname = \"a\"\naccelerator = \"H100\"\nchips = \"many\"\nprice_per_chip_hour = 1.0\n";
         let err = parse(text, Path::new("o.toml")).unwrap_err();
-        assert!(err.to_string().contains("line 4"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("line 4, column 9, key `chips`: invalid type"),
+            "{err}"
+        );
     }
 
     #[test]

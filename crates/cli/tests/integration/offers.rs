@@ -197,6 +197,18 @@ fn overrides_with_an_unknown_key_name_line_and_key() {
 }
 
 #[test]
+fn overrides_with_a_value_of_the_wrong_type_name_line_and_key() {
+    let file = overrides_file(
+        "[[owned]]\nname = \"lab\"\naccelerator = \"A100\"\nchips = \"many\"\nprice_per_chip_hour = 1\n",
+    );
+    let err = stderr_of_failure(&["--catalog-overrides", file.path().to_str().unwrap()]);
+    assert!(
+        err.contains("line 4, column 9, key `chips`: invalid type"),
+        "{err}"
+    );
+}
+
+#[test]
 fn overrides_with_a_bad_value_name_line_and_key() {
     let text = "# our contract\n[[discount]]\nprovider = \"gcp\"\naccelerator = \"tpu-v5\"\npercent = 30\n";
     let file = overrides_file(text);
