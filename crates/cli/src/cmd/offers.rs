@@ -107,7 +107,7 @@ pub(crate) fn run(args: OffersArgs) -> anyhow::Result<()> {
         ));
         text
     };
-    print!("{out}");
+    crate::output::emit(&out)?;
     Ok(())
 }
 
