@@ -5,7 +5,7 @@ use crate::table::{Align, Table};
 use anyhow::Context;
 use serde::Serialize;
 use spillway_catalog::{Catalog, LeftOutCount, Offer, OfferQuery, Pricing, SortKey};
-use spillway_model::Precision;
+use spillway_model::{Precision, UsdPerHour};
 use std::path::PathBuf;
 
 /// Flags of `spillway offers`.
@@ -132,8 +132,15 @@ struct JsonOffer<'o> {
     discount_percent: Option<f64>,
 }
 
+/// Rounds dollars to millionths, the resolution prices are compared at, so that JSON shows
+/// 10.76654 rather than the float sum 10.766539999999999.
+fn micro(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
 impl<'o> JsonOffer<'o> {
     fn new(o: &'o Offer, precision: Precision) -> JsonOffer<'o> {
+        let usd = |v: Option<UsdPerHour>| v.map(|p| micro(p.0));
         JsonOffer {
             provider: &o.provider,
             region: &o.region,
@@ -141,15 +148,15 @@ impl<'o> JsonOffer<'o> {
             accelerator: &o.accelerator,
             chips: o.chips,
             instance: &o.instance,
-            price_per_hour: o.price_per_hour.map(|p| p.0),
-            spot_price_per_hour: o.spot_price_per_hour.map(|p| p.0),
-            price_per_chip_hour: o.price_per_chip_hour().map(|p| p.0),
-            spot_price_per_chip_hour: o.spot_price_per_chip_hour().map(|p| p.0),
-            price_per_pflop_hour: o.price_per_pflop_hour(precision).map(|p| p.0),
+            price_per_hour: usd(o.price_per_hour),
+            spot_price_per_hour: usd(o.spot_price_per_hour),
+            price_per_chip_hour: usd(o.price_per_chip_hour()),
+            spot_price_per_chip_hour: usd(o.spot_price_per_chip_hour()),
+            price_per_pflop_hour: o.price_per_pflop_hour(precision).map(|p| micro(p.0)),
             precision,
             memory_gib: o.memory_gib,
             pricing: o.pricing,
-            list_price_per_hour: o.list_price_per_hour.map(|p| p.0),
+            list_price_per_hour: usd(o.list_price_per_hour),
             discount_percent: o.discount_percent,
         }
     }
