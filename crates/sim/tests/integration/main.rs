@@ -4,6 +4,7 @@
 mod alibaba;
 mod detect;
 mod garbage;
+mod gavel_matrix;
 mod generate;
 mod generic_csv;
 mod philly;
