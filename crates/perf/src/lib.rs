@@ -1,4 +1,7 @@
 //! Throughput models: measured throughput matrices (Gavel's format) and the roofline estimator.
 
+pub mod estimate;
 pub mod gavel;
+pub mod input;
+pub mod memory;
 pub mod roofline;

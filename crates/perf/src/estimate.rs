@@ -1,0 +1,533 @@
+//! Per-accelerator training estimates: chips to hold the state, the slice or VMs to rent, the
+//! time to train and what it costs.
+//!
+//! Offers come in shapes: a TPU slice is rented whole and one slice runs the job; GPU and
+//! Trainium VMs hold a fixed number of chips and a job can span several identical VMs. The
+//! shape used is the smallest offered one that holds the target chip count (the chips the
+//! training state needs, or the count the user asks for); when no single VM is large enough,
+//! the job spans as many of the largest VMs as it takes. All chips rented compute, so time is
+//! taken on the rented chip count, and the cost is the shape's hourly price x units x hours.
+//!
+//! The estimator is generic over [`RentalShape`], so it works on any offer type that can say
+//! how many chips it rents and at what prices (the catalog's offers, or test doubles).
+
+use crate::input::ChipCount;
+use crate::memory::{MemoryModel, MemoryNeed};
+use crate::roofline::{PrecisionName, TrainingRun, TrainingTime};
+use serde::Serialize;
+use spillway_model::{AcceleratorFamily, AcceleratorSpec, ChipHours, Usd, UsdPerHour};
+use std::cmp::Ordering;
+
+/// One way to rent a fixed number of chips of one accelerator at once.
+pub trait RentalShape {
+    /// Chips rented together (8 for an 8xH100 VM, 4 for a tpu-v5p-8 slice).
+    fn chips(&self) -> u32;
+    /// On-demand price of the whole shape, if sold on demand.
+    fn on_demand_per_hour(&self) -> Option<UsdPerHour>;
+    /// Spot (preemptible) price of the whole shape, if sold as spot.
+    fn spot_per_hour(&self) -> Option<UsdPerHour>;
+    /// Price under a committed-use agreement, where one is configured.
+    fn committed_per_hour(&self) -> Option<UsdPerHour> {
+        None
+    }
+}
+
+/// Whether a job can span several units of an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    /// One unit only: a TPU slice is one interconnect domain; spanning slices (multislice)
+    /// is not modelled.
+    Slice,
+    /// Any number of identical units: GPU and Trainium VMs joined over the network.
+    Instances,
+}
+
+impl Granularity {
+    /// How offers of an accelerator family are combined.
+    pub fn of(family: AcceleratorFamily) -> Granularity {
+        match family {
+            AcceleratorFamily::Tpu => Granularity::Slice,
+            AcceleratorFamily::Gpu | AcceleratorFamily::Trainium => Granularity::Instances,
+        }
+    }
+}
+
+/// What is rented: `units` x one offer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement<'o, O> {
+    /// The offer rented (the cheapest of the chosen shape).
+    pub offer: &'o O,
+    /// How many of it (always 1 for a slice).
+    pub units: u32,
+}
+
+impl<O: RentalShape> Placement<'_, O> {
+    /// Chips rented in all.
+    pub fn chips(&self) -> u32 {
+        self.offer.chips().saturating_mul(self.units)
+    }
+}
+
+/// How an estimate turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimateStatus {
+    /// Time and costs are known.
+    Ok,
+    /// The accelerator has no peak at the precision asked for: no time, no cost.
+    UnsupportedPrecision,
+    /// No priced offer of the accelerator: time on the target chips, no cost.
+    NoOffer,
+    /// The target is larger than the largest slice offered: time on the target chips, no cost.
+    NoSliceLargeEnough,
+    /// The chips asked for (`--chips`) cannot hold the training state; time and cost are
+    /// shown, but the run would not fit.
+    InsufficientMemory,
+}
+
+/// The estimate for one accelerator.
+#[derive(Debug, Clone)]
+pub struct Estimate<'a, O> {
+    /// The accelerator.
+    pub accelerator: &'a AcceleratorSpec,
+    /// Memory the run needs, summed over chips.
+    pub memory: MemoryNeed,
+    /// The fewest chips that hold it.
+    pub chips_for_memory: ChipCount,
+    /// The chip count the estimate aims for: `chips_for_memory`, or what the user asked for.
+    pub target_chips: ChipCount,
+    /// What is rented, when an offer could be chosen.
+    pub placement: Option<Placement<'a, O>>,
+    /// The chips the time is computed on: the rented chips, else the target.
+    pub chips: ChipCount,
+    /// Time to train, when the accelerator supports the precision.
+    pub time: Option<TrainingTime>,
+    /// Chip-hours on `chips` chips.
+    pub chip_hours: Option<ChipHours>,
+    /// Cost at on-demand prices.
+    pub on_demand_cost: Option<Usd>,
+    /// Cost at spot prices (ignoring preemptions and restarts).
+    pub spot_cost: Option<Usd>,
+    /// Cost at committed-use prices, where configured.
+    pub committed_cost: Option<Usd>,
+    /// How it turned out.
+    pub status: EstimateStatus,
+    /// Detail for a status other than `Ok`.
+    pub note: Option<String>,
+}
+
+/// Estimates `run` on `spec`, renting from `offers` (the offers of this accelerator, in a
+/// deterministic order: ties go to the first). `chips` overrides the target chip count.
+pub fn estimate<'a, O: RentalShape>(
+    run: &TrainingRun,
+    memory: &MemoryModel,
+    spec: &'a AcceleratorSpec,
+    offers: &[&'a O],
+    chips: Option<ChipCount>,
+) -> Result<Estimate<'a, O>, crate::memory::MemoryError> {
+    let need = memory.need(run.params, run.precision);
+    let chips_for_memory = memory.chips_for(&need, spec)?;
+    let target_chips = chips.unwrap_or(chips_for_memory);
+    let mut est = Estimate {
+        accelerator: spec,
+        memory: need,
+        chips_for_memory,
+        target_chips,
+        placement: None,
+        chips: target_chips,
+        time: None,
+        chip_hours: None,
+        on_demand_cost: None,
+        spot_cost: None,
+        committed_cost: None,
+        status: EstimateStatus::Ok,
+        note: None,
+    };
+    // Without a peak at this precision there is no time, so no offer is worth choosing.
+    let Ok(flops_per_chip) = run.achieved_flops_per_chip(spec) else {
+        est.status = EstimateStatus::UnsupportedPrecision;
+        est.note = Some(format!(
+            "not supported at {}: no {} peak in the catalog",
+            PrecisionName::from(run.precision),
+            PrecisionName::from(run.precision)
+        ));
+        return Ok(est);
+    };
+
+    match place(offers, Granularity::of(spec.family), target_chips.get()) {
+        Ok(placement) => {
+            est.chips = ChipCount::new(placement.chips()).expect("a placement rents chips");
+            est.placement = Some(placement);
+        }
+        Err(PlaceError::NoPricedOffer) => {
+            est.status = EstimateStatus::NoOffer;
+            est.note = Some("no priced offer in the catalog".to_string());
+        }
+        Err(PlaceError::NoSliceLargeEnough { largest }) => {
+            est.status = EstimateStatus::NoSliceLargeEnough;
+            est.note = Some(format!(
+                "needs {} chips; the largest slice offered has {largest}",
+                target_chips.get()
+            ));
+        }
+    }
+
+    let time =
+        TrainingTime::from_seconds(run.flops().0 / (flops_per_chip * f64::from(est.chips.get())));
+    est.time = Some(time);
+    est.chip_hours = Some(ChipHours(time.hours() * f64::from(est.chips.get())));
+    if let Some(p) = &est.placement {
+        let units = f64::from(p.units);
+        let cost = |rate: Option<UsdPerHour>| rate.map(|r| UsdPerHour(r.0 * units) * time.hours());
+        est.on_demand_cost = cost(p.offer.on_demand_per_hour());
+        est.spot_cost = cost(p.offer.spot_per_hour());
+        est.committed_cost = cost(p.offer.committed_per_hour());
+        if est.chips < chips_for_memory {
+            est.status = EstimateStatus::InsufficientMemory;
+            est.note = Some(format!(
+                "{} chips cannot hold the {:.0} GiB of training state; it needs {}",
+                est.chips.get(),
+                need.total_gib(),
+                chips_for_memory.get()
+            ));
+        }
+    }
+    Ok(est)
+}
+
+/// Why no offer could be chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlaceError {
+    /// No offer with an on-demand or spot price.
+    NoPricedOffer,
+    /// Slices only, and all are smaller than the target.
+    NoSliceLargeEnough { largest: u32 },
+}
+
+/// Chooses the shape and the cheapest offer of it for `target` chips.
+fn place<'o, O: RentalShape>(
+    offers: &[&'o O],
+    granularity: Granularity,
+    target: u32,
+) -> Result<Placement<'o, O>, PlaceError> {
+    let priced: Vec<&'o O> = offers
+        .iter()
+        .copied()
+        .filter(|o| o.chips() > 0)
+        .filter(|o| o.on_demand_per_hour().is_some() || o.spot_per_hour().is_some())
+        .collect();
+    let largest = priced
+        .iter()
+        .map(|o| o.chips())
+        .max()
+        .ok_or(PlaceError::NoPricedOffer)?;
+    let smallest_holding = priced
+        .iter()
+        .map(|o| o.chips())
+        .filter(|&c| c >= target)
+        .min();
+    let (shape, units) = match (smallest_holding, granularity) {
+        (Some(shape), _) => (shape, 1),
+        (None, Granularity::Slice) => return Err(PlaceError::NoSliceLargeEnough { largest }),
+        (None, Granularity::Instances) => (largest, target.div_ceil(largest)),
+    };
+    let offer = priced
+        .iter()
+        .copied()
+        .filter(|o| o.chips() == shape)
+        .min_by(|a, b| by_price(*a, *b))
+        .expect("the shape was taken from these offers");
+    Ok(Placement { offer, units })
+}
+
+/// Cheaper on-demand first (offers without one last), then cheaper spot. `min_by` keeps the
+/// first of equals, so ties go to the caller's order.
+fn by_price<O: RentalShape>(a: &O, b: &O) -> Ordering {
+    cmp_missing_last(
+        a.on_demand_per_hour().map(|r| r.0),
+        b.on_demand_per_hour().map(|r| r.0),
+    )
+    .then_with(|| {
+        cmp_missing_last(
+            a.spot_per_hour().map(|r| r.0),
+            b.spot_per_hour().map(|r| r.0),
+        )
+    })
+}
+
+/// Orders known numbers ascending, unknown ones after all of them.
+fn cmp_missing_last(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Sorts estimates cheapest first: by on-demand cost, then spot cost (unknown costs last,
+/// unsupported accelerators at the very end), then by accelerator name.
+pub fn sort_by_cost<O>(estimates: &mut [Estimate<'_, O>]) {
+    estimates.sort_by(|a, b| {
+        let unsupported = |e: &Estimate<'_, O>| e.status == EstimateStatus::UnsupportedPrecision;
+        unsupported(a)
+            .cmp(&unsupported(b))
+            .then_with(|| {
+                cmp_missing_last(a.on_demand_cost.map(|c| c.0), b.on_demand_cost.map(|c| c.0))
+            })
+            .then_with(|| cmp_missing_last(a.spot_cost.map(|c| c.0), b.spot_cost.map(|c| c.0)))
+            .then_with(|| {
+                cmp_missing_last(a.time.map(|t| t.seconds()), b.time.map(|t| t.seconds()))
+            })
+            .then_with(|| a.accelerator.name.cmp(&b.accelerator.name))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Mfu, ParamCount, TokenCount};
+    use crate::roofline::tests::{h100, run_70b, spec};
+    use spillway_model::Precision;
+
+    /// A test offer: `chips` chips at these hourly prices.
+    #[derive(Debug, PartialEq)]
+    struct Shape {
+        name: &'static str,
+        chips: u32,
+        on_demand: Option<f64>,
+        spot: Option<f64>,
+        committed: Option<f64>,
+    }
+
+    fn shape(name: &'static str, chips: u32, on_demand: Option<f64>, spot: Option<f64>) -> Shape {
+        Shape {
+            name,
+            chips,
+            on_demand,
+            spot,
+            committed: None,
+        }
+    }
+
+    impl RentalShape for Shape {
+        fn chips(&self) -> u32 {
+            self.chips
+        }
+        fn on_demand_per_hour(&self) -> Option<UsdPerHour> {
+            self.on_demand.map(UsdPerHour)
+        }
+        fn spot_per_hour(&self) -> Option<UsdPerHour> {
+            self.spot.map(UsdPerHour)
+        }
+        fn committed_per_hour(&self) -> Option<UsdPerHour> {
+            self.committed.map(UsdPerHour)
+        }
+    }
+
+    fn tpu_v5p() -> AcceleratorSpec {
+        let mut s = spec("tpu-v5p", 95.0, Some(459.0), Some(918.0));
+        s.family = AcceleratorFamily::Tpu;
+        s
+    }
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        ((a - b) / b).abs() <= rel
+    }
+
+    fn h100_offers() -> Vec<Shape> {
+        vec![
+            shape("gcp-1g", 1, Some(11.06), Some(2.5)),
+            shape("aws-p5", 8, Some(55.04), Some(30.0)),
+            shape("gcp-8g", 8, Some(43.07), Some(20.0)),
+            shape("gcp-4g", 4, Some(22.0), None),
+        ]
+    }
+
+    fn refs(offers: &[Shape]) -> Vec<&Shape> {
+        offers.iter().collect()
+    }
+
+    #[test]
+    fn seventy_b_on_h100_rents_three_8gpu_vms_at_the_cheapest_price() {
+        let offers = h100_offers();
+        let spec = h100();
+        let run = run_70b(Precision::Bf16);
+        let est = estimate(&run, &MemoryModel::default(), &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.status, EstimateStatus::Ok);
+        assert_eq!(est.chips_for_memory.get(), 19);
+        let p = est.placement.unwrap();
+        assert_eq!((p.offer.name, p.units, p.chips()), ("gcp-8g", 3, 24));
+        assert_eq!(est.chips.get(), 24);
+        // 412,874.96 chip-hours on 24 chips = 17,203.12 h.
+        let hours = est.time.unwrap().hours();
+        assert!(close(hours, 17_203.12, 1e-6), "{hours}");
+        assert!(close(est.chip_hours.unwrap().0, 412_874.96, 1e-7));
+        // 3 VMs x $43.07/h = $129.21/h; x 17,203.12 h = $2,222,815.6.
+        let od = est.on_demand_cost.unwrap().0;
+        assert!(close(od, 2_222_815.6, 1e-7), "{od}");
+        assert!(close(est.spot_cost.unwrap().0, 60.0 * 17_203.123, 1e-6));
+        assert_eq!(est.committed_cost, None);
+    }
+
+    #[test]
+    fn the_smallest_vm_that_holds_the_state_is_used() {
+        let offers = h100_offers();
+        let spec = h100();
+        // 10e9 params x 20 B = 186 GiB -> 3 H100s -> the 4-GPU VM.
+        let mut run = run_70b(Precision::Bf16);
+        run.params = ParamCount::new(10e9).unwrap();
+        let est = estimate(&run, &MemoryModel::default(), &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.chips_for_memory.get(), 3);
+        let p = est.placement.unwrap();
+        assert_eq!((p.offer.name, p.units, p.chips()), ("gcp-4g", 1, 4));
+        assert_eq!(est.spot_cost, None, "the 4-GPU VM has no spot price");
+    }
+
+    #[test]
+    fn chips_flag_rounds_up_to_whole_vms_and_flags_too_few() {
+        let offers = h100_offers();
+        let spec = h100();
+        let run = run_70b(Precision::Bf16);
+        let m = MemoryModel::default();
+        let want = |n| ChipCount::new(n).ok();
+        let est = estimate(&run, &m, &spec, &refs(&offers), want(20)).unwrap();
+        assert_eq!(est.target_chips.get(), 20);
+        assert_eq!(est.chips.get(), 24);
+        assert_eq!(est.status, EstimateStatus::Ok);
+
+        let est = estimate(&run, &m, &spec, &refs(&offers), want(64)).unwrap();
+        assert_eq!((est.placement.unwrap().units, est.chips.get()), (8, 64));
+        // The same chip-hours spread over 64 chips.
+        assert!(close(est.time.unwrap().hours(), 412_874.96 / 64.0, 1e-7));
+
+        let est = estimate(&run, &m, &spec, &refs(&offers), want(8)).unwrap();
+        assert_eq!(est.status, EstimateStatus::InsufficientMemory);
+        assert!(est.on_demand_cost.is_some(), "costs are still shown");
+        assert_eq!(
+            est.note.as_deref(),
+            Some("8 chips cannot hold the 1304 GiB of training state; it needs 19")
+        );
+    }
+
+    #[test]
+    fn tpu_slices_are_rented_whole_and_never_combined() {
+        let spec = tpu_v5p();
+        let offers = vec![
+            shape("v5p-8", 4, Some(16.8), Some(8.0)),
+            shape("v5p-32", 16, Some(67.2), None),
+            shape("v5p-32-eu", 16, Some(70.0), None),
+            shape("v5p-64", 32, Some(134.4), None),
+        ];
+        let run = run_70b(Precision::Bf16);
+        let m = MemoryModel::default();
+        // 1,303.85 GiB / (95 x 0.9 = 85.5 GiB) = 15.25 -> 16 chips -> tpu-v5p-32.
+        let est = estimate(&run, &m, &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.chips_for_memory.get(), 16);
+        let p = est.placement.unwrap();
+        assert_eq!((p.offer.name, p.units), ("v5p-32", 1));
+        // 5.88e23 / (16 x 459e12 x 0.4 = 2.9376e15 FLOP/s) = 2.0016e8 s = 55,600.94 h.
+        assert!(
+            close(est.time.unwrap().hours(), 55_600.94, 1e-7),
+            "{:?}",
+            est.time
+        );
+        // $67.20/h x 55,600.94 h = $3,736,383.
+        assert!(close(est.on_demand_cost.unwrap().0, 3_736_383.4, 1e-7));
+
+        // 33 chips: larger than any slice offered here; no cost, but a time on 33 chips.
+        let est = estimate(&run, &m, &spec, &refs(&offers), ChipCount::new(33).ok()).unwrap();
+        assert_eq!(est.status, EstimateStatus::NoSliceLargeEnough);
+        assert!(est.placement.is_none() && est.on_demand_cost.is_none());
+        assert_eq!(est.chips.get(), 33);
+        assert_eq!(
+            est.note.as_deref(),
+            Some("needs 33 chips; the largest slice offered has 32")
+        );
+    }
+
+    #[test]
+    fn unsupported_precision_is_a_status_with_no_time_or_cost() {
+        let v100 = spec("V100", 16.0, None, None);
+        let offers = vec![shape("v100x8", 8, Some(20.0), None)];
+        let run = run_70b(Precision::Bf16);
+        let est = estimate(&run, &MemoryModel::default(), &v100, &refs(&offers), None).unwrap();
+        assert_eq!(est.status, EstimateStatus::UnsupportedPrecision);
+        assert_eq!(est.chips_for_memory.get(), 91, "1303.85 / 14.4 = 90.5");
+        assert!(est.time.is_none() && est.on_demand_cost.is_none() && est.placement.is_none());
+        assert_eq!(
+            est.note.as_deref(),
+            Some("not supported at bf16: no bf16 peak in the catalog")
+        );
+    }
+
+    #[test]
+    fn unpriced_offers_are_ignored_and_spot_only_offers_are_used() {
+        let spec = h100();
+        let run = run_70b(Precision::Bf16);
+        let m = MemoryModel::default();
+        let none: Vec<&Shape> = Vec::new();
+        let est = estimate(&run, &m, &spec, &none, None).unwrap();
+        assert_eq!(est.status, EstimateStatus::NoOffer);
+        assert_eq!(est.chips.get(), 19, "time on the chips the state needs");
+        assert!(est.time.is_some() && est.on_demand_cost.is_none());
+
+        let offers = vec![
+            shape("unknown-price", 8, None, None),
+            shape("capacity-block", 8, None, Some(30.0)),
+        ];
+        let est = estimate(&run, &m, &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.placement.unwrap().offer.name, "capacity-block");
+        assert_eq!(est.on_demand_cost, None);
+        assert!(est.spot_cost.is_some());
+
+        let offers = vec![shape("unknown-price", 8, None, None)];
+        let est = estimate(&run, &m, &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.status, EstimateStatus::NoOffer);
+    }
+
+    #[test]
+    fn committed_prices_are_costed_when_present_and_ties_go_to_the_first() {
+        let spec = h100();
+        let mut a = shape("first", 8, Some(40.0), None);
+        a.committed = Some(30.0);
+        let b = shape("second", 8, Some(40.0), None);
+        let offers = [a, b];
+        let run = run_70b(Precision::Bf16);
+        let est = estimate(&run, &MemoryModel::default(), &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.placement.unwrap().offer.name, "first");
+        let hours = est.time.unwrap().hours();
+        assert!(close(
+            est.committed_cost.unwrap().0,
+            3.0 * 30.0 * hours,
+            1e-12
+        ));
+    }
+
+    #[test]
+    fn estimates_sort_cheapest_first_with_unknowns_last() {
+        let h = h100();
+        let cheap = spec("Cheap", 80.0, Some(989.0), None);
+        let v100 = spec("V100", 16.0, None, None);
+        let nowhere = spec("Nowhere", 80.0, Some(100.0), None);
+        let h_offers = vec![shape("h", 8, Some(43.07), None)];
+        let c_offers = vec![shape("c", 8, Some(10.0), None)];
+        let run = TrainingRun {
+            params: ParamCount::new(1e9).unwrap(),
+            tokens: TokenCount::new(1e9).unwrap(),
+            precision: Precision::Bf16,
+            mfu: Mfu::DEFAULT,
+        };
+        let m = MemoryModel::default();
+        let mut all = vec![
+            estimate(&run, &m, &v100, &[], None).unwrap(),
+            estimate(&run, &m, &nowhere, &[], None).unwrap(),
+            estimate(&run, &m, &h, &refs(&h_offers), None).unwrap(),
+            estimate(&run, &m, &cheap, &refs(&c_offers), None).unwrap(),
+        ];
+        sort_by_cost(&mut all);
+        let names: Vec<&str> = all.iter().map(|e| e.accelerator.name.as_str()).collect();
+        assert_eq!(names, ["Cheap", "H100", "Nowhere", "V100"]);
+    }
+}
