@@ -198,15 +198,20 @@ pub fn estimate<'a, O: RentalShape>(
 
 /// Why no offer could be chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PlaceError {
+pub enum PlaceError {
     /// No offer with an on-demand or spot price.
     NoPricedOffer,
     /// Slices only, and all are smaller than the target.
-    NoSliceLargeEnough { largest: u32 },
+    NoSliceLargeEnough {
+        /// Chips in the largest slice offered.
+        largest: u32,
+    },
 }
 
-/// Chooses the shape and the cheapest offer of it for `target` chips.
-fn place<'o, O: RentalShape>(
+/// Chooses the shape for `target` chips (the smallest offered shape that holds them; for
+/// instances, else as many of the largest as it takes) and the cheapest offer of that shape.
+/// Offers without any price are passed over.
+pub fn place<'o, O: RentalShape>(
     offers: &[&'o O],
     granularity: Granularity,
     target: u32,

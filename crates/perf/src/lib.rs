@@ -3,5 +3,6 @@
 pub mod estimate;
 pub mod gavel;
 pub mod input;
+pub mod measured;
 pub mod memory;
 pub mod roofline;
