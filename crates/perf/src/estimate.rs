@@ -199,7 +199,7 @@ pub fn estimate<'a, O: RentalShape>(
 /// Why no offer could be chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaceError {
-    /// No offer with an on-demand or spot price.
+    /// No offer with an on-demand, spot or committed price.
     NoPricedOffer,
     /// Slices only, and all are smaller than the target.
     NoSliceLargeEnough {
@@ -210,7 +210,7 @@ pub enum PlaceError {
 
 /// Chooses the shape for `target` chips (the smallest offered shape that holds them; for
 /// instances, else as many of the largest as it takes) and the cheapest offer of that shape.
-/// Offers without any price are passed over.
+/// Offers without any price (on-demand, spot or committed) are passed over.
 pub fn place<'o, O: RentalShape>(
     offers: &[&'o O],
     granularity: Granularity,
@@ -220,7 +220,11 @@ pub fn place<'o, O: RentalShape>(
         .iter()
         .copied()
         .filter(|o| o.chips() > 0)
-        .filter(|o| o.on_demand_per_hour().is_some() || o.spot_per_hour().is_some())
+        .filter(|o| {
+            o.on_demand_per_hour().is_some()
+                || o.spot_per_hour().is_some()
+                || o.committed_per_hour().is_some()
+        })
         .collect();
     let largest = priced
         .iter()
@@ -246,19 +250,17 @@ pub fn place<'o, O: RentalShape>(
     Ok(Placement { offer, units })
 }
 
-/// Cheaper on-demand first (offers without one last), then cheaper spot. `min_by` keeps the
-/// first of equals, so ties go to the caller's order.
+/// Cheaper first by the price the user would pay for reserved capacity (committed where
+/// configured, else on-demand; offers with neither last), then by spot price. `min_by` keeps
+/// the first of equals, so ties go to the caller's order.
 fn by_price<O: RentalShape>(a: &O, b: &O) -> Ordering {
-    cmp_missing_last(
-        a.on_demand_per_hour().map(|r| r.0),
-        b.on_demand_per_hour().map(|r| r.0),
-    )
-    .then_with(|| {
-        cmp_missing_last(
-            a.spot_per_hour().map(|r| r.0),
-            b.spot_per_hour().map(|r| r.0),
-        )
-    })
+    let reserved = |o: &O| {
+        o.committed_per_hour()
+            .or(o.on_demand_per_hour())
+            .map(|r| r.0)
+    };
+    let spot = |o: &O| o.spot_per_hour().map(|r| r.0);
+    cmp_missing_last(reserved(a), reserved(b)).then_with(|| cmp_missing_last(spot(a), spot(b)))
 }
 
 /// Orders known numbers ascending, unknown ones after all of them.
@@ -271,20 +273,20 @@ fn cmp_missing_last(a: Option<f64>, b: Option<f64>) -> Ordering {
     }
 }
 
-/// Sorts estimates cheapest first: by on-demand cost, then spot cost (unknown costs last,
-/// unsupported accelerators at the very end), then by accelerator name.
+/// Sorts estimates cheapest first: by committed cost where configured, else on-demand cost,
+/// then spot cost (unknown costs last, unsupported accelerators at the very end), then time,
+/// then accelerator name.
 pub fn sort_by_cost<O>(estimates: &mut [Estimate<'_, O>]) {
+    let unsupported = |e: &Estimate<'_, O>| e.status == EstimateStatus::UnsupportedPrecision;
+    let reserved = |e: &Estimate<'_, O>| e.committed_cost.or(e.on_demand_cost).map(|c| c.0);
+    let spot = |e: &Estimate<'_, O>| e.spot_cost.map(|c| c.0);
+    let seconds = |e: &Estimate<'_, O>| e.time.map(TrainingTime::seconds);
     estimates.sort_by(|a, b| {
-        let unsupported = |e: &Estimate<'_, O>| e.status == EstimateStatus::UnsupportedPrecision;
         unsupported(a)
             .cmp(&unsupported(b))
-            .then_with(|| {
-                cmp_missing_last(a.on_demand_cost.map(|c| c.0), b.on_demand_cost.map(|c| c.0))
-            })
-            .then_with(|| cmp_missing_last(a.spot_cost.map(|c| c.0), b.spot_cost.map(|c| c.0)))
-            .then_with(|| {
-                cmp_missing_last(a.time.map(|t| t.seconds()), b.time.map(|t| t.seconds()))
-            })
+            .then_with(|| cmp_missing_last(reserved(a), reserved(b)))
+            .then_with(|| cmp_missing_last(spot(a), spot(b)))
+            .then_with(|| cmp_missing_last(seconds(a), seconds(b)))
             .then_with(|| a.accelerator.name.cmp(&b.accelerator.name))
     });
 }
@@ -508,6 +510,26 @@ mod tests {
             3.0 * 30.0 * hours,
             1e-12
         ));
+    }
+
+    #[test]
+    fn a_negotiated_price_beats_a_lower_list_price_and_owned_pools_count() {
+        let spec = h100();
+        let run = run_70b(Precision::Bf16);
+        let m = MemoryModel::default();
+        let mut discounted = shape("discounted", 8, Some(40.0), None);
+        discounted.committed = Some(30.0);
+        let offers = [shape("list", 8, Some(35.0), Some(10.0)), discounted];
+        let est = estimate(&run, &m, &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.placement.unwrap().offer.name, "discounted");
+
+        // An owned pool: only a committed (amortized) price.
+        let mut owned = shape("owned", 8, None, None);
+        owned.committed = Some(12.0);
+        let offers = [owned];
+        let est = estimate(&run, &m, &spec, &refs(&offers), None).unwrap();
+        assert_eq!(est.status, EstimateStatus::Ok);
+        assert!(est.on_demand_cost.is_none() && est.committed_cost.is_some());
     }
 
     #[test]
