@@ -1,73 +1,20 @@
 //! Per-accelerator training estimates: chips to hold the state, the slice or VMs to rent, the
 //! time to train and what it costs.
 //!
-//! Offers come in shapes: a TPU slice is rented whole and one slice runs the job; GPU and
-//! Trainium VMs hold a fixed number of chips and a job can span several identical VMs. The
-//! shape used is the smallest offered one that holds the target chip count (the chips the
-//! training state needs, or the count the user asks for); when no single VM is large enough,
-//! the job spans as many of the largest VMs as it takes. All chips rented compute, so time is
-//! taken on the rented chip count, and the cost is the shape's hourly price x units x hours.
+//! The target chip count is the fewest chips that hold the training state, or the count the
+//! user asks for; what is rented for it is chosen by [`crate::placement::place`]. All chips
+//! rented compute, so the time is on the rented chips, and the cost is the rental's hourly
+//! price x hours.
 //!
 //! The estimator is generic over [`RentalShape`], so it works on any offer type that can say
 //! how many chips it rents and at what prices (the catalog's offers, or test doubles).
 
 use crate::input::ChipCount;
 use crate::memory::{MemoryModel, MemoryNeed};
+use crate::placement::{Granularity, PlaceError, Placement, RentalShape, cmp_missing_last, place};
 use crate::roofline::{PrecisionName, TrainingRun, TrainingTime};
 use serde::Serialize;
-use spillway_model::{AcceleratorFamily, AcceleratorSpec, ChipHours, Usd, UsdPerHour};
-use std::cmp::Ordering;
-
-/// One way to rent a fixed number of chips of one accelerator at once.
-pub trait RentalShape {
-    /// Chips rented together (8 for an 8xH100 VM, 4 for a tpu-v5p-8 slice).
-    fn chips(&self) -> u32;
-    /// On-demand price of the whole shape, if sold on demand.
-    fn on_demand_per_hour(&self) -> Option<UsdPerHour>;
-    /// Spot (preemptible) price of the whole shape, if sold as spot.
-    fn spot_per_hour(&self) -> Option<UsdPerHour>;
-    /// Price under a committed-use agreement, where one is configured.
-    fn committed_per_hour(&self) -> Option<UsdPerHour> {
-        None
-    }
-}
-
-/// Whether a job can span several units of an offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Granularity {
-    /// One unit only: a TPU slice is one interconnect domain; spanning slices (multislice)
-    /// is not modelled.
-    Slice,
-    /// Any number of identical units: GPU and Trainium VMs joined over the network.
-    Instances,
-}
-
-impl Granularity {
-    /// How offers of an accelerator family are combined.
-    pub fn of(family: AcceleratorFamily) -> Granularity {
-        match family {
-            AcceleratorFamily::Tpu => Granularity::Slice,
-            AcceleratorFamily::Gpu | AcceleratorFamily::Trainium => Granularity::Instances,
-        }
-    }
-}
-
-/// What is rented: `units` x one offer.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Placement<'o, O> {
-    /// The offer rented (the cheapest of the chosen shape).
-    pub offer: &'o O,
-    /// How many of it (always 1 for a slice).
-    pub units: u32,
-}
-
-impl<O: RentalShape> Placement<'_, O> {
-    /// Chips rented in all.
-    pub fn chips(&self) -> u32 {
-        self.offer.chips().saturating_mul(self.units)
-    }
-}
+use spillway_model::{AcceleratorSpec, ChipHours, Usd};
 
 /// How an estimate turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,8 +26,9 @@ pub enum EstimateStatus {
     UnsupportedPrecision,
     /// No priced offer of the accelerator: time on the target chips, no cost.
     NoOffer,
-    /// The target is larger than the largest slice offered: time on the target chips, no cost.
-    NoSliceLargeEnough,
+    /// The target is larger than every slice and pool offered (and there are no VMs): time
+    /// on the target chips, no cost.
+    NoOfferLargeEnough,
     /// The chips asked for (`--chips`) cannot hold the training state; time and cost are
     /// shown, but the run would not fit.
     InsufficientMemory,
@@ -157,17 +105,17 @@ pub fn estimate<'a, O: RentalShape>(
 
     match place(offers, Granularity::of(spec.family), target_chips.get()) {
         Ok(placement) => {
-            est.chips = ChipCount::new(placement.chips()).expect("a placement rents chips");
+            est.chips = ChipCount::new(placement.chips).expect("a placement rents chips");
             est.placement = Some(placement);
         }
         Err(PlaceError::NoPricedOffer) => {
             est.status = EstimateStatus::NoOffer;
             est.note = Some("no priced offer in the catalog".to_string());
         }
-        Err(PlaceError::NoSliceLargeEnough { largest }) => {
-            est.status = EstimateStatus::NoSliceLargeEnough;
+        Err(PlaceError::NoneLargeEnough { largest }) => {
+            est.status = EstimateStatus::NoOfferLargeEnough;
             est.note = Some(format!(
-                "needs {} chips; the largest slice offered has {largest}",
+                "needs {} chips; the largest slice or pool offered has {largest}",
                 target_chips.get()
             ));
         }
@@ -178,8 +126,7 @@ pub fn estimate<'a, O: RentalShape>(
     est.time = Some(time);
     est.chip_hours = Some(ChipHours(time.hours() * f64::from(est.chips.get())));
     if let Some(p) = &est.placement {
-        let units = f64::from(p.units);
-        let cost = |rate: Option<UsdPerHour>| rate.map(|r| UsdPerHour(r.0 * units) * time.hours());
+        let cost = |rate| p.rate(rate).map(|r| r * time.hours());
         est.on_demand_cost = cost(p.offer.on_demand_per_hour());
         est.spot_cost = cost(p.offer.spot_per_hour());
         est.committed_cost = cost(p.offer.committed_per_hour());
@@ -194,83 +141,6 @@ pub fn estimate<'a, O: RentalShape>(
         }
     }
     Ok(est)
-}
-
-/// Why no offer could be chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaceError {
-    /// No offer with an on-demand, spot or committed price.
-    NoPricedOffer,
-    /// Slices only, and all are smaller than the target.
-    NoSliceLargeEnough {
-        /// Chips in the largest slice offered.
-        largest: u32,
-    },
-}
-
-/// Chooses the shape for `target` chips (the smallest offered shape that holds them; for
-/// instances, else as many of the largest as it takes) and the cheapest offer of that shape.
-/// Offers without any price (on-demand, spot or committed) are passed over.
-pub fn place<'o, O: RentalShape>(
-    offers: &[&'o O],
-    granularity: Granularity,
-    target: u32,
-) -> Result<Placement<'o, O>, PlaceError> {
-    let priced: Vec<&'o O> = offers
-        .iter()
-        .copied()
-        .filter(|o| o.chips() > 0)
-        .filter(|o| {
-            o.on_demand_per_hour().is_some()
-                || o.spot_per_hour().is_some()
-                || o.committed_per_hour().is_some()
-        })
-        .collect();
-    let largest = priced
-        .iter()
-        .map(|o| o.chips())
-        .max()
-        .ok_or(PlaceError::NoPricedOffer)?;
-    let smallest_holding = priced
-        .iter()
-        .map(|o| o.chips())
-        .filter(|&c| c >= target)
-        .min();
-    let (shape, units) = match (smallest_holding, granularity) {
-        (Some(shape), _) => (shape, 1),
-        (None, Granularity::Slice) => return Err(PlaceError::NoSliceLargeEnough { largest }),
-        (None, Granularity::Instances) => (largest, target.div_ceil(largest)),
-    };
-    let offer = priced
-        .iter()
-        .copied()
-        .filter(|o| o.chips() == shape)
-        .min_by(|a, b| by_price(*a, *b))
-        .expect("the shape was taken from these offers");
-    Ok(Placement { offer, units })
-}
-
-/// Cheaper first by the price the user would pay for reserved capacity (committed where
-/// configured, else on-demand; offers with neither last), then by spot price. `min_by` keeps
-/// the first of equals, so ties go to the caller's order.
-fn by_price<O: RentalShape>(a: &O, b: &O) -> Ordering {
-    let reserved = |o: &O| {
-        o.committed_per_hour()
-            .or(o.on_demand_per_hour())
-            .map(|r| r.0)
-    };
-    let spot = |o: &O| o.spot_per_hour().map(|r| r.0);
-    cmp_missing_last(reserved(a), reserved(b)).then_with(|| cmp_missing_last(spot(a), spot(b)))
-}
-
-/// Orders known numbers ascending, unknown ones after all of them.
-fn cmp_missing_last(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.total_cmp(&b),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
 }
 
 /// Sorts estimates cheapest first: by committed cost where configured, else on-demand cost,
@@ -295,43 +165,10 @@ pub fn sort_by_cost<O>(estimates: &mut [Estimate<'_, O>]) {
 mod tests {
     use super::*;
     use crate::input::{Mfu, ParamCount, TokenCount};
+    use crate::placement::tests::{Shape, refs, shape};
     use crate::roofline::tests::{h100, run_70b, spec};
+    use spillway_model::AcceleratorFamily;
     use spillway_model::Precision;
-
-    /// A test offer: `chips` chips at these hourly prices.
-    #[derive(Debug, PartialEq)]
-    struct Shape {
-        name: &'static str,
-        chips: u32,
-        on_demand: Option<f64>,
-        spot: Option<f64>,
-        committed: Option<f64>,
-    }
-
-    fn shape(name: &'static str, chips: u32, on_demand: Option<f64>, spot: Option<f64>) -> Shape {
-        Shape {
-            name,
-            chips,
-            on_demand,
-            spot,
-            committed: None,
-        }
-    }
-
-    impl RentalShape for Shape {
-        fn chips(&self) -> u32 {
-            self.chips
-        }
-        fn on_demand_per_hour(&self) -> Option<UsdPerHour> {
-            self.on_demand.map(UsdPerHour)
-        }
-        fn spot_per_hour(&self) -> Option<UsdPerHour> {
-            self.spot.map(UsdPerHour)
-        }
-        fn committed_per_hour(&self) -> Option<UsdPerHour> {
-            self.committed.map(UsdPerHour)
-        }
-    }
 
     fn tpu_v5p() -> AcceleratorSpec {
         let mut s = spec("tpu-v5p", 95.0, Some(459.0), Some(918.0));
@@ -352,10 +189,6 @@ mod tests {
         ]
     }
 
-    fn refs(offers: &[Shape]) -> Vec<&Shape> {
-        offers.iter().collect()
-    }
-
     #[test]
     fn seventy_b_on_h100_rents_three_8gpu_vms_at_the_cheapest_price() {
         let offers = h100_offers();
@@ -365,7 +198,7 @@ mod tests {
         assert_eq!(est.status, EstimateStatus::Ok);
         assert_eq!(est.chips_for_memory.get(), 19);
         let p = est.placement.unwrap();
-        assert_eq!((p.offer.name, p.units, p.chips()), ("gcp-8g", 3, 24));
+        assert_eq!((p.offer.name, p.units, p.chips), ("gcp-8g", 3, 24));
         assert_eq!(est.chips.get(), 24);
         // 412,874.96 chip-hours on 24 chips = 17,203.12 h.
         let hours = est.time.unwrap().hours();
@@ -388,7 +221,7 @@ mod tests {
         let est = estimate(&run, &MemoryModel::default(), &spec, &refs(&offers), None).unwrap();
         assert_eq!(est.chips_for_memory.get(), 3);
         let p = est.placement.unwrap();
-        assert_eq!((p.offer.name, p.units, p.chips()), ("gcp-4g", 1, 4));
+        assert_eq!((p.offer.name, p.units, p.chips), ("gcp-4g", 1, 4));
         assert_eq!(est.spot_cost, None, "the 4-GPU VM has no spot price");
     }
 
@@ -445,12 +278,12 @@ mod tests {
 
         // 33 chips: larger than any slice offered here; no cost, but a time on 33 chips.
         let est = estimate(&run, &m, &spec, &refs(&offers), ChipCount::new(33).ok()).unwrap();
-        assert_eq!(est.status, EstimateStatus::NoSliceLargeEnough);
+        assert_eq!(est.status, EstimateStatus::NoOfferLargeEnough);
         assert!(est.placement.is_none() && est.on_demand_cost.is_none());
         assert_eq!(est.chips.get(), 33);
         assert_eq!(
             est.note.as_deref(),
-            Some("needs 33 chips; the largest slice offered has 32")
+            Some("needs 33 chips; the largest slice or pool offered has 32")
         );
     }
 

@@ -5,4 +5,5 @@ pub mod gavel;
 pub mod input;
 pub mod measured;
 pub mod memory;
+pub mod placement;
 pub mod roofline;

@@ -3,14 +3,14 @@
 //! matrix gives it), instead of the roofline.
 //!
 //! The job runs on `scale_factor` chips at the measured rate; the chips are rented with the same
-//! shape rule as the roofline estimate ([`crate::estimate::place`]), so a 1-chip job on a
+//! rule as the roofline estimate ([`crate::placement::place`]), so a 1-chip job on a
 //! provider that only sells 8-chip VMs pays for the whole VM.
 
-use crate::estimate::{Granularity, PlaceError, Placement, RentalShape, place};
 use crate::input::{ChipCount, StepCount};
+use crate::placement::{Granularity, PlaceError, Placement, RentalShape, place};
 use crate::roofline::TrainingTime;
 use serde::Serialize;
-use spillway_model::{Usd, UsdPerHour};
+use spillway_model::Usd;
 
 /// How a measured estimate turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,8 +23,8 @@ pub enum MeasuredStatus {
     NotMeasured,
     /// The accelerator is not in the catalog, or has no priced offer: time only.
     NoOffer,
-    /// No slice holds the job's chips: time only.
-    NoSliceLargeEnough,
+    /// No slice or pool holds the job's chips (and there are no VMs): time only.
+    NoOfferLargeEnough,
 }
 
 /// Time and cost of `steps` steps of one job on one accelerator.
@@ -81,16 +81,15 @@ pub fn measured<'o, O: RentalShape>(
     est.time = Some(time);
     match place(offers, granularity, scale_factor.get()) {
         Ok(p) => {
-            let units = f64::from(p.units);
-            let cost = |r: Option<UsdPerHour>| r.map(|r| UsdPerHour(r.0 * units) * time.hours());
+            let cost = |rate| p.rate(rate).map(|r| r * time.hours());
             est.on_demand_cost = cost(p.offer.on_demand_per_hour());
             est.spot_cost = cost(p.offer.spot_per_hour());
             est.committed_cost = cost(p.offer.committed_per_hour());
             est.placement = Some(p);
         }
         Err(PlaceError::NoPricedOffer) => est.status = MeasuredStatus::NoOffer,
-        Err(PlaceError::NoSliceLargeEnough { .. }) => {
-            est.status = MeasuredStatus::NoSliceLargeEnough;
+        Err(PlaceError::NoneLargeEnough { .. }) => {
+            est.status = MeasuredStatus::NoOfferLargeEnough;
         }
     }
     est
@@ -99,6 +98,7 @@ pub fn measured<'o, O: RentalShape>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spillway_model::UsdPerHour;
 
     struct Vm {
         chips: u32,
@@ -148,7 +148,7 @@ mod tests {
         );
         assert_eq!(e.status, MeasuredStatus::Ok);
         assert_eq!(e.time.unwrap().hours(), 1.0);
-        assert_eq!(e.placement.unwrap().chips(), 1);
+        assert_eq!(e.placement.unwrap().chips, 1);
         assert!((e.on_demand_cost.unwrap().0 - 2.48).abs() < 1e-9);
         assert_eq!(e.spot_cost, None);
 
@@ -160,7 +160,7 @@ mod tests {
             Granularity::Instances,
             &offers,
         );
-        assert_eq!(e.placement.unwrap().chips(), 8);
+        assert_eq!(e.placement.unwrap().chips, 8);
         assert!((e.on_demand_cost.unwrap().0 - 2.0 * 19.84).abs() < 1e-9);
     }
 
@@ -199,7 +199,7 @@ mod tests {
             Granularity::Slice,
             &offers,
         );
-        assert_eq!(e.status, MeasuredStatus::NoSliceLargeEnough);
+        assert_eq!(e.status, MeasuredStatus::NoOfferLargeEnough);
         assert!(e.on_demand_cost.is_none());
     }
 }
