@@ -1,5 +1,6 @@
 //! Throughput models: measured throughput matrices (Gavel's format) and the roofline estimator.
 
+pub mod catalog_offer;
 pub mod estimate;
 pub mod gavel;
 pub mod input;
