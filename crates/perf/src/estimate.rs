@@ -110,7 +110,10 @@ pub fn estimate<'a, O: RentalShape>(
         }
         Err(PlaceError::NoPricedOffer) => {
             est.status = EstimateStatus::NoOffer;
-            est.note = Some("no priced offer in the catalog".to_string());
+            est.note = Some(
+                "no priced offer in the catalog (add one with [[offer]] in the catalog overrides)"
+                    .to_string(),
+            );
         }
         Err(PlaceError::NoneLargeEnough { largest }) => {
             est.status = EstimateStatus::NoOfferLargeEnough;

@@ -77,7 +77,7 @@ pub(crate) struct EstimateArgs {
 
     /// Measured mode: a Gavel-format throughput matrix (JSON, steps/s per job type, scale
     /// factor and accelerator).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["params", "tokens", "chips"],
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["params", "tokens", "chips", "mfu", "precision"],
           requires = "job_type")]
     throughputs: Option<PathBuf>,
 

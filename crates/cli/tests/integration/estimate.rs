@@ -256,7 +256,7 @@ fn measured_mode_times_steps_at_the_measured_rate() {
         "--throughputs",
         path,
         "--job-type",
-        "ResNet-50 (batch size 32)",
+        "resnet-50 (BATCH SIZE 32)",
         "--steps",
         "36000",
         "--json",
@@ -266,6 +266,8 @@ fn measured_mode_times_steps_at_the_measured_rate() {
         .as_array()
         .unwrap()
         .clone();
+    // The job type matches case-insensitively and is reported as the matrix spells it.
+    assert_eq!(rows[0]["job_type"], "ResNet-50 (batch size 32)");
     let names: Vec<&str> = rows
         .iter()
         .map(|r| r["accelerator"].as_str().unwrap())
@@ -345,6 +347,18 @@ fn measured_mode_rejects_unknown_job_types_and_scale_factors() {
         .stderr(contains("it has 1, 4"));
     spillway()
         .args(["estimate", "--throughputs", path, "--params", "7e9"])
+        .assert()
+        .failure()
+        .stderr(contains("cannot be used with"));
+    spillway()
+        .args([
+            "estimate",
+            "--throughputs",
+            path,
+            "--job-type",
+            "ResNet-50 (batch size 32)",
+        ])
+        .args(["--mfu", "0.5"])
         .assert()
         .failure()
         .stderr(contains("cannot be used with"));

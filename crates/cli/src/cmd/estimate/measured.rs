@@ -61,7 +61,7 @@ pub(super) fn run(
         .with_context(|| format!("read throughput matrix {}", path.display()))?;
     let matrix = ThroughputMatrix::from_gavel_json(&text)
         .with_context(|| format!("read throughput matrix {}", path.display()))?;
-    check_job(&matrix, inputs.job_type, inputs.scale_factor)?;
+    let job_type = resolve_job(&matrix, inputs.job_type, inputs.scale_factor)?;
 
     let mut rows = Vec::new();
     for name in matrix.accelerators() {
@@ -76,7 +76,7 @@ pub(super) fn run(
         }
         let offers: Vec<&Offer> = spec.map(|s| offers_of(catalog, s)).unwrap_or_default();
         let granularity = spec.map_or(Granularity::Instances, |s| Granularity::of(s.family));
-        let rate = matrix.throughput(inputs.job_type, inputs.scale_factor.get(), name);
+        let rate = matrix.throughput(job_type, inputs.scale_factor.get(), name);
         let est = measured(
             rate,
             inputs.steps,
@@ -84,7 +84,7 @@ pub(super) fn run(
             granularity,
             &offers,
         );
-        rows.push(Row::new(name, spec, inputs.job_type, &est));
+        rows.push(Row::new(name, spec, job_type, &est));
     }
     if rows.is_empty() {
         anyhow::bail!(
@@ -101,7 +101,7 @@ pub(super) fn run(
     let text = if json {
         serde_json::to_string_pretty(&rows)? + "\n"
     } else {
-        table(inputs, &rows)
+        table(inputs, job_type, &rows)
     };
     crate::output::emit(&text)?;
     Ok(())
@@ -112,10 +112,19 @@ fn key(x: Option<f64>) -> f64 {
     x.unwrap_or(f64::INFINITY)
 }
 
-/// The job type and scale factor must be in the matrix; if not, say what is.
-fn check_job(matrix: &ThroughputMatrix, job_type: &str, scale: ChipCount) -> anyhow::Result<()> {
+/// The matrix's spelling of `job_type` (matched case-insensitively), which must have
+/// `scale` in the matrix; if not, the error says what the matrix has.
+fn resolve_job<'m>(
+    matrix: &'m ThroughputMatrix,
+    job_type: &str,
+    scale: ChipCount,
+) -> anyhow::Result<&'m str> {
     let types = matrix.job_types();
-    if !types.contains(&job_type) {
+    let found = types
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(job_type))
+        .copied();
+    let Some(job_type) = found else {
         let mut close: Vec<(f64, &str)> = types
             .iter()
             .map(|t| {
@@ -138,7 +147,7 @@ fn check_job(matrix: &ThroughputMatrix, job_type: &str, scale: ChipCount) -> any
             format!("did you mean {}?", names.join(", "))
         };
         anyhow::bail!("unknown job type \"{job_type}\" in the throughput matrix: {hint}");
-    }
+    };
     let scales = matrix.scale_factors(job_type);
     if !scales.contains(&scale.get()) {
         let known: Vec<String> = scales.iter().map(u32::to_string).collect();
@@ -148,7 +157,7 @@ fn check_job(matrix: &ThroughputMatrix, job_type: &str, scale: ChipCount) -> any
             known.join(", ")
         );
     }
-    Ok(())
+    Ok(job_type)
 }
 
 impl Row {
@@ -182,11 +191,11 @@ impl Row {
     }
 }
 
-fn table(inputs: &MeasuredInputs<'_>, rows: &[Row]) -> String {
+fn table(inputs: &MeasuredInputs<'_>, job_type: &str, rows: &[Row]) -> String {
     let mut out = format!(
         "{} steps of \"{}\" on {} chip(s) at the measured throughput ({})\n\n",
         grouped(inputs.steps.get() as f64, 0),
-        inputs.job_type,
+        job_type,
         inputs.scale_factor.get(),
         inputs
             .path
@@ -246,7 +255,9 @@ fn note(status: MeasuredStatus, in_catalog: bool) -> Option<String> {
         MeasuredStatus::Ok => return None,
         MeasuredStatus::NotMeasured => "the matrix has no throughput for this job here",
         MeasuredStatus::NoOffer if !in_catalog => "not in the catalog",
-        MeasuredStatus::NoOffer => "no priced offer in the catalog",
+        MeasuredStatus::NoOffer => {
+            "no priced offer in the catalog (add one with [[offer]] in --catalog-overrides)"
+        }
         MeasuredStatus::NoOfferLargeEnough => "no slice or pool holds the job's chips",
     };
     Some(why.to_string())
