@@ -242,8 +242,8 @@ fn table(inputs: &MeasuredInputs<'_>, job_type: &str, rows: &[Row]) -> String {
         out.push_str(&notes.concat());
     }
     out.push_str(&footer(
-        "CHIPS: chips rented to run the job's scale factor (whole VMs or one slice); all are paid \
-         for.",
+        "CHIPS: chips rented to run the job's scale factor (whole VMs, one slice or part of an \
+         owned pool), all paid for.",
         rows.iter().all(|r| r.committed_cost_usd.is_none()),
     ));
     out

@@ -187,8 +187,8 @@ pub(super) fn table(run: &TrainingRun, memory: &MemoryModel, rows: &[Row]) -> St
         }
     }
     out.push_str(&footer(
-        "NEEDS: chips that hold the training state. CHIPS: chips rented (whole VMs or one \
-         slice); the time is on these.",
+        "NEEDS: chips that hold the training state. CHIPS: chips rented (whole VMs, one slice \
+         or part of an owned pool); the time is on these.",
         rows.iter().all(|r| r.committed_cost_usd.is_none()),
     ));
     out
@@ -198,7 +198,7 @@ pub(super) fn table(run: &TrainingRun, memory: &MemoryModel, rows: &[Row]) -> St
 /// may be empty.
 pub(super) fn footer(chips: &str, no_committed: bool) -> String {
     let mut s = format!(
-        "\n{chips}\nCosts are at the cheapest offer of that shape; spot ignores preemptions.\n"
+        "\n{chips}\nCosts are at the cheapest offer per chip-hour; spot ignores preemptions.\n"
     );
     if no_committed {
         s.push_str(
