@@ -155,7 +155,12 @@ pub(crate) fn run(args: EstimateArgs) -> anyhow::Result<()> {
     let text = if args.json {
         serde_json::to_string_pretty(&rows)? + "\n"
     } else {
-        render::table(&run, &memory, &rows)
+        render::table(
+            &run,
+            &memory,
+            &rows,
+            &unestimated(&catalog, &args.accelerators),
+        )
     };
     crate::output::emit(&text)?;
     Ok(())
@@ -178,6 +183,19 @@ fn selected_specs<'c>(
         }
     }
     Ok(specs)
+}
+
+/// When every accelerator is estimated (no `--accelerator`), those the catalog offers without a
+/// spec, which cannot be: the table names them rather than leaving them out silently.
+fn unestimated<'c>(catalog: &'c Catalog, names: &[String]) -> Vec<&'c str> {
+    if !names.is_empty() {
+        return Vec::new();
+    }
+    catalog
+        .accelerator_names()
+        .into_iter()
+        .filter(|n| catalog.accelerators().iter().all(|s| s.name != *n))
+        .collect()
 }
 
 /// The catalog's offers of `spec`, in catalog order.

@@ -81,6 +81,16 @@ fn table_for_a_70b_model_on_a_few_accelerators() {
 }
 
 #[test]
+fn table_for_every_accelerator_names_those_it_cannot_estimate() {
+    let out = estimate(&["--params", "7B", "--tokens", "2T"]);
+    assert!(
+        out.contains("not estimated, offered but with no spec"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn json_for_fp8_on_given_chips() {
     let out = estimate(&[
         "--params",

@@ -125,7 +125,13 @@ impl Row {
 }
 
 /// The human form: a summary of the run and its memory need, the table, then notes.
-pub(super) fn table(run: &TrainingRun, memory: &MemoryModel, rows: &[Row]) -> String {
+/// `unestimated` are accelerators the catalog offers but has no spec for; they get a note.
+pub(super) fn table(
+    run: &TrainingRun,
+    memory: &MemoryModel,
+    rows: &[Row],
+    unestimated: &[&str],
+) -> String {
     let state = StateBytesPerParam::for_precision(run.precision);
     let need = memory.need(run.params, run.precision);
     let mut out = format!(
@@ -175,10 +181,17 @@ pub(super) fn table(run: &TrainingRun, memory: &MemoryModel, rows: &[Row]) -> St
         ]);
     }
     out.push_str(&t.render());
-    let notes: Vec<String> = rows
+    let mut notes: Vec<String> = rows
         .iter()
         .filter_map(|r| r.note.as_ref().map(|n| format!("  {}: {n}", r.accelerator)))
         .collect();
+    if !unestimated.is_empty() {
+        notes.push(format!(
+            "  not estimated, offered but with no spec (memory, peak FLOPS) in the catalog: {}; \
+             add one with [[accelerator]] in the catalog overrides",
+            unestimated.join(", ")
+        ));
+    }
     if !notes.is_empty() {
         out.push_str("\nnotes:\n");
         for n in notes {
