@@ -319,4 +319,69 @@ pub(crate) mod tests {
         ];
         assert_eq!(picked(&offers, Granularity::Instances, 8).0, "spot-only");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Up to 6 offers with 1-256 chips and on-demand prices of $1-100 per chip-hour.
+        fn offers() -> impl Strategy<Value = Vec<Shape>> {
+            prop::collection::vec((1u32..=256, 1u32..=100), 1..6).prop_map(|v| {
+                v.into_iter()
+                    .map(|(chips, per_chip)| {
+                        shape("o", chips, Some(f64::from(chips * per_chip)), None)
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            // A fixed seed: the same cases on every run and every machine.
+            #![proptest_config(ProptestConfig {
+                rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_129),
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn vms_always_hold_the_target_with_less_than_one_vm_to_spare(
+                offers in offers(),
+                target in 1u32..=2048,
+            ) {
+                let p = place(&refs(&offers), Granularity::Instances, target).unwrap();
+                prop_assert!(p.chips >= target);
+                prop_assert_eq!(p.chips, p.units * p.offer.chips);
+                prop_assert!(p.chips - target < p.offer.chips);
+                if p.units > 1 {
+                    // Several VMs only when no single VM holds the target, and then the largest.
+                    prop_assert!(offers.iter().all(|o| o.chips < target));
+                    prop_assert!(offers.iter().all(|o| o.chips <= p.offer.chips));
+                }
+            }
+
+            #[test]
+            fn a_slice_is_the_smallest_that_holds_the_target_and_the_cheapest_of_its_size(
+                offers in offers(),
+                target in 1u32..=300,
+            ) {
+                let fits: Vec<&Shape> = offers.iter().filter(|o| o.chips >= target).collect();
+                match place(&refs(&offers), Granularity::Slice, target) {
+                    Ok(p) => {
+                        prop_assert_eq!(p.units, 1);
+                        prop_assert_eq!(Some(p.chips), fits.iter().map(|o| o.chips).min());
+                        let price = p.offer.on_demand.unwrap();
+                        prop_assert!(fits
+                            .iter()
+                            .filter(|o| o.chips == p.chips)
+                            .all(|o| o.on_demand.unwrap() >= price));
+                    }
+                    Err(e) => {
+                        prop_assert!(fits.is_empty());
+                        let largest = offers.iter().map(|o| o.chips).max().unwrap();
+                        prop_assert_eq!(e, PlaceError::NoneLargeEnough { largest });
+                    }
+                }
+            }
+        }
+    }
 }
