@@ -20,7 +20,7 @@ pub enum InputError {
     /// `mfu` is outside (0, 1].
     #[error(
         "mfu must be a fraction of peak in (0, 1] such as 0.4, got {0}; \
-         typical large-model training reaches 0.3-0.6"
+         typical training runs reach 0.2-0.55"
     )]
     Mfu(f64),
     /// `chips` is zero.
