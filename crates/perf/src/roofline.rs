@@ -121,6 +121,18 @@ impl TrainingRun {
         Ok(ChipHours(self.flops().0 / per_chip / SECONDS_PER_HOUR))
     }
 
+    /// Training throughput on `chips` chips of `spec`, in tokens per second:
+    /// `chips x peak x MFU / (6 x params)`. This is the roofline's stand-in for a measured
+    /// throughput where a throughput matrix has no entry (the simulator's fallback).
+    pub fn tokens_per_second(
+        &self,
+        spec: &AcceleratorSpec,
+        chips: ChipCount,
+    ) -> Result<f64, RooflineError> {
+        let per_chip = self.achieved_flops_per_chip(spec)?;
+        Ok(per_chip * f64::from(chips.get()) / (6.0 * self.params.get()))
+    }
+
     /// Wall-clock time on `chips` chips of `spec`.
     pub fn time_on(
         &self,
@@ -206,6 +218,17 @@ pub(crate) mod tests {
         // 412,874.96 chip-hours / 24 chips = 17,203.12 h = 716.80 days.
         assert!(close(many.hours(), 17_203.12, 1e-6), "{}", many.hours());
         assert!(close(many.days(), 716.797, 1e-6), "{}", many.days());
+    }
+
+    #[test]
+    fn tokens_per_second_is_the_inverse_view_of_time() {
+        let run = run_70b(Precision::Bf16);
+        let chips = ChipCount::new(24).unwrap();
+        // 24 x 989e12 x 0.4 / (6 x 70e9) = 9.4944e15 / 4.2e11 = 22,605.7 tokens/s.
+        let tps = run.tokens_per_second(&h100(), chips).unwrap();
+        assert!(close(tps, 22_605.714, 1e-7), "{tps}");
+        let time = run.time_on(&h100(), chips).unwrap();
+        assert!(close(1.4e12 / tps, time.seconds(), 1e-12));
     }
 
     #[test]
