@@ -477,3 +477,23 @@ fn an_unreadable_overrides_file_is_an_error_naming_it() {
         .failure()
         .stderr(contains("/nonexistent/catalog.toml"));
 }
+
+#[test]
+fn the_example_in_the_docs_is_what_the_command_prints() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/estimate.md"
+    ))
+    .unwrap();
+    let prompt = "$ spillway estimate ";
+    let start = doc.find(prompt).expect("docs/estimate.md has an example");
+    let block = &doc[start + prompt.len()..];
+    let (command, rest) = block.split_once('\n').unwrap();
+    let shown = &rest[..rest.find("```").unwrap()];
+    let args: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(
+        estimate(&args),
+        shown,
+        "update the example in docs/estimate.md"
+    );
+}
