@@ -133,15 +133,22 @@ pub fn estimate<'a, O: RentalShape>(
         est.on_demand_cost = cost(p.offer.on_demand_per_hour());
         est.spot_cost = cost(p.offer.spot_per_hour());
         est.committed_cost = cost(p.offer.committed_per_hour());
-        if est.chips < chips_for_memory {
-            est.status = EstimateStatus::InsufficientMemory;
-            est.note = Some(format!(
-                "{} chips cannot hold the {:.0} GiB of training state; it needs {}",
-                est.chips.get(),
-                need.total_gib(),
-                chips_for_memory.get()
-            ));
-        }
+    }
+    if est.chips < chips_for_memory {
+        let too_few = format!(
+            "{} chips cannot hold the {:.0} GiB of training state; it needs {}",
+            est.chips.get(),
+            need.total_gib(),
+            chips_for_memory.get()
+        );
+        // A missing offer is the bigger news; the memory shortfall is added to its note.
+        est.note = Some(match est.note.take() {
+            None => {
+                est.status = EstimateStatus::InsufficientMemory;
+                too_few
+            }
+            Some(note) => format!("{note}; {too_few}"),
+        });
     }
     Ok(est)
 }
@@ -314,6 +321,16 @@ mod tests {
         let est = estimate(&run, &m, &spec, &none, None).unwrap();
         assert_eq!(est.status, EstimateStatus::NoOffer);
         assert_eq!(est.chips.get(), 19, "time on the chips the state needs");
+        let est = estimate(&run, &m, &spec, &none, ChipCount::new(4).ok()).unwrap();
+        assert_eq!(est.status, EstimateStatus::NoOffer);
+        assert!(
+            est.note
+                .as_deref()
+                .unwrap()
+                .ends_with("; 4 chips cannot hold the 1304 GiB of training state; it needs 19"),
+            "{:?}",
+            est.note
+        );
         assert!(est.time.is_some() && est.on_demand_cost.is_none());
 
         let offers = vec![
