@@ -92,9 +92,11 @@ pub(super) fn run(
             matrix.accelerators().join(", ")
         );
     }
+    // Cheapest first, as in roofline mode: committed cost where configured, else on-demand.
+    let reserved = |r: &Row| key(r.committed_cost_usd.or(r.on_demand_cost_usd));
     rows.sort_by(|a, b| {
-        key(a.on_demand_cost_usd)
-            .total_cmp(&key(b.on_demand_cost_usd))
+        reserved(a)
+            .total_cmp(&reserved(b))
             .then_with(|| key(a.hours).total_cmp(&key(b.hours)))
             .then_with(|| a.accelerator.cmp(&b.accelerator))
     });
