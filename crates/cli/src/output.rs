@@ -9,7 +9,10 @@ use std::io::{ErrorKind, Write};
 /// as for any Unix filter; other write errors are returned.
 pub(crate) fn emit(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(err) if err.kind() == ErrorKind::BrokenPipe => std::process::exit(0),
         other => other,
     }
