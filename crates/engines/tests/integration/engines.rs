@@ -17,7 +17,7 @@ pub(crate) fn workspace_root() -> PathBuf {
 pub(crate) static CLUSTER_B: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Reports an unavailable engine: a failure when engines are required, else a loud skip.
-fn unavailable<T>(test: &str, engine: &str, why: &str) -> Option<T> {
+pub(crate) fn unavailable<T>(test: &str, engine: &str, why: &str) -> Option<T> {
     if EnginesEnv::engines_required() {
         panic!(
             "{test}: {engine} is required ({}=1) but not available: {why}",

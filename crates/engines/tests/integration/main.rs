@@ -7,6 +7,7 @@
 
 mod bench;
 mod engines;
+mod postgres;
 mod ray;
 mod slurm;
 mod slurm_cluster;
