@@ -1,10 +1,13 @@
-//! Cluster-level behaviour on real Slurm: a slurmctld restart in the middle of work, and two
-//! clusters addressed at once. Both use cluster B and hold its lock.
+//! Cluster-level behaviour on real Slurm: a slurmctld restart in the middle of work, a node
+//! failure, and two clusters addressed at once. All use cluster B and hold its lock.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use spillway_engines::slurm::{ExitStatus, GresRequest, SlurmJobSpec, SlurmJobState};
+use spillway_engines::slurm::{
+    ExitStatus, GresRequest, SlurmEvent, SlurmJobSpec, SlurmJobState, SlurmWatcher,
+};
 
 use crate::engines::{CLUSTER_B, slurm_a, slurm_b, unique_id, wait_for, workspace_root};
 
@@ -115,5 +118,98 @@ async fn slurm_two_clusters_are_addressed_at_once() {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn slurm_node_failure_requeues_requeueable_jobs_and_fails_the_others() {
+    let _only_user = CLUSTER_B.lock().await;
+    let Some(cluster) = slurm_b("slurm_node_failure_requeues_requeueable_jobs").await else {
+        return;
+    };
+    let client = &cluster.client;
+    let spec = |name: &str, requeue: bool| {
+        let mut spec = SlurmJobSpec::new(unique_id(name), "sleep 300");
+        spec.requeue = requeue;
+        spec.output = Some("/dev/null".into());
+        spec
+    };
+    let kept = client.submit(&spec("node-kept", true)).await.unwrap();
+    let lost = client.submit(&spec("node-lost", false)).await.unwrap();
+    let mut watcher = SlurmWatcher::new();
+    watcher.watch(kept);
+    watcher.watch(lost);
+    let node = wait_for(client, kept, "running", MINUTE, |s| s.state.is_running())
+        .await
+        .nodes;
+    wait_for(client, lost, "running", MINUTE, |s| s.state.is_running()).await;
+    watcher.observe(&client.jobs().await.unwrap());
+
+    // An operator (or slurmctld, when slurmd stops answering) marks the node DOWN.
+    scontrol(
+        client.conf(),
+        &[
+            "update",
+            &format!("NodeName={node}"),
+            "State=DOWN",
+            "Reason=spillway-test",
+        ],
+    );
+    let requeued = wait_for(client, kept, "requeued", MINUTE, |s| s.restarts >= 1).await;
+    assert!(!requeued.state.is_terminal(), "{requeued:?}");
+    let failed = wait_for(client, lost, "failed", MINUTE, |s| s.state.is_terminal()).await;
+    assert_eq!(failed.state, SlurmJobState::NodeFail);
+    let events = watcher.observe(&client.jobs().await.unwrap());
+    assert!(
+        events.contains(&SlurmEvent::Finished {
+            job: lost,
+            state: SlurmJobState::NodeFail,
+            exit: failed.exit,
+        }),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SlurmEvent::Requeued { job, restarts: 1, .. } if *job == kept)),
+        "{events:?}"
+    );
+
+    // Put the node back for the other tests (with ReturnToService=2 a node whose slurmd
+    // still answers may already be back, and then RESUME is refused).
+    let _ = scontrol_status(
+        client.conf(),
+        &["update", &format!("NodeName={node}"), "State=RESUME"],
+    );
+    client.cancel(kept).await.unwrap();
+    for _ in 0..300 {
+        let state = Command::new("sinfo")
+            .args(["-h", "-n", &node, "-o", "%T"])
+            .env("SLURM_CONF", client.conf())
+            .output()
+            .unwrap();
+        let state = String::from_utf8_lossy(&state.stdout);
+        if ["idle", "mixed", "allocated"].contains(&state.trim()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("node {node} did not come back after the test");
+}
+
+fn scontrol_status(conf: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("scontrol")
+        .args(args)
+        .env("SLURM_CONF", conf)
+        .output()
+        .unwrap()
+}
+
+fn scontrol(conf: &Path, args: &[&str]) {
+    let output = scontrol_status(conf, args);
+    assert!(
+        output.status.success(),
+        "scontrol {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
