@@ -3,9 +3,14 @@
 //! Slurm tells no one when it preempts, requeues or finishes a job; a broker polls and
 //! compares. [`SlurmWatcher`] keeps the last status of each watched job and reports what
 //! changed. It does no I/O, so it is tested on plain data.
+//!
+//! Jobs are matched by id *and* by the `spillway:<id>` comment: slurmctld acknowledges a
+//! submission before it saves it, so after a crash (`kill -9`) it can come back without the
+//! newest jobs and hand their ids to the next submissions.
 
 use std::collections::BTreeMap;
 
+use super::spec::COMMENT_PREFIX;
 use super::state::{ExitStatus, SlurmJobId, SlurmJobState, SlurmJobStatus};
 
 /// Something that happened to a watched job between two snapshots.
@@ -26,15 +31,23 @@ pub enum SlurmEvent {
         state: SlurmJobState,
         exit: Option<ExitStatus>,
     },
-    /// slurmctld stopped listing a job that had not finished (purged, or the cluster's state
-    /// was lost); the watcher forgets it.
+    /// slurmctld no longer lists a job that had not finished, or lists another job under its
+    /// id (slurmctld crashed before saving it and reused the id): it will not run unless
+    /// submitted again. The watcher forgets it.
     Lost { job: SlurmJobId },
 }
 
 /// The last known status of each watched job of one cluster.
 #[derive(Debug, Default)]
 pub struct SlurmWatcher {
-    watched: BTreeMap<SlurmJobId, Option<SlurmJobStatus>>,
+    watched: BTreeMap<SlurmJobId, Watched>,
+}
+
+#[derive(Debug)]
+struct Watched {
+    /// The comment Spillway submitted the job with.
+    comment: String,
+    last: Option<SlurmJobStatus>,
 }
 
 impl SlurmWatcher {
@@ -42,9 +55,12 @@ impl SlurmWatcher {
         Self::default()
     }
 
-    /// Starts following a job (typically right after submitting it).
-    pub fn watch(&mut self, job: SlurmJobId) {
-        self.watched.entry(job).or_insert(None);
+    /// Starts following a job right after submitting it for `spillway_job_id`.
+    pub fn watch(&mut self, job: SlurmJobId, spillway_job_id: &str) {
+        self.watched.entry(job).or_insert(Watched {
+            comment: format!("{COMMENT_PREFIX}{spillway_job_id}"),
+            last: None,
+        });
     }
 
     /// The jobs still followed, in id order.
@@ -52,22 +68,20 @@ impl SlurmWatcher {
         self.watched.keys().copied()
     }
 
-    /// Compares a snapshot (e.g. [`super::SlurmClient::jobs`]) with the previous one and
-    /// returns the events, in job id order.
+    /// Compares a snapshot (e.g. [`super::SlurmClient::jobs`], taken after the jobs were
+    /// watched) with the previous one and returns the events, in job id order.
     pub fn observe(&mut self, snapshot: &[SlurmJobStatus]) -> Vec<SlurmEvent> {
         let by_id: BTreeMap<SlurmJobId, &SlurmJobStatus> =
             snapshot.iter().map(|s| (s.job_id, s)).collect();
         let mut events = Vec::new();
         let mut forget = Vec::new();
-        for (&job, last) in &mut self.watched {
-            let Some(&now) = by_id.get(&job) else {
-                if last.is_some() {
-                    events.push(SlurmEvent::Lost { job });
-                    forget.push(job);
-                }
+        for (&job, watched) in &mut self.watched {
+            let Some(&now) = by_id.get(&job).filter(|s| s.comment == watched.comment) else {
+                events.push(SlurmEvent::Lost { job });
+                forget.push(job);
                 continue;
             };
-            let previous = last.as_ref();
+            let previous = watched.last.as_ref();
             let was_running = previous.is_some_and(|p| p.state.is_running());
             let previous_restarts = previous.map_or(0, |p| p.restarts);
             let requeued = now.restarts > previous_restarts
@@ -93,7 +107,7 @@ impl SlurmWatcher {
                 });
                 forget.push(job);
             }
-            *last = Some(now.clone());
+            watched.last = Some(now.clone());
         }
         for job in forget {
             self.watched.remove(&job);
@@ -117,7 +131,7 @@ mod tests {
             restarts,
             nodes: "n1".into(),
             gres_detail: Vec::new(),
-            comment: String::new(),
+            comment: format!("spillway:s{job}"),
         }
     }
 
@@ -125,7 +139,7 @@ mod tests {
     fn a_preempted_job_reports_start_requeue_start_finish() {
         use SlurmJobState::*;
         let mut watcher = SlurmWatcher::new();
-        watcher.watch(SlurmJobId(7));
+        watcher.watch(SlurmJobId(7), "s7");
         assert_eq!(watcher.observe(&[status(7, Pending, 0)]), []);
         assert!(matches!(
             watcher.observe(&[status(7, Running, 0)])[..],
@@ -155,7 +169,7 @@ mod tests {
     fn a_requeue_and_restart_between_polls_is_still_seen() {
         use SlurmJobState::*;
         let mut watcher = SlurmWatcher::new();
-        watcher.watch(SlurmJobId(1));
+        watcher.watch(SlurmJobId(1), "s1");
         watcher.observe(&[status(1, Running, 0)]);
         let events = watcher.observe(&[status(1, Running, 1)]);
         assert!(matches!(
@@ -168,13 +182,17 @@ mod tests {
     }
 
     #[test]
-    fn vanished_unfinished_jobs_are_lost_and_unseen_ones_wait() {
+    fn vanished_jobs_and_reused_ids_are_lost() {
         use SlurmJobState::*;
         let mut watcher = SlurmWatcher::new();
-        watcher.watch(SlurmJobId(1));
-        watcher.watch(SlurmJobId(2));
-        watcher.observe(&[status(1, Pending, 0)]);
-        let events = watcher.observe(&[]);
+        watcher.watch(SlurmJobId(1), "s1");
+        watcher.watch(SlurmJobId(2), "s2");
+        watcher.watch(SlurmJobId(3), "s3");
+        let mut impostor = status(3, Pending, 0);
+        impostor.comment = "spillway:someone-else".into();
+        let events = watcher.observe(&[status(1, Pending, 0), status(2, Pending, 0), impostor]);
+        assert_eq!(events, [SlurmEvent::Lost { job: SlurmJobId(3) }]);
+        let events = watcher.observe(&[status(2, Pending, 0)]);
         assert_eq!(events, [SlurmEvent::Lost { job: SlurmJobId(1) }]);
         assert_eq!(watcher.watched().collect::<Vec<_>>(), [SlurmJobId(2)]);
     }

@@ -34,7 +34,7 @@ async fn slurm_job_runs_with_the_gpus_it_asked_for_and_completes() {
 
     let job = client.submit(&spec).await.unwrap();
     let mut watcher = SlurmWatcher::new();
-    watcher.watch(job);
+    watcher.watch(job, &id);
     let running = wait_for(client, job, "running", MINUTE, |s| s.state.is_running()).await;
     assert_eq!(running.partition, "batch");
     assert_eq!(running.name, id);
@@ -149,7 +149,7 @@ async fn slurm_preemption_by_urgent_partition_requeues_the_batch_job() {
     batch.output = Some("/dev/null".into());
     let batch_job = client.submit(&batch).await.unwrap();
     let mut watcher = SlurmWatcher::new();
-    watcher.watch(batch_job);
+    watcher.watch(batch_job, &batch.spillway_job_id);
     wait_for(client, batch_job, "running", MINUTE, |s| {
         s.state.is_running()
     })

@@ -45,15 +45,7 @@ async fn slurm_jobs_survive_a_slurmctld_restart() {
         SlurmJobState::Pending
     );
 
-    let restart = Command::new(workspace_root().join("scripts/engines/slurm-restart-ctld.sh"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        restart.status.success(),
-        "restart failed: {}",
-        String::from_utf8_lossy(&restart.stderr)
-    );
+    restart_ctld(&dir, &[]);
 
     for job in [first, second] {
         let done = wait_for(client, job, "finished", MINUTE, |s| s.state.is_terminal()).await;
@@ -134,11 +126,12 @@ async fn slurm_node_failure_requeues_requeueable_jobs_and_fails_the_others() {
         spec.output = Some("/dev/null".into());
         spec
     };
-    let kept = client.submit(&spec("node-kept", true)).await.unwrap();
-    let lost = client.submit(&spec("node-lost", false)).await.unwrap();
+    let (kept_spec, lost_spec) = (spec("node-kept", true), spec("node-lost", false));
+    let kept = client.submit(&kept_spec).await.unwrap();
+    let lost = client.submit(&lost_spec).await.unwrap();
     let mut watcher = SlurmWatcher::new();
-    watcher.watch(kept);
-    watcher.watch(lost);
+    watcher.watch(kept, &kept_spec.spillway_job_id);
+    watcher.watch(lost, &lost_spec.spillway_job_id);
     let node = wait_for(client, kept, "running", MINUTE, |s| s.state.is_running())
         .await
         .nodes;
@@ -211,5 +204,90 @@ fn scontrol(conf: &Path, args: &[&str]) {
         output.status.success(),
         "scontrol {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn slurm_jobs_forgotten_by_a_crashed_slurmctld_are_reported_lost_not_confused() {
+    let _only_user = CLUSTER_B.lock().await;
+    let Some(cluster) = slurm_b("slurm_jobs_forgotten_by_a_crashed_slurmctld").await else {
+        return;
+    };
+    let Some(dir) = cluster.dir.clone() else {
+        panic!("SPILLWAY_SLURM_B_DIR is needed to crash cluster B's slurmctld");
+    };
+    let client = &cluster.client;
+    // CPU-only jobs: whatever a crash leaves behind never blocks the other tests' GPUs.
+    let spec = |name: &str| {
+        let mut spec = SlurmJobSpec::new(unique_id(name), "sleep 1");
+        spec.output = Some("/dev/null".into());
+        spec
+    };
+    // Jobs submitted right before slurmctld is killed: sbatch has their ids, but slurmctld
+    // may not have saved them yet.
+    let specs: Vec<SlurmJobSpec> = (0..4).map(|i| spec(&format!("crash-{i}"))).collect();
+    let mut watcher = SlurmWatcher::new();
+    let mut submitted = Vec::new();
+    for spec in &specs {
+        let job = client.submit(spec).await.unwrap();
+        watcher.watch(job, &spec.spillway_job_id);
+        submitted.push((job, spec.spillway_job_id.clone()));
+    }
+    restart_ctld(&dir, &["--crash"]);
+    // A new submission after the restart may be given the id of a forgotten job.
+    let after = spec("crash-after");
+    let after_job = client.submit(&after).await.unwrap();
+
+    let events = watcher.observe(&client.jobs().await.unwrap());
+    let lost: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            SlurmEvent::Lost { job } => Some(*job),
+            _ => None,
+        })
+        .collect();
+    eprintln!(
+        "slurmctld crash: {} of {} fresh jobs lost",
+        lost.len(),
+        submitted.len()
+    );
+    for (job, spillway_id) in &submitted {
+        let found = client.find_by_spillway_id(spillway_id).await.unwrap();
+        if lost.contains(job) {
+            assert!(
+                found.is_none(),
+                "job {job} reported lost but found: {found:?}"
+            );
+        } else {
+            assert_eq!(found.map(|s| s.job_id), Some(*job), "{spillway_id}");
+        }
+    }
+    let found_after = client
+        .find_by_spillway_id(&after.spillway_job_id)
+        .await
+        .unwrap();
+    assert_eq!(found_after.map(|s| s.job_id), Some(after_job));
+    // Everything left finishes normally.
+    for job in watcher
+        .watched()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .chain([after_job])
+    {
+        let done = wait_for(client, job, "finished", MINUTE, |s| s.state.is_terminal()).await;
+        assert_eq!(done.state, SlurmJobState::Completed, "{done:?}");
+    }
+}
+
+fn restart_ctld(dir: &Path, args: &[&str]) {
+    let restart = Command::new(workspace_root().join("scripts/engines/slurm-restart-ctld.sh"))
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        restart.status.success(),
+        "restart failed: {}",
+        String::from_utf8_lossy(&restart.stderr)
     );
 }
