@@ -19,7 +19,8 @@ D=$(mkdir -p "$D" && cd "$D" && pwd)
 HOST=$(hostname -s)
 export SLURM_CONF="$D/slurm.conf"
 
-if [ -f "$D/slurmctld.pid" ] && kill -0 "$(cat "$D/slurmctld.pid")" 2>/dev/null; then
+alive() { [ -f "$D/$1.pid" ] && kill -0 "$(cat "$D/$1.pid")" 2>/dev/null; }
+if alive slurmctld && alive slurmd && sinfo -h -o '%T' 2>/dev/null | grep -q -E '^(idle|mixed|allocated)'; then
   echo "slurm-start: cluster in $D already running (slurmctld pid $(cat "$D/slurmctld.pid"))"
   exit 0
 fi
@@ -100,8 +101,9 @@ if ! munge -n >/dev/null 2>&1; then
   pgrep -n -x munged > "$D/munged.pid"
 fi
 
-slurmctld
-slurmd
+# Start whichever daemon is not running (a half-running cluster is completed, not doubled).
+alive slurmctld || slurmctld
+alive slurmd || slurmd
 for _ in $(seq 1 80); do
   sinfo -h -o '%T' 2>/dev/null | grep -q -E '^(idle|mixed|allocated)' && break
   sleep 0.25

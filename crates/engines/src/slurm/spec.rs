@@ -142,8 +142,10 @@ impl SlurmJobSpec {
         if self.time_limit == Some(Duration::ZERO) {
             return Err(invalid("time_limit", "must be longer than zero".to_owned()));
         }
-        if let Some(name) = &self.name
-            && (name.is_empty() || name.contains('\n'))
+        if let Some(name) = self
+            .name
+            .as_ref()
+            .filter(|name| name.is_empty() || name.contains('\n'))
         {
             return Err(invalid(
                 "name",
