@@ -9,7 +9,9 @@
 #
 # Settings (environment): SPILLWAY_ENGINES="slurm ray postgres" (which to start),
 # SPILLWAY_ENGINES_DIR (state, default /tmp/spillway-engines), SPILLWAY_ENGINES_ENV (the env
-# file), SPILLWAY_RAY_VENV (default ~/.cache/spillway/ray-venv), SPILLWAY_RAY_VERSION.
+# file), SPILLWAY_RAY_VENV (default ~/.cache/spillway/ray-venv), SPILLWAY_RAY_VERSION, and the
+# ports SPILLWAY_SLURM_A_PORT (slurmd uses the next one), SPILLWAY_SLURM_B_PORT,
+# SPILLWAY_RAY_PORT, SPILLWAY_RAY_GCS_PORT, SPILLWAY_PG_PORT.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -18,8 +20,11 @@ DIR=${SPILLWAY_ENGINES_DIR:-/tmp/spillway-engines}
 ENV_FILE=${SPILLWAY_ENGINES_ENV:-$ROOT/target/engines.env}
 VENV=${SPILLWAY_RAY_VENV:-$HOME/.cache/spillway/ray-venv}
 RAY_VERSION=${SPILLWAY_RAY_VERSION:-2.60.0}
-RAY_PORT=8265
-PG_PORT=55432
+SLURM_A_PORT=${SPILLWAY_SLURM_A_PORT:-16817}
+SLURM_B_PORT=${SPILLWAY_SLURM_B_PORT:-16827}
+RAY_PORT=${SPILLWAY_RAY_PORT:-8265}
+RAY_GCS_PORT=${SPILLWAY_RAY_GCS_PORT:-6380}
+PG_PORT=${SPILLWAY_PG_PORT:-55432}
 export DEBIAN_FRONTEND=noninteractive
 PATH=$PATH:/usr/sbin:/sbin
 
@@ -47,8 +52,8 @@ if wants slurm; then
     apt_install slurmctld slurmd slurm-client munge || failed+=("slurm: apt-get install failed")
   fi
   if command -v slurmctld >/dev/null; then
-    if "$HERE/slurm-start.sh" "$DIR/slurm-a" 16817 spillway-a \
-       && "$HERE/slurm-start.sh" "$DIR/slurm-b" 16827 spillway-b; then
+    if "$HERE/slurm-start.sh" "$DIR/slurm-a" "$SLURM_A_PORT" spillway-a \
+       && "$HERE/slurm-start.sh" "$DIR/slurm-b" "$SLURM_B_PORT" spillway-b; then
       lines+=("SPILLWAY_SLURM_CONF=$DIR/slurm-a/slurm.conf" "SPILLWAY_SLURM_DIR=$DIR/slurm-a"
               "SPILLWAY_SLURM_B_CONF=$DIR/slurm-b/slurm.conf" "SPILLWAY_SLURM_B_DIR=$DIR/slurm-b")
     else
@@ -68,7 +73,7 @@ if wants ray; then
       || failed+=("ray: could not install ray[default]==$RAY_VERSION into $VENV")
   fi
   if [ -x "$VENV/bin/ray" ]; then
-    if "$HERE/ray-start.sh" "$VENV" "$DIR/ray" "$RAY_PORT"; then
+    if "$HERE/ray-start.sh" "$VENV" "$DIR/ray" "$RAY_PORT" "$RAY_GCS_PORT"; then
       lines+=("SPILLWAY_RAY_ADDRESS=http://127.0.0.1:$RAY_PORT" "SPILLWAY_RAY_DIR=$DIR/ray")
     else
       failed+=("ray: the head did not start (log in $DIR/ray/ray.log)")
