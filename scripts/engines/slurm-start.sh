@@ -29,6 +29,9 @@ for bin in slurmctld slurmd sbatch munged; do
   command -v "$bin" >/dev/null || { echo "slurm-start: '$bin' not found: apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge" >&2; exit 1; }
 done
 
+# A throwaway cluster starts empty: jobs saved by an earlier run (whose processes are gone)
+# would otherwise be recovered. Kept when a daemon still runs (a half-running cluster).
+if ! alive slurmctld && ! alive slurmd; then rm -rf "$D/state" "$D/spool"; fi
 mkdir -p "$D"/{state,spool,log,fakegpu,work}
 chmod 755 "$D"
 chmod 1777 "$D/work"

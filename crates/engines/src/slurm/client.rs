@@ -61,7 +61,13 @@ impl SlurmClient {
         &self.conf
     }
 
-    /// Submits a batch job and returns its Slurm id once slurmctld has stored it.
+    /// Submits a batch job and returns its Slurm id once slurmctld has accepted it.
+    ///
+    /// After an error other than [`SlurmError::InvalidSpec`] or a refusal, the job may exist
+    /// all the same (slurmctld accepted it, then the answer was lost or timed out): look it
+    /// up with [`Self::find_by_spillway_id`] before submitting again. And slurmctld keeps an
+    /// accepted job only in memory for a moment: watch it ([`super::SlurmWatcher`]) and
+    /// submit again when it is reported lost.
     pub async fn submit(&self, spec: &SlurmJobSpec) -> Result<SlurmJobId, SlurmError> {
         spec.validate()?;
         let script = spec.script();
