@@ -1,0 +1,108 @@
+//! Executors carry out launch and stop actions on an engine and report exits back; they make
+//! no decisions. The local executor runs processes on this machine; Slurm and Ray executors
+//! (issue 5) implement the same trait.
+
+mod local;
+mod process;
+
+pub use local::{LocalExecutor, job_dir};
+
+use crate::job::{Attempt, JobId};
+use async_trait::async_trait;
+use spillway_model::spec::JobSpec;
+use std::sync::Arc;
+
+/// What to launch.
+#[derive(Debug, Clone)]
+pub struct LaunchRequest {
+    /// The job.
+    pub job: JobId,
+    /// Its attempt number.
+    pub attempt: u32,
+    /// The spec.
+    pub spec: Arc<JobSpec>,
+    /// The pool's accelerator type, if any.
+    pub accelerator: Option<String>,
+    /// The accelerator indices handed to it.
+    pub accelerators: Vec<u32>,
+    /// Run the checkpoint's resume command instead of `run`.
+    pub resume: bool,
+}
+
+/// What identifies a launched attempt on its engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handle {
+    /// Process id (the process-group leader for local jobs).
+    pub pid: u32,
+    /// Process start time, clock ticks since boot.
+    pub pid_start: u64,
+}
+
+/// An attempt has ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitReport {
+    /// The job.
+    pub job: JobId,
+    /// The attempt.
+    pub attempt: u32,
+    /// Its exit code; `None` when it was killed or vanished without one.
+    pub exit_code: Option<i32>,
+}
+
+/// What recovery found of an attempt recorded by an earlier server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovered {
+    /// Its process still runs; the executor now watches it again.
+    Running(Handle),
+    /// It finished while the server was down.
+    Exited(Option<i32>),
+    /// Its process is gone without an exit status.
+    Lost,
+    /// It was recorded but never launched (and now never will be).
+    NotStarted,
+}
+
+/// Why a launch or stop failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The working directory is unusable.
+    #[error("cannot use workdir {path}: {source}")]
+    Workdir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Files under the data directory could not be created.
+    #[error("cannot prepare {path}: {source}")]
+    Prepare {
+        /// The file or directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The process could not be started.
+    #[error("cannot start bash for the job: {0}")]
+    Spawn(std::io::Error),
+    /// Signalling the process failed.
+    #[error("cannot signal process group {pid}: {source}")]
+    Signal {
+        /// The process group.
+        pid: u32,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// An engine that runs attempts.
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    /// Launches an attempt and starts watching it; its end is reported on the executor's
+    /// exit channel.
+    async fn launch(&self, req: LaunchRequest) -> Result<Handle, ExecError>;
+    /// Asks an attempt to stop (gracefully, then by force); its end is reported as usual.
+    async fn stop(&self, job: JobId, attempt: u32, handle: Handle) -> Result<(), ExecError>;
+    /// Finds out what became of an attempt recorded by an earlier server, and watches it
+    /// again if it still runs.
+    async fn recover(&self, attempt: &Attempt) -> Recovered;
+}

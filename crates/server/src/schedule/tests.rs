@@ -1,0 +1,248 @@
+//! Scenario tests of the interim placement policy.
+
+use super::*;
+
+fn h100(n: u32) -> Vec<AcceleratorChoice> {
+    vec![AcceleratorChoice {
+        accelerator: "H100".into(),
+        count: n,
+    }]
+}
+
+fn pool(
+    name: &'static str,
+    acc: Option<&'static str>,
+    cap: u32,
+    free: &[u32],
+) -> PoolView<'static> {
+    PoolView {
+        name,
+        executor: "local",
+        accelerator: acc,
+        capacity: cap,
+        free: free.to_vec(),
+        max_jobs: 64,
+        price: UsdPerHour(1.0),
+    }
+}
+
+fn queued<'a>(id: i64, priority: u32, choices: &'a [AcceleratorChoice]) -> QueuedView<'a> {
+    QueuedView {
+        id: JobId(id),
+        tenant: "t",
+        priority,
+        choices,
+        order: ChoiceOrder::Ordered,
+        num_nodes: 1,
+        infra: None,
+        work_secs: None,
+    }
+}
+
+fn input<'a>(
+    pools: Vec<PoolView<'a>>,
+    queued: Vec<QueuedView<'a>>,
+    running: Vec<RunningView<'a>>,
+) -> RoundInput<'a> {
+    RoundInput {
+        now_ms: 0,
+        pools,
+        queued,
+        running,
+        quotas: HashMap::new(),
+    }
+}
+
+fn started(d: &Decision) -> Vec<(i64, Vec<u32>)> {
+    d.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start {
+                job, accelerators, ..
+            } => Some((job.0, accelerators.clone())),
+            Action::Preempt { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn priority_then_fifo_with_lowest_indices() {
+    let (a, b) = (h100(2), h100(4));
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7])],
+        vec![queued(2, 500, &a), queued(1, 500, &a), queued(3, 900, &b)],
+        vec![],
+    ));
+    assert_eq!(
+        started(&d),
+        vec![(3, vec![0, 1, 2, 3]), (1, vec![4, 5]), (2, vec![6, 7])]
+    );
+}
+
+#[test]
+fn blocked_job_reserves_and_only_short_jobs_backfill() {
+    let (big, small) = (h100(4), h100(2));
+    let held = [0u32, 1];
+    let running = vec![RunningView {
+        id: JobId(9),
+        tenant: "t",
+        priority: 500,
+        pool: 0,
+        accelerators: &held,
+        started_ms: 0,
+        expected_end_ms: Some(3_600_000),
+        stopping: false,
+    }];
+    let mut short = queued(3, 500, &small);
+    short.work_secs = Some(1800);
+    let long = queued(2, 500, &small);
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 4, &[2, 3])],
+        vec![queued(1, 500, &big), long, short],
+        running,
+    ));
+    // Job 1 needs all 4 and reserves; job 2 (no estimate) may not take the 2 free ones, job 3
+    // (ends in 30 min, before job 9 frees its chips in 60) may.
+    assert_eq!(started(&d), vec![(3, vec![2, 3])]);
+    assert!(matches!(
+        d.waiting[0],
+        (JobId(1), WaitReason::NoCapacity { behind: None, .. })
+    ));
+    assert!(matches!(
+        d.waiting[1],
+        (
+            JobId(2),
+            WaitReason::NoCapacity {
+                behind: Some(JobId(1)),
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn higher_priority_preempts_the_lowest_most_recent() {
+    let big = h100(2);
+    let (h0, h1) = ([0u32], [1u32]);
+    let run = |id, prio, started, acc: &'static [u32]| RunningView {
+        id: JobId(id),
+        tenant: "t",
+        priority: prio,
+        pool: 0,
+        accelerators: acc,
+        started_ms: started,
+        expected_end_ms: None,
+        stopping: false,
+    };
+    let h0: &'static [u32] = Box::leak(Box::new(h0));
+    let h1: &'static [u32] = Box::leak(Box::new(h1));
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 2, &[])],
+        vec![queued(5, 900, &big)],
+        vec![run(1, 100, 10, h0), run(2, 100, 20, h1)],
+    ));
+    assert_eq!(
+        d.actions,
+        vec![
+            Action::Preempt {
+                job: JobId(2),
+                for_job: JobId(5)
+            },
+            Action::Preempt {
+                job: JobId(1),
+                for_job: JobId(5)
+            }
+        ]
+    );
+    // Equal priority never preempts.
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 2, &[])],
+        vec![queued(5, 100, &big)],
+        vec![run(1, 100, 10, h0), run(2, 100, 20, h1)],
+    ));
+    assert!(d.actions.is_empty());
+}
+
+#[test]
+fn ordered_alternatives_fall_back_and_any_of_picks_cheapest() {
+    let choices = vec![
+        AcceleratorChoice {
+            accelerator: "H100".into(),
+            count: 8,
+        },
+        AcceleratorChoice {
+            accelerator: "A100".into(),
+            count: 8,
+        },
+    ];
+    let mut a100 = pool("a", Some("A100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    a100.price = UsdPerHour(0.5);
+    let h = pool("h", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    let d = decide(&input(
+        vec![h.clone(), a100.clone()],
+        vec![queued(1, 500, &choices)],
+        vec![],
+    ));
+    assert!(
+        matches!(&d.actions[0], Action::Start { pool: 0, .. }),
+        "ordered: first choice"
+    );
+    let mut any = queued(1, 500, &choices);
+    any.order = ChoiceOrder::AnyOf;
+    let d = decide(&input(vec![h, a100], vec![any], vec![]));
+    assert!(
+        matches!(&d.actions[0], Action::Start { pool: 1, .. }),
+        "any-of: cheapest"
+    );
+}
+
+#[test]
+fn quotas_hold_jobs_back_with_a_reason() {
+    let two = h100(2);
+    let mut inp = input(
+        vec![pool("p", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7])],
+        vec![queued(1, 500, &two), queued(2, 500, &two)],
+        vec![],
+    );
+    inp.quotas.insert(
+        "t",
+        QuotaView {
+            max_accelerators: [("H100".to_string(), 3)].into(),
+            max_usd_per_hour: None,
+        },
+    );
+    let d = decide(&inp);
+    assert_eq!(started(&d), vec![(1, vec![0, 1])]);
+    assert_eq!(
+        d.waiting[0].1.to_string(),
+        "tenant t holds 2 of its quota of 3 H100; it waits until some of its jobs finish"
+    );
+}
+
+#[test]
+fn cpu_jobs_use_job_slots_and_unplaceable_jobs_say_why() {
+    let mut cpu = pool("cpu", None, 0, &[]);
+    cpu.max_jobs = 1;
+    let b200 = vec![AcceleratorChoice {
+        accelerator: "B200".into(),
+        count: 1,
+    }];
+    let d = decide(&input(
+        vec![cpu],
+        vec![
+            queued(1, 500, &[]),
+            queued(2, 500, &[]),
+            queued(3, 500, &b200),
+        ],
+        vec![],
+    ));
+    assert_eq!(started(&d), vec![(1, vec![])]);
+    assert_eq!(
+        d.waiting[0].1.to_string(),
+        "pool cpu already runs its limit of 1 jobs"
+    );
+    assert_eq!(
+        d.waiting[1].1.to_string(),
+        "no pool can run it: no declared pool has B200:1"
+    );
+}
