@@ -89,7 +89,11 @@ pub struct Service {
 impl Service {
     /// Opens the store under the config's data directory, recovers the jobs an earlier
     /// server left, and starts the reactor.
-    pub async fn start(config: Config) -> Result<Arc<Service>, ServiceError> {
+    pub async fn start(mut config: Config) -> Result<Arc<Service>, ServiceError> {
+        // Jobs run in their own working directories: every path handed to them is absolute.
+        if let Ok(abs) = std::path::absolute(&config.data_dir) {
+            config.data_dir = abs;
+        }
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&config.data_dir.join("spillway.sqlite"))?);
         Service::start_with(config, store).await
