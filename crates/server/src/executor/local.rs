@@ -251,3 +251,6 @@ impl Executor for LocalExecutor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -35,6 +35,10 @@ pub(super) struct LiveJob {
     pub(super) wait: Option<WaitReason>,
 }
 
+/// The message of a job whose cancel is in progress; recovery finishes the cancel when a
+/// crash interrupted it.
+pub(super) const CANCELLING: &str = "cancelling: stopping its processes";
+
 /// How often a round runs with nothing else happening (backfill depends on the clock).
 const TICK: Duration = Duration::from_secs(1);
 
@@ -182,7 +186,7 @@ impl Reactor {
             (Some(a), Some(h)) => {
                 if live.stopping != Some(Stop::Cancel) {
                     live.stopping = Some(Stop::Cancel);
-                    live.job.message = "cancelling: stopping its processes".into();
+                    live.job.message = CANCELLING.into();
                     let (job, number) = (live.job.clone(), a.number);
                     self.write(vec![
                         Write::Job(job.clone()),

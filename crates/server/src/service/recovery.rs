@@ -3,7 +3,7 @@
 //! down, requeue (or fail) lost ones, and requeue launches that never began.
 
 use super::ServiceError;
-use super::reactor::{LiveJob, Reactor};
+use super::reactor::{CANCELLING, LiveJob, Reactor, Stop};
 use crate::executor::Recovered;
 use crate::job::{AttemptOutcome, JobEvent, JobState, now_ms};
 use crate::store::Write;
@@ -49,6 +49,7 @@ impl Reactor {
             }
             let live = self.jobs.get_mut(&id).expect("inserted");
             live.job.state = JobState::Running;
+            let cancelling = live.job.message == CANCELLING;
             match result {
                 Recovered::Running(handle) => {
                     adopted += 1;
@@ -69,6 +70,11 @@ impl Reactor {
                     ));
                     live.attempt = Some(attempt);
                     live.handle = Some(handle);
+                    if cancelling {
+                        // The cancel was requested before the crash: carry it out.
+                        live.stopping = Some(Stop::Cancel);
+                        let _ = self.executor.stop(id, live.job.attempts, handle).await;
+                    }
                 }
                 other => {
                     settled += 1;
@@ -80,6 +86,7 @@ impl Reactor {
                         Recovered::NotStarted => (AttemptOutcome::NotStarted, None),
                         Recovered::Running(_) => unreachable!("handled above"),
                     };
+                    let outcome = if cancelling { AttemptOutcome::Cancelled } else { outcome };
                     writes.extend(self.finish(id, outcome, code, None));
                 }
             }
