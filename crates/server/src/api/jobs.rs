@@ -22,6 +22,15 @@ use std::time::Instant;
 /// Largest log chunk returned at once.
 const MAX_LOG_CHUNK: u64 = 1 << 20;
 
+/// Axum's query rejections, reworded in our style.
+fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
+    let text = e.body_text();
+    let detail = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&text);
+    ApiError::bad_request(format!("invalid query string: {detail}"))
+}
+
 fn parse_id(raw: &str) -> Result<JobId, ApiError> {
     raw.parse::<JobId>().map_err(ApiError::bad_request)
 }
@@ -173,7 +182,7 @@ pub async fn list(
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<JobList>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query.map_err(query_error)?;
     let state = q
         .state
         .as_deref()
@@ -262,7 +271,7 @@ pub async fn logs(
     Path(id): Path<String>,
     query: Result<Query<LogsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<LogChunk>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query.map_err(query_error)?;
     let job = visible_job(&service, &caller, parse_id(&id)?).await?;
     let file = match q.stream.as_deref().unwrap_or("stdout") {
         "stdout" => "stdout.log",

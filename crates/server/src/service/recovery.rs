@@ -86,7 +86,11 @@ impl Reactor {
                         Recovered::NotStarted => (AttemptOutcome::NotStarted, None),
                         Recovered::Running(_) => unreachable!("handled above"),
                     };
-                    let outcome = if cancelling { AttemptOutcome::Cancelled } else { outcome };
+                    let outcome = if cancelling {
+                        AttemptOutcome::Cancelled
+                    } else {
+                        outcome
+                    };
                     writes.extend(self.finish(id, outcome, code, None));
                 }
             }

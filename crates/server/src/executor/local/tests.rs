@@ -7,7 +7,12 @@ use spillway_model::spec::{AcceleratorNames, parse_spec};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-fn request(yaml: &str, job: i64, accelerator: Option<&str>, accelerators: Vec<u32>) -> LaunchRequest {
+fn request(
+    yaml: &str,
+    job: i64,
+    accelerator: Option<&str>,
+    accelerators: Vec<u32>,
+) -> LaunchRequest {
     let names = AcceleratorNames::new(["H100", "tpu-v5p"]);
     LaunchRequest {
         job: JobId(job),
@@ -44,7 +49,14 @@ async fn reports_exit_codes_and_hands_over_devices() {
         .await
         .unwrap();
     let report = rx.recv().await.unwrap();
-    assert_eq!(report, ExitReport { job: JobId(5), attempt: 1, exit_code: Some(7) });
+    assert_eq!(
+        report,
+        ExitReport {
+            job: JobId(5),
+            attempt: 1,
+            exit_code: Some(7)
+        }
+    );
     let out = std::fs::read_to_string(job_dir(dir.path(), JobId(5)).join("stdout.log")).unwrap();
     assert_eq!(out, "2,3|5|hi\n");
 }
@@ -54,7 +66,9 @@ async fn setup_failure_skips_run() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
-    ex.launch(request("setup: exit 4\nrun: echo ran\n", 1, None, vec![])).await.unwrap();
+    ex.launch(request("setup: exit 4\nrun: echo ran\n", 1, None, vec![]))
+        .await
+        .unwrap();
     assert_eq!(rx.recv().await.unwrap().exit_code, Some(4));
     let out = std::fs::read_to_string(job_dir(dir.path(), JobId(1)).join("stdout.log")).unwrap();
     assert_eq!(out, "");
@@ -66,11 +80,19 @@ async fn recovery_fences_an_interrupted_launch() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
     // Recorded, no pid: recovery claims the pid file first, so the launch never happens.
-    assert_eq!(ex.recover(&attempt(9, None, None)).await, Recovered::NotStarted);
+    assert_eq!(
+        ex.recover(&attempt(9, None, None)).await,
+        Recovered::NotStarted
+    );
     let marker = dir.path().join("ran");
-    ex.launch(request(&format!("run: touch {}\n", marker.display()), 9, None, vec![]))
-        .await
-        .unwrap();
+    ex.launch(request(
+        &format!("run: touch {}\n", marker.display()),
+        9,
+        None,
+        vec![],
+    ))
+    .await
+    .unwrap();
     assert_eq!(rx.recv().await.unwrap().exit_code, Some(97));
     assert!(!marker.exists(), "a fenced launch must not run the job");
 }
@@ -80,7 +102,10 @@ async fn recovery_reads_exits_and_detects_lost_processes() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
-    let handle = ex.launch(request("run: exit 3\n", 4, None, vec![])).await.unwrap();
+    let handle = ex
+        .launch(request("run: exit 3\n", 4, None, vec![]))
+        .await
+        .unwrap();
     rx.recv().await.unwrap();
     let a = attempt(4, Some(handle.pid), Some(handle.pid_start));
     assert_eq!(ex.recover(&a).await, Recovered::Exited(Some(3)));
@@ -94,7 +119,10 @@ async fn adopted_process_is_watched_until_it_exits() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let first = LocalExecutor::new(dir.path().to_path_buf(), tx);
-    let handle = first.launch(request("run: sleep 0.3; exit 5\n", 6, None, vec![])).await.unwrap();
+    let handle = first
+        .launch(request("run: sleep 0.3; exit 5\n", 6, None, vec![]))
+        .await
+        .unwrap();
     // A second executor (as after a restart) adopts the same process by pid and start time.
     let (tx2, mut rx2) = mpsc::unbounded_channel();
     let second = LocalExecutor::new(dir.path().to_path_buf(), tx2);
