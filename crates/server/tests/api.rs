@@ -363,9 +363,9 @@ const REQUEST_CASES: &[(&str, &str, StatusCode, &str, &str)] = &[
     (
         "GET /v1/jobs/1/logs?stream=both",
         "",
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "job 1 not found",
+        BAD,
+        "bad_request",
+        "unknown stream 'both': use stdout or stderr",
     ),
     (
         "POST /v1/nothing",

@@ -272,7 +272,6 @@ pub async fn logs(
     query: Result<Query<LogsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<LogChunk>, ApiError> {
     let Query(q) = query.map_err(query_error)?;
-    let job = visible_job(&service, &caller, parse_id(&id)?).await?;
     let file = match q.stream.as_deref().unwrap_or("stdout") {
         "stdout" => "stdout.log",
         "stderr" => "stderr.log",
@@ -282,6 +281,7 @@ pub async fn logs(
             )));
         }
     };
+    let job = visible_job(&service, &caller, parse_id(&id)?).await?;
     let path = job_dir(&service.config.data_dir, job.id).join(file);
     let offset = q.offset.unwrap_or(0);
     let data = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
