@@ -48,9 +48,12 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map_or("no accelerators".to_string(), |a| {
                 format!("{} x {a}", p.count)
             });
+        let executor = serde_json::to_value(p.executor)?;
         println!(
             "pool {}: {} executor, {acc}, up to {} jobs",
-            p.name, "local", p.max_jobs
+            p.name,
+            executor.as_str().unwrap_or_default(),
+            p.max_jobs
         );
     }
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;

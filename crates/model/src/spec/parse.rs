@@ -389,9 +389,7 @@ fn walk_work(w: &mut Walk<'_>, v: &Value) -> Option<WorkEstimate> {
 }
 
 fn walk_deadline(w: &mut Walk<'_>, v: &Value) -> Option<Deadline> {
-    let Some(s) = w.string("deadline", v) else {
-        return None;
-    };
+    let s = w.string("deadline", v)?;
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Some(Deadline::AtUnixMs(ts.as_millisecond()));
     }

@@ -113,7 +113,10 @@ fn scalars(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>, res: &mut Resou
             let p = join(path, key);
             if let Some(s) = w.string(&p, v) {
                 let digits = s.strip_suffix('+').unwrap_or(&s);
-                if digits.parse::<f64>().map_or(true, |x| !(x > 0.0)) {
+                if digits
+                    .parse::<f64>()
+                    .map_or(true, |x| x.is_nan() || x <= 0.0)
+                {
                     w.error(
                         &p,
                         format!(

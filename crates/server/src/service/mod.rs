@@ -40,6 +40,8 @@ pub enum ServiceError {
 }
 
 /// Commands to the reactor.
+// Messages live for microseconds on a channel; boxing the job would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Command {
     Submitted(Job),
     Cancel(JobId, oneshot::Sender<Result<Job, ServiceError>>),

@@ -93,6 +93,8 @@ pub struct Submitted {
 
 /// One change to write.
 #[derive(Debug, Clone)]
+// Written in small batches and dropped at once; boxing jobs would only add allocations.
+#[allow(clippy::large_enum_variant)]
 pub enum Write {
     /// Replace a job's mutable fields.
     Job(Job),
