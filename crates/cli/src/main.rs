@@ -44,6 +44,8 @@ enum Command {
     Pools(cmd::pools::PoolsArgs),
     /// Check a job spec offline.
     Validate(cmd::validate::ValidateArgs),
+    /// Measure the service on this machine: submits per second, scheduling round time.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Pools(args) => cmd::pools::run(args),
         Command::Validate(args) => cmd::validate::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod bench;
 pub(crate) mod cancel;
 pub(crate) mod client;
 pub(crate) mod estimate;
