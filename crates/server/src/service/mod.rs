@@ -49,6 +49,13 @@ pub(crate) enum Command {
     Pools(oneshot::Sender<Vec<PoolStatus>>),
 }
 
+impl Command {
+    /// Whether the command may change what a scheduling round decides.
+    fn changes_state(&self) -> bool {
+        matches!(self, Command::Submitted(_) | Command::Cancel(..))
+    }
+}
+
 /// A pool and what runs on it now.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PoolStatus {

@@ -41,6 +41,8 @@ pub(super) const CANCELLING: &str = "cancelling: stopping its processes";
 
 /// How often a round runs with nothing else happening (backfill depends on the clock).
 const TICK: Duration = Duration::from_secs(1);
+/// Least time between two rounds.
+const MIN_ROUND_GAP: Duration = Duration::from_millis(20);
 
 pub(super) struct Reactor {
     pub(super) config: Arc<Config>,
@@ -108,28 +110,31 @@ impl Reactor {
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        self.round().await;
+        // Something happened that a round should look at.
+        let mut dirty = true;
+        // Rounds run at once when the service is quiet, but at most every MIN_ROUND_GAP under
+        // a burst, so that deciding over a long queue does not starve the API of CPU.
+        let mut next_round = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 cmd = inbox.recv() => match cmd {
-                    Some(cmd) => self.command(cmd).await,
+                    Some(cmd) => {
+                        dirty |= cmd.changes_state();
+                        self.command(cmd).await;
+                    }
                     None => break,
                 },
-                Some(exit) = exits.recv() => self.exited(exit).await,
-                _ = tick.tick() => {}
-            }
-            // Take everything else already waiting before deciding, so that a burst of
-            // submits costs one round.
-            loop {
-                if let Ok(cmd) = inbox.try_recv() {
-                    self.command(cmd).await;
-                } else if let Ok(exit) = exits.try_recv() {
+                Some(exit) = exits.recv() => {
                     self.exited(exit).await;
-                } else {
-                    break;
+                    dirty = true;
+                }
+                _ = tick.tick() => dirty = true,
+                () = tokio::time::sleep_until(next_round), if dirty => {
+                    self.round().await;
+                    dirty = false;
+                    next_round = tokio::time::Instant::now() + MIN_ROUND_GAP;
                 }
             }
-            self.round().await;
         }
     }
 
