@@ -121,6 +121,7 @@ impl Service {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut reactor = Reactor::new(config.clone(), store.clone(), executor, metrics.clone());
         reactor.recover().await?;
+        reactor.publish_gauges();
         tokio::spawn(reactor.run(rx, exit_rx));
         Ok(Arc::new(Service {
             config,

@@ -392,6 +392,11 @@ impl Reactor {
             self.launch(id, &mut after).await;
         }
         self.write(after).await;
+        self.publish_gauges();
+    }
+
+    /// Refreshes the per-pool gauges of the metrics.
+    pub(super) fn publish_gauges(&self) {
         *self.metrics.pools.lock().unwrap_or_else(|p| p.into_inner()) = self.gauges();
     }
 
