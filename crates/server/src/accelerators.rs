@@ -1,50 +1,30 @@
-//! The accelerator names the service accepts, with their families.
-//!
-//! Interim: these are the names of shared/data/catalog/accelerators.csv (column
-//! `accelerator`, with `family` and `vendor`), copied here until the catalog crate lands with
-//! `Catalog::bundled().accelerators()`, which will replace this list.
+//! The accelerator names the service accepts, with their families: those of the bundled
+//! catalog (`Catalog::bundled().accelerators()`).
 
-use spillway_model::AcceleratorFamily;
+use spillway_catalog::Catalog;
 use spillway_model::spec::AcceleratorNames;
+use spillway_model::{AcceleratorFamily, AcceleratorSpec};
+use std::sync::OnceLock;
 
-/// (name, family, vendor) of every known accelerator.
-const KNOWN: &[(&str, AcceleratorFamily, &str)] = &[
-    ("K80", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("P100", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("V100", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("T4", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("A10G", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("L4", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("A100", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("A100-80GB", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("H100", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("H100-MEGA", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("H200", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("B200", AcceleratorFamily::Gpu, "NVIDIA"),
-    ("MI300X", AcceleratorFamily::Gpu, "AMD"),
-    ("tpu-v4", AcceleratorFamily::Tpu, "Google"),
-    ("tpu-v5litepod", AcceleratorFamily::Tpu, "Google"),
-    ("tpu-v5p", AcceleratorFamily::Tpu, "Google"),
-    ("tpu-v6e", AcceleratorFamily::Tpu, "Google"),
-    ("Trainium", AcceleratorFamily::Trainium, "AWS"),
-    ("Trainium2", AcceleratorFamily::Trainium, "AWS"),
-];
+/// The catalog's accelerator specs, parsed once.
+fn specs() -> &'static [AcceleratorSpec] {
+    static SPECS: OnceLock<Vec<AcceleratorSpec>> = OnceLock::new();
+    SPECS.get_or_init(|| Catalog::bundled().accelerators().to_vec())
+}
 
 /// Names for spec validation.
 pub fn known_accelerators() -> AcceleratorNames {
-    AcceleratorNames::new(KNOWN.iter().map(|(n, _, _)| *n))
+    AcceleratorNames::new(specs().iter().map(|s| s.name.clone()))
 }
 
 /// The environment variables that hand a process its accelerators, by family and vendor:
 /// CUDA (and HIP for AMD) device indices for GPUs, chip indices for TPUs, NeuronCores for
 /// Trainium.
 pub fn visibility_vars(accelerator: &str) -> &'static [&'static str] {
-    match KNOWN.iter().find(|(n, _, _)| *n == accelerator) {
-        Some((_, AcceleratorFamily::Tpu, _)) => &["TPU_VISIBLE_CHIPS"],
-        Some((_, AcceleratorFamily::Trainium, _)) => &["NEURON_RT_VISIBLE_CORES"],
-        Some((_, AcceleratorFamily::Gpu, "AMD")) => {
-            &["CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES"]
-        }
+    match specs().iter().find(|s| s.name == accelerator) {
+        Some(s) if s.family == AcceleratorFamily::Tpu => &["TPU_VISIBLE_CHIPS"],
+        Some(s) if s.family == AcceleratorFamily::Trainium => &["NEURON_RT_VISIBLE_CORES"],
+        Some(s) if s.vendor == "AMD" => &["CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES"],
         _ => &["CUDA_VISIBLE_DEVICES"],
     }
 }
@@ -78,6 +58,14 @@ pub fn from_nvidia_product(product: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_come_from_the_catalog() {
+        let names = known_accelerators();
+        assert_eq!(names.canonical("h100"), Some("H100"));
+        assert_eq!(names.canonical("TPU-V5P"), Some("tpu-v5p"));
+        assert!(names.all().len() >= 19);
+    }
 
     #[test]
     fn families_choose_the_variable() {
