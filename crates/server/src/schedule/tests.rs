@@ -1,6 +1,10 @@
 //! Scenario tests of the interim placement policy.
 
 use super::*;
+use crate::job::JobId;
+use spillway_model::UsdPerHour;
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use std::collections::HashMap;
 
 fn h100(n: u32) -> Vec<AcceleratorChoice> {
     vec![AcceleratorChoice {

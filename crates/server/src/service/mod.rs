@@ -7,6 +7,7 @@
 
 mod reactor;
 mod recovery;
+mod status;
 
 use crate::config::{Config, ExecutorKind, PricePlan};
 use crate::executor::{Executor, LocalExecutor};
