@@ -434,3 +434,16 @@ fn validate_works_offline() {
             "resources.accelerators[1]: unknown accelerator 'H10': did you mean H100, H200?",
         ));
 }
+
+#[test]
+fn pools_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        "[[pool]]\nname = \"h100-box\"\naccelerator = \"H100\"\ncount = 8\nprice = { plan = \"owned\", usd_per_chip_hour = 1.1 }\n\
+         [[pool]]\nname = \"cpu\"\nmax_jobs = 4\n",
+    );
+    let out = server.cli(None).args(["pools"]).output().unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
