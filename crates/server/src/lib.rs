@@ -62,6 +62,18 @@ pub struct ServeOptions {
 /// Runs the service until ctrl-c or SIGTERM. Running jobs are left running: a restarted
 /// server re-adopts them.
 pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeError> {
+    if !config.has_tokens() {
+        // Refuse before binding, so that an open API is never reachable from elsewhere.
+        let addrs = tokio::net::lookup_host(&config.listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?;
+        if let Some(a) = addrs.into_iter().find(|a| !a.ip().is_loopback()) {
+            return Err(ServeError::OpenNonLoopback(a));
+        }
+    }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|source| ServeError::Listen {

@@ -200,6 +200,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             },
             num_nodes: 1,
             infra: None,
+            use_spot: false,
             work_secs: (i % 2 == 0).then(|| rng.random_range(600..86_400u64)),
         })
         .collect();
@@ -231,6 +232,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             free: (480..512).collect(),
             max_jobs: 10_000,
             price: UsdPerHour(2.0),
+            spot: false,
         })
         .collect();
     let input = RoundInput {

@@ -447,3 +447,16 @@ fn pools_table() {
     assert!(out.status.success());
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn an_open_server_refuses_non_loopback_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::spillway()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "refusing to listen on 0.0.0.0:0 with no tokens configured",
+        ));
+}

@@ -262,7 +262,9 @@ fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
     if job.num_nodes > 1 {
         return Vec::new();
     }
-    let infra_ok = |p: &PoolView<'_>| job.infra.is_none_or(|i| i == p.name || i == p.executor);
+    let infra_ok = |p: &PoolView<'_>| {
+        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (job.use_spot || !p.spot)
+    };
     let mut out = Vec::new();
     if job.choices.is_empty() {
         // CPU-only: CPU pools first, then accelerator pools (using none of their chips).
@@ -327,6 +329,15 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
         .filter(|i| !input.pools.iter().any(|p| p.name == *i || p.executor == *i))
     {
         format!("infra '{i}' names no declared pool or executor")
+    } else if !job.use_spot && {
+        let spot_ok = QueuedView {
+            use_spot: true,
+            ..job.clone()
+        };
+        !candidates(input, &spot_ok).is_empty()
+    } {
+        "only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
+            .to_string()
     } else {
         let wanted: Vec<String> = job.choices.iter().map(ToString::to_string).collect();
         format!("no declared pool has {}", wanted.join(" or "))

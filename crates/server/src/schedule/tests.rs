@@ -27,6 +27,7 @@ fn pool(
         free: free.to_vec(),
         max_jobs: 64,
         price: UsdPerHour(1.0),
+        spot: false,
     }
 }
 
@@ -39,6 +40,7 @@ fn queued<'a>(id: i64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         order: ChoiceOrder::Ordered,
         num_nodes: 1,
         infra: None,
+        use_spot: false,
         work_secs: None,
     }
 }
@@ -248,5 +250,24 @@ fn cpu_jobs_use_job_slots_and_unplaceable_jobs_say_why() {
     assert_eq!(
         d.waiting[1].1.to_string(),
         "no pool can run it: no declared pool has B200:1"
+    );
+}
+
+#[test]
+fn spot_pools_take_only_jobs_that_accept_spot() {
+    let one = h100(1);
+    let mut spot = pool("spot", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    spot.spot = true;
+    let mut willing = queued(2, 500, &one);
+    willing.use_spot = true;
+    let d = decide(&input(
+        vec![spot.clone()],
+        vec![queued(1, 500, &one), willing],
+        vec![],
+    ));
+    assert_eq!(started(&d), vec![(2, vec![0])]);
+    assert_eq!(
+        d.waiting[0].1.to_string(),
+        "no pool can run it: only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
     );
 }

@@ -24,6 +24,8 @@ pub struct PoolView<'a> {
     pub max_jobs: u32,
     /// Price of one accelerator-hour.
     pub price: UsdPerHour,
+    /// Preemptible capacity: only jobs with `use_spot` go there.
+    pub spot: bool,
 }
 
 /// A queued job.
@@ -43,6 +45,8 @@ pub struct QueuedView<'a> {
     pub num_nodes: u32,
     /// Restrict to pools with this name or executor.
     pub infra: Option<&'a str>,
+    /// Whether it accepts spot (preemptible) capacity.
+    pub use_spot: bool,
     /// Estimated run time, seconds.
     pub work_secs: Option<u64>,
 }

@@ -177,6 +177,7 @@ impl Service {
                 free: Vec::new(),
                 max_jobs: p.max_jobs,
                 price: p.price,
+                spot: p.plan == PricePlan::Spot,
             })
             .collect();
         let job = QueuedView {
@@ -187,6 +188,7 @@ impl Service {
             order: spec.resources.order,
             num_nodes: spec.num_nodes,
             infra: spec.resources.infra.as_deref(),
+            use_spot: spec.resources.use_spot,
             work_secs: None,
         };
         can_ever_place(&pools, &job)

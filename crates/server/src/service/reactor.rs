@@ -503,6 +503,7 @@ impl Reactor {
                 free: self.free[i].iter().copied().collect(),
                 max_jobs: p.max_jobs,
                 price: p.price,
+                spot: p.plan == crate::config::PricePlan::Spot,
             })
             .collect();
         let mut queued = Vec::new();
@@ -521,6 +522,7 @@ impl Reactor {
                     order: live.spec.resources.order,
                     num_nodes: live.spec.num_nodes,
                     infra: live.spec.resources.infra.as_deref(),
+                    use_spot: live.spec.resources.use_spot,
                     work_secs,
                 }),
                 Some(a) => {
