@@ -271,3 +271,144 @@ fn spot_pools_take_only_jobs_that_accept_spot() {
         "no pool can run it: only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
     );
 }
+
+mod invariants {
+    //! Whatever the state, a round never hands out an accelerator that is not free, never
+    //! gives one to two jobs, never exceeds a pool's job limit or a tenant's quota, gives each
+    //! job exactly one of its alternatives, and preempts only strictly lower priorities.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeSet, HashSet};
+
+    const ACCS: [&str; 3] = ["H100", "A100", "L4"];
+    const TENANTS: [&str; 3] = ["a", "b", "c"];
+
+    #[derive(Debug, Clone)]
+    struct World {
+        pools: Vec<(usize, u32, u32)>,
+        queued: Vec<(Vec<(usize, u32)>, u32, usize, bool)>,
+        running: Vec<(usize, u32, u32, usize)>,
+        quota: u32,
+    }
+
+    fn world() -> impl Strategy<Value = World> {
+        (
+            prop::collection::vec((0..3usize, 1..16u32, 1..6u32), 1..4),
+            prop::collection::vec(
+                (
+                    prop::collection::vec((0..3usize, 1..9u32), 1..3),
+                    0..1000u32,
+                    0..3usize,
+                    any::<bool>(),
+                ),
+                0..40,
+            ),
+            prop::collection::vec((0..4usize, 1..5u32, 0..1000u32, 0..3usize), 0..10),
+            1..20u32,
+        )
+            .prop_map(|(pools, queued, running, quota)| World {
+                pools,
+                queued,
+                running,
+                quota,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn a_round_respects_capacity_quotas_and_priorities(w in world()) {
+            // Running jobs take the lowest indices of their pool, as far as they fit.
+            let mut taken: Vec<u32> = vec![0; w.pools.len()];
+            let mut held: Vec<Vec<u32>> = Vec::new();
+            let mut running_specs = Vec::new();
+            for (pool, n, prio, tenant) in &w.running {
+                let p = pool % w.pools.len();
+                let cap = w.pools[p].1;
+                if taken[p] + n > cap { continue; }
+                held.push((taken[p]..taken[p] + n).collect());
+                taken[p] += n;
+                running_specs.push((p, *prio, *tenant));
+            }
+            let choices: Vec<Vec<AcceleratorChoice>> = w.queued.iter().map(|(cs, ..)| {
+                let mut seen = HashSet::new();
+                cs.iter().filter(|(a, _)| seen.insert(*a))
+                    .map(|(a, n)| AcceleratorChoice { accelerator: ACCS[*a].to_string(), count: *n })
+                    .collect()
+            }).collect();
+            let pools: Vec<PoolView<'_>> = w.pools.iter().enumerate().map(|(i, (a, cap, max_jobs))| PoolView {
+                name: ["p0", "p1", "p2", "p3"][i],
+                executor: "local",
+                accelerator: Some(ACCS[*a]),
+                capacity: *cap,
+                free: (taken[i]..*cap).collect(),
+                max_jobs: *max_jobs,
+                price: UsdPerHour(1.0),
+                spot: false,
+            }).collect();
+            let running: Vec<RunningView<'_>> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
+                id: JobId(10_000 + i as i64),
+                tenant: TENANTS[*t],
+                priority: *prio,
+                pool: *p,
+                accelerators: acc,
+                started_ms: i as i64,
+                expected_end_ms: None,
+                stopping: false,
+            }).collect();
+            let queued: Vec<QueuedView<'_>> = w.queued.iter().zip(&choices).enumerate().map(|(i, ((_, prio, t, any), cs))| QueuedView {
+                id: JobId(i as i64 + 1),
+                tenant: TENANTS[*t],
+                priority: *prio,
+                choices: cs,
+                order: if *any { ChoiceOrder::AnyOf } else { ChoiceOrder::Ordered },
+                num_nodes: 1,
+                infra: None,
+                work_secs: None,
+                use_spot: false,
+            }).collect();
+            let mut quotas = HashMap::new();
+            quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
+            let input = RoundInput { now_ms: 0, pools, queued, running, quotas };
+            let d = decide(&input);
+
+            let mut given: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); input.pools.len()];
+            let mut jobs: Vec<u32> = vec![0; input.pools.len()];
+            for r in &input.running { jobs[r.pool] += 1; }
+            let mut h100_of_a: u32 = input.running.iter()
+                .filter(|r| r.tenant == "a" && input.pools[r.pool].accelerator == Some("H100"))
+                .map(|r| r.accelerators.len() as u32).sum();
+            let mut started = HashSet::new();
+            for action in &d.actions {
+                match action {
+                    Action::Start { job, pool, accelerators, .. } => {
+                        prop_assert!(started.insert(*job), "job started twice");
+                        let q = input.queued.iter().find(|q| q.id == *job).unwrap();
+                        let view = &input.pools[*pool];
+                        prop_assert!(q.choices.iter().any(|c| Some(c.accelerator.as_str()) == view.accelerator && c.count as usize == accelerators.len()),
+                            "start matches none of the job's alternatives");
+                        for i in accelerators {
+                            prop_assert!(view.free.contains(i), "index {} not free", i);
+                            prop_assert!(given[*pool].insert(*i), "index {} given twice", i);
+                        }
+                        jobs[*pool] += 1;
+                        prop_assert!(jobs[*pool] <= view.max_jobs, "pool over max_jobs");
+                        if q.tenant == "a" && view.accelerator == Some("H100") {
+                            h100_of_a += accelerators.len() as u32;
+                            prop_assert!(h100_of_a <= w.quota, "quota exceeded");
+                        }
+                    }
+                    Action::Preempt { job, for_job } => {
+                        let victim = input.running.iter().find(|r| r.id == *job).unwrap();
+                        let winner = input.queued.iter().find(|q| q.id == *for_job).unwrap();
+                        prop_assert!(victim.priority < winner.priority, "preempted an equal or higher priority");
+                    }
+                }
+            }
+            for q in &input.queued {
+                prop_assert!(started.contains(&q.id) || d.waiting.iter().any(|(id, _)| *id == q.id),
+                    "job {} neither started nor explained", q.id);
+            }
+        }
+    }
+}
