@@ -284,10 +284,13 @@ mod invariants {
     const ACCS: [&str; 3] = ["H100", "A100", "L4"];
     const TENANTS: [&str; 3] = ["a", "b", "c"];
 
+    /// A queued job: alternatives (accelerator index, count), priority, tenant index, any-of.
+    type QueuedSpec = (Vec<(usize, u32)>, u32, usize, bool);
+
     #[derive(Debug, Clone)]
     struct World {
         pools: Vec<(usize, u32, u32)>,
-        queued: Vec<(Vec<(usize, u32)>, u32, usize, bool)>,
+        queued: Vec<QueuedSpec>,
         running: Vec<(usize, u32, u32, usize)>,
         quota: u32,
     }
