@@ -198,6 +198,8 @@ pub struct Attempt {
     /// The process start time (clock ticks since boot, /proc/PID/stat field 22): with the pid,
     /// it identifies the process across a server restart even if the pid is reused.
     pub pid_start: Option<u64>,
+    /// The engine's own id for it (Slurm job id, Ray submission id), for other executors.
+    pub external_id: Option<String>,
     /// When it was recorded.
     pub started_ms: i64,
     /// When it ended.

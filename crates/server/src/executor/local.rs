@@ -76,11 +76,11 @@ impl LocalExecutor {
     }
 
     /// Watches a process that is not our child until it exits.
-    fn watch_adopted(&self, job: JobId, attempt: u32, handle: Handle) {
+    fn watch_adopted(&self, job: JobId, attempt: u32, pid: u32, start: u64) {
         let exits = self.exits.clone();
         let exit_file = attempt_dir(&self.data_dir, job, attempt).join("exit");
         tokio::spawn(async move {
-            while alive(handle.pid, handle.pid_start) {
+            while alive(pid, start) {
                 tokio::time::sleep(ADOPTED_POLL).await;
             }
             let exit_code = std::fs::read_to_string(exit_file)
@@ -195,29 +195,29 @@ impl Executor for LocalExecutor {
                 exit_code,
             });
         });
-        Ok(Handle { pid, pid_start })
+        Ok(Handle::Process {
+            pid,
+            start: pid_start,
+        })
     }
 
     async fn stop(&self, _job: JobId, _attempt: u32, handle: Handle) -> Result<(), ExecError> {
-        signal_group(handle.pid, false).map_err(|source| ExecError::Signal {
-            pid: handle.pid,
-            source,
-        })?;
+        let Handle::Process { pid, .. } = handle else {
+            return Err(ExecError::ForeignHandle(handle));
+        };
+        signal_group(pid, false).map_err(|source| ExecError::Signal { pid, source })?;
         tokio::spawn(async move {
             tokio::time::sleep(STOP_GRACE).await;
             // The group leader may be gone while children linger: kill the group regardless.
-            let _ = signal_group(handle.pid, true);
+            let _ = signal_group(pid, true);
         });
         Ok(())
     }
 
     async fn recover(&self, attempt: &Attempt) -> Recovered {
         let adir = attempt_dir(&self.data_dir, attempt.job, attempt.number);
-        let handle = match (attempt.pid, attempt.pid_start) {
-            (Some(pid), Some(start)) => Handle {
-                pid,
-                pid_start: start,
-            },
+        let (pid, start) = match (attempt.pid, attempt.pid_start) {
+            (Some(pid), Some(start)) => (pid, start),
             _ => {
                 // Launch was interrupted before the pid was recorded: race the wrapper for
                 // the pid file. If we create it, the wrapper (if it ever starts) will exit
@@ -233,17 +233,14 @@ impl Executor for LocalExecutor {
                     return Recovered::NotStarted;
                 }
                 match Self::read_pid(&pid_file).await {
-                    Some(pid) => Handle {
-                        pid,
-                        pid_start: start_time(pid).unwrap_or(0),
-                    },
+                    Some(pid) => (pid, start_time(pid).unwrap_or(0)),
                     None => return Recovered::NotStarted,
                 }
             }
         };
-        if handle.pid_start != 0 && alive(handle.pid, handle.pid_start) {
-            self.watch_adopted(attempt.job, attempt.number, handle);
-            return Recovered::Running(handle);
+        if start != 0 && alive(pid, start) {
+            self.watch_adopted(attempt.job, attempt.number, pid, start);
+            return Recovered::Running(Handle::Process { pid, start });
         }
         match self.exit_code(attempt.job, attempt.number) {
             Some(code) => Recovered::Exited(Some(code)),

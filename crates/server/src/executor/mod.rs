@@ -30,12 +30,31 @@ pub struct LaunchRequest {
 }
 
 /// What identifies a launched attempt on its engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Handle {
-    /// Process id (the process-group leader for local jobs).
-    pub pid: u32,
-    /// Process start time, clock ticks since boot.
-    pub pid_start: u64,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handle {
+    /// A local process group: its leader's pid and start time (clock ticks since boot), which
+    /// together cannot be confused with a later process that reuses the pid.
+    Process {
+        /// Process id of the group leader.
+        pid: u32,
+        /// Its start time.
+        start: u64,
+    },
+    /// The engine's own id for the attempt (a Slurm job id, a Ray submission id).
+    External(String),
+}
+
+impl Handle {
+    /// Records the handle on its attempt, so that a restarted server finds the attempt again.
+    pub fn record(&self, attempt: &mut Attempt) {
+        match self {
+            Handle::Process { pid, start } => {
+                attempt.pid = Some(*pid);
+                attempt.pid_start = Some(*start);
+            }
+            Handle::External(id) => attempt.external_id = Some(id.clone()),
+        }
+    }
 }
 
 /// An attempt has ended.
@@ -84,6 +103,9 @@ pub enum ExecError {
     /// The process could not be started.
     #[error("cannot start bash for the job: {0}")]
     Spawn(std::io::Error),
+    /// The handle is not one this executor made.
+    #[error("handle {0:?} does not belong to this executor")]
+    ForeignHandle(Handle),
     /// Signalling the process failed.
     #[error("cannot signal process group {pid}: {source}")]
     Signal {

@@ -120,7 +120,14 @@ impl Service {
         let executor: Arc<dyn Executor> =
             Arc::new(LocalExecutor::new(config.data_dir.clone(), exit_tx));
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut reactor = Reactor::new(config.clone(), store.clone(), executor, metrics.clone());
+        let executors = config
+            .pools
+            .iter()
+            .map(|p| match p.executor {
+                ExecutorKind::Local => executor.clone(),
+            })
+            .collect();
+        let mut reactor = Reactor::new(config.clone(), store.clone(), executors, metrics.clone());
         reactor.recover().await?;
         reactor.publish_gauges();
         tokio::spawn(reactor.run(rx, exit_rx));

@@ -47,7 +47,8 @@ const MIN_ROUND_GAP: Duration = Duration::from_millis(20);
 pub(super) struct Reactor {
     pub(super) config: Arc<Config>,
     pub(super) store: Arc<dyn Store>,
-    pub(super) executor: Arc<dyn Executor>,
+    /// The executor of each pool (same order as `config.pools`).
+    pub(super) executors: Vec<Arc<dyn Executor>>,
     pub(super) metrics: Arc<Metrics>,
     pub(super) jobs: BTreeMap<JobId, LiveJob>,
     /// Free accelerator indices per pool (same order as `config.pools`).
@@ -67,7 +68,7 @@ impl Reactor {
     pub(super) fn new(
         config: Arc<Config>,
         store: Arc<dyn Store>,
-        executor: Arc<dyn Executor>,
+        executors: Vec<Arc<dyn Executor>>,
         metrics: Arc<Metrics>,
     ) -> Reactor {
         let free = config
@@ -91,7 +92,7 @@ impl Reactor {
         Reactor {
             config,
             store,
-            executor,
+            executors,
             metrics,
             jobs: BTreeMap::new(),
             free,
@@ -101,6 +102,13 @@ impl Reactor {
 
     pub(super) fn pool_index(&self, name: &str) -> Option<usize> {
         self.config.pools.iter().position(|p| p.name == name)
+    }
+
+    /// The executor of a pool by name. An attempt recorded on a pool that has since been
+    /// removed from the config goes to the first pool's executor (today every pool is local),
+    /// so that its process is still adopted rather than launched again.
+    pub(super) fn executor_of(&self, pool: &str) -> Arc<dyn Executor> {
+        self.executors[self.pool_index(pool).unwrap_or(0)].clone()
     }
 
     pub(super) async fn run(
@@ -187,18 +195,19 @@ impl Reactor {
                 None => Err(ServiceError::NotFound(id)),
             };
         };
-        match (live.attempt.as_ref(), live.handle) {
+        match (live.attempt.as_ref(), live.handle.clone()) {
             (Some(a), Some(h)) => {
                 if live.stopping != Some(Stop::Cancel) {
                     live.stopping = Some(Stop::Cancel);
                     live.job.message = CANCELLING.into();
-                    let (job, number) = (live.job.clone(), a.number);
+                    let (job, number, pool) = (live.job.clone(), a.number, a.pool.clone());
                     self.write(vec![
                         Write::Job(job.clone()),
                         Write::Event(id, event("cancel", "cancel requested")),
                     ])
                     .await;
-                    if let Err(e) = self.executor.stop(id, number, h).await {
+                    let executor = self.executor_of(&pool);
+                    if let Err(e) = executor.stop(id, number, h).await {
                         tracing::warn!(job = %id, error = %e, "failed to stop a cancelled job");
                     }
                     return Ok(job);
@@ -269,6 +278,7 @@ impl Reactor {
                         resumed: resume,
                         pid: None,
                         pid_start: None,
+                        external_id: None,
                         started_ms: now_ms(),
                         ended_ms: None,
                         outcome: AttemptOutcome::Starting,
@@ -333,15 +343,14 @@ impl Reactor {
             accelerators: attempt.accelerators.clone(),
             resume: attempt.resumed,
         };
-        match self.executor.launch(req).await {
+        match self.executors[pool].launch(req).await {
             Ok(handle) => {
                 self.metrics
                     .launched
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let live = self.jobs.get_mut(&id).expect("present");
                 let a = live.attempt.as_mut().expect("present");
-                a.pid = Some(handle.pid);
-                a.pid_start = Some(handle.pid_start);
+                handle.record(a);
                 a.outcome = AttemptOutcome::Running;
                 live.handle = Some(handle);
                 writes.push(Write::Attempt(a.clone()));
@@ -363,11 +372,11 @@ impl Reactor {
         let Some(live) = self.jobs.get_mut(&id) else {
             return;
         };
-        let (Some(a), Some(h)) = (live.attempt.as_ref(), live.handle) else {
+        let (Some(a), Some(h)) = (live.attempt.as_ref(), live.handle.clone()) else {
             return;
         };
         live.stopping = Some(Stop::Preempt(for_job));
-        let number = a.number;
+        let (number, pool) = (a.number, a.pool.clone());
         writes.push(Write::Event(
             id,
             event(
@@ -375,7 +384,8 @@ impl Reactor {
                 format!("preempted to make room for job {for_job}"),
             ),
         ));
-        if let Err(e) = self.executor.stop(id, number, h).await {
+        let executor = self.executor_of(&pool);
+        if let Err(e) = executor.stop(id, number, h).await {
             tracing::warn!(job = %id, error = %e, "failed to stop a preempted job");
         }
     }

@@ -4,7 +4,7 @@
 
 use super::ServiceError;
 use super::reactor::{CANCELLING, LiveJob, Reactor, Stop};
-use crate::executor::Recovered;
+use crate::executor::{Handle, Recovered};
 use crate::job::{AttemptOutcome, JobEvent, JobState, now_ms};
 use crate::store::Write;
 use std::sync::Arc;
@@ -41,7 +41,8 @@ impl Reactor {
                 }
                 continue;
             };
-            let result = self.executor.recover(&attempt).await;
+            let executor = self.executor_of(&attempt.pool);
+            let result = executor.recover(&attempt).await;
             if let Some(p) = self.pool_index(&attempt.pool) {
                 for i in &attempt.accelerators {
                     self.free[p].remove(i);
@@ -53,8 +54,7 @@ impl Reactor {
             match result {
                 Recovered::Running(handle) => {
                     adopted += 1;
-                    attempt.pid = Some(handle.pid);
-                    attempt.pid_start = Some(handle.pid_start);
+                    handle.record(&mut attempt);
                     attempt.outcome = AttemptOutcome::Running;
                     writes.push(Write::Attempt(attempt.clone()));
                     writes.push(Write::Event(
@@ -63,17 +63,17 @@ impl Reactor {
                             at_ms: now_ms(),
                             kind: "adopted".into(),
                             message: format!(
-                                "process {} still running after a server restart: re-adopted",
-                                handle.pid
+                                "{} still running after a server restart: re-adopted",
+                                describe(&handle)
                             ),
                         },
                     ));
                     live.attempt = Some(attempt);
-                    live.handle = Some(handle);
+                    live.handle = Some(handle.clone());
                     if cancelling {
                         // The cancel was requested before the crash: carry it out.
                         live.stopping = Some(Stop::Cancel);
-                        let _ = self.executor.stop(id, live.job.attempts, handle).await;
+                        let _ = executor.stop(id, live.job.attempts, handle).await;
                     }
                 }
                 other => {
@@ -104,5 +104,13 @@ impl Reactor {
             );
         }
         Ok(())
+    }
+}
+
+/// A handle in words, for events.
+fn describe(handle: &Handle) -> String {
+    match handle {
+        Handle::Process { pid, .. } => format!("process {pid}"),
+        Handle::External(id) => format!("engine job {id}"),
     }
 }

@@ -54,6 +54,8 @@ const MIGRATIONS: &[&str] = &[
         job_id INTEGER NOT NULL REFERENCES jobs(id),
         PRIMARY KEY (tenant, key)
     );",
+    // 2: engine ids of attempts run by executors other than local processes.
+    "ALTER TABLE attempts ADD COLUMN external_id TEXT;",
 ];
 
 /// Brings the schema up to the latest version, one transaction per migration.
@@ -93,5 +95,24 @@ mod tests {
             migrate(&mut conn),
             Err(StoreError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn an_old_database_keeps_its_rows_when_migrated() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jobs (tenant, name, state, priority, spec, submitted_ms) VALUES ('t', 'j', 'running', 500, '{}', 1);
+             INSERT INTO attempts (job_id, number, pool, accelerators, resumed, started_ms, outcome) VALUES (1, 1, 'local', '[]', 0, 1, 'running');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (pool, external): (String, Option<String>) = conn
+            .query_row("SELECT pool, external_id FROM attempts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((pool.as_str(), external), ("local", None));
     }
 }

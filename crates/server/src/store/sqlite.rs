@@ -244,8 +244,8 @@ fn apply_writes(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
                 let accs = serde_json::to_string(&a.accelerators).expect("indices serialize");
                 conn.prepare_cached(
                     "INSERT OR REPLACE INTO attempts (job_id, number, pool, accelerators, resumed,
-                     pid, pid_start, started_ms, ended_ms, outcome, exit_code)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     pid, pid_start, started_ms, ended_ms, outcome, exit_code, external_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )?
                 .execute(params![
                     a.job.0,
@@ -258,7 +258,8 @@ fn apply_writes(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
                     a.started_ms,
                     a.ended_ms,
                     a.outcome.as_str(),
-                    a.exit_code
+                    a.exit_code,
+                    a.external_id
                 ])?;
             }
             Write::Event(id, e) => {
@@ -346,10 +347,11 @@ fn attempt_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Attempt, StoreError>
         ended_ms: r.get(8)?,
         outcome,
         exit_code: r.get(10)?,
+        external_id: r.get(11)?,
     }))
 }
 
-const ATTEMPT_COLUMNS: &str = "job_id, number, pool, accelerators, resumed, pid, pid_start, started_ms, ended_ms, outcome, exit_code";
+const ATTEMPT_COLUMNS: &str = "job_id, number, pool, accelerators, resumed, pid, pid_start, started_ms, ended_ms, outcome, exit_code, external_id";
 
 fn load_attempts(conn: &Connection, id: JobId) -> Result<Vec<Attempt>, StoreError> {
     let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ?1 ORDER BY number");

@@ -24,6 +24,13 @@ fn request(
     }
 }
 
+/// An attempt as recorded for a launch with `handle`.
+fn recorded(job: i64, handle: &Handle) -> Attempt {
+    let mut a = attempt(job, None, None);
+    handle.record(&mut a);
+    a
+}
+
 fn attempt(job: i64, pid: Option<u32>, pid_start: Option<u64>) -> Attempt {
     Attempt {
         job: JobId(job),
@@ -33,6 +40,7 @@ fn attempt(job: i64, pid: Option<u32>, pid_start: Option<u64>) -> Attempt {
         resumed: false,
         pid,
         pid_start,
+        external_id: None,
         started_ms: 0,
         ended_ms: None,
         outcome: AttemptOutcome::Starting,
@@ -107,7 +115,7 @@ async fn recovery_reads_exits_and_detects_lost_processes() {
         .await
         .unwrap();
     rx.recv().await.unwrap();
-    let a = attempt(4, Some(handle.pid), Some(handle.pid_start));
+    let a = recorded(4, &handle);
     assert_eq!(ex.recover(&a).await, Recovered::Exited(Some(3)));
     // A pid whose process is gone (wrong start time) and no exit file: lost.
     let lost = attempt(8, Some(std::process::id()), Some(1));
@@ -126,7 +134,7 @@ async fn adopted_process_is_watched_until_it_exits() {
     // A second executor (as after a restart) adopts the same process by pid and start time.
     let (tx2, mut rx2) = mpsc::unbounded_channel();
     let second = LocalExecutor::new(dir.path().to_path_buf(), tx2);
-    let a = attempt(6, Some(handle.pid), Some(handle.pid_start));
+    let a = recorded(6, &handle);
     assert_eq!(second.recover(&a).await, Recovered::Running(handle));
     assert_eq!(rx2.recv().await.unwrap().exit_code, Some(5));
     assert_eq!(rx.recv().await.unwrap().exit_code, Some(5));

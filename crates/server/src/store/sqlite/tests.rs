@@ -95,6 +95,7 @@ async fn attempts_events_and_usage() {
         resumed: false,
         pid: Some(42),
         pid_start: Some(7),
+        external_id: None,
         started_ms: 1_000,
         ended_ms: Some(4_000),
         outcome: AttemptOutcome::Succeeded,
