@@ -460,3 +460,39 @@ fn an_open_server_refuses_non_loopback_addresses() {
             "refusing to listen on 0.0.0.0:0 with no tokens configured",
         ));
 }
+
+#[test]
+fn logs_follow_streams_a_running_job_until_it_ends() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), H100_POOL);
+    let go = dir.path().join("go");
+    // The job waits (at most 30 s) for the test to say go between its two lines.
+    let id = server.submit(
+        None,
+        &format!(
+            "run: echo first; for i in $(seq 600); do [ -f {} ] && break; sleep 0.05; done; echo second\n",
+            go.display()
+        ),
+    );
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args(["logs", &id, "--follow"])
+        .env("SPILLWAY_SERVER", format!("http://{}", server.addr))
+        .env_remove("SPILLWAY_TOKEN")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(follow.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(
+        line, "first\n",
+        "the first line arrives while the job still runs"
+    );
+    std::fs::write(&go, "").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "second\n");
+    assert!(follow.wait().unwrap().success());
+    assert_eq!(server.wait_final(None, &id), "succeeded");
+}
