@@ -201,6 +201,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             num_nodes: 1,
             infra: None,
             use_spot: false,
+            budget: None,
             work_secs: (i % 2 == 0).then(|| rng.random_range(600..86_400u64)),
         })
         .collect();

@@ -3,8 +3,8 @@
 
 use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput, WaitReason};
 use crate::job::JobId;
-use spillway_model::UsdPerHour;
 use spillway_model::spec::ChoiceOrder;
+use spillway_model::{Usd, UsdPerHour};
 use std::collections::HashMap;
 
 /// A pool's state during the round.
@@ -290,6 +290,8 @@ fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
                 p.accelerator == Some(choice.accelerator.as_str())
                     && p.capacity >= choice.count
                     && infra_ok(p)
+                    && estimated_cost(job, p, choice.count)
+                        .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
             })
             .map(|(i, _)| i)
             .collect();
@@ -329,6 +331,13 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
         .filter(|i| !input.pools.iter().any(|p| p.name == *i || p.executor == *i))
     {
         format!("infra '{i}' names no declared pool or executor")
+    } else if let Some(cheapest) = job.budget.and_then(|_| cheapest_cost(input, job)) {
+        format!(
+            "every alternative would cost more than its budget of {}: the cheapest is {} for its estimated {}",
+            job.budget.expect("checked"),
+            Usd(cheapest),
+            spillway_model::spec::format_duration(job.work_secs.unwrap_or(0))
+        )
     } else if !job.use_spot && {
         let spot_ok = QueuedView {
             use_spot: true,
@@ -343,6 +352,29 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
         format!("no declared pool has {}", wanted.join(" or "))
     };
     WaitReason::NoPool { detail }
+}
+
+/// Estimated cost of running `job` with `count` accelerators of pool `p`, USD, when the job
+/// has a work estimate.
+fn estimated_cost(job: &QueuedView<'_>, p: &PoolView<'_>, count: u32) -> Option<f64> {
+    job.work_secs
+        .map(|w| p.price.0 * f64::from(count) * w as f64 / 3600.0)
+}
+
+/// The cheapest estimated cost over the job's alternatives on pools that have them.
+fn cheapest_cost(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<f64> {
+    job.choices
+        .iter()
+        .flat_map(|c| {
+            input
+                .pools
+                .iter()
+                .filter(move |p| {
+                    p.accelerator == Some(c.accelerator.as_str()) && p.capacity >= c.count
+                })
+                .filter_map(move |p| estimated_cost(job, p, c.count))
+        })
+        .min_by(f64::total_cmp)
 }
 
 fn quota_check(

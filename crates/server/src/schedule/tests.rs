@@ -41,6 +41,7 @@ fn queued<'a>(id: i64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         num_nodes: 1,
         infra: None,
         use_spot: false,
+        budget: None,
         work_secs: None,
     }
 }
@@ -272,6 +273,42 @@ fn spot_pools_take_only_jobs_that_accept_spot() {
     );
 }
 
+#[test]
+fn alternatives_over_budget_are_skipped_and_an_unaffordable_job_says_why() {
+    let choices = vec![
+        AcceleratorChoice {
+            accelerator: "H100".into(),
+            count: 8,
+        },
+        AcceleratorChoice {
+            accelerator: "A100".into(),
+            count: 8,
+        },
+    ];
+    let mut h = pool("h", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    h.price = UsdPerHour(4.0);
+    let mut a = pool("a", Some("A100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    a.price = UsdPerHour(2.0);
+    // 10 hours: H100 costs $320, A100 $160.
+    let mut job = queued(1, 500, &choices);
+    job.work_secs = Some(36_000);
+    job.budget = Some(spillway_model::Usd(200.0));
+    let d = decide(&input(
+        vec![h.clone(), a.clone()],
+        vec![job.clone()],
+        vec![],
+    ));
+    assert!(
+        matches!(&d.actions[0], Action::Start { pool: 1, .. }),
+        "only A100 fits the budget"
+    );
+    job.budget = Some(spillway_model::Usd(100.0));
+    assert_eq!(
+        can_ever_place(&[h, a], &job).unwrap_err().to_string(),
+        "no pool can run it: every alternative would cost more than its budget of $100.00: the cheapest is $160.00 for its estimated 10h"
+    );
+}
+
 mod invariants {
     //! Whatever the state, a round never hands out an accelerator that is not free, never
     //! gives one to two jobs, never exceeds a pool's job limit or a tenant's quota, gives each
@@ -369,6 +406,7 @@ mod invariants {
                 infra: None,
                 work_secs: None,
                 use_spot: false,
+                budget: None,
             }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });

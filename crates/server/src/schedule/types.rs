@@ -2,8 +2,8 @@
 //! (actions, and why the others wait).
 
 use crate::job::JobId;
-use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use spillway_model::{Usd, UsdPerHour};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -47,6 +47,8 @@ pub struct QueuedView<'a> {
     pub infra: Option<&'a str>,
     /// Whether it accepts spot (preemptible) capacity.
     pub use_spot: bool,
+    /// The most it may cost; with `work_secs` it rules out alternatives priced above it.
+    pub budget: Option<Usd>,
     /// Estimated run time, seconds.
     pub work_secs: Option<u64>,
 }

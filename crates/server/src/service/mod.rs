@@ -196,7 +196,11 @@ impl Service {
             num_nodes: spec.num_nodes,
             infra: spec.resources.infra.as_deref(),
             use_spot: spec.resources.use_spot,
-            work_secs: None,
+            budget: spec.budget,
+            work_secs: match spec.work {
+                Some(spillway_model::spec::WorkEstimate::Seconds(s)) => Some(s),
+                _ => None,
+            },
         };
         can_ever_place(&pools, &job)
             .map_err(|r| ServiceError::Unplaceable(format!("resources: {r}")))

@@ -533,6 +533,7 @@ impl Reactor {
                     num_nodes: live.spec.num_nodes,
                     infra: live.spec.resources.infra.as_deref(),
                     use_spot: live.spec.resources.use_spot,
+                    budget: live.spec.budget,
                     work_secs,
                 }),
                 Some(a) => {
