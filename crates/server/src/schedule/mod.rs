@@ -15,7 +15,9 @@
 //! 3. A job that does not fit reserves its preferred pool (EASY backfill): later jobs may only
 //!    use that pool's accelerators beyond the reservation, or any free ones if their work
 //!    estimate says they end before the reserved job could start.
-//! 4. A job that does not fit but outranks running jobs on a pool preempts the fewest,
+//! 4. Spot pools take only jobs with `use_spot`; alternatives whose estimated cost (work
+//!    estimate x accelerators x price) exceeds the job's budget are not considered.
+//! 5. A job that does not fit but outranks running jobs on a pool preempts the fewest,
 //!    lowest-priority, most recently started of them that make room.
 
 mod policy;

@@ -352,6 +352,7 @@ impl Reactor {
                 let a = live.attempt.as_mut().expect("present");
                 handle.record(a);
                 a.outcome = AttemptOutcome::Running;
+                tracing::info!(job = %id, attempt = a.number, pool = %a.pool, accelerators = ?a.accelerators, "launched");
                 live.handle = Some(handle);
                 writes.push(Write::Attempt(a.clone()));
             }
@@ -484,6 +485,7 @@ impl Reactor {
         };
         job.state = state;
         job.message = message.clone();
+        tracing::info!(job = %id, attempt = a.number, outcome = outcome.as_str(), state = %state, "attempt ended");
         if state.is_final() {
             job.finished_ms = Some(now_ms());
         }
