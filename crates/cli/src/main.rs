@@ -27,6 +27,26 @@ enum Command {
     Estimate(cmd::estimate::EstimateArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
     Simulate(cmd::simulate::SimulateArgs),
+    /// Run the broker: HTTP API, durable store, scheduling loop and executors.
+    Serve(cmd::serve::ServeArgs),
+    /// Submit a job spec (YAML file or `-` for stdin); prints the job id.
+    Submit(cmd::submit::SubmitArgs),
+    /// List jobs.
+    Jobs(cmd::jobs::JobsArgs),
+    /// Show one job with its attempts and history.
+    Show(cmd::show::ShowArgs),
+    /// Print a job's output.
+    Logs(cmd::logs::LogsArgs),
+    /// Cancel a job.
+    Cancel(cmd::cancel::CancelArgs),
+    /// Say why a job waits, or why it runs where it runs.
+    Explain(cmd::explain::ExplainArgs),
+    /// List the pools and what runs on them.
+    Pools(cmd::pools::PoolsArgs),
+    /// Check a job spec offline.
+    Validate(cmd::validate::ValidateArgs),
+    /// Measure the service on this machine: submits per second, scheduling round time.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +55,16 @@ fn main() -> ExitCode {
         Command::Offers(args) => cmd::offers::run(args),
         Command::Estimate(args) => cmd::estimate::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Submit(args) => cmd::submit::run(args),
+        Command::Jobs(args) => cmd::jobs::run(args),
+        Command::Show(args) => cmd::show::run(args),
+        Command::Logs(args) => cmd::logs::run(args),
+        Command::Cancel(args) => cmd::cancel::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
+        Command::Pools(args) => cmd::pools::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 //! chip-hours) get their own types so that a price per hour is never added to a price per chip.
 
 mod accelerator;
+pub mod spec;
 mod units;
 mod workload;
 

@@ -2,6 +2,7 @@
 
 mod estimate;
 mod offers;
+mod service;
 mod simulate;
 
 use assert_cmd::Command;

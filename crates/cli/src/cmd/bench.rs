@@ -1,0 +1,266 @@
+//! `spillway bench`: performance figures of the service on this machine (benchmarks, not
+//! tests): durable submits per second over HTTP, and the duration of one scheduling round.
+
+use anyhow::Context;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use spillway_model::UsdPerHour;
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use spillway_server::config::{Config, ExecutorKind, Pool, PricePlan};
+use spillway_server::job::JobId;
+use spillway_server::schedule::{PoolView, QueuedView, RoundInput, RunningView, decide};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Flags of `spillway bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchWhat,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum BenchWhat {
+    /// Durable submits per second over HTTP against a fresh in-process server on 127.0.0.1.
+    Submit(SubmitBench),
+    /// Duration of one scheduling round with many pending jobs.
+    Schedule(ScheduleBench),
+}
+
+#[derive(Debug, clap::Args)]
+struct SubmitBench {
+    /// Jobs to submit.
+    #[arg(long, default_value_t = 10_000)]
+    jobs: usize,
+    /// Clients submitting at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct ScheduleBench {
+    /// Queued jobs.
+    #[arg(long, default_value_t = 10_000)]
+    pending: usize,
+    /// Rounds to time.
+    #[arg(long, default_value_t = 30)]
+    rounds: usize,
+    /// Seed of the synthetic workload.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        BenchWhat::Submit(b) => submit(b),
+        BenchWhat::Schedule(b) => schedule(b),
+    }
+}
+
+/// p-th percentile (0..=100) of sorted durations.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn submit(b: SubmitBench) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("spillway-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).context("failed to create the bench directory")?;
+    let config = Config {
+        data_dir: dir.join("data"),
+        listen: "127.0.0.1:0".into(),
+        admin_tokens: Vec::new(),
+        // One accelerator held by a long job: every submitted job queues (and each round
+        // considers the whole growing queue), none is launched.
+        pools: vec![Pool {
+            name: "bench".into(),
+            executor: ExecutorKind::Local,
+            accelerator: Some("H100".into()),
+            count: 1,
+            max_jobs: 1,
+            plan: PricePlan::Owned,
+            price: UsdPerHour(0.0),
+        }],
+        tenants: Vec::new(),
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let result = rt.block_on(async {
+        let addr_file = dir.join("addr");
+        let options = spillway_server::ServeOptions { addr_file: Some(addr_file.clone()) };
+        tokio::spawn(spillway_server::serve(config, options));
+        let mut addr = None;
+        for _ in 0..200 {
+            if let Ok(a) = std::fs::read_to_string(&addr_file) {
+                addr = Some(a);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let base = format!("http://{}", addr.context("the bench server did not start")?);
+        let client = reqwest::Client::new();
+        let blocker: serde_json::Value = client
+            .post(format!("{base}/v1/jobs"))
+            .json(&serde_json::json!({"yaml": "name: blocker\nrun: sleep 600\nresources: {accelerators: H100:1}\n"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..b.concurrency {
+            let client = client.clone();
+            let base = base.clone();
+            let n = b.jobs / b.concurrency + usize::from(c < b.jobs % b.concurrency);
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(n);
+                for i in 0..n {
+                    let body = serde_json::json!({"yaml": format!("name: bench-{c}-{i}\nrun: echo {i}\nresources: {{accelerators: H100:1}}\n")});
+                    let t = Instant::now();
+                    let resp = client.post(format!("{base}/v1/jobs")).json(&body).send().await?;
+                    anyhow::ensure!(resp.status().as_u16() == 201, "submit answered {}", resp.status());
+                    resp.bytes().await?;
+                    lat.push(t.elapsed());
+                }
+                anyhow::Ok(lat)
+            }));
+        }
+        let mut lat = Vec::with_capacity(b.jobs);
+        for t in tasks {
+            lat.extend(t.await??);
+        }
+        let wall = started.elapsed();
+        let _ = client.post(format!("{base}/v1/jobs/{}/cancel", blocker["id"])).send().await;
+        let metrics = client.get(format!("{base}/metrics")).send().await?.text().await?;
+        anyhow::Ok((lat, wall, metrics))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut lat, wall, metrics) = result?;
+    lat.sort();
+    println!(
+        "durable submits over HTTP: {} jobs, {} clients, {:.2} s: {:.0} submits/s",
+        lat.len(),
+        b.concurrency,
+        wall.as_secs_f64(),
+        lat.len() as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "latency: p50 {}, p90 {}, p99 {}, max {}",
+        ms(percentile(&lat, 50.0)),
+        ms(percentile(&lat, 90.0)),
+        ms(percentile(&lat, 99.0)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO))
+    );
+    let rounds = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("spillway_scheduling_round_seconds_count "))
+        .unwrap_or("?");
+    println!(
+        "scheduling rounds run meanwhile: {rounds} (queue grew to {} jobs)",
+        lat.len()
+    );
+    Ok(())
+}
+
+fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
+    let mut rng = ChaCha8Rng::seed_from_u64(b.seed);
+    let accelerators = ["H100", "A100", "L4", "tpu-v5p"];
+    let tenants: Vec<String> = (0..20).map(|i| format!("tenant-{i}")).collect();
+    // Alternatives per job: one to three accelerator types, 1 to 8 chips.
+    let choices: Vec<Vec<AcceleratorChoice>> = (0..b.pending)
+        .map(|_| {
+            let n = rng.random_range(1..=3usize);
+            let first = rng.random_range(0..accelerators.len());
+            (0..n)
+                .map(|k| AcceleratorChoice {
+                    accelerator: accelerators[(first + k) % accelerators.len()].to_string(),
+                    count: [1, 2, 4, 8][rng.random_range(0..4usize)],
+                })
+                .collect()
+        })
+        .collect();
+    let queued: Vec<QueuedView<'_>> = choices
+        .iter()
+        .enumerate()
+        .map(|(i, c)| QueuedView {
+            id: JobId(1_000 + i as i64),
+            tenant: &tenants[i % tenants.len()],
+            priority: [100, 500, 500, 500, 900][rng.random_range(0..5usize)],
+            choices: c,
+            order: if i % 3 == 0 {
+                ChoiceOrder::AnyOf
+            } else {
+                ChoiceOrder::Ordered
+            },
+            num_nodes: 1,
+            infra: None,
+            use_spot: false,
+            budget: None,
+            work_secs: (i % 2 == 0).then(|| rng.random_range(600..86_400u64)),
+        })
+        .collect();
+    // Four pools of 512 chips, nearly full: 480 held by 60 running 8-chip jobs each.
+    let held: Vec<Vec<u32>> = (0..240)
+        .map(|j| ((j % 60) as u32 * 8..(j % 60) as u32 * 8 + 8).collect())
+        .collect();
+    let running: Vec<RunningView<'_>> = held
+        .iter()
+        .enumerate()
+        .map(|(j, acc)| RunningView {
+            id: JobId(j as i64 + 1),
+            tenant: &tenants[j % tenants.len()],
+            priority: 500,
+            pool: j / 60,
+            accelerators: acc,
+            started_ms: 0,
+            expected_end_ms: Some(3_600_000 + j as i64 * 1000),
+            stopping: false,
+        })
+        .collect();
+    let pools: Vec<PoolView<'_>> = accelerators
+        .iter()
+        .map(|a| PoolView {
+            name: a,
+            executor: "local",
+            accelerator: Some(a),
+            capacity: 512,
+            free: (480..512).collect(),
+            max_jobs: 10_000,
+            price: UsdPerHour(2.0),
+            spot: false,
+        })
+        .collect();
+    let input = RoundInput {
+        now_ms: 0,
+        pools,
+        queued,
+        running,
+        quotas: HashMap::new(),
+    };
+    let mut times = Vec::with_capacity(b.rounds);
+    let mut started = 0;
+    for _ in 0..b.rounds {
+        let t = Instant::now();
+        let d = decide(&input);
+        times.push(t.elapsed());
+        started = d.actions.len();
+    }
+    times.sort();
+    println!(
+        "scheduling round: {} pending, {} running, 4 pools: median {}, p90 {}, max {} over {} rounds ({} actions per round)",
+        b.pending,
+        input.running.len(),
+        ms(percentile(&times, 50.0)),
+        ms(percentile(&times, 90.0)),
+        ms(*times.last().unwrap_or(&Duration::ZERO)),
+        b.rounds,
+        started
+    );
+    Ok(())
+}

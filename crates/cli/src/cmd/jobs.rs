@@ -1,0 +1,66 @@
+//! `spillway jobs`: list jobs.
+
+use super::client::{Api, ClientArgs, time};
+use crate::table::{Align, Table};
+use spillway_server::api::JobList;
+
+/// Flags of `spillway jobs`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct JobsArgs {
+    /// Only jobs in this state (queued, running, succeeded, failed, cancelled).
+    #[arg(long)]
+    state: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+pub(crate) fn run(args: JobsArgs) -> anyhow::Result<()> {
+    let api = Api::new(&args.client)?;
+    let mut query: Vec<(&str, String)> = vec![("limit", args.limit.to_string())];
+    if let Some(s) = &args.state {
+        query.push(("state", s.clone()));
+    }
+    let list: JobList = api.send(api.get("/v1/jobs").query(&query))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("NAME", Align::Left),
+        ("TENANT", Align::Left),
+        ("STATE", Align::Left),
+        ("PRIO", Align::Right),
+        ("ACCELERATORS", Align::Left),
+        ("SUBMITTED", Align::Left),
+        ("MESSAGE", Align::Left),
+    ]);
+    for j in &list.jobs {
+        let mut msg = j.message.clone();
+        if msg.chars().count() > 60 {
+            msg = msg.chars().take(57).collect::<String>() + "...";
+        }
+        t.push(vec![
+            j.id.to_string(),
+            j.name.clone(),
+            j.tenant.clone(),
+            j.state.to_string(),
+            j.priority.to_string(),
+            if j.accelerators.is_empty() {
+                "-".into()
+            } else {
+                j.accelerators.join(",")
+            },
+            time(j.submitted_ms),
+            msg,
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Job specifications: what a tenant asks Spillway to run, parsed from YAML (or JSON) and
+//! validated into [`JobSpec`].
+//!
+//! One grammar serves two dialects. The SkyPilot task subset (`name, workdir, num_nodes, envs,
+//! setup, run, resources`) is accepted as people already write it; Spillway's own dialect is
+//! that subset plus the fields a broker needs (`tenant, priority, work, deadline, budget,
+//! checkpoint, max_restarts`). SkyPilot fields that Spillway does not use are reported as
+//! warnings, never silently dropped; anything else unknown is an error. Every error names the
+//! path of the field at fault (`resources.accelerators[1]`).
+//!
+//! Accelerator names are checked against a list the caller passes in ([`AcceleratorNames`]),
+//! so this crate does no I/O.
+
+mod duration;
+mod error;
+mod names;
+mod parse;
+mod resources;
+mod types;
+
+pub use duration::{format_duration, parse_duration};
+pub use error::{SpecError, SpecErrors, SpecWarning};
+pub use names::AcceleratorNames;
+pub use parse::{parse_spec, parse_spec_value};
+pub use types::{
+    AcceleratorChoice, Checkpoint, ChoiceOrder, Deadline, Dialect, JobSpec, ParsedSpec, Resources,
+    WorkEstimate,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+//! The accelerator names the service accepts, with their families: those of the bundled
+//! catalog (`Catalog::bundled().accelerators()`).
+
+use spillway_catalog::Catalog;
+use spillway_model::spec::AcceleratorNames;
+use spillway_model::{AcceleratorFamily, AcceleratorSpec};
+use std::sync::OnceLock;
+
+/// The catalog's accelerator specs, parsed once.
+fn specs() -> &'static [AcceleratorSpec] {
+    static SPECS: OnceLock<Vec<AcceleratorSpec>> = OnceLock::new();
+    SPECS.get_or_init(|| Catalog::bundled().accelerators().to_vec())
+}
+
+/// Names for spec validation.
+pub fn known_accelerators() -> AcceleratorNames {
+    AcceleratorNames::new(specs().iter().map(|s| s.name.clone()))
+}
+
+/// The environment variables that hand a process its accelerators, by family and vendor:
+/// CUDA (and HIP for AMD) device indices for GPUs, chip indices for TPUs, NeuronCores for
+/// Trainium.
+pub fn visibility_vars(accelerator: &str) -> &'static [&'static str] {
+    match specs().iter().find(|s| s.name == accelerator) {
+        Some(s) if s.family == AcceleratorFamily::Tpu => &["TPU_VISIBLE_CHIPS"],
+        Some(s) if s.family == AcceleratorFamily::Trainium => &["NEURON_RT_VISIBLE_CORES"],
+        Some(s) if s.vendor == "AMD" => &["CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES"],
+        _ => &["CUDA_VISIBLE_DEVICES"],
+    }
+}
+
+/// Maps an `nvidia-smi` product name (`NVIDIA H100 80GB HBM3`) to a catalog name.
+pub fn from_nvidia_product(product: &str) -> Option<&'static str> {
+    let p = product.to_ascii_uppercase();
+    // Longest, most specific names first so that `A100 80GB` is not read as `A100`.
+    let rules: &[(&str, &str)] = &[
+        ("H200", "H200"),
+        ("H100", "H100"),
+        ("B200", "B200"),
+        ("A100", "A100"),
+        ("A10G", "A10G"),
+        ("L4", "L4"),
+        ("T4", "T4"),
+        ("V100", "V100"),
+        ("P100", "P100"),
+        ("K80", "K80"),
+    ];
+    let name = rules
+        .iter()
+        .find(|(pat, _)| p.contains(pat))
+        .map(|(_, n)| *n)?;
+    if name == "A100" && p.contains("80GB") {
+        return Some("A100-80GB");
+    }
+    Some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_catalog() {
+        let names = known_accelerators();
+        assert_eq!(names.canonical("h100"), Some("H100"));
+        assert_eq!(names.canonical("TPU-V5P"), Some("tpu-v5p"));
+        assert!(names.all().len() >= 19);
+    }
+
+    #[test]
+    fn families_choose_the_variable() {
+        assert_eq!(visibility_vars("H100"), ["CUDA_VISIBLE_DEVICES"]);
+        assert_eq!(visibility_vars("tpu-v5p"), ["TPU_VISIBLE_CHIPS"]);
+        assert_eq!(visibility_vars("Trainium2"), ["NEURON_RT_VISIBLE_CORES"]);
+        assert_eq!(visibility_vars("MI300X")[1], "HIP_VISIBLE_DEVICES");
+    }
+
+    #[test]
+    fn nvidia_products_map_to_catalog_names() {
+        assert_eq!(from_nvidia_product("NVIDIA H100 80GB HBM3"), Some("H100"));
+        assert_eq!(
+            from_nvidia_product("NVIDIA A100-SXM4-80GB"),
+            Some("A100-80GB")
+        );
+        assert_eq!(from_nvidia_product("NVIDIA H200"), Some("H200"));
+        assert_eq!(from_nvidia_product("Tesla T4"), Some("T4"));
+        assert_eq!(from_nvidia_product("Quadro RTX 6000"), None);
+    }
+}

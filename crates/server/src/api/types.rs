@@ -1,0 +1,222 @@
+//! Request and response bodies of the API, with their OpenAPI schemas.
+
+use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobState};
+use crate::service::PoolStatus;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A job to submit: the spec as YAML text (either dialect) or as a JSON object.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The spec as YAML text.
+    pub yaml: Option<String>,
+    /// The spec as a JSON object (same fields as the YAML).
+    #[schema(value_type = Option<Object>)]
+    pub spec: Option<serde_json::Value>,
+}
+
+/// A submitted job.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitResponse {
+    /// Its id.
+    pub id: i64,
+    /// Its state now.
+    pub state: JobState,
+    /// False when an `Idempotency-Key` matched an earlier submit (this is that job).
+    pub created: bool,
+    /// `skypilot` or `spillway`.
+    pub dialect: String,
+    /// Fields accepted without effect (`path: ignored: why`).
+    pub warnings: Vec<String>,
+}
+
+/// A job, as listed and shown.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobView {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// Where it is in its life.
+    pub state: JobState,
+    /// 0 to 1000.
+    pub priority: u32,
+    /// Accelerator alternatives (`H100:8`), empty for CPU-only.
+    pub accelerators: Vec<String>,
+    /// `ordered` or `any_of`.
+    pub choice: String,
+    /// Submit time, ms since the epoch.
+    pub submitted_ms: i64,
+    /// When it finished, ms since the epoch.
+    pub finished_ms: Option<i64>,
+    /// Absolute deadline, ms since the epoch.
+    pub deadline_ms: Option<i64>,
+    /// Attempts launched.
+    pub attempts: u32,
+    /// Restarts used.
+    pub restarts: u32,
+    /// Exit code of the last finished attempt.
+    pub exit_code: Option<i32>,
+    /// The last thing that happened, in words.
+    pub message: String,
+    /// The validated spec.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+}
+
+impl From<&Job> for JobView {
+    fn from(j: &Job) -> JobView {
+        JobView {
+            id: j.id.0,
+            name: j.spec.name.clone(),
+            tenant: j.tenant.clone(),
+            state: j.state,
+            priority: j.spec.priority,
+            accelerators: j
+                .spec
+                .resources
+                .accelerators
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            choice: match j.spec.resources.order {
+                spillway_model::spec::ChoiceOrder::Ordered => "ordered".into(),
+                spillway_model::spec::ChoiceOrder::AnyOf => "any_of".into(),
+            },
+            submitted_ms: j.submitted_ms,
+            finished_ms: j.finished_ms,
+            deadline_ms: j.deadline_ms,
+            attempts: j.attempts,
+            restarts: j.restarts,
+            exit_code: j.exit_code,
+            message: j.message.clone(),
+            spec: serde_json::to_value(&j.spec).unwrap_or_default(),
+        }
+    }
+}
+
+/// A list of jobs, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobList {
+    /// The jobs.
+    pub jobs: Vec<JobView>,
+}
+
+/// One launch of a job.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    /// 1, 2, ...
+    pub number: u32,
+    /// Pool it ran on.
+    pub pool: String,
+    /// Accelerator indices it was handed.
+    pub accelerators: Vec<u32>,
+    /// Whether it ran the checkpoint's resume command.
+    pub resumed: bool,
+    /// Process id.
+    pub pid: Option<u32>,
+    /// Start, ms since the epoch.
+    pub started_ms: i64,
+    /// End, ms since the epoch.
+    pub ended_ms: Option<i64>,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// Exit code.
+    pub exit_code: Option<i32>,
+}
+
+impl From<Attempt> for AttemptView {
+    fn from(a: Attempt) -> AttemptView {
+        AttemptView {
+            number: a.number,
+            pool: a.pool,
+            accelerators: a.accelerators,
+            resumed: a.resumed,
+            pid: a.pid,
+            started_ms: a.started_ms,
+            ended_ms: a.ended_ms,
+            outcome: a.outcome,
+            exit_code: a.exit_code,
+        }
+    }
+}
+
+/// A job with its attempts and events.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobDetail {
+    /// The job.
+    pub job: JobView,
+    /// Its attempts, first first.
+    pub attempts: Vec<AttemptView>,
+    /// What happened to it, oldest first.
+    pub events: Vec<JobEvent>,
+}
+
+/// Why a job waits, or runs where it runs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Explanation {
+    /// The job.
+    pub id: i64,
+    /// Its state.
+    pub state: JobState,
+    /// The scheduler's reason, in words.
+    pub reason: String,
+    /// What happened to it, oldest first.
+    pub events: Vec<JobEvent>,
+}
+
+/// A piece of a job's log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogChunk {
+    /// The text from `offset` (invalid UTF-8 replaced).
+    pub data: String,
+    /// Byte offset to ask for next.
+    pub next_offset: u64,
+    /// The job's state.
+    pub state: JobState,
+    /// True when the job is finished and the log fully read.
+    pub eof: bool,
+}
+
+/// The pools.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PoolList {
+    /// The pools, as declared.
+    pub pools: Vec<PoolStatus>,
+}
+
+/// Accelerator time and spend of one tenant on one pool.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PoolUsage {
+    /// The pool.
+    pub pool: String,
+    /// Accelerator-hours used (running attempts counted up to now).
+    pub chip_hours: f64,
+    /// Spend at the pool's price, USD.
+    pub usd: f64,
+    /// Attempts counted.
+    pub attempts: u64,
+}
+
+/// One tenant's usage.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TenantUsage {
+    /// The tenant.
+    pub tenant: String,
+    /// Per pool.
+    pub pools: Vec<PoolUsage>,
+    /// Total accelerator-hours.
+    pub chip_hours: f64,
+    /// Total spend, USD.
+    pub usd: f64,
+}
+
+/// Usage of the tenants the caller may see.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UsageReport {
+    /// Per tenant.
+    pub tenants: Vec<TenantUsage>,
+}

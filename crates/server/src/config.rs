@@ -1,0 +1,464 @@
+//! The service configuration: pools, tenants, tokens, listen address and data directory,
+//! read from TOML (`--config spillway.toml`) and validated once, or discovered from this
+//! machine when there is no file.
+
+use crate::accelerators::{from_nvidia_product, known_accelerators};
+use serde::Deserialize;
+use spillway_model::UsdPerHour;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Why a configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a config.
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What the TOML parser said (with line and column).
+        message: String,
+    },
+    /// A field has a bad value.
+    #[error("invalid config: {field}: {message}")]
+    Field {
+        /// Path of the field (`pool[1].accelerator`).
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+fn field(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Field {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// The TOML file as written.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    #[serde(default)]
+    admin_tokens: Vec<String>,
+    #[serde(default, rename = "pool")]
+    pools: Vec<PoolFile>,
+    #[serde(default, rename = "tenant")]
+    tenants: Vec<TenantFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolFile {
+    name: String,
+    #[serde(default = "default_executor")]
+    executor: String,
+    accelerator: Option<String>,
+    #[serde(default)]
+    count: u32,
+    max_jobs: Option<u32>,
+    price: Option<PriceFile>,
+}
+
+fn default_executor() -> String {
+    "local".to_string()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceFile {
+    plan: PricePlan,
+    #[serde(default)]
+    usd_per_chip_hour: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantFile {
+    name: String,
+    #[serde(default)]
+    tokens: Vec<String>,
+    #[serde(default)]
+    max_accelerators: BTreeMap<String, u32>,
+    max_usd_per_hour: Option<f64>,
+}
+
+/// How a pool's capacity is paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PricePlan {
+    /// Owned hardware: amortized cost, marginal cost near zero.
+    Owned,
+    /// Capacity under a committed-spend contract.
+    Committed,
+    /// Pay as you go.
+    OnDemand,
+    /// Preemptible, cheaper.
+    Spot,
+}
+
+/// Which engine runs a pool's jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutorKind {
+    /// Processes on this machine.
+    Local,
+}
+
+/// A validated pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    /// Its name, unique.
+    pub name: String,
+    /// Which engine runs its jobs.
+    pub executor: ExecutorKind,
+    /// Its accelerator type; `None` for a CPU-only pool.
+    pub accelerator: Option<String>,
+    /// How many accelerators it has, handed out by index `0..count`.
+    pub count: u32,
+    /// Most jobs running at once on it.
+    pub max_jobs: u32,
+    /// How it is paid for.
+    pub plan: PricePlan,
+    /// Price of one accelerator for one hour.
+    pub price: UsdPerHour,
+}
+
+/// A validated tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    /// Its name.
+    pub name: String,
+    /// Bearer tokens that act as it.
+    pub tokens: Vec<String>,
+    /// Most accelerators of each type it may hold at once.
+    pub max_accelerators: BTreeMap<String, u32>,
+    /// Most it may spend per hour across its running jobs.
+    pub max_usd_per_hour: Option<UsdPerHour>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the database and job logs live.
+    pub data_dir: PathBuf,
+    /// Address to listen on (`127.0.0.1:7070`).
+    pub listen: String,
+    /// Tokens that act as administrator (see and cancel every job).
+    pub admin_tokens: Vec<String>,
+    /// The pools.
+    pub pools: Vec<Pool>,
+    /// The tenants.
+    pub tenants: Vec<Tenant>,
+}
+
+/// The default address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+
+/// The default data directory: `$XDG_DATA_HOME/spillway`, else `~/.local/share/spillway`,
+/// else `./spillway-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("spillway");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h).join(".local/share/spillway");
+    }
+    PathBuf::from("spillway-data")
+}
+
+impl Config {
+    /// Reads and validates a TOML config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Validates TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string().trim().to_string(),
+        })?;
+        Config::from_file(file)
+    }
+
+    /// The configuration used without a file: a local pool of this machine's accelerators.
+    pub fn discovered() -> Config {
+        let pool = match discover_gpus() {
+            Some((name, count)) => Pool {
+                name: "local".into(),
+                executor: ExecutorKind::Local,
+                accelerator: Some(name.to_string()),
+                count,
+                max_jobs: count.max(1) * 4,
+                plan: PricePlan::Owned,
+                price: UsdPerHour(0.0),
+            },
+            None => cpu_pool(),
+        };
+        Config {
+            data_dir: default_data_dir(),
+            listen: DEFAULT_LISTEN.into(),
+            admin_tokens: Vec::new(),
+            pools: vec![pool],
+            tenants: Vec::new(),
+        }
+    }
+
+    /// Whether any bearer token is configured (if not, the API is open and loopback only).
+    pub fn has_tokens(&self) -> bool {
+        !self.admin_tokens.is_empty() || self.tenants.iter().any(|t| !t.tokens.is_empty())
+    }
+
+    /// The pool with this name.
+    pub fn pool(&self, name: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.name == name)
+    }
+
+    fn from_file(file: ConfigFile) -> Result<Config, ConfigError> {
+        let names = known_accelerators();
+        let mut pools = Vec::new();
+        for (i, p) in file.pools.into_iter().enumerate() {
+            let at = |f: &str| format!("pool[{i}].{f}");
+            if p.name.is_empty()
+                || !p
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                return Err(field(
+                    at("name"),
+                    format!(
+                        "invalid pool name '{}': use letters, digits, '.', '_' or '-'",
+                        p.name
+                    ),
+                ));
+            }
+            if pools.iter().any(|q: &Pool| q.name == p.name) {
+                return Err(field(
+                    at("name"),
+                    format!("pool '{}' is declared twice", p.name),
+                ));
+            }
+            let executor = match p.executor.as_str() {
+                "local" => ExecutorKind::Local,
+                "slurm" | "ray" | "kubernetes" => {
+                    return Err(field(
+                        at("executor"),
+                        format!(
+                            "executor '{}' is not available in this version: use \"local\"",
+                            p.executor
+                        ),
+                    ));
+                }
+                other => {
+                    return Err(field(
+                        at("executor"),
+                        format!("unknown executor '{other}': use \"local\""),
+                    ));
+                }
+            };
+            let accelerator = match p.accelerator.as_deref() {
+                None | Some("cpu") | Some("none") => None,
+                Some(a) => Some(
+                    names
+                        .canonical(a)
+                        .ok_or_else(|| field(at("accelerator"), names.unknown_message(a)))?
+                        .to_string(),
+                ),
+            };
+            if accelerator.is_some() && p.count == 0 {
+                return Err(field(
+                    at("count"),
+                    "a pool with an accelerator needs count >= 1",
+                ));
+            }
+            if accelerator.is_none() && p.count != 0 {
+                return Err(field(
+                    at("count"),
+                    "a CPU-only pool has no accelerators: drop count or set accelerator",
+                ));
+            }
+            let (plan, price) = match p.price {
+                Some(pr) if !(pr.usd_per_chip_hour >= 0.0 && pr.usd_per_chip_hour.is_finite()) => {
+                    return Err(field(at("price.usd_per_chip_hour"), "must be zero or more"));
+                }
+                Some(pr) => (pr.plan, UsdPerHour(pr.usd_per_chip_hour)),
+                None => (PricePlan::Owned, UsdPerHour(0.0)),
+            };
+            let max_jobs = p.max_jobs.unwrap_or(if p.count > 0 {
+                p.count * 4
+            } else {
+                default_cpu_slots()
+            });
+            if max_jobs == 0 {
+                return Err(field(at("max_jobs"), "must be at least 1"));
+            }
+            pools.push(Pool {
+                name: p.name,
+                executor,
+                accelerator,
+                count: p.count,
+                max_jobs,
+                plan,
+                price,
+            });
+        }
+        if pools.is_empty() {
+            pools = Config::discovered().pools;
+        }
+        let mut tenants: Vec<Tenant> = Vec::new();
+        let mut seen_tokens: Vec<&str> = file.admin_tokens.iter().map(String::as_str).collect();
+        for (i, t) in file.tenants.iter().enumerate() {
+            let at = |f: &str| format!("tenant[{i}].{f}");
+            if t.name.is_empty() || tenants.iter().any(|o| o.name == t.name) {
+                return Err(field(
+                    at("name"),
+                    format!("tenant name '{}' is empty or declared twice", t.name),
+                ));
+            }
+            for tok in &t.tokens {
+                if tok.len() < 8 {
+                    return Err(field(at("tokens"), "tokens must be at least 8 characters"));
+                }
+                if seen_tokens.contains(&tok.as_str()) {
+                    return Err(field(
+                        at("tokens"),
+                        "a token may belong to only one tenant or admin",
+                    ));
+                }
+                seen_tokens.push(tok);
+            }
+            let mut max_accelerators = BTreeMap::new();
+            for (acc, n) in &t.max_accelerators {
+                let canonical = names.canonical(acc).ok_or_else(|| {
+                    field(
+                        format!("tenant[{i}].max_accelerators.{acc}"),
+                        names.unknown_message(acc),
+                    )
+                })?;
+                max_accelerators.insert(canonical.to_string(), *n);
+            }
+            tenants.push(Tenant {
+                name: t.name.clone(),
+                tokens: t.tokens.clone(),
+                max_accelerators,
+                max_usd_per_hour: t.max_usd_per_hour.map(UsdPerHour),
+            });
+        }
+        Ok(Config {
+            data_dir: file.data_dir.unwrap_or_else(default_data_dir),
+            listen: file.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+            admin_tokens: file.admin_tokens,
+            pools,
+            tenants,
+        })
+    }
+}
+
+fn default_cpu_slots() -> u32 {
+    std::thread::available_parallelism().map_or(2, |n| n.get() as u32)
+}
+
+fn cpu_pool() -> Pool {
+    Pool {
+        name: "local".into(),
+        executor: ExecutorKind::Local,
+        accelerator: None,
+        count: 0,
+        max_jobs: default_cpu_slots(),
+        plan: PricePlan::Owned,
+        price: UsdPerHour(0.0),
+    }
+}
+
+/// This machine's NVIDIA GPUs via `nvidia-smi`: the most common model and its count.
+fn discover_gpus() -> Option<(&'static str, u32)> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut counts: BTreeMap<&'static str, u32> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(name) = from_nvidia_product(line) {
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pools_tenants_and_prices() {
+        let c = Config::parse(
+            r#"
+admin_tokens = ["admin-secret"]
+[[pool]]
+name = "local"
+executor = "local"
+accelerator = "h100"
+count = 8
+price = { plan = "owned", usd_per_chip_hour = 1.5 }
+[[tenant]]
+name = "research"
+tokens = ["research-token"]
+max_accelerators = { H100 = 4 }
+max_usd_per_hour = 20.0
+"#,
+            "test",
+        )
+        .unwrap();
+        assert_eq!(c.pools[0].accelerator.as_deref(), Some("H100"));
+        assert_eq!(c.pools[0].max_jobs, 32);
+        assert_eq!(c.pools[0].price, UsdPerHour(1.5));
+        assert_eq!(c.tenants[0].max_accelerators["H100"], 4);
+        assert!(c.has_tokens());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = Config::parse(
+            "[[pool]]\nname = \"p\"\naccelerator = \"H10\"\ncount = 2\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: pool[0].accelerator: unknown accelerator 'H10': did you mean H100, H200?"
+        );
+        let e = Config::parse("[[pool]]\nname = \"p\"\nexecutor = \"slurm\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("pool[0].executor"), "{e}");
+        let e = Config::parse("[[pool]]\nnam = \"p\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("unknown field `nam`"), "{e}");
+    }
+
+    #[test]
+    fn no_pools_means_a_discovered_local_pool() {
+        let c = Config::parse("", "t").unwrap();
+        assert_eq!(c.pools.len(), 1);
+        assert_eq!(c.pools[0].name, "local");
+        assert!(!c.has_tokens());
+    }
+}

@@ -1,0 +1,141 @@
+//! Local executor tests with real processes: exit codes, environment, the launch fence and
+//! recovery of attempts recorded by an earlier server.
+
+use super::*;
+use crate::job::AttemptOutcome;
+use spillway_model::spec::{AcceleratorNames, parse_spec};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+fn request(
+    yaml: &str,
+    job: i64,
+    accelerator: Option<&str>,
+    accelerators: Vec<u32>,
+) -> LaunchRequest {
+    let names = AcceleratorNames::new(["H100", "tpu-v5p"]);
+    LaunchRequest {
+        job: JobId(job),
+        attempt: 1,
+        spec: Arc::new(parse_spec(yaml, &names).unwrap().spec),
+        accelerator: accelerator.map(String::from),
+        accelerators,
+        resume: false,
+    }
+}
+
+/// An attempt as recorded for a launch with `handle`.
+fn recorded(job: i64, handle: &Handle) -> Attempt {
+    let mut a = attempt(job, None, None);
+    handle.record(&mut a);
+    a
+}
+
+fn attempt(job: i64, pid: Option<u32>, pid_start: Option<u64>) -> Attempt {
+    Attempt {
+        job: JobId(job),
+        number: 1,
+        pool: "local".into(),
+        accelerators: vec![],
+        resumed: false,
+        pid,
+        pid_start,
+        external_id: None,
+        started_ms: 0,
+        ended_ms: None,
+        outcome: AttemptOutcome::Starting,
+        exit_code: None,
+    }
+}
+
+#[tokio::test]
+async fn reports_exit_codes_and_hands_over_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
+    ex.launch(request("run: echo \"$TPU_VISIBLE_CHIPS|$SPILLWAY_JOB_ID|$GREETING\"; exit 7\nenvs: {GREETING: hi}\n", 5, Some("tpu-v5p"), vec![2, 3]))
+        .await
+        .unwrap();
+    let report = rx.recv().await.unwrap();
+    assert_eq!(
+        report,
+        ExitReport {
+            job: JobId(5),
+            attempt: 1,
+            exit_code: Some(7)
+        }
+    );
+    let out = std::fs::read_to_string(job_dir(dir.path(), JobId(5)).join("stdout.log")).unwrap();
+    assert_eq!(out, "2,3|5|hi\n");
+}
+
+#[tokio::test]
+async fn setup_failure_skips_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
+    ex.launch(request("setup: exit 4\nrun: echo ran\n", 1, None, vec![]))
+        .await
+        .unwrap();
+    assert_eq!(rx.recv().await.unwrap().exit_code, Some(4));
+    let out = std::fs::read_to_string(job_dir(dir.path(), JobId(1)).join("stdout.log")).unwrap();
+    assert_eq!(out, "");
+}
+
+#[tokio::test]
+async fn recovery_fences_an_interrupted_launch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
+    // Recorded, no pid: recovery claims the pid file first, so the launch never happens.
+    assert_eq!(
+        ex.recover(&attempt(9, None, None)).await,
+        Recovered::NotStarted
+    );
+    let marker = dir.path().join("ran");
+    ex.launch(request(
+        &format!("run: touch {}\n", marker.display()),
+        9,
+        None,
+        vec![],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(rx.recv().await.unwrap().exit_code, Some(97));
+    assert!(!marker.exists(), "a fenced launch must not run the job");
+}
+
+#[tokio::test]
+async fn recovery_reads_exits_and_detects_lost_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
+    let handle = ex
+        .launch(request("run: exit 3\n", 4, None, vec![]))
+        .await
+        .unwrap();
+    rx.recv().await.unwrap();
+    let a = recorded(4, &handle);
+    assert_eq!(ex.recover(&a).await, Recovered::Exited(Some(3)));
+    // A pid whose process is gone (wrong start time) and no exit file: lost.
+    let lost = attempt(8, Some(std::process::id()), Some(1));
+    assert_eq!(ex.recover(&lost).await, Recovered::Lost);
+}
+
+#[tokio::test]
+async fn adopted_process_is_watched_until_it_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let first = LocalExecutor::new(dir.path().to_path_buf(), tx);
+    let handle = first
+        .launch(request("run: sleep 0.3; exit 5\n", 6, None, vec![]))
+        .await
+        .unwrap();
+    // A second executor (as after a restart) adopts the same process by pid and start time.
+    let (tx2, mut rx2) = mpsc::unbounded_channel();
+    let second = LocalExecutor::new(dir.path().to_path_buf(), tx2);
+    let a = recorded(6, &handle);
+    assert_eq!(second.recover(&a).await, Recovered::Running(handle));
+    assert_eq!(rx2.recv().await.unwrap().exit_code, Some(5));
+    assert_eq!(rx.recv().await.unwrap().exit_code, Some(5));
+}

@@ -1,0 +1,130 @@
+//! Executors carry out launch and stop actions on an engine and report exits back; they make
+//! no decisions. The local executor runs processes on this machine; Slurm and Ray executors
+//! (issue 5) implement the same trait.
+
+mod local;
+mod process;
+
+pub use local::{LocalExecutor, job_dir};
+
+use crate::job::{Attempt, JobId};
+use async_trait::async_trait;
+use spillway_model::spec::JobSpec;
+use std::sync::Arc;
+
+/// What to launch.
+#[derive(Debug, Clone)]
+pub struct LaunchRequest {
+    /// The job.
+    pub job: JobId,
+    /// Its attempt number.
+    pub attempt: u32,
+    /// The spec.
+    pub spec: Arc<JobSpec>,
+    /// The pool's accelerator type, if any.
+    pub accelerator: Option<String>,
+    /// The accelerator indices handed to it.
+    pub accelerators: Vec<u32>,
+    /// Run the checkpoint's resume command instead of `run`.
+    pub resume: bool,
+}
+
+/// What identifies a launched attempt on its engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handle {
+    /// A local process group: its leader's pid and start time (clock ticks since boot), which
+    /// together cannot be confused with a later process that reuses the pid.
+    Process {
+        /// Process id of the group leader.
+        pid: u32,
+        /// Its start time.
+        start: u64,
+    },
+    /// The engine's own id for the attempt (a Slurm job id, a Ray submission id).
+    External(String),
+}
+
+impl Handle {
+    /// Records the handle on its attempt, so that a restarted server finds the attempt again.
+    pub fn record(&self, attempt: &mut Attempt) {
+        match self {
+            Handle::Process { pid, start } => {
+                attempt.pid = Some(*pid);
+                attempt.pid_start = Some(*start);
+            }
+            Handle::External(id) => attempt.external_id = Some(id.clone()),
+        }
+    }
+}
+
+/// An attempt has ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitReport {
+    /// The job.
+    pub job: JobId,
+    /// The attempt.
+    pub attempt: u32,
+    /// Its exit code; `None` when it was killed or vanished without one.
+    pub exit_code: Option<i32>,
+}
+
+/// What recovery found of an attempt recorded by an earlier server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovered {
+    /// Its process still runs; the executor now watches it again.
+    Running(Handle),
+    /// It finished while the server was down.
+    Exited(Option<i32>),
+    /// Its process is gone without an exit status.
+    Lost,
+    /// It was recorded but never launched (and now never will be).
+    NotStarted,
+}
+
+/// Why a launch or stop failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The working directory is unusable.
+    #[error("cannot use workdir {path}: {source}")]
+    Workdir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Files under the data directory could not be created.
+    #[error("cannot prepare {path}: {source}")]
+    Prepare {
+        /// The file or directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The process could not be started.
+    #[error("cannot start bash for the job: {0}")]
+    Spawn(std::io::Error),
+    /// The handle is not one this executor made.
+    #[error("handle {0:?} does not belong to this executor")]
+    ForeignHandle(Handle),
+    /// Signalling the process failed.
+    #[error("cannot signal process group {pid}: {source}")]
+    Signal {
+        /// The process group.
+        pid: u32,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// An engine that runs attempts.
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    /// Launches an attempt and starts watching it; its end is reported on the executor's
+    /// exit channel.
+    async fn launch(&self, req: LaunchRequest) -> Result<Handle, ExecError>;
+    /// Asks an attempt to stop (gracefully, then by force); its end is reported as usual.
+    async fn stop(&self, job: JobId, attempt: u32, handle: Handle) -> Result<(), ExecError>;
+    /// Finds out what became of an attempt recorded by an earlier server, and watches it
+    /// again if it still runs.
+    async fn recover(&self, attempt: &Attempt) -> Recovered;
+}

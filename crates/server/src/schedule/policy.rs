@@ -1,0 +1,488 @@
+//! The interim policy itself: priority then FIFO, EASY backfill, preemption of lower
+//! priorities, tenant quotas.
+
+use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput, WaitReason};
+use crate::job::JobId;
+use spillway_model::spec::ChoiceOrder;
+use spillway_model::{Usd, UsdPerHour};
+use std::collections::HashMap;
+
+/// A pool's state during the round.
+struct PoolRound {
+    free: Vec<u32>,
+    jobs: u32,
+    stopping: u32,
+    reservation: Option<Reservation>,
+}
+
+#[derive(Clone, Copy)]
+struct Reservation {
+    job: JobId,
+    count: u32,
+    /// When the reserved job is expected to be able to start.
+    shadow_ms: i64,
+}
+
+/// One placement option for a job: alternative `choice` on pool `pool`.
+struct Candidate {
+    pool: usize,
+    accelerator: Option<String>,
+    count: u32,
+}
+
+/// Decides one round.
+pub fn decide(input: &RoundInput<'_>) -> Decision {
+    let mut decision = Decision::default();
+    let mut pools: Vec<PoolRound> = input
+        .pools
+        .iter()
+        .map(|p| PoolRound {
+            free: p.free.clone(),
+            jobs: 0,
+            stopping: 0,
+            reservation: None,
+        })
+        .collect();
+    let mut held: HashMap<(&str, &str), u32> = HashMap::new();
+    let mut spend: HashMap<&str, f64> = HashMap::new();
+    for r in &input.running {
+        let pool = &input.pools[r.pool];
+        pools[r.pool].jobs += 1;
+        if r.stopping {
+            pools[r.pool].stopping += r.accelerators.len() as u32;
+        }
+        if let Some(acc) = pool.accelerator {
+            *held.entry((r.tenant, acc)).or_default() += r.accelerators.len() as u32;
+        }
+        *spend.entry(r.tenant).or_default() += pool.price.0 * r.accelerators.len() as f64;
+    }
+    let mut stopping: Vec<bool> = input.running.iter().map(|r| r.stopping).collect();
+
+    let mut order: Vec<&QueuedView<'_>> = input.queued.iter().collect();
+    order.sort_by_key(|q| (std::cmp::Reverse(q.priority), q.id));
+
+    for job in order {
+        let candidates = candidates(input, job);
+        if candidates.is_empty() {
+            decision.waiting.push((job.id, no_pool_reason(input, job)));
+            continue;
+        }
+        // Quotas first: a job over quota neither starts, reserves nor preempts.
+        let quota = input.quotas.get(job.tenant);
+        let mut quota_block = None;
+        let within: Vec<&Candidate> = candidates
+            .iter()
+            .filter(|c| match quota_check(input, job, c, quota, &held, &spend) {
+                Ok(()) => true,
+                Err(r) => {
+                    quota_block.get_or_insert(r);
+                    false
+                }
+            })
+            .collect();
+        if within.is_empty() {
+            decision
+                .waiting
+                .push((job.id, quota_block.expect("a candidate was refused")));
+            continue;
+        }
+
+        let fits = within.iter().find(|c| {
+            let p = &pools[c.pool];
+            let free = p.free.len() as u32;
+            if free < c.count || p.jobs >= input.pools[c.pool].max_jobs {
+                return false;
+            }
+            match p.reservation {
+                None => true,
+                Some(r) if r.job == job.id => true,
+                Some(r) => {
+                    free - r.count.min(free) >= c.count
+                        || job.work_secs.is_some_and(|w| {
+                            input.now_ms.saturating_add(w as i64 * 1000) <= r.shadow_ms
+                        })
+                }
+            }
+        });
+        if let Some(c) = fits {
+            let p = &mut pools[c.pool];
+            let accelerators: Vec<u32> = p.free.drain(..c.count as usize).collect();
+            p.jobs += 1;
+            let view = &input.pools[c.pool];
+            if let Some(acc) = view.accelerator {
+                *held.entry((job.tenant, acc)).or_default() += c.count;
+            }
+            *spend.entry(job.tenant).or_default() += view.price.0 * f64::from(c.count);
+            let what = match &c.accelerator {
+                Some(a) => format!("{a}:{}", c.count),
+                None => "no accelerators".to_string(),
+            };
+            let preferred = candidates
+                .first()
+                .is_some_and(|f| f.pool == c.pool && f.accelerator == c.accelerator);
+            let reason = format!(
+                "placed on pool {} with {what} ({}); priority {}, {}",
+                view.name,
+                if preferred {
+                    "its first choice"
+                } else {
+                    "its first choice had no room"
+                },
+                job.priority,
+                if accelerators.is_empty() {
+                    "no accelerator indices".to_string()
+                } else {
+                    format!("accelerator indices {accelerators:?}")
+                },
+            );
+            decision.actions.push(Action::Start {
+                job: job.id,
+                pool: c.pool,
+                accelerators,
+                reason,
+            });
+            continue;
+        }
+
+        // Room being made already (from preemptions of an earlier round)?
+        if let Some(c) = within.iter().find(|c| {
+            let p = &pools[c.pool];
+            p.stopping > 0
+                && p.free.len() as u32 + p.stopping >= c.count
+                && p.reservation.is_none_or(|r| r.job == job.id)
+        }) {
+            let jobs: Vec<JobId> = input
+                .running
+                .iter()
+                .filter(|r| r.pool == c.pool && r.stopping)
+                .map(|r| r.id)
+                .collect();
+            reserve(&mut pools[c.pool], job.id, c.count, input.now_ms);
+            decision.waiting.push((
+                job.id,
+                WaitReason::Preempting {
+                    pool: input.pools[c.pool].name.to_string(),
+                    jobs,
+                },
+            ));
+            continue;
+        }
+
+        // Preempt lower-priority work where that makes room.
+        if let Some((c, victims)) = within.iter().find_map(|c| {
+            preemption_victims(input, &pools[c.pool], c, job, &stopping).map(|v| (c, v))
+        }) {
+            for &v in &victims {
+                stopping[v] = true;
+                let r = &input.running[v];
+                pools[c.pool].stopping += r.accelerators.len() as u32;
+                decision.actions.push(Action::Preempt {
+                    job: r.id,
+                    for_job: job.id,
+                });
+            }
+            reserve(&mut pools[c.pool], job.id, c.count, input.now_ms);
+            decision.waiting.push((
+                job.id,
+                WaitReason::Preempting {
+                    pool: input.pools[c.pool].name.to_string(),
+                    jobs: victims.iter().map(|&v| input.running[v].id).collect(),
+                },
+            ));
+            continue;
+        }
+
+        // Wait: reserve the preferred pool if nobody has, so that it is not starved.
+        let c = within[0];
+        let view = &input.pools[c.pool];
+        let p = &mut pools[c.pool];
+        let wanted = match &c.accelerator {
+            Some(a) => format!("{a}:{}", c.count),
+            None => "a job slot".to_string(),
+        };
+        let behind = match p.reservation {
+            Some(r) if r.job != job.id => Some(r.job),
+            _ => None,
+        };
+        if p.reservation.is_none() {
+            let shadow = shadow_time(input, c.pool, p.free.len() as u32, c.count);
+            p.reservation = Some(Reservation {
+                job: job.id,
+                count: c.count,
+                shadow_ms: shadow,
+            });
+        }
+        let reason = if p.free.len() as u32 >= c.count && p.jobs >= view.max_jobs {
+            WaitReason::PoolFull {
+                pool: view.name.to_string(),
+                max_jobs: view.max_jobs,
+            }
+        } else {
+            WaitReason::NoCapacity {
+                wanted,
+                pool: view.name.to_string(),
+                free: p.free.len() as u32,
+                behind,
+            }
+        };
+        decision.waiting.push((job.id, reason));
+    }
+    decision
+}
+
+/// Whether a job could ever run on these pools (given their full capacity); the reason if not.
+/// Used at submit to refuse jobs that would otherwise wait forever.
+pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<(), WaitReason> {
+    let input = RoundInput {
+        now_ms: 0,
+        pools: pools.to_vec(),
+        queued: Vec::new(),
+        running: Vec::new(),
+        quotas: HashMap::new(),
+    };
+    if candidates(&input, job).is_empty() {
+        Err(no_pool_reason(&input, job))
+    } else {
+        Ok(())
+    }
+}
+
+fn reserve(p: &mut PoolRound, job: JobId, count: u32, now_ms: i64) {
+    if p.reservation.is_none() {
+        p.reservation = Some(Reservation {
+            job,
+            count,
+            shadow_ms: now_ms,
+        });
+    }
+}
+
+/// Where a job may go, in order of preference.
+fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
+    if job.num_nodes > 1 {
+        return Vec::new();
+    }
+    let infra_ok = |p: &PoolView<'_>| {
+        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (job.use_spot || !p.spot)
+    };
+    let mut out = Vec::new();
+    if job.choices.is_empty() {
+        // CPU-only: CPU pools first, then accelerator pools (using none of their chips).
+        for cpu_first in [true, false] {
+            for (i, p) in input.pools.iter().enumerate() {
+                if p.accelerator.is_none() == cpu_first && infra_ok(p) {
+                    out.push(Candidate {
+                        pool: i,
+                        accelerator: None,
+                        count: 0,
+                    });
+                }
+            }
+        }
+        return out;
+    }
+    for choice in job.choices {
+        let mut here: Vec<usize> = input
+            .pools
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.accelerator == Some(choice.accelerator.as_str())
+                    && p.capacity >= choice.count
+                    && infra_ok(p)
+                    && estimated_cost(job, p, choice.count)
+                        .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        here.sort_by(|&a, &b| {
+            let (pa, pb) = (&input.pools[a], &input.pools[b]);
+            pa.price.0.total_cmp(&pb.price.0).then(pa.name.cmp(pb.name))
+        });
+        out.extend(here.into_iter().map(|pool| Candidate {
+            pool,
+            accelerator: Some(choice.accelerator.clone()),
+            count: choice.count,
+        }));
+    }
+    if job.order == ChoiceOrder::AnyOf {
+        // Equally good alternatives: cheapest total price first, then most free.
+        out.sort_by(|a, b| {
+            let cost = |c: &Candidate| input.pools[c.pool].price.0 * f64::from(c.count);
+            cost(a).total_cmp(&cost(b)).then(
+                input.pools[b.pool]
+                    .free
+                    .len()
+                    .cmp(&input.pools[a.pool].free.len()),
+            )
+        });
+    }
+    out
+}
+
+fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
+    let detail = if job.num_nodes > 1 {
+        format!(
+            "it needs {} nodes and the declared pools run single-node jobs",
+            job.num_nodes
+        )
+    } else if let Some(i) = job
+        .infra
+        .filter(|i| !input.pools.iter().any(|p| p.name == *i || p.executor == *i))
+    {
+        format!("infra '{i}' names no declared pool or executor")
+    } else if let Some(cheapest) = job.budget.and_then(|_| cheapest_cost(input, job)) {
+        format!(
+            "every alternative would cost more than its budget of {}: the cheapest is {} for its estimated {}",
+            job.budget.expect("checked"),
+            Usd(cheapest),
+            spillway_model::spec::format_duration(job.work_secs.unwrap_or(0))
+        )
+    } else if !job.use_spot && {
+        let spot_ok = QueuedView {
+            use_spot: true,
+            ..job.clone()
+        };
+        !candidates(input, &spot_ok).is_empty()
+    } {
+        "only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
+            .to_string()
+    } else {
+        let wanted: Vec<String> = job.choices.iter().map(ToString::to_string).collect();
+        format!("no declared pool has {}", wanted.join(" or "))
+    };
+    WaitReason::NoPool { detail }
+}
+
+/// Estimated cost of running `job` with `count` accelerators of pool `p`, USD, when the job
+/// has a work estimate.
+fn estimated_cost(job: &QueuedView<'_>, p: &PoolView<'_>, count: u32) -> Option<f64> {
+    job.work_secs
+        .map(|w| p.price.0 * f64::from(count) * w as f64 / 3600.0)
+}
+
+/// The cheapest estimated cost over the job's alternatives on pools that have them.
+fn cheapest_cost(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<f64> {
+    job.choices
+        .iter()
+        .flat_map(|c| {
+            input
+                .pools
+                .iter()
+                .filter(move |p| {
+                    p.accelerator == Some(c.accelerator.as_str()) && p.capacity >= c.count
+                })
+                .filter_map(move |p| estimated_cost(job, p, c.count))
+        })
+        .min_by(f64::total_cmp)
+}
+
+fn quota_check(
+    input: &RoundInput<'_>,
+    job: &QueuedView<'_>,
+    c: &Candidate,
+    quota: Option<&QuotaView>,
+    held: &HashMap<(&str, &str), u32>,
+    spend: &HashMap<&str, f64>,
+) -> Result<(), WaitReason> {
+    let Some(q) = quota else { return Ok(()) };
+    if let Some(acc) = &c.accelerator {
+        if let Some(&limit) = q.max_accelerators.get(acc) {
+            let in_use = held.get(&(job.tenant, acc.as_str())).copied().unwrap_or(0);
+            if in_use + c.count > limit {
+                return Err(WaitReason::AcceleratorQuota {
+                    tenant: job.tenant.to_string(),
+                    accelerator: acc.clone(),
+                    limit,
+                    in_use,
+                });
+            }
+        }
+    }
+    if let Some(limit) = q.max_usd_per_hour {
+        let in_use = spend.get(job.tenant).copied().unwrap_or(0.0);
+        let more = input.pools[c.pool].price.0 * f64::from(c.count);
+        if in_use + more > limit.0 + 1e-9 {
+            return Err(WaitReason::SpendQuota {
+                tenant: job.tenant.to_string(),
+                limit,
+                in_use: UsdPerHour(in_use),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Running jobs on a candidate's pool whose preemption makes room for `job`: strictly lower
+/// priority, lowest first, most recently started first; `None` if even all of them are not
+/// enough.
+fn preemption_victims(
+    input: &RoundInput<'_>,
+    pool: &PoolRound,
+    c: &Candidate,
+    job: &QueuedView<'_>,
+    stopping: &[bool],
+) -> Option<Vec<usize>> {
+    if pool.reservation.is_some_and(|r| r.job != job.id) {
+        return None;
+    }
+    let mut victims: Vec<usize> = (0..input.running.len())
+        .filter(|&i| {
+            let r = &input.running[i];
+            r.pool == c.pool && !stopping[i] && r.priority < job.priority
+        })
+        .collect();
+    victims.sort_by_key(|&i| {
+        let r = &input.running[i];
+        (
+            r.priority,
+            std::cmp::Reverse(r.started_ms),
+            std::cmp::Reverse(r.id),
+        )
+    });
+    let max_jobs = input.pools[c.pool].max_jobs;
+    let mut free = pool.free.len() as u32 + pool.stopping;
+    let mut jobs = pool.jobs;
+    let mut chosen = Vec::new();
+    for v in victims {
+        if free >= c.count && jobs < max_jobs {
+            break;
+        }
+        free += input.running[v].accelerators.len() as u32;
+        jobs -= 1;
+        chosen.push(v);
+    }
+    (free >= c.count && jobs < max_jobs && !chosen.is_empty()).then_some(chosen)
+}
+
+/// When `count` accelerators will be free on a pool, from running jobs' expected ends;
+/// `i64::MAX` if some job needed has no estimate.
+fn shadow_time(input: &RoundInput<'_>, pool: usize, free: u32, count: u32) -> i64 {
+    let mut ends: Vec<(i64, u32)> = input
+        .running
+        .iter()
+        .filter(|r| r.pool == pool)
+        .map(|r| {
+            (
+                r.expected_end_ms.unwrap_or(i64::MAX),
+                r.accelerators.len() as u32,
+            )
+        })
+        .collect();
+    ends.sort_unstable();
+    let mut have = free;
+    for (end, n) in ends {
+        if have >= count {
+            break;
+        }
+        have += n;
+        if have >= count {
+            return end;
+        }
+    }
+    if have >= count {
+        input.now_ms
+    } else {
+        i64::MAX
+    }
+}

@@ -1,0 +1,455 @@
+//! Scenario tests of the interim placement policy.
+
+use super::*;
+use crate::job::JobId;
+use spillway_model::UsdPerHour;
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use std::collections::HashMap;
+
+fn h100(n: u32) -> Vec<AcceleratorChoice> {
+    vec![AcceleratorChoice {
+        accelerator: "H100".into(),
+        count: n,
+    }]
+}
+
+fn pool(
+    name: &'static str,
+    acc: Option<&'static str>,
+    cap: u32,
+    free: &[u32],
+) -> PoolView<'static> {
+    PoolView {
+        name,
+        executor: "local",
+        accelerator: acc,
+        capacity: cap,
+        free: free.to_vec(),
+        max_jobs: 64,
+        price: UsdPerHour(1.0),
+        spot: false,
+    }
+}
+
+fn queued<'a>(id: i64, priority: u32, choices: &'a [AcceleratorChoice]) -> QueuedView<'a> {
+    QueuedView {
+        id: JobId(id),
+        tenant: "t",
+        priority,
+        choices,
+        order: ChoiceOrder::Ordered,
+        num_nodes: 1,
+        infra: None,
+        use_spot: false,
+        budget: None,
+        work_secs: None,
+    }
+}
+
+fn input<'a>(
+    pools: Vec<PoolView<'a>>,
+    queued: Vec<QueuedView<'a>>,
+    running: Vec<RunningView<'a>>,
+) -> RoundInput<'a> {
+    RoundInput {
+        now_ms: 0,
+        pools,
+        queued,
+        running,
+        quotas: HashMap::new(),
+    }
+}
+
+fn started(d: &Decision) -> Vec<(i64, Vec<u32>)> {
+    d.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start {
+                job, accelerators, ..
+            } => Some((job.0, accelerators.clone())),
+            Action::Preempt { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn priority_then_fifo_with_lowest_indices() {
+    let (a, b) = (h100(2), h100(4));
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7])],
+        vec![queued(2, 500, &a), queued(1, 500, &a), queued(3, 900, &b)],
+        vec![],
+    ));
+    assert_eq!(
+        started(&d),
+        vec![(3, vec![0, 1, 2, 3]), (1, vec![4, 5]), (2, vec![6, 7])]
+    );
+}
+
+#[test]
+fn blocked_job_reserves_and_only_short_jobs_backfill() {
+    let (big, small) = (h100(4), h100(2));
+    let held = [0u32, 1];
+    let running = vec![RunningView {
+        id: JobId(9),
+        tenant: "t",
+        priority: 500,
+        pool: 0,
+        accelerators: &held,
+        started_ms: 0,
+        expected_end_ms: Some(3_600_000),
+        stopping: false,
+    }];
+    let mut short = queued(3, 500, &small);
+    short.work_secs = Some(1800);
+    let long = queued(2, 500, &small);
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 4, &[2, 3])],
+        vec![queued(1, 500, &big), long, short],
+        running,
+    ));
+    // Job 1 needs all 4 and reserves; job 2 (no estimate) may not take the 2 free ones, job 3
+    // (ends in 30 min, before job 9 frees its chips in 60) may.
+    assert_eq!(started(&d), vec![(3, vec![2, 3])]);
+    assert!(matches!(
+        d.waiting[0],
+        (JobId(1), WaitReason::NoCapacity { behind: None, .. })
+    ));
+    assert!(matches!(
+        d.waiting[1],
+        (
+            JobId(2),
+            WaitReason::NoCapacity {
+                behind: Some(JobId(1)),
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn higher_priority_preempts_the_lowest_most_recent() {
+    let big = h100(2);
+    let (h0, h1) = ([0u32], [1u32]);
+    let run = |id, prio, started, acc: &'static [u32]| RunningView {
+        id: JobId(id),
+        tenant: "t",
+        priority: prio,
+        pool: 0,
+        accelerators: acc,
+        started_ms: started,
+        expected_end_ms: None,
+        stopping: false,
+    };
+    let h0: &'static [u32] = Box::leak(Box::new(h0));
+    let h1: &'static [u32] = Box::leak(Box::new(h1));
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 2, &[])],
+        vec![queued(5, 900, &big)],
+        vec![run(1, 100, 10, h0), run(2, 100, 20, h1)],
+    ));
+    assert_eq!(
+        d.actions,
+        vec![
+            Action::Preempt {
+                job: JobId(2),
+                for_job: JobId(5)
+            },
+            Action::Preempt {
+                job: JobId(1),
+                for_job: JobId(5)
+            }
+        ]
+    );
+    // Equal priority never preempts.
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 2, &[])],
+        vec![queued(5, 100, &big)],
+        vec![run(1, 100, 10, h0), run(2, 100, 20, h1)],
+    ));
+    assert!(d.actions.is_empty());
+}
+
+#[test]
+fn ordered_alternatives_fall_back_and_any_of_picks_cheapest() {
+    let choices = vec![
+        AcceleratorChoice {
+            accelerator: "H100".into(),
+            count: 8,
+        },
+        AcceleratorChoice {
+            accelerator: "A100".into(),
+            count: 8,
+        },
+    ];
+    let mut a100 = pool("a", Some("A100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    a100.price = UsdPerHour(0.5);
+    let h = pool("h", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    let d = decide(&input(
+        vec![h.clone(), a100.clone()],
+        vec![queued(1, 500, &choices)],
+        vec![],
+    ));
+    assert!(
+        matches!(&d.actions[0], Action::Start { pool: 0, .. }),
+        "ordered: first choice"
+    );
+    let mut any = queued(1, 500, &choices);
+    any.order = ChoiceOrder::AnyOf;
+    let d = decide(&input(vec![h, a100], vec![any], vec![]));
+    assert!(
+        matches!(&d.actions[0], Action::Start { pool: 1, .. }),
+        "any-of: cheapest"
+    );
+}
+
+#[test]
+fn quotas_hold_jobs_back_with_a_reason() {
+    let two = h100(2);
+    let mut inp = input(
+        vec![pool("p", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7])],
+        vec![queued(1, 500, &two), queued(2, 500, &two)],
+        vec![],
+    );
+    inp.quotas.insert(
+        "t",
+        QuotaView {
+            max_accelerators: [("H100".to_string(), 3)].into(),
+            max_usd_per_hour: None,
+        },
+    );
+    let d = decide(&inp);
+    assert_eq!(started(&d), vec![(1, vec![0, 1])]);
+    assert_eq!(
+        d.waiting[0].1.to_string(),
+        "tenant t holds 2 of its quota of 3 H100; it waits until some of its jobs finish"
+    );
+}
+
+#[test]
+fn cpu_jobs_use_job_slots_and_unplaceable_jobs_say_why() {
+    let mut cpu = pool("cpu", None, 0, &[]);
+    cpu.max_jobs = 1;
+    let b200 = vec![AcceleratorChoice {
+        accelerator: "B200".into(),
+        count: 1,
+    }];
+    let d = decide(&input(
+        vec![cpu],
+        vec![
+            queued(1, 500, &[]),
+            queued(2, 500, &[]),
+            queued(3, 500, &b200),
+        ],
+        vec![],
+    ));
+    assert_eq!(started(&d), vec![(1, vec![])]);
+    assert_eq!(
+        d.waiting[0].1.to_string(),
+        "pool cpu already runs its limit of 1 jobs"
+    );
+    assert_eq!(
+        d.waiting[1].1.to_string(),
+        "no pool can run it: no declared pool has B200:1"
+    );
+}
+
+#[test]
+fn spot_pools_take_only_jobs_that_accept_spot() {
+    let one = h100(1);
+    let mut spot = pool("spot", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    spot.spot = true;
+    let mut willing = queued(2, 500, &one);
+    willing.use_spot = true;
+    let d = decide(&input(
+        vec![spot.clone()],
+        vec![queued(1, 500, &one), willing],
+        vec![],
+    ));
+    assert_eq!(started(&d), vec![(2, vec![0])]);
+    assert_eq!(
+        d.waiting[0].1.to_string(),
+        "no pool can run it: only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
+    );
+}
+
+#[test]
+fn alternatives_over_budget_are_skipped_and_an_unaffordable_job_says_why() {
+    let choices = vec![
+        AcceleratorChoice {
+            accelerator: "H100".into(),
+            count: 8,
+        },
+        AcceleratorChoice {
+            accelerator: "A100".into(),
+            count: 8,
+        },
+    ];
+    let mut h = pool("h", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    h.price = UsdPerHour(4.0);
+    let mut a = pool("a", Some("A100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    a.price = UsdPerHour(2.0);
+    // 10 hours: H100 costs $320, A100 $160.
+    let mut job = queued(1, 500, &choices);
+    job.work_secs = Some(36_000);
+    job.budget = Some(spillway_model::Usd(200.0));
+    let d = decide(&input(
+        vec![h.clone(), a.clone()],
+        vec![job.clone()],
+        vec![],
+    ));
+    assert!(
+        matches!(&d.actions[0], Action::Start { pool: 1, .. }),
+        "only A100 fits the budget"
+    );
+    job.budget = Some(spillway_model::Usd(100.0));
+    assert_eq!(
+        can_ever_place(&[h, a], &job).unwrap_err().to_string(),
+        "no pool can run it: every alternative would cost more than its budget of $100.00: the cheapest is $160.00 for its estimated 10h"
+    );
+}
+
+mod invariants {
+    //! Whatever the state, a round never hands out an accelerator that is not free, never
+    //! gives one to two jobs, never exceeds a pool's job limit or a tenant's quota, gives each
+    //! job exactly one of its alternatives, and preempts only strictly lower priorities.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeSet, HashSet};
+
+    const ACCS: [&str; 3] = ["H100", "A100", "L4"];
+    const TENANTS: [&str; 3] = ["a", "b", "c"];
+
+    /// A queued job: alternatives (accelerator index, count), priority, tenant index, any-of.
+    type QueuedSpec = (Vec<(usize, u32)>, u32, usize, bool);
+
+    #[derive(Debug, Clone)]
+    struct World {
+        pools: Vec<(usize, u32, u32)>,
+        queued: Vec<QueuedSpec>,
+        running: Vec<(usize, u32, u32, usize)>,
+        quota: u32,
+    }
+
+    fn world() -> impl Strategy<Value = World> {
+        (
+            prop::collection::vec((0..3usize, 1..16u32, 1..6u32), 1..4),
+            prop::collection::vec(
+                (
+                    prop::collection::vec((0..3usize, 1..9u32), 1..3),
+                    0..1000u32,
+                    0..3usize,
+                    any::<bool>(),
+                ),
+                0..40,
+            ),
+            prop::collection::vec((0..4usize, 1..5u32, 0..1000u32, 0..3usize), 0..10),
+            1..20u32,
+        )
+            .prop_map(|(pools, queued, running, quota)| World {
+                pools,
+                queued,
+                running,
+                quota,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn a_round_respects_capacity_quotas_and_priorities(w in world()) {
+            // Running jobs take the lowest indices of their pool, as far as they fit.
+            let mut taken: Vec<u32> = vec![0; w.pools.len()];
+            let mut held: Vec<Vec<u32>> = Vec::new();
+            let mut running_specs = Vec::new();
+            for (pool, n, prio, tenant) in &w.running {
+                let p = pool % w.pools.len();
+                let cap = w.pools[p].1;
+                if taken[p] + n > cap { continue; }
+                held.push((taken[p]..taken[p] + n).collect());
+                taken[p] += n;
+                running_specs.push((p, *prio, *tenant));
+            }
+            let choices: Vec<Vec<AcceleratorChoice>> = w.queued.iter().map(|(cs, ..)| {
+                let mut seen = HashSet::new();
+                cs.iter().filter(|(a, _)| seen.insert(*a))
+                    .map(|(a, n)| AcceleratorChoice { accelerator: ACCS[*a].to_string(), count: *n })
+                    .collect()
+            }).collect();
+            let pools: Vec<PoolView<'_>> = w.pools.iter().enumerate().map(|(i, (a, cap, max_jobs))| PoolView {
+                name: ["p0", "p1", "p2", "p3"][i],
+                executor: "local",
+                accelerator: Some(ACCS[*a]),
+                capacity: *cap,
+                free: (taken[i]..*cap).collect(),
+                max_jobs: *max_jobs,
+                price: UsdPerHour(1.0),
+                spot: false,
+            }).collect();
+            let running: Vec<RunningView<'_>> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
+                id: JobId(10_000 + i as i64),
+                tenant: TENANTS[*t],
+                priority: *prio,
+                pool: *p,
+                accelerators: acc,
+                started_ms: i as i64,
+                expected_end_ms: None,
+                stopping: false,
+            }).collect();
+            let queued: Vec<QueuedView<'_>> = w.queued.iter().zip(&choices).enumerate().map(|(i, ((_, prio, t, any), cs))| QueuedView {
+                id: JobId(i as i64 + 1),
+                tenant: TENANTS[*t],
+                priority: *prio,
+                choices: cs,
+                order: if *any { ChoiceOrder::AnyOf } else { ChoiceOrder::Ordered },
+                num_nodes: 1,
+                infra: None,
+                work_secs: None,
+                use_spot: false,
+                budget: None,
+            }).collect();
+            let mut quotas = HashMap::new();
+            quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
+            let input = RoundInput { now_ms: 0, pools, queued, running, quotas };
+            let d = decide(&input);
+
+            let mut given: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); input.pools.len()];
+            let mut jobs: Vec<u32> = vec![0; input.pools.len()];
+            for r in &input.running { jobs[r.pool] += 1; }
+            let mut h100_of_a: u32 = input.running.iter()
+                .filter(|r| r.tenant == "a" && input.pools[r.pool].accelerator == Some("H100"))
+                .map(|r| r.accelerators.len() as u32).sum();
+            let mut started = HashSet::new();
+            for action in &d.actions {
+                match action {
+                    Action::Start { job, pool, accelerators, .. } => {
+                        prop_assert!(started.insert(*job), "job started twice");
+                        let q = input.queued.iter().find(|q| q.id == *job).unwrap();
+                        let view = &input.pools[*pool];
+                        prop_assert!(q.choices.iter().any(|c| Some(c.accelerator.as_str()) == view.accelerator && c.count as usize == accelerators.len()),
+                            "start matches none of the job's alternatives");
+                        for i in accelerators {
+                            prop_assert!(view.free.contains(i), "index {} not free", i);
+                            prop_assert!(given[*pool].insert(*i), "index {} given twice", i);
+                        }
+                        jobs[*pool] += 1;
+                        prop_assert!(jobs[*pool] <= view.max_jobs, "pool over max_jobs");
+                        if q.tenant == "a" && view.accelerator == Some("H100") {
+                            h100_of_a += accelerators.len() as u32;
+                            prop_assert!(h100_of_a <= w.quota, "quota exceeded");
+                        }
+                    }
+                    Action::Preempt { job, for_job } => {
+                        let victim = input.running.iter().find(|r| r.id == *job).unwrap();
+                        let winner = input.queued.iter().find(|q| q.id == *for_job).unwrap();
+                        prop_assert!(victim.priority < winner.priority, "preempted an equal or higher priority");
+                    }
+                }
+            }
+            for q in &input.queued {
+                prop_assert!(started.contains(&q.id) || d.waiting.iter().any(|(id, _)| *id == q.id),
+                    "job {} neither started nor explained", q.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The running service: a handle the API calls, and the reactor task that owns the live
+//! jobs, runs scheduling rounds and carries their actions out through the executor.
+//!
+//! Requests reach the reactor as commands on a channel, process exits arrive on another;
+//! one task handles both in order, so there are no locks around the live state (the
+//! mini-redis shape). Every state change is written to the store before it takes effect.
+
+mod reactor;
+mod recovery;
+mod status;
+
+use crate::config::{Config, ExecutorKind, PricePlan};
+use crate::executor::{Executor, LocalExecutor};
+use crate::job::{Job, JobId, now_ms};
+use crate::metrics::Metrics;
+use crate::schedule::{PoolView, QueuedView, can_ever_place};
+use crate::store::{NewJob, SqliteStore, Store, StoreError, Submitted};
+use reactor::Reactor;
+use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Why a request to the service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No such job (or not visible to the caller).
+    #[error("job {0} not found")]
+    NotFound(JobId),
+    /// The job is in a state that does not allow the request.
+    #[error("{0}")]
+    Conflict(String),
+    /// The job can never run on the declared pools.
+    #[error("{0}")]
+    Unplaceable(String),
+    /// The reactor has stopped.
+    #[error("the scheduler is shutting down")]
+    Stopped,
+}
+
+/// Commands to the reactor.
+// Messages live for microseconds on a channel; boxing the job would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Command {
+    Submitted(Job),
+    Cancel(JobId, oneshot::Sender<Result<Job, ServiceError>>),
+    Explain(JobId, oneshot::Sender<Option<String>>),
+    Pools(oneshot::Sender<Vec<PoolStatus>>),
+}
+
+impl Command {
+    /// Whether the command may change what a scheduling round decides.
+    fn changes_state(&self) -> bool {
+        matches!(self, Command::Submitted(_) | Command::Cancel(..))
+    }
+}
+
+/// A pool and what runs on it now.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PoolStatus {
+    /// Its name.
+    pub name: String,
+    /// Which engine runs its jobs.
+    pub executor: ExecutorKind,
+    /// Its accelerator type; absent for a CPU-only pool.
+    pub accelerator: Option<String>,
+    /// Accelerators it has.
+    pub count: u32,
+    /// Accelerators free now.
+    pub free: u32,
+    /// Jobs running on it.
+    pub running_jobs: u32,
+    /// Jobs waiting for it (as their preferred pool).
+    pub queued_jobs: u32,
+    /// Most jobs at once.
+    pub max_jobs: u32,
+    /// How it is paid for.
+    pub plan: PricePlan,
+    /// Price of one accelerator-hour, USD.
+    pub usd_per_chip_hour: f64,
+}
+
+/// The service: what the API handlers call.
+pub struct Service {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Accelerator names for spec validation.
+    pub names: AcceleratorNames,
+    /// Commands to the reactor.
+    inbox: mpsc::UnboundedSender<Command>,
+}
+
+impl Service {
+    /// Opens the store under the config's data directory, recovers the jobs an earlier
+    /// server left, and starts the reactor.
+    pub async fn start(mut config: Config) -> Result<Arc<Service>, ServiceError> {
+        // Jobs run in their own working directories: every path handed to them is absolute.
+        if let Ok(abs) = std::path::absolute(&config.data_dir) {
+            config.data_dir = abs;
+        }
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&config.data_dir.join("spillway.sqlite"))?);
+        Service::start_with(config, store).await
+    }
+
+    /// Like [`Service::start`] with a given store.
+    pub async fn start_with(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> Result<Arc<Service>, ServiceError> {
+        let config = Arc::new(config);
+        let metrics = Arc::new(Metrics::default());
+        let (exit_tx, exit_rx) = mpsc::unbounded_channel();
+        let executor: Arc<dyn Executor> =
+            Arc::new(LocalExecutor::new(config.data_dir.clone(), exit_tx));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let executors = config
+            .pools
+            .iter()
+            .map(|p| match p.executor {
+                ExecutorKind::Local => executor.clone(),
+            })
+            .collect();
+        let mut reactor = Reactor::new(config.clone(), store.clone(), executors, metrics.clone());
+        reactor.recover().await?;
+        reactor.publish_gauges();
+        tokio::spawn(reactor.run(rx, exit_rx));
+        Ok(Arc::new(Service {
+            config,
+            store,
+            metrics,
+            names: crate::accelerators::known_accelerators(),
+            inbox: tx,
+        }))
+    }
+
+    /// Stores a job durably and hands it to the scheduler.
+    pub async fn submit(
+        &self,
+        tenant: String,
+        spec: JobSpec,
+        idempotency_key: Option<String>,
+    ) -> Result<Submitted, ServiceError> {
+        self.check_placeable(&spec)?;
+        let submitted_ms = now_ms();
+        let deadline_ms = spec.deadline.map(|d| match d {
+            Deadline::AtUnixMs(ms) => ms,
+            Deadline::AfterSecs(s) => submitted_ms + s as i64 * 1000,
+        });
+        let submitted = self
+            .store
+            .submit(NewJob {
+                tenant,
+                spec,
+                submitted_ms,
+                deadline_ms,
+                idempotency_key,
+            })
+            .await?;
+        if submitted.created {
+            self.send(Command::Submitted(submitted.job.clone()))?;
+        }
+        Ok(submitted)
+    }
+
+    /// Refuses at submit a job that no declared pool could ever run, so that it does not wait
+    /// forever.
+    fn check_placeable(&self, spec: &JobSpec) -> Result<(), ServiceError> {
+        let pools: Vec<PoolView<'_>> = self
+            .config
+            .pools
+            .iter()
+            .map(|p| PoolView {
+                name: &p.name,
+                executor: "local",
+                accelerator: p.accelerator.as_deref(),
+                capacity: p.count,
+                free: Vec::new(),
+                max_jobs: p.max_jobs,
+                price: p.price,
+                spot: p.plan == PricePlan::Spot,
+            })
+            .collect();
+        let job = QueuedView {
+            id: JobId(0),
+            tenant: "",
+            priority: spec.priority,
+            choices: &spec.resources.accelerators,
+            order: spec.resources.order,
+            num_nodes: spec.num_nodes,
+            infra: spec.resources.infra.as_deref(),
+            use_spot: spec.resources.use_spot,
+            budget: spec.budget,
+            work_secs: match spec.work {
+                Some(spillway_model::spec::WorkEstimate::Seconds(s)) => Some(s),
+                _ => None,
+            },
+        };
+        can_ever_place(&pools, &job)
+            .map_err(|r| ServiceError::Unplaceable(format!("resources: {r}")))
+    }
+
+    /// Cancels a job: a queued one at once, a running one by stopping its process.
+    pub async fn cancel(&self, id: JobId) -> Result<Job, ServiceError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Cancel(id, tx))?;
+        rx.await.map_err(|_| ServiceError::Stopped)?
+    }
+
+    /// Why a live job waits or runs where it runs; `None` for a finished or unknown job.
+    pub async fn explain(&self, id: JobId) -> Result<Option<String>, ServiceError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Explain(id, tx))?;
+        rx.await.map_err(|_| ServiceError::Stopped)
+    }
+
+    /// The pools with their current use.
+    pub async fn pools(&self) -> Result<Vec<PoolStatus>, ServiceError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Pools(tx))?;
+        rx.await.map_err(|_| ServiceError::Stopped)
+    }
+
+    fn send(&self, cmd: Command) -> Result<(), ServiceError> {
+        self.inbox.send(cmd).map_err(|_| ServiceError::Stopped)
+    }
+}

@@ -1,0 +1,569 @@
+//! The reactor: owns the live jobs and the pools' free accelerators, runs a scheduling round
+//! after every batch of commands and exits, and carries the round's actions out.
+
+use super::{Command, ServiceError};
+use crate::config::Config;
+use crate::executor::{Executor, ExitReport, Handle, LaunchRequest};
+use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
+use crate::metrics::Metrics;
+use crate::schedule::{
+    self, Action, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason,
+};
+use crate::store::{Store, Write};
+use spillway_model::spec::{JobSpec, WorkEstimate};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Why a running job was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    Cancel,
+    Preempt(JobId),
+}
+
+/// A job not yet finished, as the reactor tracks it.
+pub(super) struct LiveJob {
+    pub(super) job: Job,
+    pub(super) spec: Arc<JobSpec>,
+    /// The current attempt, while one is starting or running.
+    pub(super) attempt: Option<Attempt>,
+    pub(super) handle: Option<Handle>,
+    pub(super) stopping: Option<Stop>,
+    /// Why it waited in the last round.
+    pub(super) wait: Option<WaitReason>,
+}
+
+/// The message of a job whose cancel is in progress; recovery finishes the cancel when a
+/// crash interrupted it.
+pub(super) const CANCELLING: &str = "cancelling: stopping its processes";
+
+/// How often a round runs with nothing else happening (backfill depends on the clock).
+const TICK: Duration = Duration::from_secs(1);
+/// Least time between two rounds.
+const MIN_ROUND_GAP: Duration = Duration::from_millis(20);
+
+pub(super) struct Reactor {
+    pub(super) config: Arc<Config>,
+    pub(super) store: Arc<dyn Store>,
+    /// The executor of each pool (same order as `config.pools`).
+    pub(super) executors: Vec<Arc<dyn Executor>>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) jobs: BTreeMap<JobId, LiveJob>,
+    /// Free accelerator indices per pool (same order as `config.pools`).
+    pub(super) free: Vec<BTreeSet<u32>>,
+    quotas: HashMap<String, QuotaView>,
+}
+
+fn event(kind: &str, message: impl Into<String>) -> JobEvent {
+    JobEvent {
+        at_ms: now_ms(),
+        kind: kind.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Reactor {
+    pub(super) fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        executors: Vec<Arc<dyn Executor>>,
+        metrics: Arc<Metrics>,
+    ) -> Reactor {
+        let free = config
+            .pools
+            .iter()
+            .map(|p| (0..p.count).collect())
+            .collect();
+        let quotas = config
+            .tenants
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    QuotaView {
+                        max_accelerators: t.max_accelerators.clone(),
+                        max_usd_per_hour: t.max_usd_per_hour,
+                    },
+                )
+            })
+            .collect();
+        Reactor {
+            config,
+            store,
+            executors,
+            metrics,
+            jobs: BTreeMap::new(),
+            free,
+            quotas,
+        }
+    }
+
+    pub(super) fn pool_index(&self, name: &str) -> Option<usize> {
+        self.config.pools.iter().position(|p| p.name == name)
+    }
+
+    /// The executor of a pool by name. An attempt recorded on a pool that has since been
+    /// removed from the config goes to the first pool's executor (today every pool is local),
+    /// so that its process is still adopted rather than launched again.
+    pub(super) fn executor_of(&self, pool: &str) -> Arc<dyn Executor> {
+        self.executors[self.pool_index(pool).unwrap_or(0)].clone()
+    }
+
+    pub(super) async fn run(
+        mut self,
+        mut inbox: UnboundedReceiver<Command>,
+        mut exits: UnboundedReceiver<ExitReport>,
+    ) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Something happened that a round should look at.
+        let mut dirty = true;
+        // Rounds run at once when the service is quiet, but at most every MIN_ROUND_GAP under
+        // a burst, so that deciding over a long queue does not starve the API of CPU.
+        let mut next_round = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                cmd = inbox.recv() => match cmd {
+                    Some(cmd) => {
+                        dirty |= cmd.changes_state();
+                        self.command(cmd).await;
+                    }
+                    None => break,
+                },
+                Some(exit) = exits.recv() => {
+                    self.exited(exit).await;
+                    dirty = true;
+                }
+                _ = tick.tick() => dirty = true,
+                () = tokio::time::sleep_until(next_round), if dirty => {
+                    self.round().await;
+                    dirty = false;
+                    next_round = tokio::time::Instant::now() + MIN_ROUND_GAP;
+                }
+            }
+        }
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> bool {
+        match self.store.write(writes).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "failed to write to the store");
+                false
+            }
+        }
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Submitted(job) => {
+                let spec = Arc::new(job.spec.clone());
+                self.jobs.insert(
+                    job.id,
+                    LiveJob {
+                        job,
+                        spec,
+                        attempt: None,
+                        handle: None,
+                        stopping: None,
+                        wait: None,
+                    },
+                );
+            }
+            Command::Cancel(id, reply) => {
+                let r = self.cancel(id).await;
+                let _ = reply.send(r);
+            }
+            Command::Explain(id, reply) => {
+                let _ = reply.send(self.explain(id));
+            }
+            Command::Pools(reply) => {
+                let _ = reply.send(self.pool_status());
+            }
+        }
+    }
+
+    async fn cancel(&mut self, id: JobId) -> Result<Job, ServiceError> {
+        let Some(live) = self.jobs.get_mut(&id) else {
+            return match self.store.job(id).await? {
+                Some(j) => Err(ServiceError::Conflict(format!(
+                    "job {id} already {}: nothing to cancel",
+                    j.state
+                ))),
+                None => Err(ServiceError::NotFound(id)),
+            };
+        };
+        match (live.attempt.as_ref(), live.handle.clone()) {
+            (Some(a), Some(h)) => {
+                if live.stopping != Some(Stop::Cancel) {
+                    live.stopping = Some(Stop::Cancel);
+                    live.job.message = CANCELLING.into();
+                    let (job, number, pool) = (live.job.clone(), a.number, a.pool.clone());
+                    self.write(vec![
+                        Write::Job(job.clone()),
+                        Write::Event(id, event("cancel", "cancel requested")),
+                    ])
+                    .await;
+                    let executor = self.executor_of(&pool);
+                    if let Err(e) = executor.stop(id, number, h).await {
+                        tracing::warn!(job = %id, error = %e, "failed to stop a cancelled job");
+                    }
+                    return Ok(job);
+                }
+                Ok(live.job.clone())
+            }
+            _ => {
+                let mut live = self.jobs.remove(&id).expect("present");
+                live.job.state = JobState::Cancelled;
+                live.job.finished_ms = Some(now_ms());
+                live.job.message = "cancelled while queued".into();
+                let job = live.job.clone();
+                self.write(vec![
+                    Write::Job(job.clone()),
+                    Write::Event(id, event("cancelled", "cancelled while queued")),
+                ])
+                .await;
+                Ok(job)
+            }
+        }
+    }
+
+    /// One scheduling round: decide, then record and carry out the actions.
+    pub(super) async fn round(&mut self) {
+        let started = Instant::now();
+        let decision = {
+            let input = self.round_input();
+            schedule::decide(&input)
+        };
+        self.metrics.round_duration.observe(started.elapsed());
+        for (id, reason) in decision.waiting {
+            if let Some(l) = self.jobs.get_mut(&id) {
+                l.wait = Some(reason);
+            }
+        }
+        let mut writes = Vec::new();
+        let mut launches = Vec::new();
+        for action in decision.actions {
+            match action {
+                Action::Preempt { job, for_job } => self.preempt(job, for_job, &mut writes).await,
+                Action::Start {
+                    job,
+                    pool,
+                    accelerators,
+                    reason,
+                } => {
+                    let Some(live) = self.jobs.get_mut(&job) else {
+                        continue;
+                    };
+                    for i in &accelerators {
+                        self.free[pool].remove(i);
+                    }
+                    let resume = live.job.attempts > 0
+                        && live
+                            .spec
+                            .checkpoint
+                            .as_ref()
+                            .is_some_and(|c| c.resume.is_some());
+                    live.job.attempts += 1;
+                    live.job.state = JobState::Running;
+                    live.job.message = reason.clone();
+                    live.wait = None;
+                    let attempt = Attempt {
+                        job,
+                        number: live.job.attempts,
+                        pool: self.config.pools[pool].name.clone(),
+                        accelerators,
+                        resumed: resume,
+                        pid: None,
+                        pid_start: None,
+                        external_id: None,
+                        started_ms: now_ms(),
+                        ended_ms: None,
+                        outcome: AttemptOutcome::Starting,
+                        exit_code: None,
+                    };
+                    writes.push(Write::Job(live.job.clone()));
+                    writes.push(Write::Attempt(attempt.clone()));
+                    writes.push(Write::Event(
+                        job,
+                        event("started", format!("attempt {}: {reason}", attempt.number)),
+                    ));
+                    live.attempt = Some(attempt);
+                    launches.push(job);
+                }
+            }
+        }
+        // The launch is on record before any process exists: a crash from here on is
+        // resolved by recovery, never by launching again.
+        if !self.write(writes).await {
+            for id in launches {
+                self.unlaunch(id);
+            }
+            return;
+        }
+        let mut after = Vec::new();
+        for id in launches {
+            self.launch(id, &mut after).await;
+        }
+        self.write(after).await;
+        self.publish_gauges();
+    }
+
+    /// Undoes a start that could not be recorded.
+    fn unlaunch(&mut self, id: JobId) {
+        let Some(live) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        if let Some(a) = live.attempt.take() {
+            if let Some(p) = self.config.pools.iter().position(|p| p.name == a.pool) {
+                self.free[p].extend(a.accelerators);
+            }
+        }
+        live.job.attempts -= 1;
+        live.job.state = JobState::Queued;
+    }
+
+    async fn launch(&mut self, id: JobId, writes: &mut Vec<Write>) {
+        let Some(live) = self.jobs.get(&id) else {
+            return;
+        };
+        let Some(attempt) = live.attempt.as_ref() else {
+            return;
+        };
+        let pool = self
+            .pool_index(&attempt.pool)
+            .expect("pool of a new attempt exists");
+        let req = LaunchRequest {
+            job: id,
+            attempt: attempt.number,
+            spec: live.spec.clone(),
+            accelerator: self.config.pools[pool].accelerator.clone(),
+            accelerators: attempt.accelerators.clone(),
+            resume: attempt.resumed,
+        };
+        match self.executors[pool].launch(req).await {
+            Ok(handle) => {
+                self.metrics
+                    .launched
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let live = self.jobs.get_mut(&id).expect("present");
+                let a = live.attempt.as_mut().expect("present");
+                handle.record(a);
+                a.outcome = AttemptOutcome::Running;
+                tracing::info!(job = %id, attempt = a.number, pool = %a.pool, accelerators = ?a.accelerators, "launched");
+                live.handle = Some(handle);
+                writes.push(Write::Attempt(a.clone()));
+            }
+            Err(e) => {
+                tracing::warn!(job = %id, error = %e, "launch failed");
+                let w = self.finish(
+                    id,
+                    AttemptOutcome::Failed,
+                    None,
+                    Some(format!("launch failed: {e}")),
+                );
+                writes.extend(w);
+            }
+        }
+    }
+
+    async fn preempt(&mut self, id: JobId, for_job: JobId, writes: &mut Vec<Write>) {
+        let Some(live) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let (Some(a), Some(h)) = (live.attempt.as_ref(), live.handle.clone()) else {
+            return;
+        };
+        live.stopping = Some(Stop::Preempt(for_job));
+        let (number, pool) = (a.number, a.pool.clone());
+        writes.push(Write::Event(
+            id,
+            event(
+                "preempt",
+                format!("preempted to make room for job {for_job}"),
+            ),
+        ));
+        let executor = self.executor_of(&pool);
+        if let Err(e) = executor.stop(id, number, h).await {
+            tracing::warn!(job = %id, error = %e, "failed to stop a preempted job");
+        }
+    }
+
+    async fn exited(&mut self, exit: ExitReport) {
+        let Some(live) = self.jobs.get(&exit.job) else {
+            return;
+        };
+        let Some(a) = live.attempt.as_ref() else {
+            return;
+        };
+        if a.number != exit.attempt {
+            return;
+        }
+        let outcome = match (live.stopping, exit.exit_code) {
+            (Some(Stop::Cancel), _) => AttemptOutcome::Cancelled,
+            (Some(Stop::Preempt(_)), _) => AttemptOutcome::Preempted,
+            (None, Some(0)) => AttemptOutcome::Succeeded,
+            (None, Some(_)) => AttemptOutcome::Failed,
+            (None, None) => AttemptOutcome::Lost,
+        };
+        let writes = self.finish(exit.job, outcome, exit.exit_code, None);
+        self.write(writes).await;
+    }
+
+    /// Ends a job's current attempt with `outcome` and moves the job on: to a final state, or
+    /// back to the queue (preempted, or failed/lost with restarts left). Returns the writes.
+    pub(super) fn finish(
+        &mut self,
+        id: JobId,
+        outcome: AttemptOutcome,
+        exit_code: Option<i32>,
+        detail: Option<String>,
+    ) -> Vec<Write> {
+        let Some(live) = self.jobs.get_mut(&id) else {
+            return Vec::new();
+        };
+        let Some(mut a) = live.attempt.take() else {
+            return Vec::new();
+        };
+        let stopping = live.stopping.take();
+        live.handle = None;
+        if let Some(p) = self.config.pools.iter().position(|p| p.name == a.pool) {
+            let count = self.config.pools[p].count;
+            self.free[p].extend(a.accelerators.iter().copied().filter(|i| *i < count));
+        }
+        a.outcome = outcome;
+        a.ended_ms = Some(now_ms());
+        a.exit_code = exit_code;
+        let job = &mut live.job;
+        job.exit_code = exit_code.or(job.exit_code);
+        let code = exit_code.map_or("no exit code".to_string(), |c| format!("exit code {c}"));
+        let (state, message) = match outcome {
+            AttemptOutcome::Succeeded => {
+                (JobState::Succeeded, "succeeded (exit code 0)".to_string())
+            }
+            AttemptOutcome::Cancelled => {
+                (JobState::Cancelled, "cancelled while running".to_string())
+            }
+            AttemptOutcome::Preempted => {
+                let by = match stopping {
+                    Some(Stop::Preempt(j)) => format!(" for job {j}"),
+                    _ => String::new(),
+                };
+                (JobState::Queued, format!("preempted{by}; requeued"))
+            }
+            AttemptOutcome::NotStarted => (
+                JobState::Queued,
+                "requeued: its launch was interrupted by a server restart before it began"
+                    .to_string(),
+            ),
+            AttemptOutcome::Failed
+            | AttemptOutcome::Lost
+            | AttemptOutcome::Starting
+            | AttemptOutcome::Running => {
+                let what = match (&detail, outcome) {
+                    (Some(d), _) => d.clone(),
+                    (None, AttemptOutcome::Lost) => {
+                        "lost: its process vanished without an exit status".to_string()
+                    }
+                    _ => format!("failed with {code}"),
+                };
+                if job.restarts < live.spec.max_restarts {
+                    job.restarts += 1;
+                    (
+                        JobState::Queued,
+                        format!(
+                            "{what}; restarting ({} of {})",
+                            job.restarts, live.spec.max_restarts
+                        ),
+                    )
+                } else {
+                    (JobState::Failed, what)
+                }
+            }
+        };
+        job.state = state;
+        job.message = message.clone();
+        tracing::info!(job = %id, attempt = a.number, outcome = outcome.as_str(), state = %state, "attempt ended");
+        if state.is_final() {
+            job.finished_ms = Some(now_ms());
+        }
+        let writes = vec![
+            Write::Attempt(a),
+            Write::Job(job.clone()),
+            Write::Event(id, event(outcome.as_str(), message)),
+        ];
+        if state.is_final() {
+            self.jobs.remove(&id);
+        }
+        writes
+    }
+
+    fn round_input(&self) -> RoundInput<'_> {
+        let now = now_ms();
+        let pools = self
+            .config
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PoolView {
+                name: &p.name,
+                executor: "local",
+                accelerator: p.accelerator.as_deref(),
+                capacity: p.count,
+                free: self.free[i].iter().copied().collect(),
+                max_jobs: p.max_jobs,
+                price: p.price,
+                spot: p.plan == crate::config::PricePlan::Spot,
+            })
+            .collect();
+        let mut queued = Vec::new();
+        let mut running = Vec::new();
+        for live in self.jobs.values() {
+            let work_secs = match live.spec.work {
+                Some(WorkEstimate::Seconds(s)) => Some(s),
+                _ => None,
+            };
+            match &live.attempt {
+                None => queued.push(QueuedView {
+                    id: live.job.id,
+                    tenant: &live.job.tenant,
+                    priority: live.spec.priority,
+                    choices: &live.spec.resources.accelerators,
+                    order: live.spec.resources.order,
+                    num_nodes: live.spec.num_nodes,
+                    infra: live.spec.resources.infra.as_deref(),
+                    use_spot: live.spec.resources.use_spot,
+                    budget: live.spec.budget,
+                    work_secs,
+                }),
+                Some(a) => {
+                    if let Some(pool) = self.pool_index(&a.pool) {
+                        running.push(RunningView {
+                            id: live.job.id,
+                            tenant: &live.job.tenant,
+                            priority: live.spec.priority,
+                            pool,
+                            accelerators: &a.accelerators,
+                            started_ms: a.started_ms,
+                            expected_end_ms: work_secs.map(|w| a.started_ms + w as i64 * 1000),
+                            stopping: live.stopping.is_some(),
+                        });
+                    }
+                }
+            }
+        }
+        RoundInput {
+            now_ms: now,
+            pools,
+            queued,
+            running,
+            quotas: self
+                .quotas
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! What the reactor tells about its live state: explanations, pool status and metrics gauges.
+
+use super::PoolStatus;
+use super::reactor::{Reactor, Stop};
+use crate::job::JobId;
+use crate::metrics::PoolGauges;
+use crate::schedule::WaitReason;
+use std::collections::BTreeMap;
+
+impl Reactor {
+    pub(super) fn explain(&self, id: JobId) -> Option<String> {
+        let live = self.jobs.get(&id)?;
+        Some(match (&live.attempt, live.stopping) {
+            (Some(_), Some(Stop::Cancel)) => {
+                "being cancelled: its processes were asked to stop".to_string()
+            }
+            (Some(_), Some(Stop::Preempt(by))) => {
+                format!(
+                    "being preempted to make room for higher-priority job {by}; it will be requeued"
+                )
+            }
+            (Some(a), None) => format!("running (attempt {}): {}", a.number, live.job.message),
+            (None, _) => match &live.wait {
+                Some(w) => format!("queued: {w}"),
+                None => "queued: not yet considered by a scheduling round".to_string(),
+            },
+        })
+    }
+
+    pub(super) fn pool_status(&self) -> Vec<PoolStatus> {
+        let gauges = self.gauges();
+        self.config
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let g = gauges.get(&p.name).copied().unwrap_or_default();
+                PoolStatus {
+                    name: p.name.clone(),
+                    executor: p.executor,
+                    accelerator: p.accelerator.clone(),
+                    count: p.count,
+                    free: self.free[i].len() as u32,
+                    running_jobs: g.running as u32,
+                    queued_jobs: g.queued as u32,
+                    max_jobs: p.max_jobs,
+                    plan: p.plan,
+                    usd_per_chip_hour: p.price.0,
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn gauges(&self) -> BTreeMap<String, PoolGauges> {
+        let mut g: BTreeMap<String, PoolGauges> = self
+            .config
+            .pools
+            .iter()
+            .map(|p| (p.name.clone(), PoolGauges::default()))
+            .collect();
+        for live in self.jobs.values() {
+            match (&live.attempt, &live.wait) {
+                (Some(a), _) => {
+                    if let Some(pg) = g.get_mut(&a.pool) {
+                        pg.running += 1;
+                        pg.accelerators_busy += a.accelerators.len() as u64;
+                    }
+                }
+                (
+                    None,
+                    Some(
+                        WaitReason::NoCapacity { pool, .. }
+                        | WaitReason::PoolFull { pool, .. }
+                        | WaitReason::Preempting { pool, .. },
+                    ),
+                ) => {
+                    if let Some(pg) = g.get_mut(pool) {
+                        pg.queued += 1;
+                    }
+                }
+                (None, _) => {
+                    // Waiting for a quota or not yet considered: count it on its preferred
+                    // accelerator's first pool.
+                    let pool = live
+                        .spec
+                        .resources
+                        .accelerators
+                        .first()
+                        .and_then(|c| {
+                            self.config
+                                .pools
+                                .iter()
+                                .find(|p| p.accelerator.as_deref() == Some(&c.accelerator))
+                        })
+                        .or(self.config.pools.first());
+                    if let Some(pg) = pool.and_then(|p| g.get_mut(&p.name)) {
+                        pg.queued += 1;
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    /// Refreshes the per-pool gauges of the metrics.
+    pub(super) fn publish_gauges(&self) {
+        *self.metrics.pools.lock().unwrap_or_else(|p| p.into_inner()) = self.gauges();
+    }
+}

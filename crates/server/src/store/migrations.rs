@@ -1,0 +1,118 @@
+//! Versioned schema migrations for SQLite, tracked in `PRAGMA user_version`.
+//!
+//! Each entry moves the schema from version `i` to `i + 1`; entries are never edited once
+//! released, only appended, so every database can be brought up to date.
+
+use super::StoreError;
+use rusqlite::Connection;
+
+/// The migrations, in order.
+const MIGRATIONS: &[&str] = &[
+    // 1: jobs, attempts, events, idempotency keys.
+    "CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        submitted_ms INTEGER NOT NULL,
+        deadline_ms INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER,
+        message TEXT NOT NULL DEFAULT '',
+        finished_ms INTEGER
+    );
+    CREATE INDEX jobs_by_state ON jobs(state, id);
+    CREATE INDEX jobs_by_tenant ON jobs(tenant, id);
+    CREATE TABLE attempts (
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        number INTEGER NOT NULL,
+        pool TEXT NOT NULL,
+        accelerators TEXT NOT NULL,
+        resumed INTEGER NOT NULL,
+        pid INTEGER,
+        pid_start INTEGER,
+        started_ms INTEGER NOT NULL,
+        ended_ms INTEGER,
+        outcome TEXT NOT NULL,
+        exit_code INTEGER,
+        PRIMARY KEY (job_id, number)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        at_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX events_by_job ON events(job_id, id);
+    CREATE TABLE idempotency (
+        tenant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        PRIMARY KEY (tenant, key)
+    );",
+    // 2: engine ids of attempts run by executors other than local processes.
+    "ALTER TABLE attempts ADD COLUMN external_id TEXT;",
+];
+
+/// Brings the schema up to the latest version, one transaction per migration.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew {
+            found: current,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_schemas() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn an_old_database_keeps_its_rows_when_migrated() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jobs (tenant, name, state, priority, spec, submitted_ms) VALUES ('t', 'j', 'running', 500, '{}', 1);
+             INSERT INTO attempts (job_id, number, pool, accelerators, resumed, started_ms, outcome) VALUES (1, 1, 'local', '[]', 0, 1, 'running');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (pool, external): (String, Option<String>) = conn
+            .query_row("SELECT pool, external_id FROM attempts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((pool.as_str(), external), ("local", None));
+    }
+}

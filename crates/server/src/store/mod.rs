@@ -1,0 +1,150 @@
+//! Durable state behind one trait, so that SQLite (embedded, the default) and later Postgres
+//! (several replicas, one leader) are interchangeable.
+//!
+//! The trait speaks in whole records: the scheduling loop owns the truth about live jobs in
+//! memory and writes each change through [`Store::write`] before acting on it (a launch is
+//! recorded before the process is spawned), so that a restarted server can tell what was
+//! decided. Reads serve the API and recovery.
+
+mod migrations;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::job::{Attempt, Job, JobEvent, JobId, JobState};
+use async_trait::async_trait;
+use spillway_model::spec::JobSpec;
+
+/// Why the store could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A stored record could not be decoded (a bug or a hand-edited database).
+    #[error("corrupt record in {table} (id {id}): {reason}")]
+    Corrupt {
+        /// Table holding the record.
+        table: &'static str,
+        /// Its id.
+        id: i64,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The database needs a newer Spillway.
+    #[error(
+        "database schema version {found} is newer than this Spillway knows ({known}): upgrade spillway"
+    )]
+    TooNew {
+        /// Version found in the database.
+        found: i64,
+        /// Latest version this build knows.
+        known: i64,
+    },
+    /// An idempotency key was reused for a different job.
+    #[error(
+        "idempotency key '{key}' was already used for job {job} with a different spec: use a new key"
+    )]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+        /// The job it names.
+        job: JobId,
+    },
+    /// A batch could not be committed; nothing in it was stored.
+    #[error("commit failed: {0}")]
+    Commit(String),
+    /// The store's writer has stopped (the server is shutting down).
+    #[error("store writer stopped")]
+    Closed,
+    /// Opening the database directory or file failed.
+    #[error("cannot open database at {path}: {source}")]
+    Open {
+        /// The database path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A job to store at submit.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// The tenant it belongs to.
+    pub tenant: String,
+    /// The validated spec.
+    pub spec: JobSpec,
+    /// Submit time, ms since the epoch.
+    pub submitted_ms: i64,
+    /// Absolute deadline.
+    pub deadline_ms: Option<i64>,
+    /// The client's `Idempotency-Key`, scoped to the tenant.
+    pub idempotency_key: Option<String>,
+}
+
+/// What submit stored.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The job (the earlier one when the idempotency key was seen before).
+    pub job: Job,
+    /// False when an idempotency key matched an earlier submit.
+    pub created: bool,
+}
+
+/// One change to write.
+#[derive(Debug, Clone)]
+// Written in small batches and dropped at once; boxing jobs would only add allocations.
+#[allow(clippy::large_enum_variant)]
+pub enum Write {
+    /// Replace a job's mutable fields.
+    Job(Job),
+    /// Insert or replace an attempt.
+    Attempt(Attempt),
+    /// Append an event.
+    Event(JobId, JobEvent),
+}
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only this tenant's.
+    pub tenant: Option<String>,
+    /// Only jobs in this state.
+    pub state: Option<JobState>,
+    /// At most this many, newest first.
+    pub limit: Option<u32>,
+}
+
+/// Accelerator time used by one tenant on one pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageRow {
+    /// The tenant.
+    pub tenant: String,
+    /// The pool.
+    pub pool: String,
+    /// Accelerator-milliseconds used, counting running attempts up to `now`.
+    pub chip_ms: i64,
+    /// Attempts counted.
+    pub attempts: u64,
+}
+
+/// The durable state of the service.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new job durably (or returns the one an idempotency key already names).
+    async fn submit(&self, job: NewJob) -> Result<Submitted, StoreError>;
+    /// Writes changes atomically and durably.
+    async fn write(&self, batch: Vec<Write>) -> Result<(), StoreError>;
+    /// One job.
+    async fn job(&self, id: JobId) -> Result<Option<Job>, StoreError>;
+    /// Jobs matching a filter, newest first.
+    async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, StoreError>;
+    /// Every job not in a final state, oldest first, with its attempts: what recovery needs.
+    async fn unfinished(&self) -> Result<Vec<(Job, Vec<Attempt>)>, StoreError>;
+    /// A job's attempts, first first.
+    async fn attempts(&self, id: JobId) -> Result<Vec<Attempt>, StoreError>;
+    /// A job's events, oldest first.
+    async fn events(&self, id: JobId) -> Result<Vec<JobEvent>, StoreError>;
+    /// Accelerator time per tenant and pool.
+    async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError>;
+}

@@ -1,0 +1,645 @@
+//! The HTTP API in process (no sockets): error bodies for malformed specs and requests,
+//! idempotency, tenancy, preemption with resume, quotas, usage and the OpenAPI document.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use spillway_server::config::Config;
+use spillway_server::service::Service;
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// A service on a fresh data directory; the directory lives as long as the returned guard.
+async fn app(config: &str) -> (Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::parse(config, "test").unwrap();
+    config.data_dir = dir.path().to_path_buf();
+    let service = Service::start(config).await.unwrap();
+    (spillway_server::api::router(service), dir)
+}
+
+const POOL: &str = "[[pool]]\nname = \"gpu\"\naccelerator = \"H100\"\ncount = 8\n";
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+async fn submit_yaml(app: &Router, token: Option<&str>, yaml: &str) -> (StatusCode, Value) {
+    call(
+        app,
+        "POST",
+        "/v1/jobs",
+        token,
+        &[("content-type", "application/json")],
+        &json!({ "yaml": yaml }).to_string(),
+    )
+    .await
+}
+
+/// Polls a job until `pred` holds on it (bounded).
+async fn wait_for(
+    app: &Router,
+    token: Option<&str>,
+    id: i64,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..600 {
+        let (_, v) = call(app, "GET", &format!("/v1/jobs/{id}"), token, &[], "").await;
+        if pred(&v) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} never reached the expected state");
+}
+
+fn state_is(s: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["job"]["state"] == s
+}
+
+/// (what is sent, expected status, expected code, expected message or its start).
+type Case = (&'static str, StatusCode, &'static str, &'static str);
+
+const BAD: StatusCode = StatusCode::BAD_REQUEST;
+const INVALID: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+
+/// Malformed specs, sent as YAML in a JSON body: each with its exact error text.
+const SPEC_CASES: &[Case] = &[
+    ("run: [unclosed", INVALID, "invalid_spec", "invalid YAML: "),
+    (
+        "- a\n- list\n",
+        INVALID,
+        "invalid_spec",
+        "a job spec must be a mapping with at least `run:`, found a list",
+    ),
+    (
+        "name: x\n",
+        INVALID,
+        "invalid_spec",
+        "run: missing: a job needs the commands to run, e.g. `run: python train.py`",
+    ),
+    (
+        "run: ''\n",
+        INVALID,
+        "invalid_spec",
+        "run: empty: give the commands to run",
+    ),
+    (
+        "runn: x\nrun: y\n",
+        INVALID,
+        "invalid_spec",
+        "runn: unknown field 'runn': did you mean 'run'?",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: [H100:8, H10:8]\n",
+        INVALID,
+        "invalid_spec",
+        "resources.accelerators[1]: unknown accelerator 'H10': did you mean H100, H200?",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: H100:0\n",
+        INVALID,
+        "invalid_spec",
+        "resources.accelerators: count of H100 must be at least 1",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: H100:0.5\n",
+        INVALID,
+        "invalid_spec",
+        "resources.accelerators: fractional count '0.5' of H100: Spillway hands out whole accelerators",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: H100:x\n",
+        INVALID,
+        "invalid_spec",
+        "resources.accelerators: count 'x' of H100 is not a whole number",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: [H100:1, h100:2]\n",
+        INVALID,
+        "invalid_spec",
+        "resources.accelerators: H100 is listed twice: keep one count per accelerator",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: H100\n  any_of:\n    - accelerators: A100\n",
+        INVALID,
+        "invalid_spec",
+        "resources: set only one of accelerators, any_of: they are alternative ways to list accelerators",
+    ),
+    (
+        "run: x\nresources:\n  any_of:\n    - use_spot: true\n",
+        INVALID,
+        "invalid_spec",
+        "resources.any_of[0]: missing accelerators",
+    ),
+    (
+        "run: x\nresources:\n  use_spot: yes please\n",
+        INVALID,
+        "invalid_spec",
+        "resources.use_spot: expected true or false, found 'yes please'",
+    ),
+    (
+        "run: x\nresources:\n  cpus: lots\n",
+        INVALID,
+        "invalid_spec",
+        "resources.cpus: invalid amount 'lots': write a number such as 8 or 8+ (at least 8)",
+    ),
+    (
+        "run: x\nnum_nodes: 0\n",
+        INVALID,
+        "invalid_spec",
+        "num_nodes: expected a whole number from 1 to 4096, found 0",
+    ),
+    (
+        "run: x\npriority: 2000\n",
+        INVALID,
+        "invalid_spec",
+        "priority: expected a whole number from 0 to 1000, found 2000",
+    ),
+    (
+        "run: x\nenvs:\n  CUDA_VISIBLE_DEVICES: '0'\n",
+        INVALID,
+        "invalid_spec",
+        "envs.CUDA_VISIBLE_DEVICES: CUDA_VISIBLE_DEVICES is set by Spillway for each job and cannot be overridden",
+    ),
+    (
+        "run: x\nenvs:\n  1X: a\n",
+        INVALID,
+        "invalid_spec",
+        "envs.1X: invalid variable name '1X': use letters, digits and '_', not starting with a digit",
+    ),
+    (
+        "run: x\nenvs:\n  TOKEN:\n",
+        INVALID,
+        "invalid_spec",
+        "envs.TOKEN: no value: give one (passing values at submit time is not supported)",
+    ),
+    (
+        "run: x\nwork: 5x\n",
+        INVALID,
+        "invalid_spec",
+        "work: invalid duration '5x': unknown unit 'x' (use s, m, h, d or w, e.g. 6h)",
+    ),
+    (
+        "run: x\ndeadline: tomorrow\n",
+        INVALID,
+        "invalid_spec",
+        "deadline: invalid deadline 'tomorrow': give a time such as 2026-12-01T00:00:00Z or a duration after submission such as 24h",
+    ),
+    (
+        "run: x\nbudget: -5\n",
+        INVALID,
+        "invalid_spec",
+        "budget: expected a positive amount of US dollars such as 250 or \"$250\", found -5",
+    ),
+    (
+        "run: x\ncheckpoint: {intervl: 30m}\n",
+        INVALID,
+        "invalid_spec",
+        "checkpoint.intervl: unknown field 'intervl': did you mean 'interval'?",
+    ),
+    (
+        "run: x\nmax_restarts: -1\n",
+        INVALID,
+        "invalid_spec",
+        "max_restarts: expected a whole number from 0 to 100, found -1",
+    ),
+    (
+        "run: x\nname: 'bad name!'\n",
+        INVALID,
+        "invalid_spec",
+        "name: invalid name 'bad name!': use 1 to 63 letters, digits, '.', '_' or '-'",
+    ),
+    (
+        "run: x\npriority: 1\nresources: {priority: 2}\n",
+        INVALID,
+        "invalid_spec",
+        "priority: given twice (here and in resources.priority): keep one",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: H100:16\n",
+        INVALID,
+        "unplaceable",
+        "resources: no pool can run it: no declared pool has H100:16",
+    ),
+    (
+        "run: x\nnum_nodes: 2\nresources:\n  accelerators: H100:8\n",
+        INVALID,
+        "unplaceable",
+        "resources: no pool can run it: it needs 2 nodes and the declared pools run single-node jobs",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: H100:1\n  infra: slurm\n",
+        INVALID,
+        "unplaceable",
+        "resources: no pool can run it: infra 'slurm' names no declared pool or executor",
+    ),
+    (
+        "run: x\ntenant: nobody\n",
+        INVALID,
+        "invalid_spec",
+        "tenant: unknown tenant 'nobody': it is not in the config",
+    ),
+];
+
+/// Malformed API requests: (method and path, body, expected status, code, message start).
+const REQUEST_CASES: &[(&str, &str, StatusCode, &str, &str)] = &[
+    (
+        "POST /v1/jobs",
+        "{",
+        BAD,
+        "bad_request",
+        "invalid JSON body: EOF while parsing an object at line 1 column 1",
+    ),
+    (
+        "POST /v1/jobs",
+        "{\"yml\": \"run: x\"}",
+        BAD,
+        "bad_request",
+        "invalid JSON body: unknown field `yml`, expected `yaml` or `spec`",
+    ),
+    (
+        "POST /v1/jobs",
+        "{}",
+        BAD,
+        "bad_request",
+        "missing spec: send {\"yaml\": \"...\"} or {\"spec\": {...}}",
+    ),
+    (
+        "POST /v1/jobs",
+        "{\"yaml\": \"run: x\", \"spec\": {\"run\": \"x\"}}",
+        BAD,
+        "bad_request",
+        "give either yaml or spec, not both",
+    ),
+    (
+        "POST /v1/jobs",
+        "{\"spec\": {\"run\": [\"a\"]}}",
+        INVALID,
+        "invalid_spec",
+        "run: expected a string, found a list",
+    ),
+    (
+        "POST /v1/jobs",
+        "{\"spec\": \"run: x\"}",
+        INVALID,
+        "invalid_spec",
+        "a job spec must be a mapping with at least `run:`, found a string",
+    ),
+    (
+        "GET /v1/jobs/abc",
+        "",
+        BAD,
+        "bad_request",
+        "invalid job id 'abc': job ids are positive whole numbers",
+    ),
+    (
+        "GET /v1/jobs/0",
+        "",
+        BAD,
+        "bad_request",
+        "invalid job id '0': job ids are positive whole numbers",
+    ),
+    (
+        "GET /v1/jobs/999",
+        "",
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "job 999 not found",
+    ),
+    (
+        "POST /v1/jobs/999/cancel",
+        "",
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "job 999 not found",
+    ),
+    (
+        "GET /v1/jobs?state=bogus",
+        "",
+        BAD,
+        "bad_request",
+        "unknown state 'bogus': expected one of queued, running, succeeded, failed, cancelled",
+    ),
+    (
+        "GET /v1/jobs?colour=red",
+        "",
+        BAD,
+        "bad_request",
+        "invalid query string: colour: unknown field `colour`, expected one of `state`, `tenant`, `limit`",
+    ),
+    (
+        "GET /v1/jobs?limit=-1",
+        "",
+        BAD,
+        "bad_request",
+        "invalid query string: limit: invalid digit",
+    ),
+    (
+        "GET /v1/jobs/1/logs?stream=both",
+        "",
+        BAD,
+        "bad_request",
+        "unknown stream 'both': use stdout or stderr",
+    ),
+    (
+        "POST /v1/nothing",
+        "",
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint: see /openapi.json",
+    ),
+];
+
+#[tokio::test]
+async fn malformed_specs_and_requests_get_their_error_text() {
+    let (app, _dir) = app(&format!("{POOL}[[tenant]]\nname = \"someone\"\n")).await;
+    let mut failures = Vec::new();
+    for (yaml, status, code, message) in SPEC_CASES {
+        let (got, body) = submit_yaml(&app, None, yaml).await;
+        let m = body["error"]["message"].as_str().unwrap_or_default();
+        if got != *status || body["error"]["code"] != *code || !m.starts_with(message) {
+            failures.push(format!("spec {yaml:?}: got {got} {body}"));
+        }
+    }
+    for (req, body, status, code, message) in REQUEST_CASES {
+        let (method, path) = req.split_once(' ').unwrap();
+        let (got, resp) = call(
+            &app,
+            method,
+            path,
+            None,
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await;
+        let m = resp["error"]["message"].as_str().unwrap_or_default();
+        if got != *status || resp["error"]["code"] != *code || !m.starts_with(message) {
+            failures.push(format!("{req} {body:?}: got {got} {resp}"));
+        }
+    }
+    assert!(SPEC_CASES.len() + REQUEST_CASES.len() >= 20);
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn idempotency_key_returns_the_same_job() {
+    let (app, _dir) = app(POOL).await;
+    let body = json!({ "yaml": "run: echo once\n" }).to_string();
+    let h = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "abc-1"),
+    ];
+    let (s1, a) = call(&app, "POST", "/v1/jobs", None, &h, &body).await;
+    let (s2, b) = call(&app, "POST", "/v1/jobs", None, &h, &body).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(a["id"], b["id"]);
+    assert_eq!(b["created"], false);
+    let other = json!({ "yaml": "run: echo different\n" }).to_string();
+    let (s3, c) = call(&app, "POST", "/v1/jobs", None, &h, &other).await;
+    assert_eq!(s3, StatusCode::CONFLICT);
+    assert!(
+        c["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("idempotency key 'abc-1' was already used")
+    );
+    let (_, list) = call(&app, "GET", "/v1/jobs", None, &[], "").await;
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn raw_yaml_bodies_and_skypilot_warnings() {
+    let (app, _dir) = app(POOL).await;
+    let (s, r) = call(
+        &app,
+        "POST",
+        "/v1/jobs",
+        None,
+        &[("content-type", "application/yaml")],
+        "run: echo hi\nresources:\n  accelerators: {H100:1}\n  cloud: aws\n",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["dialect"], "skypilot");
+    assert_eq!(
+        r["warnings"],
+        json!(["resources.cloud: ignored: SkyPilot resource field that Spillway does not use"])
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_required_and_tenants_isolated() {
+    let config = format!(
+        "admin_tokens = [\"admin-000\"]\n{POOL}[[tenant]]\nname = \"a\"\ntokens = [\"token-a-1\"]\n[[tenant]]\nname = \"b\"\ntokens = [\"token-b-1\"]\n"
+    );
+    let (app, _dir) = app(&config).await;
+    let (s, e) = call(&app, "GET", "/v1/jobs", None, &[], "").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(e["error"]["code"], "unauthorized");
+    let (s, _) = call(
+        &app,
+        "GET",
+        "/v1/jobs",
+        None,
+        &[("authorization", "Basic eDp5")],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, r) = submit_yaml(&app, Some("token-a-1"), "run: echo a\n").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = r["id"].as_i64().unwrap();
+    let (s, _) = call(
+        &app,
+        "GET",
+        &format!("/v1/jobs/{id}"),
+        Some("token-b-1"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "b must not see a's job");
+    let (s, _) = call(
+        &app,
+        "GET",
+        &format!("/v1/jobs/{id}/explain"),
+        Some("token-b-1"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        &app,
+        "POST",
+        &format!("/v1/jobs/{id}/cancel"),
+        Some("token-b-1"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, e) = submit_yaml(&app, Some("token-b-1"), "tenant: a\nrun: echo x\n").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(e["error"]["code"], "forbidden");
+    let (_, mine) = call(&app, "GET", "/v1/jobs", Some("token-b-1"), &[], "").await;
+    assert!(mine["jobs"].as_array().unwrap().is_empty());
+    let (s, _) = call(
+        &app,
+        "GET",
+        &format!("/v1/jobs/{id}"),
+        Some("admin-000"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "admin sees every job");
+    wait_for(&app, Some("token-a-1"), id, state_is("succeeded")).await;
+    let (_, usage) = call(&app, "GET", "/v1/usage", Some("token-b-1"), &[], "").await;
+    assert_eq!(usage["tenants"], json!([]), "b sees no usage of a");
+    let (_, usage) = call(&app, "GET", "/v1/usage", Some("token-a-1"), &[], "").await;
+    assert_eq!(usage["tenants"][0]["tenant"], "a");
+    assert_eq!(usage["tenants"][0]["pools"][0]["attempts"], 1);
+}
+
+#[tokio::test]
+async fn higher_priority_preempts_and_the_victim_resumes_from_its_checkpoint() {
+    let (app, _dir) = app("[[pool]]\nname = \"gpu\"\naccelerator = \"H100\"\ncount = 2\n").await;
+    let (_, low) = submit_yaml(
+        &app,
+        None,
+        "name: low\npriority: 100\nrun: sleep 60\ncheckpoint: {interval: 10m, resume: echo resumed}\nresources: {accelerators: H100:2}\n",
+    )
+    .await;
+    let low = low["id"].as_i64().unwrap();
+    wait_for(&app, None, low, state_is("running")).await;
+    let (_, high) = submit_yaml(
+        &app,
+        None,
+        "name: high\npriority: 900\nrun: echo high\nresources: {accelerators: H100:2}\n",
+    )
+    .await;
+    let high = high["id"].as_i64().unwrap();
+    wait_for(&app, None, high, state_is("succeeded")).await;
+    let done = wait_for(&app, None, low, state_is("succeeded")).await;
+    let outcomes: Vec<&str> = done["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["preempted", "succeeded"]);
+    assert_eq!(done["attempts"][1]["resumed"], true);
+    let (_, log) = call(&app, "GET", &format!("/v1/jobs/{low}/logs"), None, &[], "").await;
+    assert_eq!(log["data"], "resumed\n");
+    assert_eq!(log["eof"], true);
+}
+
+#[tokio::test]
+async fn quota_holds_a_job_back_and_explain_says_why() {
+    let config = format!("{POOL}[[tenant]]\nname = \"q\"\nmax_accelerators = {{ H100 = 2 }}\n");
+    let (app, _dir) = app(&config).await;
+    let spec = "tenant: q\nrun: sleep 30\nresources: {accelerators: H100:2}\n";
+    let (_, a) = submit_yaml(&app, None, spec).await;
+    let (_, b) = submit_yaml(&app, None, spec).await;
+    let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    wait_for(&app, None, a, state_is("running")).await;
+    let mut reason = String::new();
+    for _ in 0..600 {
+        let (_, e) = call(&app, "GET", &format!("/v1/jobs/{b}/explain"), None, &[], "").await;
+        reason = e["reason"].as_str().unwrap().to_string();
+        if reason.contains("quota") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        reason,
+        "queued: tenant q holds 2 of its quota of 2 H100; it waits until some of its jobs finish"
+    );
+    let (_, pools) = call(&app, "GET", "/v1/pools", None, &[], "").await;
+    assert_eq!(pools["pools"][0]["free"], 6);
+    for id in [a, b] {
+        call(
+            &app,
+            "POST",
+            &format!("/v1/jobs/{id}/cancel"),
+            None,
+            &[],
+            "",
+        )
+        .await;
+    }
+    wait_for(&app, None, a, state_is("cancelled")).await;
+    let (s, e) = call(&app, "POST", &format!("/v1/jobs/{a}/cancel"), None, &[], "").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(
+        e["error"]["message"],
+        format!("job {a} already cancelled: nothing to cancel")
+    );
+}
+
+#[tokio::test]
+async fn metrics_and_health() {
+    let (app, _dir) = app(POOL).await;
+    submit_yaml(&app, None, "run: echo m\n").await;
+    let (s, h) = call(&app, "GET", "/healthz", None, &[], "").await;
+    assert_eq!((s, h), (StatusCode::OK, Value::String("ok\n".into())));
+    let (_, m) = call(&app, "GET", "/metrics", None, &[], "").await;
+    let m = m.as_str().unwrap();
+    for needle in [
+        "spillway_queue_length{pool=\"gpu\"}",
+        "spillway_running_jobs{pool=\"gpu\"}",
+        "spillway_submit_latency_seconds_count 1",
+        "spillway_scheduling_round_seconds_count",
+    ] {
+        assert!(m.contains(needle), "missing {needle} in:\n{m}");
+    }
+}
+
+/// The checked-in OpenAPI document matches the code. Regenerate with
+/// `UPDATE_OPENAPI=1 cargo test -p spillway-server --test api openapi`.
+#[test]
+fn openapi_document_is_up_to_date() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    let generated = spillway_server::api::openapi_json() + "\n";
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "crates/server/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p spillway-server --test api openapi"
+    );
+}
