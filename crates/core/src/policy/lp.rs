@@ -1,0 +1,379 @@
+//! Policies solved as linear programs over the job x pool time-fraction matrix `x`, with the
+//! base constraints every allocation satisfies (Gavel's):
+//! `x >= 0`, `sum_i sf_i x_ij <= capacity_j` for each pool, `sum_j x_ij <= 1` for each job.
+//! Variable `x_ij` has index `i * m + j` (m pools); extra variables follow.
+
+use super::{Allocation, PolicyInput};
+use crate::solver::{Cmp, LinearProgram, LpSolver, SolveError};
+use std::time::Duration;
+
+fn base_program(input: &PolicyInput<'_>, extra_vars: usize) -> LinearProgram {
+    let n = input.jobs.len();
+    let m = input.capacities.len();
+    let mut lp = LinearProgram::new(n * m + extra_vars);
+    for j in 0..m {
+        let coeffs = (0..n)
+            .map(|i| (i * m + j, f64::from(input.jobs[i].scale_factor)))
+            .collect();
+        lp.push(coeffs, Cmp::Le, f64::from(input.capacities[j]));
+    }
+    for i in 0..n {
+        lp.push((0..m).map(|j| (i * m + j, 1.0)).collect(), Cmp::Le, 1.0);
+    }
+    lp
+}
+
+fn unflatten(input: &PolicyInput<'_>, x: &[f64]) -> Allocation {
+    let m = input.capacities.len();
+    input
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let row = (0..m).map(|j| x[i * m + j].clamp(0.0, 1.0)).collect();
+            (job.id, row)
+        })
+        .collect()
+}
+
+/// `maximize min_i sum_j coef_ij x_ij` under the base constraints.
+fn max_min(
+    input: &PolicyInput<'_>,
+    coef: impl Fn(usize, usize) -> f64,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<Vec<f64>, SolveError> {
+    let n = input.jobs.len();
+    let m = input.capacities.len();
+    let z = n * m;
+    let mut lp = base_program(input, 1);
+    for i in 0..n {
+        let mut coeffs: Vec<(usize, f64)> = vec![(z, 1.0)];
+        coeffs.extend((0..m).map(|j| (i * m + j, -coef(i, j))));
+        lp.push(coeffs, Cmp::Le, 0.0);
+    }
+    lp.objective = vec![(z, 1.0)];
+    solver.solve(&lp, time_limit)
+}
+
+/// Gavel's max-min fairness. Agnostic (LAS): every throughput counts as 1, so the objective is
+/// the weighted share of the cluster. Aware: throughputs are normalized by what the job would get
+/// under the agnostic allocation, so each job's objective term is its speed-up over an equal share.
+pub(crate) fn max_min_fairness(
+    input: &PolicyInput<'_>,
+    aware: bool,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<Allocation, SolveError> {
+    let m = input.capacities.len();
+    let jobs = input.jobs;
+    let agnostic = max_min(
+        input,
+        |i, _| f64::from(jobs[i].scale_factor) / jobs[i].priority_weight,
+        solver,
+        time_limit,
+    )?;
+    if !aware {
+        return Ok(unflatten(input, &agnostic));
+    }
+    let isolated: Vec<f64> = (0..jobs.len())
+        .map(|i| {
+            let t: f64 = (0..m)
+                .map(|j| jobs[i].throughputs[j] * agnostic[i * m + j].clamp(0.0, 1.0))
+                .sum();
+            // A job the equal share cannot serve at all is normalized by its best speed.
+            if t > 1e-12 {
+                t
+            } else {
+                jobs[i].throughputs.iter().copied().fold(1e-12, f64::max)
+            }
+        })
+        .collect();
+    let x = max_min(
+        input,
+        |i, j| {
+            jobs[i].throughputs[j] * f64::from(jobs[i].scale_factor)
+                / (jobs[i].priority_weight * isolated[i])
+        },
+        solver,
+        time_limit,
+    )?;
+    Ok(unflatten(input, &x))
+}
+
+/// The largest rate `s` such that every job can run `remaining_i * s` steps per second:
+/// `1 / s` is the shortest time in which all active jobs can finish.
+fn best_completion_time(
+    input: &PolicyInput<'_>,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<f64, SolveError> {
+    let n = input.jobs.len();
+    let m = input.capacities.len();
+    let s = n * m;
+    let mut lp = base_program(input, 1);
+    for (i, job) in input.jobs.iter().enumerate() {
+        let mut coeffs: Vec<(usize, f64)> =
+            (0..m).map(|j| (i * m + j, job.throughputs[j])).collect();
+        coeffs.push((s, -(job.remaining_steps as f64)));
+        lp.push(coeffs, Cmp::Ge, 0.0);
+    }
+    lp.objective = vec![(s, 1.0)];
+    let x = solver.solve(&lp, time_limit)?;
+    Ok(if x[s] > 0.0 {
+        1.0 / x[s]
+    } else {
+        f64::INFINITY
+    })
+}
+
+/// Feasibility of finishing every job within `t` seconds; returns an interior feasible point.
+fn finish_within(
+    input: &PolicyInput<'_>,
+    t: f64,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<Vec<f64>, SolveError> {
+    let m = input.capacities.len();
+    let mut lp = base_program(input, 0);
+    for (i, job) in input.jobs.iter().enumerate() {
+        let coeffs = (0..m).map(|j| (i * m + j, job.throughputs[j])).collect();
+        lp.push(coeffs, Cmp::Ge, job.remaining_steps as f64 / t);
+    }
+    solver.solve(&lp, time_limit)
+}
+
+/// Minimum total duration (makespan). Gavel binary-searches the completion time `T` between
+/// 100 s and 10^6 s (widening tenfold when needed) until the bracket is within 5%, and keeps the
+/// feasible point found at the last feasible `T`. We compute the exact optimum `T*` with one LP,
+/// replay the same bisection arithmetic against it (`T` is feasible iff `T >= T*`), and solve the
+/// feasibility problem once at the `T` that bisection would end on, so the allocation keeps the
+/// same slack as Gavel's.
+pub(crate) fn min_total_duration(
+    input: &PolicyInput<'_>,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<Allocation, SolveError> {
+    let best = best_completion_time(input, solver, time_limit)?;
+    if !best.is_finite() {
+        return Err(SolveError::Infeasible);
+    }
+    let mut max_t = 1e6_f64;
+    let mut min_t = 100.0_f64;
+    let mut last_max_t = max_t;
+    let mut feasible_t = None;
+    while feasible_t.is_none() {
+        while 1.05 * min_t < max_t {
+            let t = (min_t + max_t) / 2.0;
+            if t >= best {
+                feasible_t = Some(t);
+                max_t = t;
+            } else {
+                min_t = t;
+            }
+        }
+        max_t = last_max_t * 10.0;
+        min_t = last_max_t;
+        last_max_t *= 10.0;
+        if last_max_t > 1e30 {
+            return Err(SolveError::Infeasible);
+        }
+    }
+    let t = feasible_t.expect("loop ends with a feasible T");
+    let x = finish_within(input, t, solver, time_limit)?;
+    Ok(unflatten(input, &x))
+}
+
+/// Maximum total throughput, each job's throughput normalized by its fastest pool's.
+pub(crate) fn max_sum_throughput(
+    input: &PolicyInput<'_>,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<Allocation, SolveError> {
+    let m = input.capacities.len();
+    let mut lp = base_program(input, 0);
+    for (i, job) in input.jobs.iter().enumerate() {
+        let best = job.throughputs.iter().copied().fold(0.0, f64::max);
+        if best > 0.0 {
+            for j in 0..m {
+                lp.objective.push((
+                    i * m + j,
+                    job.throughputs[j] * f64::from(job.scale_factor) / best,
+                ));
+            }
+        }
+    }
+    let x = solver.solve(&lp, time_limit)?;
+    Ok(unflatten(input, &x))
+}
+
+/// Maximum normalized throughput per dollar; with `slos`, each job with a deadline must be
+/// allocated enough throughput to finish by it (when no allocation can meet every deadline, the
+/// deadlines are dropped for this allocation rather than leaving the cluster idle).
+pub(crate) fn throughput_per_cost(
+    input: &PolicyInput<'_>,
+    slos: bool,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<Allocation, SolveError> {
+    let m = input.capacities.len();
+    let mut lp = base_program(input, 0);
+    for (i, job) in input.jobs.iter().enumerate() {
+        let best = job.throughputs.iter().copied().fold(0.0, f64::max);
+        for j in 0..m {
+            let price = input.prices[j].unwrap_or(0.0) * f64::from(job.scale_factor);
+            if best > 0.0 && price > 0.0 {
+                lp.objective
+                    .push((i * m + j, job.throughputs[j] / best / price));
+            }
+        }
+    }
+    if slos {
+        let mut with_slos = lp.clone();
+        for (i, job) in input.jobs.iter().enumerate() {
+            if let Some(left) = job.time_to_deadline_s {
+                let need = job.remaining_steps as f64 / left.max(1.0);
+                let coeffs = (0..m).map(|j| (i * m + j, job.throughputs[j])).collect();
+                with_slos.push(coeffs, Cmp::Ge, need);
+            }
+        }
+        match solver.solve(&with_slos, time_limit) {
+            Ok(x) => return Ok(unflatten(input, &x)),
+            Err(SolveError::Infeasible) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let x = solver.solve(&lp, time_limit)?;
+    Ok(unflatten(input, &x))
+}
+
+/// Finish-time fairness (Themis): minimize the largest ratio `rho_i` of a job's finish time
+/// under the allocation to its finish time on an equal (agnostic max-min) share of the cluster.
+/// `rho_i <= rho` is linear in `x` for a fixed `rho`, so we bisect on `rho` (to 1%).
+pub(crate) fn finish_time_fairness(
+    input: &PolicyInput<'_>,
+    solver: &dyn LpSolver,
+    time_limit: Duration,
+) -> Result<Allocation, SolveError> {
+    let m = input.capacities.len();
+    let jobs = input.jobs;
+    let share = max_min_fairness(input, false, solver, time_limit)?;
+    let isolated_finish: Vec<f64> = jobs
+        .iter()
+        .map(|job| {
+            let rate: f64 = (0..m)
+                .map(|j| job.throughputs[j] * share[&job.id][j])
+                .sum::<f64>()
+                .max(1e-12);
+            job.time_since_arrival_s + job.remaining_steps as f64 / rate
+        })
+        .collect();
+    let attempt = |rho: f64| {
+        let mut lp = base_program(input, 0);
+        for (i, job) in jobs.iter().enumerate() {
+            let budget = rho * isolated_finish[i] - job.time_since_arrival_s;
+            if budget <= 0.0 {
+                return Err(SolveError::Infeasible);
+            }
+            let coeffs = (0..m).map(|j| (i * m + j, job.throughputs[j])).collect();
+            lp.push(coeffs, Cmp::Ge, job.remaining_steps as f64 / budget);
+        }
+        solver.solve(&lp, time_limit)
+    };
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    let mut best = None;
+    while best.is_none() {
+        match attempt(hi) {
+            Ok(x) => best = Some(x),
+            Err(SolveError::Infeasible) if hi < 1e9 => {
+                lo = hi;
+                hi *= 2.0;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    while hi > lo * 1.01 + 1e-9 {
+        let mid = (lo + hi) / 2.0;
+        match attempt(mid) {
+            Ok(x) => {
+                best = Some(x);
+                hi = mid;
+            }
+            Err(SolveError::Infeasible) => lo = mid,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(unflatten(input, &best.expect("found a feasible rho")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JobId;
+    use crate::policy::PolicyJob;
+    use crate::solver::ClarabelSolver;
+
+    fn job(id: u64, sf: u32, thr: &[f64], remaining: u64) -> PolicyJob {
+        PolicyJob {
+            id: JobId(id),
+            scale_factor: sf,
+            throughputs: thr.to_vec(),
+            priority_weight: 1.0,
+            remaining_steps: remaining,
+            time_since_arrival_s: 0.0,
+            time_to_deadline_s: None,
+        }
+    }
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn agnostic_max_min_gives_equal_shares() {
+        let jobs: Vec<PolicyJob> = (0..4).map(|i| job(i, 1, &[4.0, 1.0], 10)).collect();
+        let names = vec!["a".to_string(), "b".to_string()];
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1, 1],
+            pool_names: &names,
+            prices: &[None, None],
+        };
+        let a = max_min_fairness(&input, false, &ClarabelSolver, LIMIT).unwrap();
+        for row in a.values() {
+            assert!((row.iter().sum::<f64>() - 0.5).abs() < 1e-4, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn aware_max_min_moves_jobs_to_where_they_gain_most() {
+        // Job 0 gains 10x on pool a, job 1 only 2x: a goes mostly to job 0.
+        let jobs = vec![job(0, 1, &[10.0, 1.0], 10), job(1, 1, &[2.0, 1.0], 10)];
+        let names = vec!["a".to_string(), "b".to_string()];
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1, 1],
+            pool_names: &names,
+            prices: &[None, None],
+        };
+        let a = max_min_fairness(&input, true, &ClarabelSolver, LIMIT).unwrap();
+        assert!(a[&JobId(0)][0] > a[&JobId(1)][0], "{a:?}");
+        assert!(a[&JobId(1)][1] > a[&JobId(0)][1], "{a:?}");
+    }
+
+    #[test]
+    fn min_total_duration_can_finish_everything_in_time() {
+        let jobs = vec![job(0, 1, &[2.0, 1.0], 7200), job(1, 1, &[1.0, 1.0], 3600)];
+        let names = vec!["a".to_string(), "b".to_string()];
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1, 1],
+            pool_names: &names,
+            prices: &[None, None],
+        };
+        let best = best_completion_time(&input, &ClarabelSolver, LIMIT).unwrap();
+        // Job 0 on a (3600 s), job 1 on b (3600 s).
+        assert!((best - 3600.0).abs() < 1.0, "{best}");
+        let a = min_total_duration(&input, &ClarabelSolver, LIMIT).unwrap();
+        let rate0 = 2.0 * a[&JobId(0)][0] + a[&JobId(0)][1];
+        assert!(rate0 * 3600.0 * 1.06 >= 7200.0, "{a:?}");
+    }
+}
