@@ -25,7 +25,7 @@ enum Command {
     /// Estimate the chips, time and cost to train a model on each accelerator.
     Estimate(cmd::estimate::EstimateArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
-    Simulate(cmd::simulate::SimulateArgs),
+    Simulate(Box<cmd::simulate::SimulateArgs>),
 }
 
 fn main() -> ExitCode {
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Offers(args) => cmd::offers::run(args),
         Command::Estimate(args) => cmd::estimate::run(args),
-        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Simulate(args) => cmd::simulate::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
