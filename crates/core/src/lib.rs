@@ -25,6 +25,6 @@ pub use cluster::{Cluster, Pool, PoolId};
 pub use error::CoreError;
 pub use job::{JobId, JobSpec};
 pub use mechanism::{Placement, PlacementKind, RoundPlan, RoundReport};
-pub use policy::{Allocation, PolicyKind};
+pub use policy::{Allocation, LpOptions, PolicyKind};
 pub use scheduler::{Scheduler, SchedulerConfig};
 pub use time::SimTime;

@@ -7,7 +7,7 @@
 //! is compared with what its allocation promised (its deficit, a tie-breaker) and reset.
 
 use crate::mechanism::{QueueEntry, assign_workers, select_jobs};
-use crate::policy::{PolicyInput, PolicyJob, PolicyState};
+use crate::policy::{LpOptions, PolicyInput, PolicyJob, PolicyState};
 use crate::pyrandom::PyRandom;
 use crate::solver::{ClarabelSolver, LpSolver};
 use crate::{
@@ -30,6 +30,8 @@ pub struct SchedulerConfig {
     pub seed: u64,
     /// Time limit of each LP solve.
     pub solver_time_limit: Duration,
+    /// Solve max-min fairness over classes of identical jobs (see [`LpOptions`]).
+    pub aggregate_classes: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -39,6 +41,7 @@ impl Default for SchedulerConfig {
             min_reallocation_interval_s: 1920.0,
             seed: 0,
             solver_time_limit: Duration::from_secs(30),
+            aggregate_classes: true,
         }
     }
 }
@@ -368,8 +371,11 @@ impl Scheduler {
             pool_names: &names,
             prices: &prices,
         };
-        self.policy
-            .allocate(&input, self.solver.as_ref(), self.config.solver_time_limit)
+        let options = LpOptions {
+            time_limit: self.config.solver_time_limit,
+            aggregate_classes: self.config.aggregate_classes,
+        };
+        self.policy.allocate(&input, self.solver.as_ref(), &options)
     }
 
     /// The current allocation.

@@ -72,6 +72,10 @@ pub(crate) struct SimulateArgs {
     /// Measure JCT over jobs A..B only (trace positions, end exclusive), e.g. 4000..5000.
     #[arg(long, value_name = "A..B", value_parser = parse_window)]
     jobs_window: Option<Range<u64>>,
+    /// Solve max-min fairness job by job instead of over classes of identical jobs (slower;
+    /// picks the same interior point as Gavel's solver also when pool sizes differ).
+    #[arg(long)]
+    per_job_lp: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -232,6 +236,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
             min_reallocation_interval_s: args.realloc_interval_s,
             seed: args.seed,
             solver_time_limit: Duration::from_secs(60),
+            aggregate_classes: !args.per_job_lp,
         },
         ..SimConfig::default()
     };

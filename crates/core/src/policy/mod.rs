@@ -169,6 +169,36 @@ pub struct PolicyInput<'a> {
     pub prices: &'a [Option<f64>],
 }
 
+/// How LP policies are solved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LpOptions {
+    /// Time limit of each solve.
+    pub time_limit: Duration,
+    /// Solve max-min fairness over classes of identical jobs instead of job by job (same
+    /// optimum, much smaller LP).
+    pub aggregate_classes: bool,
+}
+
+impl Default for LpOptions {
+    fn default() -> LpOptions {
+        LpOptions {
+            time_limit: Duration::from_secs(30),
+            aggregate_classes: true,
+        }
+    }
+}
+
+/// Computes one allocation of a policy from scratch (no memory of earlier allocations); for
+/// benchmarks, tests and callers outside the round mechanism.
+pub fn allocate_once(
+    kind: PolicyKind,
+    input: &PolicyInput<'_>,
+    solver: &dyn LpSolver,
+    options: &LpOptions,
+) -> Result<Allocation, CoreError> {
+    PolicyState::new(kind, 0).allocate(input, solver, options)
+}
+
 /// A policy with whatever it remembers between allocations (agnostic FIFO keeps its placements
 /// and random stream, like Gavel's).
 #[derive(Debug)]
@@ -192,8 +222,9 @@ impl PolicyState {
         &mut self,
         input: &PolicyInput<'_>,
         solver: &dyn LpSolver,
-        time_limit: Duration,
+        options: &LpOptions,
     ) -> Result<Allocation, CoreError> {
+        let time_limit = options.time_limit;
         if input.jobs.is_empty() {
             return Ok(Allocation::new());
         }
@@ -209,7 +240,8 @@ impl PolicyState {
             PolicyKind::Fifo { aware: true } => fifo::aware(input),
             PolicyKind::PriorityBackfill => fifo::priority_backfill(input),
             PolicyKind::MaxMinFairness { aware } => {
-                lp::max_min_fairness(input, aware, solver, time_limit).map_err(solver_error)?
+                lp::max_min_fairness(input, aware, options.aggregate_classes, solver, time_limit)
+                    .map_err(solver_error)?
             }
             PolicyKind::MinTotalDuration => {
                 lp::min_total_duration(input, solver, time_limit).map_err(solver_error)?

@@ -5,8 +5,10 @@
 //! error instead of stalling a round.
 
 mod clarabel;
+mod good_lp;
 
 pub use clarabel::ClarabelSolver;
+pub use good_lp::GoodLpClarabel;
 
 use std::time::Duration;
 
