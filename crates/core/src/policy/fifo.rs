@@ -63,7 +63,9 @@ pub(crate) fn aware(input: &PolicyInput<'_>) -> Allocation {
 /// goes to the head of the queue, and the remaining jobs go to the alphabetically last pool
 /// that has room, while a pool picked at random (Python's `random.Random(seed)` stream) leaves
 /// the candidate list when the chosen pool fills up. (That last rule is a quirk of Gavel's code
-/// — it can place more jobs on a pool than it holds; the mechanism then runs them in turn.)
+/// — it can place more jobs on a pool than it holds; the mechanism then runs them in turn.) One
+/// deviation: where Gavel would pick a pool on which the job cannot run at all, and so never
+/// place it, we take the randomly drawn pool.
 pub(crate) fn agnostic(
     input: &PolicyInput<'_>,
     assignments: &mut BTreeMap<JobId, usize>,
@@ -106,7 +108,12 @@ pub(crate) fn agnostic(
             break;
         }
         let drawn = candidates[rng.randbelow(candidates.len() as u32) as usize];
-        let p = *types.last().expect("types is not empty");
+        let mut p = *types.last().expect("types is not empty");
+        if job.throughputs[p] <= 0.0 {
+            // Gavel would leave the job unallocated until the next recomputation, which never
+            // comes when nothing else changes (a hang); take the drawn pool instead.
+            p = types[drawn];
+        }
         if job.throughputs[p] > 0.0 {
             assignments.insert(id, p);
             avail[p] -= sf;

@@ -44,7 +44,7 @@ fn unflatten(input: &PolicyInput<'_>, x: &[f64]) -> Allocation {
 /// classes (Gavel's 2,048 jobs are at most 83 classes). The interior point the solver returns on
 /// a non-unique optimum can differ from the per-job LP's (the classes' barrier terms are not
 /// weighted by their sizes); with equal pool capacities, as in Gavel's experiments, the two agree.
-fn max_min(
+pub(crate) fn max_min(
     input: &PolicyInput<'_>,
     coef: impl Fn(usize, usize) -> f64,
     aggregate: bool,
@@ -153,7 +153,7 @@ pub(crate) fn max_min_fairness(
 
 /// The largest rate `s` such that every job can run `remaining_i * s` steps per second:
 /// `1 / s` is the shortest time in which all active jobs can finish.
-fn best_completion_time(
+pub(crate) fn best_completion_time(
     input: &PolicyInput<'_>,
     solver: &dyn LpSolver,
     time_limit: Duration,

@@ -5,6 +5,8 @@
 
 mod fifo;
 mod lp;
+#[cfg(test)]
+mod proptests;
 
 use crate::pyrandom::PyRandom;
 use crate::solver::LpSolver;

@@ -6,9 +6,11 @@
 
 mod clarabel;
 mod good_lp;
+mod simplex;
 
 pub use clarabel::ClarabelSolver;
 pub use good_lp::GoodLpClarabel;
+pub use simplex::DenseSimplex;
 
 use std::time::Duration;
 
