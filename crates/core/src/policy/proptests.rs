@@ -111,11 +111,11 @@ proptest! {
                 }
             }
             if kind != (PolicyKind::Fifo { aware: false }) {
-                for p in 0..case.caps.len() {
+                for (p, &cap) in case.caps.iter().enumerate() {
                     let used: f64 = case.jobs.iter().enumerate()
                         .map(|(i, j)| f64::from(j.scale_factor) * a[&JobId(i as u64)][p])
                         .sum();
-                    prop_assert!(used <= f64::from(case.caps[p]) + 1e-5, "{kind}: pool {p} {used}");
+                    prop_assert!(used <= f64::from(cap) + 1e-5, "{kind}: pool {p} {used}");
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! It exists to cross-check the interior-point backend on the same problems (same optimal value,
 //! by a different algorithm); it is not meant for large problems (dense tableau).
 
-use super::{Cmp, LinearProgram, LpSolver, SolveError};
+use super::{Cmp, LinearProgram, LpSolver, Row, SolveError};
 use std::time::Duration;
 
 const EPS: f64 = 1e-9;
@@ -19,22 +19,23 @@ impl LpSolver for DenseSimplex {
 
     fn solve(&self, lp: &LinearProgram, _time_limit: Duration) -> Result<Vec<f64>, SolveError> {
         // Rows with rhs >= 0, upper bounds as rows.
-        let mut rows: Vec<(Vec<(usize, f64)>, Cmp, f64)> = Vec::new();
-        for r in &lp.rows {
-            rows.push((r.coeffs.clone(), r.cmp, r.rhs));
-        }
+        let mut rows: Vec<Row> = lp.rows.clone();
         for (v, ub) in lp.upper.iter().enumerate() {
             if let Some(ub) = ub {
-                rows.push((vec![(v, 1.0)], Cmp::Le, *ub));
+                rows.push(Row {
+                    coeffs: vec![(v, 1.0)],
+                    cmp: Cmp::Le,
+                    rhs: *ub,
+                });
             }
         }
         for row in &mut rows {
-            if row.2 < 0.0 {
-                row.2 = -row.2;
-                for c in &mut row.0 {
+            if row.rhs < 0.0 {
+                row.rhs = -row.rhs;
+                for c in &mut row.coeffs {
                     c.1 = -c.1;
                 }
-                row.1 = match row.1 {
+                row.cmp = match row.cmp {
                     Cmp::Le => Cmp::Ge,
                     Cmp::Ge => Cmp::Le,
                     Cmp::Eq => Cmp::Eq,
@@ -43,19 +44,19 @@ impl LpSolver for DenseSimplex {
         }
         let n = lp.num_vars;
         let m = rows.len();
-        let slacks = rows.iter().filter(|r| r.1 != Cmp::Eq).count();
-        let artificials = rows.iter().filter(|r| r.1 != Cmp::Le).count();
+        let slacks = rows.iter().filter(|r| r.cmp != Cmp::Eq).count();
+        let artificials = rows.iter().filter(|r| r.cmp != Cmp::Le).count();
         let width = n + slacks + artificials;
         // Tableau: m constraint rows, then the objective row; last column is the rhs.
         let mut t = vec![vec![0.0; width + 1]; m + 1];
         let mut basis = vec![0usize; m];
         let (mut s, mut a) = (n, n + slacks);
-        for (i, (coeffs, cmp, rhs)) in rows.iter().enumerate() {
-            for &(v, c) in coeffs {
+        for (i, row) in rows.iter().enumerate() {
+            for &(v, c) in &row.coeffs {
                 t[i][v] += c;
             }
-            t[i][width] = *rhs;
-            match cmp {
+            t[i][width] = row.rhs;
+            match row.cmp {
                 Cmp::Le => {
                     t[i][s] = 1.0;
                     basis[i] = s;
@@ -77,13 +78,12 @@ impl LpSolver for DenseSimplex {
         }
         // Phase 1: maximize -sum(artificials). Objective row holds reduced costs (c_B B^-1 A - c).
         if artificials > 0 {
-            for col in n + slacks..width {
-                t[m][col] = 1.0;
-            }
+            t[m][n + slacks..width].fill(1.0);
             for i in 0..m {
                 if basis[i] >= n + slacks {
-                    for col in 0..=width {
-                        t[m][col] -= t[i][col];
+                    let row = t[i].clone();
+                    for (obj, v) in t[m].iter_mut().zip(&row) {
+                        *obj -= v;
                     }
                 }
             }
@@ -100,9 +100,7 @@ impl LpSolver for DenseSimplex {
                 }
             }
             for row in t.iter_mut() {
-                for col in n + slacks..width {
-                    row[col] = 0.0;
-                }
+                row[n + slacks..width].fill(0.0);
             }
         }
         // Phase 2.
@@ -116,8 +114,9 @@ impl LpSolver for DenseSimplex {
             let b = basis[i];
             let cost = -t[m][b];
             if cost != 0.0 {
-                for col in 0..=width {
-                    t[m][col] += cost * t[i][col];
+                let row = t[i].clone();
+                for (obj, v) in t[m].iter_mut().zip(&row) {
+                    *obj += cost * v;
                 }
             }
         }
