@@ -115,13 +115,16 @@ pub(crate) fn max_min_fairness(
 ) -> Result<Allocation, SolveError> {
     let m = input.capacities.len();
     let jobs = input.jobs;
-    let agnostic = max_min(
-        input,
-        |i, _| f64::from(jobs[i].scale_factor) / jobs[i].priority_weight,
-        aggregate,
-        solver,
-        time_limit,
-    )?;
+    let agnostic = match symmetric_equal_share(input) {
+        Some(x) if aggregate => x,
+        _ => max_min(
+            input,
+            |i, _| f64::from(jobs[i].scale_factor) / jobs[i].priority_weight,
+            aggregate,
+            solver,
+            time_limit,
+        )?,
+    };
     if !aware {
         return Ok(unflatten(input, &agnostic));
     }
@@ -149,6 +152,30 @@ pub(crate) fn max_min_fairness(
         time_limit,
     )?;
     Ok(unflatten(input, &x))
+}
+
+/// The agnostic max-min allocation in closed form when it is fully symmetric: every job has the
+/// same gang size and weight and every pool the same capacity. Each job then gets the share
+/// `X = min(1, total capacity / (n sf))` spread evenly over the pools, which is the unique point
+/// of the optimal face that is invariant under permuting jobs and pools, hence the one an
+/// interior-point solver converges to.
+fn symmetric_equal_share(input: &PolicyInput<'_>) -> Option<Vec<f64>> {
+    let first = input.jobs.first()?;
+    let cap = *input.capacities.first()?;
+    if input.capacities.iter().any(|&c| c != cap)
+        || input.jobs.iter().any(|j| {
+            j.scale_factor != first.scale_factor || j.priority_weight != first.priority_weight
+        })
+    {
+        return None;
+    }
+    let m = input.capacities.len();
+    let n = input.jobs.len();
+    let total = f64::from(cap) * m as f64;
+    let share = (total / (n as f64 * f64::from(first.scale_factor))).min(1.0);
+    let mut x = vec![share / m as f64; n * m];
+    x.push(share * f64::from(first.scale_factor) / first.priority_weight);
+    Some(x)
 }
 
 /// The largest rate `s` such that every job can run `remaining_i * s` steps per second:
@@ -390,6 +417,26 @@ mod tests {
         let a = max_min_fairness(&input, false, true, &ClarabelSolver, LIMIT).unwrap();
         for row in a.values() {
             assert!((row.iter().sum::<f64>() - 0.5).abs() < 1e-4, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn closed_form_equal_share_matches_the_lp() {
+        for n in [2u64, 5, 9] {
+            let jobs: Vec<PolicyJob> = (0..n).map(|i| job(i, 2, &[4.0, 1.0, 2.0], 10)).collect();
+            let names = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+            let input = PolicyInput {
+                jobs: &jobs,
+                capacities: &[4, 4, 4],
+                pool_names: &names,
+                prices: &[None, None, None],
+            };
+            let closed = symmetric_equal_share(&input).unwrap();
+            let coef = |i: usize, _: usize| f64::from(jobs[i].scale_factor);
+            let lp = max_min(&input, coef, false, &ClarabelSolver, LIMIT).unwrap();
+            for (a, b) in closed.iter().zip(&lp) {
+                assert!((a - b).abs() < 1e-5, "n={n}: {closed:?} vs {lp:?}");
+            }
         }
     }
 
