@@ -4,6 +4,7 @@
 //! and renders their results. All logic lives in the library crates.
 
 mod cmd;
+mod output;
 mod table;
 
 use clap::{Parser, Subcommand};

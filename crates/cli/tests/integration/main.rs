@@ -11,6 +11,7 @@ use assert_cmd::Command;
 pub(crate) fn spillway() -> Command {
     let mut cmd = Command::cargo_bin("spillway").unwrap();
     cmd.env_remove("SPILLWAY_CATALOG_OVERRIDES");
+    cmd.env_remove("XDG_CONFIG_HOME");
     cmd.env("HOME", env!("CARGO_TARGET_TMPDIR"));
     cmd
 }

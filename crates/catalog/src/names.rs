@@ -1,0 +1,191 @@
+//! Case-insensitive name resolution with "did you mean" suggestions.
+//!
+//! Users type `h100`, `TPU-V5P` or `v5e`; the catalog spells `H100`, `tpu-v5p` and
+//! `tpu-v5litepod`. Resolution tries, in order: an exact case-insensitive match, the same name
+//! with a `tpu-` prefix (`v5p`), then a small table of well-known aliases. When nothing
+//! matches, the error lists the closest names so that a typo costs one retry.
+
+use crate::error::{CatalogError, NameKind};
+
+/// Other names people use for catalog accelerators. Kept short on purpose: only names that
+/// vendors themselves use (TPU v5e is sold as `v5litepod` slices; Trillium is v6e).
+const ACCELERATOR_ALIASES: &[(&str, &str)] = &[
+    ("tpu-v5e", "tpu-v5litepod"),
+    ("v5e", "tpu-v5litepod"),
+    ("trillium", "tpu-v6e"),
+    ("trn1", "Trainium"),
+    ("trn2", "Trainium2"),
+];
+
+/// Most suggestions shown in one message.
+const MAX_SUGGESTIONS: usize = 3;
+
+/// When nothing is close, all names are listed if there are at most this many.
+const MAX_LISTED: usize = 8;
+
+/// Resolves `query` against `candidates` (canonical spellings), returning the canonical one.
+pub(crate) fn resolve<'a>(
+    kind: NameKind,
+    query: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Result<&'a str, CatalogError> {
+    let wanted = query.trim().to_lowercase();
+    let find = |name: &str| {
+        candidates
+            .clone()
+            .into_iter()
+            .find(|c| c.to_lowercase() == name)
+    };
+    if let Some(found) = find(&wanted) {
+        return Ok(found);
+    }
+    if kind == NameKind::Accelerator {
+        if let Some(found) = find(&format!("tpu-{wanted}")) {
+            return Ok(found);
+        }
+        let alias = ACCELERATOR_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == wanted)
+            .and_then(|(_, target)| find(&target.to_lowercase()));
+        if let Some(found) = alias {
+            return Ok(found);
+        }
+    }
+    let suggestions = suggest(&wanted, candidates.clone());
+    let mut known: Vec<String> = Vec::new();
+    if suggestions.is_empty() {
+        known = candidates.into_iter().map(str::to_string).collect();
+        known.sort_unstable();
+        known.dedup();
+        if known.len() > MAX_LISTED {
+            known.clear();
+        }
+    }
+    Err(CatalogError::UnknownName {
+        kind,
+        name: query.to_string(),
+        suggestions,
+        known,
+    })
+}
+
+/// The closest candidates to `wanted` (already lowercase), best first.
+///
+/// Names that start with what was typed come first (`tpu-v5` -> `tpu-v5p`, `tpu-v5litepod`),
+/// shortest completion first: a user who typed a prefix meant one of those, not a sibling one
+/// edit away (`tpu-v4`). Failing that, names containing it; failing that, names within a few
+/// edits.
+pub(crate) fn suggest<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut names: Vec<&str> = candidates.into_iter().collect();
+    names.sort_unstable();
+    names.dedup();
+    let lower = |c: &str| c.to_lowercase();
+
+    let mut prefixed: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|c| !wanted.is_empty() && lower(c).starts_with(wanted))
+        .collect();
+    if !prefixed.is_empty() {
+        prefixed.sort_by_key(|c| (c.len(), lower(c)));
+        return take(prefixed);
+    }
+
+    let mut containing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|c| wanted.len() >= 2 && lower(c).contains(wanted))
+        .collect();
+    if !containing.is_empty() {
+        containing.sort_by_key(|c| (c.len(), lower(c)));
+        return take(containing);
+    }
+
+    // A typo: allow about one edit per three characters, at least two.
+    let budget = (wanted.chars().count() / 3).max(2);
+    let mut near: Vec<(usize, &str)> = names
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(wanted, &lower(c)), *c))
+        .filter(|(distance, _)| *distance <= budget)
+        .collect();
+    near.sort_by_key(|(distance, c)| (*distance, lower(c)));
+    take(near.into_iter().map(|(_, c)| c).collect())
+}
+
+fn take(names: Vec<&str>) -> Vec<String> {
+    names
+        .into_iter()
+        .take(MAX_SUGGESTIONS)
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCELERATORS: &[&str] = &[
+        "H100",
+        "H100-MEGA",
+        "tpu-v4",
+        "tpu-v5litepod",
+        "tpu-v5p",
+        "tpu-v6e",
+        "Trainium",
+        "Trainium2",
+    ];
+
+    fn accel(query: &str) -> Result<&'static str, CatalogError> {
+        resolve(NameKind::Accelerator, query, ACCELERATORS.iter().copied())
+    }
+
+    #[test]
+    fn matches_case_insensitively() {
+        assert_eq!(accel("h100").unwrap(), "H100");
+        assert_eq!(accel("TPU-V5P").unwrap(), "tpu-v5p");
+    }
+
+    #[test]
+    fn accepts_tpu_prefix_less_names_and_vendor_aliases() {
+        assert_eq!(accel("v5p").unwrap(), "tpu-v5p");
+        assert_eq!(accel("v5e").unwrap(), "tpu-v5litepod");
+        assert_eq!(accel("TPU-v5e").unwrap(), "tpu-v5litepod");
+        assert_eq!(accel("trn2").unwrap(), "Trainium2");
+    }
+
+    #[test]
+    fn unknown_prefix_suggests_its_completions_shortest_first() {
+        let err = accel("tpu-v5").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown accelerator 'tpu-v5': did you mean tpu-v5p, tpu-v5litepod?"
+        );
+    }
+
+    #[test]
+    fn typo_suggests_names_a_few_edits_away() {
+        let err = accel("H1000").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown accelerator 'H1000': did you mean H100?"
+        );
+    }
+
+    #[test]
+    fn nothing_close_gives_no_suggestion() {
+        let err = resolve(NameKind::Provider, "azure", ["aws", "gcp"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown provider 'azure' (known providers: aws, gcp)"
+        );
+    }
+
+    #[test]
+    fn provider_typo_is_suggested() {
+        let err = resolve(NameKind::Provider, "gpc", ["aws", "gcp", "owned"]).unwrap_err();
+        assert_eq!(err.to_string(), "unknown provider 'gpc': did you mean gcp?");
+    }
+}
