@@ -206,14 +206,6 @@ pub fn simulate(
                 .submit(jobs[next].spec.clone())
                 .map_err(core_err)?;
         }
-        if queue.is_empty() && scheduler.active_jobs() > 0 && forced {
-            // Already forced a reallocation and still nothing ran: nothing ever will.
-            return Err(SimError::Stalled {
-                policy,
-                at: now,
-                waiting: scheduler.active_jobs(),
-            });
-        }
         let plan = scheduler.plan_round(now).map_err(core_err)?;
         outcome.rounds += 1;
         outcome.preemptions += plan.preempted.len() as u64;
@@ -239,11 +231,20 @@ pub fn simulate(
             round_start = now;
         }
         if running.is_empty() && queue.is_empty() {
+            if forced {
+                // A fresh allocation was computed for this round and still nothing runs:
+                // nothing ever will.
+                return Err(SimError::Stalled {
+                    policy,
+                    at: now,
+                    waiting: scheduler.active_jobs(),
+                });
+            }
             // Nothing runs and nothing will arrive: let the next round recompute the allocation
             // whatever the time since the last one (Gavel does the same).
             scheduler.force_reallocation();
             forced = true;
-        } else if !running.is_empty() {
+        } else {
             forced = false;
         }
     }
