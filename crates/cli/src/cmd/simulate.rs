@@ -72,8 +72,9 @@ pub(crate) struct SimulateArgs {
     /// Measure JCT over jobs A..B only (trace positions, end exclusive), e.g. 4000..5000.
     #[arg(long, value_name = "A..B", value_parser = parse_window)]
     jobs_window: Option<Range<u64>>,
-    /// Solve max-min fairness job by job instead of over classes of identical jobs (slower;
-    /// picks the same interior point as Gavel's solver also when pool sizes differ).
+    /// Solve max-min fairness job by job, as Gavel formulates it, instead of over classes of
+    /// identical jobs (same optimum, slower; can return a different optimal point when pool
+    /// sizes differ).
     #[arg(long)]
     per_job_lp: bool,
     /// Print JSON instead of a table.
