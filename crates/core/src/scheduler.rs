@@ -400,3 +400,155 @@ impl Scheduler {
         self.allocations_computed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(caps: &[u32]) -> Cluster {
+        Cluster::new(
+            caps.iter()
+                .enumerate()
+                .map(|(i, &c)| crate::Pool {
+                    name: format!("p{i}"),
+                    capacity: c,
+                    price_per_hour: None,
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn job(id: u64, sf: u32, steps: u64, thr: &[f64]) -> JobSpec {
+        JobSpec {
+            id: JobId(id),
+            scale_factor: sf,
+            total_steps: steps,
+            throughputs: thr.to_vec(),
+            priority_weight: 1.0,
+            arrival: SimTime::ZERO,
+            deadline: None,
+        }
+    }
+
+    fn run_round(s: &mut Scheduler, plan: &RoundPlan) -> Vec<JobId> {
+        let reports: Vec<RoundReport> = plan
+            .placements
+            .iter()
+            .map(|p| RoundReport {
+                job: p.job,
+                steps: p.max_steps,
+                elapsed_s: p.expected_duration_s,
+            })
+            .collect();
+        s.record_round(&reports)
+    }
+
+    #[test]
+    fn two_jobs_time_share_one_accelerator_and_are_preempted_in_turn() {
+        let config = SchedulerConfig {
+            min_reallocation_interval_s: 0.0,
+            ..SchedulerConfig::default()
+        };
+        let mut s = Scheduler::new(
+            cluster(&[1]),
+            PolicyKind::MaxMinFairness { aware: true },
+            config,
+        );
+        s.submit(job(0, 1, 3600, &[1.0])).unwrap();
+        s.submit(job(1, 1, 3600, &[1.0])).unwrap();
+        let mut now = SimTime::ZERO;
+        let mut ran = Vec::new();
+        let mut preempted = 0;
+        for _ in 0..4 {
+            let plan = s.plan_round(now).unwrap();
+            assert_eq!(plan.placements.len(), 1, "one accelerator, one job");
+            ran.push(plan.placements[0].job.0);
+            preempted += plan.preempted.len();
+            run_round(&mut s, &plan);
+            now = now.plus_secs_ceil(360.0);
+        }
+        assert_eq!(ran, [0, 1, 0, 1], "equal shares alternate");
+        assert_eq!(preempted, 3);
+    }
+
+    #[test]
+    fn a_lone_job_keeps_its_accelerators_and_finishes() {
+        let mut s = Scheduler::new(
+            cluster(&[4, 4]),
+            PolicyKind::MaxMinFairness { aware: true },
+            SchedulerConfig::default(),
+        );
+        s.submit(job(7, 2, 1000, &[1.0, 0.5])).unwrap();
+        let first = s.plan_round(SimTime::ZERO).unwrap();
+        assert_eq!(first.placements[0].kind, PlacementKind::Start);
+        assert_eq!(first.placements[0].workers.len(), 2, "the whole gang");
+        assert_eq!(first.placements[0].pool, PoolId(0), "the faster pool");
+        assert_eq!(first.placements[0].max_steps, 360);
+        assert!(run_round(&mut s, &first).is_empty());
+        let second = s.plan_round(SimTime::from_secs(360.0)).unwrap();
+        assert_eq!(second.placements[0].kind, PlacementKind::Keep);
+        assert_eq!(second.placements[0].workers, first.placements[0].workers);
+        run_round(&mut s, &second);
+        let third = s.plan_round(SimTime::from_secs(720.0)).unwrap();
+        assert_eq!(
+            third.placements[0].max_steps,
+            1000 - 720,
+            "no more than what is left"
+        );
+        assert_eq!(run_round(&mut s, &third), [JobId(7)]);
+        assert_eq!(s.active_jobs(), 0);
+    }
+
+    #[test]
+    fn refuses_jobs_that_could_never_run() {
+        let mut s = Scheduler::new(
+            cluster(&[4, 2]),
+            PolicyKind::Fifo { aware: true },
+            SchedulerConfig::default(),
+        );
+        let err = s.submit(job(1, 4, 10, &[0.0, 1.0])).unwrap_err();
+        assert!(
+            matches!(err, CoreError::JobTooLarge { largest: 2, .. }),
+            "{err}"
+        );
+        let err = s.submit(job(2, 1, 10, &[0.0, 0.0])).unwrap_err();
+        assert_eq!(err, CoreError::CannotRunAnywhere(JobId(2)));
+        let err = s.submit(job(3, 1, 10, &[1.0])).unwrap_err();
+        assert!(
+            err.to_string().contains("1 throughputs for 2 pools"),
+            "{err}"
+        );
+        s.submit(job(4, 1, 10, &[1.0, 1.0])).unwrap();
+        assert_eq!(
+            s.submit(job(4, 1, 10, &[1.0, 1.0])).unwrap_err(),
+            CoreError::DuplicateJob(JobId(4))
+        );
+        assert!(matches!(
+            Cluster::new(vec![]).unwrap_err(),
+            CoreError::EmptyCluster
+        ));
+    }
+
+    #[test]
+    fn gangs_are_all_or_nothing_and_never_exceed_a_pool() {
+        let mut s = Scheduler::new(
+            cluster(&[3]),
+            PolicyKind::Fifo { aware: true },
+            SchedulerConfig::default(),
+        );
+        s.submit(job(0, 2, 100, &[1.0])).unwrap();
+        s.submit(job(1, 2, 100, &[1.0])).unwrap();
+        s.submit(job(2, 1, 100, &[1.0])).unwrap();
+        let plan = s.plan_round(SimTime::ZERO).unwrap();
+        let used: usize = plan.placements.iter().map(|p| p.workers.len()).sum();
+        assert!(used <= 3);
+        for p in &plan.placements {
+            let sf = if p.job.0 == 2 { 1 } else { 2 };
+            assert_eq!(p.workers.len(), sf);
+        }
+        // FIFO without overtaking: job 1 does not fit after job 0, so job 2 waits too.
+        let jobs: Vec<u64> = plan.placements.iter().map(|p| p.job.0).collect();
+        assert_eq!(jobs, [0]);
+    }
+}
