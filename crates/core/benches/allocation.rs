@@ -57,14 +57,17 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(3));
     let kind = PolicyKind::MaxMinFairness { aware: true };
-    for &(n, types, aggregate) in &[
-        (256, 3, true),
-        (512, 3, true),
-        (1024, 3, true),
-        (2048, 3, true),
-        (10_000, 6, true),
-        (256, 3, false),
-        (2048, 3, false),
+    // (jobs, types, classes of identical jobs, specialized interior point)
+    for &(n, types, aggregate, specialized) in &[
+        (256, 3, true, true),
+        (512, 3, true, true),
+        (1024, 3, true, true),
+        (2048, 3, true, true),
+        (10_000, 6, true, true),
+        (2048, 3, true, false),
+        (10_000, 6, true, false),
+        (2048, 3, false, true),
+        (2048, 3, false, false),
     ] {
         let (jobs, caps, names) = workload(n, types);
         let prices = vec![None; types];
@@ -77,10 +80,19 @@ fn bench(c: &mut Criterion) {
         let options = LpOptions {
             time_limit: Duration::from_secs(60),
             aggregate_classes: aggregate,
+            specialized_max_min: specialized,
         };
-        let label = if aggregate { "classes" } else { "per-job" };
+        let label = format!(
+            "{}-{}",
+            if aggregate { "classes" } else { "per-job" },
+            if specialized {
+                "specialized"
+            } else {
+                "clarabel"
+            }
+        );
         group.bench_with_input(
-            BenchmarkId::new(label, format!("{n}x{types}")),
+            BenchmarkId::new(&label, format!("{n}x{types}")),
             &input,
             |b, input| {
                 b.iter(|| allocate_once(kind, input, &ClarabelSolver, &options).unwrap());

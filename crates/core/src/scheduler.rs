@@ -32,6 +32,8 @@ pub struct SchedulerConfig {
     pub solver_time_limit: Duration,
     /// Solve max-min fairness over classes of identical jobs (see [`LpOptions`]).
     pub aggregate_classes: bool,
+    /// Solve max-min fairness with the specialized interior-point method (see [`LpOptions`]).
+    pub specialized_max_min: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -42,6 +44,7 @@ impl Default for SchedulerConfig {
             seed: 0,
             solver_time_limit: Duration::from_secs(30),
             aggregate_classes: true,
+            specialized_max_min: true,
         }
     }
 }
@@ -374,6 +377,7 @@ impl Scheduler {
         let options = LpOptions {
             time_limit: self.config.solver_time_limit,
             aggregate_classes: self.config.aggregate_classes,
+            specialized_max_min: self.config.specialized_max_min,
         };
         self.policy.allocate(&input, self.solver.as_ref(), &options)
     }

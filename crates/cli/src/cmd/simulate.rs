@@ -77,6 +77,10 @@ pub(crate) struct SimulateArgs {
     /// sizes differ).
     #[arg(long)]
     per_job_lp: bool,
+    /// Solve max-min fairness with the general LP backend (Clarabel) instead of the specialized
+    /// interior-point method (same optimum; for cross-checking).
+    #[arg(long)]
+    general_lp: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -238,6 +242,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
             seed: args.seed,
             solver_time_limit: Duration::from_secs(60),
             aggregate_classes: !args.per_job_lp,
+            specialized_max_min: !args.general_lp,
         },
         ..SimConfig::default()
     };

@@ -64,8 +64,8 @@ pub(crate) fn aware(input: &PolicyInput<'_>) -> Allocation {
 /// that has room, while a pool picked at random (Python's `random.Random(seed)` stream) leaves
 /// the candidate list when the chosen pool fills up. (That last rule is a quirk of Gavel's code
 /// — it can place more jobs on a pool than it holds; the mechanism then runs them in turn.) One
-/// deviation: where Gavel would pick a pool on which the job cannot run at all, and so never
-/// place it, we take the randomly drawn pool.
+/// deviation: where Gavel would pick a pool on which the job cannot run at all (throughput 0, or
+/// fewer accelerators than its gang), and so never place it, we take the randomly drawn pool.
 pub(crate) fn agnostic(
     input: &PolicyInput<'_>,
     assignments: &mut BTreeMap<JobId, usize>,
@@ -109,9 +109,10 @@ pub(crate) fn agnostic(
         }
         let drawn = candidates[rng.randbelow(candidates.len() as u32) as usize];
         let mut p = *types.last().expect("types is not empty");
-        if job.throughputs[p] <= 0.0 {
-            // Gavel would leave the job unallocated until the next recomputation, which never
-            // comes when nothing else changes (a hang); take the drawn pool instead.
+        if job.throughputs[p] <= 0.0 || i64::from(input.capacities[p]) < sf {
+            // Gavel would leave the job unallocated, or allocated to a pool too small for its
+            // gang, until the next recomputation, which never comes when nothing else changes (a
+            // hang); take the drawn pool instead.
             p = types[drawn];
         }
         if job.throughputs[p] > 0.0 {

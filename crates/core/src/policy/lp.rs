@@ -4,7 +4,7 @@
 //! Variable `x_ij` has index `i * m + j` (m pools); extra variables follow.
 
 use super::{Allocation, PolicyInput};
-use crate::solver::{Cmp, LinearProgram, LpSolver, SolveError};
+use crate::solver::{Cmp, LinearProgram, LpSolver, MaxMinProblem, SolveError, solve_max_min};
 use std::time::Duration;
 
 fn base_program(input: &PolicyInput<'_>, extra_vars: usize) -> LinearProgram {
@@ -48,6 +48,7 @@ pub(crate) fn max_min(
     input: &PolicyInput<'_>,
     coef: impl Fn(usize, usize) -> f64,
     aggregate: bool,
+    specialized: bool,
     solver: &dyn LpSolver,
     time_limit: Duration,
 ) -> Result<Vec<f64>, SolveError> {
@@ -76,6 +77,31 @@ pub(crate) fn max_min(
     }
     let c = classes.len();
     let z = c * m;
+    let expand = |x: &[f64], zval: f64| {
+        let mut out = Vec::with_capacity(n * m + 1);
+        for &k in &class_of {
+            out.extend_from_slice(&x[k * m..(k + 1) * m]);
+        }
+        out.push(zval);
+        out
+    };
+    if specialized {
+        let problem = MaxMinProblem {
+            weights: classes
+                .iter()
+                .map(|(count, sf, _)| f64::from(*count) * f64::from(*sf))
+                .collect(),
+            coefs: classes
+                .iter()
+                .flat_map(|(_, _, row)| row.iter().copied())
+                .collect(),
+            capacities: input.capacities.iter().map(|&c| f64::from(c)).collect(),
+        };
+        // Fall back to the general solver should the specialized one not converge.
+        if let Ok((x, zval)) = solve_max_min(&problem) {
+            return Ok(expand(&x, zval));
+        }
+    }
     let mut lp = LinearProgram::new(c * m + 1);
     for j in 0..m {
         let coeffs = classes
@@ -95,12 +121,7 @@ pub(crate) fn max_min(
     }
     lp.objective = vec![(z, 1.0)];
     let x = solver.solve(&lp, time_limit)?;
-    let mut out = Vec::with_capacity(n * m + 1);
-    for &k in &class_of {
-        out.extend_from_slice(&x[k * m..(k + 1) * m]);
-    }
-    out.push(x[z]);
-    Ok(out)
+    Ok(expand(&x[..z], x[z]))
 }
 
 /// Gavel's max-min fairness. Agnostic (LAS): every throughput counts as 1, so the objective is
@@ -110,6 +131,7 @@ pub(crate) fn max_min_fairness(
     input: &PolicyInput<'_>,
     aware: bool,
     aggregate: bool,
+    specialized: bool,
     solver: &dyn LpSolver,
     time_limit: Duration,
 ) -> Result<Allocation, SolveError> {
@@ -121,6 +143,7 @@ pub(crate) fn max_min_fairness(
             input,
             |i, _| f64::from(jobs[i].scale_factor) / jobs[i].priority_weight,
             aggregate,
+            specialized,
             solver,
             time_limit,
         )?,
@@ -148,6 +171,7 @@ pub(crate) fn max_min_fairness(
                 / (jobs[i].priority_weight * isolated[i])
         },
         aggregate,
+        specialized,
         solver,
         time_limit,
     )?;
@@ -334,7 +358,7 @@ pub(crate) fn finish_time_fairness(
 ) -> Result<Allocation, SolveError> {
     let m = input.capacities.len();
     let jobs = input.jobs;
-    let share = max_min_fairness(input, false, true, solver, time_limit)?;
+    let share = max_min_fairness(input, false, true, true, solver, time_limit)?;
     let isolated_finish: Vec<f64> = jobs
         .iter()
         .map(|job| {
@@ -414,7 +438,7 @@ mod tests {
             pool_names: &names,
             prices: &[None, None],
         };
-        let a = max_min_fairness(&input, false, true, &ClarabelSolver, LIMIT).unwrap();
+        let a = max_min_fairness(&input, false, true, true, &ClarabelSolver, LIMIT).unwrap();
         for row in a.values() {
             assert!((row.iter().sum::<f64>() - 0.5).abs() < 1e-4, "{row:?}");
         }
@@ -433,7 +457,7 @@ mod tests {
             };
             let closed = symmetric_equal_share(&input).unwrap();
             let coef = |i: usize, _: usize| f64::from(jobs[i].scale_factor);
-            let lp = max_min(&input, coef, false, &ClarabelSolver, LIMIT).unwrap();
+            let lp = max_min(&input, coef, false, false, &ClarabelSolver, LIMIT).unwrap();
             for (a, b) in closed.iter().zip(&lp) {
                 assert!((a - b).abs() < 1e-5, "n={n}: {closed:?} vs {lp:?}");
             }
@@ -451,7 +475,7 @@ mod tests {
             pool_names: &names,
             prices: &[None, None],
         };
-        let a = max_min_fairness(&input, true, true, &ClarabelSolver, LIMIT).unwrap();
+        let a = max_min_fairness(&input, true, true, true, &ClarabelSolver, LIMIT).unwrap();
         assert!(a[&JobId(0)][0] > a[&JobId(1)][0], "{a:?}");
         assert!(a[&JobId(1)][1] > a[&JobId(0)][1], "{a:?}");
     }

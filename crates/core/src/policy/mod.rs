@@ -179,6 +179,9 @@ pub struct LpOptions {
     /// Solve max-min fairness over classes of identical jobs instead of job by job (same
     /// optimum, much smaller LP).
     pub aggregate_classes: bool,
+    /// Solve max-min fairness with the specialized interior-point method
+    /// ([`crate::solver::solve_max_min`]) instead of the general LP backend.
+    pub specialized_max_min: bool,
 }
 
 impl Default for LpOptions {
@@ -186,6 +189,7 @@ impl Default for LpOptions {
         LpOptions {
             time_limit: Duration::from_secs(30),
             aggregate_classes: true,
+            specialized_max_min: true,
         }
     }
 }
@@ -241,10 +245,15 @@ impl PolicyState {
             }
             PolicyKind::Fifo { aware: true } => fifo::aware(input),
             PolicyKind::PriorityBackfill => fifo::priority_backfill(input),
-            PolicyKind::MaxMinFairness { aware } => {
-                lp::max_min_fairness(input, aware, options.aggregate_classes, solver, time_limit)
-                    .map_err(solver_error)?
-            }
+            PolicyKind::MaxMinFairness { aware } => lp::max_min_fairness(
+                input,
+                aware,
+                options.aggregate_classes,
+                options.specialized_max_min,
+                solver,
+                time_limit,
+            )
+            .map_err(solver_error)?,
             PolicyKind::MinTotalDuration => {
                 lp::min_total_duration(input, solver, time_limit).map_err(solver_error)?
             }

@@ -3,7 +3,7 @@
 
 use super::lp;
 use super::{LpOptions, PolicyInput, PolicyJob, PolicyKind, allocate_once};
-use crate::solver::{ClarabelSolver, DenseSimplex, LpSolver};
+use crate::solver::{ClarabelSolver, DenseSimplex, LpSolver, MaxMinProblem, solve_max_min};
 use crate::{Cluster, JobId, JobSpec, Pool, RoundReport, Scheduler, SchedulerConfig, SimTime};
 use proptest::prelude::*;
 use std::time::Duration;
@@ -93,7 +93,7 @@ fn min_value(case: &Case, x: &[f64], coef: &dyn Fn(usize, usize) -> f64) -> f64 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     #[test]
     fn allocations_respect_capacity_shares_and_zero_throughput(case in case()) {
@@ -131,13 +131,33 @@ proptest! {
             let mut values = Vec::new();
             for solver in [&ClarabelSolver as &dyn LpSolver, &DenseSimplex] {
                 for aggregate in [false, true] {
-                    let x = lp::max_min(&inp, coef, aggregate, solver, LIMIT).unwrap();
+                    let x = lp::max_min(&inp, coef, aggregate, false, solver, LIMIT).unwrap();
                     values.push(min_value(&case, &x, coef));
                 }
             }
+            // The specialized interior point (per job and per class).
+            for aggregate in [false, true] {
+                let x = lp::max_min(&inp, coef, aggregate, true, &DenseSimplex, LIMIT).unwrap();
+                values.push(min_value(&case, &x, coef));
+            }
+            // The specialized method on its own (no fallback to a general solver).
+            let m = case.caps.len();
+            let problem = MaxMinProblem {
+                weights: jobs.iter().map(|j| f64::from(j.scale_factor)).collect(),
+                coefs: (0..jobs.len()).flat_map(|i| (0..m).map(move |j| (i, j))).map(|(i, j)| coef(i, j)).collect(),
+                capacities: case.caps.iter().map(|&c| f64::from(c)).collect(),
+            };
+            let (x, _) = solve_max_min(&problem).unwrap();
+            let mut with_z = x.clone();
+            with_z.push(0.0);
+            values.push(min_value(&case, &with_z, coef));
             let scale = values[2].abs().max(1.0);
-            for v in &values {
-                prop_assert!((v - values[2]).abs() <= 1e-5 * scale, "{values:?}");
+            // Clarabel and the simplex (first four) agree to 1e-5; the specialized method stops
+            // earlier on degenerate problems (its normal equations lose accuracy first) and is
+            // held to 1e-4.
+            for (i, v) in values.iter().enumerate() {
+                let tol = if i < 4 { 1e-5 } else { 1e-4 };
+                prop_assert!((v - values[2]).abs() <= tol * scale, "{values:?}");
             }
         }
     }

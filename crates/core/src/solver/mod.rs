@@ -6,10 +6,12 @@
 
 mod clarabel;
 mod good_lp;
+mod maxmin_ipm;
 mod simplex;
 
 pub use clarabel::ClarabelSolver;
 pub use good_lp::GoodLpClarabel;
+pub use maxmin_ipm::{MaxMinProblem, solve_max_min};
 pub use simplex::DenseSimplex;
 
 use std::time::Duration;
