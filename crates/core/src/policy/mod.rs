@@ -255,7 +255,8 @@ impl PolicyState {
             )
             .map_err(solver_error)?,
             PolicyKind::MinTotalDuration => {
-                lp::min_total_duration(input, solver, time_limit).map_err(solver_error)?
+                lp::min_total_duration(input, options.specialized_max_min, solver, time_limit)
+                    .map_err(solver_error)?
             }
             PolicyKind::FinishTimeFairness => {
                 lp::finish_time_fairness(input, solver, time_limit).map_err(solver_error)?

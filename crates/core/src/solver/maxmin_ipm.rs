@@ -13,6 +13,11 @@
 use super::SolveError;
 
 /// The problem: per class its weight `a_k` (members x gang size) and coefficients `c_kj`.
+///
+/// More generally (see [`MaxMinProblem::general`]): maximize `obj * z` s.t.
+/// `g_k z - sum_j c_kj x_kj <= h_k`, which also covers the minimum-makespan LP
+/// (`g_k = 1`, coefficients divided by the work left) and its feasibility problems
+/// (`g_k = 0`, `h_k = -1`, `obj = -1` so that the unused `z` settles at 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaxMinProblem {
     /// `a_k`, accelerators one unit of `x_kj` takes from pool j, summed over the class.
@@ -21,6 +26,46 @@ pub struct MaxMinProblem {
     pub coefs: Vec<f64>,
     /// `C_j`.
     pub capacities: Vec<f64>,
+    /// `g_k` (empty = all 1).
+    pub shared: Vec<f64>,
+    /// `h_k` (empty = all 0).
+    pub rhs: Vec<f64>,
+    /// Objective coefficient of `z` (1 for max-min).
+    pub objective: f64,
+}
+
+impl MaxMinProblem {
+    /// The max-min problem.
+    pub fn new(weights: Vec<f64>, coefs: Vec<f64>, capacities: Vec<f64>) -> MaxMinProblem {
+        MaxMinProblem::general(weights, coefs, capacities, Vec::new(), Vec::new(), 1.0)
+    }
+
+    /// The general form.
+    pub fn general(
+        weights: Vec<f64>,
+        coefs: Vec<f64>,
+        capacities: Vec<f64>,
+        shared: Vec<f64>,
+        rhs: Vec<f64>,
+        objective: f64,
+    ) -> MaxMinProblem {
+        MaxMinProblem {
+            weights,
+            coefs,
+            capacities,
+            shared,
+            rhs,
+            objective,
+        }
+    }
+
+    fn g(&self, k: usize) -> f64 {
+        self.shared.get(k).copied().unwrap_or(1.0)
+    }
+
+    fn h(&self, k: usize) -> f64 {
+        self.rhs.get(k).copied().unwrap_or(0.0)
+    }
 }
 
 const MAX_ITER: usize = 200;
@@ -40,20 +85,21 @@ pub fn solve_max_min(p: &MaxMinProblem) -> Result<(Vec<f64>, f64), SolveError> {
     let rows = 2 * k_n + m; // r1 (z rows), r2 (share rows), r3 (pool rows)
     let mut b = vec![0.0; rows];
     for k in 0..k_n {
+        b[k] = p.h(k);
         b[k_n + k] = 1.0;
     }
     for j in 0..m {
         b[2 * k_n + j] = p.capacities[j];
     }
     let mut cobj = vec![0.0; n];
-    cobj[n - 1] = 1.0;
+    cobj[n - 1] = p.objective;
     let mut v = vec![1.0; n];
     let mut s = vec![1.0; rows];
     let mut y = vec![1.0; rows];
     let mut w = vec![1.0; n];
     let ax = |v: &[f64], out: &mut [f64]| {
         for k in 0..k_n {
-            let mut r1 = v[n - 1];
+            let mut r1 = p.g(k) * v[n - 1];
             let mut r2 = 0.0;
             for j in 0..m {
                 r1 -= p.coefs[k * m + j] * v[k * m + j];
@@ -73,7 +119,7 @@ pub fn solve_max_min(p: &MaxMinProblem) -> Result<(Vec<f64>, f64), SolveError> {
                     -p.coefs[k * m + j] * y[k] + y[k_n + k] + p.weights[k] * y[2 * k_n + j];
             }
         }
-        out[n - 1] = y[..k_n].iter().sum();
+        out[n - 1] = (0..k_n).map(|k| p.g(k) * y[k]).sum();
     };
     let norm = |x: &[f64]| x.iter().map(|a| a * a).sum::<f64>().sqrt();
     let b_norm = 1.0 + norm(&b);
@@ -94,7 +140,7 @@ pub fn solve_max_min(p: &MaxMinProblem) -> Result<(Vec<f64>, f64), SolveError> {
         }
         let gap: f64 = v.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>()
             + s.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>();
-        let obj = v[n - 1];
+        let obj = p.objective * v[n - 1];
         let (prim, dual, rel_gap) = (norm(&rp) / b_norm, norm(&rd) / 2.0, gap / (1.0 + obj.abs()));
         if prim < TOL && dual < TOL && rel_gap < GAP_TOL {
             return Ok(repaired(p, &v));
@@ -185,12 +231,13 @@ fn repaired(p: &MaxMinProblem, v: &[f64]) -> (Vec<f64>, f64) {
         }
     }
     let z = (0..k_n)
+        .filter(|&k| p.g(k) > 0.0)
         .map(|k| {
-            (0..m)
-                .map(|j| p.coefs[k * m + j] * x[k * m + j])
-                .sum::<f64>()
+            let lhs: f64 = (0..m).map(|j| p.coefs[k * m + j] * x[k * m + j]).sum();
+            (lhs + p.h(k)) / p.g(k)
         })
         .fold(f64::INFINITY, f64::min);
+    let z = if z.is_finite() { z.max(0.0) } else { 0.0 };
     (x, z)
 }
 
@@ -286,10 +333,12 @@ impl<'a> Newton<'a> {
             sm_den: 0.0,
         };
         let mut u = vec![0.0; 2 * k_n + m];
-        u[..k_n].fill(1.0);
+        for (k, uk) in u[..k_n].iter_mut().enumerate() {
+            *uk = p.g(k);
+        }
         let bu = newton.solve_b(&u);
         let dz = newton.d[n - 1];
-        newton.sm_den = 1.0 + dz * bu[..k_n].iter().sum::<f64>();
+        newton.sm_den = 1.0 + dz * (0..k_n).map(|k| p.g(k) * bu[k]).sum::<f64>();
         newton.bu = bu;
         newton
     }
@@ -331,7 +380,7 @@ impl<'a> Newton<'a> {
         let k_n = self.p.weights.len();
         let mut x = self.solve_b(r);
         let dz = self.d[self.d.len() - 1];
-        let coef = dz * x[..k_n].iter().sum::<f64>() / self.sm_den;
+        let coef = dz * (0..k_n).map(|k| self.p.g(k) * x[k]).sum::<f64>() / self.sm_den;
         for (xi, bi) in x.iter_mut().zip(&self.bu) {
             *xi -= coef * bi;
         }
@@ -351,10 +400,10 @@ impl<'a> Newton<'a> {
                     * (-p.coefs[k * m + j] * y[k] + y[k_n + k] + p.weights[k] * y[2 * k_n + j]);
             }
         }
-        t[n - 1] = self.d[n - 1] * y[..k_n].iter().sum::<f64>();
+        t[n - 1] = self.d[n - 1] * (0..k_n).map(|k| p.g(k) * y[k]).sum::<f64>();
         let mut out = vec![0.0; y.len()];
         for k in 0..k_n {
-            let mut r1 = t[n - 1];
+            let mut r1 = p.g(k) * t[n - 1];
             let mut r2 = 0.0;
             for j in 0..m {
                 r1 -= p.coefs[k * m + j] * t[k * m + j];
@@ -412,7 +461,7 @@ impl<'a> Newton<'a> {
         // rhs = A g - r_p + Y^-1 r_sy
         let mut rhs = vec![0.0; rows];
         for k in 0..k_n {
-            let mut r1 = g[n - 1];
+            let mut r1 = p.g(k) * g[n - 1];
             let mut r2 = 0.0;
             for j in 0..m {
                 r1 -= p.coefs[k * m + j] * g[k * m + j];
@@ -436,7 +485,7 @@ impl<'a> Newton<'a> {
                     -p.coefs[k * m + j] * dy[k] + dy[k_n + k] + p.weights[k] * dy[2 * k_n + j];
             }
         }
-        atdy[n - 1] = dy[..k_n].iter().sum();
+        atdy[n - 1] = (0..k_n).map(|k| p.g(k) * dy[k]).sum();
         let dv: Vec<f64> = (0..n).map(|i| g[i] - self.d[i] * atdy[i]).collect();
         let ds: Vec<f64> = (0..rows).map(|i| (rsy[i] - s[i] * dy[i]) / y[i]).collect();
         let dw: Vec<f64> = (0..n).map(|i| (rvw[i] - w[i] * dv[i]) / v[i]).collect();
@@ -507,14 +556,13 @@ mod tests {
             ),
             (2.0, [1.0, 0.0, 0.0]),
         ];
-        let p = MaxMinProblem {
-            weights: jobs.iter().map(|j| j.0).collect(),
-            coefs: jobs
-                .iter()
+        let p = MaxMinProblem::new(
+            jobs.iter().map(|j| j.0).collect(),
+            jobs.iter()
                 .flat_map(|j| j.1.iter().map(move |t| t * j.0))
                 .collect(),
-            capacities: caps.to_vec(),
-        };
+            caps.to_vec(),
+        );
         let (x, z) = solve_max_min(&p).unwrap();
         assert!((z - 1.0).abs() < 1e-5, "{z}");
         for j in 0..3 {
@@ -525,11 +573,7 @@ mod tests {
 
     #[test]
     fn a_single_job_gets_its_whole_share() {
-        let p = MaxMinProblem {
-            weights: vec![4.0],
-            coefs: vec![4.0],
-            capacities: vec![5.0],
-        };
+        let p = MaxMinProblem::new(vec![4.0], vec![4.0], vec![5.0]);
         let (x, z) = solve_max_min(&p).unwrap();
         assert!(
             (x[0] - 1.0).abs() < 1e-5 && (z - 4.0).abs() < 1e-5,
@@ -540,11 +584,7 @@ mod tests {
     #[test]
     fn equal_classes_share_equally() {
         // Two classes of 1 job each, one pool of 1: each gets half.
-        let p = MaxMinProblem {
-            weights: vec![1.0, 1.0],
-            coefs: vec![1.0, 1.0],
-            capacities: vec![1.0],
-        };
+        let p = MaxMinProblem::new(vec![1.0, 1.0], vec![1.0, 1.0], vec![1.0]);
         let (x, z) = solve_max_min(&p).unwrap();
         assert!(
             (z - 0.5).abs() < 1e-7 && (x[0] - 0.5).abs() < 1e-6,
@@ -555,11 +595,11 @@ mod tests {
     #[test]
     fn matches_the_general_solver_on_a_heterogeneous_case() {
         use crate::solver::{ClarabelSolver, Cmp, LinearProgram, LpSolver};
-        let p = MaxMinProblem {
-            weights: vec![3.0, 2.0, 4.0],
-            coefs: vec![10.0, 1.0, 2.0, 2.0, 1.0, 1.0, 5.0, 5.0, 0.0],
-            capacities: vec![2.0, 3.0, 1.0],
-        };
+        let p = MaxMinProblem::new(
+            vec![3.0, 2.0, 4.0],
+            vec![10.0, 1.0, 2.0, 2.0, 1.0, 1.0, 5.0, 5.0, 0.0],
+            vec![2.0, 3.0, 1.0],
+        );
         let (x, z) = solve_max_min(&p).unwrap();
         let (kn, m) = (3, 3);
         let mut lp = LinearProgram::new(kn * m + 1);
