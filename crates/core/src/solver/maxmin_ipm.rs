@@ -68,7 +68,7 @@ impl MaxMinProblem {
     }
 }
 
-const MAX_ITER: usize = 200;
+const MAX_ITER: usize = 80;
 const TOL: f64 = 1e-8;
 /// Duality gap (relative to the objective) at which to stop; the normal equations lose accuracy
 /// below about 1e-9 on degenerate problems.
