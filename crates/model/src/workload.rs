@@ -33,6 +33,44 @@ pub struct JobRecord {
     /// Service-level objective: the job should finish within this many seconds of arriving
     /// (Gavel's SLO column as a multiple is converted to seconds by the reader).
     pub deadline_s: Option<f64>,
-    /// The accelerator type the trace pins the job to (Alibaba `gpu_spec`, CSV `gpu_type`).
+    /// The accelerator type the trace pins the job to (Alibaba `gpu_spec`, CSV `gpu_type`):
+    /// one lowercase type (`v100`), or alternatives separated by `|` (`v100m16|v100m32`), any
+    /// of which will do. See [`JobRecord::permits`].
     pub accelerator_constraint: Option<String>,
+}
+
+impl JobRecord {
+    /// Whether the job may run on `accelerator`: always without a constraint, else when it is
+    /// one of the `|`-separated alternatives (compared without regard to ASCII case).
+    pub fn permits(&self, accelerator: &str) -> bool {
+        match &self.accelerator_constraint {
+            None => true,
+            Some(constraint) => constraint
+                .split('|')
+                .any(|allowed| allowed.trim().eq_ignore_ascii_case(accelerator)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraints_list_alternatives() {
+        let mut job = JobRecord {
+            id: "0".into(),
+            job_type: None,
+            work: WorkAmount::Seconds(1.0),
+            scale_factor: 1,
+            priority_weight: 1.0,
+            arrival_time_s: 0.0,
+            deadline_s: None,
+            accelerator_constraint: None,
+        };
+        assert!(job.permits("k80"));
+        job.accelerator_constraint = Some("v100m16|v100m32".into());
+        assert!(job.permits("v100m32") && job.permits("V100M16"));
+        assert!(!job.permits("v100") && !job.permits("k80"));
+    }
 }

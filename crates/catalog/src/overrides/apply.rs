@@ -62,6 +62,35 @@ pub(crate) fn apply(catalog: &mut Catalog, text: &str, path: &Path) -> Result<()
 }
 
 /// A finite, non-negative number.
+/// An on-demand and a spot price, at least one of which must be given.
+fn price_pair(
+    ctx: &Ctx<'_>,
+    on_demand: &Option<Spanned<f64>>,
+    spot: &Option<Spanned<f64>>,
+    span: &std::ops::Range<usize>,
+    table: &str,
+    index: usize,
+) -> Result<(Option<f64>, Option<f64>), CatalogError> {
+    let on_demand = on_demand
+        .as_ref()
+        .map(|v| price(ctx, v, table, index, "price_per_hour"))
+        .transpose()?;
+    let spot = spot
+        .as_ref()
+        .map(|v| price(ctx, v, table, index, "spot_price_per_hour"))
+        .transpose()?;
+    if on_demand.is_none() && spot.is_none() {
+        return Err(ctx.err(
+            span,
+            table,
+            index,
+            "price_per_hour",
+            "missing: give price_per_hour, spot_price_per_hour or both",
+        ));
+    }
+    Ok((on_demand, spot))
+}
+
 fn price(
     ctx: &Ctx<'_>,
     value: &Spanned<f64>,
@@ -276,25 +305,14 @@ fn added_offer(
     )?
     .to_string();
     let chip_count = chips(ctx, &added.chips, T, index)?;
-    let on_demand = added
-        .price_per_hour
-        .as_ref()
-        .map(|v| price(ctx, v, T, index, "price_per_hour"))
-        .transpose()?;
-    let spot = added
-        .spot_price_per_hour
-        .as_ref()
-        .map(|v| price(ctx, v, T, index, "spot_price_per_hour"))
-        .transpose()?;
-    if on_demand.is_none() && spot.is_none() {
-        return Err(ctx.err(
-            &added.instance.span(),
-            T,
-            index,
-            "price_per_hour",
-            "missing: give price_per_hour, spot_price_per_hour or both",
-        ));
-    }
+    let (on_demand, spot) = price_pair(
+        ctx,
+        &added.price_per_hour,
+        &added.spot_price_per_hour,
+        &added.instance.span(),
+        T,
+        index,
+    )?;
     let place = Placement {
         provider,
         region,
@@ -562,25 +580,14 @@ fn apply_custom_price(
         ),
     )?
     .to_string();
-    let on_demand = custom
-        .price_per_hour
-        .as_ref()
-        .map(|v| price(ctx, v, T, index, "price_per_hour"))
-        .transpose()?;
-    let spot = custom
-        .spot_price_per_hour
-        .as_ref()
-        .map(|v| price(ctx, v, T, index, "spot_price_per_hour"))
-        .transpose()?;
-    if on_demand.is_none() && spot.is_none() {
-        return Err(ctx.err(
-            &custom.instance.span(),
-            T,
-            index,
-            "price_per_hour",
-            "missing: give price_per_hour, spot_price_per_hour or both",
-        ));
-    }
+    let (on_demand, spot) = price_pair(
+        ctx,
+        &custom.price_per_hour,
+        &custom.spot_price_per_hour,
+        &custom.instance.span(),
+        T,
+        index,
+    )?;
     let wanted = |value: &Option<Spanned<String>>, actual: &str| {
         value
             .as_ref()

@@ -5,10 +5,14 @@
 //! lines are counted (and the first few kept) so nothing is dropped silently.
 
 pub mod alibaba;
+pub mod alibaba_nodes;
+pub mod assign;
 pub mod csv;
 pub mod gavel;
 pub mod generate;
+mod generate_spec;
 pub mod philly;
+mod rows;
 
 use spillway_model::JobRecord;
 use std::path::{Path, PathBuf};
@@ -121,14 +125,24 @@ pub fn read_trace(
     Ok(trace)
 }
 
-/// Tells the format of a trace from its first line.
+/// Tells the format of a trace from its first line (after a byte-order mark, blank lines and
+/// `#` comments): a comma-separated header names the CSV formats by their columns, in any order
+/// (Philly: `timestamp`, `duration`, `num_gpus`; Alibaba: `name`, `num_gpu`, `gpu_milli`;
+/// generic: `job_id`, `submit_time_s`); a tab-separated line of 7 or more fields is Gavel's.
 pub fn detect_format(path: &Path, text: &str) -> Result<TraceFormat, TraceError> {
-    let first = text.lines().next().unwrap_or("").trim();
-    let format = if first.starts_with("timestamp,duration,num_gpus") {
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .unwrap_or("");
+    let columns: Vec<&str> = first.split(',').map(str::trim).collect();
+    let has = |names: &[&str]| names.iter().all(|name| columns.contains(name));
+    let format = if has(&["timestamp", "duration", "num_gpus"]) {
         Some(TraceFormat::Philly)
-    } else if first.starts_with("name,cpu_milli,memory_mib,num_gpu") {
+    } else if has(&["name", "num_gpu", "gpu_milli"]) {
         Some(TraceFormat::Alibaba)
-    } else if first.starts_with("job_id,") {
+    } else if has(&["job_id", "submit_time_s"]) {
         Some(TraceFormat::Csv)
     } else if first.split('\t').count() >= 7 {
         Some(TraceFormat::Gavel)
@@ -137,9 +151,13 @@ pub fn detect_format(path: &Path, text: &str) -> Result<TraceFormat, TraceError>
     };
     format.ok_or_else(|| TraceError::UnknownFormat {
         path: path.to_path_buf(),
-        hint: format!(
-            "first line is {:?}",
-            first.chars().take(60).collect::<String>()
-        ),
+        hint: if first.is_empty() {
+            "the file is empty".to_string()
+        } else {
+            format!(
+                "first line is {:?}, neither a known CSV header nor a tab-separated Gavel job",
+                first.chars().take(60).collect::<String>()
+            )
+        },
     })
 }
