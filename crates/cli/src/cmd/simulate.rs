@@ -9,7 +9,7 @@ use spillway_perf::gavel::ThroughputMatrix;
 use spillway_sim::engine::{SimConfig, SimOutcome, simulate};
 use spillway_sim::metrics::Summary;
 use spillway_sim::parity::{self, GAVEL_RESULTS};
-use spillway_sim::trace::{self, ReadOptions, TraceFormat};
+use spillway_sim::trace::{self, ReadOptions, TraceFormat, generate};
 use spillway_sim::workload::{self, SimJob, WorkloadOptions};
 use std::io::IsTerminal;
 use std::ops::Range;
@@ -61,8 +61,18 @@ pub(crate) struct SimulateArgs {
     #[arg(long, default_value = "max_min_fairness_perf", value_delimiter = ',')]
     policy: Vec<String>,
     /// Workload trace.
-    #[arg(long, value_name = "FILE", required_unless_present = "gavel_parity")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present_any = ["gavel_parity", "generate"],
+        conflicts_with = "generate"
+    )]
     trace: Option<PathBuf>,
+    /// Generate a workload like Gavel's instead of reading one: comma-separated `key=value`
+    /// (`jobs=600,rate=2.0,multi_gpu=true,sizes=gavel|philly,multi_priority=true,slos=true,seed=0`;
+    /// `rate` in jobs per hour, omitted = all at t = 0).
+    #[arg(long, value_name = "SPEC")]
+    generate: Option<String>,
     /// Trace format [default: detected from the content].
     #[arg(long, value_enum)]
     trace_format: Option<FormatArg>,
@@ -207,34 +217,15 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
         .map(|p| p.parse())
         .collect::<Result<_, _>>()?;
     let matrix = load_matrix(args.throughputs.as_deref())?;
-    let trace_path = args.trace.as_deref().context("--trace is required")?;
-    let format = args.trace_format.map(|f| match f {
-        FormatArg::Gavel => TraceFormat::Gavel,
-        FormatArg::Philly => TraceFormat::Philly,
-        FormatArg::Alibaba => TraceFormat::Alibaba,
-        FormatArg::Csv => TraceFormat::Csv,
-    });
-    let trace = trace::read_trace(
-        trace_path,
-        format,
-        &ReadOptions {
-            skip_bad_lines: args.skip_bad_lines,
-        },
-    )?;
-    if !trace.skipped.is_empty() {
-        eprintln!(
-            "skipped {} malformed line(s) of {}; first: line {}: {}",
-            trace.skipped.len(),
-            trace_path.display(),
-            trace.skipped[0].line,
-            trace.skipped[0].reason
-        );
-    }
+    let records = match &args.generate {
+        Some(spec) => generate_records(spec, &matrix)?,
+        None => read_records(&args)?,
+    };
     let options = WorkloadOptions {
         seed: args.seed,
         ..WorkloadOptions::default()
     };
-    let jobs = workload::build(&trace.jobs, &matrix, &cluster, &options)?;
+    let jobs = workload::build(&records, &matrix, &cluster, &options)?;
     let config = SimConfig {
         scheduler: SchedulerConfig {
             round_s: args.round_s,
@@ -276,6 +267,49 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
     }
     print!("{}", summary_table(&runs, &cluster));
     Ok(())
+}
+
+/// Reads the trace named by `--trace`, reporting skipped lines.
+fn read_records(args: &SimulateArgs) -> Result<Vec<spillway_model::JobRecord>> {
+    let trace_path = args
+        .trace
+        .as_deref()
+        .context("--trace or --generate is required")?;
+    let format = args.trace_format.map(|f| match f {
+        FormatArg::Gavel => TraceFormat::Gavel,
+        FormatArg::Philly => TraceFormat::Philly,
+        FormatArg::Alibaba => TraceFormat::Alibaba,
+        FormatArg::Csv => TraceFormat::Csv,
+    });
+    let trace = trace::read_trace(
+        trace_path,
+        format,
+        &ReadOptions {
+            skip_bad_lines: args.skip_bad_lines,
+        },
+    )?;
+    if !trace.skipped.is_empty() {
+        eprintln!(
+            "skipped {} malformed line(s) of {}; first: line {}: {}",
+            trace.skipped.len(),
+            trace_path.display(),
+            trace.skipped[0].line,
+            trace.skipped[0].reason
+        );
+    }
+    Ok(trace.jobs)
+}
+
+/// Generates a workload like Gavel's from `--generate`.
+fn generate_records(
+    spec: &str,
+    matrix: &ThroughputMatrix,
+) -> Result<Vec<spillway_model::JobRecord>> {
+    let spec: generate::GenerateSpec = spec.parse()?;
+    let types: Vec<String> = matrix.job_types().iter().map(|t| t.to_string()).collect();
+    let lookup =
+        |job_type: &str, scale: u32| workload::throughput_for(matrix, job_type, scale, "v100");
+    Ok(generate::generate(&spec, &types, &lookup)?)
 }
 
 fn summary_table(runs: &[(Summary, SimOutcome, f64)], cluster: &Cluster) -> String {

@@ -228,3 +228,27 @@ fn empty_cluster_and_unknown_policy_are_clear_errors() {
         .failure()
         .stderr(predicate::str::contains("pool `h100`"));
 }
+
+#[test]
+fn generates_a_gavel_like_workload_repeatably() {
+    let run = |seed: &str| {
+        let out = spillway()
+            .args(["simulate", "--json", "--policy", "fifo_perf", "--generate"])
+            .arg(format!("jobs=40,rate=4.0,multi_gpu=true,seed={seed}"))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let a = run("3");
+    assert_eq!(a["runs"][0]["jobs_completed"], 40);
+    assert_eq!(a, run("3"), "same seed, same run");
+    assert_ne!(a, run("4"), "another seed, another workload");
+    spillway()
+        .args(["simulate", "--generate", "jobs=5,rate=-1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("key `rate`"));
+}
