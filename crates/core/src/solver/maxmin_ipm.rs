@@ -154,7 +154,9 @@ pub fn solve_max_min(p: &MaxMinProblem) -> Result<(Vec<f64>, f64), SolveError> {
             break;
         }
         let mu = gap / (n + rows) as f64;
-        let newton = Newton::new(p, &v, &w, &s, &y);
+        let mut newton = Newton::new(p, &v, &w, &s, &y);
+        // Far from the optimum the plain solve is accurate enough; refine only near it.
+        newton.refinements = if rel_gap < 1e-2 { 2 } else { 0 };
         // Predictor (affine scaling).
         let rvw: Vec<f64> = v.iter().zip(&w).map(|(a, b)| -a * b).collect();
         let rsy: Vec<f64> = s.iter().zip(&y).map(|(a, b)| -a * b).collect();
@@ -255,6 +257,8 @@ struct Newton<'a> {
     p: &'a MaxMinProblem,
     d: Vec<f64>,
     e: Vec<f64>,
+    /// Iterative refinement steps per solve.
+    refinements: usize,
     /// Per class, the inverse of its 2x2 block.
     binv: Vec<[f64; 4]>,
     /// Per class, `B_k^-1 F_k` (2 x m, row-major).
@@ -325,6 +329,7 @@ impl<'a> Newton<'a> {
             p,
             d,
             e,
+            refinements: 2,
             binv,
             h,
             schur,
@@ -425,7 +430,7 @@ impl<'a> Newton<'a> {
     /// grows ill-conditioned as the iterates approach the optimal face.
     fn solve(&self, r: &[f64]) -> Vec<f64> {
         let mut x = self.solve_once(r);
-        for _ in 0..2 {
+        for _ in 0..self.refinements {
             let gx = self.apply(&x);
             let residual: Vec<f64> = r.iter().zip(&gx).map(|(a, b)| a - b).collect();
             let dx = self.solve_once(&residual);
