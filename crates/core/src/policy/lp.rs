@@ -5,6 +5,7 @@
 
 use super::{Allocation, PolicyInput};
 use crate::solver::{Cmp, LinearProgram, LpSolver, MaxMinProblem, SolveError, solve_max_min};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 fn base_program(input: &PolicyInput<'_>, extra_vars: usize) -> LinearProgram {
@@ -127,18 +128,59 @@ pub(crate) fn max_min(
 /// Gavel's max-min fairness. Agnostic (LAS): every throughput counts as 1, so the objective is
 /// the weighted share of the cluster. Aware: throughputs are normalized by what the job would get
 /// under the agnostic allocation, so each job's objective term is its speed-up over an equal share.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn max_min_fairness(
     input: &PolicyInput<'_>,
     aware: bool,
     aggregate: bool,
     specialized: bool,
+    cache: Option<&mut AgnosticCache>,
     solver: &dyn LpSolver,
     time_limit: Duration,
 ) -> Result<Allocation, SolveError> {
     let m = input.capacities.len();
     let jobs = input.jobs;
-    let agnostic = match symmetric_equal_share(input) {
-        Some(x) if aggregate => x,
+    let class_of = |i: usize| (jobs[i].scale_factor, jobs[i].priority_weight.to_bits());
+    let agnostic = match (symmetric_equal_share(input), cache) {
+        (Some(x), _) if aggregate => x,
+        (None, Some(cache)) if aggregate => {
+            // The agnostic LP depends only on how many jobs of each (gang size, weight) there
+            // are and on the capacities; the same mix recurs often in a simulation.
+            let mut counts: BTreeMap<(u32, u64), u64> = BTreeMap::new();
+            for i in 0..jobs.len() {
+                *counts.entry(class_of(i)).or_default() += 1;
+            }
+            let mut key: Vec<u64> = counts
+                .iter()
+                .flat_map(|(&(sf, w), &c)| [u64::from(sf), w, c])
+                .collect();
+            key.extend(input.capacities.iter().map(|&c| u64::from(c)));
+            if !cache.contains_key(&key) {
+                let x = max_min(
+                    input,
+                    |i, _| f64::from(jobs[i].scale_factor) / jobs[i].priority_weight,
+                    aggregate,
+                    specialized,
+                    solver,
+                    time_limit,
+                )?;
+                let mut rows = BTreeMap::new();
+                for i in 0..jobs.len() {
+                    rows.entry(class_of(i))
+                        .or_insert_with(|| x[i * m..(i + 1) * m].to_vec());
+                }
+                if cache.len() > 10_000 {
+                    cache.clear();
+                }
+                cache.insert(key.clone(), rows);
+            }
+            let rows = &cache[&key];
+            let mut x: Vec<f64> = (0..jobs.len())
+                .flat_map(|i| rows[&class_of(i)].iter().copied())
+                .collect();
+            x.push(0.0);
+            x
+        }
         _ => max_min(
             input,
             |i, _| f64::from(jobs[i].scale_factor) / jobs[i].priority_weight,
@@ -177,6 +219,9 @@ pub(crate) fn max_min_fairness(
     )?;
     Ok(unflatten(input, &x))
 }
+
+/// Agnostic max-min rows per (gang size, weight bits), keyed by the class counts and capacities.
+pub(crate) type AgnosticCache = HashMap<Vec<u64>, BTreeMap<(u32, u64), Vec<f64>>>;
 
 /// The agnostic max-min allocation in closed form when it is fully symmetric: every job has the
 /// same gang size and weight and every pool the same capacity. Each job then gets the share
@@ -402,7 +447,7 @@ pub(crate) fn finish_time_fairness(
 ) -> Result<Allocation, SolveError> {
     let m = input.capacities.len();
     let jobs = input.jobs;
-    let share = max_min_fairness(input, false, true, true, solver, time_limit)?;
+    let share = max_min_fairness(input, false, true, true, None, solver, time_limit)?;
     let isolated_finish: Vec<f64> = jobs
         .iter()
         .map(|job| {
@@ -482,7 +527,7 @@ mod tests {
             pool_names: &names,
             prices: &[None, None],
         };
-        let a = max_min_fairness(&input, false, true, true, &ClarabelSolver, LIMIT).unwrap();
+        let a = max_min_fairness(&input, false, true, true, None, &ClarabelSolver, LIMIT).unwrap();
         for row in a.values() {
             assert!((row.iter().sum::<f64>() - 0.5).abs() < 1e-4, "{row:?}");
         }
@@ -519,7 +564,7 @@ mod tests {
             pool_names: &names,
             prices: &[None, None],
         };
-        let a = max_min_fairness(&input, true, true, true, &ClarabelSolver, LIMIT).unwrap();
+        let a = max_min_fairness(&input, true, true, true, None, &ClarabelSolver, LIMIT).unwrap();
         assert!(a[&JobId(0)][0] > a[&JobId(1)][0], "{a:?}");
         assert!(a[&JobId(1)][1] > a[&JobId(0)][1], "{a:?}");
     }

@@ -212,6 +212,7 @@ pub(crate) struct PolicyState {
     kind: PolicyKind,
     fifo_assignments: BTreeMap<JobId, usize>,
     rng: PyRandom,
+    agnostic_cache: lp::AgnosticCache,
 }
 
 impl PolicyState {
@@ -220,6 +221,7 @@ impl PolicyState {
             kind,
             fifo_assignments: BTreeMap::new(),
             rng: PyRandom::new(seed),
+            agnostic_cache: lp::AgnosticCache::new(),
         }
     }
 
@@ -250,6 +252,7 @@ impl PolicyState {
                 aware,
                 options.aggregate_classes,
                 options.specialized_max_min,
+                Some(&mut self.agnostic_cache),
                 solver,
                 time_limit,
             )
