@@ -256,3 +256,109 @@ pub fn simulate(
     });
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spillway_core::{JobSpec, Pool};
+
+    fn cluster(caps: &[u32]) -> Cluster {
+        Cluster::new(
+            caps.iter()
+                .enumerate()
+                .map(|(i, &c)| Pool {
+                    name: format!("p{i}"),
+                    capacity: c,
+                    price_per_hour: None,
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn job(id: u64, arrival_s: f64, steps: u64, sf: u32, thr: &[f64]) -> SimJob {
+        SimJob {
+            spec: JobSpec {
+                id: JobId(id),
+                scale_factor: sf,
+                total_steps: steps,
+                throughputs: thr.to_vec(),
+                priority_weight: 1.0,
+                arrival: SimTime::from_secs(arrival_s),
+                deadline: None,
+            },
+            job_type: "t".to_string(),
+            trace_id: id.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_lone_job_finishes_after_its_run_time_from_arrival() {
+        // 1000 steps at 1 step/s on a pool of 1: rounds of 360 s, done after 1000 s.
+        let jobs = vec![job(0, 50.0, 1000, 1, &[1.0])];
+        let out = simulate(
+            &jobs,
+            &cluster(&[1]),
+            PolicyKind::Fifo { aware: true },
+            &SimConfig::default(),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(out.jobs.len(), 1);
+        assert_eq!(out.jobs[0].finish, SimTime::from_secs(1050.0));
+        assert_eq!(out.makespan, SimTime::from_secs(1050.0));
+        assert_eq!(out.rounds, 3);
+        assert_eq!(
+            out.lease_extensions, 2,
+            "it keeps its accelerator after the first round"
+        );
+    }
+
+    #[test]
+    fn every_job_finishes_and_busy_time_never_exceeds_capacity() {
+        let jobs: Vec<SimJob> = (0..12)
+            .map(|i| {
+                let sf = [1, 2, 4][i as usize % 3];
+                job(i, 500.0 * i as f64, 2000 + 300 * i, sf, &[2.0, 1.0])
+            })
+            .collect();
+        let c = cluster(&[4, 4]);
+        for policy in [
+            "fifo",
+            "fifo_perf",
+            "max_min_fairness",
+            "max_min_fairness_perf",
+        ] {
+            let policy: PolicyKind = policy.parse().unwrap();
+            let out = simulate(&jobs, &c, policy, &SimConfig::default(), &mut |_, _| {}).unwrap();
+            assert_eq!(out.jobs.len(), 12, "{policy}");
+            let span = out.makespan.as_secs();
+            for (p, busy) in out.busy_s.iter().enumerate() {
+                assert!(
+                    *busy <= 4.0 * span + 1e-6,
+                    "{policy} pool {p}: {busy} > {}",
+                    4.0 * span
+                );
+            }
+            for s in &out.timeline {
+                assert!(s.busy.iter().all(|b| *b <= 4), "{policy}: {:?}", s.busy);
+            }
+            let again = simulate(&jobs, &c, policy, &SimConfig::default(), &mut |_, _| {}).unwrap();
+            assert_eq!(out, again, "{policy}: deterministic");
+        }
+    }
+
+    #[test]
+    fn refuses_a_job_that_cannot_fit_before_running() {
+        let jobs = vec![job(0, 0.0, 10, 8, &[1.0, 1.0])];
+        let err = simulate(
+            &jobs,
+            &cluster(&[4, 4]),
+            PolicyKind::Fifo { aware: true },
+            &SimConfig::default(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(format!("{:?}", err).contains("JobTooLarge"), "{err:?}");
+    }
+}

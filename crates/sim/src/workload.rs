@@ -212,3 +212,75 @@ pub fn build(
     }
     Ok(jobs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spillway_core::Pool;
+
+    const MATRIX: &str = r#"{
+        "v100": {"('A', 1)": {"null": 10.0}, "('A', 8)": {"null": 64.0}, "('B', 1)": {"null": 2.0}},
+        "k80": {"('A', 1)": {"null": 2.0}, "('A', 8)": {"null": 8.0}, "('B', 1)": {"null": 0.0}}
+    }"#;
+
+    fn record(id: &str, job_type: Option<&str>, work: WorkAmount, sf: u32) -> JobRecord {
+        JobRecord {
+            id: id.to_string(),
+            job_type: job_type.map(str::to_string),
+            work,
+            scale_factor: sf,
+            priority_weight: 1.0,
+            arrival_time_s: 1.5,
+            deadline_s: Some(100.0),
+            accelerator_constraint: None,
+        }
+    }
+
+    fn cluster() -> Cluster {
+        let pool = |name: &str| Pool {
+            name: name.to_string(),
+            capacity: 64,
+            price_per_hour: None,
+        };
+        Cluster::new(vec![pool("v100"), pool("k80")]).unwrap()
+    }
+
+    #[test]
+    fn seconds_become_steps_on_the_reference_and_large_gangs_extrapolate() {
+        let m = ThroughputMatrix::from_gavel_json(MATRIX).unwrap();
+        let recs = vec![
+            record("a", Some("A"), WorkAmount::Seconds(100.0), 1),
+            record("b", Some("A"), WorkAmount::Steps(7), 16),
+        ];
+        let jobs = build(&recs, &m, &cluster(), &WorkloadOptions::default()).unwrap();
+        assert_eq!(jobs[0].spec.total_steps, 1000);
+        assert_eq!(jobs[0].spec.throughputs, [10.0, 2.0]);
+        assert_eq!(jobs[0].spec.arrival, SimTime::from_secs(1.5));
+        assert_eq!(jobs[0].spec.deadline, Some(SimTime::from_secs(101.5)));
+        // 16 GPUs: twice the 8-GPU rate.
+        assert_eq!(jobs[1].spec.throughputs, [128.0, 16.0]);
+    }
+
+    #[test]
+    fn assigns_seeded_types_and_reports_unknown_ones() {
+        let m = ThroughputMatrix::from_gavel_json(MATRIX).unwrap();
+        let recs: Vec<JobRecord> = (0..20)
+            .map(|i| record(&i.to_string(), None, WorkAmount::Steps(5), 8))
+            .collect();
+        let jobs = build(&recs, &m, &cluster(), &WorkloadOptions::default()).unwrap();
+        // Only A is measured at 8 GPUs.
+        assert!(jobs.iter().all(|j| j.job_type == "A"));
+        let err = build(
+            &[record("x", Some("C"), WorkAmount::Steps(5), 1)],
+            &m,
+            &cluster(),
+            &WorkloadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("job type `C`"), "{err}");
+        let mut pinned = record("y", Some("A"), WorkAmount::Steps(5), 1);
+        pinned.accelerator_constraint = Some("k80".to_string());
+        let jobs = build(&[pinned], &m, &cluster(), &WorkloadOptions::default()).unwrap();
+        assert_eq!(jobs[0].spec.throughputs, [0.0, 2.0]);
+    }
+}
