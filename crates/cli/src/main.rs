@@ -26,7 +26,7 @@ enum Command {
     /// Estimate the chips, time and cost to train a model on each accelerator.
     Estimate(cmd::estimate::EstimateArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
-    Simulate(cmd::simulate::SimulateArgs),
+    Simulate(Box<cmd::simulate::SimulateArgs>),
     /// Run the broker: HTTP API, durable store, scheduling loop and executors.
     Serve(cmd::serve::ServeArgs),
     /// Submit a job spec (YAML file or `-` for stdin); prints the job id.
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Offers(args) => cmd::offers::run(args),
         Command::Estimate(args) => cmd::estimate::run(args),
-        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Simulate(args) => cmd::simulate::run(*args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Submit(args) => cmd::submit::run(args),
         Command::Jobs(args) => cmd::jobs::run(args),

@@ -1,1 +1,254 @@
 //! `spillway simulate` end to end.
+
+use crate::spillway;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+/// The first `n` jobs of the vendored static Gavel trace (all arrive at t = 0).
+fn small_trace(dir: &Path, n: usize) -> PathBuf {
+    let text =
+        std::fs::read_to_string(repo_file("data/gavel/generated/static_200jobs_seed0.trace"))
+            .unwrap();
+    let lines: Vec<&str> = text.lines().take(n).collect();
+    let path = dir.join("small.trace");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+const LINE: &str = "A3C\tpython3 main.py\ta3c\t--max-steps\t1\t5000\t1\t1\t-1\t0";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn compares_policies_in_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = small_trace(dir.path(), 40);
+    let out = spillway()
+        .args([
+            "simulate",
+            "--policy",
+            "fifo_perf,max_min_fairness_perf,priority",
+        ])
+        .arg("--trace")
+        .arg(&trace)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn json_has_one_run_per_policy_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = small_trace(dir.path(), 30);
+    let run = || {
+        let out = spillway()
+            .args(["simulate", "--json", "--policy", "fifo,max_min_fairness"])
+            .arg("--trace")
+            .arg(&trace)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let first = run();
+    assert_eq!(first, run(), "same seed, same summary, bit for bit");
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, policy) in runs.iter().zip(["fifo", "max_min_fairness"]) {
+        assert_eq!(run["policy"], policy);
+        assert_eq!(run["jobs_completed"], 30);
+        for key in [
+            "avg_jct_hours",
+            "p50_jct_hours",
+            "p90_jct_hours",
+            "p99_jct_hours",
+            "makespan_hours",
+            "utilization",
+        ] {
+            assert!(run[key].as_f64().unwrap() > 0.0, "{key}: {run}");
+        }
+    }
+}
+
+#[test]
+fn gavel_parity_on_the_static_trace_is_within_five_percent() {
+    let out = spillway()
+        .args([
+            "simulate",
+            "--gavel-parity",
+            "--parity-traces",
+            "static",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rows = v["parity"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    for row in rows {
+        let jct = row["jct_diff"].as_f64().unwrap();
+        let span = row["makespan_diff"].as_f64().unwrap();
+        assert!(jct.abs() < 0.05 && span.abs() < 0.05, "{row}");
+    }
+}
+
+#[test]
+fn writes_per_job_csv_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = small_trace(dir.path(), 20);
+    let csv = dir.path().join("jobs.csv");
+    let plots = dir.path().join("plots");
+    spillway()
+        .args(["simulate", "--policy", "fifo_perf,max_min_fairness_perf"])
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--per-job-csv")
+        .arg(&csv)
+        .arg("--plot")
+        .arg(&plots)
+        .arg("--jobs-window")
+        .arg("5..15")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fifo_perf"));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 1 + 2 * 20);
+    assert!(text.starts_with("policy,job_id,"));
+    for f in [
+        "jct_cdf.svg",
+        "utilization_fifo_perf.svg",
+        "utilization_max_min_fairness_perf.svg",
+    ] {
+        let svg = std::fs::read_to_string(plots.join(f)).unwrap();
+        assert!(svg.contains("<svg"), "{f}");
+    }
+}
+
+#[test]
+fn malformed_line_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = write(
+        dir.path(),
+        "bad.trace",
+        &format!("{LINE}\nA3C\tx\ty\tz\t1\tmany\t1\t1\t-1\t0\n"),
+    );
+    spillway()
+        .args(["simulate", "--trace-format", "gavel", "--trace"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("bad.trace:2").and(predicate::str::contains("total_steps")),
+        );
+    spillway()
+        .args([
+            "simulate",
+            "--skip-bad-lines",
+            "--policy",
+            "fifo_perf",
+            "--trace",
+        ])
+        .arg(&trace)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipped 1 malformed line"));
+}
+
+#[test]
+fn unknown_job_type_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = write(
+        dir.path(),
+        "t.trace",
+        &LINE.replace("A3C", "GPT-9 (batch size 1)"),
+    );
+    spillway()
+        .args(["simulate", "--trace"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "job type `GPT-9 (batch size 1)` is not in the throughput matrix",
+        ));
+}
+
+#[test]
+fn job_larger_than_the_cluster_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let line =
+        "ResNet-18 (batch size 64)\tpython3 main.py\tcifar10\t--num_steps\t1\t1000\t8\t1\t-1\t0";
+    let trace = write(dir.path(), "t.trace", line);
+    spillway()
+        .args(["simulate", "--cluster", "v100=4,p100=4", "--trace"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("needs 8 accelerators at once"));
+}
+
+#[test]
+fn empty_cluster_and_unknown_policy_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = write(dir.path(), "t.trace", LINE);
+    spillway()
+        .args(["simulate", "--cluster", "v100=0", "--trace"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no accelerators"));
+    spillway()
+        .args(["simulate", "--policy", "fastest", "--trace"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown; known policies"));
+    spillway()
+        .args(["simulate", "--cluster", "h100=8", "--trace"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("pool `h100`"));
+}
+
+#[test]
+fn generates_a_gavel_like_workload_repeatably() {
+    let run = |seed: &str| {
+        let out = spillway()
+            .args(["simulate", "--json", "--policy", "fifo_perf", "--generate"])
+            .arg(format!("jobs=40,rate=4.0,multi_gpu=true,seed={seed}"))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let a = run("3");
+    assert_eq!(a["runs"][0]["jobs_completed"], 40);
+    assert_eq!(a, run("3"), "same seed, same run");
+    assert_ne!(a, run("4"), "another seed, another workload");
+    spillway()
+        .args(["simulate", "--generate", "jobs=5,rate=-1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("key `rate`"));
+}

@@ -1,0 +1,166 @@
+//! The round-based mechanism (Gavel's): turns an allocation (time fractions) into placements for
+//! one round.
+//!
+//! Each job has, per pool, a priority = allocation / fraction of that pool's time it has received
+//! since the last reset (a job that has received nothing gets allocation x 10^9). Pools are
+//! visited in order (random each round for heterogeneity-agnostic policies); in each pool jobs go
+//! by priority (ties: deficit, then allocation, then arrival) and take whole gangs while
+//! accelerators are left. A job keeps the exact accelerators it held (lease extension) when it
+//! runs on the same pool again and they are still free; larger gangs are placed first.
+
+use crate::{JobId, PoolId};
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+/// Whether a placement continues on the same accelerators or (re)starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacementKind {
+    /// The job keeps the accelerators it ran on last round (its lease is extended).
+    Keep,
+    /// The job starts (or resumes from a checkpoint) on these accelerators.
+    Start,
+}
+
+/// One job placed for the coming round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// The job.
+    pub job: JobId,
+    /// The pool it runs on.
+    pub pool: PoolId,
+    /// Which accelerators of that pool (indexes `0..capacity`).
+    pub workers: Vec<u32>,
+    /// Keep or start.
+    pub kind: PlacementKind,
+    /// Steps to run this round: a round's worth at the job's throughput there, at most what is
+    /// left.
+    pub max_steps: u64,
+    /// Seconds those steps take at the job's throughput there (at most a round).
+    pub expected_duration_s: f64,
+}
+
+/// What to do for the coming round.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RoundPlan {
+    /// Jobs that run, in pool then placement order.
+    pub placements: Vec<Placement>,
+    /// Jobs that ran last round and do not run in this one (stop them, keep their checkpoint).
+    pub preempted: Vec<JobId>,
+}
+
+/// What one placement achieved, reported at the end of its round.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RoundReport {
+    /// The job.
+    pub job: JobId,
+    /// Steps it completed.
+    pub steps: u64,
+    /// Seconds it ran.
+    pub elapsed_s: f64,
+}
+
+/// A job's standing in one pool's queue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueEntry {
+    pub(crate) job: JobId,
+    pub(crate) priority: f64,
+    pub(crate) deficit: f64,
+    pub(crate) allocation: f64,
+    pub(crate) scale_factor: u32,
+    pub(crate) runnable: bool,
+}
+
+/// Picks the jobs of the round: pools in `order`, each pool's queue (already in arrival order)
+/// sorted by (priority, deficit, allocation) descending with ties kept in arrival order.
+pub(crate) fn select_jobs(
+    order: &[usize],
+    capacities: &[u32],
+    mut queues: Vec<Vec<QueueEntry>>,
+    skip_zero_priority: bool,
+) -> Vec<Vec<(JobId, u32)>> {
+    let mut left: Vec<u32> = capacities.to_vec();
+    let mut chosen: Vec<Vec<(JobId, u32)>> = vec![Vec::new(); capacities.len()];
+    let mut taken = std::collections::BTreeSet::new();
+    for &p in order {
+        let queue = &mut queues[p];
+        queue.sort_by(|a, b| {
+            b.priority
+                .total_cmp(&a.priority)
+                .then(b.deficit.total_cmp(&a.deficit))
+                .then(b.allocation.total_cmp(&a.allocation))
+        });
+        for e in queue.iter() {
+            if left[p] == 0 {
+                break;
+            }
+            if taken.contains(&e.job) || !e.runnable {
+                continue;
+            }
+            if skip_zero_priority && e.priority <= 0.0 {
+                continue;
+            }
+            if e.scale_factor > left[p] {
+                continue;
+            }
+            left[p] -= e.scale_factor;
+            taken.insert(e.job);
+            chosen[p].push((e.job, e.scale_factor));
+        }
+    }
+    chosen
+}
+
+/// Gives each chosen job accelerators: per pool, larger gangs first; a job that ran on this pool
+/// keeps its accelerators when none of them is taken yet; others take the lowest free ones.
+/// Jobs for which `placeable` is false (no allocation yet) hold their share of the pool but get no
+/// accelerators, as in Gavel.
+pub(crate) fn assign_workers(
+    order: &[usize],
+    capacities: &[u32],
+    chosen: &[Vec<(JobId, u32)>],
+    previous: &BTreeMap<JobId, (usize, Vec<u32>)>,
+    placeable: impl Fn(JobId) -> bool,
+) -> Vec<(JobId, usize, Vec<u32>)> {
+    let mut out = Vec::new();
+    for &p in order {
+        let mut jobs = chosen[p].clone();
+        jobs.sort_by_key(|&(_, sf)| Reverse(sf));
+        let mut used = vec![false; capacities[p] as usize];
+        let mut next_free = 0usize;
+        let mut placed: BTreeMap<JobId, Vec<u32>> = BTreeMap::new();
+        let mut sizes: Vec<u32> = jobs.iter().map(|&(_, sf)| sf).collect();
+        sizes.dedup();
+        for size in sizes {
+            for &(job, _) in jobs.iter().filter(|&&(_, sf)| sf == size) {
+                if let Some((prev_pool, workers)) = previous.get(&job) {
+                    if *prev_pool == p && workers.iter().all(|&w| !used[w as usize]) {
+                        for &w in workers {
+                            used[w as usize] = true;
+                        }
+                        placed.insert(job, workers.clone());
+                        out.push((job, p, workers.clone()));
+                    }
+                }
+            }
+            for &(job, sf) in jobs.iter().filter(|&&(_, sf)| sf == size) {
+                if placed.contains_key(&job) || !placeable(job) {
+                    continue;
+                }
+                let mut workers = Vec::with_capacity(sf as usize);
+                while workers.len() < sf as usize && next_free < used.len() {
+                    if !used[next_free] {
+                        used[next_free] = true;
+                        workers.push(next_free as u32);
+                    }
+                    next_free += 1;
+                }
+                debug_assert_eq!(workers.len(), sf as usize, "selection fits the pool");
+                placed.insert(job, workers.clone());
+                out.push((job, p, workers));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,558 @@
+//! The scheduler state a driver owns: active jobs, the current allocation, the round mechanism's
+//! bookkeeping (time received per pool, priorities, deficits) and the current placements.
+//!
+//! It follows Gavel's simulator step for step so that Gavel's published results can be
+//! reproduced: the allocation is recomputed when jobs arrive or finish, but at most once every
+//! `min_reallocation_interval_s` (Gavel: 1,920 s); at each recomputation the time each job received
+//! is compared with what its allocation promised (its deficit, a tie-breaker) and reset.
+
+use crate::mechanism::{QueueEntry, assign_workers, select_jobs};
+use crate::policy::{LpOptions, PolicyInput, PolicyJob, PolicyState};
+use crate::pyrandom::PyRandom;
+use crate::solver::{ClarabelSolver, LpSolver};
+use crate::{
+    Allocation, Cluster, CoreError, JobId, JobSpec, Placement, PlacementKind, PolicyKind, PoolId,
+    RoundPlan, RoundReport, SimTime,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Tunables of the scheduler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulerConfig {
+    /// Round length in seconds (Gavel: 360).
+    pub round_s: f64,
+    /// Least time between two allocation recomputations, seconds (Gavel: 1,920; 0 recomputes at
+    /// every round in which a job arrived or finished).
+    pub min_reallocation_interval_s: f64,
+    /// Seed of the randomized parts (agnostic pool order, agnostic FIFO). Gavel's seed 0 maps to
+    /// the same streams as Gavel's.
+    pub seed: u64,
+    /// Time limit of each LP solve.
+    pub solver_time_limit: Duration,
+    /// Solve max-min fairness over classes of identical jobs (see [`LpOptions`]).
+    pub aggregate_classes: bool,
+    /// Solve max-min fairness with the specialized interior-point method (see [`LpOptions`]).
+    pub specialized_max_min: bool,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> SchedulerConfig {
+        SchedulerConfig {
+            round_s: 360.0,
+            min_reallocation_interval_s: 1920.0,
+            seed: 0,
+            solver_time_limit: Duration::from_secs(30),
+            aggregate_classes: true,
+            specialized_max_min: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ActiveJob {
+    spec: JobSpec,
+    steps_done: u64,
+    /// Seconds run on each pool since the last reset (plus half a round, Gavel's prior).
+    time_received: Vec<f64>,
+    priority: Vec<f64>,
+    deficit: Vec<f64>,
+}
+
+/// The decision core's state. See the crate docs for the calling sequence.
+#[derive(Debug)]
+pub struct Scheduler {
+    cluster: Cluster,
+    kind: PolicyKind,
+    policy: PolicyState,
+    solver: Box<dyn LpSolver>,
+    config: SchedulerConfig,
+    jobs: BTreeMap<JobId, ActiveJob>,
+    allocation: Allocation,
+    pool_time_received: Vec<f64>,
+    last_reset: SimTime,
+    need_reallocation: bool,
+    assignments: BTreeMap<JobId, (usize, Vec<u32>)>,
+    pool_order_rng: PyRandom,
+    allocations_computed: u64,
+}
+
+impl Scheduler {
+    /// A scheduler for `cluster` running `policy`, with the Clarabel LP backend.
+    pub fn new(cluster: Cluster, policy: PolicyKind, config: SchedulerConfig) -> Scheduler {
+        Scheduler::with_solver(cluster, policy, config, Box::new(ClarabelSolver))
+    }
+
+    /// A scheduler with a chosen LP backend.
+    pub fn with_solver(
+        cluster: Cluster,
+        policy: PolicyKind,
+        config: SchedulerConfig,
+        solver: Box<dyn LpSolver>,
+    ) -> Scheduler {
+        let m = cluster.len();
+        Scheduler {
+            policy: PolicyState::new(policy, config.seed),
+            pool_order_rng: PyRandom::new(config.seed + 5),
+            kind: policy,
+            cluster,
+            solver,
+            config,
+            jobs: BTreeMap::new(),
+            allocation: Allocation::new(),
+            pool_time_received: vec![0.0; m],
+            last_reset: SimTime::ZERO,
+            need_reallocation: false,
+            assignments: BTreeMap::new(),
+            allocations_computed: 0,
+        }
+    }
+
+    /// The cluster.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> PolicyKind {
+        self.kind
+    }
+
+    /// Checks that a job can ever run here: right number of throughputs, a positive weight, some
+    /// pool where it runs and that holds its whole gang.
+    pub fn validate(&self, spec: &JobSpec) -> Result<(), CoreError> {
+        let bad = |message: String| CoreError::BadJob {
+            job: spec.id,
+            message,
+        };
+        if spec.throughputs.len() != self.cluster.len() {
+            return Err(bad(format!(
+                "it has {} throughputs for {} pools",
+                spec.throughputs.len(),
+                self.cluster.len()
+            )));
+        }
+        if spec.throughputs.iter().any(|t| !t.is_finite() || *t < 0.0) {
+            return Err(bad("a throughput is negative or not a number".to_string()));
+        }
+        if !(spec.priority_weight.is_finite() && spec.priority_weight > 0.0) {
+            return Err(bad(format!(
+                "priority weight must be > 0, found {}",
+                spec.priority_weight
+            )));
+        }
+        if spec.scale_factor == 0 {
+            return Err(bad("scale factor must be >= 1".to_string()));
+        }
+        let usable: Vec<u32> = self
+            .cluster
+            .pools()
+            .iter()
+            .zip(&spec.throughputs)
+            .filter(|(_, t)| **t > 0.0)
+            .map(|(p, _)| p.capacity)
+            .collect();
+        if usable.is_empty() {
+            return Err(CoreError::CannotRunAnywhere(spec.id));
+        }
+        let largest = usable.into_iter().max().unwrap_or(0);
+        if spec.scale_factor > largest {
+            return Err(CoreError::JobTooLarge {
+                job: spec.id,
+                scale_factor: spec.scale_factor,
+                largest,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a job that arrived; the allocation will be recomputed.
+    pub fn submit(&mut self, spec: JobSpec) -> Result<(), CoreError> {
+        self.validate(&spec)?;
+        if self.jobs.contains_key(&spec.id) {
+            return Err(CoreError::DuplicateJob(spec.id));
+        }
+        let m = self.cluster.len();
+        self.jobs.insert(
+            spec.id,
+            ActiveJob {
+                spec,
+                steps_done: 0,
+                time_received: vec![self.config.round_s / 2.0; m],
+                priority: vec![0.0; m],
+                deficit: vec![0.0; m],
+            },
+        );
+        self.need_reallocation = true;
+        Ok(())
+    }
+
+    /// Records what the placements of the round just ended achieved; returns the jobs that are
+    /// now finished (and no longer active).
+    pub fn record_round(&mut self, reports: &[RoundReport]) -> Vec<JobId> {
+        let mut finished = Vec::new();
+        for r in reports {
+            let Some(pool) = self.assignments.get(&r.job).map(|(p, _)| *p) else {
+                continue;
+            };
+            let Some(job) = self.jobs.get_mut(&r.job) else {
+                continue;
+            };
+            job.steps_done += r.steps;
+            job.time_received[pool] += r.elapsed_s;
+            self.pool_time_received[pool] += r.elapsed_s;
+            if job.steps_done >= job.spec.total_steps {
+                self.jobs.remove(&r.job);
+                self.need_reallocation = true;
+                finished.push(r.job);
+            }
+        }
+        finished
+    }
+
+    /// Removes a job (cancelled, or failed for good).
+    pub fn cancel(&mut self, job: JobId) -> bool {
+        let found = self.jobs.remove(&job).is_some();
+        if found {
+            self.need_reallocation = true;
+        }
+        found
+    }
+
+    /// Lets the next [`Scheduler::plan_round`] recompute the allocation whatever the time since
+    /// the last one (Gavel does this when nothing runs and no job is due to arrive).
+    pub fn force_reallocation(&mut self) {
+        self.last_reset = SimTime::ZERO;
+        self.need_reallocation = true;
+    }
+
+    /// Whether some active job has no allocation yet (it arrived after the last recomputation).
+    pub fn has_unallocated_jobs(&self) -> bool {
+        self.jobs.keys().any(|j| !self.allocation.contains_key(j))
+    }
+
+    /// Plans the round starting at `now`.
+    pub fn plan_round(&mut self, now: SimTime) -> Result<RoundPlan, CoreError> {
+        self.update_priorities(now)?;
+        let m = self.cluster.len();
+        let capacities = self.cluster.capacities();
+        let mut order: Vec<usize> = (0..m).filter(|&p| capacities[p] > 0).collect();
+        if self.kind.is_agnostic() {
+            self.pool_order_rng.shuffle(&mut order);
+        }
+        let queues: Vec<Vec<QueueEntry>> = (0..m)
+            .map(|p| {
+                self.jobs
+                    .values()
+                    .map(|j| QueueEntry {
+                        job: j.spec.id,
+                        priority: j.priority[p],
+                        deficit: j.deficit[p],
+                        allocation: self.allocation.get(&j.spec.id).map_or(0.0, |a| a[p]),
+                        scale_factor: j.spec.scale_factor,
+                        runnable: j.spec.throughputs[p] > 0.0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let chosen = select_jobs(&order, &capacities, queues, self.kind.skips_zero_priority());
+        let allocation = &self.allocation;
+        let placed = assign_workers(&order, &capacities, &chosen, &self.assignments, |j| {
+            allocation.contains_key(&j)
+        });
+        let mut plan = RoundPlan::default();
+        let mut next = BTreeMap::new();
+        for (job, pool, workers) in placed {
+            let active = &self.jobs[&job];
+            let throughput = active.spec.throughputs[pool];
+            let remaining = active.spec.total_steps - active.steps_done;
+            let max_steps = ((throughput * self.config.round_s) as u64).min(remaining);
+            let kind = match self.assignments.get(&job) {
+                Some((p, w)) if *p == pool && *w == workers => PlacementKind::Keep,
+                _ => PlacementKind::Start,
+            };
+            plan.placements.push(Placement {
+                job,
+                pool: PoolId(pool),
+                workers: workers.clone(),
+                kind,
+                max_steps,
+                expected_duration_s: max_steps as f64 / throughput,
+            });
+            next.insert(job, (pool, workers));
+        }
+        plan.preempted = self
+            .assignments
+            .keys()
+            .filter(|j| self.jobs.contains_key(j) && !next.contains_key(j))
+            .copied()
+            .collect();
+        self.assignments = next;
+        Ok(plan)
+    }
+
+    /// Recomputes the allocation when due, then each job's priority on each pool.
+    fn update_priorities(&mut self, now: SimTime) -> Result<(), CoreError> {
+        let since = (now.0 - self.last_reset.0) as f64 / 1e6;
+        let due =
+            since >= self.config.min_reallocation_interval_s || self.last_reset == SimTime::ZERO;
+        if self.need_reallocation && due {
+            self.reset_time_received(now);
+            self.allocation = self.compute_allocation(now)?;
+            self.allocations_computed += 1;
+            self.need_reallocation = false;
+        }
+        let m = self.cluster.len();
+        for p in 0..m {
+            let pool_time = self.pool_time_received[p];
+            for job in self.jobs.values_mut() {
+                let fraction = if pool_time == 0.0 {
+                    0.0
+                } else {
+                    job.time_received[p] / pool_time
+                };
+                job.priority[p] = match self.allocation.get(&job.spec.id) {
+                    None => 0.0,
+                    Some(a) if a[p] == 0.0 || job.spec.throughputs[p] == 0.0 => 0.0,
+                    Some(a) if fraction > 0.0 => a[p] / fraction,
+                    Some(a) => a[p] * 1e9,
+                };
+            }
+        }
+        Ok(())
+    }
+
+    fn reset_time_received(&mut self, now: SimTime) {
+        let elapsed = (now.0 - self.last_reset.0) as f64 / 1e6;
+        let prior = self.config.round_s / 2.0;
+        for p in 0..self.cluster.len() {
+            self.pool_time_received[p] = 0.0;
+            for job in self.jobs.values_mut() {
+                let received = job.time_received[p] - prior;
+                let promised = self
+                    .allocation
+                    .get(&job.spec.id)
+                    .map_or(0.0, |a| a[p] * elapsed);
+                job.deficit[p] += promised - received;
+                job.time_received[p] = prior;
+                self.pool_time_received[p] += prior;
+            }
+        }
+        self.last_reset = now;
+    }
+
+    fn compute_allocation(&mut self, now: SimTime) -> Result<Allocation, CoreError> {
+        let jobs: Vec<PolicyJob> = self
+            .jobs
+            .values()
+            .map(|j| PolicyJob {
+                id: j.spec.id,
+                scale_factor: j.spec.scale_factor,
+                throughputs: j.spec.throughputs.clone(),
+                priority_weight: j.spec.priority_weight,
+                remaining_steps: j.spec.total_steps - j.steps_done,
+                time_since_arrival_s: (now.0 - j.spec.arrival.0).max(0) as f64 / 1e6,
+                time_to_deadline_s: j.spec.deadline.map(|d| (d.0 - now.0) as f64 / 1e6),
+            })
+            .collect();
+        let capacities = self.cluster.capacities();
+        let names: Vec<String> = self
+            .cluster
+            .pools()
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let prices: Vec<Option<f64>> = self
+            .cluster
+            .pools()
+            .iter()
+            .map(|p| p.price_per_hour)
+            .collect();
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &capacities,
+            pool_names: &names,
+            prices: &prices,
+        };
+        let options = LpOptions {
+            time_limit: self.config.solver_time_limit,
+            aggregate_classes: self.config.aggregate_classes,
+            specialized_max_min: self.config.specialized_max_min,
+        };
+        self.policy.allocate(&input, self.solver.as_ref(), &options)
+    }
+
+    /// The current allocation.
+    pub fn allocation(&self) -> &Allocation {
+        &self.allocation
+    }
+
+    /// Number of active (submitted, unfinished) jobs.
+    pub fn active_jobs(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Steps a job has left, if it is active.
+    pub fn remaining_steps(&self, job: JobId) -> Option<u64> {
+        self.jobs
+            .get(&job)
+            .map(|j| j.spec.total_steps - j.steps_done)
+    }
+
+    /// How many times the allocation was computed.
+    pub fn allocations_computed(&self) -> u64 {
+        self.allocations_computed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(caps: &[u32]) -> Cluster {
+        Cluster::new(
+            caps.iter()
+                .enumerate()
+                .map(|(i, &c)| crate::Pool {
+                    name: format!("p{i}"),
+                    capacity: c,
+                    price_per_hour: None,
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn job(id: u64, sf: u32, steps: u64, thr: &[f64]) -> JobSpec {
+        JobSpec {
+            id: JobId(id),
+            scale_factor: sf,
+            total_steps: steps,
+            throughputs: thr.to_vec(),
+            priority_weight: 1.0,
+            arrival: SimTime::ZERO,
+            deadline: None,
+        }
+    }
+
+    fn run_round(s: &mut Scheduler, plan: &RoundPlan) -> Vec<JobId> {
+        let reports: Vec<RoundReport> = plan
+            .placements
+            .iter()
+            .map(|p| RoundReport {
+                job: p.job,
+                steps: p.max_steps,
+                elapsed_s: p.expected_duration_s,
+            })
+            .collect();
+        s.record_round(&reports)
+    }
+
+    #[test]
+    fn two_jobs_time_share_one_accelerator_and_are_preempted_in_turn() {
+        let config = SchedulerConfig {
+            min_reallocation_interval_s: 0.0,
+            ..SchedulerConfig::default()
+        };
+        let mut s = Scheduler::new(
+            cluster(&[1]),
+            PolicyKind::MaxMinFairness { aware: true },
+            config,
+        );
+        s.submit(job(0, 1, 3600, &[1.0])).unwrap();
+        s.submit(job(1, 1, 3600, &[1.0])).unwrap();
+        let mut now = SimTime::ZERO;
+        let mut ran = Vec::new();
+        let mut preempted = 0;
+        for _ in 0..4 {
+            let plan = s.plan_round(now).unwrap();
+            assert_eq!(plan.placements.len(), 1, "one accelerator, one job");
+            ran.push(plan.placements[0].job.0);
+            preempted += plan.preempted.len();
+            run_round(&mut s, &plan);
+            now = now.plus_secs_ceil(360.0);
+        }
+        assert_eq!(ran, [0, 1, 0, 1], "equal shares alternate");
+        assert_eq!(preempted, 3);
+    }
+
+    #[test]
+    fn a_lone_job_keeps_its_accelerators_and_finishes() {
+        let mut s = Scheduler::new(
+            cluster(&[4, 4]),
+            PolicyKind::MaxMinFairness { aware: true },
+            SchedulerConfig::default(),
+        );
+        s.submit(job(7, 2, 1000, &[1.0, 0.5])).unwrap();
+        let first = s.plan_round(SimTime::ZERO).unwrap();
+        assert_eq!(first.placements[0].kind, PlacementKind::Start);
+        assert_eq!(first.placements[0].workers.len(), 2, "the whole gang");
+        assert_eq!(first.placements[0].pool, PoolId(0), "the faster pool");
+        assert_eq!(first.placements[0].max_steps, 360);
+        assert!(run_round(&mut s, &first).is_empty());
+        let second = s.plan_round(SimTime::from_secs(360.0)).unwrap();
+        assert_eq!(second.placements[0].kind, PlacementKind::Keep);
+        assert_eq!(second.placements[0].workers, first.placements[0].workers);
+        run_round(&mut s, &second);
+        let third = s.plan_round(SimTime::from_secs(720.0)).unwrap();
+        assert_eq!(
+            third.placements[0].max_steps,
+            1000 - 720,
+            "no more than what is left"
+        );
+        assert_eq!(run_round(&mut s, &third), [JobId(7)]);
+        assert_eq!(s.active_jobs(), 0);
+    }
+
+    #[test]
+    fn refuses_jobs_that_could_never_run() {
+        let mut s = Scheduler::new(
+            cluster(&[4, 2]),
+            PolicyKind::Fifo { aware: true },
+            SchedulerConfig::default(),
+        );
+        let err = s.submit(job(1, 4, 10, &[0.0, 1.0])).unwrap_err();
+        assert!(
+            matches!(err, CoreError::JobTooLarge { largest: 2, .. }),
+            "{err}"
+        );
+        let err = s.submit(job(2, 1, 10, &[0.0, 0.0])).unwrap_err();
+        assert_eq!(err, CoreError::CannotRunAnywhere(JobId(2)));
+        let err = s.submit(job(3, 1, 10, &[1.0])).unwrap_err();
+        assert!(
+            err.to_string().contains("1 throughputs for 2 pools"),
+            "{err}"
+        );
+        s.submit(job(4, 1, 10, &[1.0, 1.0])).unwrap();
+        assert_eq!(
+            s.submit(job(4, 1, 10, &[1.0, 1.0])).unwrap_err(),
+            CoreError::DuplicateJob(JobId(4))
+        );
+        assert!(matches!(
+            Cluster::new(vec![]).unwrap_err(),
+            CoreError::EmptyCluster
+        ));
+    }
+
+    #[test]
+    fn gangs_are_all_or_nothing_and_never_exceed_a_pool() {
+        let mut s = Scheduler::new(
+            cluster(&[3]),
+            PolicyKind::Fifo { aware: true },
+            SchedulerConfig::default(),
+        );
+        s.submit(job(0, 2, 100, &[1.0])).unwrap();
+        s.submit(job(1, 2, 100, &[1.0])).unwrap();
+        s.submit(job(2, 1, 100, &[1.0])).unwrap();
+        let plan = s.plan_round(SimTime::ZERO).unwrap();
+        let used: usize = plan.placements.iter().map(|p| p.workers.len()).sum();
+        assert!(used <= 3);
+        for p in &plan.placements {
+            let sf = if p.job.0 == 2 { 1 } else { 2 };
+            assert_eq!(p.workers.len(), sf);
+        }
+        // FIFO without overtaking: job 1 does not fit after job 0, so job 2 waits too.
+        let jobs: Vec<u64> = plan.placements.iter().map(|p| p.job.0).collect();
+        assert_eq!(jobs, [0]);
+    }
+}
