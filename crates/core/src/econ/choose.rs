@@ -21,6 +21,7 @@ use crate::{CoreError, SimTime};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// How a pool's capacity is paid for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -129,8 +130,9 @@ pub struct Candidate {
     pub pool: usize,
     /// How it is paid for.
     pub plan: PlanKind,
-    /// Provider, region, zone (for the failover memory).
-    pub location: (String, String, String),
+    /// Provider, region, zone (for the failover memory); shared strings, since candidates are
+    /// built for every launch decision.
+    pub location: (Arc<str>, Arc<str>, Arc<str>),
     /// Price per hour of what would be rented, as the organization pays it (owned: amortized;
     /// committed: after the discount).
     pub price_per_hour: f64,

@@ -98,16 +98,20 @@ impl FailoverMemory {
 
     /// Whether a launch in `zone` of `region` of `provider` should be skipped at `now`.
     pub fn is_blocked(&self, (provider, region, zone): (&str, &str, &str), now: SimTime) -> bool {
-        [
-            FailureKind::ZoneCapacity,
-            FailureKind::RegionQuota,
-            FailureKind::Provider,
-        ]
-        .into_iter()
-        .any(|kind| {
-            self.scores
-                .get(&BlockScope::of(kind, provider, region, zone))
-                .is_some_and(|&(s, t)| self.decayed(s, t, now) >= 0.5)
+        // The memory holds a handful of scopes: a scan without allocating beats keyed lookups.
+        self.scores.iter().any(|(scope, &(s, t))| {
+            let hit = match scope {
+                BlockScope::Zone {
+                    provider: p,
+                    zone: z,
+                } => p == provider && z == zone,
+                BlockScope::Region {
+                    provider: p,
+                    region: r,
+                } => p == provider && r == region,
+                BlockScope::Provider(p) => p == provider,
+            };
+            hit && self.decayed(s, t, now) >= 0.5
         })
     }
 
