@@ -84,7 +84,7 @@ impl Availability {
             return Availability::Always;
         }
         let mean_up_s = mean_out_s * (1.0 - probability) / probability;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_5704);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5704);
         let mut exp = |mean: f64| -mean * (1.0 - rng.random::<f64>()).ln();
         let mut t = exp(mean_up_s);
         let mut outages = Vec::new();
