@@ -7,6 +7,8 @@ mod availability;
 mod report;
 mod run;
 mod scenario;
+#[cfg(test)]
+mod tests;
 mod workload;
 
 pub use availability::Availability;
