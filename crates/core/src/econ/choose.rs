@@ -227,6 +227,7 @@ mod tests {
     const CKPT: CheckpointModel = CheckpointModel {
         interval_s: 1800.0,
         restart_overhead_s: 300.0,
+        failover_allowance_s: 0.0,
     };
 
     fn cand(pool: usize, plan: PlanKind, price: f64, speed: f64, zone: &str) -> Candidate {

@@ -4,8 +4,8 @@
 //! The deadline rule follows "Can't Be Late" (Wu et al., NSDI'24): run on spot while the slack
 //! (time to the deadline minus the time the remaining work needs on on-demand capacity, restart
 //! included) can absorb one more preemption; once it cannot, move to on-demand and stay there.
-//! A preemption costs at most one checkpoint interval of work plus one restart, so that is the
-//! margin.
+//! A preemption costs at most one checkpoint interval of work, one restart and the failed
+//! launches on the way to on-demand capacity, so that is the margin.
 
 use crate::SimTime;
 use serde::Serialize;
@@ -18,6 +18,9 @@ pub struct CheckpointModel {
     /// Seconds from a (re)start until work progresses again (provisioning, loading the
     /// checkpoint).
     pub restart_overhead_s: f64,
+    /// Seconds a preempted job may lose to failed launches before it reaches on-demand capacity
+    /// (the driver's launch-failure time x the spot places it may retry first).
+    pub failover_allowance_s: f64,
 }
 
 impl CheckpointModel {
@@ -35,9 +38,10 @@ impl CheckpointModel {
         (ran_s - self.restart_overhead_s).max(0.0) * speed
     }
 
-    /// Seconds of margin a job on spot must keep: one lost interval and one restart.
+    /// Seconds of margin a job on spot must keep: one lost interval, one restart, and the failed
+    /// launches before on-demand.
     pub fn margin_s(&self) -> f64 {
-        self.interval_s + self.restart_overhead_s
+        self.interval_s + self.restart_overhead_s + self.failover_allowance_s
     }
 }
 
@@ -66,6 +70,7 @@ mod tests {
     const M: CheckpointModel = CheckpointModel {
         interval_s: 1800.0,
         restart_overhead_s: 300.0,
+        failover_allowance_s: 0.0,
     };
 
     #[test]

@@ -72,6 +72,8 @@ pub struct EconSummary {
     pub failovers: u64,
     /// Spot preemptions.
     pub preemptions: u64,
+    /// Jobs moved from on-demand back to spot.
+    pub migrations: u64,
     /// Cost per price plan (`owned`, `committed`, `on-demand`, `spot`).
     pub cost_by_plan: BTreeMap<String, f64>,
     /// Cost per pool.
@@ -165,6 +167,7 @@ impl EconSummary {
             jobs_with_deadline: with_deadline.len(),
             failovers: o.failovers,
             preemptions: o.preemptions,
+            migrations: o.migrations,
             cost_by_plan: by_plan,
             cost_by_pool: lines,
             contracts,

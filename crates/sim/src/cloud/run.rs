@@ -28,6 +28,8 @@ pub struct EconOutcome {
     pub finishes: Vec<Option<SimTime>>,
     /// Spot preemptions.
     pub preemptions: u64,
+    /// Jobs moved from on-demand back to spot while their slack allowed (commitment-aware).
+    pub migrations: u64,
     /// Launches that failed for lack of capacity (each one a failover to the next option).
     pub failovers: u64,
     /// Marginal dollars billed per pool (owned: 0; committed: charged to the contract).
@@ -131,6 +133,48 @@ impl State<'_> {
         (job.framework as u8, job.kind as u8, job.chips, spot_ok)
     }
 
+    /// Moves deadline jobs running on demand back to spot when the policy now ranks a spot place
+    /// that has capacity above every reliable place with room (the job's own included) and its
+    /// slack allows it, as Can't Be Late's policies switch back: the job checkpoints as it
+    /// leaves (nothing is lost) and pays one restart. Only jobs with an hour of work left move.
+    fn migrate_to_spot(&mut self, now: SimTime) {
+        let s = self.s;
+        for slot in 0..self.running.len() {
+            let Some(r) = self.running[slot].as_ref() else {
+                continue;
+            };
+            let (j, current, speed, start) = (r.job, r.pool, r.speed, r.start);
+            let job = &s.jobs[j];
+            if s.pools[current].plan != PlanKind::OnDemand || job.deadline.is_none() {
+                continue;
+            }
+            let ran = (now.0 - start.0) as f64 / 1e6;
+            let done = (self.done_work[j] + s.checkpoint.done_work(ran, speed)).min(job.work_s);
+            if job.work_s - done < 3600.0 {
+                continue;
+            }
+            let saved = self.done_work[j];
+            self.done_work[j] = done; // decide on the work left after a checkpoint now
+            let (cands, rented, order) = self.decide(j, now);
+            let target = order.into_iter().find(|&i| {
+                let q = &s.pools[cands[i].pool];
+                let room = |cap: u32| self.used[cands[i].pool] + rented[i] <= cap;
+                cands[i].pool == current
+                    || (room(q.quota_chips) && room(q.availability.chips(q.quota_chips, now)))
+            });
+            match target {
+                Some(i) if cands[i].plan == PlanKind::Spot => {
+                    self.accrue(slot, now);
+                    self.stop(slot);
+                    self.epoch[j] += 1;
+                    self.start(j, &cands[i], rented[i], now);
+                    self.out.migrations += 1;
+                }
+                _ => self.done_work[j] = saved,
+            }
+        }
+    }
+
     /// Whether job `j` fits in the free quota of some pool it can run on.
     fn may_fit(&self, j: usize) -> bool {
         self.homes[j]
@@ -138,8 +182,8 @@ impl State<'_> {
             .any(|&(p, chips)| self.used[p] + chips <= self.s.pools[p].quota_chips)
     }
 
-    /// Tries to start job `j` at `now`; true when it started.
-    fn place(&mut self, j: usize, now: SimTime) -> bool {
+    /// The places job `j` could run at `now`, what it would rent there, and the policy's order.
+    fn decide(&self, j: usize, now: SimTime) -> (Vec<Candidate>, Vec<u32>, Vec<usize>) {
         let s = self.s;
         let job = &s.jobs[j];
         let remaining = (job.work_s - self.done_work[j]).max(0.0);
@@ -173,6 +217,41 @@ impl State<'_> {
             &self.memory,
             &s.checkpoint,
         );
+        (cands, rented, order)
+    }
+
+    /// Starts job `j` on candidate `c` (renting `chips`) at `at`.
+    fn start(&mut self, j: usize, c: &Candidate, chips: u32, at: SimTime) {
+        let remaining = (self.s.jobs[j].work_s - self.done_work[j]).max(0.0);
+        let run = Running {
+            job: j,
+            pool: c.pool,
+            chips,
+            speed: c.speed,
+            start: at,
+            billed_until: at,
+            price_per_hour: c.price_per_hour,
+        };
+        let finish = at.plus_secs_ceil(self.s.checkpoint.restart_overhead_s + remaining / c.speed);
+        let slot = match self.free_slots.pop() {
+            Some(x) => {
+                self.running[x] = Some(run);
+                x
+            }
+            None => {
+                self.running.push(Some(run));
+                self.running.len() - 1
+            }
+        };
+        self.used[c.pool] += chips;
+        self.slot[j] = Some(slot);
+        self.finishes.push(Reverse((finish, j, self.epoch[j])));
+    }
+
+    /// Tries to start job `j` at `now`; true when it started.
+    fn place(&mut self, j: usize, now: SimTime) -> bool {
+        let s = self.s;
+        let (cands, rented, order) = self.decide(j, now);
         let mut delay = 0.0;
         for i in order {
             let c = &cands[i];
@@ -191,29 +270,7 @@ impl State<'_> {
                 }
                 continue;
             }
-            let run = Running {
-                job: j,
-                pool: p,
-                chips,
-                speed: c.speed,
-                start: at,
-                billed_until: at,
-                price_per_hour: c.price_per_hour,
-            };
-            let finish = at.plus_secs_ceil(s.checkpoint.restart_overhead_s + remaining / c.speed);
-            let slot = match self.free_slots.pop() {
-                Some(x) => {
-                    self.running[x] = Some(run);
-                    x
-                }
-                None => {
-                    self.running.push(Some(run));
-                    self.running.len() - 1
-                }
-            };
-            self.used[p] += chips;
-            self.slot[j] = Some(slot);
-            self.finishes.push(Reverse((finish, j, self.epoch[j])));
+            self.start(j, c, chips, at);
             return true;
         }
         false
@@ -288,6 +345,7 @@ pub fn run_scenario(
             policy,
             finishes: vec![None; n],
             preemptions: 0,
+            migrations: 0,
             failovers: 0,
             pool_cost: vec![0.0; m],
             pool_chip_hours: vec![0.0; m],
@@ -370,6 +428,9 @@ pub fn run_scenario(
                     let at = waiting.partition_point(|&w| w < r.job);
                     waiting.insert(at, r.job);
                 }
+            }
+            if now >= next_sample && policy == EconPolicy::CommitmentAware {
+                st.migrate_to_spot(now);
             }
             if now >= next_sample {
                 st.out.spend.push(SpendSample {

@@ -289,14 +289,20 @@ impl Scenario {
                 .map_err(invalid)?,
             );
         }
+        // A preempted job may retry every spot place before on-demand: that time is part of the
+        // margin its deadline must keep.
+        let spot_places = pools.iter().filter(|p| p.plan == PlanKind::Spot).count() as f64;
+        let failover_allowance_s = spot_places * file.scenario.launch_failure_s;
         let checkpoint = file.checkpoint.map_or(
             CheckpointModel {
                 interval_s: 1800.0,
                 restart_overhead_s: 300.0,
+                failover_allowance_s,
             },
             |c| CheckpointModel {
                 interval_s: c.interval_s,
                 restart_overhead_s: c.restart_overhead_s,
+                failover_allowance_s,
             },
         );
         let jobs = workload::build(&file.workload, base).map_err(|e| match e {

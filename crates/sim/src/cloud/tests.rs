@@ -144,3 +144,45 @@ quota_chips = 8
     let b = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
     assert!(b.ledgers[0].spent.0 > 0.0);
 }
+
+#[test]
+fn a_job_started_on_demand_moves_to_spot_when_spot_returns() {
+    // No spot for the first 30 minutes, then plenty.
+    let values: Vec<String> = (0..200)
+        .map(|i| if i < 6 { "0" } else { "4" }.to_string())
+        .collect();
+    let trace = format!(
+        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
+        values.join(",")
+    );
+    let spot = r#"
+[[pool]]
+name = "spot"
+plan = "spot"
+provider = "aws"
+zone = "usw2-az3"
+accelerator = "H100"
+instance = "p5.48xlarge"
+quota_chips = 8
+availability_trace = "spot.json"
+"#;
+    let path = setup(
+        "migrate",
+        &[
+            ("jobs.csv", JOBS.into()),
+            ("spot.json", trace),
+            ("s.toml", scenario_text(spot)),
+        ],
+    );
+    let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    assert_eq!(o.failovers, 1, "spot first, none: on demand");
+    assert_eq!(o.migrations, 1, "back to spot at the first hourly check");
+    let summary = EconSummary::new(&s, &o);
+    assert_eq!(summary.deadline_misses, 0);
+    assert!(summary.cost_by_plan["spot"] > summary.cost_by_plan["on-demand"]);
+    assert_eq!(
+        run_scenario(&s, EconPolicy::OnDemandOnly, &mut |_, _| {}).migrations,
+        0
+    );
+}
