@@ -25,6 +25,8 @@ enum Command {
     Offers(cmd::offers::OffersArgs),
     /// Estimate the chips, time and cost to train a model on each accelerator.
     Estimate(cmd::estimate::EstimateArgs),
+    /// Committed-spend contracts of a scenario: spent vs schedule, projection, share of work.
+    Contracts(cmd::contracts::ContractsArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
     Simulate(Box<cmd::simulate::SimulateArgs>),
     /// Run the broker: HTTP API, durable store, scheduling loop and executors.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Offers(args) => cmd::offers::run(args),
         Command::Estimate(args) => cmd::estimate::run(args),
+        Command::Contracts(args) => cmd::contracts::run(args),
         Command::Simulate(args) => cmd::simulate::run(*args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Submit(args) => cmd::submit::run(args),

@@ -12,6 +12,7 @@
 //!    and which running jobs are preempted.
 
 mod cluster;
+pub mod econ;
 mod error;
 mod job;
 mod mechanism;

@@ -16,6 +16,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub(crate) mod scenario;
+
 /// Gavel's simulation throughput matrix, vendored (see data/gavel/PROVENANCE.md).
 const GAVEL_MATRIX: &str = include_str!("../../../../data/gavel/simulation_throughputs.json");
 
@@ -64,10 +66,14 @@ pub(crate) struct SimulateArgs {
     #[arg(
         long,
         value_name = "FILE",
-        required_unless_present_any = ["gavel_parity", "generate"],
+        required_unless_present_any = ["gavel_parity", "generate", "scenario"],
         conflicts_with = "generate"
     )]
     trace: Option<PathBuf>,
+    /// A scenario of priced pools, contracts and a workload (TOML, see docs/economics.md); runs
+    /// the placement policies `baseline`, `commitment-aware`, `on-demand-only`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trace", "generate", "gavel_parity"])]
+    scenario: Option<PathBuf>,
     /// Generate a workload like Gavel's instead of reading one: comma-separated `key=value`
     /// (`jobs=600,rate=2.0,multi_gpu=true,sizes=gavel|philly,multi_priority=true,slos=true,seed=0`;
     /// `rate` in jobs per hour, omitted = all at t = 0).
@@ -199,6 +205,9 @@ fn progress_bar(total: usize, label: &str) -> ProgressBar {
 pub(crate) fn run(args: SimulateArgs) -> Result<()> {
     if args.gavel_parity {
         return run_parity(&args);
+    }
+    if let Some(path) = &args.scenario {
+        return scenario::run(path, &args.policy, args.json, args.plot.as_deref());
     }
     let cluster = match &args.pools {
         Some(file) => parse_cluster(

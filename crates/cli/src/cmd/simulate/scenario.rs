@@ -1,0 +1,103 @@
+//! `spillway simulate --scenario FILE`: runs the placement policies of the economics model
+//! (`baseline`, `commitment-aware`, `on-demand-only`) over a scenario of priced pools,
+//! contracts and a workload, and prints costs, JCT, commitment burn, failovers and preemptions.
+
+use crate::table::{Align, Table};
+use anyhow::{Context, Result};
+use spillway_catalog::Catalog;
+use spillway_core::econ::EconPolicy;
+use spillway_sim::cloud::{EconOutcome, EconSummary, Scenario, run_scenario, write_spend_plot};
+use std::path::Path;
+
+/// The policies run when `--policy` is left at its default.
+const DEFAULT_POLICIES: &[&str] = &["baseline", "commitment-aware"];
+
+/// Loads the scenario at `path` (prices from the catalog with the user's overrides).
+pub(crate) fn load(path: &Path, overrides: Option<&Path>) -> Result<Scenario> {
+    let catalog = Catalog::load(overrides).context("load the catalog")?;
+    Ok(Scenario::load(path, &catalog)?)
+}
+
+/// Parses `--policy` for a scenario run; Gavel's default policy name means "the defaults".
+pub(crate) fn policies(names: &[String]) -> Result<Vec<EconPolicy>> {
+    let names: Vec<&str> = if names.len() == 1 && names[0] == "max_min_fairness_perf" {
+        DEFAULT_POLICIES.to_vec()
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
+    Ok(names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?)
+}
+
+/// Runs every policy; returns each summary with its outcome.
+pub(crate) fn run_all(
+    scenario: &Scenario,
+    policies: &[EconPolicy],
+) -> Vec<(EconSummary, EconOutcome)> {
+    policies
+        .iter()
+        .map(|&p| {
+            let outcome = run_scenario(scenario, p, &mut |_, _| {});
+            (EconSummary::new(scenario, &outcome), outcome)
+        })
+        .collect()
+}
+
+pub(crate) fn run(path: &Path, names: &[String], json: bool, plot: Option<&Path>) -> Result<()> {
+    let scenario = load(path, None)?;
+    let policies = policies(names)?;
+    let runs = run_all(&scenario, &policies);
+    if let Some(dir) = plot {
+        for (_, o) in &runs {
+            write_spend_plot(dir, &scenario, o).map_err(anyhow::Error::msg)?;
+        }
+    }
+    if json {
+        let summaries: Vec<&EconSummary> = runs.iter().map(|(s, _)| s).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "scenario": scenario.name, "runs": summaries })
+            )?
+        );
+        return Ok(());
+    }
+    let mut table = Table::new(&[
+        ("policy", Align::Left),
+        ("jobs", Align::Right),
+        ("total $", Align::Right),
+        ("avg JCT h", Align::Right),
+        ("p90 h", Align::Right),
+        ("burn", Align::Right),
+        ("deadline miss", Align::Right),
+        ("failovers", Align::Right),
+        ("preempt", Align::Right),
+        ("owned $", Align::Right),
+        ("committed $", Align::Right),
+        ("on-demand $", Align::Right),
+        ("spot $", Align::Right),
+    ]);
+    for (s, _) in &runs {
+        let plan = |k: &str| {
+            s.cost_by_plan
+                .get(k)
+                .map_or("-".to_string(), |v| format!("{v:.0}"))
+        };
+        table.push(vec![
+            s.policy.clone(),
+            s.jobs_completed.to_string(),
+            format!("{:.0}", s.total_cost_usd),
+            format!("{:.3}", s.avg_jct_hours),
+            format!("{:.3}", s.p90_jct_hours),
+            format!("{:.3}", s.commitment_burn_ratio),
+            format!("{}/{}", s.deadline_misses, s.jobs_with_deadline),
+            s.failovers.to_string(),
+            s.preemptions.to_string(),
+            plan("owned"),
+            plan("committed"),
+            plan("on-demand"),
+            plan("spot"),
+        ]);
+    }
+    print!("{}", table.render());
+    Ok(())
+}

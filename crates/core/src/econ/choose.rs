@@ -1,0 +1,382 @@
+//! The placement policies over priced pools: for one job, the order in which to try the places
+//! it could run. The driver tries them in that order, skipping places without room and recording
+//! launch failures (stockouts) in the failover memory.
+//!
+//! - `baseline` (SkyPilot-like): the job's alternatives by hourly price of what is rented, cheapest
+//!   first, as SkyPilot's optimizer ranks them without a runtime estimate; no throughput
+//!   awareness, no spot (SkyPilot's default `use_spot: false`), and a failed zone is skipped for
+//!   that request only (the driver does not share it).
+//! - `commitment-aware`: by marginal dollars per unit of work (`rate / speed`), where owned
+//!   capacity is nearly free, committed capacity is nearly free while the contract is behind its
+//!   burn schedule (the money is owed anyway) and costs its discounted rate once ahead; spot for
+//!   jobs with a deadline while their slack allows (see [`super::spot`]); never a place that would
+//!   make a deadline slip when another place meets it; zones blocked in the shared failover
+//!   memory are skipped.
+//! - `on-demand-only`: the commitment-aware order without spot (the comparison for spot savings).
+
+use super::failover::FailoverMemory;
+use super::framework::Framework;
+use super::spot::{CheckpointModel, spot_allowed};
+use crate::{CoreError, SimTime};
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// How a pool's capacity is paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanKind {
+    /// Owned hardware: an amortized price per chip-hour, paid whether used or not.
+    Owned,
+    /// Bought under a committed-spend contract, at its discount.
+    Committed,
+    /// On-demand list price.
+    OnDemand,
+    /// Spot / preemptible.
+    Spot,
+}
+
+impl PlanKind {
+    /// The name as written in files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanKind::Owned => "owned",
+            PlanKind::Committed => "committed",
+            PlanKind::OnDemand => "on-demand",
+            PlanKind::Spot => "spot",
+        }
+    }
+}
+
+impl fmt::Display for PlanKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The placement policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EconPolicy {
+    /// SkyPilot-like: cheapest hourly price first, no throughput awareness, per-request failover.
+    Baseline,
+    /// Marginal cost per unit of work, commitment burn, spot under deadlines, shared failover.
+    CommitmentAware,
+    /// Commitment-aware without spot.
+    OnDemandOnly,
+}
+
+const ECON_NAMES: &[(&str, EconPolicy)] = &[
+    ("baseline", EconPolicy::Baseline),
+    ("skypilot", EconPolicy::Baseline),
+    ("commitment-aware", EconPolicy::CommitmentAware),
+    ("commitment_aware", EconPolicy::CommitmentAware),
+    ("on-demand-only", EconPolicy::OnDemandOnly),
+    ("on_demand_only", EconPolicy::OnDemandOnly),
+];
+
+impl EconPolicy {
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        ECON_NAMES
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("unknown", |(n, _)| n)
+    }
+
+    /// Whether launch failures are remembered for every job (else only within one request).
+    pub fn shares_failover_memory(self) -> bool {
+        !matches!(self, EconPolicy::Baseline)
+    }
+}
+
+impl fmt::Display for EconPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for EconPolicy {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<EconPolicy, CoreError> {
+        let wanted = s.trim();
+        ECON_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(wanted))
+            .map(|(_, p)| *p)
+            .ok_or_else(|| CoreError::UnknownPolicy {
+                name: s.to_string(),
+                known: "baseline, commitment-aware, on-demand-only (with --scenario)".to_string(),
+            })
+    }
+}
+
+/// A job as the placement policies see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EconJob {
+    /// What it is built on.
+    pub framework: Framework,
+    /// Work left, in seconds on its reference accelerator.
+    pub remaining_work_s: f64,
+    /// When it must be done, if it has a deadline.
+    pub deadline: Option<SimTime>,
+}
+
+/// One place a job could run now: a pool, what would be rented there and at what price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The pool's index (the driver's).
+    pub pool: usize,
+    /// How it is paid for.
+    pub plan: PlanKind,
+    /// Provider, region, zone (for the failover memory); shared strings, since candidates are
+    /// built for every launch decision.
+    pub location: (Arc<str>, Arc<str>, Arc<str>),
+    /// Price per hour of what would be rented, as the organization pays it (owned: amortized;
+    /// committed: after the discount).
+    pub price_per_hour: f64,
+    /// Reference seconds of work per second there (roofline ratio of the chip).
+    pub speed: f64,
+    /// For committed capacity: whether its contract is behind its burn schedule.
+    pub contract_behind_schedule: bool,
+    /// For spot: expected preemptions per hour.
+    pub preemptions_per_hour: f64,
+}
+
+/// Owned capacity costs nothing more when used; a small weight keeps faster chips first and
+/// leaves owned room to jobs that have nowhere else to go (see `docs/economics.md`).
+const OWNED_WEIGHT: f64 = 0.02;
+/// Committed capacity behind schedule: the dollars are owed anyway.
+const COMMITTED_BEHIND_WEIGHT: f64 = 0.01;
+
+/// The marginal dollars per reference second of work on `c` (commitment-aware).
+fn marginal_cost(c: &Candidate, ckpt: &CheckpointModel) -> f64 {
+    let rate = match c.plan {
+        PlanKind::Owned => c.price_per_hour * OWNED_WEIGHT,
+        PlanKind::Committed if c.contract_behind_schedule => {
+            c.price_per_hour * COMMITTED_BEHIND_WEIGHT
+        }
+        PlanKind::Committed | PlanKind::OnDemand => c.price_per_hour,
+        PlanKind::Spot => {
+            // Expected rework: half an interval of lost work plus a restart per preemption.
+            let lost_h = (ckpt.interval_s / 2.0 + ckpt.restart_overhead_s) / 3600.0;
+            c.price_per_hour * (1.0 + c.preemptions_per_hour * lost_h)
+        }
+    };
+    rate / c.speed.max(1e-12)
+}
+
+/// The order in which `job` should try `candidates` at `now` under `policy`: indexes into
+/// `candidates`, best first. Candidates the policy rules out (spot when not allowed, zones
+/// blocked in `memory`) are left out. Ties keep the candidates' order.
+pub fn rank_candidates(
+    policy: EconPolicy,
+    job: &EconJob,
+    candidates: &[Candidate],
+    now: SimTime,
+    memory: &FailoverMemory,
+    ckpt: &CheckpointModel,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..candidates.len())
+        .filter(|&i| candidates[i].speed > 0.0)
+        .collect();
+    if policy == EconPolicy::Baseline {
+        order.retain(|&i| candidates[i].plan != PlanKind::Spot);
+        order.sort_by(|&a, &b| {
+            candidates[a]
+                .price_per_hour
+                .total_cmp(&candidates[b].price_per_hour)
+        });
+        return order;
+    }
+    let best_reliable_speed = candidates
+        .iter()
+        .filter(|c| c.plan != PlanKind::Spot)
+        .map(|c| c.speed)
+        .fold(0.0, f64::max);
+    let spot_ok = policy == EconPolicy::CommitmentAware
+        && job
+            .deadline
+            .is_some_and(|d| spot_allowed(now, d, job.remaining_work_s, best_reliable_speed, ckpt));
+    order.retain(|&i| {
+        let c = &candidates[i];
+        (c.plan != PlanKind::Spot || spot_ok)
+            && !memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now)
+    });
+    if let Some(deadline) = job.deadline {
+        let meets = |c: &Candidate| {
+            let s = ckpt.restart_overhead_s + job.remaining_work_s / c.speed;
+            now.plus_secs_ceil(s) <= deadline
+        };
+        if order.iter().any(|&i| meets(&candidates[i])) {
+            order.retain(|&i| meets(&candidates[i]));
+        }
+    }
+    order.sort_by(|&a, &b| {
+        marginal_cost(&candidates[a], ckpt).total_cmp(&marginal_cost(&candidates[b], ckpt))
+    });
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::econ::FailureKind;
+
+    const CKPT: CheckpointModel = CheckpointModel {
+        interval_s: 1800.0,
+        restart_overhead_s: 300.0,
+        failover_allowance_s: 0.0,
+    };
+
+    fn cand(pool: usize, plan: PlanKind, price: f64, speed: f64, zone: &str) -> Candidate {
+        Candidate {
+            pool,
+            plan,
+            location: ("p".into(), "r".into(), zone.into()),
+            price_per_hour: price,
+            speed,
+            contract_behind_schedule: true,
+            preemptions_per_hour: 0.1,
+        }
+    }
+
+    fn job(deadline_h: Option<f64>) -> EconJob {
+        EconJob {
+            framework: Framework::Xla,
+            remaining_work_s: 3600.0,
+            deadline: deadline_h.map(|h| SimTime::from_secs(h * 3600.0)),
+        }
+    }
+
+    fn mem() -> FailoverMemory {
+        FailoverMemory::new(1800.0)
+    }
+
+    #[test]
+    fn baseline_takes_the_cheapest_hourly_price_whatever_the_speed_and_never_spot() {
+        let cs = [
+            cand(0, PlanKind::OnDemand, 10.0, 2.0, "a"),
+            cand(1, PlanKind::OnDemand, 8.0, 0.5, "b"),
+            cand(2, PlanKind::Spot, 1.0, 1.0, "c"),
+        ];
+        let order = rank_candidates(
+            EconPolicy::Baseline,
+            &job(Some(100.0)),
+            &cs,
+            SimTime::ZERO,
+            &mem(),
+            &CKPT,
+        );
+        assert_eq!(order, [1, 0]);
+    }
+
+    #[test]
+    fn commitment_aware_prices_work_and_treats_behind_schedule_commitments_as_nearly_free() {
+        let mut committed = cand(1, PlanKind::Committed, 20.0, 0.5, "b");
+        let cs = vec![
+            cand(0, PlanKind::OnDemand, 10.0, 2.0, "a"),
+            committed.clone(),
+        ];
+        let order = rank_candidates(
+            EconPolicy::CommitmentAware,
+            &job(None),
+            &cs,
+            SimTime::ZERO,
+            &mem(),
+            &CKPT,
+        );
+        assert_eq!(order, [1, 0], "behind schedule: committed first");
+        committed.contract_behind_schedule = false;
+        let cs = vec![cand(0, PlanKind::OnDemand, 10.0, 2.0, "a"), committed];
+        let order = rank_candidates(
+            EconPolicy::CommitmentAware,
+            &job(None),
+            &cs,
+            SimTime::ZERO,
+            &mem(),
+            &CKPT,
+        );
+        // Ahead: 20 / 0.5 = 40 $/work-h against 10 / 2 = 5.
+        assert_eq!(order, [0, 1]);
+    }
+
+    #[test]
+    fn spot_only_with_slack_and_never_a_place_that_misses_the_deadline() {
+        let cs = vec![
+            cand(0, PlanKind::OnDemand, 10.0, 1.0, "a"),
+            cand(1, PlanKind::Spot, 3.0, 1.0, "b"),
+            cand(2, PlanKind::Committed, 5.0, 0.25, "c"),
+        ];
+        let p = EconPolicy::CommitmentAware;
+        // 1 h of work due in 10 h: spot allowed, the slow committed place meets it too (4 h).
+        assert_eq!(
+            rank_candidates(p, &job(Some(10.0)), &cs, SimTime::ZERO, &mem(), &CKPT),
+            [2, 1, 0]
+        );
+        // Due in 2 h: the committed place would take 4 h; spot still has slack.
+        assert_eq!(
+            rank_candidates(p, &job(Some(2.0)), &cs, SimTime::ZERO, &mem(), &CKPT),
+            [1, 0]
+        );
+        // Due in 1.3 h: no slack for a preemption: on-demand.
+        assert_eq!(
+            rank_candidates(p, &job(Some(1.3)), &cs, SimTime::ZERO, &mem(), &CKPT),
+            [0]
+        );
+        // No deadline: no spot.
+        assert_eq!(
+            rank_candidates(p, &job(None), &cs, SimTime::ZERO, &mem(), &CKPT),
+            [2, 0]
+        );
+        assert_eq!(
+            rank_candidates(
+                EconPolicy::OnDemandOnly,
+                &job(Some(10.0)),
+                &cs,
+                SimTime::ZERO,
+                &mem(),
+                &CKPT
+            ),
+            [2, 0]
+        );
+    }
+
+    #[test]
+    fn blocked_zones_are_skipped_by_the_shared_memory_policies_only() {
+        let cs = vec![
+            cand(0, PlanKind::OnDemand, 5.0, 1.0, "a"),
+            cand(1, PlanKind::OnDemand, 6.0, 1.0, "b"),
+        ];
+        let mut m = mem();
+        m.record(FailureKind::ZoneCapacity, ("p", "r", "a"), SimTime::ZERO);
+        assert_eq!(
+            rank_candidates(
+                EconPolicy::CommitmentAware,
+                &job(None),
+                &cs,
+                SimTime::ZERO,
+                &m,
+                &CKPT
+            ),
+            [1]
+        );
+        assert_eq!(
+            rank_candidates(
+                EconPolicy::Baseline,
+                &job(None),
+                &cs,
+                SimTime::ZERO,
+                &m,
+                &CKPT
+            ),
+            [0, 1]
+        );
+        assert_eq!(
+            "skypilot".parse::<EconPolicy>().unwrap(),
+            EconPolicy::Baseline
+        );
+        assert!("cheapest".parse::<EconPolicy>().is_err());
+    }
+}

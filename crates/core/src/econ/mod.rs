@@ -1,0 +1,16 @@
+//! The economics of capacity: price plans, contracts (committed spend), failover memory, spot
+//! with checkpoints and deadlines, and the two placement policies that use them
+//! (`baseline`, SkyPilot-like, and `commitment-aware`). Pure: time comes in as [`crate::SimTime`],
+//! randomness and capacity observations come from the driver. See `docs/economics.md`.
+
+mod choose;
+mod contract;
+mod failover;
+mod framework;
+mod spot;
+
+pub use choose::{Candidate, EconJob, EconPolicy, PlanKind, rank_candidates};
+pub use contract::{BurnSchedule, Contract, ContractLedger, ContractReport, Projection};
+pub use failover::{BlockScope, FailoverMemory, FailureKind};
+pub use framework::{AcceleratorKind, Framework, JobKind, roofline_speed};
+pub use spot::{CheckpointModel, spot_allowed};

@@ -1,0 +1,18 @@
+//! Cloud economics in the simulator: priced pools (owned, committed, on-demand, spot) built from
+//! catalog offers, their availability processes (spot traces, stockouts), contracts, and an
+//! event-driven run of the placement policies of [`spillway_core::econ`]. The scenario file
+//! format is documented in `docs/economics.md` and `examples/scenarios/hybrid.toml`.
+
+mod availability;
+mod report;
+mod run;
+mod scenario;
+#[cfg(test)]
+mod tests;
+mod workload;
+
+pub use availability::Availability;
+pub use report::{CostLine, EconSummary, SpendSample, write_spend_plot};
+pub use run::{EconOutcome, run_scenario};
+pub use scenario::{Scenario, ScenarioError, SimPool};
+pub use workload::EconSimJob;

@@ -1,0 +1,479 @@
+//! The event-driven run of one placement policy over a scenario: arrivals, completions and
+//! ticks (every `tick_s`: costs accrue, spot availability changes and preempts, waiting jobs
+//! retry). Integer microsecond time, jobs retried in arrival order, seeded processes only:
+//! the same scenario and policy always give the same outcome.
+
+use super::report::SpendSample;
+use super::scenario::Scenario;
+use spillway_core::SimTime;
+use spillway_core::econ::{
+    Candidate, ContractLedger, EconJob, EconPolicy, FailoverMemory, FailureKind, PlanKind,
+    rank_candidates, roofline_speed,
+};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::sync::Arc;
+
+/// Launch attempts per scheduling pass (the rest wait for the next pass), so that a long queue
+/// on a full cluster costs bounded time per event. Jobs that fit in no pool's free quota are
+/// skipped without an attempt and do not count.
+const SCAN: usize = 512;
+
+/// What happened in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EconOutcome {
+    /// The policy.
+    pub policy: EconPolicy,
+    /// When each job finished (`None`: never; cannot happen in a completed run).
+    pub finishes: Vec<Option<SimTime>>,
+    /// Spot preemptions.
+    pub preemptions: u64,
+    /// Jobs moved from on-demand back to spot while their slack allowed (commitment-aware).
+    pub migrations: u64,
+    /// Launches that failed for lack of capacity (each one a failover to the next option).
+    pub failovers: u64,
+    /// Marginal dollars billed per pool (owned: 0; committed: charged to the contract).
+    pub pool_cost: Vec<f64>,
+    /// Chip-hours rented per pool.
+    pub pool_chip_hours: Vec<f64>,
+    /// Reference seconds of work done per pool.
+    pub pool_work_s: Vec<f64>,
+    /// What each contract was charged.
+    pub ledgers: Vec<ContractLedger>,
+    /// When the last job finished.
+    pub makespan: SimTime,
+    /// Spending against each contract over time (hourly).
+    pub spend: Vec<SpendSample>,
+}
+
+struct Running {
+    job: usize,
+    pool: usize,
+    chips: u32,
+    speed: f64,
+    start: SimTime,
+    billed_until: SimTime,
+    price_per_hour: f64,
+}
+
+struct State<'a> {
+    s: &'a Scenario,
+    policy: EconPolicy,
+    done_work: Vec<f64>,
+    epoch: Vec<u64>,
+    slot: Vec<Option<usize>>,
+    running: Vec<Option<Running>>,
+    free_slots: Vec<usize>,
+    used: Vec<u32>,
+    finishes: BinaryHeap<Reverse<(SimTime, usize, u64)>>,
+    memory: FailoverMemory,
+    /// Speed of each job kind on each pool (roofline ratio to the reference).
+    speeds: Vec<[f64; 3]>,
+    drops_per_hour: Vec<f64>,
+    /// Per job, the pools its framework allows and the chips it would rent there.
+    homes: Vec<Vec<(usize, u32)>>,
+    /// Per pool, its place in the failover memory (spot capacity is its own "zone": a spot
+    /// stockout says nothing of on-demand capacity there).
+    locations: Vec<(Arc<str>, Arc<str>, Arc<str>)>,
+    out: EconOutcome,
+}
+
+fn kind_index(k: spillway_core::econ::JobKind) -> usize {
+    k as usize
+}
+
+impl State<'_> {
+    fn accrue(&mut self, slot: usize, until: SimTime) {
+        let Some(r) = self.running[slot].as_mut() else {
+            return;
+        };
+        if until <= r.billed_until {
+            return;
+        }
+        let secs = (until.0 - r.billed_until.0) as f64 / 1e6;
+        let productive_from = r
+            .start
+            .plus_secs_ceil(self.s.checkpoint.restart_overhead_s)
+            .max(r.billed_until);
+        let work = ((until.0 - productive_from.0) as f64 / 1e6).max(0.0) * r.speed;
+        let cost = secs / 3600.0 * r.price_per_hour;
+        let pool = &self.s.pools[r.pool];
+        self.out.pool_chip_hours[r.pool] += secs / 3600.0 * f64::from(r.chips);
+        self.out.pool_work_s[r.pool] += work;
+        if pool.plan != PlanKind::Owned {
+            self.out.pool_cost[r.pool] += cost;
+        }
+        if let Some(c) = pool.contract {
+            self.out.ledgers[c].charge(&self.s.contracts[c], until, cost, work);
+        }
+        r.billed_until = until;
+    }
+
+    fn stop(&mut self, slot: usize) -> Running {
+        let r = self.running[slot].take().expect("running slot");
+        self.used[r.pool] -= r.chips;
+        self.slot[r.job] = None;
+        self.free_slots.push(slot);
+        r
+    }
+
+    /// What decides job `j`'s options at `now`: framework, kind, chips, and whether its deadline
+    /// leaves room for spot.
+    fn class_of(&self, j: usize, now: SimTime) -> (u8, u8, u32, bool) {
+        let job = &self.s.jobs[j];
+        let spot_ok = job.deadline.is_some_and(|d| {
+            let best = self.homes[j]
+                .iter()
+                .filter(|(p, _)| self.s.pools[*p].plan != PlanKind::Spot)
+                .map(|(p, _)| self.speeds[*p][kind_index(job.kind)])
+                .fold(0.0, f64::max);
+            let left = (job.work_s - self.done_work[j]).max(0.0);
+            spillway_core::econ::spot_allowed(now, d, left, best, &self.s.checkpoint)
+        });
+        (job.framework as u8, job.kind as u8, job.chips, spot_ok)
+    }
+
+    /// Moves deadline jobs running on demand back to spot when the policy now ranks a spot place
+    /// that has capacity above every reliable place with room (the job's own included) and its
+    /// slack allows it, as Can't Be Late's policies switch back: the job checkpoints as it
+    /// leaves (nothing is lost) and pays one restart. Only jobs with an hour of work left move.
+    fn migrate_to_spot(&mut self, now: SimTime) {
+        let s = self.s;
+        for slot in 0..self.running.len() {
+            let Some(r) = self.running[slot].as_ref() else {
+                continue;
+            };
+            let (j, current, speed, start) = (r.job, r.pool, r.speed, r.start);
+            let job = &s.jobs[j];
+            if s.pools[current].plan != PlanKind::OnDemand || job.deadline.is_none() {
+                continue;
+            }
+            let ran = (now.0 - start.0) as f64 / 1e6;
+            let done = (self.done_work[j] + s.checkpoint.done_work(ran, speed)).min(job.work_s);
+            if job.work_s - done < 3600.0 {
+                continue;
+            }
+            let saved = self.done_work[j];
+            self.done_work[j] = done; // decide on the work left after a checkpoint now
+            let (cands, rented, order) = self.decide(j, now);
+            let target = order.into_iter().find(|&i| {
+                let q = &s.pools[cands[i].pool];
+                let room = |cap: u32| self.used[cands[i].pool] + rented[i] <= cap;
+                cands[i].pool == current
+                    || (room(q.quota_chips) && room(q.availability.chips(q.quota_chips, now)))
+            });
+            match target {
+                Some(i) if cands[i].plan == PlanKind::Spot => {
+                    self.accrue(slot, now);
+                    self.stop(slot);
+                    self.epoch[j] += 1;
+                    self.start(j, &cands[i], rented[i], now);
+                    self.out.migrations += 1;
+                }
+                _ => self.done_work[j] = saved,
+            }
+        }
+    }
+
+    /// Whether job `j` fits in the free quota of some pool it can run on.
+    fn may_fit(&self, j: usize) -> bool {
+        self.homes[j]
+            .iter()
+            .any(|&(p, chips)| self.used[p] + chips <= self.s.pools[p].quota_chips)
+    }
+
+    /// The places job `j` could run at `now`, what it would rent there, and the policy's order.
+    fn decide(&self, j: usize, now: SimTime) -> (Vec<Candidate>, Vec<u32>, Vec<usize>) {
+        let s = self.s;
+        let job = &s.jobs[j];
+        let remaining = (job.work_s - self.done_work[j]).max(0.0);
+        let mut cands = Vec::new();
+        let mut rented = Vec::new();
+        for &(p, chips) in &self.homes[j] {
+            let pool = &s.pools[p];
+            cands.push(Candidate {
+                pool: p,
+                plan: pool.plan,
+                location: self.locations[p].clone(),
+                price_per_hour: pool.price_per_chip_hour * f64::from(chips),
+                speed: self.speeds[p][kind_index(job.kind)],
+                contract_behind_schedule: pool
+                    .contract
+                    .is_some_and(|c| self.out.ledgers[c].behind_schedule(&s.contracts[c], now)),
+                preemptions_per_hour: self.drops_per_hour[p],
+            });
+            rented.push(chips);
+        }
+        let econ_job = EconJob {
+            framework: job.framework,
+            remaining_work_s: remaining,
+            deadline: job.deadline,
+        };
+        let order = rank_candidates(
+            self.policy,
+            &econ_job,
+            &cands,
+            now,
+            &self.memory,
+            &s.checkpoint,
+        );
+        (cands, rented, order)
+    }
+
+    /// Starts job `j` on candidate `c` (renting `chips`) at `at`.
+    fn start(&mut self, j: usize, c: &Candidate, chips: u32, at: SimTime) {
+        let remaining = (self.s.jobs[j].work_s - self.done_work[j]).max(0.0);
+        let run = Running {
+            job: j,
+            pool: c.pool,
+            chips,
+            speed: c.speed,
+            start: at,
+            billed_until: at,
+            price_per_hour: c.price_per_hour,
+        };
+        let finish = at.plus_secs_ceil(self.s.checkpoint.restart_overhead_s + remaining / c.speed);
+        let slot = match self.free_slots.pop() {
+            Some(x) => {
+                self.running[x] = Some(run);
+                x
+            }
+            None => {
+                self.running.push(Some(run));
+                self.running.len() - 1
+            }
+        };
+        self.used[c.pool] += chips;
+        self.slot[j] = Some(slot);
+        self.finishes.push(Reverse((finish, j, self.epoch[j])));
+    }
+
+    /// Tries to start job `j` at `now`; true when it started.
+    fn place(&mut self, j: usize, now: SimTime) -> bool {
+        let s = self.s;
+        let (cands, rented, order) = self.decide(j, now);
+        let mut delay = 0.0;
+        for i in order {
+            let c = &cands[i];
+            let (p, chips) = (c.pool, rented[i]);
+            let pool = &s.pools[p];
+            if self.used[p] + chips > pool.quota_chips {
+                continue; // known locally: no launch is attempted
+            }
+            let at = now.plus_secs_ceil(delay);
+            if self.used[p] + chips > pool.availability.chips(pool.quota_chips, at) {
+                self.out.failovers += 1;
+                delay += s.launch_failure_s;
+                if self.policy.shares_failover_memory() {
+                    let (a, b, z) = &c.location;
+                    self.memory.record(FailureKind::ZoneCapacity, (a, b, z), at);
+                }
+                continue;
+            }
+            self.start(j, c, chips, at);
+            return true;
+        }
+        false
+    }
+}
+
+/// Runs `policy` over `scenario`.
+pub fn run_scenario(
+    scenario: &Scenario,
+    policy: EconPolicy,
+    progress: &mut dyn FnMut(usize, usize),
+) -> EconOutcome {
+    let s = scenario;
+    let n = s.jobs.len();
+    let m = s.pools.len();
+    let reference = (s.reference.bf16_dense_tflops, s.reference.memory_tb_s);
+    let speeds = s
+        .pools
+        .iter()
+        .map(|p| {
+            let here = (p.spec.bf16_dense_tflops, p.spec.memory_tb_s);
+            use spillway_core::econ::JobKind::*;
+            [Pretrain, Finetune, Eval].map(|k| roofline_speed(k, here, reference).unwrap_or(0.0))
+        })
+        .collect();
+    let mut st = State {
+        s,
+        policy,
+        done_work: vec![0.0; n],
+        epoch: vec![0; n],
+        slot: vec![None; n],
+        running: Vec::new(),
+        free_slots: Vec::new(),
+        used: vec![0; m],
+        finishes: BinaryHeap::new(),
+        memory: FailoverMemory::new(s.failover_half_life_s),
+        speeds,
+        drops_per_hour: s
+            .pools
+            .iter()
+            .map(|p| p.availability.drops_per_hour())
+            .collect(),
+        locations: s
+            .pools
+            .iter()
+            .map(|p| {
+                let zone = if p.plan == PlanKind::Spot {
+                    format!("{}#spot", p.zone)
+                } else {
+                    p.zone.clone()
+                };
+                (
+                    Arc::from(p.provider.as_str()),
+                    Arc::from(p.region.as_str()),
+                    Arc::from(zone.as_str()),
+                )
+            })
+            .collect(),
+        homes: s
+            .jobs
+            .iter()
+            .map(|job| {
+                s.pools
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| job.framework.runs_on(p.kind))
+                    .filter_map(|(i, p)| p.rented_chips(job.chips).map(|c| (i, c)))
+                    .collect()
+            })
+            .collect(),
+        out: EconOutcome {
+            policy,
+            finishes: vec![None; n],
+            preemptions: 0,
+            migrations: 0,
+            failovers: 0,
+            pool_cost: vec![0.0; m],
+            pool_chip_hours: vec![0.0; m],
+            pool_work_s: vec![0.0; m],
+            ledgers: vec![ContractLedger::default(); s.contracts.len()],
+            makespan: SimTime::ZERO,
+            spend: Vec::new(),
+        },
+    };
+    let mut arrivals: Vec<usize> = (0..n).collect();
+    arrivals.sort_by_key(|&j| (s.jobs[j].arrival, j));
+    let mut next_arrival = 0usize;
+    let mut waiting: Vec<usize> = Vec::new();
+    let tick = SimTime::from_secs(s.tick_s);
+    let mut next_tick = tick;
+    let mut next_sample = SimTime::ZERO;
+    let mut done = 0usize;
+    while done < n {
+        let t_arr = arrivals.get(next_arrival).map(|&j| s.jobs[j].arrival);
+        let t_fin = st.finishes.peek().map(|Reverse((t, _, _))| *t);
+        if st.running.iter().all(Option::is_none) && waiting.is_empty() {
+            if let Some(a) = t_arr {
+                // Nothing runs or waits: jump the ticks to the next arrival.
+                next_tick = next_tick.max(SimTime((a.0 / tick.0) * tick.0 + tick.0));
+            }
+        }
+        let now = [t_arr, t_fin, Some(next_tick)]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("tick");
+        while let Some(&Reverse((t, j, e))) = st.finishes.peek() {
+            if t > now {
+                break;
+            }
+            st.finishes.pop();
+            if e != st.epoch[j] {
+                continue; // preempted since
+            }
+            if let Some(slot) = st.slot[j] {
+                st.accrue(slot, t);
+                st.stop(slot);
+                st.done_work[j] = s.jobs[j].work_s;
+                st.out.finishes[j] = Some(t);
+                st.out.makespan = st.out.makespan.max(t);
+                done += 1;
+                progress(done, n);
+            }
+        }
+        while let Some(&j) = arrivals.get(next_arrival) {
+            if s.jobs[j].arrival > now {
+                break;
+            }
+            waiting.push(j);
+            next_arrival += 1;
+        }
+        if next_tick <= now {
+            for slot in 0..st.running.len() {
+                st.accrue(slot, now);
+            }
+            // Spot and stockout capacity shrinks: the most recently started jobs go first.
+            for p in 0..m {
+                let pool = &s.pools[p];
+                if pool.plan != PlanKind::Spot {
+                    continue;
+                }
+                let available = pool.availability.chips(pool.quota_chips, now);
+                while st.used[p] > available {
+                    let victim = (0..st.running.len())
+                        .filter(|&x| st.running[x].as_ref().is_some_and(|r| r.pool == p))
+                        .max_by_key(|&x| st.running[x].as_ref().map(|r| (r.start, r.job)));
+                    let Some(x) = victim else { break };
+                    let r = st.stop(x);
+                    let ran = (now.0 - r.start.0) as f64 / 1e6;
+                    st.done_work[r.job] = (st.done_work[r.job]
+                        + s.checkpoint.saved_work(ran, r.speed))
+                    .min(s.jobs[r.job].work_s);
+                    st.epoch[r.job] += 1;
+                    st.out.preemptions += 1;
+                    let at = waiting.partition_point(|&w| w < r.job);
+                    waiting.insert(at, r.job);
+                }
+            }
+            if now >= next_sample && policy == EconPolicy::CommitmentAware {
+                st.migrate_to_spot(now);
+            }
+            if now >= next_sample {
+                st.out.spend.push(SpendSample {
+                    at: now,
+                    spent: st.out.ledgers.iter().map(|l| l.spent.0).collect(),
+                    scheduled: s.contracts.iter().map(|c| c.scheduled(now).0).collect(),
+                });
+                next_sample = now.plus_secs_ceil(3600.0);
+                st.memory.prune(now);
+            }
+            next_tick = SimTime(next_tick.0 + tick.0);
+        }
+        let mut kept = Vec::with_capacity(waiting.len());
+        let mut attempts = 0;
+        // Classes of jobs that failed in this pass: an identical job (framework, kind, chips,
+        // spot permission) would fail the same way, so it waits for the next pass untried.
+        let mut failed: BTreeSet<(u8, u8, u32, bool)> = BTreeSet::new();
+        for &j in &waiting {
+            if attempts >= SCAN || !st.may_fit(j) {
+                kept.push(j);
+                continue;
+            }
+            let class = st.class_of(j, now);
+            if failed.contains(&class) {
+                kept.push(j);
+                continue;
+            }
+            attempts += 1;
+            if !st.place(j, now) {
+                failed.insert(class);
+                kept.push(j);
+            }
+        }
+        waiting = kept;
+    }
+    st.out.spend.push(SpendSample {
+        at: st.out.makespan,
+        spent: st.out.ledgers.iter().map(|l| l.spent.0).collect(),
+        scheduled: s
+            .contracts
+            .iter()
+            .map(|c| c.scheduled(st.out.makespan).0)
+            .collect(),
+    });
+    st.out
+}

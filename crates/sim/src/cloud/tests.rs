@@ -1,0 +1,188 @@
+//! Scenario runs on small hand-made scenarios: preemption and checkpoint accounting, contract
+//! charges, determinism.
+
+use super::*;
+use spillway_catalog::Catalog;
+use spillway_core::econ::EconPolicy;
+use std::path::PathBuf;
+
+/// Writes `files` into a fresh folder and returns the scenario's path.
+fn setup(name: &str, files: &[(&str, String)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("spillway-cloud-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    dir.join("s.toml")
+}
+
+const JOBS: &str = "job_id,submit_time_s,duration_s,num_gpus\na,0,36000,8\n";
+
+fn scenario_text(extra_pools: &str) -> String {
+    format!(
+        r#"[scenario]
+name = "t"
+tick_s = 300
+
+[checkpoint]
+interval_s = 3600
+restart_overhead_s = 300
+
+[workload]
+trace = "jobs.csv"
+framework_shares = {{ cuda = 1.0, xla = 0.0, any = 0.0 }}
+deadline_share = 1.0
+deadline_factor = 3.0
+
+[[pool]]
+name = "od"
+plan = "on-demand"
+provider = "aws"
+zone = "use1-az6"
+accelerator = "H100"
+instance = "p5.48xlarge"
+quota_chips = 8
+{extra_pools}"#
+    )
+}
+
+#[test]
+fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline() {
+    // Spot for 2.5 hours (30 ticks of 5 min), then gone for good.
+    let values: Vec<String> = (0..200)
+        .map(|i| if i < 30 { "4" } else { "0" }.to_string())
+        .collect();
+    let trace = format!(
+        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
+        values.join(",")
+    );
+    let spot = r#"
+[[pool]]
+name = "spot"
+plan = "spot"
+provider = "aws"
+zone = "usw2-az3"
+accelerator = "H100"
+instance = "p5.48xlarge"
+quota_chips = 8
+availability_trace = "spot.json"
+"#;
+    let path = setup(
+        "preempt",
+        &[
+            ("jobs.csv", JOBS.into()),
+            ("spot.json", trace),
+            ("s.toml", scenario_text(spot)),
+        ],
+    );
+    let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    assert_eq!(o.preemptions, 1);
+    // Started on spot at 0, preempted at 2.5 h: 300 s restart, then two whole hours saved.
+    // It tries spot again first (slack allows), fails (120 s), and restarts on demand: 300 s +
+    // the 8 h left.
+    assert_eq!(o.failovers, 1);
+    let finish = o.finishes[0].unwrap().as_secs();
+    assert!(
+        (finish - (9000.0 + 120.0 + 300.0 + 8.0 * 3600.0)).abs() < 1.0,
+        "{finish}"
+    );
+    let summary = EconSummary::new(&s, &o);
+    assert_eq!(summary.deadline_misses, 0);
+    assert!(summary.cost_by_plan["spot"] > 0.0 && summary.cost_by_plan["on-demand"] > 0.0);
+    // On demand: 8 chips x $6.88 x (8 h + 300 s).
+    let od = summary.cost_by_plan["on-demand"];
+    assert!((od - 55.04 * (8.0 + 300.0 / 3600.0)).abs() < 0.01, "{od}");
+    assert_eq!(
+        o,
+        run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {}),
+        "deterministic"
+    );
+    // Without spot the job runs once, on demand.
+    let plain = run_scenario(&s, EconPolicy::OnDemandOnly, &mut |_, _| {});
+    assert_eq!(plain.preemptions, 0);
+    assert!((plain.finishes[0].unwrap().as_secs() - 36_300.0).abs() < 1.0);
+}
+
+#[test]
+fn committed_use_is_charged_to_the_contract_at_the_discount() {
+    let tpu = r#"
+[[contract]]
+name = "c"
+provider = "gcp"
+total_usd = 1000000
+term_months = 12
+discount_percent = 30
+accelerators = ["tpu-v6e"]
+
+[[pool]]
+name = "v6e"
+plan = "committed"
+provider = "gcp"
+zone = "us-east4-a"
+accelerator = "tpu-v6e"
+quota_chips = 8
+"#;
+    let text = scenario_text(tpu)
+        .replace("cuda = 1.0, xla = 0.0", "cuda = 0.0, xla = 1.0")
+        .replace("deadline_share = 1.0", "deadline_share = 0.0");
+    let path = setup("committed", &[("jobs.csv", JOBS.into()), ("s.toml", text)]);
+    let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
+    assert!((s.pools[1].price_per_chip_hour - 2.7 * 0.7).abs() < 1e-9);
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    let summary = EconSummary::new(&s, &o);
+    // Behind schedule, the commitment is nearly free: the job runs on the v6e slice of 8 chips,
+    // pretrain at 918/989 of an H100.
+    let hours = 300.0 / 3600.0 + 10.0 * 989.0 / 918.0;
+    assert!(
+        (o.ledgers[0].spent.0 - 8.0 * 1.89 * hours).abs() < 0.05,
+        "{:?}",
+        o.ledgers[0]
+    );
+    assert_eq!(summary.cost_by_plan["on-demand"], 0.0);
+    // The baseline sees $15.12/h for the slice against $55.04 for the VM: the slice too.
+    let b = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
+    assert!(b.ledgers[0].spent.0 > 0.0);
+}
+
+#[test]
+fn a_job_started_on_demand_moves_to_spot_when_spot_returns() {
+    // No spot for the first 30 minutes, then plenty.
+    let values: Vec<String> = (0..200)
+        .map(|i| if i < 6 { "0" } else { "4" }.to_string())
+        .collect();
+    let trace = format!(
+        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
+        values.join(",")
+    );
+    let spot = r#"
+[[pool]]
+name = "spot"
+plan = "spot"
+provider = "aws"
+zone = "usw2-az3"
+accelerator = "H100"
+instance = "p5.48xlarge"
+quota_chips = 8
+availability_trace = "spot.json"
+"#;
+    let path = setup(
+        "migrate",
+        &[
+            ("jobs.csv", JOBS.into()),
+            ("spot.json", trace),
+            ("s.toml", scenario_text(spot)),
+        ],
+    );
+    let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    assert_eq!(o.failovers, 1, "spot first, none: on demand");
+    assert_eq!(o.migrations, 1, "back to spot at the first hourly check");
+    let summary = EconSummary::new(&s, &o);
+    assert_eq!(summary.deadline_misses, 0);
+    assert!(summary.cost_by_plan["spot"] > summary.cost_by_plan["on-demand"]);
+    assert_eq!(
+        run_scenario(&s, EconPolicy::OnDemandOnly, &mut |_, _| {}).migrations,
+        0
+    );
+}
