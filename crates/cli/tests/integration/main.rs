@@ -1,5 +1,6 @@
 //! End-to-end tests of the `spillway` binary: each module drives one subcommand as a user would.
 
+mod engines;
 mod estimate;
 mod offers;
 mod service;

@@ -21,6 +21,52 @@ use async_trait::async_trait;
 use spillway_model::spec::JobSpec;
 use std::sync::Arc;
 
+/// The name of the file under the data directory that holds this installation's id.
+pub const INSTANCE_FILE: &str = "instance-id";
+
+/// This installation's id (8 hex digits), made on first use and kept in the data directory.
+/// Engine executors put it in the names they give jobs (`spillway-<instance>-<job>-<attempt>`),
+/// so that two installations sharing a cluster, or one whose database was reset (job ids
+/// start again at 1), never take each other's jobs for their own.
+pub fn instance_id(data_dir: &std::path::Path) -> std::io::Result<String> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Write;
+    let path = data_dir.join(INSTANCE_FILE);
+    std::fs::create_dir_all(data_dir)?;
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    let fresh = format!("{:08x}", hasher.finish() as u32);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            f.write_all(fresh.as_bytes())?;
+            return Ok(fresh);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    // Another executor of this server may be writing it right now: read until it is there.
+    for _ in 0..100 {
+        let id = std::fs::read_to_string(&path)?.trim().to_string();
+        if id.len() == 8 {
+            return Ok(id);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Err(std::io::Error::other(format!(
+        "{} does not hold an 8-digit id: remove it to make a new one",
+        path.display()
+    )))
+}
+
 /// What to launch.
 #[derive(Debug, Clone)]
 pub struct LaunchRequest {

@@ -1,7 +1,8 @@
 //! The Ray executor: each attempt is one Ray job, submitted through the Jobs REST API of the
 //! cluster's dashboard.
 //!
-//! - The submission id is `spillway-<job>-<attempt>`: deterministic, so a submit retried
+//! - The submission id is `spillway-<instance>-<job>-<attempt>` (see
+//!   [`super::instance_id`]): deterministic, so a submit retried
 //!   after a crash finds the job it made instead of making another, and recovery finds it
 //!   without a recorded id.
 //! - Accelerators are asked as `entrypoint_num_gpus` (Ray sets `CUDA_VISIBLE_DEVICES`), or as
@@ -19,6 +20,8 @@ use super::{
 use crate::config::RaySettings;
 use crate::job::{Attempt, JobId};
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use spillway_engines::ray::{
     Admission, AdmissionTimeout, RayAccelerator, RayClient, RayError, RayJobInfo, RayJobSpec,
     RayJobStatus,
@@ -30,11 +33,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
+/// Reads of a finished job's logs until they stop growing, and the pause between.
+const LOG_SETTLE_TRIES: u32 = 5;
+const LOG_SETTLE_PAUSE: Duration = Duration::from_millis(300);
+
 /// Runs attempts as jobs of one Ray cluster.
 pub struct RayExecutor {
     client: RayClient,
     settings: RaySettings,
     data_dir: PathBuf,
+    /// This installation's id, part of every submission id.
+    instance: String,
     /// Followed jobs by submission id; shared with the polling task.
     followed: Arc<Mutex<BTreeMap<String, Followed>>>,
 }
@@ -51,9 +60,20 @@ struct Followed {
     logged: u64,
 }
 
+/// The entrypoint: decodes the job's code from the environment, then runs the wrapper. It
+/// holds no spec field, so a retried submit always has the same one.
+fn entrypoint() -> String {
+    // The wrapper has no single quotes, so it can be quoted whole.
+    debug_assert!(!WRAPPER.contains('\''));
+    format!(
+        "bash -c 'for v in SPILLWAY_RUN SPILLWAY_SETUP; do b=\"${{v}}_B64\"; \
+         if [ -n \"${{!b:-}}\" ]; then export \"$v=$(printf %s \"${{!b}}\" | base64 -d)\"; fi; done\n{WRAPPER}'"
+    )
+}
+
 /// The submission id of an attempt.
-fn submission_id(job: JobId, attempt: u32) -> String {
-    format!("spillway-{job}-{attempt}")
+fn submission_id(instance: &str, job: JobId, attempt: u32) -> String {
+    format!("spillway-{instance}-{job}-{attempt}")
 }
 
 /// Where the number of log bytes copied for an attempt is kept, so that a restarted server
@@ -70,8 +90,14 @@ impl RayExecutor {
         settings: RaySettings,
         data_dir: PathBuf,
         reports: UnboundedSender<ExecReport>,
-    ) -> Result<RayExecutor, RayError> {
-        let client = RayClient::new(&settings.address)?;
+    ) -> Result<RayExecutor, String> {
+        let client = RayClient::new(&settings.address).map_err(|e| e.to_string())?;
+        let instance = super::instance_id(&data_dir).map_err(|e| {
+            format!(
+                "cannot keep the installation id under {}: {e}",
+                data_dir.display()
+            )
+        })?;
         let followed = Arc::new(Mutex::new(BTreeMap::new()));
         tokio::spawn(poll(Poller {
             pool: pool.to_string(),
@@ -86,6 +112,7 @@ impl RayExecutor {
             client,
             settings,
             data_dir,
+            instance,
             followed,
         })
     }
@@ -101,7 +128,7 @@ impl RayExecutor {
 #[async_trait]
 impl Executor for RayExecutor {
     async fn launch(&self, req: LaunchRequest) -> Result<Handle, ExecError> {
-        let sid = submission_id(req.job, req.attempt);
+        let sid = submission_id(&self.instance, req.job, req.attempt);
         let offsets = offset_file(&self.data_dir, req.job, req.attempt);
         if let Some(dir) = offsets.parent() {
             std::fs::create_dir_all(dir).map_err(|source| ExecError::Prepare {
@@ -109,12 +136,17 @@ impl Executor for RayExecutor {
                 source,
             })?;
         }
-        // Ray runs the entrypoint with a shell: the wrapper travels in the environment too.
-        let mut spec = RayJobSpec::new(req.job.to_string(), "bash -c \"$SPILLWAY_WRAPPER\"");
+        let mut spec = RayJobSpec::new(req.job.to_string(), entrypoint());
         spec.submission_id = sid.clone();
         let workdir = req.spec.workdir.as_deref().map(Path::new);
         spec.env = attempt_env(&req, workdir);
-        spec.env.insert("SPILLWAY_WRAPPER".into(), WRAPPER.into());
+        // Ray substitutes `$NAME` in env_vars values with other variables of the job: code
+        // travels base64-encoded and the entrypoint decodes it.
+        for name in ["SPILLWAY_RUN", "SPILLWAY_SETUP"] {
+            if let Some(text) = spec.env.remove(name) {
+                spec.env.insert(format!("{name}_B64"), BASE64.encode(text));
+            }
+        }
         let count = req.accelerators.len() as u32;
         if req.accelerator.is_some() && count > 0 {
             spec.accelerator = Some(match &self.settings.resource {
@@ -158,7 +190,7 @@ impl Executor for RayExecutor {
         let sid = attempt
             .external_id
             .clone()
-            .unwrap_or_else(|| submission_id(attempt.job, attempt.number));
+            .unwrap_or_else(|| submission_id(&self.instance, attempt.job, attempt.number));
         let logged =
             std::fs::read_to_string(offset_file(&self.data_dir, attempt.job, attempt.number))
                 .ok()
@@ -338,6 +370,15 @@ impl Poller {
         }
         copy_logs(&self.client, &self.data_dir, sid, f).await;
         if info.status.is_terminal() {
+            // Ray's log reader may lag the job's end by a moment: copy until nothing new comes.
+            for _ in 0..LOG_SETTLE_TRIES {
+                let before = f.logged;
+                tokio::time::sleep(LOG_SETTLE_PAUSE).await;
+                copy_logs(&self.client, &self.data_dir, sid, f).await;
+                if f.logged == before {
+                    break;
+                }
+            }
             let detail = match &info.status {
                 RayJobStatus::Succeeded => None,
                 RayJobStatus::Failed if info.driver_exit_code.is_some() => None,
@@ -367,5 +408,24 @@ impl Poller {
             );
         }
         (None, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entrypoint_decodes_the_code_and_runs_it() {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(entrypoint())
+            .env("SPILLWAY_RUN_B64", BASE64.encode("echo \"run $X\"; exit 3"))
+            .env("SPILLWAY_SETUP_B64", BASE64.encode("echo 'set up'"))
+            .env("X", "1")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "set up\nrun 1\n");
+        assert_eq!(out.status.code(), Some(3));
     }
 }

@@ -1,7 +1,7 @@
 //! The Slurm executor: each attempt is one batch job on a partition of one cluster (chosen by
 //! its `slurm.conf`).
 //!
-//! - Launch is one `sbatch` with `--job-name=spillway-<job>-<attempt>`,
+//! - Launch is one `sbatch` with `--job-name=spillway-<instance>-<job>-<attempt>`,
 //!   `--comment=spillway:<job>`, the pool's partition, `--gres=<gres>:<count>`, `--nodes`,
 //!   `--time`, `--requeue` (so that Slurm's own preemption requeues instead of killing), and
 //!   output appended to the job's `stdout.log` / `stderr.log` under the data directory, which
@@ -46,6 +46,8 @@ pub struct SlurmExecutor {
     settings: SlurmSettings,
     /// The data directory (logs under `jobs/<id>/`).
     data_dir: PathBuf,
+    /// This installation's id, part of every job name.
+    instance: String,
     /// The jobs being followed; shared with the polling task.
     watch: Arc<Mutex<Watch>>,
     /// A recent listing, reused while recovery adopts many attempts.
@@ -90,7 +92,8 @@ impl SlurmExecutor {
         settings: SlurmSettings,
         data_dir: PathBuf,
         reports: UnboundedSender<ExecReport>,
-    ) -> SlurmExecutor {
+    ) -> std::io::Result<SlurmExecutor> {
+        let instance = super::instance_id(&data_dir)?;
         let mut client = SlurmClient::new(&settings.slurm_conf);
         if let Some(dir) = &settings.bin_dir {
             client = client.with_bin_dir(dir);
@@ -103,14 +106,15 @@ impl SlurmExecutor {
             reports,
             settings.poll_interval,
         ));
-        SlurmExecutor {
+        Ok(SlurmExecutor {
             pool: pool.to_string(),
             client,
             settings,
             data_dir,
+            instance,
             watch,
             recovery_snapshot: tokio::sync::Mutex::new(None),
-        }
+        })
     }
 
     fn job_spec(&self, req: &LaunchRequest) -> Result<SlurmJobSpec, ExecError> {
@@ -131,7 +135,7 @@ impl SlurmExecutor {
             req.job.to_string(),
             format!("#SBATCH --open-mode=append\n{WRAPPER}"),
         );
-        spec.name = Some(job_name(req.job, req.attempt));
+        spec.name = Some(job_name(&self.instance, req.job, req.attempt));
         spec.partition = self.settings.partition.clone();
         let nodes = req.spec.num_nodes.max(1);
         let count = req.accelerators.len() as u32;
@@ -157,12 +161,13 @@ impl SlurmExecutor {
 
     /// The attempt's job as slurmctld lists it now, by id or by comment and name.
     fn find<'a>(
+        &self,
         snapshot: &'a [SlurmJobStatus],
         attempt: &Attempt,
         id: Option<SlurmJobId>,
     ) -> Option<&'a SlurmJobStatus> {
         let comment = format!("spillway:{}", attempt.job);
-        let name = job_name(attempt.job, attempt.number);
+        let name = job_name(&self.instance, attempt.job, attempt.number);
         snapshot
             .iter()
             .filter(|s| s.comment == comment && s.name == name)
@@ -214,8 +219,8 @@ impl SlurmExecutor {
 }
 
 /// The `--job-name` of an attempt; with the comment it identifies the attempt in Slurm.
-fn job_name(job: JobId, attempt: u32) -> String {
-    format!("spillway-{job}-{attempt}")
+fn job_name(instance: &str, job: JobId, attempt: u32) -> String {
+    format!("spillway-{instance}-{job}-{attempt}")
 }
 
 fn exit_code(exit: Option<ExitStatus>) -> Option<i32> {
@@ -259,7 +264,7 @@ impl Executor for SlurmExecutor {
                     exit_code: None,
                 };
                 let jobs = self.client.jobs().await.unwrap_or_default();
-                match Self::find(&jobs, &attempt, None) {
+                match self.find(&jobs, &attempt, None) {
                     Some(found) => found.job_id,
                     None => return Err(error.into()),
                 }
@@ -309,7 +314,7 @@ impl Executor for SlurmExecutor {
                 None => Recovered::NotStarted,
             };
         };
-        match (Self::find(&jobs, attempt, id), id) {
+        match (self.find(&jobs, attempt, id), id) {
             (Some(status), _) => self.adopt(status, attempt),
             // Gone from slurmctld (ended more than MinJobAge ago, or lost in a crash).
             (None, Some(_)) => Recovered::Lost,

@@ -133,17 +133,26 @@ impl Service {
         for p in &config.pools {
             executors.push(match &p.engine {
                 PoolEngine::Local => executor.clone(),
-                PoolEngine::Slurm(s) => Arc::new(SlurmExecutor::new(
-                    &p.name,
-                    s.clone(),
-                    config.data_dir.clone(),
-                    exit_tx.clone(),
-                )),
+                PoolEngine::Slurm(s) => Arc::new(
+                    SlurmExecutor::new(
+                        &p.name,
+                        s.clone(),
+                        config.data_dir.clone(),
+                        exit_tx.clone(),
+                    )
+                    .map_err(|e| ServiceError::Executor {
+                        pool: p.name.clone(),
+                        message: format!(
+                            "cannot keep the installation id under {}: {e}",
+                            config.data_dir.display()
+                        ),
+                    })?,
+                ),
                 PoolEngine::Ray(r) => Arc::new(
                     RayExecutor::new(&p.name, r.clone(), config.data_dir.clone(), exit_tx.clone())
-                        .map_err(|e| ServiceError::Executor {
+                        .map_err(|message| ServiceError::Executor {
                             pool: p.name.clone(),
-                            message: e.to_string(),
+                            message,
                         })?,
                 ),
             });
