@@ -219,12 +219,16 @@ impl Server {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.join("data")
     }
 
     /// The installation id the engine executors put in job names.
-    fn instance(&self) -> String {
+    pub(crate) fn instance(&self) -> String {
         std::fs::read_to_string(self.data().join("instance-id"))
             .unwrap()
             .trim()

@@ -214,3 +214,49 @@ impl EngineFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, PoolEngine};
+    use std::time::Duration;
+
+    fn err(toml: &str) -> String {
+        Config::parse(toml, "t").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn engine_settings_are_checked_and_named() {
+        let e = err("[[pool]]\nname = \"r\"\nexecutor = \"ray\"\naddress = \"https://h:1\"\n");
+        assert!(e.contains("pool[0].address") && e.contains("https"), "{e}");
+        let e = err(
+            "[[pool]]\nname = \"r\"\nexecutor = \"ray\"\naddress = \"http://h:1\"\nray_resource = \"GPU\"\n",
+        );
+        assert!(e.contains("pool[0].ray_resource"), "{e}");
+        let e = err(
+            "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\ngres = \"gpu:h100:2\"\n",
+        );
+        assert!(e.contains("pool[0].gres") && e.contains("too many"), "{e}");
+        let e = err(
+            "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\naddress = \"http://h:1\"\n",
+        );
+        assert!(e.contains("pool[0].address: only a ray pool"), "{e}");
+        let e = err(
+            "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\npoll_interval = \"0s\"\n",
+        );
+        assert!(e.contains("pool[0].poll_interval"), "{e}");
+    }
+
+    #[test]
+    fn polls_may_be_given_in_milliseconds() {
+        let c = Config::parse(
+            "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\npoll_interval = \"250ms\"\n",
+            "t",
+        )
+        .unwrap();
+        let PoolEngine::Slurm(s) = &c.pools[0].engine else {
+            panic!("{:?}", c.pools[0].engine);
+        };
+        assert_eq!(s.poll_interval, Duration::from_millis(250));
+        assert_eq!(s.partition, None);
+    }
+}
