@@ -435,6 +435,24 @@ fn translate(
                 }));
             }
             SlurmEvent::Finished { state, exit, .. } => {
+                // A short job can start and end between two listings: its start is news too.
+                let ran_unseen = !t.ran
+                    && matches!(
+                        state,
+                        SlurmJobState::Completed
+                            | SlurmJobState::Failed
+                            | SlurmJobState::Timeout
+                            | SlurmJobState::OutOfMemory
+                    );
+                if ran_unseen {
+                    let nodes = snapshot
+                        .iter()
+                        .find(|s| s.job_id == id)
+                        .map_or("its node", |s| s.nodes.as_str());
+                    out.push(report(ExecEvent::Running {
+                        detail: format!("Slurm job {id} ran on {nodes} (between two listings)"),
+                    }));
+                }
                 let detail = match state {
                     SlurmJobState::Completed | SlurmJobState::Failed => None,
                     SlurmJobState::NodeFail => Some(format!(

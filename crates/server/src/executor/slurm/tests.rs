@@ -127,3 +127,22 @@ fn an_adopted_job_does_not_report_its_past_requeues_again() {
     );
     assert!(ev.is_empty() && release.is_empty(), "{ev:?}");
 }
+
+#[test]
+fn a_job_that_ran_between_two_listings_still_reports_its_start() {
+    let (mut w, mut a) = follow(8);
+    let (ev, _) = step(
+        &mut w,
+        &mut a,
+        &[status(
+            8,
+            SlurmJobState::Completed,
+            0,
+            Some(ExitStatus::Code(0)),
+        )],
+    );
+    assert!(
+        matches!(&ev[..], [ExecEvent::Running { detail }, ExecEvent::Exited { exit_code: Some(0), .. }] if detail.contains("ran on n1")),
+        "{ev:?}"
+    );
+}
