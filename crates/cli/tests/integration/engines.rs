@@ -385,6 +385,7 @@ fn slurm_preemption_requeues_the_job_which_then_finishes() {
             "--partition=urgent",
             "--gres=gpu:h100:4",
             "--job-name=urgent",
+            "--output=/dev/null",
             "--wrap=sleep 2",
         ])
         .env("SLURM_CONF", conf)
