@@ -2,6 +2,10 @@
 //! read from TOML (`--config spillway.toml`) and validated once, or discovered from this
 //! machine when there is no file.
 
+mod engine;
+
+pub use engine::{PoolEngine, RaySettings, SlurmSettings};
+
 use crate::accelerators::{from_nvidia_product, known_accelerators};
 use serde::Deserialize;
 use spillway_model::UsdPerHour;
@@ -69,6 +73,17 @@ struct PoolFile {
     count: u32,
     max_jobs: Option<u32>,
     price: Option<PriceFile>,
+    // Engine settings, validated by `engine::EngineFile` (serde cannot flatten them into a
+    // struct that denies unknown fields).
+    slurm_conf: Option<PathBuf>,
+    slurm_bin_dir: Option<PathBuf>,
+    partition: Option<String>,
+    gres: Option<String>,
+    time_limit: Option<String>,
+    address: Option<String>,
+    ray_resource: Option<String>,
+    admission_timeout: Option<String>,
+    poll_interval: Option<String>,
 }
 
 fn default_executor() -> String {
@@ -114,6 +129,32 @@ pub enum PricePlan {
 pub enum ExecutorKind {
     /// Processes on this machine.
     Local,
+    /// Batch jobs on a Slurm partition.
+    Slurm,
+    /// Jobs on a Ray cluster (Ray Jobs API).
+    Ray,
+}
+
+impl ExecutorKind {
+    /// The lowercase name, as in the config and a job's `infra`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutorKind::Local => "local",
+            ExecutorKind::Slurm => "slurm",
+            ExecutorKind::Ray => "ray",
+        }
+    }
+}
+
+impl PoolEngine {
+    /// Which kind of executor runs the pool.
+    pub fn kind(&self) -> ExecutorKind {
+        match self {
+            PoolEngine::Local => ExecutorKind::Local,
+            PoolEngine::Slurm(_) => ExecutorKind::Slurm,
+            PoolEngine::Ray(_) => ExecutorKind::Ray,
+        }
+    }
 }
 
 /// A validated pool.
@@ -121,8 +162,10 @@ pub enum ExecutorKind {
 pub struct Pool {
     /// Its name, unique.
     pub name: String,
-    /// Which engine runs its jobs.
+    /// Which engine runs its jobs (always `engine.kind()`).
     pub executor: ExecutorKind,
+    /// How to reach that engine.
+    pub engine: PoolEngine,
     /// Its accelerator type; `None` for a CPU-only pool.
     pub accelerator: Option<String>,
     /// How many accelerators it has, handed out by index `0..count`.
@@ -203,6 +246,7 @@ impl Config {
             Some((name, count)) => Pool {
                 name: "local".into(),
                 executor: ExecutorKind::Local,
+                engine: PoolEngine::Local,
                 accelerator: Some(name.to_string()),
                 count,
                 max_jobs: count.max(1) * 4,
@@ -255,24 +299,18 @@ impl Config {
                     format!("pool '{}' is declared twice", p.name),
                 ));
             }
-            let executor = match p.executor.as_str() {
-                "local" => ExecutorKind::Local,
-                "slurm" | "ray" | "kubernetes" => {
-                    return Err(field(
-                        at("executor"),
-                        format!(
-                            "executor '{}' is not available in this version: use \"local\"",
-                            p.executor
-                        ),
-                    ));
-                }
-                other => {
-                    return Err(field(
-                        at("executor"),
-                        format!("unknown executor '{other}': use \"local\""),
-                    ));
-                }
-            };
+            let engine = engine::EngineFile {
+                slurm_conf: p.slurm_conf,
+                slurm_bin_dir: p.slurm_bin_dir,
+                partition: p.partition,
+                gres: p.gres,
+                time_limit: p.time_limit,
+                address: p.address,
+                ray_resource: p.ray_resource,
+                admission_timeout: p.admission_timeout,
+                poll_interval: p.poll_interval,
+            }
+            .validate(&p.executor, &at)?;
             let accelerator = match p.accelerator.as_deref() {
                 None | Some("cpu") | Some("none") => None,
                 Some(a) => Some(
@@ -311,7 +349,8 @@ impl Config {
             }
             pools.push(Pool {
                 name: p.name,
-                executor,
+                executor: engine.kind(),
+                engine,
                 accelerator,
                 count: p.count,
                 max_jobs,
@@ -379,6 +418,7 @@ fn cpu_pool() -> Pool {
     Pool {
         name: "local".into(),
         executor: ExecutorKind::Local,
+        engine: PoolEngine::Local,
         accelerator: None,
         count: 0,
         max_jobs: default_cpu_slots(),
@@ -449,7 +489,15 @@ max_usd_per_hour = 20.0
             "invalid config: pool[0].accelerator: unknown accelerator 'H10': did you mean H100, H200?"
         );
         let e = Config::parse("[[pool]]\nname = \"p\"\nexecutor = \"slurm\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("pool[0].slurm_conf"), "{e}");
+        let e = Config::parse("[[pool]]\nname = \"p\"\nexecutor = \"k8s\"\n", "t").unwrap_err();
         assert!(e.to_string().contains("pool[0].executor"), "{e}");
+        let e = Config::parse("[[pool]]\nname = \"p\"\npartition = \"batch\"\n", "t").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("pool[0].partition: only a slurm pool"),
+            "{e}"
+        );
         let e = Config::parse("[[pool]]\nnam = \"p\"\n", "t").unwrap_err();
         assert!(e.to_string().contains("unknown field `nam`"), "{e}");
     }

@@ -82,6 +82,7 @@ fn submit(b: SubmitBench) -> anyhow::Result<()> {
         pools: vec![Pool {
             name: "bench".into(),
             executor: ExecutorKind::Local,
+            engine: spillway_server::config::PoolEngine::Local,
             accelerator: Some("H100".into()),
             count: 1,
             max_jobs: 1,

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `spillway` binary: each module drives one subcommand as a user would.
 
 mod economics;
+mod engines;
+mod engines_bench;
 mod estimate;
 mod offers;
 mod service;

@@ -91,6 +91,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Store(s) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", s.to_string())
             }
+            ServiceError::Executor { .. } => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            }
             ServiceError::Stopped => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

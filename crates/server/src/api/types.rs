@@ -118,6 +118,9 @@ pub struct AttemptView {
     pub resumed: bool,
     /// Process id.
     pub pid: Option<u32>,
+    /// The engine's id for it: a Slurm job id, a Ray submission id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// Start, ms since the epoch.
     pub started_ms: i64,
     /// End, ms since the epoch.
@@ -136,6 +139,7 @@ impl From<Attempt> for AttemptView {
             accelerators: a.accelerators,
             resumed: a.resumed,
             pid: a.pid,
+            external_id: a.external_id,
             started_ms: a.started_ms,
             ended_ms: a.ended_ms,
             outcome: a.outcome,

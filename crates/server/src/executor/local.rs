@@ -14,7 +14,7 @@
 //! restarted server learns the outcome of a process that is no longer its child.
 
 use super::process::{alive, signal_group, start_time};
-use super::{ExecError, Executor, ExitReport, Handle, LaunchRequest, Recovered};
+use super::{ExecError, ExecReport, Executor, Handle, LaunchRequest, Recovered};
 use crate::accelerators::visibility_vars;
 use crate::job::{Attempt, JobId};
 use async_trait::async_trait;
@@ -44,7 +44,7 @@ pub struct LocalExecutor {
     /// The data directory (logs and attempt files live under `jobs/`).
     data_dir: PathBuf,
     /// Where exits are reported.
-    exits: UnboundedSender<ExitReport>,
+    exits: UnboundedSender<ExecReport>,
 }
 
 /// Directory of a job's files.
@@ -65,7 +65,7 @@ fn prepare(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
 
 impl LocalExecutor {
     /// An executor keeping its files under `data_dir` and reporting exits on `exits`.
-    pub fn new(data_dir: PathBuf, exits: UnboundedSender<ExitReport>) -> LocalExecutor {
+    pub fn new(data_dir: PathBuf, exits: UnboundedSender<ExecReport>) -> LocalExecutor {
         LocalExecutor { data_dir, exits }
     }
 
@@ -86,11 +86,7 @@ impl LocalExecutor {
             let exit_code = std::fs::read_to_string(exit_file)
                 .ok()
                 .and_then(|s| s.trim().parse().ok());
-            let _ = exits.send(ExitReport {
-                job,
-                attempt,
-                exit_code,
-            });
+            let _ = exits.send(ExecReport::exited(job, attempt, exit_code));
         });
     }
 
@@ -189,11 +185,7 @@ impl Executor for LocalExecutor {
                 .and_then(|s| s.trim().parse().ok());
             // The wrapper's own status equals the job's unless it was killed by a signal.
             let exit_code = from_file.or_else(|| status.ok().and_then(|s| s.code()));
-            let _ = exits.send(ExitReport {
-                job,
-                attempt,
-                exit_code,
-            });
+            let _ = exits.send(ExecReport::exited(job, attempt, exit_code));
         });
         Ok(Handle::Process {
             pid,

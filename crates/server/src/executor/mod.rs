@@ -1,16 +1,71 @@
-//! Executors carry out launch and stop actions on an engine and report exits back; they make
-//! no decisions. The local executor runs processes on this machine; Slurm and Ray executors
-//! (issue 5) implement the same trait.
+//! Executors carry out launch and stop actions on an engine and report what becomes of each
+//! attempt back; they make no decisions. The local executor runs processes on this machine,
+//! the Slurm executor submits batch jobs to a partition, the Ray executor submits to a Ray
+//! cluster's Jobs API: all behind one trait, chosen per pool.
+//!
+//! Engines with their own queue (Slurm, Ray) are polled: one listing per cluster per poll
+//! interval, never one request per job where the engine can list them all.
 
 mod local;
 mod process;
+mod ray;
+mod script;
+mod slurm;
 
 pub use local::{LocalExecutor, job_dir};
+pub use ray::RayExecutor;
+pub use slurm::SlurmExecutor;
 
 use crate::job::{Attempt, JobId};
 use async_trait::async_trait;
 use spillway_model::spec::JobSpec;
 use std::sync::Arc;
+
+/// The name of the file under the data directory that holds this installation's id.
+pub const INSTANCE_FILE: &str = "instance-id";
+
+/// This installation's id (8 hex digits), made on first use and kept in the data directory.
+/// Engine executors put it in the names they give jobs (`spillway-<instance>-<job>-<attempt>`),
+/// so that two installations sharing a cluster, or one whose database was reset (job ids
+/// start again at 1), never take each other's jobs for their own.
+pub fn instance_id(data_dir: &std::path::Path) -> std::io::Result<String> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Write;
+    let path = data_dir.join(INSTANCE_FILE);
+    std::fs::create_dir_all(data_dir)?;
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    let fresh = format!("{:08x}", hasher.finish() as u32);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            f.write_all(fresh.as_bytes())?;
+            return Ok(fresh);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    // Another executor of this server may be writing it right now: read until it is there.
+    for _ in 0..100 {
+        let id = std::fs::read_to_string(&path)?.trim().to_string();
+        if id.len() == 8 {
+            return Ok(id);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Err(std::io::Error::other(format!(
+        "{} does not hold an 8-digit id: remove it to make a new one",
+        path.display()
+    )))
+}
 
 /// What to launch.
 #[derive(Debug, Clone)]
@@ -57,15 +112,67 @@ impl Handle {
     }
 }
 
-/// An attempt has ended.
+/// Something an executor observed about one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExitReport {
+pub struct ExecReport {
     /// The job.
     pub job: JobId,
     /// The attempt.
     pub attempt: u32,
-    /// Its exit code; `None` when it was killed or vanished without one.
-    pub exit_code: Option<i32>,
+    /// What happened.
+    pub event: ExecEvent,
+}
+
+/// What happened to an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecEvent {
+    /// The engine started it (it had waited in the engine's own queue).
+    Running {
+        /// Where, in words (`Slurm job 12 on node1`).
+        detail: String,
+    },
+    /// The engine put it back in its own queue (Slurm preemption, or a node failure with
+    /// `--requeue`): the attempt goes on under the same engine id, nothing is resubmitted.
+    Requeued {
+        /// Why, in words.
+        detail: String,
+    },
+    /// It ended.
+    Exited {
+        /// Its exit code; `None` when it was killed or vanished without one.
+        exit_code: Option<i32>,
+        /// What the engine says beyond the exit code (`NODE_FAIL`, a time limit, an
+        /// admission timeout); `None` for a plain exit.
+        detail: Option<String>,
+    },
+    /// The engine has no trace of it and it never ran (slurmctld lost the submission): it is
+    /// safe to launch again.
+    Vanished {
+        /// What was seen, in words.
+        detail: String,
+    },
+}
+
+impl ExecReport {
+    /// A plain exit.
+    pub fn exited(job: JobId, attempt: u32, exit_code: Option<i32>) -> ExecReport {
+        ExecReport {
+            job,
+            attempt,
+            event: ExecEvent::Exited {
+                exit_code,
+                detail: None,
+            },
+        }
+    }
+
+    /// The exit code of an `Exited` report.
+    pub fn exit_code(&self) -> Option<i32> {
+        match &self.event {
+            ExecEvent::Exited { exit_code, .. } => *exit_code,
+            _ => None,
+        }
+    }
 }
 
 /// What recovery found of an attempt recorded by an earlier server.
@@ -106,6 +213,12 @@ pub enum ExecError {
     /// The handle is not one this executor made.
     #[error("handle {0:?} does not belong to this executor")]
     ForeignHandle(Handle),
+    /// The Slurm cluster refused or did not answer.
+    #[error(transparent)]
+    Slurm(#[from] spillway_engines::slurm::SlurmError),
+    /// The Ray cluster refused or did not answer.
+    #[error(transparent)]
+    Ray(#[from] spillway_engines::ray::RayError),
     /// Signalling the process failed.
     #[error("cannot signal process group {pid}: {source}")]
     Signal {
@@ -119,8 +232,8 @@ pub enum ExecError {
 /// An engine that runs attempts.
 #[async_trait]
 pub trait Executor: Send + Sync + 'static {
-    /// Launches an attempt and starts watching it; its end is reported on the executor's
-    /// exit channel.
+    /// Launches an attempt and starts watching it; what becomes of it is reported on the
+    /// executor's report channel.
     async fn launch(&self, req: LaunchRequest) -> Result<Handle, ExecError>;
     /// Asks an attempt to stop (gracefully, then by force); its end is reported as usual.
     async fn stop(&self, job: JobId, attempt: u32, handle: Handle) -> Result<(), ExecError>;

@@ -7,10 +7,11 @@
 
 mod reactor;
 mod recovery;
+mod reports;
 mod status;
 
-use crate::config::{Config, ExecutorKind, PricePlan};
-use crate::executor::{Executor, LocalExecutor};
+use crate::config::{Config, ExecutorKind, PoolEngine, PricePlan};
+use crate::executor::{Executor, LocalExecutor, RayExecutor, SlurmExecutor};
 use crate::job::{Job, JobId, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{PoolView, QueuedView, can_ever_place};
@@ -38,6 +39,14 @@ pub enum ServiceError {
     /// The reactor has stopped.
     #[error("the scheduler is shutting down")]
     Stopped,
+    /// A pool's executor could not be set up.
+    #[error("cannot set up the executor of pool {pool}: {message}")]
+    Executor {
+        /// The pool.
+        pool: String,
+        /// What failed.
+        message: String,
+    },
 }
 
 /// Commands to the reactor.
@@ -118,15 +127,36 @@ impl Service {
         let metrics = Arc::new(Metrics::default());
         let (exit_tx, exit_rx) = mpsc::unbounded_channel();
         let executor: Arc<dyn Executor> =
-            Arc::new(LocalExecutor::new(config.data_dir.clone(), exit_tx));
+            Arc::new(LocalExecutor::new(config.data_dir.clone(), exit_tx.clone()));
         let (tx, rx) = mpsc::unbounded_channel();
-        let executors = config
-            .pools
-            .iter()
-            .map(|p| match p.executor {
-                ExecutorKind::Local => executor.clone(),
-            })
-            .collect();
+        let mut executors: Vec<Arc<dyn Executor>> = Vec::new();
+        for p in &config.pools {
+            executors.push(match &p.engine {
+                PoolEngine::Local => executor.clone(),
+                PoolEngine::Slurm(s) => Arc::new(
+                    SlurmExecutor::new(
+                        &p.name,
+                        s.clone(),
+                        config.data_dir.clone(),
+                        exit_tx.clone(),
+                    )
+                    .map_err(|e| ServiceError::Executor {
+                        pool: p.name.clone(),
+                        message: format!(
+                            "cannot keep the installation id under {}: {e}",
+                            config.data_dir.display()
+                        ),
+                    })?,
+                ),
+                PoolEngine::Ray(r) => Arc::new(
+                    RayExecutor::new(&p.name, r.clone(), config.data_dir.clone(), exit_tx.clone())
+                        .map_err(|message| ServiceError::Executor {
+                            pool: p.name.clone(),
+                            message,
+                        })?,
+                ),
+            });
+        }
         let mut reactor = Reactor::new(config.clone(), store.clone(), executors, metrics.clone());
         reactor.recover().await?;
         reactor.publish_gauges();
@@ -178,7 +208,7 @@ impl Service {
             .iter()
             .map(|p| PoolView {
                 name: &p.name,
-                executor: "local",
+                executor: p.executor.as_str(),
                 accelerator: p.accelerator.as_deref(),
                 capacity: p.count,
                 free: Vec::new(),

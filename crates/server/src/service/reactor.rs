@@ -3,7 +3,7 @@
 
 use super::{Command, ServiceError};
 use crate::config::Config;
-use crate::executor::{Executor, ExitReport, Handle, LaunchRequest};
+use crate::executor::{ExecReport, Executor, Handle, LaunchRequest};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{
@@ -56,7 +56,7 @@ pub(super) struct Reactor {
     quotas: HashMap<String, QuotaView>,
 }
 
-fn event(kind: &str, message: impl Into<String>) -> JobEvent {
+pub(super) fn event(kind: &str, message: impl Into<String>) -> JobEvent {
     JobEvent {
         at_ms: now_ms(),
         kind: kind.to_string(),
@@ -114,7 +114,7 @@ impl Reactor {
     pub(super) async fn run(
         mut self,
         mut inbox: UnboundedReceiver<Command>,
-        mut exits: UnboundedReceiver<ExitReport>,
+        mut exits: UnboundedReceiver<ExecReport>,
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -132,9 +132,8 @@ impl Reactor {
                     }
                     None => break,
                 },
-                Some(exit) = exits.recv() => {
-                    self.exited(exit).await;
-                    dirty = true;
+                Some(report) = exits.recv() => {
+                    dirty |= self.reported(report).await;
                 }
                 _ = tick.tick() => dirty = true,
                 () = tokio::time::sleep_until(next_round), if dirty => {
@@ -146,7 +145,7 @@ impl Reactor {
         }
     }
 
-    async fn write(&self, writes: Vec<Write>) -> bool {
+    pub(super) async fn write(&self, writes: Vec<Write>) -> bool {
         match self.store.write(writes).await {
             Ok(()) => true,
             Err(e) => {
@@ -391,27 +390,6 @@ impl Reactor {
         }
     }
 
-    async fn exited(&mut self, exit: ExitReport) {
-        let Some(live) = self.jobs.get(&exit.job) else {
-            return;
-        };
-        let Some(a) = live.attempt.as_ref() else {
-            return;
-        };
-        if a.number != exit.attempt {
-            return;
-        }
-        let outcome = match (live.stopping, exit.exit_code) {
-            (Some(Stop::Cancel), _) => AttemptOutcome::Cancelled,
-            (Some(Stop::Preempt(_)), _) => AttemptOutcome::Preempted,
-            (None, Some(0)) => AttemptOutcome::Succeeded,
-            (None, Some(_)) => AttemptOutcome::Failed,
-            (None, None) => AttemptOutcome::Lost,
-        };
-        let writes = self.finish(exit.job, outcome, exit.exit_code, None);
-        self.write(writes).await;
-    }
-
     /// Ends a job's current attempt with `outcome` and moves the job on: to a final state, or
     /// back to the queue (preempted, or failed/lost with restarts left). Returns the writes.
     pub(super) fn finish(
@@ -455,8 +433,13 @@ impl Reactor {
             }
             AttemptOutcome::NotStarted => (
                 JobState::Queued,
-                "requeued: its launch was interrupted by a server restart before it began"
-                    .to_string(),
+                detail.clone().map_or_else(
+                    || {
+                        "requeued: its launch was interrupted by a server restart before it began"
+                            .to_string()
+                    },
+                    |d| format!("{d}; requeued"),
+                ),
             ),
             AttemptOutcome::Failed
             | AttemptOutcome::Lost
@@ -509,7 +492,7 @@ impl Reactor {
             .enumerate()
             .map(|(i, p)| PoolView {
                 name: &p.name,
-                executor: "local",
+                executor: p.executor.as_str(),
                 accelerator: p.accelerator.as_deref(),
                 capacity: p.count,
                 free: self.free[i].iter().copied().collect(),

@@ -57,14 +57,7 @@ async fn reports_exit_codes_and_hands_over_devices() {
         .await
         .unwrap();
     let report = rx.recv().await.unwrap();
-    assert_eq!(
-        report,
-        ExitReport {
-            job: JobId(5),
-            attempt: 1,
-            exit_code: Some(7)
-        }
-    );
+    assert_eq!(report, ExecReport::exited(JobId(5), 1, Some(7)));
     let out = std::fs::read_to_string(job_dir(dir.path(), JobId(5)).join("stdout.log")).unwrap();
     assert_eq!(out, "2,3|5|hi\n");
 }
@@ -77,7 +70,7 @@ async fn setup_failure_skips_run() {
     ex.launch(request("setup: exit 4\nrun: echo ran\n", 1, None, vec![]))
         .await
         .unwrap();
-    assert_eq!(rx.recv().await.unwrap().exit_code, Some(4));
+    assert_eq!(rx.recv().await.unwrap().exit_code(), Some(4));
     let out = std::fs::read_to_string(job_dir(dir.path(), JobId(1)).join("stdout.log")).unwrap();
     assert_eq!(out, "");
 }
@@ -101,7 +94,7 @@ async fn recovery_fences_an_interrupted_launch() {
     ))
     .await
     .unwrap();
-    assert_eq!(rx.recv().await.unwrap().exit_code, Some(97));
+    assert_eq!(rx.recv().await.unwrap().exit_code(), Some(97));
     assert!(!marker.exists(), "a fenced launch must not run the job");
 }
 
@@ -136,6 +129,6 @@ async fn adopted_process_is_watched_until_it_exits() {
     let second = LocalExecutor::new(dir.path().to_path_buf(), tx2);
     let a = recorded(6, &handle);
     assert_eq!(second.recover(&a).await, Recovered::Running(handle));
-    assert_eq!(rx2.recv().await.unwrap().exit_code, Some(5));
-    assert_eq!(rx.recv().await.unwrap().exit_code, Some(5));
+    assert_eq!(rx2.recv().await.unwrap().exit_code(), Some(5));
+    assert_eq!(rx.recv().await.unwrap().exit_code(), Some(5));
 }

@@ -1,0 +1,96 @@
+//! What an engine runs for an attempt: one fixed wrapper script, with the job's `setup` and
+//! `run` (and working directory) handed over in its environment, so that no spec field is
+//! ever interpolated into a script or a command line. Shared by the Slurm and Ray executors;
+//! the local executor passes the same texts as positional arguments instead.
+
+use super::LaunchRequest;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The wrapper body. Setup and run each run under their own `bash -c`, as locally: a failed
+/// setup skips the run and its code is the attempt's.
+pub(super) const WRAPPER: &str = r#"rc=0
+if [ -n "${SPILLWAY_WORKDIR:-}" ]; then cd "$SPILLWAY_WORKDIR" || exit 96; fi
+if [ -n "${SPILLWAY_SETUP:-}" ]; then bash -c "$SPILLWAY_SETUP" || rc=$?; fi
+if [ "$rc" -eq 0 ]; then bash -c "$SPILLWAY_RUN"; rc=$?; fi
+exit "$rc""#;
+
+/// The text the attempt runs: `resume` instead of `run` when resuming from a checkpoint.
+pub(super) fn run_text(req: &LaunchRequest) -> String {
+    match (&req.spec.checkpoint, req.resume) {
+        (Some(c), true) => c.resume.clone().unwrap_or_else(|| req.spec.run.clone()),
+        _ => req.spec.run.clone(),
+    }
+}
+
+/// The environment of an attempt on an engine, besides `SPILLWAY_JOB_ID` (which the engine
+/// clients set) and what the engine sets itself (`CUDA_VISIBLE_DEVICES` from Slurm's GRES or
+/// Ray's GPU assignment).
+pub(super) fn attempt_env(req: &LaunchRequest, workdir: Option<&Path>) -> BTreeMap<String, String> {
+    let mut env = req.spec.envs.clone();
+    env.insert("SPILLWAY_ATTEMPT".into(), req.attempt.to_string());
+    env.insert(
+        "SPILLWAY_RESUMED".into(),
+        if req.resume { "1" } else { "0" }.into(),
+    );
+    env.insert("SPILLWAY_RUN".into(), run_text(req));
+    if let Some(setup) = req.spec.setup.as_deref().filter(|s| !s.is_empty()) {
+        env.insert("SPILLWAY_SETUP".into(), setup.to_string());
+    }
+    if let Some(dir) = workdir {
+        env.insert("SPILLWAY_WORKDIR".into(), dir.display().to_string());
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::JobId;
+    use std::process::Command;
+    use std::sync::Arc;
+
+    fn request(spec: &str) -> LaunchRequest {
+        let names = crate::accelerators::known_accelerators();
+        LaunchRequest {
+            job: JobId(3),
+            attempt: 2,
+            spec: Arc::new(spillway_model::spec::parse_spec(spec, &names).unwrap().spec),
+            accelerator: None,
+            accelerators: vec![],
+            resume: false,
+        }
+    }
+
+    fn run(env: &BTreeMap<String, String>) -> (Option<i32>, String) {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(WRAPPER)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    }
+
+    #[test]
+    fn wrapper_runs_setup_then_run_in_the_workdir_without_interpolation() {
+        let dir = tempfile::tempdir().unwrap();
+        let req = request(
+            "setup: echo setup $SPILLWAY_ATTEMPT\nrun: echo \"$(pwd) '$X'\"; exit 3\nenvs: {X: \"$(false)\"}\n",
+        );
+        let env = attempt_env(&req, Some(dir.path()));
+        let (code, out) = run(&env);
+        assert_eq!(code, Some(3));
+        let cwd = dir.path().canonicalize().unwrap();
+        assert_eq!(out, format!("setup 2\n{} '$(false)'\n", cwd.display()));
+    }
+
+    #[test]
+    fn failed_setup_skips_run() {
+        let req = request("setup: exit 4\nrun: echo ran\n");
+        let (code, out) = run(&attempt_env(&req, None));
+        assert_eq!((code, out.as_str()), (Some(4), ""));
+    }
+}

@@ -1,0 +1,148 @@
+//! The Slurm executor's translation of watcher events, on plain data (the real cluster is
+//! exercised by the end-to-end tests in crates/cli/tests/integration/engines.rs).
+
+use super::*;
+
+fn status(
+    id: u64,
+    state: SlurmJobState,
+    restarts: u32,
+    exit: Option<ExitStatus>,
+) -> SlurmJobStatus {
+    SlurmJobStatus {
+        job_id: SlurmJobId(id),
+        name: "spillway-4-1".into(),
+        partition: "batch".into(),
+        state,
+        reason: "None".into(),
+        exit,
+        restarts,
+        nodes: "n1".into(),
+        gres_detail: vec!["gpu:h100:2(IDX:0-1)".into()],
+        comment: "spillway:4".into(),
+    }
+}
+
+fn follow(id: u64) -> (SlurmWatcher, BTreeMap<SlurmJobId, Tracked>) {
+    let mut watcher = SlurmWatcher::new();
+    watcher.watch(SlurmJobId(id), "4");
+    let tracked = Tracked {
+        job: JobId(4),
+        attempt: 1,
+        running: false,
+        ran: false,
+        restarts: 0,
+    };
+    (watcher, BTreeMap::from([(SlurmJobId(id), tracked)]))
+}
+
+fn step(
+    watcher: &mut SlurmWatcher,
+    attempts: &mut BTreeMap<SlurmJobId, Tracked>,
+    snapshot: &[SlurmJobStatus],
+) -> (Vec<ExecEvent>, Vec<SlurmJobId>) {
+    let events = watcher.observe(snapshot);
+    let (reports, release) = translate(attempts, &events, snapshot);
+    (reports.into_iter().map(|r| r.event).collect(), release)
+}
+
+#[test]
+fn preemption_is_a_requeue_then_a_second_run_and_a_released_hold() {
+    use SlurmJobState::*;
+    let (mut w, mut a) = follow(9);
+    let (ev, _) = step(&mut w, &mut a, &[status(9, Running, 0, None)]);
+    assert_eq!(
+        ev,
+        [ExecEvent::Running {
+            detail: "Slurm job 9 running on n1 with gpu:h100:2(IDX:0-1)".into()
+        }]
+    );
+    let (ev, release) = step(&mut w, &mut a, &[status(9, Pending, 1, None)]);
+    assert!(matches!(&ev[..], [ExecEvent::Requeued { detail }] if detail.contains("requeue 1")));
+    assert_eq!(release, [SlurmJobId(9)]);
+    let (ev, _) = step(&mut w, &mut a, &[status(9, Running, 1, None)]);
+    assert!(matches!(&ev[..], [ExecEvent::Running { .. }]));
+    let (ev, _) = step(
+        &mut w,
+        &mut a,
+        &[status(9, Completed, 1, Some(ExitStatus::Code(0)))],
+    );
+    assert_eq!(
+        ev,
+        [ExecEvent::Exited {
+            exit_code: Some(0),
+            detail: None
+        }]
+    );
+    assert!(a.is_empty());
+}
+
+#[test]
+fn node_failures_and_signals_say_why_without_an_exit_code() {
+    let (mut w, mut a) = follow(3);
+    let (ev, _) = step(
+        &mut w,
+        &mut a,
+        &[status(
+            3,
+            SlurmJobState::NodeFail,
+            0,
+            Some(ExitStatus::Signal(15)),
+        )],
+    );
+    assert!(matches!(
+        &ev[..],
+        [ExecEvent::Exited { exit_code: None, detail: Some(d) }] if d.contains("NODE_FAIL")
+    ));
+}
+
+#[test]
+fn a_job_lost_before_it_ran_may_be_submitted_again_and_one_that_ran_is_lost() {
+    let (mut w, mut a) = follow(5);
+    let (ev, _) = step(&mut w, &mut a, &[]);
+    assert!(matches!(&ev[..], [ExecEvent::Vanished { .. }]));
+
+    let (mut w, mut a) = follow(6);
+    step(
+        &mut w,
+        &mut a,
+        &[status(6, SlurmJobState::Running, 0, None)],
+    );
+    let (ev, _) = step(&mut w, &mut a, &[]);
+    assert!(matches!(
+        &ev[..],
+        [ExecEvent::Exited { exit_code: None, detail: Some(d) }] if d.starts_with("lost")
+    ));
+}
+
+#[test]
+fn an_adopted_job_does_not_report_its_past_requeues_again() {
+    let (mut w, mut a) = follow(7);
+    a.get_mut(&SlurmJobId(7)).unwrap().restarts = 2;
+    a.get_mut(&SlurmJobId(7)).unwrap().running = true;
+    let (ev, release) = step(
+        &mut w,
+        &mut a,
+        &[status(7, SlurmJobState::Running, 2, None)],
+    );
+    assert!(ev.is_empty() && release.is_empty(), "{ev:?}");
+}
+
+#[test]
+fn a_job_that_ran_between_two_listings_still_reports_its_start() {
+    let (mut w, mut a) = follow(8);
+    let (ev, _) = step(
+        &mut w,
+        &mut a,
+        &[status(
+            8,
+            SlurmJobState::Completed,
+            0,
+            Some(ExitStatus::Code(0)),
+        )],
+    );
+    assert!(
+        matches!(&ev[..], [ExecEvent::Running { detail }, ExecEvent::Exited { exit_code: Some(0), .. }] if detail.contains("ran on n1")),
+        "{ev:?}"
+    );
+}
