@@ -162,6 +162,7 @@ pub fn parse_with_summary(
             priority_weight: 1.0,
             arrival_time_s: pod.created as f64,
             deadline_s: None,
+            slo_factor: None,
             accelerator_constraint: pod.gpu_spec,
         });
     }

@@ -181,6 +181,7 @@ fn parse_job(record: &::csv::StringRecord, columns: &Columns) -> Result<JobRecor
         priority_weight,
         arrival_time_s,
         deadline_s,
+        slo_factor: None,
         accelerator_constraint,
     })
 }
@@ -228,6 +229,7 @@ mod tests {
                     priority_weight: 1.0,
                     arrival_time_s: 0.0,
                     deadline_s: None,
+                    slo_factor: None,
                     accelerator_constraint: None,
                 },
                 JobRecord {
@@ -238,6 +240,7 @@ mod tests {
                     priority_weight: 2.0,
                     arrival_time_s: 60.0,
                     deadline_s: Some(7200.0),
+                    slo_factor: None,
                     accelerator_constraint: Some("v100".into()),
                 },
             ]
