@@ -79,6 +79,7 @@ pub fn parse(path: &Path, text: &str, options: &ReadOptions) -> Result<Trace, Tr
     Ok(Trace {
         jobs,
         skipped: bad.into_skipped(),
+        alibaba: None,
     })
 }
 
