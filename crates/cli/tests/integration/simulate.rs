@@ -328,12 +328,16 @@ fn generic_csv_with_alternative_accelerators_runs() {
 #[test]
 fn philly_jobs_larger_than_the_matrix_run_extrapolated() {
     let dir = tempfile::tempdir().unwrap();
-    // The first 2,300 lines hold a 32-GPU job (line 2262); Gavel's matrix stops at 8 GPUs.
-    let trace = head_of(
-        dir.path(),
+    // 150 lines of the table and its first two 32-GPU jobs (lines 2262 and 2282); Gavel's
+    // matrix stops at 8 GPUs.
+    let text = std::fs::read_to_string(repo_file(
         "data/traces/philly/philly_jobs_from_pollux_artifact.csv",
-        2300,
-    );
+    ))
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept: Vec<&str> = lines[..150].to_vec();
+    kept.extend([lines[2261], lines[2281]]);
+    let trace = write(dir.path(), "philly.csv", &(kept.join("\n") + "\n"));
     let out = spillway()
         .args([
             "simulate",
@@ -355,7 +359,7 @@ fn philly_jobs_larger_than_the_matrix_run_extrapolated() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["runs"][0]["jobs_completed"], 2299);
+    assert_eq!(v["runs"][0]["jobs_completed"], 151);
     let jobs = std::fs::read_to_string(dir.path().join("jobs.csv")).unwrap();
     assert!(
         jobs.lines().any(|line| line.contains("\",32,")),
@@ -369,10 +373,19 @@ fn alibaba_pod_list_runs_on_its_own_cluster_and_reports_left_out_pods() {
     let trace = head_of(
         dir.path(),
         "data/traces/alibaba-gpu-v2023/openb_pod_list_gpuspec33.csv",
-        400,
+        150,
     );
+    // Pods run for weeks: long rounds keep the run short in the debug profile.
     let out = spillway()
-        .args(["simulate", "--json", "--policy", "fifo_perf", "--trace"])
+        .args([
+            "simulate",
+            "--json",
+            "--round-s",
+            "36000",
+            "--policy",
+            "fifo_perf",
+        ])
+        .arg("--trace")
         .arg(&trace)
         .assert()
         .success()
@@ -401,6 +414,8 @@ fn alibaba_pod_list_runs_on_its_own_cluster_and_reports_left_out_pods() {
         .args([
             "simulate",
             "--json",
+            "--round-s",
+            "36000",
             "--policy",
             "fifo_perf",
             "--cluster-from-nodes",
