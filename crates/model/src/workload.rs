@@ -31,8 +31,13 @@ pub struct JobRecord {
     /// Arrival, seconds from the start of the trace.
     pub arrival_time_s: f64,
     /// Service-level objective: the job should finish within this many seconds of arriving
-    /// (Gavel's SLO column as a multiple is converted to seconds by the reader).
+    /// (a trace that states it in seconds).
     pub deadline_s: Option<f64>,
+    /// Service-level objective as a multiple of the job's run time on the reference accelerator
+    /// (Gavel's SLO column): the job should finish within `slo_factor x duration` of arriving.
+    /// Only whoever knows the throughputs can turn it into seconds (the simulator's workload
+    /// builder does); `None` for no such objective. `deadline_s` wins when both are given.
+    pub slo_factor: Option<f64>,
     /// The accelerator type the trace pins the job to (Alibaba `gpu_spec`, CSV `gpu_type`):
     /// one lowercase type (`v100`), or alternatives separated by `|` (`v100m16|v100m32`), any
     /// of which will do. See [`JobRecord::permits`].
@@ -66,6 +71,7 @@ mod tests {
             priority_weight: 1.0,
             arrival_time_s: 0.0,
             deadline_s: None,
+            slo_factor: None,
             accelerator_constraint: None,
         };
         assert!(job.permits("k80"));

@@ -4,6 +4,7 @@
 //! [`engine::simulate`] replays them round by round through [`spillway_core::Scheduler`], and
 //! [`metrics::Summary`] condenses the outcome. [`parity`] re-runs Gavel's published experiments.
 
+pub mod accelerators;
 pub mod cloud;
 pub mod engine;
 pub mod metrics;

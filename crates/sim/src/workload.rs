@@ -1,15 +1,23 @@
-//! From trace records to the jobs the core schedules: job types, throughputs per pool, steps.
+//! From trace records to the jobs the core schedules: job types, throughputs per pool, steps,
+//! deadlines.
 //!
-//! - A job without a type gets one drawn uniformly (seeded ChaCha8) from the matrix's types that
-//!   exist at its scale factor (or at 1 when none does).
+//! - Jobs without a type get one by [`assign_job_types_by_scale`] (seeded ChaCha8, uniform among
+//!   the matrix's types measured at the job's scale factor, sorted by name; see
+//!   `trace::assign`).
 //! - Throughput of a scale factor the matrix lacks (e.g. a 64-GPU Philly job) is the largest
-//!   known smaller scale factor's, scaled linearly.
+//!   known smaller scale factor's, scaled linearly; types are drawn by the same rule.
+//! - A pool whose accelerator is not a column of the matrix uses its documented stand-in
+//!   ([`crate::accelerators`]: `v100m32` -> `v100`, `t4` -> `v100` x 0.52, ...).
 //! - Work given in seconds becomes steps at the job's throughput on the reference accelerator
 //!   (`v100`, like Gavel), or on its fastest pool when the reference cannot run it.
-//! - A job pinned to an accelerator type (`accelerator_constraint`) runs only on that pool.
+//! - A job constrained to accelerator types (`accelerator_constraint`, alternatives `a|b`) runs
+//!   only on the pools [`JobRecord::permits`]; a `v100m32` constraint also permits a `v100`
+//!   pool (the same chip).
+//! - Gavel's SLO multiple (`slo_factor`) becomes a deadline of `slo_factor x duration` after
+//!   arrival, duration = steps / throughput on the reference accelerator, as Gavel computes it.
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::accelerators;
+use crate::trace::assign::{AssignError, assign_job_types_by_scale};
 use spillway_core::{Cluster, JobId, JobSpec, SimTime};
 use spillway_model::{JobRecord, WorkAmount};
 use spillway_perf::gavel::ThroughputMatrix;
@@ -48,7 +56,7 @@ impl Default for WorkloadOptions {
 pub enum WorkloadError {
     /// A pool names an accelerator the matrix does not know.
     #[error(
-        "match pool `{pool}` to the throughput matrix: it has no accelerator of that name (it knows: {known})"
+        "match pool `{pool}` to the throughput matrix: it has no accelerator of that name and no documented stand-in (it knows: {known}); name the pool as the matrix does or add a column"
     )]
     UnknownPool {
         /// The pool.
@@ -66,14 +74,21 @@ pub enum WorkloadError {
         /// The type.
         job_type: String,
     },
-    /// A job is pinned to an accelerator the cluster lacks.
-    #[error("read job {job}: it needs accelerator `{accelerator}`, which no pool provides")]
+    /// A job is pinned to accelerators the cluster lacks.
+    #[error(
+        "read job {job}: it needs accelerator `{accelerator}`, which no pool provides (pools: {pools}); add such a pool or drop the constraint"
+    )]
     MissingAccelerator {
         /// The trace id.
         job: String,
-        /// The accelerator.
+        /// The accelerator constraint as given.
         accelerator: String,
+        /// The cluster's pools.
+        pools: String,
     },
+    /// Job types could not be assigned.
+    #[error(transparent)]
+    Assign(#[from] AssignError),
     /// A job has no work.
     #[error("read job {job}: its work ({work}) is not positive")]
     NoWork {
@@ -114,6 +129,35 @@ pub fn throughput_for(
         .map(|t| t * f64::from(scale_factor) / f64::from(known))
 }
 
+/// The matrix column and relative speed of each pool (see [`crate::accelerators`]).
+fn pool_columns(
+    matrix: &ThroughputMatrix,
+    cluster: &Cluster,
+) -> Result<Vec<(String, f64)>, WorkloadError> {
+    let known = matrix.accelerators();
+    cluster
+        .pools()
+        .iter()
+        .map(|pool| {
+            if known.contains(&pool.name) {
+                return Ok((pool.name.clone(), 1.0));
+            }
+            accelerators::equivalent(&pool.name)
+                .filter(|e| known.iter().any(|k| k == e.column))
+                .map(|e| (e.column.to_string(), e.speed))
+                .ok_or_else(|| WorkloadError::UnknownPool {
+                    pool: pool.name.clone(),
+                    known: known.join(", "),
+                })
+        })
+        .collect()
+}
+
+/// Whether `record` may run on pool `pool` (see the module doc).
+fn permits(record: &JobRecord, pool: &str) -> bool {
+    record.permits(pool) || accelerators::same_chip_names(pool).any(|name| record.permits(name))
+}
+
 /// Builds the jobs of `records` for `cluster`. Ids are positions in `records`.
 pub fn build(
     records: &[JobRecord],
@@ -121,70 +165,67 @@ pub fn build(
     cluster: &Cluster,
     options: &WorkloadOptions,
 ) -> Result<Vec<SimJob>, WorkloadError> {
-    for pool in cluster.pools() {
-        if !matrix.accelerators().contains(&pool.name) {
-            return Err(WorkloadError::UnknownPool {
-                pool: pool.name.clone(),
-                known: matrix.accelerators().join(", "),
-            });
-        }
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let columns = pool_columns(matrix, cluster)?;
+    // Types for jobs without one, by the documented rule of `trace::assign`. A type counts as
+    // measured at a scale factor when some accelerator of the matrix runs it there.
     let all_types: Vec<String> = matrix.job_types().iter().map(|s| s.to_string()).collect();
+    let measured = |job_type: &str, scale: u32| {
+        matrix
+            .accelerators()
+            .iter()
+            .filter_map(|acc| matrix.throughput(job_type, scale, acc))
+            .reduce(f64::max)
+    };
+    let mut typed: Vec<JobRecord> = records.to_vec();
+    assign_job_types_by_scale(&mut typed, &all_types, options.seed, &measured)?;
     let mut jobs = Vec::with_capacity(records.len());
-    for (index, record) in records.iter().enumerate() {
-        let job_type = match &record.job_type {
-            Some(t) => t.clone(),
-            None => {
-                let fitting: Vec<&String> = all_types
-                    .iter()
-                    .filter(|t| matrix.scale_factors(t).contains(&record.scale_factor))
-                    .collect();
-                let pool: Vec<&String> = if fitting.is_empty() {
-                    all_types.iter().collect()
-                } else {
-                    fitting
-                };
-                pool[rng.random_range(0..pool.len())].clone()
-            }
-        };
+    for (index, record) in typed.into_iter().enumerate() {
+        let job_type = record.job_type.clone().expect("every job has a type now");
         if matrix.scale_factors(&job_type).is_empty() {
             return Err(WorkloadError::UnknownJobType {
                 job: record.id.clone(),
                 job_type,
             });
         }
-        let mut throughputs: Vec<f64> = cluster
+        let throughputs: Vec<f64> = cluster
             .pools()
             .iter()
-            .map(|p| throughput_for(matrix, &job_type, record.scale_factor, &p.name).unwrap_or(0.0))
-            .collect();
-        if let Some(acc) = &record.accelerator_constraint {
-            let Some(keep) = cluster.find(acc) else {
-                return Err(WorkloadError::MissingAccelerator {
-                    job: record.id.clone(),
-                    accelerator: acc.clone(),
-                });
-            };
-            for (p, t) in throughputs.iter_mut().enumerate() {
-                if p != keep.0 {
-                    *t = 0.0;
+            .zip(&columns)
+            .map(|(pool, (column, speed))| {
+                if !permits(&record, &pool.name) {
+                    return 0.0;
                 }
-            }
+                throughput_for(matrix, &job_type, record.scale_factor, column).unwrap_or(0.0)
+                    * speed
+            })
+            .collect();
+        if let Some(acc) = &record.accelerator_constraint
+            && !cluster.pools().iter().any(|p| permits(&record, &p.name))
+        {
+            return Err(WorkloadError::MissingAccelerator {
+                job: record.id.clone(),
+                accelerator: acc.clone(),
+                pools: cluster
+                    .pools()
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
         }
+        // Steps per second on the reference accelerator: what a trace's seconds and Gavel's SLO
+        // multiples are measured on.
+        let reference = throughput_for(
+            matrix,
+            &job_type,
+            record.scale_factor,
+            &options.reference_accelerator,
+        )
+        .filter(|t| *t > 0.0)
+        .unwrap_or_else(|| throughputs.iter().copied().fold(0.0, f64::max));
         let total_steps = match record.work {
             WorkAmount::Steps(s) => s,
-            WorkAmount::Seconds(secs) => {
-                let reference = throughput_for(
-                    matrix,
-                    &job_type,
-                    record.scale_factor,
-                    &options.reference_accelerator,
-                )
-                .filter(|t| *t > 0.0)
-                .unwrap_or_else(|| throughputs.iter().copied().fold(0.0, f64::max));
-                (secs * reference).ceil().max(0.0) as u64
-            }
+            WorkAmount::Seconds(secs) => (secs * reference).ceil().max(0.0) as u64,
         };
         if total_steps == 0 {
             return Err(WorkloadError::NoWork {
@@ -193,6 +234,10 @@ pub fn build(
             });
         }
         let arrival = SimTime::from_secs(record.arrival_time_s);
+        let deadline_after_arrival = record.deadline_s.or_else(|| {
+            let factor = record.slo_factor?;
+            (reference > 0.0).then(|| factor * total_steps as f64 / reference)
+        });
         let spec = JobSpec {
             id: JobId(index as u64),
             scale_factor: record.scale_factor,
@@ -200,14 +245,12 @@ pub fn build(
             throughputs,
             priority_weight: record.priority_weight,
             arrival,
-            deadline: record
-                .deadline_s
-                .map(|d| SimTime(arrival.0 + SimTime::from_secs(d).0)),
+            deadline: deadline_after_arrival.map(|d| SimTime(arrival.0 + SimTime::from_secs(d).0)),
         };
         jobs.push(SimJob {
             spec,
             job_type,
-            trace_id: record.id.clone(),
+            trace_id: record.id,
         });
     }
     Ok(jobs)
@@ -232,6 +275,7 @@ mod tests {
             priority_weight: 1.0,
             arrival_time_s: 1.5,
             deadline_s: Some(100.0),
+            slo_factor: None,
             accelerator_constraint: None,
         }
     }
@@ -282,5 +326,69 @@ mod tests {
         pinned.accelerator_constraint = Some("k80".to_string());
         let jobs = build(&[pinned], &m, &cluster(), &WorkloadOptions::default()).unwrap();
         assert_eq!(jobs[0].spec.throughputs, [0.0, 2.0]);
+    }
+
+    #[test]
+    fn alternatives_stand_ins_and_slo_multiples() {
+        let m = ThroughputMatrix::from_gavel_json(MATRIX).unwrap();
+        let pool = |name: &str| Pool {
+            name: name.to_string(),
+            capacity: 8,
+            price_per_hour: None,
+        };
+        let alibaba = Cluster::new(vec![pool("v100m32"), pool("t4"), pool("k80")]).unwrap();
+        let mut either = record("e", Some("A"), WorkAmount::Steps(100), 1);
+        either.accelerator_constraint = Some("t4|k80".to_string());
+        either.deadline_s = None;
+        either.slo_factor = Some(2.0);
+        let mut same_chip = record("s", Some("A"), WorkAmount::Steps(100), 1);
+        same_chip.accelerator_constraint = Some("v100m16|v100m32".to_string());
+        let jobs = build(
+            &[either, same_chip],
+            &m,
+            &alibaba,
+            &WorkloadOptions::default(),
+        )
+        .unwrap();
+        // t4 runs at 0.52 of the v100 column.
+        assert_eq!(jobs[0].spec.throughputs, [0.0, 10.0 * 0.52, 2.0]);
+        assert_eq!(jobs[1].spec.throughputs, [10.0, 0.0, 0.0]);
+        // 2 x (100 steps / 10 steps/s on the reference v100) after the arrival at 1.5 s.
+        assert_eq!(jobs[0].spec.deadline, Some(SimTime::from_secs(21.5)));
+
+        // A v100m32 constraint runs on a pool named as the matrix names the chip.
+        let mut pinned = record("p", Some("A"), WorkAmount::Steps(5), 1);
+        pinned.accelerator_constraint = Some("v100m32".to_string());
+        let jobs = build(
+            std::slice::from_ref(&pinned),
+            &m,
+            &cluster_of(&["v100", "k80"]),
+            &WorkloadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(jobs[0].spec.throughputs, [10.0, 0.0]);
+        pinned.accelerator_constraint = Some("p100|a10".to_string());
+        let err = build(&[pinned], &m, &cluster(), &WorkloadOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "read job p: it needs accelerator `p100|a10`, which no pool provides (pools: v100, \
+             k80); add such a pool or drop the constraint"
+        );
+        let err = build(&[], &m, &cluster_of(&["h100"]), &WorkloadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("pool `h100`"), "{err}");
+    }
+
+    fn cluster_of(names: &[&str]) -> Cluster {
+        Cluster::new(
+            names
+                .iter()
+                .map(|name| Pool {
+                    name: name.to_string(),
+                    capacity: 8,
+                    price_per_hour: None,
+                })
+                .collect(),
+        )
+        .unwrap()
     }
 }

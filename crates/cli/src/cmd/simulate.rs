@@ -21,6 +21,11 @@ pub(crate) mod scenario;
 /// Gavel's simulation throughput matrix, vendored (see data/gavel/PROVENANCE.md).
 const GAVEL_MATRIX: &str = include_str!("../../../../data/gavel/simulation_throughputs.json");
 
+/// The Alibaba GPU cluster's node list (cluster-trace-gpu-v2023), vendored for
+/// `--cluster alibaba` (see data/traces/alibaba-gpu-v2023/README.md).
+const ALIBABA_NODES: &str =
+    include_str!("../../../../data/traces/alibaba-gpu-v2023/openb_node_list_gpu_node.csv");
+
 /// Gavel's generated traces, vendored for `--gavel-parity`.
 const GAVEL_TRACES: &[(&str, &str)] = &[
     (
@@ -40,9 +45,15 @@ const GAVEL_TRACES: &[(&str, &str)] = &[
 /// Flags of `spillway simulate`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct SimulateArgs {
-    /// Pools as `type=count[@usd_per_hour]`, comma-separated, in the order policies fill them.
-    #[arg(long, default_value = "v100=36,p100=36,k80=36")]
-    cluster: String,
+    /// Pools as `type=count[@usd_per_hour]`, comma-separated, in the order policies fill them;
+    /// `alibaba` for the GPUs of the Alibaba trace's node list (built in) [default:
+    /// v100=36,p100=36,k80=36, Gavel's; `alibaba` for an Alibaba pod list].
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Pools from a node list in the Alibaba format (`sn,cpu_milli,memory_mib,gpu,model`): one
+    /// pool per GPU model; overrides --cluster.
+    #[arg(long, value_name = "FILE", conflicts_with = "pools")]
+    cluster_from_nodes: Option<PathBuf>,
     /// A file of pools, one `type=count[@usd_per_hour]` per line (`#` comments); overrides
     /// --cluster.
     #[arg(long, value_name = "FILE")]
@@ -113,6 +124,9 @@ pub(crate) struct SimulateArgs {
     /// With --gavel-parity: only rows whose trace (single, multi, static) is listed.
     #[arg(long, value_delimiter = ',', requires = "gavel_parity")]
     parity_traces: Vec<String>,
+    /// With --gavel-parity: only rows whose policy is listed.
+    #[arg(long, value_delimiter = ',', requires = "gavel_parity")]
+    parity_policies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -176,6 +190,30 @@ fn parse_cluster(spec: &str) -> Result<Cluster> {
     Ok(Cluster::new(pools)?)
 }
 
+/// Gavel's cluster, the default.
+const GAVEL_CLUSTER: &str = "v100=36,p100=36,k80=36";
+
+/// The Alibaba trace's cluster, from its vendored node list.
+fn alibaba_cluster() -> Result<Cluster> {
+    cluster_from_nodes(
+        Path::new("openb_node_list_gpu_node.csv (built in)"),
+        ALIBABA_NODES,
+    )
+}
+
+/// One pool per GPU model of an Alibaba-format node list.
+fn cluster_from_nodes(path: &Path, text: &str) -> Result<Cluster> {
+    let gpus = trace::alibaba_nodes::gpus_by_model(path, text)?;
+    if gpus.is_empty() {
+        bail!(
+            "read node list {}: no node has a GPU, so the cluster would be empty",
+            path.display()
+        );
+    }
+    parse_cluster(&trace::alibaba_nodes::cluster_spec(&gpus))
+        .with_context(|| format!("read node list {}", path.display()))
+}
+
 fn load_matrix(path: Option<&Path>) -> Result<ThroughputMatrix> {
     match path {
         None => Ok(ThroughputMatrix::from_gavel_json(GAVEL_MATRIX)?),
@@ -209,14 +247,6 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
     if let Some(path) = &args.scenario {
         return scenario::run(path, &args.policy, args.json, args.plot.as_deref());
     }
-    let cluster = match &args.pools {
-        Some(file) => parse_cluster(
-            &std::fs::read_to_string(file)
-                .with_context(|| format!("read pools file {}", file.display()))?,
-        )
-        .with_context(|| format!("read pools file {}", file.display()))?,
-        None => parse_cluster(&args.cluster)?,
-    };
     if !(args.round_s > 0.0 && args.round_s.is_finite()) {
         bail!("--round-s must be > 0, found {}", args.round_s);
     }
@@ -226,9 +256,32 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
         .map(|p| p.parse())
         .collect::<Result<_, _>>()?;
     let matrix = load_matrix(args.throughputs.as_deref())?;
-    let records = match &args.generate {
-        Some(spec) => generate_records(spec, &matrix)?,
+    let (records, alibaba_trace) = match &args.generate {
+        Some(spec) => (generate_records(spec, &matrix)?, false),
         None => read_records(&args)?,
+    };
+    let cluster = match (&args.pools, &args.cluster_from_nodes) {
+        (Some(file), _) => parse_cluster(
+            &std::fs::read_to_string(file)
+                .with_context(|| format!("read pools file {}", file.display()))?,
+        )
+        .with_context(|| format!("read pools file {}", file.display()))?,
+        (None, Some(file)) => cluster_from_nodes(
+            file,
+            &std::fs::read_to_string(file)
+                .with_context(|| format!("read node list {}", file.display()))?,
+        )?,
+        (None, None) => match args.cluster.as_deref() {
+            Some("alibaba") => alibaba_cluster()?,
+            Some(spec) => parse_cluster(spec)?,
+            // An Alibaba pod list runs on the cluster it was recorded on, whose GPU models its
+            // constraints name.
+            None if alibaba_trace => {
+                eprintln!("no --cluster given: using the Alibaba trace's own (--cluster alibaba)");
+                alibaba_cluster()?
+            }
+            None => parse_cluster(GAVEL_CLUSTER)?,
+        },
     };
     let options = WorkloadOptions {
         seed: args.seed,
@@ -278,8 +331,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads the trace named by `--trace`, reporting skipped lines.
-fn read_records(args: &SimulateArgs) -> Result<Vec<spillway_model::JobRecord>> {
+/// Reads the trace named by `--trace`, reporting skipped lines (and, for an Alibaba pod list,
+/// the pods its rules left out). Also says whether it is an Alibaba pod list.
+fn read_records(args: &SimulateArgs) -> Result<(Vec<spillway_model::JobRecord>, bool)> {
     let trace_path = args
         .trace
         .as_deref()
@@ -297,6 +351,9 @@ fn read_records(args: &SimulateArgs) -> Result<Vec<spillway_model::JobRecord>> {
             skip_bad_lines: args.skip_bad_lines,
         },
     )?;
+    if let Some(summary) = &trace.alibaba {
+        eprintln!("{}: {summary}", trace_path.display());
+    }
     if !trace.skipped.is_empty() {
         eprintln!(
             "skipped {} malformed line(s) of {}; first: line {}: {}",
@@ -306,7 +363,7 @@ fn read_records(args: &SimulateArgs) -> Result<Vec<spillway_model::JobRecord>> {
             trace.skipped[0].reason
         );
     }
-    Ok(trace.jobs)
+    Ok((trace.jobs, trace.alibaba.is_some()))
 }
 
 /// Generates a workload like Gavel's from `--generate`.
@@ -426,6 +483,11 @@ fn run_parity(args: &SimulateArgs) -> Result<()> {
     let mut json_rows = Vec::new();
     for gavel in GAVEL_RESULTS {
         if !args.parity_traces.is_empty() && !args.parity_traces.iter().any(|t| t == gavel.trace) {
+            continue;
+        }
+        if !args.parity_policies.is_empty()
+            && !args.parity_policies.iter().any(|p| p == gavel.policy)
+        {
             continue;
         }
         let run = parity::run_case(gavel, &dir, &matrix, &mut clock)

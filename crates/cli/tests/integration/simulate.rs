@@ -87,13 +87,17 @@ fn json_has_one_run_per_policy_and_is_repeatable() {
 }
 
 #[test]
-fn gavel_parity_on_the_static_trace_is_within_five_percent() {
+fn gavel_parity_of_two_cheap_cases_is_within_five_percent() {
+    // Two cases that take well under a second each in the debug profile; the whole table is the
+    // benchmark (`cargo bench -p spillway-sim --bench gavel_parity`).
     let out = spillway()
         .args([
             "simulate",
             "--gavel-parity",
             "--parity-traces",
             "static",
+            "--parity-policies",
+            "fifo_perf,max_min_fairness",
             "--json",
         ])
         .assert()
@@ -103,7 +107,7 @@ fn gavel_parity_on_the_static_trace_is_within_five_percent() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let rows = v["parity"].as_array().unwrap();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 2);
     for row in rows {
         let jct = row["jct_diff"].as_f64().unwrap();
         let span = row["makespan_diff"].as_f64().unwrap();
@@ -251,4 +255,211 @@ fn generates_a_gavel_like_workload_repeatably() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("key `rate`"));
+}
+
+/// A few lines of a vendored data file (header and `#` comments kept), into `dir`.
+fn head_of(dir: &Path, rel: &str, lines: usize) -> PathBuf {
+    let text = std::fs::read_to_string(repo_file(rel)).unwrap();
+    let kept: Vec<&str> = text.lines().take(lines).collect();
+    let name = Path::new(rel).file_name().unwrap();
+    write(dir, &name.to_string_lossy(), &(kept.join("\n") + "\n"))
+}
+
+#[test]
+fn gavel_slo_multiples_become_deadlines() {
+    let dir = tempfile::tempdir().unwrap();
+    // Twelve jobs of the static trace with SLO multiples 1.2, 2 and 10, arriving 10 minutes apart.
+    let text =
+        std::fs::read_to_string(repo_file("data/gavel/generated/static_200jobs_seed0.trace"))
+            .unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .take(12)
+        .enumerate()
+        .map(|(i, line)| {
+            let mut fields: Vec<String> = line.split('\t').map(str::to_string).collect();
+            fields[8] = ["1.2", "2", "10"][i % 3].to_string();
+            fields[9] = (600 * i).to_string();
+            fields.join("\t")
+        })
+        .collect();
+    let trace = write(dir.path(), "slo.trace", &(lines.join("\n") + "\n"));
+    let out = spillway()
+        .args([
+            "simulate",
+            "--json",
+            "--cluster",
+            "v100=8@3.06,p100=8@1.46,k80=8@0.9",
+            "--policy",
+            "throughput_normalized_by_cost_perf_SLOs,max_min_fairness_perf",
+            "--trace",
+        ])
+        .arg(&trace)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for run in v["runs"].as_array().unwrap() {
+        assert_eq!(run["jobs_completed"], 12, "{run}");
+        assert_eq!(run["jobs_with_slo"], 12, "{run}");
+        let misses = run["slo_misses"].as_u64().unwrap();
+        assert!(misses < 12, "{run}");
+        assert!(run["cost_usd"].as_f64().unwrap() > 0.0, "{run}");
+    }
+}
+
+#[test]
+fn generic_csv_with_alternative_accelerators_runs() {
+    let out = spillway()
+        .args(["simulate", "--json", "--policy", "fifo_perf", "--trace"])
+        .arg(repo_file("data/traces/examples/generic.csv"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["runs"][0]["jobs_completed"], 4);
+    assert_eq!(v["runs"][0]["jobs_with_slo"], 1);
+}
+
+#[test]
+fn philly_jobs_larger_than_the_matrix_run_extrapolated() {
+    let dir = tempfile::tempdir().unwrap();
+    // 150 lines of the table and its first two 32-GPU jobs (lines 2262 and 2282); Gavel's
+    // matrix stops at 8 GPUs.
+    let text = std::fs::read_to_string(repo_file(
+        "data/traces/philly/philly_jobs_from_pollux_artifact.csv",
+    ))
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept: Vec<&str> = lines[..150].to_vec();
+    kept.extend([lines[2261], lines[2281]]);
+    let trace = write(dir.path(), "philly.csv", &(kept.join("\n") + "\n"));
+    let out = spillway()
+        .args([
+            "simulate",
+            "--json",
+            "--cluster",
+            "v100=64,p100=64,k80=64",
+            "--policy",
+            "fifo_perf",
+            "--per-job-csv",
+        ])
+        .arg(dir.path().join("jobs.csv"))
+        .arg("--trace")
+        .arg(&trace)
+        .assert()
+        .success()
+        // Not a terminal: no progress bar, nothing on stderr.
+        .stderr("")
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["runs"][0]["jobs_completed"], 151);
+    let jobs = std::fs::read_to_string(dir.path().join("jobs.csv")).unwrap();
+    assert!(
+        jobs.lines().any(|line| line.contains("\",32,")),
+        "a 32-GPU job ran"
+    );
+}
+
+#[test]
+fn alibaba_pod_list_runs_on_its_own_cluster_and_reports_left_out_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = head_of(
+        dir.path(),
+        "data/traces/alibaba-gpu-v2023/openb_pod_list_gpuspec33.csv",
+        150,
+    );
+    // Pods run for weeks: long rounds keep the run short in the debug profile.
+    let out = spillway()
+        .args([
+            "simulate",
+            "--json",
+            "--round-s",
+            "36000",
+            "--policy",
+            "fifo_perf",
+        ])
+        .arg("--trace")
+        .arg(&trace)
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("pods read")
+                .and(predicate::str::contains("CPU-only"))
+                .and(predicate::str::contains("--cluster alibaba")),
+        )
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let pools: Vec<&str> = v["runs"][0]["utilization_per_pool"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pool"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pools,
+        ["a10", "g2", "g3", "p100", "t4", "v100m16", "v100m32"]
+    );
+    // The same cluster from the node list file.
+    let nodes = repo_file("data/traces/alibaba-gpu-v2023/openb_node_list_gpu_node.csv");
+    let from_file = spillway()
+        .args([
+            "simulate",
+            "--json",
+            "--round-s",
+            "36000",
+            "--policy",
+            "fifo_perf",
+            "--cluster-from-nodes",
+        ])
+        .arg(&nodes)
+        .arg("--trace")
+        .arg(&trace)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(out, from_file);
+    // A constraint that the cluster cannot meet names the job and the pools.
+    spillway()
+        .args(["simulate", "--cluster", "v100=8,k80=8", "--trace"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "which no pool provides (pools: v100, k80)",
+        ));
+}
+
+#[test]
+fn plots_are_well_formed_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = small_trace(dir.path(), 10);
+    let plots = dir.path().join("plots");
+    spillway()
+        .args(["simulate", "--policy", "fifo_perf", "--plot"])
+        .arg(&plots)
+        .arg("--trace")
+        .arg(&trace)
+        .assert()
+        .success();
+    for f in ["jct_cdf.svg", "utilization_fifo_perf.svg"] {
+        let svg = std::fs::read_to_string(plots.join(f)).unwrap();
+        assert!(svg.trim_start().starts_with("<svg"), "{f}");
+        assert!(svg.trim_end().ends_with("</svg>"), "{f}");
+        // Every element that opens is closed (a cheap well-formedness check).
+        let opened = svg.matches('<').count() - svg.matches("</").count();
+        let closed = svg.matches("/>").count() + svg.matches("</").count();
+        assert_eq!(opened, closed, "{f}");
+        assert!(svg.contains("<path") || svg.contains("<polyline"), "{f}");
+    }
 }

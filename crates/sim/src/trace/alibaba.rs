@@ -50,6 +50,24 @@ pub struct AlibabaSummary {
     pub constrained: usize,
 }
 
+impl std::fmt::Display for AlibabaSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} pods read, {} became jobs; left out: {} CPU-only, {} never scheduled; \
+             {} fractional-GPU pods rounded up to whole GPUs, {} still running at the end of \
+             the trace (run until its last time stamp), {} constrained to GPU models",
+            self.pods,
+            self.jobs,
+            self.cpu_only,
+            self.never_scheduled,
+            self.fractional_rounded_up,
+            self.still_running,
+            self.constrained
+        )
+    }
+}
+
 /// The columns this reader needs, in the order of [`Columns`].
 const REQUIRED: [&str; 6] = [
     "name",
@@ -162,6 +180,7 @@ pub fn parse_with_summary(
             priority_weight: 1.0,
             arrival_time_s: pod.created as f64,
             deadline_s: None,
+            slo_factor: None,
             accelerator_constraint: pod.gpu_spec,
         });
     }
@@ -172,6 +191,7 @@ pub fn parse_with_summary(
         Trace {
             jobs,
             skipped: bad.into_skipped(),
+            alibaba: Some(summary),
         },
         summary,
     ))

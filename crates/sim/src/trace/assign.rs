@@ -10,6 +10,13 @@
 //! [`assign_job_types_by_scale`] narrows the candidates of each job to the types the throughput
 //! matrix measures at the job's scale factor, as Gavel does for multi-GPU jobs (only
 //! distributed job types run on several GPUs).
+//!
+//! Jobs at a scale factor the matrix does not measure (a 16- or 64-GPU Philly job against
+//! Gavel's matrix, which stops at 8; a 3-GPU job): the job draws among the types measured at the
+//! largest measured scale factor below its own, and its throughput is that scale factor's,
+//! scaled linearly (a 64-GPU job runs 8x the 8-GPU rate). [`crate::workload::throughput_for`]
+//! follows the same rule, so that assigning types here and building the workload agree. Only a
+//! job smaller than every measured scale factor gets no type (an error).
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,7 +36,7 @@ pub enum AssignError {
     NoJobTypes,
     /// No job type is measured at a job's scale factor.
     #[error(
-        "assign a job type to job {job}: no job type of the throughput matrix is measured at scale factor {scale_factor} (the matrix has scale factors {available}); use a matrix that covers it or drop such jobs"
+        "assign a job type to job {job}: no job type of the throughput matrix is measured at scale factor {scale_factor} or below (the matrix has scale factors {available}); use a matrix that covers it or drop such jobs"
     )]
     NoTypeForScale {
         /// The job's id.
@@ -49,7 +56,7 @@ pub enum AssignError {
     },
     /// The matrix has no usable throughput for a job's type and scale factor.
     #[error(
-        "convert the run time of job {job} to steps: the throughput matrix has no throughput for job type `{job_type}` at scale factor {scale_factor} on the reference accelerator; add it to the matrix or change the job's type or GPU count"
+        "convert the run time of job {job} to steps: the throughput matrix has no throughput for job type `{job_type}` at scale factor {scale_factor} or below on the reference accelerator; add it to the matrix or change the job's type or GPU count"
     )]
     MissingThroughput {
         /// The job's id.
@@ -98,7 +105,7 @@ pub fn assign_job_types_by_scale(
         let scale = job.scale_factor;
         let candidates = by_scale
             .entry(scale)
-            .or_insert_with(|| types_at_scale(&all, scale, throughput));
+            .or_insert_with(|| types_at_scale_or_below(&all, scale, throughput));
         let Some(chosen) = pick(&mut rng, candidates) else {
             return Err(AssignError::NoTypeForScale {
                 job: job.id.clone(),
@@ -129,7 +136,7 @@ pub fn seconds_to_steps(
             .ok_or_else(|| AssignError::MissingJobType {
                 job: job.id.clone(),
             })?;
-        let rate = usable(throughput(job_type, job.scale_factor)).ok_or_else(|| {
+        let rate = extrapolated(throughput, job_type, job.scale_factor).ok_or_else(|| {
             AssignError::MissingThroughput {
                 job: job.id.clone(),
                 job_type: job_type.to_string(),
@@ -152,6 +159,10 @@ pub(crate) fn usable(rate: Option<f64>) -> Option<f64> {
     rate.filter(|rate| rate.is_finite() && *rate > 0.0)
 }
 
+/// Scale factors probed below a job's own: far beyond any matrix, bounded so that a garbage
+/// GPU count cannot make the search long.
+const MAX_PROBED_SCALE: u32 = 4096;
+
 /// The types measured at `scale`, in sorted order.
 pub(crate) fn types_at_scale(
     types: &[String],
@@ -163,6 +174,33 @@ pub(crate) fn types_at_scale(
         .filter(|job_type| usable(throughput(job_type, scale)).is_some())
         .cloned()
         .collect()
+}
+
+/// The types measured at `scale`; when none is, those measured at the largest smaller scale
+/// factor at which any is (see the module doc).
+pub(crate) fn types_at_scale_or_below(
+    types: &[String],
+    scale: u32,
+    throughput: ThroughputLookup<'_>,
+) -> Vec<String> {
+    (1..=scale.min(MAX_PROBED_SCALE))
+        .rev()
+        .map(|probe| types_at_scale(types, probe, throughput))
+        .find(|found| !found.is_empty())
+        .unwrap_or_default()
+}
+
+/// The throughput of `job_type` at `scale`: measured, or else the largest smaller measured scale
+/// factor's, scaled linearly.
+pub(crate) fn extrapolated(
+    throughput: ThroughputLookup<'_>,
+    job_type: &str,
+    scale: u32,
+) -> Option<f64> {
+    (1..=scale.min(MAX_PROBED_SCALE))
+        .rev()
+        .find_map(|probe| usable(throughput(job_type, probe)).map(|rate| (probe, rate)))
+        .map(|(probe, rate)| rate * f64::from(scale) / f64::from(probe))
 }
 
 /// The scale factors (1 to 1024) at which any of `types` is measured, for error messages.
@@ -209,6 +247,7 @@ mod tests {
             priority_weight: 1.0,
             arrival_time_s: 0.0,
             deadline_s: None,
+            slo_factor: None,
             accelerator_constraint: None,
         }
     }
@@ -277,13 +316,27 @@ mod tests {
                 .any(|job| job.scale_factor == 1 && job.job_type.as_deref() == Some("A3C"))
         );
 
-        let mut jobs = vec![job(0, 16, None)];
-        let error = assign_job_types_by_scale(&mut jobs, &types(&["A3C", "ResNet"]), 1, &matrix)
-            .unwrap_err();
+        // Larger than measured: the types of the largest measured scale below (8), and the
+        // 8-GPU rate scaled linearly.
+        let mut jobs = vec![job(0, 16, None), job(1, 3, None)];
+        assign_job_types_by_scale(&mut jobs, &types(&["A3C", "ResNet"]), 1, &matrix).unwrap();
+        assert_eq!(jobs[0].job_type.as_deref(), Some("ResNet"));
+        assert_eq!(jobs[1].job_type.as_deref(), Some("ResNet"));
+        seconds_to_steps(&mut jobs, &matrix).unwrap();
+        assert_eq!(jobs[0].work, WorkAmount::Steps(16_000));
+        assert_eq!(jobs[1].work, WorkAmount::Steps(3_000));
+
+        // Smaller than every measured scale factor: no type.
+        let only_eight =
+            |job_type: &str, scale: u32| matrix(job_type, scale).filter(|_| scale == 8);
+        let mut jobs = vec![job(0, 4, None)];
+        let error =
+            assign_job_types_by_scale(&mut jobs, &types(&["A3C", "ResNet"]), 1, &only_eight)
+                .unwrap_err();
         assert_eq!(
             error.to_string(),
             "assign a job type to job 0: no job type of the throughput matrix is measured at \
-             scale factor 16 (the matrix has scale factors 1, 2, 4, 8); use a matrix that \
+             scale factor 4 or below (the matrix has scale factors 8); use a matrix that \
              covers it or drop such jobs"
         );
     }
@@ -296,15 +349,17 @@ mod tests {
         assert_eq!(jobs[0].work, WorkAmount::Steps(2000));
         assert_eq!(jobs[1].work, WorkAmount::Steps(5));
 
-        let mut jobs = vec![job(3, 2, Some("A3C"))];
+        // Not measured at 2 GPUs: the 1-GPU rate, doubled (100 s x 14 steps/s).
+        let mut jobs = vec![job(3, 2, Some("A3C")), job(5, 2, Some("BERT"))];
         assert_eq!(
             seconds_to_steps(&mut jobs, &matrix)
                 .unwrap_err()
                 .to_string(),
-            "convert the run time of job 3 to steps: the throughput matrix has no throughput for \
-             job type `A3C` at scale factor 2 on the reference accelerator; add it to the matrix \
-             or change the job's type or GPU count"
+            "convert the run time of job 5 to steps: the throughput matrix has no throughput for \
+             job type `BERT` at scale factor 2 or below on the reference accelerator; add it to \
+             the matrix or change the job's type or GPU count"
         );
+        assert_eq!(jobs[0].work, WorkAmount::Steps(1400));
         let mut jobs = vec![job(4, 1, None)];
         assert_eq!(
             seconds_to_steps(&mut jobs, &matrix),

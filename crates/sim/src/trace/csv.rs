@@ -79,6 +79,7 @@ pub fn parse(path: &Path, text: &str, options: &ReadOptions) -> Result<Trace, Tr
     Ok(Trace {
         jobs,
         skipped: bad.into_skipped(),
+        alibaba: None,
     })
 }
 
@@ -181,6 +182,7 @@ fn parse_job(record: &::csv::StringRecord, columns: &Columns) -> Result<JobRecor
         priority_weight,
         arrival_time_s,
         deadline_s,
+        slo_factor: None,
         accelerator_constraint,
     })
 }
@@ -228,6 +230,7 @@ mod tests {
                     priority_weight: 1.0,
                     arrival_time_s: 0.0,
                     deadline_s: None,
+                    slo_factor: None,
                     accelerator_constraint: None,
                 },
                 JobRecord {
@@ -238,6 +241,7 @@ mod tests {
                     priority_weight: 2.0,
                     arrival_time_s: 60.0,
                     deadline_s: Some(7200.0),
+                    slo_factor: None,
                     accelerator_constraint: Some("v100".into()),
                 },
             ]

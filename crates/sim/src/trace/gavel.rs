@@ -122,20 +122,18 @@ fn parse_line(line: &str, id: usize) -> Result<JobRecord, LineError> {
         })?,
         None => 1.0,
     };
-    if let Some(i) = layout.slo {
-        let slo = parse_number(fields[i], "SLO")?;
-        if slo > 0.0 {
-            // Gavel's SLO is a multiple of the job's duration on a V100, which this reader cannot
-            // know without the throughput matrix; refuse rather than drop the deadline.
-            return Err(bad(
-                "SLO",
-                format!(
-                    "SLO multiples ({slo}) are not supported yet; use -1 for none, or the CSV \
-                     format's deadline_s column"
-                ),
-            ));
+    // Gavel's SLO is a multiple of the job's run time on a V100, which only the workload builder
+    // can compute (it needs the throughput matrix); keep the multiple. Gavel writes -1 for none.
+    let slo_factor = match layout.slo {
+        Some(i) => {
+            let slo = parse_number(fields[i], "SLO")?;
+            if !slo.is_finite() {
+                return Err(bad("SLO", format!("must be a number, found {slo}")));
+            }
+            (slo > 0.0).then_some(slo)
         }
-    }
+        None => None,
+    };
     let arrival_time_s = parse_number(fields[layout.arrival_time], "arrival_time")?;
     if arrival_time_s < 0.0 {
         return Err(bad(
@@ -151,6 +149,7 @@ fn parse_line(line: &str, id: usize) -> Result<JobRecord, LineError> {
         priority_weight,
         arrival_time_s,
         deadline_s: None,
+        slo_factor,
         accelerator_constraint: None,
     })
 }

@@ -174,6 +174,7 @@ pub fn generate(
             priority_weight,
             arrival_time_s,
             deadline_s,
+            slo_factor: None,
             accelerator_constraint: None,
         });
     }

@@ -53,6 +53,8 @@ pub struct Trace {
     pub jobs: Vec<JobRecord>,
     /// Lines skipped under [`ReadOptions::skip_bad_lines`].
     pub skipped: Vec<SkippedLine>,
+    /// For an Alibaba pod list: how its rules sorted the pods (which were left out and why).
+    pub alibaba: Option<alibaba::AlibabaSummary>,
 }
 
 /// Why a trace could not be read.

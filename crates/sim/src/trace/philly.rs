@@ -87,12 +87,14 @@ pub fn parse(path: &Path, text: &str, options: &ReadOptions) -> Result<Trace, Tr
             // Whole seconds apart over months: exact in an f64.
             arrival_time_s: (row.submitted_at - start) as f64,
             deadline_s: None,
+            slo_factor: None,
             accelerator_constraint: None,
         })
         .collect();
     Ok(Trace {
         jobs,
         skipped: bad.into_skipped(),
+        alibaba: None,
     })
 }
 

@@ -103,6 +103,7 @@ fn skipping_keeps_the_good_jobs_and_lists_the_bad_lines() {
                 priority_weight: 1.0,
                 arrival_time_s: 0.0,
                 deadline_s: None,
+                slo_factor: None,
                 accelerator_constraint: None,
             },
             JobRecord {
@@ -113,6 +114,7 @@ fn skipping_keeps_the_good_jobs_and_lists_the_bad_lines() {
                 priority_weight: 1.0,
                 arrival_time_s: 10.0,
                 deadline_s: Some(100.0),
+                slo_factor: None,
                 accelerator_constraint: None,
             },
         ]
