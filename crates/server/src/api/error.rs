@@ -91,7 +91,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Store(s) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", s.to_string())
             }
-            ServiceError::Stopped => ApiError::new(
+            ServiceError::Stopped | ServiceError::NotLeader(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 e.to_string(),

@@ -122,11 +122,7 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url`, migrates the schema and starts the writer.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
-            StoreError::Postgres(format!(
-                "invalid database URL: {e}; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"
-            ))
-        })?;
+        let config = parse(url)?;
         let mut writer = connect(&config).await?;
         migrate(&mut writer).await?;
         let mut readers = Vec::with_capacity(READERS);
@@ -146,9 +142,56 @@ impl PostgresStore {
         })
     }
 
+    /// Creates `schema` in the database at `url` and returns a URL whose tables live there
+    /// (for benchmarks and tests that need a database of their own).
+    pub async fn create_schema(url: &str, schema: &str) -> Result<String, StoreError> {
+        check_schema_name(schema)?;
+        let client = connect(&parse(url)?).await?;
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await?;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Ok(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+    }
+
+    /// Drops `schema` and everything in it.
+    pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+        check_schema_name(schema)?;
+        let client = connect(&parse(url)?).await?;
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await?;
+        Ok(())
+    }
+
     async fn reader(&self) -> Result<Arc<Client>, StoreError> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         self.readers[i].get().await
+    }
+}
+
+fn parse(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    tokio_postgres::Config::from_str(url).map_err(|e| {
+        StoreError::Postgres(format!(
+            "invalid database URL: {e}; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+        ))
+    })
+}
+
+/// Schema names are put into SQL text: only lowercase letters, digits and `_` are allowed.
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 63
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !schema.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Postgres(format!(
+            "invalid schema name '{schema}': use lowercase letters, digits and '_'"
+        )))
     }
 }
 

@@ -47,22 +47,15 @@ pub(crate) async fn fresh_url(test: &str) -> Option<String> {
             .collect::<String>()
     )
     .to_lowercase();
-    let (client, conn) = match tokio_postgres::connect(&base, tokio_postgres::NoTls).await {
-        Ok(c) => c,
+    match super::PostgresStore::create_schema(&base, &schema).await {
+        Ok(url) => Some(url),
         Err(e) if !EnginesEnv::engines_required() => {
             let _ = writeln!(
                 std::io::stderr().lock(),
                 "\n******** SKIPPED {test}: PostgreSQL at {base} does not answer: {e}.\n"
             );
-            return None;
+            None
         }
-        Err(e) => panic!("{test}: cannot connect to {base}: {e}"),
-    };
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+        Err(e) => panic!("{test}: failed to create a schema on {base}: {e}"),
+    }
 }
