@@ -1,6 +1,7 @@
 //! End-to-end tests of the `spillway` binary: each module drives one subcommand as a user would.
 
 mod estimate;
+mod ha;
 mod offers;
 mod service;
 mod simulate;
