@@ -91,7 +91,12 @@ impl Replica {
     }
 
     fn submit(&self, spec: &str) -> String {
-        let out = self.cli().args(["submit", "-"]).write_stdin(spec).output().unwrap();
+        let out = self
+            .cli()
+            .args(["submit", "-"])
+            .write_stdin(spec)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "submit to {} failed: {}",
@@ -141,7 +146,7 @@ fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
 #[test]
 fn the_follower_takes_over_a_killed_leader_and_runs_every_job_exactly_once() {
     let test = "takeover";
-    let Some((url, _schema)) = database(test) else {
+    let Some((url, schema)) = database(test) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -150,9 +155,7 @@ fn the_follower_takes_over_a_killed_leader_and_runs_every_job_exactly_once() {
     let ids_file = dir.path().join("ids");
 
     let a = Replica::start("a", dir.path(), &config, &url);
-    poll("replica a leads", || {
-        a.pools().filter(|(s, _)| *s == 200)
-    });
+    poll("replica a leads", || a.pools().filter(|(s, _)| *s == 200));
     let b = Replica::start("b", dir.path(), &config, &url);
     let (status, body) = b.pools().unwrap();
     assert_eq!(status, 503, "{body}");
@@ -161,19 +164,27 @@ fn the_follower_takes_over_a_killed_leader_and_runs_every_job_exactly_once() {
         "{body}"
     );
 
+    // One long job still runs when the leader dies, so the new leader must adopt it.
+    let long = a.submit(&format!(
+        "run: sleep 8; echo $SPILLWAY_JOB_ID >> {}\n",
+        ids_file.display()
+    ));
+    poll("the long job runs", || {
+        (a.state(&long) == "running").then_some(())
+    });
     // Submits go to both: the follower stores them and the leader picks them up.
     let spec = format!(
         "run: sleep 0.5; echo $SPILLWAY_JOB_ID >> {}\n",
         ids_file.display()
     );
-    let ids: Vec<String> = (0..16)
+    let mut ids: Vec<String> = (0..16)
         .map(|i| if i % 2 == 0 { &a } else { &b }.submit(&spec))
         .collect();
     // The follower serves reads of jobs the leader runs.
     poll("a job submitted to the follower runs", || {
         (b.state(&ids[1]) != "queued").then_some(())
     });
-    poll("a few jobs done", || {
+    poll("a few short jobs done", || {
         let done = std::fs::read_to_string(&ids_file)
             .unwrap_or_default()
             .lines()
@@ -190,6 +201,7 @@ fn the_follower_takes_over_a_killed_leader_and_runs_every_job_exactly_once() {
         b.pools().filter(|(s, _)| *s == 200)
     });
     let takeover = killed.elapsed();
+    ids.push(long.clone());
     let _ = writeln!(
         std::io::stderr().lock(),
         "takeover: the follower led {:.2} s after SIGKILL of the leader",
@@ -214,4 +226,23 @@ fn the_follower_takes_over_a_killed_leader_and_runs_every_job_exactly_once() {
     let mut expected: Vec<u64> = ids.iter().map(|i| i.parse().unwrap()).collect();
     expected.sort_unstable();
     assert_eq!(seen, expected, "every job exactly once");
+    let out = b.cli().args(["show", &long, "--json"]).output().unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"adopted"), "{kinds:?}");
+    assert_eq!(shown["job"]["attempts"], 1, "{shown}");
+    let base = EnginesEnv::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .get(env_file::DATABASE_URL)
+        .unwrap()
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(spillway_server::store::PostgresStore::drop_schema(
+        &base, &schema,
+    ))
+    .unwrap();
 }
