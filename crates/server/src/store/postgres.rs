@@ -393,13 +393,33 @@ async fn run_batch(
         let current: Option<i64> = tx.query_opt(&s.fence, &[]).await?.map(|r| r.get(0));
         (current != Some(token)).then_some(StoreError::Fenced { token })
     };
+    // Submits without a key are independent single statements: send them all at once
+    // (tokio-postgres pipelines concurrent queries on one connection), so a batch of them
+    // costs about one round trip instead of one each.
+    let mut plain: HashMap<usize, Result<Submitted, StoreError>> =
+        futures_util::future::join_all(ops.iter().enumerate().filter_map(|(i, op)| match op {
+            Op::Submit(job) if job.idempotency_key.is_none() => {
+                let tx = &tx;
+                Some(async move { (i, insert_job(tx, s, job).await) })
+            }
+            _ => None,
+        }))
+        .await
+        .into_iter()
+        .collect();
     let mut done = Vec::with_capacity(ops.len());
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         done.push(match op {
-            Op::Submit(job) => match insert_job(&tx, s, job).await {
-                Err(StoreError::Postgres(e)) => return Err(StoreError::Postgres(e)),
-                r => Done::Submit(r),
-            },
+            Op::Submit(job) => {
+                let r = match plain.remove(&i) {
+                    Some(r) => r,
+                    None => insert_job(&tx, s, job).await,
+                };
+                match r {
+                    Err(StoreError::Postgres(e)) => return Err(StoreError::Postgres(e)),
+                    r => Done::Submit(r),
+                }
+            }
             Op::Write(writes) => match &fenced {
                 Some(StoreError::Fenced { token }) => {
                     Done::Write(Err(StoreError::Fenced { token: *token }))
