@@ -1,12 +1,14 @@
 //! The Spillway broker service: `spillway serve`.
 //!
 //! - [`config`]: pools, tenants, tokens (TOML, or discovered from this machine);
-//! - [`store`]: durable state behind the [`store::Store`] trait (SQLite in WAL mode);
+//! - [`store`]: durable state behind the [`store::Store`] trait (SQLite in WAL mode, or
+//!   PostgreSQL shared by replicas);
 //! - [`schedule`]: every placement decision, one pure function (interim policy until the
 //!   decision core lands);
 //! - [`executor`]: carries actions out (local processes) behind the [`executor::Executor`]
 //!   trait;
-//! - [`service`]: the reactor that ties them together, and recovery after a crash;
+//! - [`service`]: the reactor that ties them together, recovery after a crash, and the
+//!   leader lease among replicas on one Postgres;
 //! - [`api`]: the HTTP API, metrics and the OpenAPI document.
 
 pub mod accelerators;

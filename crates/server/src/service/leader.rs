@@ -54,8 +54,22 @@ pub(crate) fn start(store: Arc<dyn Store>, address: String) -> watch::Receiver<R
         let mut renewed_at: Option<Instant> = None;
         loop {
             let sent = Instant::now();
-            let leading = matches!(*tx.borrow(), Role::Leader(_));
+            let held = match *tx.borrow() {
+                Role::Leader(token) => Some(token),
+                _ => None,
+            };
+            let leading = held.is_some();
             match store.lease(&me, &address, LEASE_TTL_MS).await {
+                // Ours again, but under a new token: another replica led in between (this
+                // one stalled past its expiry), so what this one holds in memory is stale.
+                Ok(l) if l.holder == me && held.is_some_and(|t| t != l.token) => {
+                    tracing::error!(
+                        token = l.token,
+                        "the leader lease changed hands while this server stalled"
+                    );
+                    tx.send_replace(Role::Lost);
+                    return;
+                }
                 Ok(l) if l.holder == me => {
                     renewed_at = Some(sent);
                     if !leading {
