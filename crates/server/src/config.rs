@@ -53,6 +53,7 @@ fn field(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     data_dir: Option<PathBuf>,
+    database: Option<String>,
     listen: Option<String>,
     #[serde(default)]
     admin_tokens: Vec<String>,
@@ -196,6 +197,9 @@ pub struct Tenant {
 pub struct Config {
     /// Where the database and job logs live.
     pub data_dir: PathBuf,
+    /// A PostgreSQL URL to keep all state in instead of SQLite under `data_dir`; replicas
+    /// sharing one elect a leader (see `service::leader`).
+    pub database: Option<String>,
     /// Address to listen on (`127.0.0.1:7070`).
     pub listen: String,
     /// Tokens that act as administrator (see and cancel every job).
@@ -257,6 +261,7 @@ impl Config {
         };
         Config {
             data_dir: default_data_dir(),
+            database: None,
             listen: DEFAULT_LISTEN.into(),
             admin_tokens: Vec::new(),
             pools: vec![pool],
@@ -402,6 +407,7 @@ impl Config {
         }
         Ok(Config {
             data_dir: file.data_dir.unwrap_or_else(default_data_dir),
+            database: file.database,
             listen: file.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             admin_tokens: file.admin_tokens,
             pools,

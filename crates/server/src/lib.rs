@@ -1,12 +1,14 @@
 //! The Spillway broker service: `spillway serve`.
 //!
 //! - [`config`]: pools, tenants, tokens (TOML, or discovered from this machine);
-//! - [`store`]: durable state behind the [`store::Store`] trait (SQLite in WAL mode);
+//! - [`store`]: durable state behind the [`store::Store`] trait (SQLite in WAL mode, or
+//!   PostgreSQL shared by replicas);
 //! - [`schedule`]: every placement decision, one pure function (interim policy until the
 //!   decision core lands);
 //! - [`executor`]: carries actions out (local processes) behind the [`executor::Executor`]
 //!   trait;
-//! - [`service`]: the reactor that ties them together, and recovery after a crash;
+//! - [`service`]: the reactor that ties them together, recovery after a crash, and the
+//!   leader lease among replicas on one Postgres;
 //! - [`api`]: the HTTP API, metrics and the OpenAPI document.
 
 pub mod accelerators;
@@ -22,6 +24,7 @@ pub mod store;
 use config::Config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,10 @@ pub enum ServeError {
     /// The service could not start.
     #[error(transparent)]
     Service(#[from] service::ServiceError),
+    /// This replica led and another took over its lease: it stopped so that it never acts
+    /// on a stale view (restart it, and it follows).
+    #[error("lost the leader lease to another replica: stopped (restart to follow)")]
+    LostLease,
     /// The address file could not be written.
     #[error("cannot write address file {path}: {source}")]
     AddrFile {
@@ -88,12 +95,19 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
         return Err(ServeError::OpenNonLoopback(addr));
     }
     let data_dir = config.data_dir.clone();
+    let database = config.database.clone();
     let open = !config.has_tokens();
-    let service = service::Service::start(config).await?;
+    let service = service::Service::start_at(config, &addr.to_string()).await?;
     println!(
         "spillway listening on http://{addr} (data in {})",
         data_dir.display()
     );
+    if let Some(url) = &database {
+        println!(
+            "state in postgres at {}; replicas sharing it elect one leader",
+            redact(url)
+        );
+    }
     if open {
         println!(
             "no tokens configured: the API is open to local users, so it listens on loopback only"
@@ -109,13 +123,39 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
             })?;
     }
     tracing::info!(%addr, "serving");
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = {
+        let (service, lost) = (service.clone(), lost.clone());
+        async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = service.lost_leadership() => lost.store(true, std::sync::atomic::Ordering::SeqCst),
+            }
+        }
+    };
     axum::serve(listener, api::router(service))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stop)
         .await
         .map_err(|source| ServeError::Listen {
             addr: addr.to_string(),
             source,
-        })
+        })?;
+    if lost.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ServeError::LostLease);
+    }
+    Ok(())
+}
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 async fn shutdown_signal() {

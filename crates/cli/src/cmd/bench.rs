@@ -35,6 +35,10 @@ struct SubmitBench {
     /// Clients submitting at once.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Also measure against this PostgreSQL (in a fresh schema, dropped afterwards), after
+    /// SQLite, in the same run.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,10 +75,38 @@ fn ms(d: Duration) -> String {
 }
 
 fn submit(b: SubmitBench) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("spillway-bench-{}", std::process::id()));
+    let Some(url) = &b.postgres else {
+        return submit_once(&b, None);
+    };
+    println!("-- SQLite (WAL, synchronous = FULL)");
+    submit_once(&b, None)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let schema = format!("spillway_bench_{}", std::process::id());
+    let scoped = rt
+        .block_on(spillway_server::store::PostgresStore::create_schema(
+            url, &schema,
+        ))
+        .context("failed to prepare the bench schema")?;
+    println!("-- PostgreSQL (schema {schema})");
+    let result = submit_once(&b, Some(scoped));
+    if let Err(e) = rt.block_on(spillway_server::store::PostgresStore::drop_schema(
+        url, &schema,
+    )) {
+        eprintln!("warning: failed to drop bench schema {schema}: {e}");
+    }
+    result
+}
+
+fn submit_once(b: &SubmitBench, database: Option<String>) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!(
+        "spillway-bench-{}-{}",
+        std::process::id(),
+        database.is_some()
+    ));
     std::fs::create_dir_all(&dir).context("failed to create the bench directory")?;
     let config = Config {
         data_dir: dir.join("data"),
+        database,
         listen: "127.0.0.1:0".into(),
         admin_tokens: Vec::new(),
         // One accelerator held by a long job: every submitted job queues (and each round
@@ -95,7 +127,7 @@ fn submit(b: SubmitBench) -> anyhow::Result<()> {
     let result = rt.block_on(async {
         let addr_file = dir.join("addr");
         let options = spillway_server::ServeOptions { addr_file: Some(addr_file.clone()) };
-        tokio::spawn(spillway_server::serve(config, options));
+        let server = tokio::spawn(spillway_server::serve(config, options));
         let mut addr = None;
         for _ in 0..200 {
             if let Ok(a) = std::fs::read_to_string(&addr_file) {
@@ -139,8 +171,11 @@ fn submit(b: SubmitBench) -> anyhow::Result<()> {
         let wall = started.elapsed();
         let _ = client.post(format!("{base}/v1/jobs/{}/cancel", blocker["id"])).send().await;
         let metrics = client.get(format!("{base}/metrics")).send().await?.text().await?;
+        server.abort();
         anyhow::Ok((lat, wall, metrics))
     });
+    // Stops the server (and its store's connections) before the next measurement.
+    drop(rt);
     let _ = std::fs::remove_dir_all(&dir);
     let (mut lat, wall, metrics) = result?;
     lat.sort();

@@ -14,6 +14,11 @@ pub(crate) struct ServeArgs {
     /// ~/.local/share/spillway].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Keep all state in this PostgreSQL database (`postgres://USER:PASSWORD@HOST:PORT/DB`,
+    /// no TLS) instead of SQLite under the data directory; replicas sharing one elect a
+    /// leader that schedules, the others serve reads and take over when it dies.
+    #[arg(long, env = "SPILLWAY_DATABASE", value_name = "URL")]
+    database: Option<String>,
     /// Config file (pools, tenants, tokens); without one, a local pool of this machine's
     /// accelerators.
     #[arg(long, env = "SPILLWAY_CONFIG")]
@@ -40,6 +45,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(d) = args.data_dir {
         config.data_dir = d;
+    }
+    if let Some(db) = args.database {
+        config.database = Some(db);
     }
     for p in &config.pools {
         let acc = p

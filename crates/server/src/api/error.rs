@@ -94,7 +94,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Executor { .. } => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             }
-            ServiceError::Stopped => ApiError::new(
+            ServiceError::Stopped | ServiceError::NotLeader(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 e.to_string(),

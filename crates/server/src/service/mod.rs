@@ -5,6 +5,7 @@
 //! one task handles both in order, so there are no locks around the live state (the
 //! mini-redis shape). Every state change is written to the store before it takes effect.
 
+pub mod leader;
 mod reactor;
 mod recovery;
 mod reports;
@@ -15,11 +16,12 @@ use crate::executor::{Executor, LocalExecutor, RayExecutor, SlurmExecutor};
 use crate::job::{Job, JobId, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{PoolView, QueuedView, can_ever_place};
-use crate::store::{NewJob, SqliteStore, Store, StoreError, Submitted};
+use crate::store::{NewJob, PostgresStore, SqliteStore, Store, StoreError, Submitted};
+use leader::Role;
 use reactor::Reactor;
 use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Why a request to the service failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,13 @@ pub enum ServiceError {
         /// What failed.
         message: String,
     },
+    /// This replica follows another (shared store): only the leader cancels and knows the
+    /// pools' live state.
+    #[error("{}", match .0 {
+        Some(a) => format!("this replica follows the leader at http://{a}: send this request there"),
+        None => "no leader is elected yet: retry in a few seconds".to_string(),
+    })]
+    NotLeader(Option<String>),
 }
 
 /// Commands to the reactor.
@@ -103,25 +112,46 @@ pub struct Service {
     pub names: AcceleratorNames,
     /// Commands to the reactor.
     inbox: mpsc::UnboundedSender<Command>,
+    /// This server's part among replicas (always leader on a store of its own).
+    role: watch::Receiver<Role>,
 }
 
 impl Service {
-    /// Opens the store under the config's data directory, recovers the jobs an earlier
-    /// server left, and starts the reactor.
-    pub async fn start(mut config: Config) -> Result<Arc<Service>, ServiceError> {
+    /// Opens the store (the config's Postgres database, else SQLite under its data
+    /// directory), recovers the jobs an earlier server left, and starts the reactor.
+    pub async fn start(config: Config) -> Result<Arc<Service>, ServiceError> {
+        let address = config.listen.clone();
+        Service::start_at(config, &address).await
+    }
+
+    /// Like [`Service::start`], telling other replicas that this one answers at `address`.
+    pub async fn start_at(mut config: Config, address: &str) -> Result<Arc<Service>, ServiceError> {
         // Jobs run in their own working directories: every path handed to them is absolute.
         if let Ok(abs) = std::path::absolute(&config.data_dir) {
             config.data_dir = abs;
         }
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&config.data_dir.join("spillway.sqlite"))?);
-        Service::start_with(config, store).await
+        let store: Arc<dyn Store> = match &config.database {
+            Some(url) => Arc::new(PostgresStore::connect(url).await?),
+            None => Arc::new(SqliteStore::open(&config.data_dir.join("spillway.sqlite"))?),
+        };
+        Service::start_with_at(config, store, address).await
     }
 
     /// Like [`Service::start`] with a given store.
     pub async fn start_with(
         config: Config,
         store: Arc<dyn Store>,
+    ) -> Result<Arc<Service>, ServiceError> {
+        let address = config.listen.clone();
+        Service::start_with_at(config, store, &address).await
+    }
+
+    /// Like [`Service::start_at`] with a given store. A shared store (Postgres) makes this
+    /// server a replica: it serves at once, and schedules only while it holds the lease.
+    pub async fn start_with_at(
+        config: Config,
+        store: Arc<dyn Store>,
+        address: &str,
     ) -> Result<Arc<Service>, ServiceError> {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::default());
@@ -158,16 +188,46 @@ impl Service {
             });
         }
         let mut reactor = Reactor::new(config.clone(), store.clone(), executors, metrics.clone());
-        reactor.recover().await?;
-        reactor.publish_gauges();
-        tokio::spawn(reactor.run(rx, exit_rx));
+        let role = if store.shared() {
+            let role = leader::start(store.clone(), address.to_string());
+            tokio::spawn(leader::run_replica(reactor, rx, exit_rx, role.clone()));
+            role
+        } else {
+            reactor.recover().await?;
+            reactor.publish_gauges();
+            tokio::spawn(reactor.run(rx, exit_rx, None));
+            watch::channel(Role::Leader(0)).1
+        };
         Ok(Arc::new(Service {
             config,
             store,
             metrics,
             names: crate::accelerators::known_accelerators(),
             inbox: tx,
+            role,
         }))
+    }
+
+    /// This server's part among replicas.
+    pub fn role(&self) -> Role {
+        self.role.borrow().clone()
+    }
+
+    /// Resolves when this server led and lost the leader lease: it must stop.
+    pub async fn lost_leadership(&self) {
+        let mut role = self.role.clone();
+        if role.wait_for(|r| *r == Role::Lost).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Refuses what only the leader can answer.
+    fn require_leader(&self) -> Result<(), ServiceError> {
+        match self.role() {
+            Role::Leader(_) => Ok(()),
+            Role::Follower(address) => Err(ServiceError::NotLeader(address)),
+            Role::Lost => Err(ServiceError::Stopped),
+        }
     }
 
     /// Stores a job durably and hands it to the scheduler.
@@ -238,6 +298,7 @@ impl Service {
 
     /// Cancels a job: a queued one at once, a running one by stopping its process.
     pub async fn cancel(&self, id: JobId) -> Result<Job, ServiceError> {
+        self.require_leader()?;
         let (tx, rx) = oneshot::channel();
         self.send(Command::Cancel(id, tx))?;
         rx.await.map_err(|_| ServiceError::Stopped)?
@@ -252,6 +313,7 @@ impl Service {
 
     /// The pools with their current use.
     pub async fn pools(&self) -> Result<Vec<PoolStatus>, ServiceError> {
+        self.require_leader()?;
         let (tx, rx) = oneshot::channel();
         self.send(Command::Pools(tx))?;
         rx.await.map_err(|_| ServiceError::Stopped)

@@ -1,6 +1,7 @@
 //! The reactor: owns the live jobs and the pools' free accelerators, runs a scheduling round
 //! after every batch of commands and exits, and carries the round's actions out.
 
+use super::leader::Role;
 use super::{Command, ServiceError};
 use crate::config::Config;
 use crate::executor::{ExecReport, Executor, Handle, LaunchRequest};
@@ -11,10 +12,11 @@ use crate::schedule::{
 };
 use crate::store::{Store, Write};
 use spillway_model::spec::{JobSpec, WorkEstimate};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
 
 /// Why a running job was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,20 @@ pub(super) struct LiveJob {
     pub(super) stopping: Option<Stop>,
     /// Why it waited in the last round.
     pub(super) wait: Option<WaitReason>,
+}
+
+impl LiveJob {
+    /// A job waiting for its first (or next) attempt.
+    pub(super) fn queued(job: Job) -> LiveJob {
+        LiveJob {
+            spec: Arc::new(job.spec.clone()),
+            job,
+            attempt: None,
+            handle: None,
+            stopping: None,
+            wait: None,
+        }
+    }
 }
 
 /// The message of a job whose cancel is in progress; recovery finishes the cancel when a
@@ -54,6 +70,9 @@ pub(super) struct Reactor {
     /// Free accelerator indices per pool (same order as `config.pools`).
     pub(super) free: Vec<BTreeSet<u32>>,
     quotas: HashMap<String, QuotaView>,
+    /// Jobs loaded from a shared store rather than announced by a local submit (see
+    /// `leader.rs`), so that a late `Submitted` command does not queue them twice.
+    pub(super) from_store: HashSet<JobId>,
 }
 
 pub(super) fn event(kind: &str, message: impl Into<String>) -> JobEvent {
@@ -97,6 +116,7 @@ impl Reactor {
             jobs: BTreeMap::new(),
             free,
             quotas,
+            from_store: HashSet::new(),
         }
     }
 
@@ -111,10 +131,13 @@ impl Reactor {
         self.executors[self.pool_index(pool).unwrap_or(0)].clone()
     }
 
+    /// Runs until the service stops or, with a `role` (a shared store), until this server
+    /// no longer leads.
     pub(super) async fn run(
         mut self,
         mut inbox: UnboundedReceiver<Command>,
         mut exits: UnboundedReceiver<ExecReport>,
+        mut role: Option<watch::Receiver<Role>>,
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -135,7 +158,18 @@ impl Reactor {
                 Some(report) = exits.recv() => {
                     dirty |= self.reported(report).await;
                 }
-                _ = tick.tick() => dirty = true,
+                _ = tick.tick() => {
+                    if role.is_some() {
+                        self.adopt_queued().await;
+                    }
+                    dirty = true;
+                }
+                () = role_changed(&mut role) => {
+                    if !matches!(role.as_ref().map(|r| r.borrow().clone()), Some(Role::Leader(_))) {
+                        tracing::error!("no longer the leader: scheduling stopped");
+                        break;
+                    }
+                }
                 () = tokio::time::sleep_until(next_round), if dirty => {
                     self.round().await;
                     dirty = false;
@@ -158,18 +192,9 @@ impl Reactor {
     async fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Submitted(job) => {
-                let spec = Arc::new(job.spec.clone());
-                self.jobs.insert(
-                    job.id,
-                    LiveJob {
-                        job,
-                        spec,
-                        attempt: None,
-                        handle: None,
-                        stopping: None,
-                        wait: None,
-                    },
-                );
+                if !self.known_from_store(job.id) {
+                    self.jobs.insert(job.id, LiveJob::queued(job));
+                }
             }
             Command::Cancel(id, reply) => {
                 let r = self.cancel(id).await;
@@ -549,4 +574,14 @@ impl Reactor {
                 .collect(),
         }
     }
+}
+
+/// Resolves when the role changes; never without a role (a store of its own).
+async fn role_changed(role: &mut Option<watch::Receiver<Role>>) {
+    if let Some(r) = role {
+        if r.changed().await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
 }

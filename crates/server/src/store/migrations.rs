@@ -1,13 +1,16 @@
-//! Versioned schema migrations for SQLite, tracked in `PRAGMA user_version`.
+//! Versioned schema migrations, one list for both databases.
 //!
 //! Each entry moves the schema from version `i` to `i + 1`; entries are never edited once
-//! released, only appended, so every database can be brought up to date.
+//! released, only appended, so every database can be brought up to date. The SQL is written
+//! once, in the SQLite dialect it was first released in; [`postgres_sql`] is the only place
+//! that knows the differences (64-bit integers, serial keys). SQLite tracks its version in
+//! `PRAGMA user_version`, Postgres in the one-row table `spillway_schema`.
 
 use super::StoreError;
 use rusqlite::Connection;
 
 /// The migrations, in order.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: jobs, attempts, events, idempotency keys.
     "CREATE TABLE jobs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,12 +59,35 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: engine ids of attempts run by executors other than local processes.
     "ALTER TABLE attempts ADD COLUMN external_id TEXT;",
+    // 3: the leader lease of replicated servers (one row per lease; used on Postgres, kept on
+    // SQLite so that both schemas stay the same). `token` grows by one at every change of
+    // holder and fences every write of the reactor.
+    "CREATE TABLE leader_lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        address TEXT NOT NULL,
+        token INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );",
 ];
 
-/// Brings the schema up to the latest version, one transaction per migration.
+/// The latest schema version this build knows.
+pub(super) fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// A migration in the Postgres dialect: SQLite's `INTEGER` is 64 bits, Postgres's is 32, and
+/// Postgres spells an auto-incremented key `BIGSERIAL`.
+pub(super) fn postgres_sql(sqlite: &str) -> String {
+    sqlite
+        .replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+        .replace("INTEGER", "BIGINT")
+}
+
+/// Brings a SQLite schema up to the latest version, one transaction per migration.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
+    let known = latest();
     if current > known {
         return Err(StoreError::TooNew {
             found: current,
@@ -114,5 +140,14 @@ mod tests {
             })
             .unwrap();
         assert_eq!((pool.as_str(), external), ("local", None));
+    }
+
+    #[test]
+    fn the_postgres_dialect_uses_64_bit_integers_and_serial_keys() {
+        let pg = postgres_sql(MIGRATIONS[0]);
+        assert!(pg.contains("id BIGSERIAL PRIMARY KEY,"), "{pg}");
+        assert!(pg.contains("submitted_ms BIGINT NOT NULL"), "{pg}");
+        assert!(!pg.contains("INTEGER"), "{pg}");
+        assert!(!pg.contains("AUTOINCREMENT"), "{pg}");
     }
 }

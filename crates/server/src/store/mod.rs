@@ -1,4 +1,4 @@
-//! Durable state behind one trait, so that SQLite (embedded, the default) and later Postgres
+//! Durable state behind one trait, so that SQLite (embedded, the default) and Postgres
 //! (several replicas, one leader) are interchangeable.
 //!
 //! The trait speaks in whole records: the scheduling loop owns the truth about live jobs in
@@ -7,8 +7,10 @@
 //! decided. Reads serve the API and recovery.
 
 mod migrations;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::job::{Attempt, Job, JobEvent, JobId, JobState};
@@ -21,6 +23,18 @@ pub enum StoreError {
     /// The database reported an error.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// Postgres reported an error (or could not be reached).
+    #[error("postgres error: {0}")]
+    Postgres(String),
+    /// This server no longer holds the leader lease that its writes are fenced with: another
+    /// replica took over, and this one must not change anything.
+    #[error(
+        "write refused: this server's leader lease (token {token}) was taken over by another replica"
+    )]
+    Fenced {
+        /// The token this server held.
+        token: i64,
+    },
     /// A stored record could not be decoded (a bug or a hand-edited database).
     #[error("corrupt record in {table} (id {id}): {reason}")]
     Corrupt {
@@ -128,6 +142,19 @@ pub struct UsageRow {
     pub attempts: u64,
 }
 
+/// Who holds the leader lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// The holder's id (unique per server process).
+    pub holder: String,
+    /// The holder's API address, for followers to point clients at.
+    pub address: String,
+    /// The fencing token: grows at every change of holder.
+    pub token: i64,
+    /// When the lease expires unless renewed, ms since the epoch (the database's clock).
+    pub expires_ms: i64,
+}
+
 /// The durable state of the service.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -147,4 +174,35 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, id: JobId) -> Result<Vec<JobEvent>, StoreError>;
     /// Accelerator time per tenant and pool.
     async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError>;
+    /// Ids of the jobs stored as queued, oldest first: how a leader finds the jobs that
+    /// other replicas accepted.
+    async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError>;
+
+    /// Whether several servers may share this store, so that one must lead (hold the lease)
+    /// and the others follow. False for SQLite: its file belongs to one server.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Takes the leader lease for `holder` when it is free or expired, or renews it when
+    /// `holder` holds it; returns who holds it afterwards. Once `holder` holds it, every
+    /// [`Store::write`] checks its token in the same transaction and fails with
+    /// [`StoreError::Fenced`] after another holder took over. A store that is not
+    /// [`Store::shared`] always answers that `holder` holds it.
+    async fn lease(
+        &self,
+        holder: &str,
+        address: &str,
+        ttl_ms: i64,
+    ) -> Result<LeaseHolder, StoreError> {
+        let _ = ttl_ms;
+        Ok(LeaseHolder {
+            holder: holder.to_string(),
+            address: address.to_string(),
+            token: 0,
+            expires_ms: i64::MAX,
+        })
+    }
 }
+
+#[cfg(test)]
+mod tests;

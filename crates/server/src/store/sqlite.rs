@@ -443,6 +443,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id FROM jobs WHERE state = 'queued' ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok(JobId(r.get(0)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
@@ -468,4 +478,34 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    //! What only the SQLite store has: a file that outlives the process. The behaviour both
+    //! stores share is tested in `store::tests` against each.
+
+    use super::*;
+    use spillway_model::spec::{AcceleratorNames, parse_spec};
+
+    #[tokio::test]
+    async fn jobs_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let spec = parse_spec("run: echo a\n", &AcceleratorNames::new(["H100"]))
+            .unwrap()
+            .spec;
+        let job = NewJob {
+            tenant: "t1".into(),
+            spec,
+            submitted_ms: 1000,
+            deadline_ms: None,
+            idempotency_key: None,
+        };
+        let first = SqliteStore::open(&path)
+            .unwrap()
+            .submit(job)
+            .await
+            .unwrap()
+            .job;
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.job(first.id).await.unwrap().unwrap(), first);
+    }
+}

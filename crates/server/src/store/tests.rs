@@ -1,0 +1,443 @@
+//! The store test suite: the same test functions against SQLite and against PostgreSQL (a
+//! fresh schema per test on the test server; skipped loudly without one, unless
+//! `SPILLWAY_REQUIRE_ENGINES=1`).
+
+use super::*;
+use crate::job::{AttemptOutcome, JobEvent};
+use spillway_model::spec::{AcceleratorNames, parse_spec};
+use std::sync::Arc;
+
+fn spec(run: &str) -> spillway_model::spec::JobSpec {
+    parse_spec(&format!("run: {run}\n"), &AcceleratorNames::new(["H100"]))
+        .unwrap()
+        .spec
+}
+
+fn new_job(run: &str, key: Option<&str>) -> NewJob {
+    NewJob {
+        tenant: "t1".into(),
+        spec: spec(run),
+        submitted_ms: 1000,
+        deadline_ms: None,
+        idempotency_key: key.map(String::from),
+    }
+}
+
+fn attempt(job: JobId, number: u32) -> Attempt {
+    Attempt {
+        job,
+        number,
+        pool: "local".into(),
+        accelerators: vec![0, 1],
+        resumed: false,
+        pid: Some(42),
+        pid_start: Some(7),
+        external_id: None,
+        started_ms: 1_000,
+        ended_ms: Some(4_000),
+        outcome: AttemptOutcome::Succeeded,
+        exit_code: Some(0),
+    }
+}
+
+/// Keeps a backend's files (SQLite) alive for the test.
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    /// How to open a second store on the same database (Postgres only).
+    url: Option<String>,
+}
+
+async fn sqlite(_test: &str) -> Option<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+    Some(Backend {
+        store: Arc::new(store),
+        _dir: Some(dir),
+        url: None,
+    })
+}
+
+async fn postgres(test: &str) -> Option<Backend> {
+    let url = postgres::testing::fresh_url(test).await?;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    Some(Backend {
+        store: Arc::new(store),
+        _dir: None,
+        url: Some(url),
+    })
+}
+
+/// Generates `sqlite::NAME` and `postgres::NAME` tests from each `async fn NAME(Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let b = super::sqlite(stringify!($name)).await.unwrap();
+                super::$name(b).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let Some(b) = super::postgres(stringify!($name)).await else { return };
+                super::$name(b).await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    submitted_jobs_read_back_and_ids_increase,
+    idempotency_key_returns_the_same_job_and_rejects_a_different_spec,
+    concurrent_submits_are_batched_and_all_stored,
+    attempts_events_and_usage,
+    jobs_filter_by_tenant_and_state_newest_first,
+    unfinished_jobs_come_with_their_attempts,
+    a_failing_write_fails_alone_in_its_batch,
+    attempts_are_replaced_by_number,
+);
+
+async fn submitted_jobs_read_back_and_ids_increase(b: Backend) {
+    let store = b.store;
+    let a = store.submit(new_job("echo a", None)).await.unwrap();
+    let c = store.submit(new_job("echo b", None)).await.unwrap();
+    assert!(a.created && c.created);
+    assert!(c.job.id > a.job.id);
+    assert_eq!(store.job(a.job.id).await.unwrap().unwrap(), a.job);
+    assert_eq!(store.job(JobId(999_999)).await.unwrap(), None);
+    assert_eq!(store.unfinished().await.unwrap().len(), 2);
+    assert_eq!(store.queued_ids().await.unwrap(), vec![a.job.id, c.job.id]);
+    let kinds: Vec<String> = store
+        .events(a.job.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["submitted"]);
+}
+
+async fn idempotency_key_returns_the_same_job_and_rejects_a_different_spec(b: Backend) {
+    let store = b.store;
+    let a = store.submit(new_job("echo a", Some("k1"))).await.unwrap();
+    let again = store.submit(new_job("echo a", Some("k1"))).await.unwrap();
+    assert!(a.created);
+    assert!(!again.created);
+    assert_eq!(a.job.id, again.job.id);
+    let err = store
+        .submit(new_job("echo other", Some("k1")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::IdempotencyConflict { .. }),
+        "{err}"
+    );
+    // Keys are scoped to the tenant.
+    let mut other = new_job("echo a", Some("k1"));
+    other.tenant = "t2".into();
+    assert!(store.submit(other).await.unwrap().created);
+    assert_eq!(store.jobs(JobFilter::default()).await.unwrap().len(), 2);
+}
+
+async fn concurrent_submits_are_batched_and_all_stored(b: Backend) {
+    let store = b.store;
+    let mut handles = Vec::new();
+    for i in 0..200 {
+        let s = store.clone();
+        let key = (i % 2 == 0).then(|| format!("key-{i}"));
+        handles.push(tokio::spawn(async move {
+            s.submit(new_job(&format!("echo {i}"), key.as_deref()))
+                .await
+                .unwrap()
+                .job
+                .id
+        }));
+    }
+    let mut ids = Vec::new();
+    for h in handles {
+        ids.push(h.await.unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 200);
+    assert_eq!(store.queued_ids().await.unwrap(), ids);
+}
+
+async fn attempts_events_and_usage(b: Backend) {
+    let store = b.store;
+    let mut job = store.submit(new_job("echo a", None)).await.unwrap().job;
+    job.state = JobState::Running;
+    job.attempts = 1;
+    job.exit_code = Some(-3);
+    let attempt = attempt(job.id, 1);
+    let event = JobEvent {
+        at_ms: 1_000,
+        kind: "started".into(),
+        message: "on local".into(),
+    };
+    store
+        .write(vec![
+            Write::Job(job.clone()),
+            Write::Attempt(attempt.clone()),
+            Write::Event(job.id, event),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.job(job.id).await.unwrap().unwrap(), job);
+    assert_eq!(store.attempts(job.id).await.unwrap(), vec![attempt]);
+    let kinds: Vec<String> = store
+        .events(job.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["submitted", "started"]);
+    let mut running = attempt_with(job.id, 2, None);
+    running.started_ms = 6_000;
+    store.write(vec![Write::Attempt(running)]).await.unwrap();
+    let usage = store.usage(10_000).await.unwrap();
+    // 3 s x 2 ended, plus 4 s x 2 still running at 10 s.
+    assert_eq!(
+        usage,
+        vec![UsageRow {
+            tenant: "t1".into(),
+            pool: "local".into(),
+            chip_ms: 14_000,
+            attempts: 2
+        }]
+    );
+    assert!(store.queued_ids().await.unwrap().is_empty());
+}
+
+fn attempt_with(job: JobId, number: u32, ended: Option<i64>) -> Attempt {
+    Attempt {
+        ended_ms: ended,
+        outcome: if ended.is_some() {
+            AttemptOutcome::Succeeded
+        } else {
+            AttemptOutcome::Running
+        },
+        exit_code: None,
+        ..attempt(job, number)
+    }
+}
+
+async fn jobs_filter_by_tenant_and_state_newest_first(b: Backend) {
+    let store = b.store;
+    let mut ids = Vec::new();
+    for (i, tenant) in ["t1", "t2", "t1", "t1"].iter().enumerate() {
+        let mut j = new_job(&format!("echo {i}"), None);
+        j.tenant = tenant.to_string();
+        ids.push(store.submit(j).await.unwrap().job);
+    }
+    let mut done = ids[2].clone();
+    done.state = JobState::Succeeded;
+    done.finished_ms = Some(5);
+    store.write(vec![Write::Job(done)]).await.unwrap();
+    let list = |f: JobFilter| {
+        let s = store.clone();
+        async move {
+            s.jobs(f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|j| j.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(JobFilter::default()).await,
+        vec![ids[3].id, ids[2].id, ids[1].id, ids[0].id]
+    );
+    let t1 = JobFilter {
+        tenant: Some("t1".into()),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        list(t1.clone()).await,
+        vec![ids[3].id, ids[2].id, ids[0].id]
+    );
+    let t1_queued = JobFilter {
+        state: Some(JobState::Queued),
+        limit: Some(1),
+        ..t1
+    };
+    assert_eq!(list(t1_queued).await, vec![ids[3].id]);
+}
+
+async fn unfinished_jobs_come_with_their_attempts(b: Backend) {
+    let store = b.store;
+    let a = store.submit(new_job("echo a", None)).await.unwrap().job;
+    let c = store.submit(new_job("echo c", None)).await.unwrap().job;
+    let mut running = c.clone();
+    running.state = JobState::Running;
+    running.attempts = 2;
+    store
+        .write(vec![
+            Write::Job(running.clone()),
+            Write::Attempt(attempt_with(c.id, 2, None)),
+            Write::Attempt(attempt_with(c.id, 1, Some(2_000))),
+        ])
+        .await
+        .unwrap();
+    let unfinished = store.unfinished().await.unwrap();
+    assert_eq!(unfinished.len(), 2);
+    assert_eq!(unfinished[0], (a, vec![]));
+    assert_eq!(unfinished[1].0, running);
+    let numbers: Vec<u32> = unfinished[1].1.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2]);
+}
+
+async fn a_failing_write_fails_alone_in_its_batch(b: Backend) {
+    let store = b.store;
+    // An attempt of a job that does not exist violates the foreign key; submits queued
+    // beside it in the same batch must still be stored.
+    let bad = {
+        let s = store.clone();
+        tokio::spawn(async move {
+            s.write(vec![Write::Attempt(attempt(JobId(424_242), 1))])
+                .await
+        })
+    };
+    let mut good = Vec::new();
+    for i in 0..20 {
+        let s = store.clone();
+        good.push(tokio::spawn(async move {
+            s.submit(new_job(&format!("echo {i}"), None)).await
+        }));
+    }
+    assert!(bad.await.unwrap().is_err());
+    for g in good {
+        g.await.unwrap().unwrap();
+    }
+    assert_eq!(store.queued_ids().await.unwrap().len(), 20);
+    assert!(store.attempts(JobId(424_242)).await.unwrap().is_empty());
+}
+
+async fn attempts_are_replaced_by_number(b: Backend) {
+    let store = b.store;
+    let job = store.submit(new_job("echo a", None)).await.unwrap().job;
+    let mut a = attempt_with(job.id, 1, None);
+    a.outcome = AttemptOutcome::Starting;
+    a.pid = None;
+    a.pid_start = None;
+    store.write(vec![Write::Attempt(a.clone())]).await.unwrap();
+    a.outcome = AttemptOutcome::Running;
+    a.pid = Some(4_000_000);
+    a.pid_start = Some(u64::from(u32::MAX) + 5);
+    a.external_id = Some("slurm-7".into());
+    a.resumed = true;
+    store.write(vec![Write::Attempt(a.clone())]).await.unwrap();
+    assert_eq!(store.attempts(job.id).await.unwrap(), vec![a]);
+}
+
+// The lease matters only where several servers share the store.
+
+#[tokio::test]
+async fn sqlite_is_not_shared_and_its_lease_is_always_held() {
+    let b = sqlite("sqlite_lease").await.unwrap();
+    assert!(!b.store.shared());
+    let l = b.store.lease("me", "addr", 3_000).await.unwrap();
+    assert_eq!(l.holder, "me");
+}
+
+#[tokio::test]
+async fn postgres_lease_is_exclusive_and_taken_over_only_after_expiry() {
+    let Some(b) = postgres("postgres_lease_is_exclusive").await else {
+        return;
+    };
+    assert!(b.store.shared());
+    let other = PostgresStore::connect(b.url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let first = b.store.lease("a", "http://a", 60_000).await.unwrap();
+    assert_eq!((first.holder.as_str(), first.token), ("a", 1));
+    // Renewing keeps the token; another replica sees the holder and its address.
+    assert_eq!(
+        b.store.lease("a", "http://a", 60_000).await.unwrap().token,
+        1
+    );
+    let seen = other.lease("b", "http://b", 60_000).await.unwrap();
+    assert_eq!(
+        (seen.holder.as_str(), seen.address.as_str(), seen.token),
+        ("a", "http://a", 1)
+    );
+    // A renewal that sets the expiry in the past stands for a leader that stopped renewing.
+    b.store.lease("a", "http://a", -60_000).await.unwrap();
+    let taken = other.lease("b", "http://b", 60_000).await.unwrap();
+    assert_eq!((taken.holder.as_str(), taken.token), ("b", 2));
+    // The old holder cannot renew its way back in.
+    let back = b.store.lease("a", "http://a", 60_000).await.unwrap();
+    assert_eq!((back.holder.as_str(), back.token), ("b", 2));
+}
+
+#[tokio::test]
+async fn postgres_lease_fences_the_writes_of_a_stale_leader() {
+    let Some(b) = postgres("postgres_lease_fences").await else {
+        return;
+    };
+    let stale = b.store;
+    let fresh = PostgresStore::connect(b.url.as_deref().unwrap())
+        .await
+        .unwrap();
+    stale.lease("a", "http://a", -60_000).await.unwrap();
+    let job = stale.submit(new_job("echo a", None)).await.unwrap().job;
+    stale
+        .write(vec![Write::Attempt(attempt_with(job.id, 1, None))])
+        .await
+        .unwrap();
+    // "b" takes over before "a" notices: a's next launch record is refused in its own
+    // transaction, with the token it held.
+    assert_eq!(fresh.lease("b", "http://b", 60_000).await.unwrap().token, 2);
+    let err = stale
+        .write(vec![Write::Attempt(attempt_with(job.id, 2, None))])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fenced { token: 1 }), "{err}");
+    assert_eq!(stale.attempts(job.id).await.unwrap().len(), 1);
+    // Submits are not fenced: any replica accepts them.
+    stale.submit(new_job("echo b", None)).await.unwrap();
+    // Once "a" sees the new holder it refuses writes without asking the database.
+    assert_eq!(
+        stale.lease("a", "http://a", 60_000).await.unwrap().holder,
+        "b"
+    );
+    let err = stale
+        .write(vec![Write::Job(job.clone())])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fenced { .. }), "{err}");
+    fresh
+        .write(vec![Write::Attempt(attempt_with(job.id, 2, None))])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_replicas_racing_for_the_lease_elect_one() {
+    let Some(b) = postgres("postgres_replicas_racing").await else {
+        return;
+    };
+    let url = b.url.unwrap();
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(Arc::new(PostgresStore::connect(&url).await.unwrap()));
+    }
+    let mut handles = Vec::new();
+    for (i, s) in stores.iter().enumerate() {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            let me = format!("r{i}");
+            let l = s.lease(&me, "x", 60_000).await.unwrap();
+            l.holder == me
+        }));
+    }
+    let mut winners = 0;
+    for h in handles {
+        winners += usize::from(h.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
