@@ -14,6 +14,7 @@
 mod cluster;
 mod error;
 mod job;
+pub mod live;
 mod mechanism;
 pub mod policy;
 mod pyrandom;

@@ -7,7 +7,8 @@ use crate::executor::{Executor, ExitReport, Handle, LaunchRequest};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{
-    self, Action, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason,
+    self, Action, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason, core_id,
+    job_id,
 };
 use crate::store::{Store, Write};
 use spillway_model::spec::{JobSpec, WorkEstimate};
@@ -54,6 +55,8 @@ pub(super) struct Reactor {
     /// Free accelerator indices per pool (same order as `config.pools`).
     pub(super) free: Vec<BTreeSet<u32>>,
     quotas: HashMap<String, QuotaView>,
+    /// Each pool's speed for heterogeneity-aware policies (same order as `config.pools`).
+    throughputs: Vec<f64>,
 }
 
 fn event(kind: &str, message: impl Into<String>) -> JobEvent {
@@ -89,7 +92,9 @@ impl Reactor {
                 )
             })
             .collect();
+        let throughputs = schedule::pool_throughputs(&config);
         Reactor {
+            throughputs,
             config,
             store,
             executors,
@@ -238,8 +243,11 @@ impl Reactor {
             schedule::decide(&input)
         };
         self.metrics.round_duration.observe(started.elapsed());
+        if let Some(e) = &decision.policy_error {
+            tracing::warn!(policy = %self.config.policy, error = %e, "the policy failed this round; jobs were taken in priority order");
+        }
         for (id, reason) in decision.waiting {
-            if let Some(l) = self.jobs.get_mut(&id) {
+            if let Some(l) = self.jobs.get_mut(&job_id(id)) {
                 l.wait = Some(reason);
             }
         }
@@ -247,13 +255,17 @@ impl Reactor {
         let mut launches = Vec::new();
         for action in decision.actions {
             match action {
-                Action::Preempt { job, for_job } => self.preempt(job, for_job, &mut writes).await,
+                Action::Preempt { job, for_job } => {
+                    self.preempt(job_id(job), job_id(for_job), &mut writes)
+                        .await;
+                }
                 Action::Start {
                     job,
                     pool,
                     accelerators,
                     reason,
                 } => {
+                    let (job, reason) = (job_id(job), reason.to_string());
                     let Some(live) = self.jobs.get_mut(&job) else {
                         continue;
                     };
@@ -516,6 +528,7 @@ impl Reactor {
                 max_jobs: p.max_jobs,
                 price: p.price,
                 spot: p.plan == crate::config::PricePlan::Spot,
+                throughput: self.throughputs[i],
             })
             .collect();
         let mut queued = Vec::new();
@@ -527,7 +540,7 @@ impl Reactor {
             };
             match &live.attempt {
                 None => queued.push(QueuedView {
-                    id: live.job.id,
+                    id: core_id(live.job.id),
                     tenant: &live.job.tenant,
                     priority: live.spec.priority,
                     choices: &live.spec.resources.accelerators,
@@ -541,7 +554,7 @@ impl Reactor {
                 Some(a) => {
                     if let Some(pool) = self.pool_index(&a.pool) {
                         running.push(RunningView {
-                            id: live.job.id,
+                            id: core_id(live.job.id),
                             tenant: &live.job.tenant,
                             priority: live.spec.priority,
                             pool,
@@ -564,6 +577,7 @@ impl Reactor {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.clone()))
                 .collect(),
+            policy: self.config.policy,
         }
     }
 }
