@@ -21,6 +21,8 @@ pub enum WaitReason {
         limit: u32,
         /// Held now.
         in_use: u32,
+        /// What the job asks for.
+        wanted: u32,
     },
     /// Starting it would exceed its tenant's spend quota.
     SpendQuota {
@@ -75,7 +77,18 @@ impl fmt::Display for WaitReason {
                 tenant,
                 accelerator,
                 limit,
+                wanted,
+                ..
+            } if wanted > limit => write!(
+                f,
+                "it needs {wanted} {accelerator}, more than tenant {tenant}'s quota of {limit}: it cannot start under this quota (raise the quota or ask for fewer)"
+            ),
+            WaitReason::AcceleratorQuota {
+                tenant,
+                accelerator,
+                limit,
                 in_use,
+                ..
             } => write!(
                 f,
                 "tenant {tenant} holds {in_use} of its quota of {limit} {accelerator}; it waits until some of its jobs finish"

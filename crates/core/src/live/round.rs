@@ -425,6 +425,7 @@ fn quota_check(
                     accelerator: acc.clone(),
                     limit,
                     in_use,
+                    wanted: c.count,
                 });
             }
         }

@@ -226,6 +226,13 @@ fn quotas_hold_jobs_back_with_a_reason() {
         d.waiting[0].1.to_string(),
         "tenant t holds 2 of its quota of 3 H100; it waits until some of its jobs finish"
     );
+    // A job larger than the quota is told it can never start under it.
+    let four = h100(4);
+    inp.queued = vec![queued(3, 500, &four)];
+    assert_eq!(
+        decide(&inp).waiting[0].1.to_string(),
+        "it needs 4 H100, more than tenant t's quota of 3: it cannot start under this quota (raise the quota or ask for fewer)"
+    );
 }
 
 #[test]
