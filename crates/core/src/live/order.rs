@@ -34,8 +34,9 @@ pub(crate) struct Ranking {
     /// Indexes into `input.queued`, in the order the mechanism considers them.
     pub(crate) order: Vec<usize>,
     /// Each queued job's options (same indexes), in the order to try them; empty when the
-    /// policy gives it no share.
-    pub(crate) options: Vec<Vec<Candidate>>,
+    /// policy gives it no share. `None`: the feasible options as they are (no copy of a long
+    /// queue's options when the policy does not reorder them).
+    pub(crate) options: Option<Vec<Vec<Candidate>>>,
     /// Each queued job's share of each pool, for allocation-based policies.
     pub(crate) shares: Option<Vec<Vec<f64>>>,
     /// Why the allocation failed, if it did (the round then ranks by priority).
@@ -52,7 +53,7 @@ pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
     if input.policy == PolicyKind::PriorityBackfill || input.queued.is_empty() {
         return Ranking {
             order: by_priority(input),
-            options: all.to_vec(),
+            options: None,
             shares: None,
             error: None,
         };
@@ -85,14 +86,14 @@ pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
                 .collect();
             Ranking {
                 order,
-                options,
+                options: Some(options),
                 shares: Some(shares),
                 error: None,
             }
         }
         Err(e) => Ranking {
             order: by_priority(input),
-            options: all.to_vec(),
+            options: None,
             shares: None,
             error: Some(e),
         },

@@ -72,7 +72,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
 
     for qi in order {
         let job = &input.queued[qi];
-        let candidates = &options[qi];
+        let candidates = options.as_ref().map_or(&all[qi], |o| &o[qi]);
         if all[qi].is_empty() {
             decision.waiting.push((job.id, no_pool_reason(input, job)));
             continue;
