@@ -15,6 +15,7 @@ mod cluster;
 pub mod econ;
 mod error;
 mod job;
+pub mod live;
 mod mechanism;
 pub mod policy;
 mod pyrandom;

@@ -7,7 +7,7 @@ use spillway_model::{AcceleratorFamily, AcceleratorSpec};
 use std::sync::OnceLock;
 
 /// The catalog's accelerator specs, parsed once.
-fn specs() -> &'static [AcceleratorSpec] {
+pub(crate) fn specs() -> &'static [AcceleratorSpec] {
     static SPECS: OnceLock<Vec<AcceleratorSpec>> = OnceLock::new();
     SPECS.get_or_init(|| Catalog::bundled().accelerators().to_vec())
 }

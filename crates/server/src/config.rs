@@ -8,6 +8,7 @@ pub use engine::{PoolEngine, RaySettings, SlurmSettings};
 
 use crate::accelerators::{from_nvidia_product, known_accelerators};
 use serde::Deserialize;
+use spillway_core::PolicyKind;
 use spillway_model::UsdPerHour;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,14 @@ struct ConfigFile {
     pools: Vec<PoolFile>,
     #[serde(default, rename = "tenant")]
     tenants: Vec<TenantFile>,
+    #[serde(default)]
+    scheduler: SchedulerFile,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SchedulerFile {
+    policy: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,6 +217,8 @@ pub struct Config {
     pub pools: Vec<Pool>,
     /// The tenants.
     pub tenants: Vec<Tenant>,
+    /// The decision core's policy (`[scheduler] policy`, default `priority_backfill`).
+    pub policy: PolicyKind,
 }
 
 /// The default address: loopback only.
@@ -266,6 +277,7 @@ impl Config {
             admin_tokens: Vec::new(),
             pools: vec![pool],
             tenants: Vec::new(),
+            policy: PolicyKind::PriorityBackfill,
         }
     }
 
@@ -405,6 +417,18 @@ impl Config {
                 max_usd_per_hour: t.max_usd_per_hour.map(UsdPerHour),
             });
         }
+        let policy = match &file.scheduler.policy {
+            None => PolicyKind::PriorityBackfill,
+            Some(name) => name.parse().map_err(|_| {
+                field(
+                    "scheduler.policy",
+                    format!(
+                        "unknown policy '{name}': use one of {}",
+                        PolicyKind::all_names().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?,
+        };
         Ok(Config {
             data_dir: file.data_dir.unwrap_or_else(default_data_dir),
             database: file.database,
@@ -412,6 +436,7 @@ impl Config {
             admin_tokens: file.admin_tokens,
             pools,
             tenants,
+            policy,
         })
     }
 }
@@ -481,6 +506,22 @@ max_usd_per_hour = 20.0
         assert_eq!(c.pools[0].price, UsdPerHour(1.5));
         assert_eq!(c.tenants[0].max_accelerators["H100"], 4);
         assert!(c.has_tokens());
+    }
+
+    #[test]
+    fn the_scheduler_policy_is_chosen_by_name() {
+        let c = Config::parse("[scheduler]\npolicy = \"max_min_fairness_perf\"\n", "t").unwrap();
+        assert_eq!(c.policy, PolicyKind::MaxMinFairness { aware: true });
+        assert_eq!(
+            Config::parse("", "t").unwrap().policy,
+            PolicyKind::PriorityBackfill
+        );
+        let e = Config::parse("[scheduler]\npolicy = \"fastest\"\n", "t").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("scheduler.policy: unknown policy 'fastest': use one of fifo,"),
+            "{e}"
+        );
     }
 
     #[test]

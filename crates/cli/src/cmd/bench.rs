@@ -4,10 +4,10 @@
 use anyhow::Context;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use spillway_core::{JobId, PolicyKind};
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_server::config::{Config, ExecutorKind, Pool, PricePlan};
-use spillway_server::job::JobId;
 use spillway_server::schedule::{PoolView, QueuedView, RoundInput, RunningView, decide};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -52,6 +52,9 @@ struct ScheduleBench {
     /// Seed of the synthetic workload.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The decision core's policy (any name `[scheduler] policy` accepts).
+    #[arg(long, default_value = "priority_backfill")]
+    policy: PolicyKind,
 }
 
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -122,6 +125,7 @@ fn submit_once(b: &SubmitBench, database: Option<String>) -> anyhow::Result<()> 
             price: UsdPerHour(0.0),
         }],
         tenants: Vec::new(),
+        policy: PolicyKind::PriorityBackfill,
     };
     let rt = tokio::runtime::Runtime::new()?;
     let result = rt.block_on(async {
@@ -225,7 +229,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(i, c)| QueuedView {
-            id: JobId(1_000 + i as i64),
+            id: JobId(1_000 + i as u64),
             tenant: &tenants[i % tenants.len()],
             priority: [100, 500, 500, 500, 900][rng.random_range(0..5usize)],
             choices: c,
@@ -249,7 +253,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(j, acc)| RunningView {
-            id: JobId(j as i64 + 1),
+            id: JobId(j as u64 + 1),
             tenant: &tenants[j % tenants.len()],
             priority: 500,
             pool: j / 60,
@@ -270,6 +274,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             max_jobs: 10_000,
             price: UsdPerHour(2.0),
             spot: false,
+            throughput: 1.0,
         })
         .collect();
     let input = RoundInput {
@@ -278,6 +283,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         queued,
         running,
         quotas: HashMap::new(),
+        policy: b.policy,
     };
     let mut times = Vec::with_capacity(b.rounds);
     let mut started = 0;
@@ -289,7 +295,8 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
     }
     times.sort();
     println!(
-        "scheduling round: {} pending, {} running, 4 pools: median {}, p90 {}, max {} over {} rounds ({} actions per round)",
+        "scheduling round ({}): {} pending, {} running, 4 pools: median {}, p90 {}, max {} over {} rounds ({} actions per round)",
+        b.policy,
         b.pending,
         input.running.len(),
         ms(percentile(&times, 50.0)),

@@ -23,6 +23,7 @@ pub(crate) fn run(args: ExplainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("job {} is {}", e.id, e.reason);
+    println!("policy: {}", e.policy);
     if !e.events.is_empty() {
         println!("\nhistory:");
         for ev in &e.events {

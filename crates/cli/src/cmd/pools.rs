@@ -52,5 +52,6 @@ pub(crate) fn run(args: PoolsArgs) -> anyhow::Result<()> {
         ]);
     }
     print!("{}", t.render());
+    println!("policy: {}", list.policy);
     Ok(())
 }

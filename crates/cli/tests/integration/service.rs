@@ -496,3 +496,64 @@ fn logs_follow_streams_a_running_job_until_it_ends() {
     assert!(follow.wait().unwrap().success());
     assert_eq!(server.wait_final(None, &id), "succeeded");
 }
+
+#[test]
+fn the_configured_core_policy_places_jobs_and_explains_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // An A100 pool listed first and an H100 pool: the heterogeneity-aware FIFO of the core
+    // puts a job that accepts either (A100 first) on the faster H100.
+    let server = Server::start(
+        dir.path(),
+        "[scheduler]\npolicy = \"fifo_perf\"\n\n\
+         [[pool]]\nname = \"a100\"\naccelerator = \"A100\"\ncount = 1\n\n\
+         [[pool]]\nname = \"h100\"\naccelerator = \"H100\"\ncount = 1\n",
+    );
+    let pools = server.cli(None).args(["pools"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&pools.stdout).contains("policy: fifo_perf"),
+        "{}",
+        String::from_utf8_lossy(&pools.stdout)
+    );
+    let id = server.submit(
+        None,
+        "run: sleep 30\nresources:\n  accelerators: [A100:1, H100:1]\n",
+    );
+    let mut explained = String::new();
+    for _ in 0..ATTEMPTS {
+        let out = server.cli(None).args(["explain", &id]).output().unwrap();
+        explained = String::from_utf8(out.stdout).unwrap();
+        if explained.contains("running") {
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    assert!(
+        explained.contains("placed on pool h100 with H100:1")
+            && explained.contains("by policy fifo_perf")
+            && explained.contains("allocates it 100% of this pool's time")
+            && explained.contains("policy: fifo_perf"),
+        "{explained}"
+    );
+    // A second job: the H100 is taken, so the policy gives it the A100.
+    let second = server.submit(
+        None,
+        "run: sleep 30\nresources:\n  accelerators: [A100:1, H100:1]\n",
+    );
+    for _ in 0..ATTEMPTS {
+        if server.show(None, &second)["job"]["state"] == "running" {
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    let out = server
+        .cli(None)
+        .args(["explain", &second])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("placed on pool a100 with A100:1"), "{text}");
+    for j in [&id, &second] {
+        server.cli(None).args(["cancel", j]).assert().success();
+        assert_eq!(server.wait_final(None, j), "cancelled");
+    }
+}

@@ -342,6 +342,7 @@ pub async fn explain(
         id: job.id.0,
         state: job.state,
         reason,
+        policy: service.config.policy.name().to_string(),
         events,
     }))
 }

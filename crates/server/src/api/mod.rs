@@ -83,6 +83,7 @@ pub async fn pools(
     _caller: Caller,
 ) -> Result<Json<PoolList>, ApiError> {
     Ok(Json(PoolList {
+        policy: service.config.policy.name().to_string(),
         pools: service.pools().await?,
     }))
 }

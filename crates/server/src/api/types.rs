@@ -168,6 +168,8 @@ pub struct Explanation {
     pub state: JobState,
     /// The scheduler's reason, in words.
     pub reason: String,
+    /// The decision core's policy that gave the reason (`[scheduler] policy`).
+    pub policy: String,
     /// What happened to it, oldest first.
     pub events: Vec<JobEvent>,
 }
@@ -188,6 +190,8 @@ pub struct LogChunk {
 /// The pools.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PoolList {
+    /// The decision core's policy (`[scheduler] policy`).
+    pub policy: String,
     /// The pools, as declared.
     pub pools: Vec<PoolStatus>,
 }

@@ -1,32 +1,75 @@
-//! Every placement decision of the service, in one pure function: given the pools, the
-//! queued and the running jobs, say which jobs start where, which are preempted, and why the
-//! others wait.
-//!
-//! INTERIM: this is a simple priority-then-FIFO policy with EASY backfill, standing in until
-//! the decision core (spillway-core: policies and the Gavel round mechanism) lands; then this
-//! module becomes the adapter that feeds the core and turns its allocation into [`Action`]s.
-//! Nothing else in the service decides anything: the HTTP handlers only record requests and
-//! the executors only carry actions out.
-//!
-//! The policy, each round:
-//! 1. Queued jobs in order of priority (high first), then submission (old first).
-//! 2. A job takes the first of its alternatives (ordered), or the cheapest (any-of), that
-//!    fits a pool now within its tenant's quotas; it gets the lowest free accelerator indices.
-//! 3. A job that does not fit reserves its preferred pool (EASY backfill): later jobs may only
-//!    use that pool's accelerators beyond the reservation, or any free ones if their work
-//!    estimate says they end before the reserved job could start.
-//! 4. Spot pools take only jobs with `use_spot`; alternatives whose estimated cost (work
-//!    estimate x accelerators x price) exceeds the job's budget are not considered.
-//! 5. A job that does not fit but outranks running jobs on a pool preempts the fewest,
-//!    lowest-priority, most recently started of them that make room.
+//! The service's side of scheduling: an adapter to the decision core. Every placement decision
+//! is made by [`spillway_core::live::decide`] (the policy chosen in the config plus the round
+//! mechanism, the same core the simulator drives); this module only converts between the
+//! service's ids and the core's, and gives each pool its speed for heterogeneity-aware
+//! policies. The reactor builds the round's input from its live state and carries the
+//! resulting actions out; the HTTP handlers only record requests and the executors only run
+//! what they are told.
 
-mod policy;
-mod types;
+use crate::accelerators::specs;
+use crate::config::Config;
+use crate::job::JobId;
 
-pub use policy::{can_ever_place, decide};
-pub use types::{
-    Action, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason,
+pub use spillway_core::live::{
+    Action, Choice, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,
+    StartReason, WaitReason, can_ever_place, decide,
 };
 
+/// The reference accelerator whose speed is 1.0.
+const REFERENCE: &str = "H100";
+
+/// The core's id of a job (store ids are positive).
+pub fn core_id(id: JobId) -> spillway_core::JobId {
+    spillway_core::JobId(u64::try_from(id.0).unwrap_or(0))
+}
+
+/// The store's id of a job the core names.
+pub fn job_id(id: spillway_core::JobId) -> JobId {
+    JobId(i64::try_from(id.0).unwrap_or(i64::MAX))
+}
+
+/// Each pool's speed relative to an H100, for a compute-bound job: the ratio of dense BF16
+/// peaks from the bundled catalog (a roofline with equal utilization); 1.0 where either is
+/// unknown or the pool has no accelerators. Live jobs carry no model description, so this is
+/// the best estimate available before a job has run.
+pub fn pool_throughputs(config: &Config) -> Vec<f64> {
+    let peak = |name: &str| {
+        specs()
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.bf16_dense_tflops)
+            .filter(|t| *t > 0.0)
+    };
+    let reference = peak(REFERENCE);
+    config
+        .pools
+        .iter()
+        .map(
+            |p| match (p.accelerator.as_deref().and_then(&peak), reference) {
+                (Some(t), Some(r)) => t / r,
+                _ => 1.0,
+            },
+        )
+        .collect()
+}
+
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_speeds_follow_the_catalog() {
+        assert_eq!(job_id(core_id(JobId(42))), JobId(42));
+        let c = Config::parse(
+            "[[pool]]\nname = \"h\"\naccelerator = \"H100\"\ncount = 1\n\
+             [[pool]]\nname = \"b\"\naccelerator = \"B200\"\ncount = 1\n\
+             [[pool]]\nname = \"c\"\n",
+            "t",
+        )
+        .unwrap();
+        let t = pool_throughputs(&c);
+        assert_eq!(t[0], 1.0);
+        assert!(t[1] > 1.5, "a B200 is faster than an H100: {t:?}");
+        assert_eq!(t[2], 1.0, "CPU pools have the neutral speed");
+    }
+}

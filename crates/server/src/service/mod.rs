@@ -275,10 +275,11 @@ impl Service {
                 max_jobs: p.max_jobs,
                 price: p.price,
                 spot: p.plan == PricePlan::Spot,
+                throughput: 1.0,
             })
             .collect();
         let job = QueuedView {
-            id: JobId(0),
+            id: spillway_core::JobId(0),
             tenant: "",
             priority: spec.priority,
             choices: &spec.resources.accelerators,

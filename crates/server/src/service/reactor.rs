@@ -8,7 +8,8 @@ use crate::executor::{ExecReport, Executor, Handle, LaunchRequest};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{
-    self, Action, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason,
+    self, Action, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason, core_id,
+    job_id,
 };
 use crate::store::{Store, Write};
 use spillway_model::spec::{JobSpec, WorkEstimate};
@@ -73,6 +74,8 @@ pub(super) struct Reactor {
     /// Jobs loaded from a shared store rather than announced by a local submit (see
     /// `leader.rs`), so that a late `Submitted` command does not queue them twice.
     pub(super) from_store: HashSet<JobId>,
+    /// Each pool's speed for heterogeneity-aware policies (same order as `config.pools`).
+    throughputs: Vec<f64>,
 }
 
 pub(super) fn event(kind: &str, message: impl Into<String>) -> JobEvent {
@@ -108,7 +111,9 @@ impl Reactor {
                 )
             })
             .collect();
+        let throughputs = schedule::pool_throughputs(&config);
         Reactor {
+            throughputs,
             config,
             store,
             executors,
@@ -262,8 +267,11 @@ impl Reactor {
             schedule::decide(&input)
         };
         self.metrics.round_duration.observe(started.elapsed());
+        if let Some(e) = &decision.policy_error {
+            tracing::warn!(policy = %self.config.policy, error = %e, "the policy failed this round; jobs were taken in priority order");
+        }
         for (id, reason) in decision.waiting {
-            if let Some(l) = self.jobs.get_mut(&id) {
+            if let Some(l) = self.jobs.get_mut(&job_id(id)) {
                 l.wait = Some(reason);
             }
         }
@@ -271,13 +279,17 @@ impl Reactor {
         let mut launches = Vec::new();
         for action in decision.actions {
             match action {
-                Action::Preempt { job, for_job } => self.preempt(job, for_job, &mut writes).await,
+                Action::Preempt { job, for_job } => {
+                    self.preempt(job_id(job), job_id(for_job), &mut writes)
+                        .await;
+                }
                 Action::Start {
                     job,
                     pool,
                     accelerators,
                     reason,
                 } => {
+                    let (job, reason) = (job_id(job), reason.to_string());
                     let Some(live) = self.jobs.get_mut(&job) else {
                         continue;
                     };
@@ -524,6 +536,7 @@ impl Reactor {
                 max_jobs: p.max_jobs,
                 price: p.price,
                 spot: p.plan == crate::config::PricePlan::Spot,
+                throughput: self.throughputs[i],
             })
             .collect();
         let mut queued = Vec::new();
@@ -535,7 +548,7 @@ impl Reactor {
             };
             match &live.attempt {
                 None => queued.push(QueuedView {
-                    id: live.job.id,
+                    id: core_id(live.job.id),
                     tenant: &live.job.tenant,
                     priority: live.spec.priority,
                     choices: &live.spec.resources.accelerators,
@@ -549,7 +562,7 @@ impl Reactor {
                 Some(a) => {
                     if let Some(pool) = self.pool_index(&a.pool) {
                         running.push(RunningView {
-                            id: live.job.id,
+                            id: core_id(live.job.id),
                             tenant: &live.job.tenant,
                             priority: live.spec.priority,
                             pool,
@@ -572,6 +585,7 @@ impl Reactor {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.clone()))
                 .collect(),
+            policy: self.config.policy,
         }
     }
 }

@@ -1,7 +1,7 @@
-//! Scenario tests of the interim placement policy.
+//! Scenario tests of the live round.
 
 use super::*;
-use crate::job::JobId;
+use crate::{JobId, PolicyKind};
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use std::collections::HashMap;
@@ -28,10 +28,11 @@ fn pool(
         max_jobs: 64,
         price: UsdPerHour(1.0),
         spot: false,
+        throughput: 1.0,
     }
 }
 
-fn queued<'a>(id: i64, priority: u32, choices: &'a [AcceleratorChoice]) -> QueuedView<'a> {
+fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> QueuedView<'a> {
     QueuedView {
         id: JobId(id),
         tenant: "t",
@@ -57,10 +58,11 @@ fn input<'a>(
         queued,
         running,
         quotas: HashMap::new(),
+        policy: PolicyKind::PriorityBackfill,
     }
 }
 
-fn started(d: &Decision) -> Vec<(i64, Vec<u32>)> {
+fn started(d: &Decision) -> Vec<(u64, Vec<u32>)> {
     d.actions
         .iter()
         .filter_map(|a| match a {
@@ -224,6 +226,13 @@ fn quotas_hold_jobs_back_with_a_reason() {
         d.waiting[0].1.to_string(),
         "tenant t holds 2 of its quota of 3 H100; it waits until some of its jobs finish"
     );
+    // A job larger than the quota is told it can never start under it.
+    let four = h100(4);
+    inp.queued = vec![queued(3, 500, &four)];
+    assert_eq!(
+        decide(&inp).waiting[0].1.to_string(),
+        "it needs 4 H100, more than tenant t's quota of 3: it cannot start under this quota (raise the quota or ask for fewer)"
+    );
 }
 
 #[test]
@@ -309,6 +318,98 @@ fn alternatives_over_budget_are_skipped_and_an_unaffordable_job_says_why() {
     );
 }
 
+#[test]
+fn start_reasons_are_data_and_words() {
+    let two = h100(2);
+    let d = decide(&input(
+        vec![pool("p", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7])],
+        vec![queued(1, 500, &two)],
+        vec![],
+    ));
+    let Action::Start { reason, .. } = &d.actions[0] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(reason.choice, Choice::FirstChoice);
+    assert_eq!(
+        reason.to_string(),
+        "placed on pool p with H100:2 (its first choice) by policy priority_backfill; priority 500, accelerator indices [0, 1]"
+    );
+}
+
+#[test]
+fn fifo_does_not_overtake_and_says_the_policy_holds_the_job() {
+    let (big, small) = (h100(8), h100(1));
+    let mut short = queued(2, 500, &small);
+    short.work_secs = Some(60);
+    let mut inp = input(
+        vec![pool("p", Some("H100"), 8, &[0, 1, 2, 3])],
+        vec![queued(1, 500, &big), short],
+        vec![],
+    );
+    let held = [4u32, 5, 6, 7];
+    inp.running.push(RunningView {
+        id: JobId(9),
+        tenant: "t",
+        priority: 500,
+        pool: 0,
+        accelerators: &held,
+        started_ms: 0,
+        expected_end_ms: None,
+        stopping: false,
+    });
+    inp.policy = "fifo_perf".parse().unwrap();
+    let d = decide(&inp);
+    assert!(started(&d).is_empty(), "{d:?}");
+    assert_eq!(
+        d.waiting[1],
+        (
+            JobId(2),
+            WaitReason::NoShare {
+                policy: "fifo_perf".into()
+            }
+        )
+    );
+    // Priority with backfill lets the short job use the free accelerators meanwhile.
+    inp.policy = PolicyKind::PriorityBackfill;
+    assert_eq!(started(&decide(&inp)), vec![(2, vec![0])]);
+}
+
+#[test]
+fn allocation_policies_prefer_the_pool_with_the_larger_share() {
+    let choices = vec![
+        AcceleratorChoice {
+            accelerator: "A100".into(),
+            count: 1,
+        },
+        AcceleratorChoice {
+            accelerator: "H100".into(),
+            count: 1,
+        },
+    ];
+    let mut fast = pool("h", Some("H100"), 1, &[0]);
+    fast.throughput = 3.0;
+    let slow = pool("a", Some("A100"), 1, &[0]);
+    let mut inp = input(vec![slow, fast], vec![queued(1, 500, &choices)], vec![]);
+    // Ordered, its first choice is A100; the heterogeneity-aware FIFO gives it the faster H100.
+    assert!(matches!(
+        &decide(&inp).actions[0],
+        Action::Start { pool: 0, .. }
+    ));
+    inp.policy = "fifo_perf".parse().unwrap();
+    let d = decide(&inp);
+    let Action::Start { pool, reason, .. } = &d.actions[0] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(*pool, 1);
+    assert_eq!(reason.choice, Choice::Share { share: 1.0 });
+    assert!(
+        reason
+            .to_string()
+            .contains("allocates it 100% of this pool's time"),
+        "{reason}"
+    );
+}
+
 mod invariants {
     //! Whatever the state, a round never hands out an accelerator that is not free, never
     //! gives one to two jobs, never exceeds a pool's job limit or a tenant's quota, gives each
@@ -330,7 +431,17 @@ mod invariants {
         queued: Vec<QueuedSpec>,
         running: Vec<(usize, u32, u32, usize)>,
         quota: u32,
+        policy: PolicyKind,
     }
+
+    /// The policies the live round is checked under: the default and one of each family.
+    const POLICIES: [&str; 5] = [
+        "priority_backfill",
+        "fifo_perf",
+        "fifo",
+        "max_min_fairness_perf",
+        "min_total_duration_perf",
+    ];
 
     fn world() -> impl Strategy<Value = World> {
         (
@@ -346,12 +457,14 @@ mod invariants {
             ),
             prop::collection::vec((0..4usize, 1..5u32, 0..1000u32, 0..3usize), 0..10),
             1..20u32,
+            0..POLICIES.len(),
         )
-            .prop_map(|(pools, queued, running, quota)| World {
+            .prop_map(|(pools, queued, running, quota, policy)| World {
                 pools,
                 queued,
                 running,
                 quota,
+                policy: POLICIES[policy].parse().unwrap(),
             })
     }
 
@@ -385,9 +498,10 @@ mod invariants {
                 max_jobs: *max_jobs,
                 price: UsdPerHour(1.0),
                 spot: false,
+                throughput: 1.0,
             }).collect();
             let running: Vec<RunningView<'_>> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
-                id: JobId(10_000 + i as i64),
+                id: JobId(10_000 + i as u64),
                 tenant: TENANTS[*t],
                 priority: *prio,
                 pool: *p,
@@ -397,7 +511,7 @@ mod invariants {
                 stopping: false,
             }).collect();
             let queued: Vec<QueuedView<'_>> = w.queued.iter().zip(&choices).enumerate().map(|(i, ((_, prio, t, any), cs))| QueuedView {
-                id: JobId(i as i64 + 1),
+                id: JobId(i as u64 + 1),
                 tenant: TENANTS[*t],
                 priority: *prio,
                 choices: cs,
@@ -410,8 +524,9 @@ mod invariants {
             }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
-            let input = RoundInput { now_ms: 0, pools, queued, running, quotas };
+            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy };
             let d = decide(&input);
+            prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 
             let mut given: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); input.pools.len()];
             let mut jobs: Vec<u32> = vec![0; input.pools.len()];

@@ -1,8 +1,11 @@
-//! The interim policy itself: priority then FIFO, EASY backfill, preemption of lower
-//! priorities, tenant quotas.
+//! The live round's mechanism: takes queued jobs in the policy's order and each job's
+//! placement options in the policy's order, and places, reserves (EASY backfill) or preempts
+//! lower priorities, within tenant quotas, pool job limits and budgets.
 
-use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput, WaitReason};
-use crate::job::JobId;
+use super::order::{Ranking, rank};
+use super::reason::{Choice, StartReason, WaitReason};
+use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput};
+use crate::{JobId, PolicyKind};
 use spillway_model::spec::ChoiceOrder;
 use spillway_model::{Usd, UsdPerHour};
 use std::collections::HashMap;
@@ -23,16 +26,25 @@ struct Reservation {
     shadow_ms: i64,
 }
 
-/// One placement option for a job: alternative `choice` on pool `pool`.
-struct Candidate {
-    pool: usize,
-    accelerator: Option<String>,
-    count: u32,
+/// One placement option for a job: an alternative on one pool.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Candidate {
+    pub(crate) pool: usize,
+    pub(crate) accelerator: Option<String>,
+    pub(crate) count: u32,
 }
 
 /// Decides one round.
 pub fn decide(input: &RoundInput<'_>) -> Decision {
     let mut decision = Decision::default();
+    let all: Vec<Vec<Candidate>> = input.queued.iter().map(|q| candidates(input, q)).collect();
+    let Ranking {
+        order,
+        options,
+        shares,
+        error,
+    } = rank(input, &all);
+    decision.policy_error = error;
     let mut pools: Vec<PoolRound> = input
         .pools
         .iter()
@@ -58,13 +70,20 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
     }
     let mut stopping: Vec<bool> = input.running.iter().map(|r| r.stopping).collect();
 
-    let mut order: Vec<&QueuedView<'_>> = input.queued.iter().collect();
-    order.sort_by_key(|q| (std::cmp::Reverse(q.priority), q.id));
-
-    for job in order {
-        let candidates = candidates(input, job);
-        if candidates.is_empty() {
+    for qi in order {
+        let job = &input.queued[qi];
+        let candidates = options.as_ref().map_or(&all[qi], |o| &o[qi]);
+        if all[qi].is_empty() {
             decision.waiting.push((job.id, no_pool_reason(input, job)));
+            continue;
+        }
+        if candidates.is_empty() {
+            decision.waiting.push((
+                job.id,
+                WaitReason::NoShare {
+                    policy: input.policy.name().to_string(),
+                },
+            ));
             continue;
         }
         // Quotas first: a job over quota neither starts, reserves nor preempts.
@@ -105,6 +124,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             }
         });
         if let Some(c) = fits {
+            let backfilled = pools[c.pool].reservation.is_some_and(|r| r.job != job.id);
             let p = &mut pools[c.pool];
             let accelerators: Vec<u32> = p.free.drain(..c.count as usize).collect();
             p.jobs += 1;
@@ -113,28 +133,37 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 *held.entry((job.tenant, acc)).or_default() += c.count;
             }
             *spend.entry(job.tenant).or_default() += view.price.0 * f64::from(c.count);
-            let what = match &c.accelerator {
-                Some(a) => format!("{a}:{}", c.count),
-                None => "no accelerators".to_string(),
+            let first = &candidates[0];
+            let choice = match shares.as_ref() {
+                Some(sh) => Choice::Share {
+                    share: sh[qi][c.pool],
+                },
+                None if first.pool == c.pool && first.accelerator == c.accelerator => {
+                    if job.order == ChoiceOrder::AnyOf && candidates.len() > 1 {
+                        Choice::Cheapest
+                    } else {
+                        Choice::FirstChoice
+                    }
+                }
+                None => Choice::Fallback {
+                    preferred: format!(
+                        "{}:{} on pool {}",
+                        first.accelerator.as_deref().unwrap_or("cpu"),
+                        first.count,
+                        input.pools[first.pool].name
+                    ),
+                },
             };
-            let preferred = candidates
-                .first()
-                .is_some_and(|f| f.pool == c.pool && f.accelerator == c.accelerator);
-            let reason = format!(
-                "placed on pool {} with {what} ({}); priority {}, {}",
-                view.name,
-                if preferred {
-                    "its first choice"
-                } else {
-                    "its first choice had no room"
-                },
-                job.priority,
-                if accelerators.is_empty() {
-                    "no accelerator indices".to_string()
-                } else {
-                    format!("accelerator indices {accelerators:?}")
-                },
-            );
+            let reason = StartReason {
+                policy: input.policy.name().to_string(),
+                pool: view.name.to_string(),
+                accelerator: c.accelerator.clone(),
+                count: c.count,
+                choice,
+                priority: job.priority,
+                backfilled,
+                accelerators: accelerators.clone(),
+            };
             decision.actions.push(Action::Start {
                 job: job.id,
                 pool: c.pool,
@@ -239,6 +268,7 @@ pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<()
         queued: Vec::new(),
         running: Vec::new(),
         quotas: HashMap::new(),
+        policy: PolicyKind::PriorityBackfill,
     };
     if candidates(&input, job).is_empty() {
         Err(no_pool_reason(&input, job))
@@ -395,6 +425,7 @@ fn quota_check(
                     accelerator: acc.clone(),
                     limit,
                     in_use,
+                    wanted: c.count,
                 });
             }
         }

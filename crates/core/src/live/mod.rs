@@ -1,0 +1,32 @@
+//! The live service's round: the same decision core the simulator drives, fed by the broker
+//! service instead of a trace. Pure and deterministic: the service passes the time in
+//! (`now_ms`), the pools' free accelerator indices, queued and running jobs and tenants'
+//! quotas; the round returns actions (start job J on pool P with these accelerator indices,
+//! preempt job K for job J) and, for every job that does not start, the reason as data.
+//!
+//! Split in two, like the simulator's: the policy ([`crate::PolicyKind`], chosen by name;
+//! `priority_backfill` by default, every Gavel name accepted) ranks the queue and each job's
+//! options (module `order`); the mechanism (module `round`) places jobs in that order
+//! within the constraints that hold whatever the policy:
+//! - tenant quotas (accelerators per type, $/hour at the pools' prices);
+//! - pools' job limits and free indices (gang: all of a job's accelerators or none);
+//! - spot pools take only jobs with `use_spot`; alternatives whose estimated cost (`work` x
+//!   accelerators x price) exceeds the job's budget are ruled out; `infra` restricts pools;
+//! - EASY backfill: a job that does not fit reserves its preferred pool; later jobs use only
+//!   accelerators beyond the reservation, or free ones if their `work` ends before the
+//!   reserved job could start (a job without `work` is treated as long-running);
+//! - preemption: a job that does not fit and outranks running jobs (strictly higher priority)
+//!   stops the fewest, lowest-priority, most recently started of them; equal priorities are
+//!   never preempted.
+
+mod order;
+mod reason;
+mod round;
+mod types;
+
+pub use reason::{Choice, StartReason, WaitReason};
+pub use round::{can_ever_place, decide};
+pub use types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+//! Why the round did what it did, as data: why a queued job waits ([`WaitReason`]) and why a
+//! started job runs where it runs ([`StartReason`]). The words (`Display`) are what
+//! `spillway explain` shows; the data is what programs (and tests) look at.
+
+use crate::JobId;
+use serde::Serialize;
+use spillway_model::UsdPerHour;
+use std::fmt;
+
+/// Why a queued job is not starting this round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WaitReason {
+    /// Starting it would exceed its tenant's accelerator quota.
+    AcceleratorQuota {
+        /// Tenant.
+        tenant: String,
+        /// Accelerator type.
+        accelerator: String,
+        /// The quota.
+        limit: u32,
+        /// Held now.
+        in_use: u32,
+        /// What the job asks for.
+        wanted: u32,
+    },
+    /// Starting it would exceed its tenant's spend quota.
+    SpendQuota {
+        /// Tenant.
+        tenant: String,
+        /// The quota.
+        limit: UsdPerHour,
+        /// Spent per hour now.
+        in_use: UsdPerHour,
+    },
+    /// Not enough free accelerators on any acceptable pool.
+    NoCapacity {
+        /// What it asked for (`H100:8`).
+        wanted: String,
+        /// The pool it waits for.
+        pool: String,
+        /// Free there now.
+        free: u32,
+        /// The job holding a reservation there, if not this one.
+        behind: Option<JobId>,
+    },
+    /// The pool runs as many jobs as it may.
+    PoolFull {
+        /// The pool.
+        pool: String,
+        /// Its `max_jobs`.
+        max_jobs: u32,
+    },
+    /// Lower-priority jobs are being stopped to make room for it.
+    Preempting {
+        /// The pool.
+        pool: String,
+        /// The jobs being stopped.
+        jobs: Vec<JobId>,
+    },
+    /// No declared pool can ever run it.
+    NoPool {
+        /// Why.
+        detail: String,
+    },
+    /// The policy gives it no share of any pool this round (other jobs come first under it).
+    NoShare {
+        /// The policy's name.
+        policy: String,
+    },
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitReason::AcceleratorQuota {
+                tenant,
+                accelerator,
+                limit,
+                wanted,
+                ..
+            } if wanted > limit => write!(
+                f,
+                "it needs {wanted} {accelerator}, more than tenant {tenant}'s quota of {limit}: it cannot start under this quota (raise the quota or ask for fewer)"
+            ),
+            WaitReason::AcceleratorQuota {
+                tenant,
+                accelerator,
+                limit,
+                in_use,
+                ..
+            } => write!(
+                f,
+                "tenant {tenant} holds {in_use} of its quota of {limit} {accelerator}; it waits until some of its jobs finish"
+            ),
+            WaitReason::SpendQuota {
+                tenant,
+                limit,
+                in_use,
+            } => write!(
+                f,
+                "tenant {tenant} spends {in_use} of its quota of {limit}; it waits until some of its jobs finish"
+            ),
+            WaitReason::NoCapacity {
+                wanted,
+                pool,
+                free,
+                behind: None,
+            } => write!(
+                f,
+                "waiting for {wanted} on pool {pool} ({free} free now); capacity is reserved for it, so it starts first when running jobs end"
+            ),
+            WaitReason::NoCapacity {
+                wanted,
+                pool,
+                free,
+                behind: Some(j),
+            } => write!(
+                f,
+                "waiting for {wanted} on pool {pool} ({free} free now), behind job {j} which holds the reservation there"
+            ),
+            WaitReason::PoolFull { pool, max_jobs } => {
+                write!(f, "pool {pool} already runs its limit of {max_jobs} jobs")
+            }
+            WaitReason::Preempting { pool, jobs } => {
+                let ids: Vec<String> = jobs.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "preempting lower-priority job(s) {} on pool {pool} to make room",
+                    ids.join(", ")
+                )
+            }
+            WaitReason::NoPool { detail } => write!(f, "no pool can run it: {detail}"),
+            WaitReason::NoShare { policy } => write!(
+                f,
+                "policy {policy} gives it no share of any pool this round; the jobs it ranks first use the capacity it could run on"
+            ),
+        }
+    }
+}
+
+/// How a started job's pool was chosen among its alternatives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Choice {
+    /// Its first (ordered) alternative, on the cheapest pool that has it.
+    FirstChoice,
+    /// Its alternatives are equally good (any-of) and this was the cheapest with room.
+    Cheapest,
+    /// Its preferred alternative had no room (or was over quota) now.
+    Fallback {
+        /// What it preferred (`H100:8 on pool h`).
+        preferred: String,
+    },
+    /// The policy's allocation gave it this share of the pool's time, its largest.
+    Share {
+        /// Fraction 0..=1.
+        share: f64,
+    },
+}
+
+/// Why a job was started where it was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StartReason {
+    /// The policy's name.
+    pub policy: String,
+    /// The pool.
+    pub pool: String,
+    /// The accelerator type, `None` for a CPU-only job.
+    pub accelerator: Option<String>,
+    /// How many.
+    pub count: u32,
+    /// How the pool was chosen.
+    pub choice: Choice,
+    /// Its priority.
+    pub priority: u32,
+    /// Started ahead of a blocked job (backfill): its work estimate ends before the blocked
+    /// job could start, or it uses accelerators beyond the reservation.
+    pub backfilled: bool,
+    /// The accelerator indices it gets.
+    pub accelerators: Vec<u32>,
+}
+
+impl fmt::Display for StartReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match &self.accelerator {
+            Some(a) => format!("{a}:{}", self.count),
+            None => "no accelerators".to_string(),
+        };
+        let why = match &self.choice {
+            Choice::FirstChoice => "its first choice".to_string(),
+            Choice::Cheapest => "the cheapest of its alternatives with room".to_string(),
+            Choice::Fallback { preferred } => {
+                format!("its first choice {preferred} had no room")
+            }
+            Choice::Share { share } => format!(
+                "the policy allocates it {:.0}% of this pool's time, its largest share",
+                share * 100.0
+            ),
+        };
+        write!(
+            f,
+            "placed on pool {} with {what} ({why}) by policy {}; priority {}",
+            self.pool, self.policy, self.priority
+        )?;
+        if self.backfilled {
+            f.write_str(", backfilled ahead of a blocked job")?;
+        }
+        if self.accelerators.is_empty() {
+            f.write_str(", no accelerator indices")
+        } else {
+            write!(f, ", accelerator indices {:?}", self.accelerators)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! What a live round decides on (pools, queued and running jobs, quotas, the policy) and what
+//! it decides (actions, and why the others wait).
+
+use super::reason::{StartReason, WaitReason};
+use crate::{JobId, PolicyKind};
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use spillway_model::{Usd, UsdPerHour};
+use std::collections::{BTreeMap, HashMap};
+
+/// A pool as the round sees it.
+#[derive(Debug, Clone)]
+pub struct PoolView<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its executor kind (`local`), matched by a job's `infra`.
+    pub executor: &'a str,
+    /// Its accelerator type; `None` for CPU-only.
+    pub accelerator: Option<&'a str>,
+    /// Accelerators it has.
+    pub capacity: u32,
+    /// Indices not held by any running job, ascending.
+    pub free: Vec<u32>,
+    /// Most jobs at once.
+    pub max_jobs: u32,
+    /// Price of one accelerator-hour.
+    pub price: UsdPerHour,
+    /// Preemptible capacity: only jobs with `use_spot` go there.
+    pub spot: bool,
+    /// Work done per second on one of its accelerators, in reference units (1.0 = the
+    /// reference accelerator; from the catalog or a roofline estimate, 1.0 where unknown).
+    /// Heterogeneity-aware policies prefer faster pools.
+    pub throughput: f64,
+}
+
+/// A queued job.
+#[derive(Debug, Clone)]
+pub struct QueuedView<'a> {
+    /// Its id; lower ids were submitted earlier.
+    pub id: JobId,
+    /// Its tenant.
+    pub tenant: &'a str,
+    /// 0..=1000, higher first.
+    pub priority: u32,
+    /// Acceptable alternatives; empty for CPU-only.
+    pub choices: &'a [AcceleratorChoice],
+    /// How the alternatives are weighed.
+    pub order: ChoiceOrder,
+    /// Nodes needed at once.
+    pub num_nodes: u32,
+    /// Restrict to pools with this name or executor.
+    pub infra: Option<&'a str>,
+    /// Whether it accepts spot (preemptible) capacity.
+    pub use_spot: bool,
+    /// The most it may cost; with `work_secs` it rules out alternatives priced above it.
+    pub budget: Option<Usd>,
+    /// Estimated run time in reference hours' worth of seconds (`work: 6h`); `None` means
+    /// unknown, which the round treats as long-running (it never backfills ahead of a
+    /// reservation and never ends before a shadow time).
+    pub work_secs: Option<u64>,
+}
+
+/// A running job.
+#[derive(Debug, Clone)]
+pub struct RunningView<'a> {
+    /// Its id.
+    pub id: JobId,
+    /// Its tenant.
+    pub tenant: &'a str,
+    /// Its priority.
+    pub priority: u32,
+    /// Index into the pools.
+    pub pool: usize,
+    /// Accelerator indices it holds.
+    pub accelerators: &'a [u32],
+    /// When it started, ms.
+    pub started_ms: i64,
+    /// When it is expected to end (start + work estimate), ms.
+    pub expected_end_ms: Option<i64>,
+    /// Already asked to stop (preempted or cancelled); its accelerators free up soon.
+    pub stopping: bool,
+}
+
+/// A tenant's limits.
+#[derive(Debug, Clone, Default)]
+pub struct QuotaView {
+    /// Most accelerators per type at once.
+    pub max_accelerators: BTreeMap<String, u32>,
+    /// Most spend per hour at once.
+    pub max_usd_per_hour: Option<UsdPerHour>,
+}
+
+/// Everything one round decides on.
+#[derive(Debug, Clone)]
+pub struct RoundInput<'a> {
+    /// Now, ms since the epoch.
+    pub now_ms: i64,
+    /// The pools.
+    pub pools: Vec<PoolView<'a>>,
+    /// Queued jobs, any order.
+    pub queued: Vec<QueuedView<'a>>,
+    /// Running jobs.
+    pub running: Vec<RunningView<'a>>,
+    /// Tenants' quotas; a tenant not listed has none.
+    pub quotas: HashMap<&'a str, QuotaView>,
+    /// The policy that orders the queue and chooses among alternatives.
+    pub policy: PolicyKind,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Launch a job.
+    Start {
+        /// The job.
+        job: JobId,
+        /// Index into the pools.
+        pool: usize,
+        /// Accelerator indices to hand it.
+        accelerators: Vec<u32>,
+        /// Why here (as data; `to_string()` gives the words).
+        reason: StartReason,
+    },
+    /// Stop a running job and requeue it.
+    Preempt {
+        /// The job to stop.
+        job: JobId,
+        /// The job it makes room for.
+        for_job: JobId,
+    },
+}
+
+/// The round's result.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    /// Actions, in the order to carry them out.
+    pub actions: Vec<Action>,
+    /// Why each queued job that is not starting waits.
+    pub waiting: Vec<(JobId, WaitReason)>,
+    /// The policy could not compute an allocation (a solver failure); the round fell back to
+    /// priority order for this round.
+    pub policy_error: Option<String>,
+}
