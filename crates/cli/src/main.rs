@@ -52,6 +52,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Offers(args) => cmd::offers::run(args),
@@ -76,4 +77,25 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `spillway jobs | head` closes stdout early, and `println!` then panics. A filter whose
+/// reader has gone should end quietly with success, as Unix tools do. Resetting SIGPIPE would
+/// need `unsafe`, which the workspace forbids, so the panic hook recognizes that one panic
+/// (std's "failed printing to stdout" with a broken pipe) and exits 0; every other panic goes
+/// to the default hook. `output::emit` handles the case without a panic where it is used.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
 }
