@@ -1,7 +1,7 @@
 //! Leadership among replicas that share one store (Postgres): only the holder of the leader
 //! lease schedules and launches; the others serve reads and accept submits.
 //!
-//! A task takes or renews the lease every [`RENEW_EVERY`]; the lease lasts [`LEASE_TTL_MS`]
+//! A task takes or renews the lease every `RENEW_EVERY` (1 s); the lease lasts `LEASE_TTL_MS` (4 s)
 //! by the database's clock, so a leader that stops renewing (killed, partitioned) is replaced
 //! within about that time. A leader that cannot renew before its lease would expire, or that
 //! finds another holder, has lost it for good: its writes are already refused by the store's
