@@ -13,7 +13,7 @@ use spillway_engines::env_file::{self, EnginesEnv};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -135,18 +135,7 @@ impl Server {
         std::fs::write(&config_path, config).unwrap();
         let addr_file = dir.join("addr");
         let _ = std::fs::remove_file(&addr_file);
-        let child = Command::new(env!("CARGO_BIN_EXE_spillway"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.join("data"))
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--addr-file")
-            .arg(&addr_file)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = crate::spawn_serve(dir, &config_path, &addr_file, &[]);
         // Recovery may wait for a slurmctld that restarts: allow for it.
         let addr = wait("server ready", || {
             let a = std::fs::read_to_string(&addr_file).ok()?;
@@ -170,18 +159,7 @@ impl Server {
 
     /// Submits a spec; returns the job id.
     pub(crate) fn submit(&self, spec: &str) -> String {
-        let out = self
-            .cli()
-            .args(["submit", "-"])
-            .write_stdin(spec)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "submit failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        crate::submit_spec(self.cli(), spec)
     }
 
     pub(crate) fn show(&self, id: &str) -> serde_json::Value {

@@ -7,7 +7,7 @@ use spillway_engines::env_file::{self, EnginesEnv};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// Pause between two polls.
@@ -55,20 +55,12 @@ impl Replica {
     /// Starts a replica sharing `data` (logs and pid files) and the database.
     fn start(name: &str, dir: &Path, config: &Path, database: &str) -> Replica {
         let addr_file = dir.join(format!("addr-{name}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_spillway"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.join("data"))
-            .arg("--config")
-            .arg(config)
-            .arg("--database")
-            .arg(database)
-            .arg("--addr-file")
-            .arg(&addr_file)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = crate::spawn_serve(
+            dir,
+            config,
+            &addr_file,
+            &["--database".as_ref(), database.as_ref()],
+        );
         let addr = poll("replica ready", || {
             let a = std::fs::read_to_string(&addr_file).ok()?;
             http_get(&a, "/healthz")
@@ -91,19 +83,7 @@ impl Replica {
     }
 
     fn submit(&self, spec: &str) -> String {
-        let out = self
-            .cli()
-            .args(["submit", "-"])
-            .write_stdin(spec)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "submit to {} failed: {}",
-            self.addr,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        crate::submit_spec(self.cli(), spec)
     }
 
     fn state(&self, id: &str) -> String {

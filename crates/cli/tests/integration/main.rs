@@ -20,3 +20,43 @@ pub(crate) fn spillway() -> Command {
     cmd.env("HOME", env!("CARGO_TARGET_TMPDIR"));
     cmd
 }
+
+/// Spawns `spillway serve` on an ephemeral loopback port with its data under `dir/data`,
+/// writing the bound address to `addr_file`; `extra` adds flags (e.g. `--database URL`).
+/// Readiness is the caller's to poll: tests differ in how long recovery may take.
+pub(crate) fn spawn_serve(
+    dir: &std::path::Path,
+    config: &std::path::Path,
+    addr_file: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(config)
+        .args(extra)
+        .arg("--addr-file")
+        .arg(addr_file)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs `submit -` with `spec` on stdin through a client command already pointed at a server;
+/// returns the printed job id.
+pub(crate) fn submit_spec(mut cli: Command, spec: &str) -> String {
+    let out = cli
+        .args(["submit", "-"])
+        .write_stdin(spec)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "submit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

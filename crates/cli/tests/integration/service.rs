@@ -33,18 +33,7 @@ impl Server {
     fn start_in(dir: &Path, config: &Path) -> Server {
         let addr_file = dir.join("addr");
         let _ = std::fs::remove_file(&addr_file);
-        let child = Command::new(env!("CARGO_BIN_EXE_spillway"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.join("data"))
-            .arg("--config")
-            .arg(config)
-            .arg("--addr-file")
-            .arg(&addr_file)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = crate::spawn_serve(dir, config, &addr_file, &[]);
         let mut addr = None;
         for _ in 0..ATTEMPTS {
             if let Ok(a) = std::fs::read_to_string(&addr_file) {
@@ -76,18 +65,7 @@ impl Server {
 
     /// Submits a spec given as text; returns the id.
     fn submit(&self, token: Option<&str>, spec: &str) -> String {
-        let out = self
-            .cli(token)
-            .args(["submit", "-"])
-            .write_stdin(spec)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "submit failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        crate::submit_spec(self.cli(token), spec)
     }
 
     /// `show --json` of a job.
