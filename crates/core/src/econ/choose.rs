@@ -7,13 +7,16 @@
 //!   awareness, no spot (SkyPilot's default `use_spot: false`), and a failed zone is skipped for
 //!   that request only (the driver does not share it).
 //! - `commitment-aware`: by marginal dollars per unit of work (`rate / speed`), where owned
-//!   capacity is nearly free, committed capacity is nearly free while the contract is behind its
-//!   burn schedule (the money is owed anyway) and costs its discounted rate once ahead; spot for
-//!   jobs with a deadline while their slack allows (see [`super::spot`]); never a place that would
-//!   make a deadline slip when another place meets it; zones blocked in the shared failover
-//!   memory are skipped.
+//!   capacity is nearly free, committed capacity is nearly free while using it keeps the
+//!   contract's spending on its burn schedule (the money is owed anyway) and is not used when it
+//!   would pull the spending ahead of the schedule, except, at its discounted rate, for a
+//!   deadline nothing else meets; spot by its expected cost with rework, for jobs with a deadline
+//!   only while their slack allows (see [`super::spot`]); never a place that would make a
+//!   deadline slip when another place meets it; zones blocked in the shared failover memory are
+//!   skipped.
 //! - `on-demand-only`: the commitment-aware order without spot (the comparison for spot savings).
 
+use super::contract::Pace;
 use super::failover::FailoverMemory;
 use super::framework::Framework;
 use super::spot::{CheckpointModel, spot_allowed};
@@ -85,6 +88,13 @@ impl EconPolicy {
             .map_or("unknown", |(n, _)| n)
     }
 
+    /// Whether later jobs go onto the idle chips of what was rented for earlier ones (a VM of 8
+    /// GPUs rented for a 1-GPU job), as a Kubernetes node pool packs pods; the baseline, like
+    /// SkyPilot, launches a cluster per request.
+    pub fn packs_rentals(self) -> bool {
+        !matches!(self, EconPolicy::Baseline)
+    }
+
     /// Whether launch failures are remembered for every job (else only within one request).
     pub fn shares_failover_memory(self) -> bool {
         !matches!(self, EconPolicy::Baseline)
@@ -119,6 +129,10 @@ pub struct EconJob {
     pub framework: Framework,
     /// Work left, in seconds on its reference accelerator.
     pub remaining_work_s: f64,
+    /// All its work (its expected run time on the reference accelerator), seconds.
+    pub work_s: f64,
+    /// Seconds it has waited in the queue since it was submitted.
+    pub waited_s: f64,
     /// When it must be done, if it has a deadline.
     pub deadline: Option<SimTime>,
 }
@@ -138,24 +152,34 @@ pub struct Candidate {
     pub price_per_hour: f64,
     /// Reference seconds of work per second there (roofline ratio of the chip).
     pub speed: f64,
-    /// For committed capacity: whether its contract is behind its burn schedule.
-    pub contract_behind_schedule: bool,
+    /// For committed capacity: whether starting here keeps its contract's spending on schedule
+    /// (see [`ContractLedger::pace`](super::ContractLedger::pace)); `None` for other plans.
+    pub pace: Option<Pace>,
     /// For spot: expected preemptions per hour.
     pub preemptions_per_hour: f64,
+    /// On idle chips of capacity already rented for other jobs (`price_per_hour` is then 0: it
+    /// costs nothing more).
+    pub already_rented: bool,
 }
+
+/// A job without a deadline rents new cloud capacity (on-demand, spot) only once it has waited
+/// this share of its expected run time for owned or committed capacity, or for idle chips of what
+/// is already rented: a 10% slowdown at most, for a large share of the bursts that a short wait
+/// avoids (see `docs/economics.md`).
+pub const BURST_AFTER_WAIT_SHARE: f64 = 0.10;
 
 /// Owned capacity costs nothing more when used; a small weight keeps faster chips first and
 /// leaves owned room to jobs that have nowhere else to go (see `docs/economics.md`).
 const OWNED_WEIGHT: f64 = 0.02;
-/// Committed capacity behind schedule: the dollars are owed anyway.
-const COMMITTED_BEHIND_WEIGHT: f64 = 0.01;
+/// Committed capacity within its schedule: the dollars are owed anyway.
+const COMMITTED_WITHIN_WEIGHT: f64 = 0.01;
 
 /// The marginal dollars per reference second of work on `c` (commitment-aware).
 fn marginal_cost(c: &Candidate, ckpt: &CheckpointModel) -> f64 {
     let rate = match c.plan {
         PlanKind::Owned => c.price_per_hour * OWNED_WEIGHT,
-        PlanKind::Committed if c.contract_behind_schedule => {
-            c.price_per_hour * COMMITTED_BEHIND_WEIGHT
+        PlanKind::Committed if c.pace == Some(Pace::Within) => {
+            c.price_per_hour * COMMITTED_WITHIN_WEIGHT
         }
         PlanKind::Committed | PlanKind::OnDemand => c.price_per_hour,
         PlanKind::Spot => {
@@ -198,20 +222,40 @@ pub fn rank_candidates(
     let spot_ok = policy == EconPolicy::CommitmentAware
         && job
             .deadline
-            .is_some_and(|d| spot_allowed(now, d, job.remaining_work_s, best_reliable_speed, ckpt));
+            .is_none_or(|d| spot_allowed(now, d, job.remaining_work_s, best_reliable_speed, ckpt));
     order.retain(|&i| {
         let c = &candidates[i];
         (c.plan != PlanKind::Spot || spot_ok)
             && !memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now)
     });
-    if let Some(deadline) = job.deadline {
-        let meets = |c: &Candidate| {
-            let s = ckpt.restart_overhead_s + job.remaining_work_s / c.speed;
-            now.plus_secs_ceil(s) <= deadline
-        };
-        if order.iter().any(|&i| meets(&candidates[i])) {
-            order.retain(|&i| meets(&candidates[i]));
+    if policy == EconPolicy::CommitmentAware
+        && job.deadline.is_none()
+        && job.waited_s < BURST_AFTER_WAIT_SHARE * job.work_s
+    {
+        order.retain(|&i| {
+            let c = &candidates[i];
+            matches!(c.plan, PlanKind::Owned | PlanKind::Committed) || c.already_rented
+        });
+    }
+    // Committed capacity that would pull the contract ahead of its schedule is kept only for a
+    // deadline that nothing else meets.
+    let paced = |i: &usize| candidates[*i].pace != Some(Pace::Ahead);
+    match job.deadline {
+        Some(deadline) => {
+            let meets = |c: &Candidate| {
+                let s = ckpt.restart_overhead_s + job.remaining_work_s / c.speed;
+                now.plus_secs_ceil(s) <= deadline
+            };
+            let meets_paced = order.iter().any(|&i| paced(&i) && meets(&candidates[i]));
+            if meets_paced {
+                order.retain(|&i| paced(&i) && meets(&candidates[i]));
+            } else if order.iter().any(|&i| meets(&candidates[i])) {
+                order.retain(|&i| meets(&candidates[i]));
+            } else {
+                order.retain(paced);
+            }
         }
+        None => order.retain(paced),
     }
     order.sort_by(|&a, &b| {
         marginal_cost(&candidates[a], ckpt).total_cmp(&marginal_cost(&candidates[b], ckpt))
@@ -237,8 +281,9 @@ mod tests {
             location: ("p".into(), "r".into(), zone.into()),
             price_per_hour: price,
             speed,
-            contract_behind_schedule: true,
+            pace: (plan == PlanKind::Committed).then_some(Pace::Within),
             preemptions_per_hour: 0.1,
+            already_rented: false,
         }
     }
 
@@ -246,6 +291,8 @@ mod tests {
         EconJob {
             framework: Framework::Xla,
             remaining_work_s: 3600.0,
+            work_s: 3600.0,
+            waited_s: 3600.0,
             deadline: deadline_h.map(|h| SimTime::from_secs(h * 3600.0)),
         }
     }
@@ -288,18 +335,32 @@ mod tests {
             &CKPT,
         );
         assert_eq!(order, [1, 0], "behind schedule: committed first");
-        committed.contract_behind_schedule = false;
+        committed.pace = Some(Pace::Ahead);
         let cs = vec![cand(0, PlanKind::OnDemand, 10.0, 2.0, "a"), committed];
+        let rank = |deadline_h| {
+            rank_candidates(
+                EconPolicy::CommitmentAware,
+                &job(deadline_h),
+                &cs,
+                SimTime::ZERO,
+                &mem(),
+                &CKPT,
+            )
+        };
+        // Ahead of schedule: not used, the burn stays on schedule.
+        assert_eq!(rank(None), [0]);
+        assert_eq!(rank(Some(10.0)), [0]);
+        // ... unless it is the only place that meets a deadline: then at its discounted rate.
+        let slow_od = vec![cand(0, PlanKind::OnDemand, 10.0, 0.2, "a"), cs[1].clone()];
         let order = rank_candidates(
             EconPolicy::CommitmentAware,
-            &job(None),
-            &cs,
+            &job(Some(2.5)),
+            &slow_od,
             SimTime::ZERO,
             &mem(),
             &CKPT,
         );
-        // Ahead: 20 / 0.5 = 40 $/work-h against 10 / 2 = 5.
-        assert_eq!(order, [0, 1]);
+        assert_eq!(order, [1]);
     }
 
     #[test]
@@ -325,10 +386,10 @@ mod tests {
             rank_candidates(p, &job(Some(1.3)), &cs, SimTime::ZERO, &mem(), &CKPT),
             [0]
         );
-        // No deadline: no spot.
+        // No deadline: spot by its expected cost with rework (3 x (1 + 0.1 x 1,200 / 3,600)).
         assert_eq!(
             rank_candidates(p, &job(None), &cs, SimTime::ZERO, &mem(), &CKPT),
-            [2, 0]
+            [2, 1, 0]
         );
         assert_eq!(
             rank_candidates(
@@ -341,6 +402,34 @@ mod tests {
             ),
             [2, 0]
         );
+    }
+
+    #[test]
+    fn a_job_without_deadline_waits_a_tenth_of_its_run_time_before_renting() {
+        let mut packed = cand(2, PlanKind::OnDemand, 0.0, 1.0, "c");
+        packed.already_rented = true;
+        let cs = vec![
+            cand(0, PlanKind::OnDemand, 10.0, 1.0, "a"),
+            cand(1, PlanKind::Owned, 5.0, 1.0, "b"),
+            packed,
+        ];
+        let rank = |waited_s, deadline_h| {
+            let mut j = job(deadline_h);
+            j.waited_s = waited_s;
+            rank_candidates(
+                EconPolicy::CommitmentAware,
+                &j,
+                &cs,
+                SimTime::ZERO,
+                &mem(),
+                &CKPT,
+            )
+        };
+        // 1 h of work: after 6 minutes of waiting it may rent.
+        assert_eq!(rank(300.0, None), [2, 1]);
+        assert_eq!(rank(360.0, None), [2, 1, 0]);
+        // A deadline does not wait.
+        assert_eq!(rank(0.0, Some(10.0)), [2, 1, 0]);
     }
 
     #[test]

@@ -9,6 +9,17 @@ use spillway_model::Usd;
 /// Seconds in an average month (365.25 / 12 days).
 pub const SECONDS_PER_MONTH: f64 = 365.25 / 12.0 * 86_400.0;
 
+/// How far ahead of the schedule [`ContractLedger::pace`] lets spending run, as a share of the
+/// schedule: spending below it is lost for good (use it or lose it), spending ahead of it only
+/// borrows from later in the term at the discounted rate, so the pace aims a little ahead, enough
+/// to absorb a lull in demand (see `docs/economics.md` for how it was chosen).
+pub const PACE_LEAD: f64 = 0.10;
+
+/// The look-ahead of [`ContractLedger::pace`] used by the drivers: a day, short against a term of
+/// years (the burn stays within a day's spending of the schedule) and long against a launch
+/// decision (one big job does not flip it every tick).
+pub const PACE_HORIZON_S: f64 = 86_400.0;
+
 /// How the commitment is expected to be spent over the term.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,6 +130,29 @@ impl ContractLedger {
         self.spent.0 < contract.scheduled(at).0
     }
 
+    /// Whether capacity that would cost `added_usd` over the next `horizon_s` can start at `now`
+    /// and keep the spending on schedule: what is spent already, plus what the capacity running
+    /// under the contract will cost over the horizon (`running_usd`: each rental's price until its
+    /// jobs are expected to end, at most the horizon), plus the new capacity must not exceed what
+    /// the schedule allows by the end of the horizon, plus [`PACE_LEAD`]. A controller with time
+    /// constant `horizon_s`: behind schedule the headroom grows, ahead of it new launches wait
+    /// until running capacity ends.
+    pub fn pace(
+        &self,
+        contract: &Contract,
+        now: SimTime,
+        running_usd: f64,
+        added_usd: f64,
+        horizon_s: f64,
+    ) -> Pace {
+        let allowed = contract.scheduled(now.plus_secs_ceil(horizon_s)).0 * (1.0 + PACE_LEAD);
+        if self.spent.0 + running_usd + added_usd <= allowed {
+            Pace::Within
+        } else {
+            Pace::Ahead
+        }
+    }
+
     /// The report at `now`; `total_work_s` is all reference work done anywhere (for the share).
     pub fn report(&self, contract: &Contract, now: SimTime, total_work_s: f64) -> ContractReport {
         let scheduled = contract.scheduled(now);
@@ -164,6 +198,16 @@ impl ContractLedger {
             },
         }
     }
+}
+
+/// Whether a launch on committed capacity keeps the contract's spending on its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pace {
+    /// The money will be owed anyway: using the capacity costs (nearly) nothing more.
+    Within,
+    /// It would pull spending ahead of the schedule (borrowing from later in the term).
+    Ahead,
 }
 
 /// Where the spending is heading by the end of the term, at the run rate so far.
@@ -266,6 +310,12 @@ mod tests {
             Projection::Shortfall { lost } => assert!((lost.0 - 600.0).abs() < 1e-3),
             p => panic!("{p:?}"),
         }
+        // Pace: 300 spent at 3 months, schedule 100/month; over one month with 50 committed by
+        // running capacity, 350 + 90 <= 440 allowed (400 and the 10% lead), but 100 more would
+        // reach 450.
+        let pace = |added: f64| l.pace(&c, at, 50.0, added, SECONDS_PER_MONTH);
+        assert_eq!(pace(90.0), Pace::Within);
+        assert_eq!(pace(100.0), Pace::Ahead);
         let mut high = ContractLedger::default();
         high.charge(&c, at, 600.0, 1.0);
         match high.report(&c, at, 1.0).projection {

@@ -10,7 +10,10 @@ mod framework;
 mod spot;
 
 pub use choose::{Candidate, EconJob, EconPolicy, PlanKind, rank_candidates};
-pub use contract::{BurnSchedule, Contract, ContractLedger, ContractReport, Projection};
+pub use contract::{
+    BurnSchedule, Contract, ContractLedger, ContractReport, PACE_HORIZON_S, PACE_LEAD, Pace,
+    Projection,
+};
 pub use failover::{BlockScope, FailoverMemory, FailureKind};
 pub use framework::{AcceleratorKind, Framework, JobKind, roofline_speed};
 pub use spot::{CheckpointModel, spot_allowed};

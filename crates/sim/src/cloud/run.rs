@@ -7,8 +7,8 @@ use super::report::SpendSample;
 use super::scenario::Scenario;
 use spillway_core::SimTime;
 use spillway_core::econ::{
-    Candidate, ContractLedger, EconJob, EconPolicy, FailoverMemory, FailureKind, PlanKind,
-    rank_candidates, roofline_speed,
+    Candidate, ContractLedger, EconJob, EconPolicy, FailoverMemory, FailureKind, PACE_HORIZON_S,
+    PlanKind, rank_candidates, roofline_speed,
 };
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -46,14 +46,28 @@ pub struct EconOutcome {
     pub spend: Vec<SpendSample>,
 }
 
-struct Running {
-    job: usize,
+/// What was rented (a VM, several VMs, a TPU slice; owned capacity too), billed while any job
+/// runs on it. Policies that pack put later jobs on its idle chips.
+struct Rental {
     pool: usize,
     chips: u32,
-    speed: f64,
+    free: u32,
+    jobs: u32,
     start: SimTime,
     billed_until: SimTime,
     price_per_hour: f64,
+    /// When its last job is expected to end (from the jobs' work estimates).
+    expected_end: SimTime,
+}
+
+struct Running {
+    job: usize,
+    pool: usize,
+    rental: usize,
+    chips: u32,
+    speed: f64,
+    start: SimTime,
+    credited_until: SimTime,
 }
 
 struct State<'a> {
@@ -64,12 +78,21 @@ struct State<'a> {
     slot: Vec<Option<usize>>,
     running: Vec<Option<Running>>,
     free_slots: Vec<usize>,
+    rentals: Vec<Option<Rental>>,
+    free_rentals: Vec<usize>,
+    /// Per pool, its rentals with idle chips (policies that pack only).
+    open: Vec<Vec<usize>>,
+    /// Chips rented per pool.
     used: Vec<u32>,
+    /// Per pool, chips of the jobs at the head of the queue that could run there (policies that
+    /// pack), counted at the start of each pass.
+    fill: Vec<u32>,
     finishes: BinaryHeap<Reverse<(SimTime, usize, u64)>>,
     memory: FailoverMemory,
     /// Speed of each job kind on each pool (roofline ratio to the reference).
     speeds: Vec<[f64; 3]>,
     drops_per_hour: Vec<f64>,
+
     /// Per job, the pools its framework allows and the chips it would rent there.
     homes: Vec<Vec<(usize, u32)>>,
     /// Per pool, its place in the failover memory (spot capacity is its own "zone": a spot
@@ -78,50 +101,132 @@ struct State<'a> {
     out: EconOutcome,
 }
 
+/// Where a candidate would put the job: `chips` rented anew, or onto rental `into`'s idle chips.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    chips: u32,
+    into: Option<usize>,
+}
+
 fn kind_index(k: spillway_core::econ::JobKind) -> usize {
     k as usize
 }
 
 impl State<'_> {
+    /// Credits the work of the job in `slot` and bills its rental up to `until`.
     fn accrue(&mut self, slot: usize, until: SimTime) {
         let Some(r) = self.running[slot].as_mut() else {
+            return;
+        };
+        let rental = r.rental;
+        if until > r.credited_until {
+            let productive_from = r
+                .start
+                .plus_secs_ceil(self.s.checkpoint.restart_overhead_s)
+                .max(r.credited_until);
+            let work = ((until.0 - productive_from.0) as f64 / 1e6).max(0.0) * r.speed;
+            self.out.pool_work_s[r.pool] += work;
+            if let Some(c) = self.s.pools[r.pool].contract {
+                self.out.ledgers[c].charge(&self.s.contracts[c], until, 0.0, work);
+            }
+            r.credited_until = until;
+        }
+        self.bill(rental, until);
+    }
+
+    /// Bills rental `k` up to `until`.
+    fn bill(&mut self, k: usize, until: SimTime) {
+        let Some(r) = self.rentals[k].as_mut() else {
             return;
         };
         if until <= r.billed_until {
             return;
         }
         let secs = (until.0 - r.billed_until.0) as f64 / 1e6;
-        let productive_from = r
-            .start
-            .plus_secs_ceil(self.s.checkpoint.restart_overhead_s)
-            .max(r.billed_until);
-        let work = ((until.0 - productive_from.0) as f64 / 1e6).max(0.0) * r.speed;
         let cost = secs / 3600.0 * r.price_per_hour;
         let pool = &self.s.pools[r.pool];
         self.out.pool_chip_hours[r.pool] += secs / 3600.0 * f64::from(r.chips);
-        self.out.pool_work_s[r.pool] += work;
         if pool.plan != PlanKind::Owned {
             self.out.pool_cost[r.pool] += cost;
         }
         if let Some(c) = pool.contract {
-            self.out.ledgers[c].charge(&self.s.contracts[c], until, cost, work);
+            self.out.ledgers[c].charge(&self.s.contracts[c], until, cost, 0.0);
         }
         r.billed_until = until;
     }
 
-    fn stop(&mut self, slot: usize) -> Running {
+    /// Takes the job in `slot` off its rental at `at` (billed up to then); a rental left without
+    /// jobs is given back.
+    fn stop(&mut self, slot: usize, at: SimTime) -> Running {
+        self.accrue(slot, at);
         let r = self.running[slot].take().expect("running slot");
-        self.used[r.pool] -= r.chips;
         self.slot[r.job] = None;
         self.free_slots.push(slot);
+        let rental = self.rentals[r.rental].as_mut().expect("rental");
+        let was_full = rental.free == 0;
+        rental.free += r.chips;
+        rental.jobs -= 1;
+        if rental.jobs == 0 {
+            let gone = self.rentals[r.rental].take().expect("rental");
+            self.used[gone.pool] -= gone.chips;
+
+            self.open[gone.pool].retain(|&k| k != r.rental);
+            self.free_rentals.push(r.rental);
+        } else if was_full && self.policy.packs_rentals() {
+            self.open[r.pool].push(r.rental);
+        }
         r
     }
 
-    /// What decides job `j`'s options at `now`: framework, kind, chips, and whether its deadline
-    /// leaves room for spot.
+    /// What the capacity running under contract `c` will cost over the pace look-ahead from
+    /// `now`: each rental until its jobs are expected to end.
+    fn committed_ahead(&self, c: usize, now: SimTime) -> f64 {
+        let horizon = now.plus_secs_ceil(PACE_HORIZON_S);
+        self.rentals
+            .iter()
+            .flatten()
+            .filter(|r| self.s.pools[r.pool].contract == Some(c))
+            .map(|r| {
+                let until = r.expected_end.min(horizon);
+                r.price_per_hour * ((until.0 - now.0).max(0) as f64 / 3.6e9)
+            })
+            .sum()
+    }
+
+    /// A rental of pool `p` that holds `chips` more, for a job expected to end at `end`: the one
+    /// it extends least (a job that ends before the rental's others costs nothing more), then the
+    /// tightest fit; with what it would cost per hour of the job (the rental's price over the
+    /// extension, spread over the job's `run_s`).
+    fn best_fit(&self, p: usize, chips: u32, end: SimTime, run_s: f64) -> Option<(usize, f64)> {
+        self.open[p]
+            .iter()
+            .filter_map(|&k| {
+                let r = self.rentals[k].as_ref().filter(|r| r.free >= chips)?;
+                let extension_s = (end.0 - r.expected_end.0).max(0) as f64 / 1e6;
+                let per_hour = r.price_per_hour * extension_s / run_s.max(1.0);
+                Some((k, per_hour, r.free))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)))
+            .map(|(k, per_hour, _)| (k, per_hour))
+    }
+
+    /// Where job `j` stands in the queue: earliest deadline first, then arrival order, under the
+    /// policies that know deadlines; arrival order under the baseline (SkyPilot has no queue: each
+    /// request retries on its own).
+    fn queue_key(&self, j: usize) -> (SimTime, SimTime, usize) {
+        let job = &self.s.jobs[j];
+        let deadline = match self.policy {
+            EconPolicy::Baseline => None,
+            EconPolicy::CommitmentAware | EconPolicy::OnDemandOnly => job.deadline,
+        };
+        (deadline.unwrap_or(SimTime(i64::MAX)), job.arrival, j)
+    }
+
+    /// What decides job `j`'s options at `now`: framework, kind, chips, and whether it may use spot
+    /// (no deadline, or one that leaves slack for a preemption).
     fn class_of(&self, j: usize, now: SimTime) -> (u8, u8, u32, bool) {
         let job = &self.s.jobs[j];
-        let spot_ok = job.deadline.is_some_and(|d| {
+        let spot_ok = job.deadline.is_none_or(|d| {
             let best = self.homes[j]
                 .iter()
                 .filter(|(p, _)| self.s.pools[*p].plan != PlanKind::Spot)
@@ -158,14 +263,14 @@ impl State<'_> {
             let (cands, rented, order) = self.decide(j, now);
             let target = order.into_iter().find(|&i| {
                 let q = &s.pools[cands[i].pool];
-                let room = |cap: u32| self.used[cands[i].pool] + rented[i] <= cap;
+                let room = |cap: u32| self.used[cands[i].pool] + rented[i].chips <= cap;
                 cands[i].pool == current
+                    || rented[i].into.is_some()
                     || (room(q.quota_chips) && room(q.availability.chips(q.quota_chips, now)))
             });
             match target {
                 Some(i) if cands[i].plan == PlanKind::Spot => {
-                    self.accrue(slot, now);
-                    self.stop(slot);
+                    self.stop(slot, now);
                     self.epoch[j] += 1;
                     self.start(j, &cands[i], rented[i], now);
                     self.out.migrations += 1;
@@ -175,15 +280,20 @@ impl State<'_> {
         }
     }
 
-    /// Whether job `j` fits in the free quota of some pool it can run on.
+    /// Whether job `j` fits in the free quota of some pool it can run on, or on the idle chips of
+    /// a rental there.
     fn may_fit(&self, j: usize) -> bool {
-        self.homes[j]
-            .iter()
-            .any(|&(p, chips)| self.used[p] + chips <= self.s.pools[p].quota_chips)
+        let g = self.s.jobs[j].chips;
+        self.homes[j].iter().any(|&(p, chips)| {
+            self.used[p] + chips <= self.s.pools[p].quota_chips
+                || self.open[p]
+                    .iter()
+                    .any(|&k| self.rentals[k].as_ref().is_some_and(|r| r.free >= g))
+        })
     }
 
     /// The places job `j` could run at `now`, what it would rent there, and the policy's order.
-    fn decide(&self, j: usize, now: SimTime) -> (Vec<Candidate>, Vec<u32>, Vec<usize>) {
+    fn decide(&self, j: usize, now: SimTime) -> (Vec<Candidate>, Vec<Placement>, Vec<usize>) {
         let s = self.s;
         let job = &s.jobs[j];
         let remaining = (job.work_s - self.done_work[j]).max(0.0);
@@ -191,22 +301,44 @@ impl State<'_> {
         let mut rented = Vec::new();
         for &(p, chips) in &self.homes[j] {
             let pool = &s.pools[p];
-            cands.push(Candidate {
-                pool: p,
-                plan: pool.plan,
-                location: self.locations[p].clone(),
-                price_per_hour: pool.price_per_chip_hour * f64::from(chips),
-                speed: self.speeds[p][kind_index(job.kind)],
-                contract_behind_schedule: pool
-                    .contract
-                    .is_some_and(|c| self.out.ledgers[c].behind_schedule(&s.contracts[c], now)),
-                preemptions_per_hour: self.drops_per_hour[p],
-            });
-            rented.push(chips);
+            // On the idle chips of a rental (already paid for while its jobs run), then on a new
+            // one.
+            let speed = self.speeds[p][kind_index(job.kind)];
+            let run_s = s.checkpoint.restart_overhead_s + remaining / speed.max(1e-12);
+            let packed = self
+                .best_fit(p, job.chips, now.plus_secs_ceil(run_s), run_s)
+                .map(|(k, per_hour)| (Some(k), per_hour));
+            // A new rental larger than the job is priced for the chips that would stay idle after
+            // the jobs waiting behind it that could use them (they pack onto it).
+            let idle = (chips - job.chips).saturating_sub(self.fill[p].saturating_sub(job.chips));
+            let fresh = (None, pool.price_per_chip_hour * f64::from(job.chips + idle));
+            for (into, price_per_hour) in packed.into_iter().chain([fresh]) {
+                cands.push(Candidate {
+                    pool: p,
+                    plan: pool.plan,
+                    location: self.locations[p].clone(),
+                    price_per_hour,
+                    speed,
+                    pace: pool.contract.map(|c| {
+                        self.out.ledgers[c].pace(
+                            &s.contracts[c],
+                            now,
+                            self.committed_ahead(c, now),
+                            price_per_hour * run_s.min(PACE_HORIZON_S) / 3600.0,
+                            PACE_HORIZON_S,
+                        )
+                    }),
+                    preemptions_per_hour: self.drops_per_hour[p],
+                    already_rented: into.is_some(),
+                });
+                rented.push(Placement { chips, into });
+            }
         }
         let econ_job = EconJob {
             framework: job.framework,
             remaining_work_s: remaining,
+            work_s: job.work_s,
+            waited_s: (now.0 - job.arrival.0) as f64 / 1e6,
             deadline: job.deadline,
         };
         let order = rank_candidates(
@@ -217,22 +349,67 @@ impl State<'_> {
             &self.memory,
             &s.checkpoint,
         );
+
         (cands, rented, order)
     }
 
-    /// Starts job `j` on candidate `c` (renting `chips`) at `at`.
-    fn start(&mut self, j: usize, c: &Candidate, chips: u32, at: SimTime) {
+    /// Starts job `j` on candidate `c` at `at`: on the idle chips of a rental, or renting
+    /// `placement.chips`.
+    fn start(&mut self, j: usize, c: &Candidate, placement: Placement, at: SimTime) {
+        let g = self.s.jobs[j].chips;
         let remaining = (self.s.jobs[j].work_s - self.done_work[j]).max(0.0);
+        let finish = at.plus_secs_ceil(self.s.checkpoint.restart_overhead_s + remaining / c.speed);
+        let rental = match placement.into {
+            Some(k) => {
+                let r = self.rentals[k].as_mut().expect("open rental");
+                r.free -= g;
+                r.jobs += 1;
+                r.expected_end = r.expected_end.max(finish);
+                if r.free == 0 {
+                    self.open[c.pool].retain(|&x| x != k);
+                }
+                k
+            }
+            None => {
+                let price_per_hour =
+                    self.s.pools[c.pool].price_per_chip_hour * f64::from(placement.chips);
+                let r = Rental {
+                    pool: c.pool,
+                    chips: placement.chips,
+                    free: placement.chips - g,
+                    jobs: 1,
+                    start: at,
+                    billed_until: at,
+                    price_per_hour,
+                    expected_end: finish,
+                };
+                let k = match self.free_rentals.pop() {
+                    Some(k) => {
+                        self.rentals[k] = Some(r);
+                        k
+                    }
+                    None => {
+                        self.rentals.push(Some(r));
+                        self.rentals.len() - 1
+                    }
+                };
+                self.used[c.pool] += placement.chips;
+
+                if placement.chips > g && self.policy.packs_rentals() {
+                    self.open[c.pool].push(k);
+                }
+                k
+            }
+        };
         let run = Running {
             job: j,
             pool: c.pool,
-            chips,
+            rental,
+            chips: g,
             speed: c.speed,
             start: at,
-            billed_until: at,
-            price_per_hour: c.price_per_hour,
+            credited_until: at,
         };
-        let finish = at.plus_secs_ceil(self.s.checkpoint.restart_overhead_s + remaining / c.speed);
         let slot = match self.free_slots.pop() {
             Some(x) => {
                 self.running[x] = Some(run);
@@ -243,7 +420,6 @@ impl State<'_> {
                 self.running.len() - 1
             }
         };
-        self.used[c.pool] += chips;
         self.slot[j] = Some(slot);
         self.finishes.push(Reverse((finish, j, self.epoch[j])));
     }
@@ -255,8 +431,12 @@ impl State<'_> {
         let mut delay = 0.0;
         for i in order {
             let c = &cands[i];
-            let (p, chips) = (c.pool, rented[i]);
+            let (p, chips) = (c.pool, rented[i].chips);
             let pool = &s.pools[p];
+            if rented[i].into.is_some() {
+                self.start(j, c, rented[i], now.plus_secs_ceil(delay));
+                return true;
+            }
             if self.used[p] + chips > pool.quota_chips {
                 continue; // known locally: no launch is attempted
             }
@@ -270,7 +450,7 @@ impl State<'_> {
                 }
                 continue;
             }
-            self.start(j, c, chips, at);
+            self.start(j, c, rented[i], at);
             return true;
         }
         false
@@ -304,6 +484,10 @@ pub fn run_scenario(
         slot: vec![None; n],
         running: Vec::new(),
         free_slots: Vec::new(),
+        rentals: Vec::new(),
+        free_rentals: Vec::new(),
+        open: vec![Vec::new(); m],
+        fill: vec![0; m],
         used: vec![0; m],
         finishes: BinaryHeap::new(),
         memory: FailoverMemory::new(s.failover_half_life_s),
@@ -313,6 +497,7 @@ pub fn run_scenario(
             .iter()
             .map(|p| p.availability.drops_per_hour())
             .collect(),
+
         locations: s
             .pools
             .iter()
@@ -386,8 +571,7 @@ pub fn run_scenario(
                 continue; // preempted since
             }
             if let Some(slot) = st.slot[j] {
-                st.accrue(slot, t);
-                st.stop(slot);
+                st.stop(slot, t);
                 st.done_work[j] = s.jobs[j].work_s;
                 st.out.finishes[j] = Some(t);
                 st.out.makespan = st.out.makespan.max(t);
@@ -399,7 +583,9 @@ pub fn run_scenario(
             if s.jobs[j].arrival > now {
                 break;
             }
-            waiting.push(j);
+            let key = st.queue_key(j);
+            let at = waiting.partition_point(|&w| st.queue_key(w) < key);
+            waiting.insert(at, j);
             next_arrival += 1;
         }
         if next_tick <= now {
@@ -414,19 +600,26 @@ pub fn run_scenario(
                 }
                 let available = pool.availability.chips(pool.quota_chips, now);
                 while st.used[p] > available {
-                    let victim = (0..st.running.len())
-                        .filter(|&x| st.running[x].as_ref().is_some_and(|r| r.pool == p))
-                        .max_by_key(|&x| st.running[x].as_ref().map(|r| (r.start, r.job)));
-                    let Some(x) = victim else { break };
-                    let r = st.stop(x);
-                    let ran = (now.0 - r.start.0) as f64 / 1e6;
-                    st.done_work[r.job] = (st.done_work[r.job]
-                        + s.checkpoint.saved_work(ran, r.speed))
-                    .min(s.jobs[r.job].work_s);
-                    st.epoch[r.job] += 1;
-                    st.out.preemptions += 1;
-                    let at = waiting.partition_point(|&w| w < r.job);
-                    waiting.insert(at, r.job);
+                    // The most recently rented capacity is reclaimed first, with every job on it.
+                    let victim = (0..st.rentals.len())
+                        .filter(|&k| st.rentals[k].as_ref().is_some_and(|r| r.pool == p))
+                        .max_by_key(|&k| st.rentals[k].as_ref().map(|r| (r.start, k)));
+                    let Some(k) = victim else { break };
+                    let on_it: Vec<usize> = (0..st.running.len())
+                        .filter(|&x| st.running[x].as_ref().is_some_and(|r| r.rental == k))
+                        .collect();
+                    for x in on_it {
+                        let r = st.stop(x, now);
+                        let ran = (now.0 - r.start.0) as f64 / 1e6;
+                        st.done_work[r.job] = (st.done_work[r.job]
+                            + s.checkpoint.saved_work(ran, r.speed))
+                        .min(s.jobs[r.job].work_s);
+                        st.epoch[r.job] += 1;
+                        st.out.preemptions += 1;
+                        let key = st.queue_key(r.job);
+                        let at = waiting.partition_point(|&w| st.queue_key(w) < key);
+                        waiting.insert(at, r.job);
+                    }
                 }
             }
             if now >= next_sample && policy == EconPolicy::CommitmentAware {
@@ -448,6 +641,14 @@ pub fn run_scenario(
         // Classes of jobs that failed in this pass: an identical job (framework, kind, chips,
         // spot permission) would fail the same way, so it waits for the next pass untried.
         let mut failed: BTreeSet<(u8, u8, u32, bool)> = BTreeSet::new();
+        if policy.packs_rentals() {
+            st.fill.fill(0);
+            for &j in waiting.iter().take(SCAN) {
+                for &(p, _) in &st.homes[j] {
+                    st.fill[p] += s.jobs[j].chips;
+                }
+            }
+        }
         for &j in &waiting {
             if attempts >= SCAN || !st.may_fit(j) {
                 kept.push(j);
