@@ -102,8 +102,9 @@ impl ContractFile {
         }
         let mut prev = (0.0, 0.0);
         for (j, &(month, share)) in self.burn_points.iter().enumerate() {
-            if !(month > prev.0 && month <= self.term_months) || !(share >= prev.1 && share <= 1.0)
-            {
+            let rising = month > prev.0 && month <= self.term_months;
+            let share_ok = share >= prev.1 && share <= 1.0;
+            if !(rising && share_ok) {
                 return Err(field(
                     at(&format!("burn_points[{j}]")),
                     format!(

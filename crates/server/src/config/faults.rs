@@ -195,7 +195,7 @@ impl FaultsFile {
                     ),
                 ));
             }
-            if !(w.end_s > w.start_s) {
+            if w.end_s.is_nan() || w.end_s <= w.start_s {
                 return Err(field(
                     here("end_s"),
                     format!(
