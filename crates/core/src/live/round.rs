@@ -177,7 +177,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 priority: job.priority,
                 backfilled,
                 accelerators: accelerators.clone(),
-                blocked: blocked[qi].clone(),
+                blocked: skipped(input, job, &blocked[qi], c),
                 spot_ruled_out: job.use_spot
                     && input.pools.iter().any(|p| p.spot)
                     && !deadline_allows_spot(input, job),
@@ -335,6 +335,34 @@ fn unblocked(
         }
     }
     (open, blocked)
+}
+
+/// The blocked pools a started job would have tried before the one it got (in its own order
+/// of candidates): what failover skipped for it.
+fn skipped(
+    input: &RoundInput<'_>,
+    job: &QueuedView<'_>,
+    blocked: &[BlockedPool],
+    chosen: &Candidate,
+) -> Vec<BlockedPool> {
+    if blocked.is_empty() {
+        return Vec::new();
+    }
+    let order = candidates(input, job);
+    let at = |pool: usize| order.iter().position(|c| c.pool == pool);
+    let chosen_at = order.iter().position(|c| c == chosen).unwrap_or(usize::MAX);
+    blocked
+        .iter()
+        .filter(|b| {
+            input
+                .pools
+                .iter()
+                .position(|p| p.name == b.pool)
+                .and_then(at)
+                .is_some_and(|i| i < chosen_at)
+        })
+        .cloned()
+        .collect()
 }
 
 /// The spot deadline rule: whether a job may (still) use spot capacity now. A job with a

@@ -311,6 +311,19 @@ fn pools_blocked_by_the_failover_memory_are_skipped_then_waited_for() {
         reason.to_string(),
         "placed on pool b with H100:1 (its first choice) by policy priority_backfill; priority 500, skipping pool a (zone a of local blocked for 60 s more), accelerator indices [0]"
     );
+    // A blocked pool it would only have tried after the one it got is not "skipped".
+    let mut i = input(
+        vec![dear.clone(), cheap.clone()],
+        vec![queued(1, 500, &one)],
+        vec![],
+    );
+    i.failover = Some(&memory);
+    i.pools[0].price = UsdPerHour(0.5);
+    let d = decide(&i);
+    let Action::Start { reason, .. } = &d.actions[0] else {
+        panic!("{d:?}")
+    };
+    assert!(reason.blocked.is_empty(), "{reason}");
     // Only the blocked pool could run it: it waits, saying for how long.
     let mut i = input(vec![cheap.clone()], vec![queued(1, 500, &one)], vec![]);
     i.failover = Some(&memory);
