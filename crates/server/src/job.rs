@@ -224,7 +224,9 @@ pub struct Attempt {
 pub struct JobEvent {
     /// When, ms since the epoch.
     pub at_ms: i64,
-    /// Short kind: submitted, started, exited, preempted, cancelled, requeued, lost, adopted.
+    /// Short kind: submitted, started, succeeded, failed, preempt (asked to stop), preempted,
+    /// launch_failed (refused for lack of capacity), blocked (what the failover memory blocks),
+    /// cancel, cancelled, requeued, lost, adopted.
     pub kind: String,
     /// What happened, in words.
     pub message: String,
