@@ -6,6 +6,7 @@
 //! mini-redis shape). Every state change is written to the store before it takes effect.
 
 mod contracts;
+mod failover;
 pub mod leader;
 mod reactor;
 mod recovery;

@@ -4,7 +4,7 @@
 //! It also keeps the failover memory (a launch refused for lack of capacity blocks its zone,
 //! region or provider for every job, and the job goes on to its next pool in the next round,
 //! at once) and the clocks of injected preemptions, at which a spot pool reclaims its running
-//! jobs (`[pool.faults]`; see `spot.rs`).
+//! jobs (`[pool.faults]`; see `failover.rs` and `spot.rs`).
 
 use super::leader::Role;
 use super::{Command, ServiceError};
@@ -17,7 +17,6 @@ use crate::schedule::{
     job_id,
 };
 use crate::store::{ContractCharge, Store, Write};
-use spillway_core::SimTime;
 use spillway_core::econ::FailoverMemory;
 use spillway_model::spec::{JobSpec, WorkEstimate};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -88,8 +87,9 @@ pub(super) struct Reactor {
     pub(super) throughputs: Vec<f64>,
     /// When the service started: injected faults count from here.
     pub(super) started: Instant,
-    /// Recent launch failures for lack of capacity, shared by all jobs (decaying).
-    failover: FailoverMemory,
+    /// Recent launch failures for lack of capacity, shared by all jobs (decaying; see
+    /// `failover.rs`).
+    pub(super) failover: FailoverMemory,
     /// Per pool (same order as `config.pools`), its injected preemptions still to come.
     pub(super) reclaims: Vec<Option<PreemptionClock>>,
 }
@@ -478,59 +478,6 @@ impl Reactor {
         }
     }
 
-    /// A launch refused for lack of capacity: the failover memory blocks the pool's zone,
-    /// region or provider (by the kind of failure) for every job, and the job is queued again,
-    /// no restart used, for its next pool.
-    fn refused(
-        &mut self,
-        id: JobId,
-        pool: usize,
-        kind: spillway_core::econ::FailureKind,
-        detail: &str,
-    ) -> Vec<Write> {
-        let now = now_ms();
-        let p = &self.config.pools[pool];
-        let at = SimTime(now.saturating_mul(1000));
-        self.failover.record(kind, p.location.memory_key(), at);
-        self.failover.prune(at);
-        let kind_name = failure_name(kind);
-        self.metrics.launch_failed(&p.name, kind_name);
-        let blocked = match self.failover.blocked_until(p.location.memory_key(), at) {
-            Some((scope, until)) => format!(
-                "{scope} blocked for every job until {} ({} s; blocks fade with a half-life of {} s)",
-                utc(until.0 / 1000),
-                ((until.0 - at.0).max(0) as u64).div_ceil(1_000_000),
-                self.failover.half_life_s()
-            ),
-            None => "nothing blocked".to_string(),
-        };
-        let pool_name = p.name.clone();
-        let number = self
-            .jobs
-            .get(&id)
-            .and_then(|l| l.attempt.as_ref())
-            .map(|a| a.number);
-        let mut writes = self.finish(
-            id,
-            AttemptOutcome::NoCapacity,
-            None,
-            Some(format!(
-                "launch on pool {pool_name} failed for lack of capacity ({kind_name}): {detail}"
-            )),
-        );
-        writes.push(Write::Event(
-            id,
-            event(
-                "blocked",
-                format!(
-                    "{blocked}: the job goes on to its next pool{}",
-                    number.map_or(String::new(), |n| format!(" (attempt {n} refused)"))
-                ),
-            ),
-        ));
-        writes
-    }
-
     async fn preempt(&mut self, id: JobId, for_job: JobId, writes: &mut Vec<Write>) {
         let Some(live) = self.jobs.get_mut(&id) else {
             return;
@@ -746,21 +693,6 @@ impl Reactor {
             restart_overhead_s: self.config.restart_overhead_s,
         }
     }
-}
-
-/// The config's name of a kind of capacity failure.
-pub(super) fn failure_name(kind: spillway_core::econ::FailureKind) -> &'static str {
-    use spillway_core::econ::FailureKind;
-    match kind {
-        FailureKind::ZoneCapacity => "zone",
-        FailureKind::RegionQuota => "region",
-        FailureKind::Provider => "provider",
-    }
-}
-
-/// Milliseconds since the epoch as an RFC 3339 UTC time, for event messages.
-pub(super) fn utc(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
 }
 
 /// Resolves at `at`; never without one.
