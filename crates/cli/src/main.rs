@@ -25,7 +25,8 @@ enum Command {
     Offers(cmd::offers::OffersArgs),
     /// Estimate the chips, time and cost to train a model on each accelerator.
     Estimate(cmd::estimate::EstimateArgs),
-    /// Committed-spend contracts of a scenario: spent vs schedule, projection, share of work.
+    /// Committed-spend contracts, simulated (--scenario) or of the server from real usage:
+    /// spent vs schedule, projection, share of work.
     Contracts(cmd::contracts::ContractsArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
     Simulate(Box<cmd::simulate::SimulateArgs>),

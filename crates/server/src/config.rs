@@ -2,13 +2,17 @@
 //! read from TOML (`--config spillway.toml`) and validated once, or discovered from this
 //! machine when there is no file.
 
+mod contract;
 mod engine;
+mod faults;
 
 pub use engine::{PoolEngine, RaySettings, SlurmSettings};
+pub use faults::{PoolFaults, PreemptionClock, Stockout, StockoutKind};
 
 use crate::accelerators::{from_nvidia_product, known_accelerators};
 use serde::Deserialize;
 use spillway_core::PolicyKind;
+use spillway_core::econ::Contract;
 use spillway_model::UsdPerHour;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,12 +68,16 @@ struct ConfigFile {
     tenants: Vec<TenantFile>,
     #[serde(default)]
     scheduler: SchedulerFile,
+    #[serde(default, rename = "contract")]
+    contracts: Vec<contract::ContractFile>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SchedulerFile {
     policy: Option<String>,
+    failover_half_life_s: Option<f64>,
+    restart_overhead_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +91,11 @@ struct PoolFile {
     count: u32,
     max_jobs: Option<u32>,
     price: Option<PriceFile>,
+    provider: Option<String>,
+    region: Option<String>,
+    zone: Option<String>,
+    contract: Option<String>,
+    faults: Option<faults::FaultsFile>,
     // Engine settings, validated by `engine::EngineFile` (serde cannot flatten them into a
     // struct that denies unknown fields).
     slurm_conf: Option<PathBuf>,
@@ -167,6 +180,28 @@ impl PoolEngine {
     }
 }
 
+/// Where a pool's capacity is: the scopes of the failover memory (a launch that fails for lack
+/// of capacity blocks the zone, the region or the provider) and of contracts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The provider (default `local`).
+    pub provider: String,
+    /// The region (default: the pool's name).
+    pub region: String,
+    /// The zone (default: the pool's name).
+    pub zone: String,
+    /// The zone as the failover memory keys it: spot capacity is a zone of its own
+    /// (`<zone>#spot`), since a spot stockout says nothing about on-demand capacity there.
+    pub memory_zone: String,
+}
+
+impl Location {
+    /// (provider, region, zone) as the failover memory takes it.
+    pub fn memory_key(&self) -> (&str, &str, &str) {
+        (&self.provider, &self.region, &self.memory_zone)
+    }
+}
+
 /// A validated pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pool {
@@ -184,8 +219,53 @@ pub struct Pool {
     pub max_jobs: u32,
     /// How it is paid for.
     pub plan: PricePlan,
-    /// Price of one accelerator for one hour.
+    /// Price of one accelerator for one hour (for a committed pool: the committed price,
+    /// charged to its contract).
     pub price: UsdPerHour,
+    /// Where its capacity is.
+    pub location: Location,
+    /// The contract a committed pool is charged to (a name in `Config::contracts`).
+    pub contract: Option<String>,
+    /// Injected stockouts and preemptions (local pools only).
+    pub faults: Option<PoolFaults>,
+}
+
+impl Pool {
+    fn new(name: &str, engine: PoolEngine, accelerator: Option<String>, count: u32) -> Pool {
+        Pool {
+            name: name.to_string(),
+            executor: engine.kind(),
+            engine,
+            accelerator,
+            count,
+            max_jobs: 1,
+            plan: PricePlan::Owned,
+            price: UsdPerHour(0.0),
+            location: location(name, None, None, None, false),
+            contract: None,
+            faults: None,
+        }
+    }
+}
+
+fn location(
+    pool: &str,
+    provider: Option<String>,
+    region: Option<String>,
+    zone: Option<String>,
+    spot: bool,
+) -> Location {
+    let zone = zone.unwrap_or_else(|| pool.to_string());
+    Location {
+        provider: provider.unwrap_or_else(|| "local".into()),
+        region: region.unwrap_or_else(|| pool.to_string()),
+        memory_zone: if spot {
+            format!("{zone}#spot")
+        } else {
+            zone.clone()
+        },
+        zone,
+    }
 }
 
 /// A validated tenant.
@@ -219,7 +299,20 @@ pub struct Config {
     pub tenants: Vec<Tenant>,
     /// The decision core's policy (`[scheduler] policy`, default `priority_backfill`).
     pub policy: PolicyKind,
+    /// Half-life of a block in the failover memory, seconds (`[scheduler]
+    /// failover_half_life_s`, default 1800).
+    pub failover_half_life_s: f64,
+    /// Seconds a restart costs before a job's work progresses (`[scheduler]
+    /// restart_overhead_s`, default 300): part of the margin of the spot deadline rule.
+    pub restart_overhead_s: f64,
+    /// Committed-spend contracts (`[[contract]]`).
+    pub contracts: Vec<Contract>,
 }
+
+/// The default half-life of a failover block, seconds (as in scenarios).
+pub const DEFAULT_FAILOVER_HALF_LIFE_S: f64 = 1800.0;
+/// The default restart overhead of the spot deadline rule, seconds (as in scenarios).
+pub const DEFAULT_RESTART_OVERHEAD_S: f64 = 300.0;
 
 /// The default address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
@@ -259,14 +352,8 @@ impl Config {
     pub fn discovered() -> Config {
         let pool = match discover_gpus() {
             Some((name, count)) => Pool {
-                name: "local".into(),
-                executor: ExecutorKind::Local,
-                engine: PoolEngine::Local,
-                accelerator: Some(name.to_string()),
-                count,
                 max_jobs: count.max(1) * 4,
-                plan: PricePlan::Owned,
-                price: UsdPerHour(0.0),
+                ..Pool::new("local", PoolEngine::Local, Some(name.to_string()), count)
             },
             None => cpu_pool(),
         };
@@ -278,6 +365,9 @@ impl Config {
             pools: vec![pool],
             tenants: Vec::new(),
             policy: PolicyKind::PriorityBackfill,
+            failover_half_life_s: DEFAULT_FAILOVER_HALF_LIFE_S,
+            restart_overhead_s: DEFAULT_RESTART_OVERHEAD_S,
+            contracts: Vec::new(),
         }
     }
 
@@ -291,8 +381,24 @@ impl Config {
         self.pools.iter().find(|p| p.name == name)
     }
 
+    /// The contract with this name.
+    pub fn contract(&self, name: &str) -> Option<&Contract> {
+        self.contracts.iter().find(|c| c.name == name)
+    }
+
     fn from_file(file: ConfigFile) -> Result<Config, ConfigError> {
         let names = known_accelerators();
+        let mut contracts: Vec<Contract> = Vec::new();
+        for (i, c) in file.contracts.into_iter().enumerate() {
+            let c = c.validate(i)?;
+            if contracts.iter().any(|o| o.name == c.name) {
+                return Err(field(
+                    format!("contract[{i}].name"),
+                    format!("contract '{}' is declared twice", c.name),
+                ));
+            }
+            contracts.push(c);
+        }
         let mut pools = Vec::new();
         for (i, p) in file.pools.into_iter().enumerate() {
             let at = |f: &str| format!("pool[{i}].{f}");
@@ -364,6 +470,39 @@ impl Config {
             if max_jobs == 0 {
                 return Err(field(at("max_jobs"), "must be at least 1"));
             }
+            for (key, value) in [
+                ("provider", &p.provider),
+                ("region", &p.region),
+                ("zone", &p.zone),
+            ] {
+                if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                    return Err(field(at(key), "must not be empty: omit it for the default"));
+                }
+            }
+            let location = location(
+                &p.name,
+                p.provider.map(|v| v.to_ascii_lowercase()),
+                p.region,
+                p.zone,
+                plan == PricePlan::Spot,
+            );
+            let contract = pool_contract(
+                &contracts,
+                &at,
+                plan,
+                p.contract,
+                &location,
+                accelerator.as_deref(),
+            )?;
+            let faults = match p.faults {
+                Some(f) => Some(f.validate(
+                    &at,
+                    &p.name,
+                    engine.kind().as_str(),
+                    plan == PricePlan::Spot,
+                )?),
+                None => None,
+            };
             pools.push(Pool {
                 name: p.name,
                 executor: engine.kind(),
@@ -373,6 +512,9 @@ impl Config {
                 max_jobs,
                 plan,
                 price,
+                location,
+                contract,
+                faults,
             });
         }
         if pools.is_empty() {
@@ -417,6 +559,33 @@ impl Config {
                 max_usd_per_hour: t.max_usd_per_hour.map(UsdPerHour),
             });
         }
+        let positive = |key: &str, v: Option<f64>, default: f64, zero_ok: bool| match v {
+            None => Ok(default),
+            Some(x) if x.is_finite() && (x > 0.0 || (zero_ok && x == 0.0)) => Ok(x),
+            Some(x) => Err(field(
+                format!("scheduler.{key}"),
+                format!(
+                    "must be {} seconds, found {x}",
+                    if zero_ok {
+                        "zero or more"
+                    } else {
+                        "more than 0"
+                    }
+                ),
+            )),
+        };
+        let failover_half_life_s = positive(
+            "failover_half_life_s",
+            file.scheduler.failover_half_life_s,
+            DEFAULT_FAILOVER_HALF_LIFE_S,
+            false,
+        )?;
+        let restart_overhead_s = positive(
+            "restart_overhead_s",
+            file.scheduler.restart_overhead_s,
+            DEFAULT_RESTART_OVERHEAD_S,
+            true,
+        )?;
         let policy = match &file.scheduler.policy {
             None => PolicyKind::PriorityBackfill,
             Some(name) => name.parse().map_err(|_| {
@@ -437,7 +606,81 @@ impl Config {
             pools,
             tenants,
             policy,
+            failover_half_life_s,
+            restart_overhead_s,
+            contracts,
         })
+    }
+}
+
+/// The contract a pool is charged to: only committed pools are, each to exactly one, named
+/// (`contract = "..."`) or else the first that covers its provider, accelerator and region.
+fn pool_contract(
+    contracts: &[Contract],
+    at: &dyn Fn(&str) -> String,
+    plan: PricePlan,
+    named: Option<String>,
+    location: &Location,
+    accelerator: Option<&str>,
+) -> Result<Option<String>, ConfigError> {
+    let accelerator = accelerator.unwrap_or("");
+    if plan != PricePlan::Committed {
+        return match named {
+            Some(_) => Err(field(
+                at("contract"),
+                "only a committed pool (price = { plan = \"committed\", ... }) is charged to a contract",
+            )),
+            None => Ok(None),
+        };
+    }
+    let covers = |c: &Contract| c.covers(&location.provider, accelerator, &location.region);
+    match named {
+        Some(name) => {
+            let Some(c) = contracts.iter().find(|c| c.name == name) else {
+                let known: Vec<&str> = contracts.iter().map(|c| c.name.as_str()).collect();
+                return Err(field(
+                    at("contract"),
+                    format!(
+                        "no [[contract]] named '{name}' (declared: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            };
+            if !covers(c) {
+                return Err(field(
+                    at("contract"),
+                    format!(
+                        "contract '{name}' ({}, accelerators [{}], regions [{}]) does not cover this pool ({}, {}, region {}): set the pool's provider and region, or the contract's accelerators and regions",
+                        c.provider,
+                        c.accelerators.join(", "),
+                        c.regions.join(", "),
+                        location.provider,
+                        if accelerator.is_empty() { "no accelerator" } else { accelerator },
+                        location.region
+                    ),
+                ));
+            }
+            Ok(Some(name))
+        }
+        None => contracts
+            .iter()
+            .find(|c| covers(c))
+            .map(|c| Some(c.name.clone()))
+            .ok_or_else(|| {
+                field(
+                    at("price.plan"),
+                    format!(
+                        "a committed pool is charged to a contract, and no [[contract]] covers provider {}, accelerator {}, region {}: declare one, or name it with contract = \"...\"",
+                        location.provider,
+                        if accelerator.is_empty() { "none" } else { accelerator },
+                        location.region
+                    ),
+                )
+            }),
     }
 }
 
@@ -447,14 +690,8 @@ fn default_cpu_slots() -> u32 {
 
 fn cpu_pool() -> Pool {
     Pool {
-        name: "local".into(),
-        executor: ExecutorKind::Local,
-        engine: PoolEngine::Local,
-        accelerator: None,
-        count: 0,
         max_jobs: default_cpu_slots(),
-        plan: PricePlan::Owned,
-        price: UsdPerHour(0.0),
+        ..Pool::new("local", PoolEngine::Local, None, 0)
     }
 }
 

@@ -113,6 +113,9 @@ pub struct Job {
     pub attempts: u32,
     /// Restarts used after failures or losses (preemptions do not count).
     pub restarts: u32,
+    /// Times it was preempted and requeued: for a higher-priority job, or because its spot
+    /// pool reclaimed the capacity.
+    pub preemptions: u32,
     /// Exit code of the last finished attempt.
     pub exit_code: Option<i32>,
     /// The last thing that happened to it, in words.
@@ -135,12 +138,16 @@ pub enum AttemptOutcome {
     Failed,
     /// Killed because its job was cancelled.
     Cancelled,
-    /// Stopped to make room for higher-priority work; the job is requeued.
+    /// Stopped to make room for higher-priority work, or because its spot pool reclaimed
+    /// the capacity; the job is requeued.
     Preempted,
     /// The process vanished without an exit status (machine restart, external kill).
     Lost,
     /// Recorded but, as recovery proved, never launched.
     NotStarted,
+    /// The launch failed for lack of capacity on its pool (a stockout): nothing ran, and the
+    /// job went on to another pool.
+    NoCapacity,
 }
 
 impl AttemptOutcome {
@@ -155,6 +162,7 @@ impl AttemptOutcome {
             AttemptOutcome::Preempted => "preempted",
             AttemptOutcome::Lost => "lost",
             AttemptOutcome::NotStarted => "notstarted",
+            AttemptOutcome::NoCapacity => "nocapacity",
         }
     }
 
@@ -169,6 +177,7 @@ impl AttemptOutcome {
             AttemptOutcome::Preempted,
             AttemptOutcome::Lost,
             AttemptOutcome::NotStarted,
+            AttemptOutcome::NoCapacity,
         ]
         .into_iter()
         .find(|o| o.as_str() == s)
@@ -215,7 +224,9 @@ pub struct Attempt {
 pub struct JobEvent {
     /// When, ms since the epoch.
     pub at_ms: i64,
-    /// Short kind: submitted, started, exited, preempted, cancelled, requeued, lost, adopted.
+    /// Short kind: submitted, started, succeeded, failed, preempt (asked to stop), preempted,
+    /// launch_failed (refused for lack of capacity), blocked (what the failover memory blocks),
+    /// cancel, cancelled, requeued, lost, adopted.
     pub kind: String,
     /// What happened, in words.
     pub message: String,

@@ -73,9 +73,30 @@ pub struct Metrics {
     pub launched: AtomicU64,
     /// Pool gauges by pool name.
     pub pools: Mutex<BTreeMap<String, PoolGauges>>,
+    /// Launches refused for lack of capacity, by (pool, kind: zone, region, provider).
+    launch_failures: Mutex<BTreeMap<(String, String), u64>>,
+    /// Preemptions, by (pool, cause: spot, priority, engine).
+    preemptions: Mutex<BTreeMap<(String, String), u64>>,
+}
+
+fn bump(map: &Mutex<BTreeMap<(String, String), u64>>, a: &str, b: &str) {
+    *map.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry((a.to_string(), b.to_string()))
+        .or_default() += 1;
 }
 
 impl Metrics {
+    /// Counts a launch on `pool` refused for lack of capacity of `kind`.
+    pub fn launch_failed(&self, pool: &str, kind: &str) {
+        bump(&self.launch_failures, pool, kind);
+    }
+
+    /// Counts a preemption on `pool` for `cause`.
+    pub fn preempted(&self, pool: &str, cause: &str) {
+        bump(&self.preemptions, pool, cause);
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -123,6 +144,30 @@ impl Metrics {
             "Attempts launched.",
             &self.launched,
         );
+        let labelled = |out: &mut String,
+                        name: &str,
+                        help: &str,
+                        label: &str,
+                        map: &Mutex<BTreeMap<(String, String), u64>>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for ((pool, l), n) in map.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                let _ = writeln!(out, "{name}{{pool=\"{pool}\",{label}=\"{l}\"}} {n}");
+            }
+        };
+        labelled(
+            &mut out,
+            "spillway_launch_failures_total",
+            "Launches refused for lack of capacity, by pool and kind (zone, region, provider).",
+            "kind",
+            &self.launch_failures,
+        );
+        labelled(
+            &mut out,
+            "spillway_preemptions_total",
+            "Running jobs preempted and requeued, by pool and cause (spot, priority, engine).",
+            "cause",
+            &self.preemptions,
+        );
         self.submit_latency.render(
             "spillway_submit_latency_seconds",
             "Time to validate and durably store a submitted job.",
@@ -154,7 +199,15 @@ mod tests {
                 accelerators_busy: 2,
             },
         );
+        m.launch_failed("od-a", "zone");
+        m.launch_failed("od-a", "zone");
+        m.preempted("spot", "spot");
         let text = m.render();
+        assert!(
+            text.contains("spillway_launch_failures_total{pool=\"od-a\",kind=\"zone\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("spillway_preemptions_total{pool=\"spot\",cause=\"spot\"} 1"));
         assert!(
             text.contains("spillway_queue_length{pool=\"local\"} 3"),
             "{text}"

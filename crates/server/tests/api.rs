@@ -1,5 +1,6 @@
 //! The HTTP API in process (no sockets): error bodies for malformed specs and requests,
-//! idempotency, tenancy, preemption with resume, quotas, usage and the OpenAPI document.
+//! idempotency, tenancy, preemption with resume, quotas, usage, failover with contracts and the
+//! OpenAPI document.
 
 use axum::Router;
 use axum::body::Body;
@@ -564,6 +565,73 @@ async fn higher_priority_preempts_and_the_victim_resumes_from_its_checkpoint() {
     let (_, log) = call(&app, "GET", &format!("/v1/jobs/{low}/logs"), None, &[], "").await;
     assert_eq!(log["data"], "resumed\n");
     assert_eq!(log["eof"], true);
+}
+
+#[tokio::test]
+async fn a_refused_launch_fails_over_and_committed_use_is_charged_to_its_contract() {
+    // The cheaper committed pool's zone is out of capacity for the first hour: the job goes
+    // on to the on-demand pool, and a job pinned to the committed pool waits for the block.
+    let (app, _dir) = app(
+        "[scheduler]\nfailover_half_life_s = 600\n\
+         [[contract]]\nname = \"c\"\nprovider = \"gcp\"\ntotal_usd = 100\nstart = 2026-01-01\nterm_months = 1\ndiscount_percent = 0\n\
+         [[pool]]\nname = \"commit\"\naccelerator = \"H100\"\ncount = 1\nprovider = \"gcp\"\nprice = { plan = \"committed\", usd_per_chip_hour = 1.0 }\n\
+         [pool.faults]\nstockouts = [{ start_s = 0, end_s = 3600 }]\n\
+         [[pool]]\nname = \"od\"\naccelerator = \"H100\"\ncount = 1\nprice = { plan = \"on_demand\", usd_per_chip_hour = 2.0 }\n",
+    )
+    .await;
+    let (_, job) = submit_yaml(
+        &app,
+        None,
+        "run: echo ok\nresources: {accelerators: H100:1}\n",
+    )
+    .await;
+    let id = job["id"].as_i64().unwrap();
+    let done = wait_for(&app, None, id, state_is("succeeded")).await;
+    let attempts: Vec<(&str, &str)> = done["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["pool"].as_str().unwrap(), a["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(attempts, [("commit", "nocapacity"), ("od", "succeeded")]);
+    assert_eq!(done["job"]["restarts"], 0);
+    let (_, pinned) = submit_yaml(
+        &app,
+        None,
+        "run: echo ok\nresources: {accelerators: H100:1, infra: commit}\n",
+    )
+    .await;
+    let pinned = pinned["id"].as_i64().unwrap();
+    let mut reason = String::new();
+    for _ in 0..100 {
+        let (_, e) = call(
+            &app,
+            "GET",
+            &format!("/v1/jobs/{pinned}/explain"),
+            None,
+            &[],
+            "",
+        )
+        .await;
+        reason = e["reason"].as_str().unwrap().to_string();
+        if reason.contains("blocked") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        reason.starts_with("queued: every pool that could run it is blocked after launches failed there for lack of capacity: pool commit (zone commit of gcp blocked for "),
+        "{reason}"
+    );
+    // Nothing ran on the committed pool: nothing is charged, and the contract says so.
+    let (status, c) = call(&app, "GET", "/v1/contracts", None, &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    let standing = &c["contracts"][0];
+    assert_eq!(standing["report"]["contract"], "c");
+    assert_eq!(standing["report"]["spent"], 0.0);
+    assert_eq!(standing["report"]["share_of_work"], 0.0);
+    assert_eq!(standing["pools"], json!(["commit"]));
+    assert_eq!(standing["report"]["projection"]["status"], "shortfall");
 }
 
 #[tokio::test]

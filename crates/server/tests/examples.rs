@@ -1,5 +1,5 @@
 //! The examples in the repository stay valid: every job spec under examples/jobs parses and
-//! the example config loads.
+//! the example configs load.
 
 use spillway_model::spec::parse_spec;
 use spillway_server::accelerators::known_accelerators;
@@ -31,4 +31,25 @@ fn example_config_loads() {
     assert_eq!(c.pools.len(), 2);
     assert_eq!(c.tenants[0].max_accelerators["H100"], 6);
     assert!(c.has_tokens());
+}
+
+#[test]
+fn example_faults_config_loads() {
+    let c = Config::load(&examples().join("spillway-faults.toml")).unwrap();
+    assert_eq!(c.pools.len(), 4);
+    let stocked_out = c.pool("aws-use1a").unwrap().faults.as_ref().unwrap();
+    assert_eq!(stocked_out.stockout_at(10.0).unwrap().end_s, 300.0);
+    assert!(
+        c.pool("gcp-spot")
+            .unwrap()
+            .faults
+            .as_ref()
+            .unwrap()
+            .preempts()
+    );
+    assert_eq!(
+        c.pool("gcp-commit").unwrap().contract.as_deref(),
+        Some("gcp-commit-2026")
+    );
+    assert_eq!(c.failover_half_life_s, 120.0);
 }

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use spillway_core::{JobId, PolicyKind};
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
-use spillway_server::config::{Config, ExecutorKind, Pool, PricePlan};
+use spillway_server::config::Config;
 use spillway_server::schedule::{PoolView, QueuedView, RoundInput, RunningView, decide};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -107,26 +107,14 @@ fn submit_once(b: &SubmitBench, database: Option<String>) -> anyhow::Result<()> 
         database.is_some()
     ));
     std::fs::create_dir_all(&dir).context("failed to create the bench directory")?;
-    let config = Config {
-        data_dir: dir.join("data"),
-        database,
-        listen: "127.0.0.1:0".into(),
-        admin_tokens: Vec::new(),
-        // One accelerator held by a long job: every submitted job queues (and each round
-        // considers the whole growing queue), none is launched.
-        pools: vec![Pool {
-            name: "bench".into(),
-            executor: ExecutorKind::Local,
-            engine: spillway_server::config::PoolEngine::Local,
-            accelerator: Some("H100".into()),
-            count: 1,
-            max_jobs: 1,
-            plan: PricePlan::Owned,
-            price: UsdPerHour(0.0),
-        }],
-        tenants: Vec::new(),
-        policy: PolicyKind::PriorityBackfill,
-    };
+    // One accelerator held by a long job: every submitted job queues (and each round
+    // considers the whole growing queue), none is launched.
+    let mut config = Config::parse(
+        "listen = \"127.0.0.1:0\"\n[[pool]]\nname = \"bench\"\naccelerator = \"H100\"\ncount = 1\nmax_jobs = 1\n",
+        "the bench config",
+    )?;
+    config.data_dir = dir.join("data");
+    config.database = database;
     let rt = tokio::runtime::Runtime::new()?;
     let result = rt.block_on(async {
         let addr_file = dir.join("addr");
@@ -243,6 +231,8 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             use_spot: false,
             budget: None,
             work_secs: (i % 2 == 0).then(|| rng.random_range(600..86_400u64)),
+            deadline_ms: None,
+            checkpoint_interval_s: None,
         })
         .collect();
     // Four pools of 512 chips, nearly full: 480 held by 60 running 8-chip jobs each.
@@ -275,6 +265,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             price: UsdPerHour(2.0),
             spot: false,
             throughput: 1.0,
+            location: ("local", a, a),
         })
         .collect();
     let input = RoundInput {
@@ -284,6 +275,8 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         running,
         quotas: HashMap::new(),
         policy: b.policy,
+        failover: None,
+        restart_overhead_s: 0.0,
     };
     let mut times = Vec::with_capacity(b.rounds);
     let mut started = 0;

@@ -1,34 +1,46 @@
-//! `spillway contracts`: each committed-spend contract of a scenario, after a simulated run:
-//! spent against its burn schedule, the projection to the end of the term (on track, shortfall in
-//! dollars, or the date it is used up) and the share of the work it carried. `--as-overrides`
-//! prints the contracts as catalog overrides (`[[discount]]`), so that `spillway offers` and
+//! `spillway contracts`: each committed-spend contract, spent against its burn schedule, the
+//! projection to the end of the term (on track, shortfall in dollars, or when it is used up)
+//! and the share of the work it carried: of a scenario after a simulated run (`--scenario`), or
+//! of a running server from real usage (`GET /v1/contracts`). Both print the core's
+//! `ContractReport` through the same table and JSON. `--as-overrides` prints a scenario's
+//! contracts as catalog overrides (`[[discount]]`), so that `spillway offers` and
 //! `spillway estimate --catalog-overrides` show the committed prices.
 
+use super::client::{Api, ClientArgs, time};
 use crate::cmd::simulate::scenario;
 use crate::table::{Align, Table};
 use anyhow::Result;
-use spillway_core::econ::{EconPolicy, Projection};
+use spillway_core::SimTime;
+use spillway_core::econ::{ContractReport, EconPolicy, Projection};
+use spillway_server::api::ContractList;
 use std::path::PathBuf;
 
 /// Flags of `spillway contracts`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ContractsArgs {
-    /// The scenario whose contracts to report (TOML, see docs/economics.md).
+    /// The scenario whose contracts to report after a simulated run (TOML, see
+    /// docs/economics.md); without it, the contracts of the server (`--server`) from real usage.
     #[arg(long, value_name = "FILE")]
-    scenario: PathBuf,
-    /// The placement policy of the simulated run.
-    #[arg(long, default_value = "commitment-aware")]
+    scenario: Option<PathBuf>,
+    /// The placement policy of the simulated run (with --scenario).
+    #[arg(long, default_value = "commitment-aware", requires = "scenario")]
     policy: String,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Print the contracts as catalog overrides (`[[discount]]` tables) instead of running.
-    #[arg(long, conflicts_with = "json")]
+    /// Print the contracts as catalog overrides (`[[discount]]` tables) instead of running
+    /// (with --scenario).
+    #[arg(long, conflicts_with = "json", requires = "scenario")]
     as_overrides: bool,
+    #[command(flatten)]
+    client: ClientArgs,
 }
 
 pub(crate) fn run(args: ContractsArgs) -> Result<()> {
-    let s = scenario::load(&args.scenario, None)?;
+    let Some(path) = &args.scenario else {
+        return from_server(&args);
+    };
+    let s = scenario::load(path, None)?;
     if args.as_overrides {
         print!("{}", overrides(&s));
         return Ok(());
@@ -48,6 +60,57 @@ pub(crate) fn run(args: ContractsArgs) -> Result<()> {
         );
         return Ok(());
     }
+    print_table(&summary.contracts, 0, |at| {
+        format!("exhausted at day {:.1}", at.as_hours() / 24.0)
+    });
+    println!(
+        "after a simulated run of {} under {} ({:.1} days); days count from the start of the workload",
+        s.name,
+        summary.policy,
+        summary.makespan_hours / 24.0
+    );
+    Ok(())
+}
+
+/// The contracts of a running server, from real usage.
+fn from_server(args: &ContractsArgs) -> Result<()> {
+    let api = Api::new(&args.client)?;
+    let list: ContractList = api.send(api.get("/v1/contracts"))?;
+    let reports: Vec<ContractReport> = list.contracts.iter().map(|c| c.report.clone()).collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "server": args.client.server,
+                "at_ms": list.at_ms,
+                "contracts": reports,
+            }))?
+        );
+        return Ok(());
+    }
+    if reports.is_empty() {
+        println!(
+            "no contracts: the server's config declares no [[contract]] (see docs/service.md)"
+        );
+        return Ok(());
+    }
+    // The service's clock is microseconds since the epoch: a date says when it runs out. Real
+    // usage may be small next to a commitment: spending shows its cents.
+    print_table(&reports, 2, |at| {
+        let day = time(at.0.div_euclid(1000));
+        format!("exhausted on {}", &day[..10])
+    });
+    println!(
+        "from real usage on {} at {} UTC; projections at each contract's run rate since the start of its term",
+        args.client.server,
+        time(list.at_ms)
+    );
+    Ok(())
+}
+
+/// The report table with `cents` decimals of dollars spent; `exhausted` says when a contract
+/// runs out, in the report's clock.
+fn print_table(reports: &[ContractReport], cents: usize, exhausted: impl Fn(SimTime) -> String) {
     let mut table = Table::new(&[
         ("contract", Align::Left),
         ("provider", Align::Left),
@@ -59,34 +122,25 @@ pub(crate) fn run(args: ContractsArgs) -> Result<()> {
         ("projection", Align::Left),
         ("share of work", Align::Right),
     ]);
-    for c in &summary.contracts {
+    for c in reports {
         let projection = match &c.projection {
             Projection::OnTrack => "on track".to_string(),
             Projection::Shortfall { lost } => format!("shortfall: ${:.0} lost", lost.0),
-            Projection::Exhausted { at } => {
-                format!("exhausted at day {:.1}", at.as_hours() / 24.0)
-            }
+            Projection::Exhausted { at } => exhausted(*at),
         };
         table.push(vec![
             c.contract.clone(),
             c.provider.clone(),
             format!("{:.0}", c.total),
-            format!("{:.0}", c.spent),
-            format!("{:.0}", c.scheduled),
+            format!("{:.cents$}", c.spent),
+            format!("{:.cents$}", c.scheduled),
             format!("{:.3}", c.burn_ratio),
-            format!("{:.0}", c.projected_at_end),
+            format!("{:.cents$}", c.projected_at_end),
             projection,
             format!("{:.1}%", c.share_of_work * 100.0),
         ]);
     }
     print!("{}", table.render());
-    println!(
-        "after a simulated run of {} under {} ({:.1} days); days count from the start of the workload",
-        s.name,
-        summary.policy,
-        summary.makespan_hours / 24.0
-    );
-    Ok(())
 }
 
 /// The contracts as `[[discount]]` tables of the catalog overrides file.

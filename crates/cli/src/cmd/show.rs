@@ -42,7 +42,10 @@ pub(crate) fn run(args: ShowArgs) -> anyhow::Result<()> {
     if let Some(c) = j.exit_code {
         println!("  exit code:    {c}");
     }
-    println!("  attempts:     {} (restarts {})", j.attempts, j.restarts);
+    println!(
+        "  attempts:     {} (restarts {}, preemptions {})",
+        j.attempts, j.restarts, j.preemptions
+    );
     if !d.attempts.is_empty() {
         let mut t = Table::new(&[
             ("#", Align::Right),

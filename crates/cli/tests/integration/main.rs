@@ -4,6 +4,7 @@ mod economics;
 mod engines;
 mod engines_bench;
 mod estimate;
+mod faults;
 mod ha;
 mod offers;
 mod service;

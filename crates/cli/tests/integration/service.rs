@@ -9,28 +9,28 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// Pause between two polls.
-const POLL: Duration = Duration::from_millis(50);
+pub(crate) const POLL: Duration = Duration::from_millis(50);
 /// Polls before giving up (30 s in all).
-const ATTEMPTS: usize = 600;
+pub(crate) const ATTEMPTS: usize = 600;
 
 /// A running `spillway serve`.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
-    dir: PathBuf,
+    pub(crate) addr: String,
+    pub(crate) dir: PathBuf,
     config: PathBuf,
 }
 
 impl Server {
     /// Starts a server with this config in a fresh data directory under `dir`.
-    fn start(dir: &Path, config: &str) -> Server {
+    pub(crate) fn start(dir: &Path, config: &str) -> Server {
         let config_path = dir.join("spillway.toml");
         std::fs::write(&config_path, config).unwrap();
         Server::start_in(dir, &config_path)
     }
 
     /// (Re)starts a server on the data directory under `dir`.
-    fn start_in(dir: &Path, config: &Path) -> Server {
+    pub(crate) fn start_in(dir: &Path, config: &Path) -> Server {
         let addr_file = dir.join("addr");
         let _ = std::fs::remove_file(&addr_file);
         let child = crate::spawn_serve(dir, config, &addr_file, &[]);
@@ -53,7 +53,7 @@ impl Server {
     }
 
     /// The CLI pointed at this server with `token`.
-    fn cli(&self, token: Option<&str>) -> assert_cmd::Command {
+    pub(crate) fn cli(&self, token: Option<&str>) -> assert_cmd::Command {
         let mut cmd = crate::spillway();
         cmd.env("SPILLWAY_SERVER", format!("http://{}", self.addr));
         match token {
@@ -64,12 +64,12 @@ impl Server {
     }
 
     /// Submits a spec given as text; returns the id.
-    fn submit(&self, token: Option<&str>, spec: &str) -> String {
+    pub(crate) fn submit(&self, token: Option<&str>, spec: &str) -> String {
         crate::submit_spec(self.cli(token), spec)
     }
 
     /// `show --json` of a job.
-    fn show(&self, token: Option<&str>, id: &str) -> serde_json::Value {
+    pub(crate) fn show(&self, token: Option<&str>, id: &str) -> serde_json::Value {
         let out = self
             .cli(token)
             .args(["show", id, "--json"])
@@ -84,7 +84,7 @@ impl Server {
     }
 
     /// Polls until the job is in a final state; returns that state.
-    fn wait_final(&self, token: Option<&str>, id: &str) -> String {
+    pub(crate) fn wait_final(&self, token: Option<&str>, id: &str) -> String {
         for _ in 0..ATTEMPTS {
             let state = self.show(token, id)["job"]["state"]
                 .as_str()
@@ -99,7 +99,7 @@ impl Server {
     }
 
     /// Polls until the job runs.
-    fn wait_running(&self, id: &str) {
+    pub(crate) fn wait_running(&self, id: &str) {
         for _ in 0..ATTEMPTS {
             if self.show(None, id)["job"]["state"] == "running" {
                 return;
@@ -110,7 +110,7 @@ impl Server {
     }
 
     /// Kills the server as a crash would (SIGKILL), leaving its jobs running.
-    fn kill9(mut self) -> (PathBuf, PathBuf) {
+    pub(crate) fn kill9(mut self) -> (PathBuf, PathBuf) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
         (self.dir.clone(), self.config.clone())
@@ -125,7 +125,7 @@ impl Drop for Server {
 }
 
 /// A plain HTTP/1.0 GET; `None` if the server is not answering yet.
-fn http_get(addr: &str, path: &str) -> Option<String> {
+pub(crate) fn http_get(addr: &str, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(addr.trim()).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;

@@ -3,7 +3,7 @@
 //! what was spent against that schedule, projected to the end of the term.
 
 use crate::SimTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spillway_model::Usd;
 
 /// Seconds in an average month (365.25 / 12 days).
@@ -211,7 +211,7 @@ pub enum Pace {
 }
 
 /// Where the spending is heading by the end of the term, at the run rate so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Projection {
     /// It will end within 5% below the total (or exactly on it).
@@ -230,7 +230,7 @@ pub enum Projection {
 }
 
 /// A contract's standing at one instant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContractReport {
     /// The contract.
     pub contract: String,

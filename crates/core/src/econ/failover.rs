@@ -9,6 +9,7 @@
 use crate::SimTime;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// Why a launch failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -42,6 +43,18 @@ pub enum BlockScope {
     },
     /// A whole provider.
     Provider(String),
+}
+
+impl fmt::Display for BlockScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlockScope::Zone { provider, zone } => write!(f, "zone {zone} of {provider}"),
+            BlockScope::Region { provider, region } => {
+                write!(f, "region {region} of {provider}")
+            }
+            BlockScope::Provider(p) => write!(f, "provider {p}"),
+        }
+    }
 }
 
 impl BlockScope {
@@ -115,6 +128,40 @@ impl FailoverMemory {
         })
     }
 
+    /// The half-life of a block, seconds.
+    pub fn half_life_s(&self) -> f64 {
+        self.half_life_s
+    }
+
+    /// If a launch in `zone` of `region` of `provider` is blocked at `now`: the scope that
+    /// blocks it for longest and when that block ends (its score decays below 1/2).
+    pub fn blocked_until(
+        &self,
+        (provider, region, zone): (&str, &str, &str),
+        now: SimTime,
+    ) -> Option<(BlockScope, SimTime)> {
+        self.scores
+            .iter()
+            .filter(|(scope, _)| match scope {
+                BlockScope::Zone {
+                    provider: p,
+                    zone: z,
+                } => p == provider && z == zone,
+                BlockScope::Region {
+                    provider: p,
+                    region: r,
+                } => p == provider && r == region,
+                BlockScope::Provider(p) => p == provider,
+            })
+            .filter(|&(_, &(s, t))| self.decayed(s, t, now) >= 0.5)
+            // s x 0.5^(dt / h) = 1/2 at dt = h x log2(2s).
+            .map(|(scope, &(s, t))| {
+                let until = t.plus_secs_ceil(self.half_life_s * (2.0 * s).log2());
+                (scope.clone(), until)
+            })
+            .max_by_key(|(_, until)| *until)
+    }
+
     /// Forgets scopes whose score has faded below 1% (keeps the memory small on long runs).
     pub fn prune(&mut self, now: SimTime) {
         let half_life = self.half_life_s;
@@ -146,6 +193,10 @@ mod tests {
         m.record(FailureKind::ZoneCapacity, A, t0);
         assert!(m.is_blocked(A, t0.plus_secs_ceil(3500.0)));
         assert!(!m.is_blocked(A, t0.plus_secs_ceil(3700.0)));
+        let (scope, until) = m.blocked_until(A, t0).unwrap();
+        assert_eq!(scope.to_string(), "zone use1-az1 of aws");
+        assert_eq!(until, t0.plus_secs_ceil(3600.0));
+        assert_eq!(m.blocked_until(B, t0), None);
     }
 
     #[test]
@@ -157,6 +208,12 @@ mod tests {
         assert!(!m.is_blocked(C, t));
         m.record(FailureKind::Provider, C, t);
         assert!(m.is_blocked(("gcp", "europe-west4", "europe-west4-a"), t));
+        let (scope, until) = m
+            .blocked_until(("gcp", "europe-west4", "europe-west4-a"), t)
+            .unwrap();
+        assert_eq!(scope.to_string(), "provider gcp");
+        assert_eq!(until, SimTime::from_secs(600.0));
+        assert_eq!(m.blocked_until(C, until.plus_secs_ceil(1.0)), None);
         m.prune(SimTime::from_secs(100_000.0));
         assert!(!m.is_blocked(B, SimTime::from_secs(100_000.0)));
     }

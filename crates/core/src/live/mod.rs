@@ -24,7 +24,7 @@ mod reason;
 mod round;
 mod types;
 
-pub use reason::{Choice, StartReason, WaitReason};
+pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
 pub use round::{can_ever_place, decide};
 pub use types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView};
 

@@ -3,6 +3,7 @@
 //! `spillway explain` shows; the data is what programs (and tests) look at.
 
 use crate::JobId;
+use crate::econ::BlockScope;
 use serde::Serialize;
 use spillway_model::UsdPerHour;
 use std::fmt;
@@ -68,6 +69,41 @@ pub enum WaitReason {
         /// The policy's name.
         policy: String,
     },
+    /// Every pool that could run it is blocked by the failover memory: launches there failed
+    /// for lack of capacity a short while ago.
+    Blocked {
+        /// The blocked pools, in the job's order of preference.
+        pools: Vec<BlockedPool>,
+    },
+}
+
+/// A pool skipped because the failover memory blocks its zone, region or provider.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockedPool {
+    /// The pool.
+    pub pool: String,
+    /// What is blocked (the pool's zone, region or provider).
+    pub scope: BlockScope,
+    /// Seconds until the block fades, unless launches fail there again.
+    pub for_s: u64,
+}
+
+impl fmt::Display for BlockedPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pool {} ({} blocked for {} s more)",
+            self.pool, self.scope, self.for_s
+        )
+    }
+}
+
+fn list(pools: &[BlockedPool]) -> String {
+    pools
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for WaitReason {
@@ -135,6 +171,11 @@ impl fmt::Display for WaitReason {
                 f,
                 "policy {policy} gives it no share of any pool this round; the jobs it ranks first use the capacity it could run on"
             ),
+            WaitReason::Blocked { pools } => write!(
+                f,
+                "every pool that could run it is blocked after launches failed there for lack of capacity: {}; it starts when a block fades",
+                list(pools)
+            ),
         }
     }
 }
@@ -179,6 +220,12 @@ pub struct StartReason {
     pub backfilled: bool,
     /// The accelerator indices it gets.
     pub accelerators: Vec<u32>,
+    /// Pools it could have used that the failover memory blocks (launches there failed for
+    /// lack of capacity a short while ago), so it went on to the next.
+    pub blocked: Vec<BlockedPool>,
+    /// It accepts spot capacity, but its deadline leaves too little slack to absorb a
+    /// preemption, so spot pools were not considered (the spot deadline rule).
+    pub spot_ruled_out: bool,
 }
 
 impl fmt::Display for StartReason {
@@ -205,6 +252,14 @@ impl fmt::Display for StartReason {
         )?;
         if self.backfilled {
             f.write_str(", backfilled ahead of a blocked job")?;
+        }
+        if !self.blocked.is_empty() {
+            write!(f, ", skipping {}", list(&self.blocked))?;
+        }
+        if self.spot_ruled_out {
+            f.write_str(
+                ", not on spot: its deadline leaves too little slack to absorb a preemption",
+            )?;
         }
         if self.accelerators.is_empty() {
             f.write_str(", no accelerator indices")

@@ -3,9 +3,10 @@
 //! lower priorities, within tenant quotas, pool job limits and budgets.
 
 use super::order::{Ranking, rank};
-use super::reason::{Choice, StartReason, WaitReason};
+use super::reason::{BlockedPool, Choice, StartReason, WaitReason};
 use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput};
-use crate::{JobId, PolicyKind};
+use crate::econ::{CheckpointModel, spot_allowed};
+use crate::{JobId, PolicyKind, SimTime};
 use spillway_model::spec::ChoiceOrder;
 use spillway_model::{Usd, UsdPerHour};
 use std::collections::HashMap;
@@ -37,7 +38,13 @@ pub(crate) struct Candidate {
 /// Decides one round.
 pub fn decide(input: &RoundInput<'_>) -> Decision {
     let mut decision = Decision::default();
-    let all: Vec<Vec<Candidate>> = input.queued.iter().map(|q| candidates(input, q)).collect();
+    // Pools the failover memory blocks are set aside before the policy ranks: a job goes on
+    // to its next pool at once, and waits with the blocks as its reason when none is left.
+    let (all, blocked): (Vec<Vec<Candidate>>, Vec<Vec<BlockedPool>>) = input
+        .queued
+        .iter()
+        .map(|q| unblocked(input, candidates(input, q)))
+        .unzip();
     let Ranking {
         order,
         options,
@@ -74,7 +81,14 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         let job = &input.queued[qi];
         let candidates = options.as_ref().map_or(&all[qi], |o| &o[qi]);
         if all[qi].is_empty() {
-            decision.waiting.push((job.id, no_pool_reason(input, job)));
+            let reason = if blocked[qi].is_empty() {
+                no_pool_reason(input, job)
+            } else {
+                WaitReason::Blocked {
+                    pools: blocked[qi].clone(),
+                }
+            };
+            decision.waiting.push((job.id, reason));
             continue;
         }
         if candidates.is_empty() {
@@ -163,6 +177,10 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 priority: job.priority,
                 backfilled,
                 accelerators: accelerators.clone(),
+                blocked: skipped(input, job, &blocked[qi], c),
+                spot_ruled_out: job.use_spot
+                    && input.pools.iter().any(|p| p.spot)
+                    && !deadline_allows_spot(input, job),
             };
             decision.actions.push(Action::Start {
                 job: job.id,
@@ -269,6 +287,8 @@ pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<()
         running: Vec::new(),
         quotas: HashMap::new(),
         policy: PolicyKind::PriorityBackfill,
+        failover: None,
+        restart_overhead_s: 0.0,
     };
     if candidates(&input, job).is_empty() {
         Err(no_pool_reason(&input, job))
@@ -287,13 +307,117 @@ fn reserve(p: &mut PoolRound, job: JobId, count: u32, now_ms: i64) {
     }
 }
 
+/// Splits a job's candidates into those the failover memory lets through and the pools it
+/// blocks now (each blocked pool once).
+fn unblocked(
+    input: &RoundInput<'_>,
+    candidates: Vec<Candidate>,
+) -> (Vec<Candidate>, Vec<BlockedPool>) {
+    let Some(memory) = input.failover else {
+        return (candidates, Vec::new());
+    };
+    let now = SimTime(input.now_ms.saturating_mul(1000));
+    let mut open = Vec::with_capacity(candidates.len());
+    let mut blocked: Vec<BlockedPool> = Vec::new();
+    for c in candidates {
+        let pool = &input.pools[c.pool];
+        match memory.blocked_until(pool.location, now) {
+            None => open.push(c),
+            Some((scope, until)) => {
+                if !blocked.iter().any(|b| b.pool == pool.name) {
+                    blocked.push(BlockedPool {
+                        pool: pool.name.to_string(),
+                        scope,
+                        for_s: ((until.0 - now.0).max(0) as u64).div_ceil(1_000_000),
+                    });
+                }
+            }
+        }
+    }
+    (open, blocked)
+}
+
+/// The blocked pools a started job would have tried before the one it got (in its own order
+/// of candidates): what failover skipped for it.
+fn skipped(
+    input: &RoundInput<'_>,
+    job: &QueuedView<'_>,
+    blocked: &[BlockedPool],
+    chosen: &Candidate,
+) -> Vec<BlockedPool> {
+    if blocked.is_empty() {
+        return Vec::new();
+    }
+    let order = candidates(input, job);
+    let at = |pool: usize| order.iter().position(|c| c.pool == pool);
+    let chosen_at = order.iter().position(|c| c == chosen).unwrap_or(usize::MAX);
+    blocked
+        .iter()
+        .filter(|b| {
+            input
+                .pools
+                .iter()
+                .position(|p| p.name == b.pool)
+                .and_then(at)
+                .is_some_and(|i| i < chosen_at)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The spot deadline rule: whether a job may (still) use spot capacity now. A job with a
+/// deadline and a work estimate may while its slack, on the fastest reliable (not spot) pool
+/// that could run it, absorbs one more preemption: the work since its last checkpoint (all of
+/// it without checkpoints) and a restart. Jobs without a deadline or an estimate, and jobs
+/// that only spot pools could run, are not restricted.
+fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
+    let (Some(deadline_ms), Some(work_s)) = (job.deadline_ms, job.work_secs) else {
+        return true;
+    };
+    let reliable_speed = input
+        .pools
+        .iter()
+        .filter(|p| !p.spot && job.infra.is_none_or(|i| i == p.name || i == p.executor))
+        .filter(|p| {
+            job.choices.is_empty()
+                || job
+                    .choices
+                    .iter()
+                    .any(|c| p.accelerator == Some(c.accelerator.as_str()) && p.capacity >= c.count)
+        })
+        .map(|p| {
+            if job.choices.is_empty() {
+                1.0
+            } else {
+                p.throughput
+            }
+        })
+        .fold(0.0, f64::max);
+    if reliable_speed <= 0.0 {
+        return true;
+    }
+    let model = CheckpointModel {
+        interval_s: job.checkpoint_interval_s.unwrap_or(work_s) as f64,
+        restart_overhead_s: input.restart_overhead_s,
+        failover_allowance_s: 0.0,
+    };
+    spot_allowed(
+        SimTime(input.now_ms.saturating_mul(1000)),
+        SimTime(deadline_ms.saturating_mul(1000)),
+        work_s as f64,
+        reliable_speed,
+        &model,
+    )
+}
+
 /// Where a job may go, in order of preference.
 fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
     if job.num_nodes > 1 {
         return Vec::new();
     }
+    let spot_ok = job.use_spot && deadline_allows_spot(input, job);
     let infra_ok = |p: &PoolView<'_>| {
-        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (job.use_spot || !p.spot)
+        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (spot_ok || !p.spot)
     };
     let mut out = Vec::new();
     if job.choices.is_empty() {

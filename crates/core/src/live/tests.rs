@@ -1,7 +1,7 @@
 //! Scenario tests of the live round.
 
 use super::*;
-use crate::{JobId, PolicyKind};
+use crate::{JobId, PolicyKind, SimTime};
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use std::collections::HashMap;
@@ -29,6 +29,7 @@ fn pool(
         price: UsdPerHour(1.0),
         spot: false,
         throughput: 1.0,
+        location: ("local", name, name),
     }
 }
 
@@ -44,6 +45,8 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         use_spot: false,
         budget: None,
         work_secs: None,
+        deadline_ms: None,
+        checkpoint_interval_s: None,
     }
 }
 
@@ -59,6 +62,8 @@ fn input<'a>(
         running,
         quotas: HashMap::new(),
         policy: PolicyKind::PriorityBackfill,
+        failover: None,
+        restart_overhead_s: 0.0,
     }
 }
 
@@ -283,6 +288,109 @@ fn spot_pools_take_only_jobs_that_accept_spot() {
 }
 
 #[test]
+fn pools_blocked_by_the_failover_memory_are_skipped_then_waited_for() {
+    use crate::econ::{FailoverMemory, FailureKind};
+    let one = h100(1);
+    let cheap = pool("a", Some("H100"), 1, &[0]);
+    let mut dear = pool("b", Some("H100"), 2, &[0, 1]);
+    dear.price = UsdPerHour(2.0);
+    let mut memory = FailoverMemory::new(60.0);
+    memory.record(FailureKind::ZoneCapacity, cheap.location, SimTime::ZERO);
+    let mut i = input(
+        vec![cheap.clone(), dear.clone()],
+        vec![queued(1, 500, &one)],
+        vec![],
+    );
+    i.failover = Some(&memory);
+    let d = decide(&i);
+    let Action::Start { pool, reason, .. } = &d.actions[0] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(*pool, 1, "the next pool at once");
+    assert_eq!(
+        reason.to_string(),
+        "placed on pool b with H100:1 (its first choice) by policy priority_backfill; priority 500, skipping pool a (zone a of local blocked for 60 s more), accelerator indices [0]"
+    );
+    // A blocked pool it would only have tried after the one it got is not "skipped".
+    let mut i = input(
+        vec![dear.clone(), cheap.clone()],
+        vec![queued(1, 500, &one)],
+        vec![],
+    );
+    i.failover = Some(&memory);
+    i.pools[0].price = UsdPerHour(0.5);
+    let d = decide(&i);
+    let Action::Start { reason, .. } = &d.actions[0] else {
+        panic!("{d:?}")
+    };
+    assert!(reason.blocked.is_empty(), "{reason}");
+    // Only the blocked pool could run it: it waits, saying for how long.
+    let mut i = input(vec![cheap.clone()], vec![queued(1, 500, &one)], vec![]);
+    i.failover = Some(&memory);
+    i.now_ms = 20_000;
+    let d = decide(&i);
+    assert!(d.actions.is_empty());
+    assert_eq!(
+        d.waiting[0].1.to_string(),
+        "every pool that could run it is blocked after launches failed there for lack of capacity: pool a (zone a of local blocked for 40 s more); it starts when a block fades"
+    );
+    // A region failure blocks every pool of the region; the block fades after a half-life.
+    memory.record(FailureKind::RegionQuota, ("local", "r", "x"), SimTime::ZERO);
+    let (mut a, mut b) = (cheap, dear);
+    a.location = ("local", "r", "a");
+    b.location = ("local", "r", "b");
+    let mut i = input(vec![a, b], vec![queued(1, 500, &one)], vec![]);
+    i.failover = Some(&memory);
+    assert!(decide(&i).actions.is_empty());
+    i.now_ms = 61_000;
+    assert_eq!(started(&decide(&i)), vec![(1, vec![0])]);
+}
+
+#[test]
+fn a_deadline_job_uses_spot_only_while_its_slack_absorbs_a_preemption() {
+    let one = h100(1);
+    let mut spot = pool("spot", Some("H100"), 1, &[0]);
+    spot.spot = true;
+    spot.price = UsdPerHour(0.5);
+    let mut od = pool("od", Some("H100"), 1, &[0]);
+    od.price = UsdPerHour(2.0);
+    let hour = 3_600_000;
+    let job = |deadline_h: Option<f64>| {
+        let mut q = queued(1, 500, &one);
+        q.use_spot = true;
+        q.work_secs = Some(10 * 3600);
+        q.checkpoint_interval_s = Some(1800);
+        q.deadline_ms = deadline_h.map(|h| (h * hour as f64) as i64);
+        q
+    };
+    let place = |q: QueuedView<'_>| {
+        let mut i = input(vec![spot.clone(), od.clone()], vec![q], vec![]);
+        i.restart_overhead_s = 300.0;
+        match decide(&i).actions.remove(0) {
+            Action::Start { pool, reason, .. } => (pool, reason),
+            a => panic!("{a:?}"),
+        }
+    };
+    // 10 h of work due in 12 h: 2 h of slack beyond a restart covers a lost half hour.
+    let (p, r) = place(job(Some(12.0)));
+    assert_eq!((p, r.spot_ruled_out), (0, false));
+    // Due in 10.5 h: 25 min of slack after a restart cannot absorb a lost half hour.
+    let (p, r) = place(job(Some(10.5)));
+    assert_eq!((p, r.spot_ruled_out), (1, true));
+    assert!(
+        r.to_string()
+            .contains("not on spot: its deadline leaves too little slack"),
+        "{r}"
+    );
+    // Without checkpoints a preemption loses all 10 h: even 12 h is too tight.
+    let mut q = job(Some(12.0));
+    q.checkpoint_interval_s = None;
+    assert_eq!(place(q).0, 1);
+    // No deadline: spot, the cheapest.
+    assert_eq!(place(job(None)).0, 0);
+}
+
+#[test]
 fn alternatives_over_budget_are_skipped_and_an_unaffordable_job_says_why() {
     let choices = vec![
         AcceleratorChoice {
@@ -499,6 +607,7 @@ mod invariants {
                 price: UsdPerHour(1.0),
                 spot: false,
                 throughput: 1.0,
+                location: ("local", "r", ["p0", "p1", "p2", "p3"][i]),
             }).collect();
             let running: Vec<RunningView<'_>> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
                 id: JobId(10_000 + i as u64),
@@ -521,10 +630,12 @@ mod invariants {
                 work_secs: None,
                 use_spot: false,
                 budget: None,
+                deadline_ms: None,
+                checkpoint_interval_s: None,
             }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
-            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy };
+            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0 };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 

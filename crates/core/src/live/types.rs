@@ -2,6 +2,7 @@
 //! it decides (actions, and why the others wait).
 
 use super::reason::{StartReason, WaitReason};
+use crate::econ::FailoverMemory;
 use crate::{JobId, PolicyKind};
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
@@ -30,6 +31,8 @@ pub struct PoolView<'a> {
     /// reference accelerator; from the catalog or a roofline estimate, 1.0 where unknown).
     /// Heterogeneity-aware policies prefer faster pools.
     pub throughput: f64,
+    /// Where its capacity is, as the failover memory scopes it: (provider, region, zone).
+    pub location: (&'a str, &'a str, &'a str),
 }
 
 /// A queued job.
@@ -57,6 +60,12 @@ pub struct QueuedView<'a> {
     /// unknown, which the round treats as long-running (it never backfills ahead of a
     /// reservation and never ends before a shadow time).
     pub work_secs: Option<u64>,
+    /// When it should be done, ms since the epoch. With `work_secs` it decides whether the
+    /// job may (still) use spot capacity ([`crate::econ::spot_allowed`]).
+    pub deadline_ms: Option<i64>,
+    /// How often it checkpoints, seconds: what a preemption loses at most. `None`: it does
+    /// not, and a preemption loses all its work.
+    pub checkpoint_interval_s: Option<u64>,
 }
 
 /// A running job.
@@ -104,6 +113,12 @@ pub struct RoundInput<'a> {
     pub quotas: HashMap<&'a str, QuotaView>,
     /// The policy that orders the queue and chooses among alternatives.
     pub policy: PolicyKind,
+    /// Recent launch failures for lack of capacity, shared by all jobs: pools whose zone,
+    /// region or provider it blocks at `now_ms` are skipped. `None`: nothing is blocked.
+    pub failover: Option<&'a FailoverMemory>,
+    /// Seconds from a (re)start until a job's work progresses again (provisioning, loading a
+    /// checkpoint): part of the margin the spot deadline rule keeps.
+    pub restart_overhead_s: f64,
 }
 
 /// What to do.

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Spillway", description = "The Spillway broker API: submit AI jobs, follow them, see pools and usage."),
-    paths(jobs::submit, jobs::list, jobs::show, jobs::cancel, jobs::logs, jobs::explain, pools, usage),
+    paths(jobs::submit, jobs::list, jobs::show, jobs::cancel, jobs::logs, jobs::explain, pools, usage, contracts),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth)
 )]
@@ -61,6 +61,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/jobs/{id}/explain", get(jobs::explain))
         .route("/v1/pools", get(pools))
         .route("/v1/usage", get(usage))
+        .route("/v1/contracts", get(contracts))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route(
@@ -124,6 +125,23 @@ pub async fn usage(
     Ok(Json(UsageReport {
         tenants: by_tenant.into_values().collect(),
     }))
+}
+
+/// Each committed-spend contract from real usage: spent against its burn schedule, the
+/// projection to the end of its term (on track, shortfall in dollars that would be lost, or
+/// when it would be used up) and the share of the work it carried.
+#[utoipa::path(
+    get,
+    path = "/v1/contracts",
+    responses((status = 200, body = ContractList), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn contracts(
+    State(service): State<Arc<Service>>,
+    _caller: Caller,
+) -> Result<Json<ContractList>, ApiError> {
+    let (at_ms, contracts) = service.contracts().await?;
+    Ok(Json(ContractList { at_ms, contracts }))
 }
 
 async fn metrics(State(service): State<Arc<Service>>) -> impl IntoResponse {

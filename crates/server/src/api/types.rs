@@ -1,7 +1,7 @@
 //! Request and response bodies of the API, with their OpenAPI schemas.
 
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobState};
-use crate::service::PoolStatus;
+use crate::service::{ContractStanding, PoolStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -58,6 +58,9 @@ pub struct JobView {
     pub attempts: u32,
     /// Restarts used.
     pub restarts: u32,
+    /// Times it was preempted and requeued (spot reclaims, higher-priority jobs, engines).
+    #[serde(default)]
+    pub preemptions: u32,
     /// Exit code of the last finished attempt.
     pub exit_code: Option<i32>,
     /// The last thing that happened, in words.
@@ -91,6 +94,7 @@ impl From<&Job> for JobView {
             deadline_ms: j.deadline_ms,
             attempts: j.attempts,
             restarts: j.restarts,
+            preemptions: j.preemptions,
             exit_code: j.exit_code,
             message: j.message.clone(),
             spec: serde_json::to_value(&j.spec).unwrap_or_default(),
@@ -220,6 +224,15 @@ pub struct TenantUsage {
     pub chip_hours: f64,
     /// Total spend, USD.
     pub usd: f64,
+}
+
+/// The committed-spend contracts, from real usage.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContractList {
+    /// When the report was made, ms since the epoch.
+    pub at_ms: i64,
+    /// One per configured contract, in config order.
+    pub contracts: Vec<ContractStanding>,
 }
 
 /// Usage of the tenants the caller may see.

@@ -1,7 +1,8 @@
 //! The local executor: each attempt is a `bash` process group on this machine.
 //!
 //! Layout under the data directory, per job: `jobs/<id>/stdout.log`, `jobs/<id>/stderr.log`
-//! (appended by every attempt), `jobs/<id>/work/` (the default working directory) and
+//! (appended by every attempt), `jobs/<id>/work/` (the default working directory),
+//! `jobs/<id>/checkpoint/` (`SPILLWAY_CHECKPOINT_DIR`, kept for every attempt) and
 //! `jobs/<id>/attempt-<n>/{pid,exit}`.
 //!
 //! A small fixed wrapper script runs the job: the spec's `setup` and `run` reach it as
@@ -50,6 +51,12 @@ pub struct LocalExecutor {
 /// Directory of a job's files.
 pub fn job_dir(data_dir: &Path, job: JobId) -> PathBuf {
     data_dir.join("jobs").join(job.to_string())
+}
+
+/// Directory a job keeps its checkpoints in (`SPILLWAY_CHECKPOINT_DIR`), the same for every
+/// attempt: a restarted job finds what its earlier attempts saved.
+pub fn checkpoint_dir(data_dir: &Path, job: JobId) -> PathBuf {
+    job_dir(data_dir, job).join("checkpoint")
 }
 
 fn attempt_dir(data_dir: &Path, job: JobId, attempt: u32) -> PathBuf {
@@ -110,6 +117,7 @@ impl Executor for LocalExecutor {
         let jdir = job_dir(&self.data_dir, req.job);
         let adir = attempt_dir(&self.data_dir, req.job, req.attempt);
         std::fs::create_dir_all(&adir).map_err(prepare(&adir))?;
+        req.prepare_checkpoint_dir()?;
         let workdir = match &req.spec.workdir {
             Some(w) => PathBuf::from(w),
             None => {
@@ -155,6 +163,8 @@ impl Executor for LocalExecutor {
             .env("SPILLWAY_JOB_ID", req.job.to_string())
             .env("SPILLWAY_ATTEMPT", req.attempt.to_string())
             .env("SPILLWAY_RESUMED", if req.resume { "1" } else { "0" })
+            .env("SPILLWAY_RESTART_COUNT", req.restart_count.to_string())
+            .env("SPILLWAY_CHECKPOINT_DIR", &req.checkpoint_dir)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

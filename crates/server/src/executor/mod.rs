@@ -6,13 +6,15 @@
 //! Engines with their own queue (Slurm, Ray) are polled: one listing per cluster per poll
 //! interval, never one request per job where the engine can list them all.
 
+mod faulty;
 mod local;
 mod process;
 mod ray;
 mod script;
 mod slurm;
 
-pub use local::{LocalExecutor, job_dir};
+pub use faulty::FaultyExecutor;
+pub use local::{LocalExecutor, checkpoint_dir, job_dir};
 pub use ray::RayExecutor;
 pub use slurm::SlurmExecutor;
 
@@ -82,6 +84,22 @@ pub struct LaunchRequest {
     pub accelerators: Vec<u32>,
     /// Run the checkpoint's resume command instead of `run`.
     pub resume: bool,
+    /// How many earlier attempts of the job ran (restarts after preemptions, failures and
+    /// losses): `SPILLWAY_RESTART_COUNT`.
+    pub restart_count: u32,
+    /// The job's checkpoint directory, the same for every attempt and kept across server
+    /// restarts: `SPILLWAY_CHECKPOINT_DIR`. The executor creates it.
+    pub checkpoint_dir: std::path::PathBuf,
+}
+
+impl LaunchRequest {
+    /// Creates the checkpoint directory.
+    pub(crate) fn prepare_checkpoint_dir(&self) -> Result<(), ExecError> {
+        std::fs::create_dir_all(&self.checkpoint_dir).map_err(|source| ExecError::Prepare {
+            path: self.checkpoint_dir.display().to_string(),
+            source,
+        })
+    }
 }
 
 /// What identifies a launched attempt on its engine.
@@ -219,6 +237,15 @@ pub enum ExecError {
     /// The Ray cluster refused or did not answer.
     #[error(transparent)]
     Ray(#[from] spillway_engines::ray::RayError),
+    /// The pool has no capacity for it now (a stockout, a used-up quota, a provider
+    /// refusing): nothing was started, and the job may go elsewhere.
+    #[error("no capacity: {detail}")]
+    NoCapacity {
+        /// What the failure blocks in the failover memory: the zone, region or provider.
+        kind: spillway_core::econ::FailureKind,
+        /// What the engine said.
+        detail: String,
+    },
     /// Signalling the process failed.
     #[error("cannot signal process group {pid}: {source}")]
     Signal {

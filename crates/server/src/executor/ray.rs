@@ -136,6 +136,7 @@ impl Executor for RayExecutor {
                 source,
             })?;
         }
+        req.prepare_checkpoint_dir()?;
         let mut spec = RayJobSpec::new(req.job.to_string(), entrypoint());
         spec.submission_id = sid.clone();
         let workdir = req.spec.workdir.as_deref().map(Path::new);

@@ -33,6 +33,14 @@ pub(super) fn attempt_env(req: &LaunchRequest, workdir: Option<&Path>) -> BTreeM
         "SPILLWAY_RESUMED".into(),
         if req.resume { "1" } else { "0" }.into(),
     );
+    env.insert(
+        "SPILLWAY_RESTART_COUNT".into(),
+        req.restart_count.to_string(),
+    );
+    env.insert(
+        "SPILLWAY_CHECKPOINT_DIR".into(),
+        req.checkpoint_dir.display().to_string(),
+    );
     env.insert("SPILLWAY_RUN".into(), run_text(req));
     if let Some(setup) = req.spec.setup.as_deref().filter(|s| !s.is_empty()) {
         env.insert("SPILLWAY_SETUP".into(), setup.to_string());
@@ -59,6 +67,8 @@ mod tests {
             accelerator: None,
             accelerators: vec![],
             resume: false,
+            restart_count: 0,
+            checkpoint_dir: "/tmp/ckpt".into(),
         }
     }
 

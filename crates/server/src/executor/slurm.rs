@@ -125,6 +125,7 @@ impl SlurmExecutor {
             Some(w) => PathBuf::from(w),
             None => jdir.join("work"),
         };
+        req.prepare_checkpoint_dir()?;
         for dir in [&jdir, &workdir] {
             std::fs::create_dir_all(dir).map_err(|source| ExecError::Prepare {
                 path: dir.display().to_string(),

@@ -5,14 +5,17 @@
 //! one task handles both in order, so there are no locks around the live state (the
 //! mini-redis shape). Every state change is written to the store before it takes effect.
 
+mod contracts;
+mod failover;
 pub mod leader;
 mod reactor;
 mod recovery;
 mod reports;
+mod spot;
 mod status;
 
 use crate::config::{Config, ExecutorKind, PoolEngine, PricePlan};
-use crate::executor::{Executor, LocalExecutor, RayExecutor, SlurmExecutor};
+use crate::executor::{Executor, FaultyExecutor, LocalExecutor, RayExecutor, SlurmExecutor};
 use crate::job::{Job, JobId, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{PoolView, QueuedView, can_ever_place};
@@ -22,6 +25,8 @@ use reactor::Reactor;
 use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
+
+pub use contracts::ContractStanding;
 
 /// Why a request to the service failed.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +160,8 @@ impl Service {
     ) -> Result<Arc<Service>, ServiceError> {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::default());
+        // Injected faults count from here.
+        let started = std::time::Instant::now();
         let (exit_tx, exit_rx) = mpsc::unbounded_channel();
         let executor: Arc<dyn Executor> =
             Arc::new(LocalExecutor::new(config.data_dir.clone(), exit_tx.clone()));
@@ -162,7 +169,15 @@ impl Service {
         let mut executors: Vec<Arc<dyn Executor>> = Vec::new();
         for p in &config.pools {
             executors.push(match &p.engine {
-                PoolEngine::Local => executor.clone(),
+                PoolEngine::Local => match &p.faults {
+                    Some(f) if !f.stockouts.is_empty() => Arc::new(FaultyExecutor::new(
+                        executor.clone(),
+                        &p.name,
+                        f.clone(),
+                        started,
+                    )),
+                    _ => executor.clone(),
+                },
                 PoolEngine::Slurm(s) => Arc::new(
                     SlurmExecutor::new(
                         &p.name,
@@ -187,7 +202,13 @@ impl Service {
                 ),
             });
         }
-        let mut reactor = Reactor::new(config.clone(), store.clone(), executors, metrics.clone());
+        let mut reactor = Reactor::new(
+            config.clone(),
+            store.clone(),
+            executors,
+            metrics.clone(),
+            started,
+        );
         let role = if store.shared() {
             let role = leader::start(store.clone(), address.to_string());
             tokio::spawn(leader::run_replica(reactor, rx, exit_rx, role.clone()));
@@ -276,6 +297,7 @@ impl Service {
                 price: p.price,
                 spot: p.plan == PricePlan::Spot,
                 throughput: 1.0,
+                location: p.location.memory_key(),
             })
             .collect();
         let job = QueuedView {
@@ -292,6 +314,9 @@ impl Service {
                 Some(spillway_model::spec::WorkEstimate::Seconds(s)) => Some(s),
                 _ => None,
             },
+            // Whether it can ever run does not depend on its deadline.
+            deadline_ms: None,
+            checkpoint_interval_s: None,
         };
         can_ever_place(&pools, &job)
             .map_err(|r| ServiceError::Unplaceable(format!("resources: {r}")))

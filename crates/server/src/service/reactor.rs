@@ -1,17 +1,23 @@
 //! The reactor: owns the live jobs and the pools' free accelerators, runs a scheduling round
 //! after every batch of commands and exits, and carries the round's actions out.
+//!
+//! It also keeps the failover memory (a launch refused for lack of capacity blocks its zone,
+//! region or provider for every job, and the job goes on to its next pool in the next round,
+//! at once) and the clocks of injected preemptions, at which a spot pool reclaims its running
+//! jobs (`[pool.faults]`; see `failover.rs` and `spot.rs`).
 
 use super::leader::Role;
 use super::{Command, ServiceError};
-use crate::config::Config;
-use crate::executor::{ExecReport, Executor, Handle, LaunchRequest};
+use crate::config::{Config, PreemptionClock};
+use crate::executor::{ExecError, ExecReport, Executor, Handle, LaunchRequest, checkpoint_dir};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{
     self, Action, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason, core_id,
     job_id,
 };
-use crate::store::{Store, Write};
+use crate::store::{ContractCharge, Store, Write};
+use spillway_core::econ::FailoverMemory;
 use spillway_model::spec::{JobSpec, WorkEstimate};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -23,7 +29,10 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Stop {
     Cancel,
+    /// For a higher-priority job.
     Preempt(JobId),
+    /// Its spot pool reclaimed the capacity.
+    Reclaim,
 }
 
 /// A job not yet finished, as the reactor tracks it.
@@ -75,7 +84,14 @@ pub(super) struct Reactor {
     /// `leader.rs`), so that a late `Submitted` command does not queue them twice.
     pub(super) from_store: HashSet<JobId>,
     /// Each pool's speed for heterogeneity-aware policies (same order as `config.pools`).
-    throughputs: Vec<f64>,
+    pub(super) throughputs: Vec<f64>,
+    /// When the service started: injected faults count from here.
+    pub(super) started: Instant,
+    /// Recent launch failures for lack of capacity, shared by all jobs (decaying; see
+    /// `failover.rs`).
+    pub(super) failover: FailoverMemory,
+    /// Per pool (same order as `config.pools`), its injected preemptions still to come.
+    pub(super) reclaims: Vec<Option<PreemptionClock>>,
 }
 
 pub(super) fn event(kind: &str, message: impl Into<String>) -> JobEvent {
@@ -92,6 +108,7 @@ impl Reactor {
         store: Arc<dyn Store>,
         executors: Vec<Arc<dyn Executor>>,
         metrics: Arc<Metrics>,
+        started: Instant,
     ) -> Reactor {
         let free = config
             .pools
@@ -112,8 +129,21 @@ impl Reactor {
             })
             .collect();
         let throughputs = schedule::pool_throughputs(&config);
+        let reclaims = config
+            .pools
+            .iter()
+            .map(|p| {
+                p.faults
+                    .as_ref()
+                    .filter(|f| f.preempts())
+                    .map(PreemptionClock::new)
+            })
+            .collect();
         Reactor {
             throughputs,
+            started,
+            failover: FailoverMemory::new(config.failover_half_life_s),
+            reclaims,
             config,
             store,
             executors,
@@ -152,6 +182,7 @@ impl Reactor {
         // a burst, so that deciding over a long queue does not starve the API of CPU.
         let mut next_round = tokio::time::Instant::now();
         loop {
+            let reclaim_at = self.next_reclaim();
             tokio::select! {
                 cmd = inbox.recv() => match cmd {
                     Some(cmd) => {
@@ -175,9 +206,14 @@ impl Reactor {
                         break;
                     }
                 }
+                () = sleep_until_some(reclaim_at) => {
+                    self.reclaim_due().await;
+                    dirty = true;
+                }
                 () = tokio::time::sleep_until(next_round), if dirty => {
-                    self.round().await;
-                    dirty = false;
+                    // A launch refused for lack of capacity goes on to its next pool in a
+                    // round right after this one.
+                    dirty = self.round().await;
                     next_round = tokio::time::Instant::now() + MIN_ROUND_GAP;
                 }
             }
@@ -259,8 +295,9 @@ impl Reactor {
         }
     }
 
-    /// One scheduling round: decide, then record and carry out the actions.
-    pub(super) async fn round(&mut self) {
+    /// One scheduling round: decide, then record and carry out the actions. Returns whether
+    /// a launch was refused for lack of capacity (its job is queued again, for the next round).
+    pub(super) async fn round(&mut self) -> bool {
         let started = Instant::now();
         let decision = {
             let input = self.round_input();
@@ -296,7 +333,10 @@ impl Reactor {
                     for i in &accelerators {
                         self.free[pool].remove(i);
                     }
-                    let resume = live.job.attempts > 0
+                    // Earlier attempts that ran (refused and never-started launches do not
+                    // count): a restart resumes from the checkpoint.
+                    let restart_count = live.job.preemptions + live.job.restarts;
+                    let resume = restart_count > 0
                         && live
                             .spec
                             .checkpoint
@@ -322,9 +362,30 @@ impl Reactor {
                     };
                     writes.push(Write::Job(live.job.clone()));
                     writes.push(Write::Attempt(attempt.clone()));
+                    let pool_config = &self.config.pools[pool];
+                    if let Some(contract) = &pool_config.contract {
+                        if !attempt.accelerators.is_empty() {
+                            writes.push(Write::Charge(ContractCharge {
+                                job,
+                                attempt: attempt.number,
+                                contract: contract.clone(),
+                                pool: pool_config.name.clone(),
+                                chips: attempt.accelerators.len() as u32,
+                                usd_per_chip_hour: pool_config.price.0,
+                            }));
+                        }
+                    }
+                    let restart = match (restart_count, resume) {
+                        (0, _) => String::new(),
+                        (n, true) => format!("; restart {n}, running checkpoint.resume"),
+                        (n, false) => format!("; restart {n}"),
+                    };
                     writes.push(Write::Event(
                         job,
-                        event("started", format!("attempt {}: {reason}", attempt.number)),
+                        event(
+                            "started",
+                            format!("attempt {}: {reason}{restart}", attempt.number),
+                        ),
                     ));
                     live.attempt = Some(attempt);
                     launches.push(job);
@@ -337,14 +398,16 @@ impl Reactor {
             for id in launches {
                 self.unlaunch(id);
             }
-            return;
+            return false;
         }
         let mut after = Vec::new();
+        let mut refused = false;
         for id in launches {
-            self.launch(id, &mut after).await;
+            refused |= self.launch(id, &mut after).await;
         }
         self.write(after).await;
         self.publish_gauges();
+        refused
     }
 
     /// Undoes a start that could not be recorded.
@@ -361,12 +424,13 @@ impl Reactor {
         live.job.state = JobState::Queued;
     }
 
-    async fn launch(&mut self, id: JobId, writes: &mut Vec<Write>) {
+    /// Launches a recorded attempt; returns whether the pool refused it for lack of capacity.
+    async fn launch(&mut self, id: JobId, writes: &mut Vec<Write>) -> bool {
         let Some(live) = self.jobs.get(&id) else {
-            return;
+            return false;
         };
         let Some(attempt) = live.attempt.as_ref() else {
-            return;
+            return false;
         };
         let pool = self
             .pool_index(&attempt.pool)
@@ -378,6 +442,8 @@ impl Reactor {
             accelerator: self.config.pools[pool].accelerator.clone(),
             accelerators: attempt.accelerators.clone(),
             resume: attempt.resumed,
+            restart_count: live.job.preemptions + live.job.restarts,
+            checkpoint_dir: checkpoint_dir(&self.config.data_dir, id),
         };
         match self.executors[pool].launch(req).await {
             Ok(handle) => {
@@ -391,6 +457,12 @@ impl Reactor {
                 tracing::info!(job = %id, attempt = a.number, pool = %a.pool, accelerators = ?a.accelerators, "launched");
                 live.handle = Some(handle);
                 writes.push(Write::Attempt(a.clone()));
+                false
+            }
+            Err(ExecError::NoCapacity { kind, detail }) => {
+                tracing::info!(job = %id, pool = %self.config.pools[pool].name, %detail, "launch refused for lack of capacity");
+                writes.extend(self.refused(id, pool, kind, &detail));
+                true
             }
             Err(e) => {
                 tracing::warn!(job = %id, error = %e, "launch failed");
@@ -401,6 +473,7 @@ impl Reactor {
                     Some(format!("launch failed: {e}")),
                 );
                 writes.extend(w);
+                false
             }
         }
     }
@@ -414,6 +487,7 @@ impl Reactor {
         };
         live.stopping = Some(Stop::Preempt(for_job));
         let (number, pool) = (a.number, a.pool.clone());
+        self.metrics.preempted(&pool, "priority");
         writes.push(Write::Event(
             id,
             event(
@@ -443,6 +517,7 @@ impl Reactor {
             return Vec::new();
         };
         let stopping = live.stopping.take();
+        let pool_name = a.pool.clone();
         live.handle = None;
         if let Some(p) = self.config.pools.iter().position(|p| p.name == a.pool) {
             let count = self.config.pools[p].count;
@@ -462,12 +537,29 @@ impl Reactor {
                 (JobState::Cancelled, "cancelled while running".to_string())
             }
             AttemptOutcome::Preempted => {
+                job.preemptions += 1;
                 let by = match stopping {
                     Some(Stop::Preempt(j)) => format!(" for job {j}"),
+                    Some(Stop::Reclaim) => {
+                        format!(": pool {pool_name} reclaimed its spot capacity")
+                    }
                     _ => String::new(),
                 };
-                (JobState::Queued, format!("preempted{by}; requeued"))
+                (
+                    JobState::Queued,
+                    format!(
+                        "preempted{by}; requeued to restart from its checkpoint (preemption {})",
+                        job.preemptions
+                    ),
+                )
             }
+            AttemptOutcome::NoCapacity => (
+                JobState::Queued,
+                format!(
+                    "{}; requeued",
+                    detail.clone().unwrap_or_else(|| "no capacity".to_string())
+                ),
+            ),
             AttemptOutcome::NotStarted => (
                 JobState::Queued,
                 detail.clone().map_or_else(
@@ -509,10 +601,14 @@ impl Reactor {
         if state.is_final() {
             job.finished_ms = Some(now_ms());
         }
+        let kind = match outcome {
+            AttemptOutcome::NoCapacity => "launch_failed",
+            o => o.as_str(),
+        };
         let writes = vec![
             Write::Attempt(a),
             Write::Job(job.clone()),
-            Write::Event(id, event(outcome.as_str(), message)),
+            Write::Event(id, event(kind, message)),
         ];
         if state.is_final() {
             self.jobs.remove(&id);
@@ -537,6 +633,7 @@ impl Reactor {
                 price: p.price,
                 spot: p.plan == crate::config::PricePlan::Spot,
                 throughput: self.throughputs[i],
+                location: p.location.memory_key(),
             })
             .collect();
         let mut queued = Vec::new();
@@ -558,6 +655,12 @@ impl Reactor {
                     use_spot: live.spec.resources.use_spot,
                     budget: live.spec.budget,
                     work_secs,
+                    deadline_ms: live.job.deadline_ms,
+                    checkpoint_interval_s: live
+                        .spec
+                        .checkpoint
+                        .as_ref()
+                        .and_then(|c| c.interval_secs),
                 }),
                 Some(a) => {
                     if let Some(pool) = self.pool_index(&a.pool) {
@@ -586,7 +689,17 @@ impl Reactor {
                 .map(|(k, v)| (k.as_str(), v.clone()))
                 .collect(),
             policy: self.config.policy,
+            failover: Some(&self.failover),
+            restart_overhead_s: self.config.restart_overhead_s,
         }
+    }
+}
+
+/// Resolves at `at`; never without one.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }
 

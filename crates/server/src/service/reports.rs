@@ -34,7 +34,11 @@ impl Reactor {
                 // The attempt goes on in the engine's queue and keeps its place here; the job
                 // shows as queued, with the reason, not as failed.
                 live.job.state = JobState::Queued;
+                live.job.preemptions += 1;
                 live.job.message = format!("preempted and requeued by the engine: {detail}");
+                if let Some(a) = &live.attempt {
+                    self.metrics.preempted(&a.pool, "engine");
+                }
                 vec![
                     Write::Job(live.job.clone()),
                     Write::Event(id, event("requeued", detail)),
@@ -43,7 +47,7 @@ impl Reactor {
             ExecEvent::Exited { exit_code, detail } => {
                 let outcome = match (live.stopping, exit_code, &detail) {
                     (Some(Stop::Cancel), ..) => AttemptOutcome::Cancelled,
-                    (Some(Stop::Preempt(_)), ..) => AttemptOutcome::Preempted,
+                    (Some(Stop::Preempt(_) | Stop::Reclaim), ..) => AttemptOutcome::Preempted,
                     (None, Some(0), None) => AttemptOutcome::Succeeded,
                     (None, None, None) => AttemptOutcome::Lost,
                     _ => AttemptOutcome::Failed,

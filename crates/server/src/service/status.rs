@@ -19,6 +19,10 @@ impl Reactor {
                     "being preempted to make room for higher-priority job {by}; it will be requeued"
                 )
             }
+            (Some(a), Some(Stop::Reclaim)) => format!(
+                "being preempted: pool {} reclaimed its spot capacity; it will be requeued and restarted from its checkpoint",
+                a.pool
+            ),
             (Some(a), None) => format!("running (attempt {}): {}", a.number, live.job.message),
             (None, _) => match &live.wait {
                 Some(w) => format!("queued: {w}"),

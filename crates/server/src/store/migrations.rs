@@ -69,7 +69,30 @@ pub(super) const MIGRATIONS: &[&str] = &[
         token INTEGER NOT NULL,
         expires_ms INTEGER NOT NULL
     );",
+    // 4: preemptions per job; the charges of attempts on committed pools to their contracts,
+    // priced when they are made (a later config change does not reprice what was spent). An
+    // attempt's charge is its chips x price x its time, which the attempts table has.
+    "ALTER TABLE jobs ADD COLUMN preemptions INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE contract_charges (
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        number INTEGER NOT NULL,
+        contract TEXT NOT NULL,
+        pool TEXT NOT NULL,
+        chips INTEGER NOT NULL,
+        usd_per_chip_hour DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (job_id, number)
+    );
+    CREATE INDEX contract_charges_by_contract ON contract_charges(contract);",
 ];
+
+/// What each contract was charged per pool (`?1` / `$1`: now, ms), in SQL both databases
+/// run: attempts that never ran are not charged, running ones count up to now.
+pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool,
+        CAST(SUM(c.chips * (COALESCE(a.ended_ms, ?1) - a.started_ms)) AS BIGINT),
+        SUM(c.chips * c.usd_per_chip_hour * (COALESCE(a.ended_ms, ?1) - a.started_ms))
+     FROM contract_charges c JOIN attempts a ON a.job_id = c.job_id AND a.number = c.number
+     WHERE a.outcome NOT IN ('notstarted', 'nocapacity')
+     GROUP BY c.contract, c.pool ORDER BY c.contract, c.pool";
 
 /// The latest schema version this build knows.
 pub(super) fn latest() -> i64 {

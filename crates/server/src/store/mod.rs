@@ -116,6 +116,39 @@ pub enum Write {
     Attempt(Attempt),
     /// Append an event.
     Event(JobId, JobEvent),
+    /// Charge an attempt on a committed pool to its contract (written with the attempt).
+    Charge(ContractCharge),
+}
+
+/// An attempt charged to a contract: its accelerator time, from the attempt's start to its
+/// end (or now while it runs), at the committed price it started under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractCharge {
+    /// The job.
+    pub job: JobId,
+    /// The attempt.
+    pub attempt: u32,
+    /// The contract's name.
+    pub contract: String,
+    /// The committed pool.
+    pub pool: String,
+    /// Accelerators it holds.
+    pub chips: u32,
+    /// The committed price of one accelerator-hour.
+    pub usd_per_chip_hour: f64,
+}
+
+/// What one contract was charged for the attempts on one pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractUsageRow {
+    /// The contract.
+    pub contract: String,
+    /// The pool.
+    pub pool: String,
+    /// Accelerator-milliseconds, counting running attempts up to `now`.
+    pub chip_ms: i64,
+    /// Dollars charged.
+    pub usd: f64,
 }
 
 /// Which jobs to list.
@@ -174,6 +207,8 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, id: JobId) -> Result<Vec<JobEvent>, StoreError>;
     /// Accelerator time per tenant and pool.
     async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError>;
+    /// What each contract was charged, per pool, counting running attempts up to `now_ms`.
+    async fn contract_usage(&self, now_ms: i64) -> Result<Vec<ContractUsageRow>, StoreError>;
     /// Ids of the jobs stored as queued, oldest first: how a leader finds the jobs that
     /// other replicas accepted.
     async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError>;

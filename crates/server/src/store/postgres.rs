@@ -18,8 +18,10 @@ mod rows;
 pub(crate) mod testing;
 mod writer;
 
-use super::migrations::{MIGRATIONS, latest, postgres_sql};
-use super::{JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted, UsageRow, Write};
+use super::migrations::{CONTRACT_USAGE_SQL, MIGRATIONS, latest, postgres_sql};
+use super::{
+    ContractUsageRow, JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted, UsageRow, Write,
+};
 use crate::job::{Attempt, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
 use rows::{ATTEMPT_COLUMNS, JOB_COLUMNS, attempt_from_row, job_from_row};
@@ -326,7 +328,7 @@ impl Store for PostgresStore {
                         SUM((COALESCE(a.ended_ms, $1) - a.started_ms) * json_array_length(a.accelerators::json))::bigint,
                         COUNT(*)
                  FROM attempts a JOIN jobs j ON j.id = a.job_id
-                 WHERE a.outcome != 'notstarted'
+                 WHERE a.outcome NOT IN ('notstarted', 'nocapacity')
                  GROUP BY j.tenant, a.pool ORDER BY j.tenant, a.pool",
                 &[&now_ms],
             )
@@ -340,6 +342,21 @@ impl Store for PostgresStore {
                 attempts: r.get::<_, i64>(3) as u64,
             })
             .collect())
+    }
+
+    async fn contract_usage(&self, now_ms: i64) -> Result<Vec<ContractUsageRow>, StoreError> {
+        let sql = CONTRACT_USAGE_SQL.replace("?1", "$1");
+        let rows = self.reader().await?.query(&sql, &[&now_ms]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ContractUsageRow {
+                    contract: r.try_get(0)?,
+                    pool: r.try_get(1)?,
+                    chip_ms: r.try_get::<_, Option<i64>>(2)?.unwrap_or(0),
+                    usd: r.try_get::<_, Option<f64>>(3)?.unwrap_or(0.0) / 3_600_000.0,
+                })
+            })
+            .collect()
     }
 
     async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError> {

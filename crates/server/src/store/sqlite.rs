@@ -5,8 +5,8 @@
 //! answered, yet a burst of submits costs one fsync, not one each. Reads use their own
 //! connection, which WAL lets run beside the writer.
 
-use super::migrations::migrate;
-use super::{JobFilter, NewJob, Store, StoreError, Submitted, UsageRow, Write};
+use super::migrations::{CONTRACT_USAGE_SQL, migrate};
+use super::{ContractUsageRow, JobFilter, NewJob, Store, StoreError, Submitted, UsageRow, Write};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -214,6 +214,7 @@ fn insert_job(conn: &Connection, job: NewJob) -> Result<Submitted, StoreError> {
             deadline_ms: job.deadline_ms,
             attempts: 0,
             restarts: 0,
+            preemptions: 0,
             exit_code: None,
             message,
             finished_ms: None,
@@ -228,7 +229,7 @@ fn apply_writes(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
             Write::Job(j) => {
                 conn.prepare_cached(
                     "UPDATE jobs SET state = ?2, attempts = ?3, restarts = ?4, exit_code = ?5,
-                     message = ?6, finished_ms = ?7 WHERE id = ?1",
+                     message = ?6, finished_ms = ?7, preemptions = ?8 WHERE id = ?1",
                 )?
                 .execute(params![
                     j.id.0,
@@ -237,7 +238,8 @@ fn apply_writes(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
                     j.restarts,
                     j.exit_code,
                     j.message,
-                    j.finished_ms
+                    j.finished_ms,
+                    j.preemptions
                 ])?;
             }
             Write::Attempt(a) => {
@@ -268,12 +270,26 @@ fn apply_writes(conn: &Connection, writes: &[Write]) -> Result<(), StoreError> {
                 )?
                 .execute(params![id.0, e.at_ms, e.kind, e.message])?;
             }
+            Write::Charge(c) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO contract_charges (job_id, number, contract, pool, chips,
+                     usd_per_chip_hour) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    c.job.0,
+                    c.attempt,
+                    c.contract,
+                    c.pool,
+                    c.chips,
+                    c.usd_per_chip_hour
+                ])?;
+            }
         }
     }
     Ok(())
 }
 
-const JOB_COLUMNS: &str = "id, tenant, state, spec, submitted_ms, deadline_ms, attempts, restarts, exit_code, message, finished_ms";
+const JOB_COLUMNS: &str = "id, tenant, state, spec, submitted_ms, deadline_ms, attempts, restarts, exit_code, message, finished_ms, preemptions";
 
 fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Job, StoreError>> {
     let id: i64 = r.get(0)?;
@@ -304,6 +320,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Job, StoreError>> {
         exit_code: r.get(8)?,
         message: r.get(9)?,
         finished_ms: r.get(10)?,
+        preemptions: r.get(11)?,
     }))
 }
 
@@ -460,7 +477,7 @@ impl Store for SqliteStore {
                         SUM((COALESCE(a.ended_ms, ?1) - a.started_ms) * json_array_length(a.accelerators)),
                         COUNT(*)
                  FROM attempts a JOIN jobs j ON j.id = a.job_id
-                 WHERE a.outcome != 'notstarted'
+                 WHERE a.outcome NOT IN ('notstarted', 'nocapacity')
                  GROUP BY j.tenant, a.pool ORDER BY j.tenant, a.pool",
             )?;
             let rows = stmt.query_map([now_ms], |r| {
@@ -469,6 +486,22 @@ impl Store for SqliteStore {
                     pool: r.get(1)?,
                     chip_ms: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
                     attempts: r.get::<_, i64>(3)? as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn contract_usage(&self, now_ms: i64) -> Result<Vec<ContractUsageRow>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(CONTRACT_USAGE_SQL)?;
+            let rows = stmt.query_map([now_ms], |r| {
+                Ok(ContractUsageRow {
+                    contract: r.get(0)?,
+                    pool: r.get(1)?,
+                    chip_ms: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                    usd: r.get::<_, Option<f64>>(3)?.unwrap_or(0.0) / 3_600_000.0,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

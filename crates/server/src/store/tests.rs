@@ -97,6 +97,7 @@ on_both_backends!(
     unfinished_jobs_come_with_their_attempts,
     a_failing_write_fails_alone_in_its_batch,
     attempts_are_replaced_by_number,
+    contracts_are_charged_by_attempt_at_the_price_they_started_under,
 );
 
 async fn submitted_jobs_read_back_and_ids_increase(b: Backend) {
@@ -440,4 +441,53 @@ async fn postgres_replicas_racing_for_the_lease_elect_one() {
         winners += usize::from(h.await.unwrap());
     }
     assert_eq!(winners, 1);
+}
+
+async fn contracts_are_charged_by_attempt_at_the_price_they_started_under(b: Backend) {
+    let store = b.store;
+    let mut job = store.submit(new_job("echo a", None)).await.unwrap().job;
+    job.preemptions = 2;
+    let charge = |number: u32, price: f64| {
+        Write::Charge(ContractCharge {
+            job: job.id,
+            attempt: number,
+            contract: "gcp".into(),
+            pool: "tpu".into(),
+            chips: 2,
+            usd_per_chip_hour: price,
+        })
+    };
+    // 3 s on 2 chips at $3.6/chip-hour, ended; 4 s running at $7.2 by now (10 s); a launch
+    // that failed for lack of capacity is not charged.
+    let mut failed = attempt_with(job.id, 3, Some(9_000));
+    failed.outcome = AttemptOutcome::NoCapacity;
+    let mut running = attempt_with(job.id, 2, None);
+    running.started_ms = 6_000;
+    store
+        .write(vec![
+            Write::Job(job.clone()),
+            Write::Attempt(attempt(job.id, 1)),
+            charge(1, 3.6),
+            Write::Attempt(running),
+            charge(2, 7.2),
+            Write::Attempt(failed),
+            charge(3, 100.0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.job(job.id).await.unwrap().unwrap().preemptions, 2);
+    let rows = store.contract_usage(10_000).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].contract.as_str(), rows[0].pool.as_str()),
+        ("gcp", "tpu")
+    );
+    assert_eq!(rows[0].chip_ms, 14_000);
+    // 6,000 chip-ms x $3.6 + 8,000 x $7.2, per hour.
+    assert!((rows[0].usd - 0.022).abs() < 1e-9, "{}", rows[0].usd);
+    // Written again (a retried batch), an attempt is charged once.
+    store.write(vec![charge(1, 3.6)]).await.unwrap();
+    assert_eq!(store.contract_usage(10_000).await.unwrap(), rows);
+    let usage = store.usage(10_000).await.unwrap();
+    assert_eq!(usage[0].attempts, 2, "the failed launch is no usage");
 }

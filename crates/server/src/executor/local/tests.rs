@@ -21,6 +21,9 @@ fn request(
         accelerator: accelerator.map(String::from),
         accelerators,
         resume: false,
+        restart_count: 0,
+        // Tests that look at checkpoints set one; an empty path needs no directory.
+        checkpoint_dir: std::path::PathBuf::new(),
     }
 }
 
@@ -46,6 +49,31 @@ fn attempt(job: i64, pid: Option<u32>, pid_start: Option<u64>) -> Attempt {
         outcome: AttemptOutcome::Starting,
         exit_code: None,
     }
+}
+
+#[tokio::test]
+async fn every_attempt_gets_the_jobs_checkpoint_dir_and_its_restart_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
+    let ckpt = checkpoint_dir(dir.path(), JobId(8));
+    for (attempt, restarts) in [(1, 0), (3, 1)] {
+        let mut req = request(
+            "run: echo \"$SPILLWAY_RESTART_COUNT\" >> \"$SPILLWAY_CHECKPOINT_DIR/starts\"\n",
+            8,
+            None,
+            vec![],
+        );
+        req.attempt = attempt;
+        req.restart_count = restarts;
+        req.checkpoint_dir = ckpt.clone();
+        ex.launch(req).await.unwrap();
+        assert_eq!(rx.recv().await.unwrap().exit_code(), Some(0));
+    }
+    assert_eq!(
+        std::fs::read_to_string(ckpt.join("starts")).unwrap(),
+        "0\n1\n"
+    );
 }
 
 #[tokio::test]

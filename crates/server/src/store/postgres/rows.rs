@@ -5,7 +5,7 @@ use crate::store::StoreError;
 use std::str::FromStr;
 use tokio_postgres::Row;
 
-pub(super) const JOB_COLUMNS: &str = "id, tenant, state, spec, submitted_ms, deadline_ms, attempts, restarts, exit_code, message, finished_ms";
+pub(super) const JOB_COLUMNS: &str = "id, tenant, state, spec, submitted_ms, deadline_ms, attempts, restarts, exit_code, message, finished_ms, preemptions";
 pub(super) const ATTEMPT_COLUMNS: &str = "job_id, number, pool, accelerators, resumed, pid, pid_start, started_ms, ended_ms, outcome, exit_code, external_id";
 
 /// A stored count or code out of its Rust type's range: only a hand-edited database has one.
@@ -46,6 +46,7 @@ pub(super) fn job_from_row(r: &Row) -> Result<Job, StoreError> {
             .transpose()?,
         message: r.try_get(9)?,
         finished_ms: r.try_get(10)?,
+        preemptions: narrow("jobs", id, "preemptions", r.try_get(11)?)?,
     })
 }
 

@@ -39,6 +39,7 @@ struct Statements {
     update_job: Statement,
     upsert_attempt: Statement,
     insert_event: Statement,
+    upsert_charge: Statement,
     fence: Statement,
 }
 
@@ -63,7 +64,7 @@ impl Statements {
             update_job: c
                 .prepare(
                     "UPDATE jobs SET state = $2, attempts = $3, restarts = $4, exit_code = $5,
-                     message = $6, finished_ms = $7 WHERE id = $1",
+                     message = $6, finished_ms = $7, preemptions = $8 WHERE id = $1",
                 )
                 .await?,
             upsert_attempt: c
@@ -81,6 +82,15 @@ impl Statements {
                 .await?,
             insert_event: c
                 .prepare("INSERT INTO events (job_id, at_ms, kind, message) VALUES ($1, $2, $3, $4)")
+                .await?,
+            upsert_charge: c
+                .prepare(
+                    "INSERT INTO contract_charges (job_id, number, contract, pool, chips,
+                     usd_per_chip_hour) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (job_id, number) DO UPDATE SET contract = EXCLUDED.contract,
+                     pool = EXCLUDED.pool, chips = EXCLUDED.chips,
+                     usd_per_chip_hour = EXCLUDED.usd_per_chip_hour",
+                )
                 .await?,
             // FOR SHARE: a takeover (which updates the row) waits until this batch commits, so
             // a batch either commits before the new leader's recovery reads, or is refused.
@@ -285,6 +295,7 @@ async fn insert_job(
             deadline_ms: job.deadline_ms,
             attempts: 0,
             restarts: 0,
+            preemptions: 0,
             exit_code: None,
             message: "queued".into(),
             finished_ms: None,
@@ -311,6 +322,7 @@ async fn apply_writes(
                         &j.exit_code.map(i64::from),
                         &j.message,
                         &j.finished_ms,
+                        &i64::from(j.preemptions),
                     ],
                 )
                 .await?;
@@ -339,6 +351,20 @@ async fn apply_writes(
             Write::Event(id, e) => {
                 c.execute(&s.insert_event, &[&id.0, &e.at_ms, &e.kind, &e.message])
                     .await?;
+            }
+            Write::Charge(ch) => {
+                c.execute(
+                    &s.upsert_charge,
+                    &[
+                        &ch.job.0,
+                        &i64::from(ch.attempt),
+                        &ch.contract,
+                        &ch.pool,
+                        &i64::from(ch.chips),
+                        &ch.usd_per_chip_hour,
+                    ],
+                )
+                .await?;
             }
         }
     }

@@ -1,0 +1,237 @@
+//! Committed-spend contracts of the service (`[[contract]]`): the same keys as a scenario's
+//! contracts (docs/economics.md), except that the term starts on a date (`start`) instead of
+//! an offset into a simulated run. Pools with `price.plan = "committed"` are charged to one.
+//!
+//! Contracts become the core's [`Contract`], on a clock of microseconds since the Unix epoch
+//! (the service's [`spillway_core::SimTime`]).
+
+use super::{ConfigError, field};
+use crate::accelerators::known_accelerators;
+use serde::Deserialize;
+use spillway_core::SimTime;
+use spillway_core::econ::{BurnSchedule, Contract};
+use spillway_model::Usd;
+
+/// `[[contract]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ContractFile {
+    name: String,
+    provider: String,
+    total_usd: f64,
+    start: DateFile,
+    term_months: f64,
+    discount_percent: f64,
+    #[serde(default)]
+    accelerators: Vec<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    burn_points: Vec<(f64, f64)>,
+}
+
+/// A TOML date (`start = 2026-01-01`) or a string (`"2026-01-01"`, `"2026-01-01T12:00:00Z"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DateFile {
+    Toml(toml::value::Datetime),
+    Text(String),
+}
+
+/// Microseconds since the epoch of a date (midnight UTC) or an RFC 3339 time.
+fn parse_start(text: &str) -> Option<SimTime> {
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return Some(SimTime(ts.as_microsecond()));
+    }
+    let date = text.parse::<jiff::civil::Date>().ok()?;
+    let ts = format!("{date}T00:00:00Z")
+        .parse::<jiff::Timestamp>()
+        .ok()?;
+    Some(SimTime(ts.as_microsecond()))
+}
+
+impl ContractFile {
+    /// Validates the `i`-th contract.
+    pub(super) fn validate(self, i: usize) -> Result<Contract, ConfigError> {
+        let at = |f: &str| format!("contract[{i}].{f}");
+        if self.name.trim().is_empty() {
+            return Err(field(at("name"), "a contract needs a name"));
+        }
+        if self.provider.trim().is_empty() {
+            return Err(field(at("provider"), "name the provider it is signed with"));
+        }
+        if !(self.total_usd > 0.0 && self.total_usd.is_finite()) {
+            return Err(field(
+                at("total_usd"),
+                format!("must be more than 0, found {}", self.total_usd),
+            ));
+        }
+        if !(self.term_months > 0.0 && self.term_months.is_finite()) {
+            return Err(field(
+                at("term_months"),
+                format!("must be more than 0, found {}", self.term_months),
+            ));
+        }
+        if !(0.0..100.0).contains(&self.discount_percent) {
+            return Err(field(
+                at("discount_percent"),
+                format!("must be in [0, 100), found {}", self.discount_percent),
+            ));
+        }
+        let text = match &self.start {
+            DateFile::Toml(d) => d.to_string(),
+            DateFile::Text(s) => s.clone(),
+        };
+        let start = parse_start(&text).ok_or_else(|| {
+            field(
+                at("start"),
+                format!(
+                    "invalid date '{text}': write a date (2026-01-01) or a UTC time (2026-01-01T00:00:00Z)"
+                ),
+            )
+        })?;
+        let names = known_accelerators();
+        let mut accelerators = Vec::new();
+        for a in &self.accelerators {
+            accelerators.push(
+                names
+                    .canonical(a)
+                    .ok_or_else(|| field(at("accelerators"), names.unknown_message(a)))?
+                    .to_string(),
+            );
+        }
+        let mut prev = (0.0, 0.0);
+        for (j, &(month, share)) in self.burn_points.iter().enumerate() {
+            let rising = month > prev.0 && month <= self.term_months;
+            let share_ok = share >= prev.1 && share <= 1.0;
+            if !(rising && share_ok) {
+                return Err(field(
+                    at(&format!("burn_points[{j}]")),
+                    format!(
+                        "[{month}, {share}]: points are [month, cumulative share] with months increasing up to term_months ({}) and shares rising from 0 to at most 1",
+                        self.term_months
+                    ),
+                ));
+            }
+            prev = (month, share);
+        }
+        Ok(Contract {
+            name: self.name,
+            provider: self.provider.to_ascii_lowercase(),
+            total: Usd(self.total_usd),
+            start,
+            term_months: self.term_months,
+            discount: self.discount_percent / 100.0,
+            accelerators,
+            regions: self.regions,
+            burn: if self.burn_points.is_empty() {
+                BurnSchedule::Linear
+            } else {
+                BurnSchedule::Points(self.burn_points)
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    const CONTRACT: &str = "[[contract]]\nname = \"gcp-tpu\"\nprovider = \"GCP\"\ntotal_usd = 1000000\nstart = 2026-01-01\nterm_months = 12\ndiscount_percent = 30\naccelerators = [\"tpu-v5p\"]\nregions = [\"us-east5\"]\nburn_points = [[6, 0.25], [12, 1.0]]\n";
+
+    fn pool(extra: &str) -> String {
+        format!(
+            "[[pool]]\nname = \"tpu\"\naccelerator = \"tpu-v5p\"\ncount = 4\nprice = {{ plan = \"committed\", usd_per_chip_hour = 2.94 }}\n{extra}"
+        )
+    }
+
+    fn error(config: &str) -> String {
+        Config::parse(config, "t").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn committed_pools_are_charged_to_the_contract_that_covers_them() {
+        let c = Config::parse(
+            &format!(
+                "{CONTRACT}{}",
+                pool("provider = \"gcp\"\nregion = \"us-east5\"\n")
+            ),
+            "t",
+        )
+        .unwrap();
+        let k = &c.contracts[0];
+        assert_eq!(k.provider, "gcp");
+        assert_eq!(k.start, parse_start("2026-01-01").unwrap());
+        assert_eq!(k.accelerators, ["tpu-v5p"]);
+        assert!(matches!(k.burn, BurnSchedule::Points(_)));
+        assert_eq!(c.pools[0].contract.as_deref(), Some("gcp-tpu"));
+        // A string date and a named contract work too.
+        let text = CONTRACT.replace("start = 2026-01-01", "start = \"2026-01-01T06:00:00Z\"");
+        let c = Config::parse(
+            &format!(
+                "{text}{}",
+                pool("provider = \"gcp\"\nregion = \"us-east5\"\ncontract = \"gcp-tpu\"\n")
+            ),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.contracts[0].start.0 % 86_400_000_000, 6 * 3_600_000_000);
+    }
+
+    #[test]
+    fn contract_errors_name_the_field() {
+        // No contract covers a committed pool in another region.
+        let e = error(&format!("{CONTRACT}{}", pool("provider = \"gcp\"\n")));
+        assert!(
+            e.starts_with("invalid config: pool[0].price.plan: a committed pool is charged to a contract, and no [[contract]] covers provider gcp, accelerator tpu-v5p, region tpu"),
+            "{e}"
+        );
+        let e = error(&format!("{CONTRACT}{}", pool("contract = \"aws\"\n")));
+        assert_eq!(
+            e,
+            "invalid config: pool[0].contract: no [[contract]] named 'aws' (declared: gcp-tpu)"
+        );
+        let e = error(&format!("{CONTRACT}{}", pool("contract = \"gcp-tpu\"\n")));
+        assert!(
+            e.contains("does not cover this pool (local, tpu-v5p, region tpu)"),
+            "{e}"
+        );
+        let e = error(&format!(
+            "{CONTRACT}[[pool]]\nname = \"h\"\naccelerator = \"H100\"\ncount = 1\ncontract = \"gcp-tpu\"\n"
+        ));
+        assert!(e.contains("pool[0].contract: only a committed pool"), "{e}");
+        let e = error(&CONTRACT.replace("2026-01-01", "\"next year\""));
+        assert!(
+            e.contains("contract[0].start: invalid date 'next year'"),
+            "{e}"
+        );
+        let e = error(&CONTRACT.replace("discount_percent = 30", "discount_percent = 130"));
+        assert!(
+            e.contains("contract[0].discount_percent: must be in [0, 100)"),
+            "{e}"
+        );
+        let e = error(&CONTRACT.replace("[[6, 0.25], [12, 1.0]]", "[[6, 0.5], [3, 1.0]]"));
+        assert!(e.contains("contract[0].burn_points[1]: [3, 1]"), "{e}");
+        let e = error(&CONTRACT.replace("tpu-v5p\"]", "tpu-v9\"]"));
+        assert!(
+            e.contains("contract[0].accelerators: unknown accelerator 'tpu-v9'"),
+            "{e}"
+        );
+        let e = error(&format!("{CONTRACT}term = 3\n"));
+        assert!(
+            e.contains("unknown field `term`") && e.contains("line 11"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn starts_are_dates_at_midnight_utc_or_times() {
+        assert_eq!(parse_start("1970-01-02"), Some(SimTime(86_400_000_000)));
+        assert_eq!(
+            parse_start("1970-01-01T00:00:01Z"),
+            Some(SimTime(1_000_000))
+        );
+        assert_eq!(parse_start("soon"), None);
+    }
+}
