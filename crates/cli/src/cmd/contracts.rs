@@ -9,11 +9,12 @@
 use super::client::{Api, ClientArgs, time};
 use crate::cmd::simulate::scenario;
 use crate::table::{Align, Table};
-use anyhow::Result;
+use anyhow::{Context, Result};
+use spillway_catalog::Catalog;
 use spillway_core::SimTime;
-use spillway_core::econ::{ContractReport, EconPolicy, Projection};
+use spillway_core::econ::{Contract, ContractReport, EconPolicy, Projection};
 use spillway_server::api::ContractList;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Flags of `spillway contracts`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +43,7 @@ pub(crate) fn run(args: ContractsArgs) -> Result<()> {
     };
     let s = scenario::load(path, None)?;
     if args.as_overrides {
-        print!("{}", overrides(&s));
+        print!("{}", overrides(&s.contracts));
         return Ok(());
     }
     let policy: EconPolicy = args.policy.parse()?;
@@ -143,12 +144,33 @@ fn print_table(reports: &[ContractReport], cents: usize, exhausted: impl Fn(SimT
     print!("{}", table.render());
 }
 
-/// The contracts as `[[discount]]` tables of the catalog overrides file.
-fn overrides(s: &spillway_sim::cloud::Scenario) -> String {
-    let mut out = String::from(
-        "# Committed prices of the contracts in this scenario, as catalog discounts.\n",
+/// The contracts of a scenario (a file with a `[scenario]` table) or of a service config, for
+/// `offers --contracts` and `estimate --contracts`.
+pub(crate) fn load_contracts(path: &Path) -> Result<Vec<Contract>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read contracts from {}", path.display()))?;
+    if text.lines().any(|l| l.trim() == "[scenario]") {
+        return Ok(scenario::load(path, None)?.contracts);
+    }
+    Ok(spillway_server::config::Config::load(path)?.contracts)
+}
+
+/// Applies `path`'s contracts to `catalog` as discounts: its offers then show committed prices.
+pub(crate) fn apply_contracts(catalog: &mut Catalog, path: &Path) -> Result<()> {
+    let contracts = load_contracts(path)?;
+    anyhow::ensure!(
+        !contracts.is_empty(),
+        "{} has no [[contract]] table",
+        path.display()
     );
-    for c in &s.contracts {
+    catalog.apply_overrides(&overrides(&contracts), path)?;
+    Ok(())
+}
+
+/// The contracts as `[[discount]]` tables of the catalog overrides file.
+fn overrides(contracts: &[Contract]) -> String {
+    let mut out = String::from("# Committed prices of these contracts, as catalog discounts.\n");
+    for c in contracts {
         let accelerators: Vec<Option<&str>> = if c.accelerators.is_empty() {
             vec![None]
         } else {

@@ -75,6 +75,11 @@ pub(crate) struct EstimateArgs {
     #[arg(long, value_name = "FILE")]
     catalog_overrides: Option<PathBuf>,
 
+    /// Show committed prices where a contract applies: the `[[contract]]` tables of a scenario
+    /// or of a service config (`spillway serve --config`).
+    #[arg(long, value_name = "FILE")]
+    contracts: Option<PathBuf>,
+
     /// Measured mode: a Gavel-format throughput matrix (JSON, steps/s per job type, scale
     /// factor and accelerator).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["params", "tokens", "chips", "mfu", "precision"],
@@ -115,7 +120,11 @@ impl From<PrecisionArg> for Precision {
 }
 
 pub(crate) fn run(args: EstimateArgs) -> anyhow::Result<()> {
-    let catalog = Catalog::load(args.catalog_overrides.as_deref()).context("load the catalog")?;
+    let mut catalog =
+        Catalog::load(args.catalog_overrides.as_deref()).context("load the catalog")?;
+    if let Some(path) = &args.contracts {
+        crate::cmd::contracts::apply_contracts(&mut catalog, path)?;
+    }
     let specs = selected_specs(&catalog, &args.accelerators)?;
     if let Some(path) = &args.throughputs {
         let job_type = args.job_type.as_deref().context("--job-type is required")?;

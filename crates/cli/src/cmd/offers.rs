@@ -42,6 +42,10 @@ pub(crate) struct OffersArgs {
     /// $XDG_CONFIG_HOME/spillway/catalog.toml or ~/.config/spillway/catalog.toml if it exists).
     #[arg(long, value_name = "FILE")]
     catalog_overrides: Option<PathBuf>,
+    /// Show committed prices where a contract applies: the `[[contract]]` tables of a scenario
+    /// or of a service config (`spillway serve --config`).
+    #[arg(long, value_name = "FILE")]
+    contracts: Option<PathBuf>,
 }
 
 /// `--sort` values.
@@ -69,7 +73,10 @@ pub(crate) fn run(args: OffersArgs) -> anyhow::Result<()> {
             "--min-memory-gib {min} is not a memory size: use a number of GiB >= 0"
         );
     }
-    let catalog = Catalog::load(args.catalog_overrides.as_deref())?;
+    let mut catalog = Catalog::load(args.catalog_overrides.as_deref())?;
+    if let Some(path) = &args.contracts {
+        crate::cmd::contracts::apply_contracts(&mut catalog, path)?;
+    }
     let precision = match args.precision {
         PrecisionArg::Bf16 => Precision::Bf16,
         PrecisionArg::Fp8 => Precision::Fp8,

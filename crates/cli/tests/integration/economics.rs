@@ -192,6 +192,63 @@ fn contracts_report_spend_against_schedule_and_print_overrides() {
 }
 
 #[test]
+fn offers_and_estimate_show_committed_prices_from_a_scenario_or_a_service_config() {
+    // The hybrid scenario's GCP commitment: TPU v6e at 30% off ($2.70 -> $1.89 per chip-hour).
+    let hybrid = repo_file("examples/scenarios/hybrid.toml");
+    let out = spillway()
+        .args([
+            "offers",
+            "--accelerator",
+            "tpu-v6e",
+            "--provider",
+            "gcp",
+            "--json",
+        ])
+        .arg("--contracts")
+        .arg(&hybrid)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let offers: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let first = &offers.as_array().unwrap()[0];
+    let per_chip = first["price_per_chip_hour"].as_f64().unwrap();
+    assert!((per_chip - 1.89).abs() < 1e-9, "{first}");
+    spillway()
+        .args(["offers", "--accelerator", "tpu-v6e", "--provider", "gcp"])
+        .arg("--contracts")
+        .arg(&hybrid)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("-30%"));
+    // A service config's contract (GCP H100 in us-central1, 30% off) reaches `estimate` too.
+    spillway()
+        .args([
+            "estimate",
+            "--params",
+            "7e9",
+            "--tokens",
+            "1e11",
+            "--accelerator",
+            "H100",
+        ])
+        .arg("--contracts")
+        .arg(repo_file("examples/spillway-faults.toml"))
+        .assert()
+        .success()
+        // $15,876 on demand, 30% off: $11,113 (without --contracts the column shows "-").
+        .stdout(predicate::str::contains("$11,113"));
+    // A file without contracts says so.
+    spillway()
+        .args(["offers", "--contracts"])
+        .arg(repo_file("examples/spillway.toml"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("has no [[contract]] table"));
+}
+
+#[test]
 fn bad_scenarios_say_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), 0.0);
