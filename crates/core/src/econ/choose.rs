@@ -257,6 +257,18 @@ pub fn rank_candidates(
         }
         None => order.retain(paced),
     }
+    // A job with a deadline that can run on spot does not rent on-demand capacity while its
+    // slack still absorbs a preemption: it waits for spot (or owned, committed, already rented)
+    // capacity, even while the spot zones are blocked, and goes on demand once the slack runs
+    // out (Can't Be Late's rule: waiting costs nothing).
+    if spot_ok
+        && job.deadline.is_some()
+        && candidates
+            .iter()
+            .any(|c| c.plan == PlanKind::Spot && c.speed > 0.0)
+    {
+        order.retain(|&i| candidates[i].plan != PlanKind::OnDemand || candidates[i].already_rented);
+    }
     order.sort_by(|&a, &b| {
         marginal_cost(&candidates[a], ckpt).total_cmp(&marginal_cost(&candidates[b], ckpt))
     });
@@ -371,15 +383,16 @@ mod tests {
             cand(2, PlanKind::Committed, 5.0, 0.25, "c"),
         ];
         let p = EconPolicy::CommitmentAware;
-        // 1 h of work due in 10 h: spot allowed, the slow committed place meets it too (4 h).
+        // 1 h of work due in 10 h: spot allowed, the slow committed place meets it too (4 h);
+        // no on-demand while the slack lasts: the job waits for spot or the commitment.
         assert_eq!(
             rank_candidates(p, &job(Some(10.0)), &cs, SimTime::ZERO, &mem(), &CKPT),
-            [2, 1, 0]
+            [2, 1]
         );
         // Due in 2 h: the committed place would take 4 h; spot still has slack.
         assert_eq!(
             rank_candidates(p, &job(Some(2.0)), &cs, SimTime::ZERO, &mem(), &CKPT),
-            [1, 0]
+            [1]
         );
         // Due in 1.3 h: no slack for a preemption: on-demand.
         assert_eq!(
