@@ -23,6 +23,29 @@ pub enum FailureKind {
     Provider,
 }
 
+impl FailureKind {
+    /// The name of the scope it blocks, as configuration files write it: `zone`, `region` or
+    /// `provider`.
+    pub fn scope_name(self) -> &'static str {
+        match self {
+            FailureKind::ZoneCapacity => "zone",
+            FailureKind::RegionQuota => "region",
+            FailureKind::Provider => "provider",
+        }
+    }
+
+    /// The kind of failure that blocks the scope named `name` (`zone`, `region`, `provider`).
+    pub fn from_scope_name(name: &str) -> Option<FailureKind> {
+        [
+            FailureKind::ZoneCapacity,
+            FailureKind::RegionQuota,
+            FailureKind::Provider,
+        ]
+        .into_iter()
+        .find(|k| k.scope_name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
 /// What a failure blocks.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

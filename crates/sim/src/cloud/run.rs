@@ -7,8 +7,8 @@ use super::report::SpendSample;
 use super::scenario::Scenario;
 use spillway_core::SimTime;
 use spillway_core::econ::{
-    Candidate, ContractLedger, EconJob, EconPolicy, FailoverMemory, FailureKind, PACE_HORIZON_S,
-    PlanKind, rank_candidates, roofline_speed,
+    Candidate, ContractLedger, EconJob, EconPolicy, FailoverMemory, PACE_HORIZON_S, PlanKind,
+    rank_candidates, roofline_speed,
 };
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -95,8 +95,9 @@ struct State<'a> {
 
     /// Per job, the pools its framework allows and the chips it would rent there.
     homes: Vec<Vec<(usize, u32)>>,
-    /// Per pool, its place in the failover memory (spot capacity is its own "zone": a spot
-    /// stockout says nothing of on-demand capacity there).
+    /// Per pool, its place in the failover memory: zone capacity is per accelerator and plan (a
+    /// spot H100 stockout says nothing of on-demand H100 or of H200 there); regions and providers
+    /// are shared.
     locations: Vec<(Arc<str>, Arc<str>, Arc<str>)>,
     out: EconOutcome,
 }
@@ -441,12 +442,19 @@ impl State<'_> {
                 continue; // known locally: no launch is attempted
             }
             let at = now.plus_secs_ceil(delay);
+            let (a, b, z) = &c.location;
+            if delay > 0.0
+                && self.policy.shares_failover_memory()
+                && self.memory.is_blocked((a, b, z), at)
+            {
+                continue; // blocked by a failure of this request (a region or a provider)
+            }
             if self.used[p] + chips > pool.availability.chips(pool.quota_chips, at) {
                 self.out.failovers += 1;
                 delay += s.launch_failure_s;
                 if self.policy.shares_failover_memory() {
                     let (a, b, z) = &c.location;
-                    self.memory.record(FailureKind::ZoneCapacity, (a, b, z), at);
+                    self.memory.record(pool.failure, (a, b, z), at);
                 }
                 continue;
             }
@@ -502,11 +510,14 @@ pub fn run_scenario(
             .pools
             .iter()
             .map(|p| {
-                let zone = if p.plan == PlanKind::Spot {
-                    format!("{}#spot", p.zone)
+                // A zone's capacity is per accelerator and price plan: a stockout of spot H100
+                // says nothing of H200, or of on-demand H100, there.
+                let spot = if p.plan == PlanKind::Spot {
+                    "#spot"
                 } else {
-                    p.zone.clone()
+                    ""
                 };
+                let zone = format!("{}#{}{spot}", p.zone, p.accelerator);
                 (
                     Arc::from(p.provider.as_str()),
                     Arc::from(p.region.as_str()),

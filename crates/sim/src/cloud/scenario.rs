@@ -6,7 +6,9 @@ use super::workload::{self, EconSimJob, WorkloadSpec};
 use serde::Deserialize;
 use spillway_catalog::Catalog;
 use spillway_core::SimTime;
-use spillway_core::econ::{AcceleratorKind, BurnSchedule, CheckpointModel, Contract, PlanKind};
+use spillway_core::econ::{
+    AcceleratorKind, BurnSchedule, CheckpointModel, Contract, FailureKind, PlanKind,
+};
 use spillway_model::{AcceleratorFamily, AcceleratorSpec, Usd};
 use std::path::{Path, PathBuf};
 
@@ -130,6 +132,7 @@ struct PoolEntry {
     price_per_chip_hour: Option<f64>,
     stockout_probability: Option<f64>,
     stockout_mean_hours: Option<f64>,
+    stockout_scope: Option<String>,
     availability_trace: Option<String>,
 }
 
@@ -166,6 +169,9 @@ pub struct SimPool {
     pub contract: Option<usize>,
     /// How much of the quota can be had over time.
     pub availability: Availability,
+    /// What a launch that finds no capacity blocks in the failover memory: its zone (a
+    /// stockout), its region (a regional quota) or its provider (an outage).
+    pub failure: FailureKind,
 }
 
 impl SimPool {
@@ -392,6 +398,12 @@ fn resolve_pool(
         }
         (None, None) => Availability::Always,
     };
+    let failure = match &p.stockout_scope {
+        None => FailureKind::ZoneCapacity,
+        Some(name) => FailureKind::from_scope_name(name).ok_or_else(|| {
+            format!("{at}: stockout_scope `{name}` is unknown; use zone, region or provider")
+        })?,
+    };
     if plan == PlanKind::Owned {
         let chips = p
             .chips
@@ -419,6 +431,7 @@ fn resolve_pool(
             list_price_per_chip_hour: None,
             contract: None,
             availability,
+            failure,
         });
     }
     if p.price_per_chip_hour.is_some() || p.chips.is_some() {
@@ -514,5 +527,6 @@ fn resolve_pool(
             None
         },
         availability,
+        failure,
     })
 }

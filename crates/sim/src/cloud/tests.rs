@@ -285,3 +285,92 @@ quota_chips = 16
     let summary = EconSummary::new(&s, &o);
     assert_eq!(summary.jobs_completed, 10);
 }
+
+#[test]
+fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies() {
+    // Pool `a` (us-central1-a) has no capacity for the first 100 ticks and its failures are
+    // regional (a quota): its region is blocked, so `b` (us-central1-b, same price) is skipped
+    // and the job goes to `c` (us-west1-a). The baseline forgets after each request and takes b.
+    let empty = format!(
+        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
+        (0..200)
+            .map(|i| if i < 100 { "0" } else { "1" })
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let pools = r#"
+[[pool]]
+name = "a"
+plan = "on-demand"
+provider = "gcp"
+zone = "us-central1-a"
+accelerator = "H100"
+instance = "a3-highgpu-8g"
+quota_chips = 8
+availability_trace = "empty.json"
+stockout_scope = "region"
+
+[[pool]]
+name = "b"
+plan = "on-demand"
+provider = "gcp"
+zone = "us-central1-b"
+accelerator = "H100"
+instance = "a3-highgpu-8g"
+quota_chips = 8
+
+[[pool]]
+name = "c"
+plan = "on-demand"
+provider = "gcp"
+zone = "us-west1-a"
+accelerator = "H100"
+instance = "a3-highgpu-8g"
+quota_chips = 8
+"#;
+    let text = scenario_text(pools).replace("deadline_share = 1.0", "deadline_share = 0.0");
+    let path = setup(
+        "region",
+        &[
+            ("jobs.csv", JOBS.into()),
+            ("empty.json", empty),
+            ("s.toml", text),
+        ],
+    );
+    let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
+    let names: Vec<&str> = s.pools.iter().map(|p| p.name.as_str()).collect();
+    let used = |o: &EconOutcome| -> Vec<&str> {
+        (0..names.len())
+            .filter(|&p| o.pool_chip_hours[p] > 0.0)
+            .map(|p| names[p])
+            .collect()
+    };
+    let aware = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    assert_eq!(aware.failovers, 1);
+    assert_eq!(used(&aware), ["c"]);
+    let base = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
+    assert_eq!(used(&base), ["b"]);
+    // A scope the memory does not know is an error naming the pool.
+    let bad = setup(
+        "region-bad",
+        &[
+            ("jobs.csv", JOBS.into()),
+            (
+                "empty.json",
+                "{\"metadata\": {\"gap_seconds\": 300}, \"data\": [1]}".into(),
+            ),
+            (
+                "s.toml",
+                scenario_text(pools)
+                    .replace("stockout_scope = \"region\"", "stockout_scope = \"rack\""),
+            ),
+        ],
+    );
+    let err = Scenario::load(&bad, &Catalog::bundled())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("stockout_scope `rack`") && err.contains("`a`"),
+        "{err}"
+    );
+}
