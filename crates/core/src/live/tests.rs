@@ -545,6 +545,9 @@ mod invariants {
         running: Vec<(usize, u32, u32, usize)>,
         quota: u32,
         policy: LivePolicy,
+        /// What the contract of the committed pools has spent beyond $11M (its pace allows about
+        /// $13.2M now: mostly within, sometimes ahead).
+        spent: f64,
     }
 
     /// The policies the live round is checked under: the default and one of each family.
@@ -572,13 +575,15 @@ mod invariants {
             prop::collection::vec((0..4usize, 1..5u32, 0..1000u32, 0..3usize), 0..10),
             1..20u32,
             0..POLICIES.len(),
+            0.0..4_000_000.0f64,
         )
-            .prop_map(|(pools, queued, running, quota, policy)| World {
+            .prop_map(|(pools, queued, running, quota, policy, spent)| World {
                 pools,
                 queued,
                 running,
                 quota,
                 policy: POLICIES[policy].parse().unwrap(),
+                spent,
             })
     }
 
@@ -610,11 +615,13 @@ mod invariants {
                 capacity: *cap,
                 free: (taken[i]..*cap).collect(),
                 max_jobs: *max_jobs,
-                price: UsdPerHour(1.0),
-                plan: PlanKind::Owned,
+                price: UsdPerHour(1.0 + i as f64),
+                // Every plan but spot (no job here accepts it), committed pools under one
+                // contract.
+                plan: [PlanKind::Owned, PlanKind::Committed, PlanKind::OnDemand][i % 3],
                 throughput: 1.0,
                 location: ("local", "r", ["p0", "p1", "p2", "p3"][i]),
-                contract: None,
+                contract: (i % 3 == 1).then_some(0),
                 preemptions_per_hour: 0.0,
             }).collect();
             let running: Vec<RunningView<'_>> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
@@ -630,13 +637,14 @@ mod invariants {
             let queued: Vec<QueuedView<'_>> = w.queued.iter().zip(&choices).enumerate().map(|(i, ((_, prio, t, any), cs))| QueuedView {
                 id: JobId(i as u64 + 1),
                 tenant: TENANTS[*t],
-                submitted_ms: 0,
+                // Some have waited long enough to rent under commitment_aware, some not.
+                submitted_ms: -(i as i64) * 600_000,
                 priority: *prio,
                 choices: cs,
                 order: if *any { ChoiceOrder::AnyOf } else { ChoiceOrder::Ordered },
                 num_nodes: 1,
                 infra: None,
-                work_secs: None,
+                work_secs: (i % 2 == 0).then_some(3600 * (i as u64 % 5 + 1)),
                 use_spot: false,
                 budget: None,
                 deadline_ms: None,
@@ -644,7 +652,22 @@ mod invariants {
             }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
-            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, contracts: Vec::new() };
+            let contract = crate::econ::Contract {
+                name: "c".into(),
+                provider: "local".into(),
+                total: spillway_model::Usd(24_000_000.0),
+                start: SimTime(-(365 * 86_400 * 1_000_000)),
+                term_months: 24.0,
+                discount: 0.3,
+                accelerators: Vec::new(),
+                regions: Vec::new(),
+                burn: crate::econ::BurnSchedule::Linear,
+            };
+            let contracts = vec![ContractView {
+                contract: &contract,
+                ledger: crate::econ::ContractLedger { spent: spillway_model::Usd(12_000_000.0 - 1_000_000.0 + w.spent), ..Default::default() },
+            }];
+            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, contracts };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 
