@@ -11,8 +11,8 @@ pub use faults::{PoolFaults, PreemptionClock, Stockout, StockoutKind};
 
 use crate::accelerators::{from_nvidia_product, known_accelerators};
 use serde::Deserialize;
-use spillway_core::PolicyKind;
 use spillway_core::econ::Contract;
+use spillway_core::live::LivePolicy;
 use spillway_model::UsdPerHour;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -298,7 +298,7 @@ pub struct Config {
     /// The tenants.
     pub tenants: Vec<Tenant>,
     /// The decision core's policy (`[scheduler] policy`, default `priority_backfill`).
-    pub policy: PolicyKind,
+    pub policy: LivePolicy,
     /// Half-life of a block in the failover memory, seconds (`[scheduler]
     /// failover_half_life_s`, default 1800).
     pub failover_half_life_s: f64,
@@ -364,7 +364,7 @@ impl Config {
             admin_tokens: Vec::new(),
             pools: vec![pool],
             tenants: Vec::new(),
-            policy: PolicyKind::PriorityBackfill,
+            policy: LivePolicy::default(),
             failover_half_life_s: DEFAULT_FAILOVER_HALF_LIFE_S,
             restart_overhead_s: DEFAULT_RESTART_OVERHEAD_S,
             contracts: Vec::new(),
@@ -587,13 +587,13 @@ impl Config {
             true,
         )?;
         let policy = match &file.scheduler.policy {
-            None => PolicyKind::PriorityBackfill,
+            None => LivePolicy::default(),
             Some(name) => name.parse().map_err(|_| {
                 field(
                     "scheduler.policy",
                     format!(
                         "unknown policy '{name}': use one of {}",
-                        PolicyKind::all_names().collect::<Vec<_>>().join(", ")
+                        LivePolicy::all_names().collect::<Vec<_>>().join(", ")
                     ),
                 )
             })?,
@@ -717,6 +717,7 @@ fn discover_gpus() -> Option<(&'static str, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spillway_core::PolicyKind;
 
     #[test]
     fn parses_pools_tenants_and_prices() {
@@ -748,11 +749,18 @@ max_usd_per_hour = 20.0
     #[test]
     fn the_scheduler_policy_is_chosen_by_name() {
         let c = Config::parse("[scheduler]\npolicy = \"max_min_fairness_perf\"\n", "t").unwrap();
-        assert_eq!(c.policy, PolicyKind::MaxMinFairness { aware: true });
+        assert_eq!(
+            c.policy,
+            LivePolicy::Scheduler(PolicyKind::MaxMinFairness { aware: true })
+        );
         assert_eq!(
             Config::parse("", "t").unwrap().policy,
-            PolicyKind::PriorityBackfill
+            LivePolicy::Scheduler(PolicyKind::PriorityBackfill)
         );
+        for name in ["commitment_aware", "commitment-aware"] {
+            let c = Config::parse(&format!("[scheduler]\npolicy = \"{name}\"\n"), "t").unwrap();
+            assert_eq!(c.policy, LivePolicy::CommitmentAware);
+        }
         let e = Config::parse("[scheduler]\npolicy = \"fastest\"\n", "t").unwrap_err();
         assert!(
             e.to_string()

@@ -4,11 +4,14 @@
 use anyhow::Context;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use spillway_core::{JobId, PolicyKind};
+use spillway_core::JobId;
+use spillway_core::econ::PlanKind;
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_server::config::Config;
-use spillway_server::schedule::{PoolView, QueuedView, RoundInput, RunningView, decide};
+use spillway_server::schedule::{
+    LivePolicy, PoolView, QueuedView, RoundInput, RunningView, decide,
+};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -54,7 +57,7 @@ struct ScheduleBench {
     seed: u64,
     /// The decision core's policy (any name `[scheduler] policy` accepts).
     #[arg(long, default_value = "priority_backfill")]
-    policy: PolicyKind,
+    policy: LivePolicy,
 }
 
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -219,6 +222,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         .map(|(i, c)| QueuedView {
             id: JobId(1_000 + i as u64),
             tenant: &tenants[i % tenants.len()],
+            submitted_ms: 0,
             priority: [100, 500, 500, 500, 900][rng.random_range(0..5usize)],
             choices: c,
             order: if i % 3 == 0 {
@@ -263,9 +267,11 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             free: (480..512).collect(),
             max_jobs: 10_000,
             price: UsdPerHour(2.0),
-            spot: false,
+            plan: PlanKind::Owned,
             throughput: 1.0,
             location: ("local", a, a),
+            contract: None,
+            preemptions_per_hour: 0.0,
         })
         .collect();
     let input = RoundInput {
@@ -277,6 +283,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         policy: b.policy,
         failover: None,
         restart_overhead_s: 0.0,
+        contracts: Vec::new(),
     };
     let mut times = Vec::with_capacity(b.rounds);
     let mut started = 0;

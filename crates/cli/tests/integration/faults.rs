@@ -1,7 +1,8 @@
 //! Injected faults end to end (`[pool.faults]`), with the real binary and real processes:
 //! a stockout makes a job fail over to the next pool at once and blocks the zone for the next
 //! job; a spot preemption stops a running job, which is requeued and resumes from its
-//! checkpoint; a committed pool's usage shows in `spillway contracts --server`. Everything is
+//! checkpoint; a committed pool's usage shows in `spillway contracts --server`; under the
+//! `commitment_aware` policy a contract behind its schedule draws work first. Everything is
 //! polled through the API with a bound; fault schedules are seconds long.
 
 use crate::service::{Server, http_get};
@@ -308,4 +309,108 @@ fn a_committed_pools_usage_shows_in_contracts_from_the_server_and_survives_a_res
         (spent_again - spent).abs() < 1e-9,
         "{spent} then {spent_again}"
     );
+}
+
+/// The `commitment_aware` policy in the service: an owned pool, a committed pool whose
+/// contract is far behind its schedule (nothing spent in years), and on-demand capacity. By
+/// configured price the owned pool is the cheapest; by marginal cost the commitment is, since
+/// its money is owed anyway.
+const COMMITMENT_AWARE: &str = r#"
+[scheduler]
+policy = "commitment_aware"
+
+[[contract]]
+name = "gcp-commit"
+provider = "gcp"
+total_usd = 250000
+start = 2020-01-01
+term_months = 240
+discount_percent = 30
+accelerators = ["H100"]
+
+[[pool]]
+name = "owned"
+accelerator = "H100"
+count = 1
+price = { plan = "owned", usd_per_chip_hour = 1.5 }
+
+[[pool]]
+name = "committed"
+accelerator = "H100"
+count = 1
+price = { plan = "committed", usd_per_chip_hour = 2.0 }
+provider = "gcp"
+region = "us-central1"
+
+[[pool]]
+name = "od"
+accelerator = "H100"
+count = 2
+price = { plan = "on_demand", usd_per_chip_hour = 6.88 }
+provider = "aws"
+region = "us-east-1"
+"#;
+
+fn explain(server: &Server, id: &str) -> String {
+    let out = server.cli(None).args(["explain", id]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn commitment_aware_places_work_on_a_contract_behind_schedule_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), COMMITMENT_AWARE);
+    let spec =
+        |work: &str| format!("run: sleep 300\nwork: {work}\nresources: {{accelerators: H100:1}}\n");
+    let first = server.submit(None, &spec("1h"));
+    server.wait_running(&first);
+    let d = server.show(None, &first);
+    assert_eq!(d["attempts"][0]["pool"], "committed", "{d}");
+    let why = explain(&server, &first);
+    assert!(
+        why.contains(
+            "placed on pool committed with H100:1 (committed capacity under contract gcp-commit, nearly free while its spending stays within the burn schedule: the lowest marginal cost per unit of work among its options) by policy commitment_aware"
+        ),
+        "{why}"
+    );
+
+    // The commitment is full: the owned fleet next, still without renting.
+    let second = server.submit(None, &spec("1h"));
+    server.wait_running(&second);
+    let d = server.show(None, &second);
+    assert_eq!(d["attempts"][0]["pool"], "owned", "{d}");
+    assert!(
+        explain(&server, &second).contains("(owned capacity, nearly free to use: the lowest marginal cost per unit of work among its options with room)"),
+        "{}",
+        explain(&server, &second)
+    );
+
+    // Both are full: a 10-hour job waits an hour for them before it rents on demand, and
+    // says so.
+    let third = server.submit(None, &spec("10h"));
+    let mut why = String::new();
+    for _ in 0..crate::service::ATTEMPTS {
+        why = explain(&server, &third);
+        if why.contains("before bursting") {
+            break;
+        }
+        std::thread::sleep(crate::service::POLL);
+    }
+    assert!(
+        why.contains(
+            "queued: waiting for owned or committed capacity before bursting to pool od (waited "
+        ) && why.contains(" of 3600 s)"),
+        "{why}"
+    );
+    assert_eq!(server.show(None, &third)["job"]["state"], "queued");
+
+    for id in [&first, &second, &third] {
+        server.cli(None).args(["cancel", id]).assert().success();
+        assert_eq!(server.wait_final(None, id), "cancelled");
+    }
 }

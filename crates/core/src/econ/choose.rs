@@ -191,6 +191,38 @@ fn marginal_cost(c: &Candidate, ckpt: &CheckpointModel) -> f64 {
     rate / c.speed.max(1e-12)
 }
 
+/// Why a policy left one of a job's candidates out of its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftOut {
+    /// The job makes no progress there (speed 0).
+    CannotRun,
+    /// Spot: the policy takes none (`baseline`, `on-demand-only`), or the job's deadline leaves
+    /// too little slack to absorb a preemption.
+    NoSpot,
+    /// Its zone, region or provider is blocked in the shared failover memory.
+    Blocked,
+    /// New cloud capacity (on-demand, spot) for a job without a deadline that has not yet waited
+    /// [`BURST_AFTER_WAIT_SHARE`] of its run time for owned or committed capacity.
+    BurstWait,
+    /// The job would finish there after its deadline, and another place meets it.
+    MissesDeadline,
+    /// Committed capacity whose use would pull its contract's spending ahead of the schedule.
+    AheadOfSchedule,
+    /// On-demand capacity, for a deadline job that waits for spot while its slack allows.
+    WaitsForSpot,
+}
+
+/// A policy's order of a job's candidates, and why the others were left out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Ranked {
+    /// Indexes into the candidates, best first.
+    pub order: Vec<usize>,
+    /// The candidates left out (indexes), each with the first rule that removed it, in the
+    /// candidates' order.
+    pub left_out: Vec<(usize, LeftOut)>,
+}
+
 /// The order in which `job` should try `candidates` at `now` under `policy`: indexes into
 /// `candidates`, best first. Candidates the policy rules out (spot when not allowed, zones
 /// blocked in `memory`) are left out. Ties keep the candidates' order.
@@ -202,17 +234,45 @@ pub fn rank_candidates(
     memory: &FailoverMemory,
     ckpt: &CheckpointModel,
 ) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..candidates.len())
-        .filter(|&i| candidates[i].speed > 0.0)
-        .collect();
+    rank_candidates_explained(policy, job, candidates, now, memory, ckpt).order
+}
+
+/// [`rank_candidates`], saying why each candidate left out was: the live service tells a job
+/// that waits which rule holds it back.
+pub fn rank_candidates_explained(
+    policy: EconPolicy,
+    job: &EconJob,
+    candidates: &[Candidate],
+    now: SimTime,
+    memory: &FailoverMemory,
+    ckpt: &CheckpointModel,
+) -> Ranked {
+    let mut left_out = Vec::new();
+    // Keeps the candidates `keep` accepts, recording the others with `why`.
+    let mut filter = |order: &mut Vec<usize>, why: LeftOut, keep: &dyn Fn(usize) -> bool| {
+        order.retain(|&i| {
+            let kept = keep(i);
+            if !kept {
+                left_out.push((i, why));
+            }
+            kept
+        });
+    };
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    filter(&mut order, LeftOut::CannotRun, &|i| {
+        candidates[i].speed > 0.0
+    });
     if policy == EconPolicy::Baseline {
-        order.retain(|&i| candidates[i].plan != PlanKind::Spot);
+        filter(&mut order, LeftOut::NoSpot, &|i| {
+            candidates[i].plan != PlanKind::Spot
+        });
         order.sort_by(|&a, &b| {
             candidates[a]
                 .price_per_hour
                 .total_cmp(&candidates[b].price_per_hour)
         });
-        return order;
+        left_out.sort_by_key(|&(i, _)| i);
+        return Ranked { order, left_out };
     }
     let best_reliable_speed = candidates
         .iter()
@@ -223,39 +283,43 @@ pub fn rank_candidates(
         && job
             .deadline
             .is_none_or(|d| spot_allowed(now, d, job.remaining_work_s, best_reliable_speed, ckpt));
-    order.retain(|&i| {
+    filter(&mut order, LeftOut::NoSpot, &|i| {
+        candidates[i].plan != PlanKind::Spot || spot_ok
+    });
+    filter(&mut order, LeftOut::Blocked, &|i| {
         let c = &candidates[i];
-        (c.plan != PlanKind::Spot || spot_ok)
-            && !memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now)
+        !memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now)
     });
     if policy == EconPolicy::CommitmentAware
         && job.deadline.is_none()
         && job.waited_s < BURST_AFTER_WAIT_SHARE * job.work_s
     {
-        order.retain(|&i| {
+        filter(&mut order, LeftOut::BurstWait, &|i| {
             let c = &candidates[i];
             matches!(c.plan, PlanKind::Owned | PlanKind::Committed) || c.already_rented
         });
     }
     // Committed capacity that would pull the contract ahead of its schedule is kept only for a
     // deadline that nothing else meets.
-    let paced = |i: &usize| candidates[*i].pace != Some(Pace::Ahead);
+    let paced = |i: usize| candidates[i].pace != Some(Pace::Ahead);
     match job.deadline {
         Some(deadline) => {
-            let meets = |c: &Candidate| {
+            let meets = |i: usize| {
+                let c = &candidates[i];
                 let s = ckpt.restart_overhead_s + job.remaining_work_s / c.speed;
                 now.plus_secs_ceil(s) <= deadline
             };
-            let meets_paced = order.iter().any(|&i| paced(&i) && meets(&candidates[i]));
+            let meets_paced = order.iter().any(|&i| paced(i) && meets(i));
             if meets_paced {
-                order.retain(|&i| paced(&i) && meets(&candidates[i]));
-            } else if order.iter().any(|&i| meets(&candidates[i])) {
-                order.retain(|&i| meets(&candidates[i]));
+                filter(&mut order, LeftOut::AheadOfSchedule, &paced);
+                filter(&mut order, LeftOut::MissesDeadline, &meets);
+            } else if order.iter().any(|&i| meets(i)) {
+                filter(&mut order, LeftOut::MissesDeadline, &meets);
             } else {
-                order.retain(paced);
+                filter(&mut order, LeftOut::AheadOfSchedule, &paced);
             }
         }
-        None => order.retain(paced),
+        None => filter(&mut order, LeftOut::AheadOfSchedule, &paced),
     }
     // A job with a deadline that can run on spot does not rent on-demand capacity while its
     // slack still absorbs a preemption: it waits for spot (or owned, committed, already rented)
@@ -267,12 +331,15 @@ pub fn rank_candidates(
             .iter()
             .any(|c| c.plan == PlanKind::Spot && c.speed > 0.0)
     {
-        order.retain(|&i| candidates[i].plan != PlanKind::OnDemand || candidates[i].already_rented);
+        filter(&mut order, LeftOut::WaitsForSpot, &|i| {
+            candidates[i].plan != PlanKind::OnDemand || candidates[i].already_rented
+        });
     }
     order.sort_by(|&a, &b| {
         marginal_cost(&candidates[a], ckpt).total_cmp(&marginal_cost(&candidates[b], ckpt))
     });
-    order
+    left_out.sort_by_key(|&(i, _)| i);
+    Ranked { order, left_out }
 }
 
 #[cfg(test)]
@@ -443,6 +510,59 @@ mod tests {
         assert_eq!(rank(360.0, None), [2, 1, 0]);
         // A deadline does not wait.
         assert_eq!(rank(0.0, Some(10.0)), [2, 1, 0]);
+    }
+
+    #[test]
+    fn the_explained_ranking_says_which_rule_left_each_candidate_out() {
+        let mut ahead = cand(2, PlanKind::Committed, 5.0, 1.0, "c");
+        ahead.pace = Some(Pace::Ahead);
+        let cs = vec![
+            cand(0, PlanKind::OnDemand, 10.0, 1.0, "a"),
+            cand(1, PlanKind::Spot, 3.0, 1.0, "b"),
+            ahead,
+            cand(3, PlanKind::Owned, 5.0, 1.0, "d"),
+        ];
+        let rank = |j: &EconJob| {
+            rank_candidates_explained(
+                EconPolicy::CommitmentAware,
+                j,
+                &cs,
+                SimTime::ZERO,
+                &mem(),
+                &CKPT,
+            )
+        };
+        // No deadline, not waited yet: no renting, and the commitment is ahead of schedule.
+        let mut fresh = job(None);
+        fresh.waited_s = 0.0;
+        let r = rank(&fresh);
+        assert_eq!(r.order, [3]);
+        assert_eq!(
+            r.left_out,
+            [
+                (0, LeftOut::BurstWait),
+                (1, LeftOut::BurstWait),
+                (2, LeftOut::AheadOfSchedule)
+            ]
+        );
+        // A deadline with slack: on-demand waits for spot.
+        let r = rank(&job(Some(10.0)));
+        assert_eq!(r.order, [3, 1]);
+        assert_eq!(
+            r.left_out,
+            [(0, LeftOut::WaitsForSpot), (2, LeftOut::AheadOfSchedule)]
+        );
+        assert_eq!(
+            r.order,
+            rank_candidates(
+                EconPolicy::CommitmentAware,
+                &job(Some(10.0)),
+                &cs,
+                SimTime::ZERO,
+                &mem(),
+                &CKPT
+            )
+        );
     }
 
     #[test]

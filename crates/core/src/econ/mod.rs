@@ -9,7 +9,10 @@ mod failover;
 mod framework;
 mod spot;
 
-pub use choose::{Candidate, EconJob, EconPolicy, PlanKind, rank_candidates};
+pub use choose::{
+    BURST_AFTER_WAIT_SHARE, Candidate, EconJob, EconPolicy, LeftOut, PlanKind, Ranked,
+    rank_candidates, rank_candidates_explained,
+};
 pub use contract::{
     BurnSchedule, Contract, ContractLedger, ContractReport, PACE_HORIZON_S, PACE_LEAD, Pace,
     Projection,

@@ -4,10 +4,11 @@
 //! quotas; the round returns actions (start job J on pool P with these accelerator indices,
 //! preempt job K for job J) and, for every job that does not start, the reason as data.
 //!
-//! Split in two, like the simulator's: the policy ([`crate::PolicyKind`], chosen by name;
-//! `priority_backfill` by default, every Gavel name accepted) ranks the queue and each job's
-//! options (module `order`); the mechanism (module `round`) places jobs in that order
-//! within the constraints that hold whatever the policy:
+//! Split in two, like the simulator's: the policy ([`LivePolicy`], chosen by name;
+//! `priority_backfill` by default, every Gavel name accepted, and `commitment_aware`, the
+//! placement economics of [`crate::econ`] that the scenario simulator runs) ranks the queue and
+//! each job's options (modules `order` and `cost`); the mechanism (module `round`) places jobs
+//! in that order within the constraints that hold whatever the policy:
 //! - tenant quotas (accelerators per type, $/hour at the pools' prices);
 //! - pools' job limits and free indices (gang: all of a job's accelerators or none);
 //! - spot pools take only jobs with `use_spot`; alternatives whose estimated cost (`work` x
@@ -19,14 +20,19 @@
 //!   stops the fewest, lowest-priority, most recently started of them; equal priorities are
 //!   never preempted.
 
+mod cost;
 mod order;
+mod policy;
 mod reason;
 mod round;
 mod types;
 
+pub use policy::LivePolicy;
 pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
 pub use round::{can_ever_place, decide};
-pub use types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView};
+pub use types::{
+    Action, ContractView, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,
+};
 
 #[cfg(test)]
 mod tests;

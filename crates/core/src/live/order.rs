@@ -8,6 +8,9 @@
 //!   jobs go by priority, then by the share the allocation gives them (largest first), then
 //!   submission; a job's options go by its share of each pool (largest first); a job the
 //!   allocation gives no share at all waits (`NoShare`), so FIFO does not overtake.
+//! - `commitment_aware`: priority, then earliest deadline, then submission; each job's options
+//!   are ranked as the mechanism reaches it (committed capacity started earlier in the round
+//!   counts against its contract's pace): see module `cost`.
 //!
 //! Live jobs have no step counts, so the policy sees: a gang of the job's first alternative's
 //! count (other counts are still tried by the mechanism, after the allocated ones); a speed of
@@ -16,6 +19,8 @@
 //! `(priority + 1) / 501` (priority 500 weighs about 1). Running jobs take part pinned to their
 //! pool, so the allocation accounts for the capacity they hold.
 
+use super::cost;
+use super::policy::LivePolicy;
 use super::round::Candidate;
 use super::types::RoundInput;
 use crate::policy::{LpOptions, PolicyInput, PolicyJob, allocate_once};
@@ -35,7 +40,8 @@ pub(crate) struct Ranking {
     pub(crate) order: Vec<usize>,
     /// Each queued job's options (same indexes), in the order to try them; empty when the
     /// policy gives it no share. `None`: the feasible options as they are (no copy of a long
-    /// queue's options when the policy does not reorder them).
+    /// queue's options when the policy does not reorder them), or, under `commitment_aware`,
+    /// ranked by the mechanism job by job.
     pub(crate) options: Option<Vec<Vec<Candidate>>>,
     /// Each queued job's share of each pool, for allocation-based policies.
     pub(crate) shares: Option<Vec<Vec<f64>>>,
@@ -50,7 +56,18 @@ pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
         order.sort_by_key(|&i| (Reverse(input.queued[i].priority), input.queued[i].id));
         order
     };
-    if input.policy == PolicyKind::PriorityBackfill || input.queued.is_empty() {
+    let kind = match input.policy {
+        LivePolicy::CommitmentAware => {
+            return Ranking {
+                order: cost::queue_order(input),
+                options: None,
+                shares: None,
+                error: None,
+            };
+        }
+        LivePolicy::Scheduler(kind) => kind,
+    };
+    if kind == PolicyKind::PriorityBackfill || input.queued.is_empty() {
         return Ranking {
             order: by_priority(input),
             options: None,
@@ -58,7 +75,7 @@ pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
             error: None,
         };
     }
-    match allocation_shares(input, all) {
+    match allocation_shares(input, kind, all) {
         Ok(shares) => {
             let total: Vec<f64> = shares.iter().map(|row| row.iter().sum()).collect();
             let mut order: Vec<usize> = (0..input.queued.len()).collect();
@@ -103,6 +120,7 @@ pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
 /// Each queued job's share of each pool under the policy (rows in `input.queued` order).
 fn allocation_shares(
     input: &RoundInput<'_>,
+    policy: PolicyKind,
     all: &[Vec<Candidate>],
 ) -> Result<Vec<Vec<f64>>, String> {
     let m = input.pools.len();
@@ -192,7 +210,7 @@ fn allocation_shares(
         time_limit: LIVE_SOLVE_LIMIT,
         ..LpOptions::default()
     };
-    let allocation = allocate_once(input.policy, &policy_input, &ClarabelSolver, &options)
+    let allocation = allocate_once(policy, &policy_input, &ClarabelSolver, &options)
         .map_err(|e| e.to_string())?;
     for (id, qi) in rows {
         if let Some(row) = allocation.get(&id) {

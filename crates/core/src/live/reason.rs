@@ -3,7 +3,7 @@
 //! `spillway explain` shows; the data is what programs (and tests) look at.
 
 use crate::JobId;
-use crate::econ::BlockScope;
+use crate::econ::{BlockScope, Pace, PlanKind};
 use serde::Serialize;
 use spillway_model::UsdPerHour;
 use std::fmt;
@@ -75,6 +75,38 @@ pub enum WaitReason {
         /// The blocked pools, in the job's order of preference.
         pools: Vec<BlockedPool>,
     },
+    /// The commitment-aware policy does not use committed capacity whose use would pull its
+    /// contract's spending ahead of the burn schedule (a deadline nothing else meets excepted).
+    AheadOfSchedule {
+        /// The contract.
+        contract: String,
+        /// Its pools that the job could have used.
+        pools: Vec<String>,
+    },
+    /// A deadline job that can run on spot waits for spot (or owned, committed) capacity while
+    /// its slack absorbs a preemption, rather than renting on-demand capacity.
+    WaitingForSpot {
+        /// Seconds of slack beyond the margin a preemption needs; on-demand once it is spent.
+        slack_s: u64,
+        /// The on-demand pools it does not use meanwhile.
+        pools: Vec<String>,
+    },
+    /// A job without a deadline waits a share of its run time for owned or committed capacity
+    /// before renting new cloud capacity (on-demand, spot).
+    BurstWait {
+        /// Seconds it has waited since it was submitted.
+        waited_s: u64,
+        /// Seconds it waits before renting.
+        wait_s: u64,
+        /// The pools it would rent.
+        pools: Vec<String>,
+    },
+    /// The pools it could use now would finish it after its deadline; it waits for one that
+    /// meets it.
+    MissesDeadline {
+        /// The pools that would miss it.
+        pools: Vec<String>,
+    },
 }
 
 /// A pool skipped because the failover memory blocks its zone, region or provider.
@@ -95,6 +127,14 @@ impl fmt::Display for BlockedPool {
             "pool {} ({} blocked for {} s more)",
             self.pool, self.scope, self.for_s
         )
+    }
+}
+
+/// "pool a" or "pools a, b".
+pub(super) fn pool_names(pools: &[String]) -> String {
+    match pools {
+        [one] => format!("pool {one}"),
+        more => format!("pools {}", more.join(", ")),
     }
 }
 
@@ -176,6 +216,30 @@ impl fmt::Display for WaitReason {
                 "every pool that could run it is blocked after launches failed there for lack of capacity: {}; it starts when a block fades",
                 list(pools)
             ),
+            WaitReason::AheadOfSchedule { contract, pools } => write!(
+                f,
+                "committed capacity on {} would pull contract {contract} ahead of its burn schedule; it waits for other capacity, for running work under the contract to end or for the schedule to catch up",
+                pool_names(pools)
+            ),
+            WaitReason::WaitingForSpot { slack_s, pools } => write!(
+                f,
+                "waiting for spot capacity while its deadline's slack allows ({slack_s} s beyond the margin of a preemption): it does not rent on-demand {} until then",
+                pool_names(pools)
+            ),
+            WaitReason::BurstWait {
+                waited_s,
+                wait_s,
+                pools,
+            } => write!(
+                f,
+                "waiting for owned or committed capacity before bursting to {} (waited {waited_s} of {wait_s} s)",
+                pool_names(pools)
+            ),
+            WaitReason::MissesDeadline { pools } => write!(
+                f,
+                "{} would finish it after its deadline; it waits for a pool that meets it",
+                pool_names(pools)
+            ),
         }
     }
 }
@@ -197,6 +261,18 @@ pub enum Choice {
     Share {
         /// Fraction 0..=1.
         share: f64,
+    },
+    /// The commitment-aware policy: the lowest marginal cost per unit of work among its options
+    /// with room.
+    Cost {
+        /// How the pool is paid for.
+        plan: PlanKind,
+        /// For committed capacity: its contract.
+        contract: Option<String>,
+        /// For committed capacity: whether using it keeps the contract on its burn schedule.
+        pace: Option<Pace>,
+        /// Whether it was the policy's first choice (else better-ranked options had no room).
+        first: bool,
     },
 }
 
@@ -244,6 +320,36 @@ impl fmt::Display for StartReason {
                 "the policy allocates it {:.0}% of this pool's time, its largest share",
                 share * 100.0
             ),
+            Choice::Cost {
+                plan,
+                contract,
+                pace,
+                first,
+            } => {
+                let what = match (plan, contract, pace) {
+                    (PlanKind::Committed, Some(c), Some(Pace::Within)) => format!(
+                        "committed capacity under contract {c}, nearly free while its spending stays within the burn schedule"
+                    ),
+                    (PlanKind::Committed, Some(c), Some(Pace::Ahead)) => format!(
+                        "committed capacity under contract {c} at its discounted price: ahead of the burn schedule, but the only capacity that meets its deadline"
+                    ),
+                    (PlanKind::Committed, _, _) => {
+                        "committed capacity without a contract to pace, priced like on-demand"
+                            .to_string()
+                    }
+                    (PlanKind::Owned, ..) => "owned capacity, nearly free to use".to_string(),
+                    (PlanKind::OnDemand, ..) => "on-demand capacity".to_string(),
+                    (PlanKind::Spot, ..) => {
+                        "spot capacity, priced with the expected rework of preemptions".to_string()
+                    }
+                };
+                let rank = if *first {
+                    "the lowest marginal cost per unit of work among its options"
+                } else {
+                    "the lowest marginal cost per unit of work among its options with room"
+                };
+                format!("{what}: {rank}")
+            }
         };
         write!(
             f,

@@ -2,11 +2,14 @@
 //! placement options in the policy's order, and places, reserves (EASY backfill) or preempts
 //! lower priorities, within tenant quotas, pool job limits and budgets.
 
+use super::cost::Economics;
 use super::order::{Ranking, rank};
+use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, StartReason, WaitReason};
 use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput};
+use crate::SimTime;
 use crate::econ::{CheckpointModel, spot_allowed};
-use crate::{JobId, PolicyKind, SimTime};
+use crate::{JobId, PolicyKind};
 use spillway_model::spec::ChoiceOrder;
 use spillway_model::{Usd, UsdPerHour};
 use std::collections::HashMap;
@@ -76,10 +79,11 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         *spend.entry(r.tenant).or_default() += pool.price.0 * r.accelerators.len() as f64;
     }
     let mut stopping: Vec<bool> = input.running.iter().map(|r| r.stopping).collect();
+    let mut economics =
+        (input.policy == LivePolicy::CommitmentAware).then(|| Economics::new(input));
 
     for qi in order {
         let job = &input.queued[qi];
-        let candidates = options.as_ref().map_or(&all[qi], |o| &o[qi]);
         if all[qi].is_empty() {
             let reason = if blocked[qi].is_empty() {
                 no_pool_reason(input, job)
@@ -91,13 +95,23 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             decision.waiting.push((job.id, reason));
             continue;
         }
+        // Under `commitment_aware` the job's options are priced now, after the jobs placed
+        // before it in this round (blocked pools included: the policy skips them itself).
+        let priced = economics
+            .as_ref()
+            .map(|e| e.options(input, job, candidates(input, job)));
+        let candidates = match &priced {
+            Some(p) => &p.ranked,
+            None => options.as_ref().map_or(&all[qi], |o| &o[qi]),
+        };
         if candidates.is_empty() {
-            decision.waiting.push((
-                job.id,
-                WaitReason::NoShare {
+            let reason = match &priced {
+                Some(p) => p.hold(input, |c| has_room(input, &pools, c), &blocked[qi]),
+                None => WaitReason::NoShare {
                     policy: input.policy.name().to_string(),
                 },
-            ));
+            };
+            decision.waiting.push((job.id, reason));
             continue;
         }
         // Quotas first: a job over quota neither starts, reserves nor preempts.
@@ -148,18 +162,19 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             }
             *spend.entry(job.tenant).or_default() += view.price.0 * f64::from(c.count);
             let first = &candidates[0];
-            let choice = match shares.as_ref() {
-                Some(sh) => Choice::Share {
+            let choice = match (shares.as_ref(), &priced) {
+                (_, Some(p)) => p.choice(input, c),
+                (Some(sh), None) => Choice::Share {
                     share: sh[qi][c.pool],
                 },
-                None if first.pool == c.pool && first.accelerator == c.accelerator => {
+                (None, None) if first.pool == c.pool && first.accelerator == c.accelerator => {
                     if job.order == ChoiceOrder::AnyOf && candidates.len() > 1 {
                         Choice::Cheapest
                     } else {
                         Choice::FirstChoice
                     }
                 }
-                None => Choice::Fallback {
+                (None, None) => Choice::Fallback {
                     preferred: format!(
                         "{}:{} on pool {}",
                         first.accelerator.as_deref().unwrap_or("cpu"),
@@ -178,10 +193,14 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 backfilled,
                 accelerators: accelerators.clone(),
                 blocked: skipped(input, job, &blocked[qi], c),
-                spot_ruled_out: job.use_spot
-                    && input.pools.iter().any(|p| p.spot)
-                    && !deadline_allows_spot(input, job),
+                spot_ruled_out: (job.use_spot
+                    && input.pools.iter().any(PoolView::is_spot)
+                    && !deadline_allows_spot(input, job))
+                    || priced.as_ref().is_some_and(|p| p.spot_ruled_out()),
             };
+            if let Some(e) = economics.as_mut() {
+                e.started(input, job, c);
+            }
             decision.actions.push(Action::Start {
                 job: job.id,
                 pool: c.pool,
@@ -272,6 +291,11 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 behind,
             }
         };
+        // A pool with room that the policy held back says more than the one it waits for.
+        let reason = priced
+            .as_ref()
+            .and_then(|p| p.held_with_room(input, |c| has_room(input, &pools, c)))
+            .unwrap_or(reason);
         decision.waiting.push((job.id, reason));
     }
     decision
@@ -286,15 +310,22 @@ pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<()
         queued: Vec::new(),
         running: Vec::new(),
         quotas: HashMap::new(),
-        policy: PolicyKind::PriorityBackfill,
+        policy: PolicyKind::PriorityBackfill.into(),
         failover: None,
         restart_overhead_s: 0.0,
+        contracts: Vec::new(),
     };
     if candidates(&input, job).is_empty() {
         Err(no_pool_reason(&input, job))
     } else {
         Ok(())
     }
+}
+
+/// Whether candidate `c` would fit on its pool now, reservations aside.
+fn has_room(input: &RoundInput<'_>, pools: &[PoolRound], c: &Candidate) -> bool {
+    let p = &pools[c.pool];
+    p.free.len() as u32 >= c.count && p.jobs < input.pools[c.pool].max_jobs
 }
 
 fn reserve(p: &mut PoolRound, job: JobId, count: u32, now_ms: i64) {
@@ -377,7 +408,7 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     let reliable_speed = input
         .pools
         .iter()
-        .filter(|p| !p.spot && job.infra.is_none_or(|i| i == p.name || i == p.executor))
+        .filter(|p| !p.is_spot() && job.infra.is_none_or(|i| i == p.name || i == p.executor))
         .filter(|p| {
             job.choices.is_empty()
                 || job
@@ -411,13 +442,13 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
 }
 
 /// Where a job may go, in order of preference.
-fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
+pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
     if job.num_nodes > 1 {
         return Vec::new();
     }
     let spot_ok = job.use_spot && deadline_allows_spot(input, job);
     let infra_ok = |p: &PoolView<'_>| {
-        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (spot_ok || !p.spot)
+        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (spot_ok || !p.is_spot())
     };
     let mut out = Vec::new();
     if job.choices.is_empty() {

@@ -1,6 +1,7 @@
 //! Scenario tests of the live round.
 
 use super::*;
+use crate::econ::PlanKind;
 use crate::{JobId, PolicyKind, SimTime};
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
@@ -27,9 +28,11 @@ fn pool(
         free: free.to_vec(),
         max_jobs: 64,
         price: UsdPerHour(1.0),
-        spot: false,
+        plan: PlanKind::Owned,
         throughput: 1.0,
         location: ("local", name, name),
+        contract: None,
+        preemptions_per_hour: 0.0,
     }
 }
 
@@ -37,6 +40,7 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
     QueuedView {
         id: JobId(id),
         tenant: "t",
+        submitted_ms: 0,
         priority,
         choices,
         order: ChoiceOrder::Ordered,
@@ -61,9 +65,10 @@ fn input<'a>(
         queued,
         running,
         quotas: HashMap::new(),
-        policy: PolicyKind::PriorityBackfill,
+        policy: PolicyKind::PriorityBackfill.into(),
         failover: None,
         restart_overhead_s: 0.0,
+        contracts: Vec::new(),
     }
 }
 
@@ -272,7 +277,7 @@ fn cpu_jobs_use_job_slots_and_unplaceable_jobs_say_why() {
 fn spot_pools_take_only_jobs_that_accept_spot() {
     let one = h100(1);
     let mut spot = pool("spot", Some("H100"), 8, &[0, 1, 2, 3, 4, 5, 6, 7]);
-    spot.spot = true;
+    spot.plan = PlanKind::Spot;
     let mut willing = queued(2, 500, &one);
     willing.use_spot = true;
     let d = decide(&input(
@@ -350,7 +355,7 @@ fn pools_blocked_by_the_failover_memory_are_skipped_then_waited_for() {
 fn a_deadline_job_uses_spot_only_while_its_slack_absorbs_a_preemption() {
     let one = h100(1);
     let mut spot = pool("spot", Some("H100"), 1, &[0]);
-    spot.spot = true;
+    spot.plan = PlanKind::Spot;
     spot.price = UsdPerHour(0.5);
     let mut od = pool("od", Some("H100"), 1, &[0]);
     od.price = UsdPerHour(2.0);
@@ -478,7 +483,7 @@ fn fifo_does_not_overtake_and_says_the_policy_holds_the_job() {
         )
     );
     // Priority with backfill lets the short job use the free accelerators meanwhile.
-    inp.policy = PolicyKind::PriorityBackfill;
+    inp.policy = PolicyKind::PriorityBackfill.into();
     assert_eq!(started(&decide(&inp)), vec![(2, vec![0])]);
 }
 
@@ -539,16 +544,20 @@ mod invariants {
         queued: Vec<QueuedSpec>,
         running: Vec<(usize, u32, u32, usize)>,
         quota: u32,
-        policy: PolicyKind,
+        policy: LivePolicy,
+        /// What the contract of the committed pools has spent beyond $11M (its pace allows about
+        /// $13.2M now: mostly within, sometimes ahead).
+        spent: f64,
     }
 
     /// The policies the live round is checked under: the default and one of each family.
-    const POLICIES: [&str; 5] = [
+    const POLICIES: [&str; 6] = [
         "priority_backfill",
         "fifo_perf",
         "fifo",
         "max_min_fairness_perf",
         "min_total_duration_perf",
+        "commitment_aware",
     ];
 
     fn world() -> impl Strategy<Value = World> {
@@ -566,13 +575,15 @@ mod invariants {
             prop::collection::vec((0..4usize, 1..5u32, 0..1000u32, 0..3usize), 0..10),
             1..20u32,
             0..POLICIES.len(),
+            0.0..4_000_000.0f64,
         )
-            .prop_map(|(pools, queued, running, quota, policy)| World {
+            .prop_map(|(pools, queued, running, quota, policy, spent)| World {
                 pools,
                 queued,
                 running,
                 quota,
                 policy: POLICIES[policy].parse().unwrap(),
+                spent,
             })
     }
 
@@ -604,10 +615,14 @@ mod invariants {
                 capacity: *cap,
                 free: (taken[i]..*cap).collect(),
                 max_jobs: *max_jobs,
-                price: UsdPerHour(1.0),
-                spot: false,
+                price: UsdPerHour(1.0 + i as f64),
+                // Every plan but spot (no job here accepts it), committed pools under one
+                // contract.
+                plan: [PlanKind::Owned, PlanKind::Committed, PlanKind::OnDemand][i % 3],
                 throughput: 1.0,
                 location: ("local", "r", ["p0", "p1", "p2", "p3"][i]),
+                contract: (i % 3 == 1).then_some(0),
+                preemptions_per_hour: 0.0,
             }).collect();
             let running: Vec<RunningView<'_>> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
                 id: JobId(10_000 + i as u64),
@@ -622,12 +637,14 @@ mod invariants {
             let queued: Vec<QueuedView<'_>> = w.queued.iter().zip(&choices).enumerate().map(|(i, ((_, prio, t, any), cs))| QueuedView {
                 id: JobId(i as u64 + 1),
                 tenant: TENANTS[*t],
+                // Some have waited long enough to rent under commitment_aware, some not.
+                submitted_ms: -(i as i64) * 600_000,
                 priority: *prio,
                 choices: cs,
                 order: if *any { ChoiceOrder::AnyOf } else { ChoiceOrder::Ordered },
                 num_nodes: 1,
                 infra: None,
-                work_secs: None,
+                work_secs: (i % 2 == 0).then_some(3600 * (i as u64 % 5 + 1)),
                 use_spot: false,
                 budget: None,
                 deadline_ms: None,
@@ -635,7 +652,22 @@ mod invariants {
             }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
-            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0 };
+            let contract = crate::econ::Contract {
+                name: "c".into(),
+                provider: "local".into(),
+                total: spillway_model::Usd(24_000_000.0),
+                start: SimTime(-(365 * 86_400 * 1_000_000)),
+                term_months: 24.0,
+                discount: 0.3,
+                accelerators: Vec::new(),
+                regions: Vec::new(),
+                burn: crate::econ::BurnSchedule::Linear,
+            };
+            let contracts = vec![ContractView {
+                contract: &contract,
+                ledger: crate::econ::ContractLedger { spent: spillway_model::Usd(12_000_000.0 - 1_000_000.0 + w.spent), ..Default::default() },
+            }];
+            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, contracts };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 
@@ -677,5 +709,314 @@ mod invariants {
                     "job {} neither started nor explained", q.id);
             }
         }
+    }
+}
+
+mod commitment_aware {
+    //! The `commitment_aware` policy in the live round: the econ ranking over live pools.
+
+    use super::*;
+    use crate::econ::{BurnSchedule, Contract, ContractLedger, PACE_HORIZON_S, PACE_LEAD};
+    use spillway_model::Usd;
+
+    const HOUR_MS: i64 = 3_600_000;
+    /// Six months into a year-long contract.
+    const NOW_MS: i64 = 4_383 * HOUR_MS;
+
+    fn contract() -> Contract {
+        Contract {
+            name: "gcp-commit".into(),
+            provider: "gcp".into(),
+            total: Usd(1_000_000.0),
+            start: SimTime::ZERO,
+            term_months: 12.0,
+            discount: 0.3,
+            accelerators: Vec::new(),
+            regions: Vec::new(),
+            burn: BurnSchedule::Linear,
+        }
+    }
+
+    /// What the pace allows the contract to have spent and committed a look-ahead from now.
+    fn allowed(c: &Contract) -> f64 {
+        c.scheduled(SimTime(NOW_MS * 1000).plus_secs_ceil(PACE_HORIZON_S))
+            .0
+            * (1.0 + PACE_LEAD)
+    }
+
+    /// An owned pool at $4, a committed one at $3 (contract 0), an on-demand one at $6: all
+    /// H100 with `free` accelerators each.
+    fn pools(free: [&[u32]; 3]) -> Vec<PoolView<'static>> {
+        let mut owned = pool("owned", Some("H100"), 2, free[0]);
+        owned.price = UsdPerHour(4.0);
+        let mut committed = pool("committed", Some("H100"), 2, free[1]);
+        committed.price = UsdPerHour(3.0);
+        committed.plan = PlanKind::Committed;
+        committed.contract = Some(0);
+        let mut od = pool("od", Some("H100"), 2, free[2]);
+        od.price = UsdPerHour(6.0);
+        od.plan = PlanKind::OnDemand;
+        vec![owned, committed, od]
+    }
+
+    fn round<'a>(
+        pools: Vec<PoolView<'a>>,
+        queued: Vec<QueuedView<'a>>,
+        contract: &'a Contract,
+        spent: f64,
+    ) -> RoundInput<'a> {
+        let mut i = input(pools, queued, vec![]);
+        i.now_ms = NOW_MS;
+        i.policy = LivePolicy::CommitmentAware;
+        i.contracts = vec![ContractView {
+            contract,
+            ledger: ContractLedger {
+                spent: Usd(spent),
+                ..ContractLedger::default()
+            },
+        }];
+        i
+    }
+
+    /// A job of `work_h` hours on one H100, submitted `waited_s` seconds ago.
+    fn job<'a>(
+        id: u64,
+        one: &'a [AcceleratorChoice],
+        work_h: u64,
+        waited_s: i64,
+    ) -> QueuedView<'a> {
+        let mut q = queued(id, 500, one);
+        q.work_secs = Some(work_h * 3600);
+        q.submitted_ms = NOW_MS - waited_s * 1000;
+        q
+    }
+
+    fn placed(d: &Decision) -> Vec<(u64, usize)> {
+        d.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Start { job, pool, .. } => Some((job.0, *pool)),
+                Action::Preempt { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn committed_capacity_comes_first_while_its_contract_is_behind_schedule() {
+        let (c, one) = (contract(), h100(1));
+        let all: &[u32] = &[0, 1];
+        let d = decide(&round(
+            pools([all, all, all]),
+            vec![job(1, &one, 1, 0)],
+            &c,
+            0.0,
+        ));
+        let Action::Start { pool, reason, .. } = &d.actions[0] else {
+            panic!("{d:?}")
+        };
+        assert_eq!(*pool, 1, "{d:?}");
+        assert_eq!(
+            reason.choice,
+            Choice::Cost {
+                plan: PlanKind::Committed,
+                contract: Some("gcp-commit".into()),
+                pace: Some(crate::econ::Pace::Within),
+                first: true
+            }
+        );
+        assert_eq!(
+            reason.to_string(),
+            "placed on pool committed with H100:1 (committed capacity under contract gcp-commit, nearly free while its spending stays within the burn schedule: the lowest marginal cost per unit of work among its options) by policy commitment_aware; priority 500, accelerator indices [0]"
+        );
+        // The same pools by configured price: the cheapest hourly price is the committed one
+        // too, but ahead of schedule the policy leaves it for the owned fleet.
+        let d = decide(&round(
+            pools([all, all, all]),
+            vec![job(1, &one, 1, 0)],
+            &c,
+            allowed(&c),
+        ));
+        assert_eq!(placed(&d), [(1, 0)], "{d:?}");
+    }
+
+    #[test]
+    fn committed_capacity_ahead_of_schedule_is_skipped_and_the_wait_says_so() {
+        let (c, one) = (contract(), h100(1));
+        let (all, none): (&[u32], &[u32]) = (&[0, 1], &[]);
+        // The owned fleet is full, the committed pool has room but the contract is ahead, and
+        // the job has not waited long enough to rent on demand.
+        let d = decide(&round(
+            pools([none, all, all]),
+            vec![job(1, &one, 1, 0)],
+            &c,
+            allowed(&c),
+        ));
+        assert!(d.actions.is_empty(), "{d:?}");
+        assert_eq!(
+            d.waiting[0].1,
+            WaitReason::AheadOfSchedule {
+                contract: "gcp-commit".into(),
+                pools: vec!["committed".into()]
+            }
+        );
+        assert_eq!(
+            d.waiting[0].1.to_string(),
+            "committed capacity on pool committed would pull contract gcp-commit ahead of its burn schedule; it waits for other capacity, for running work under the contract to end or for the schedule to catch up"
+        );
+        // Once it has waited a tenth of its run time, it rents on demand.
+        let d = decide(&round(
+            pools([none, all, all]),
+            vec![job(1, &one, 1, 360)],
+            &c,
+            allowed(&c),
+        ));
+        assert_eq!(placed(&d), [(1, 2)], "{d:?}");
+    }
+
+    #[test]
+    fn jobs_started_in_a_round_count_against_the_pace_of_the_next() {
+        let (c, one) = (contract(), h100(1));
+        let all: &[u32] = &[0, 1];
+        // Room under the pace for one 10-hour job at $3/h ($30), not two.
+        let d = decide(&round(
+            pools([all, all, all]),
+            vec![job(1, &one, 10, 0), job(2, &one, 10, 0)],
+            &c,
+            allowed(&c) - 45.0,
+        ));
+        assert_eq!(placed(&d), [(1, 1), (2, 0)], "{d:?}");
+        // Running committed work counts too, until its estimated end.
+        let held = [0u32];
+        let mut i = round(
+            pools([all, &[1], all]),
+            vec![job(2, &one, 10, 0)],
+            &c,
+            allowed(&c) - 45.0,
+        );
+        i.running.push(RunningView {
+            id: JobId(1),
+            tenant: "t",
+            priority: 500,
+            pool: 1,
+            accelerators: &held,
+            started_ms: NOW_MS,
+            expected_end_ms: Some(NOW_MS + 10 * HOUR_MS),
+            stopping: false,
+        });
+        assert_eq!(placed(&decide(&i)), [(2, 0)]);
+    }
+
+    #[test]
+    fn the_queue_goes_by_priority_then_earliest_deadline_then_submission() {
+        let (c, two) = (contract(), h100(2));
+        let free: &[u32] = &[0, 1];
+        let none: &[u32] = &[];
+        let due = |id, priority, deadline_h: Option<i64>| {
+            let mut q = queued(id, priority, &two);
+            q.deadline_ms = deadline_h.map(|h| NOW_MS + h * HOUR_MS);
+            q
+        };
+        let d = decide(&round(
+            pools([free, none, none]),
+            vec![
+                due(1, 500, None),
+                due(2, 500, Some(10)),
+                due(3, 500, Some(5)),
+                due(4, 900, None),
+            ],
+            &c,
+            0.0,
+        ));
+        assert_eq!(placed(&d), [(4, 0)], "{d:?}");
+        let waiting: Vec<u64> = d.waiting.iter().map(|(j, _)| j.0).collect();
+        assert_eq!(waiting, [3, 2, 1]);
+        // Without job 4, the earliest deadline goes first.
+        let d = decide(&round(
+            pools([free, none, none]),
+            vec![
+                due(1, 500, None),
+                due(2, 500, Some(10)),
+                due(3, 500, Some(5)),
+            ],
+            &c,
+            0.0,
+        ));
+        assert_eq!(placed(&d), [(3, 0)], "{d:?}");
+    }
+
+    #[test]
+    fn a_job_without_a_deadline_waits_for_owned_capacity_before_bursting() {
+        let (c, one) = (contract(), h100(1));
+        let (all, none): (&[u32], &[u32]) = (&[0, 1], &[]);
+        let d = decide(&round(
+            pools([none, none, all]),
+            vec![job(1, &one, 1, 60)],
+            &c,
+            0.0,
+        ));
+        assert!(d.actions.is_empty(), "{d:?}");
+        assert_eq!(
+            d.waiting[0].1.to_string(),
+            "waiting for owned or committed capacity before bursting to pool od (waited 60 of 360 s)"
+        );
+        // Only on-demand capacity at all: the same wait, then it rents.
+        let od = || vec![pools([none, none, all]).remove(2)];
+        let d = decide(&round(od(), vec![job(1, &one, 1, 60)], &c, 0.0));
+        assert!(matches!(
+            d.waiting[0].1,
+            WaitReason::BurstWait {
+                waited_s: 60,
+                wait_s: 360,
+                ..
+            }
+        ));
+        let d = decide(&round(od(), vec![job(1, &one, 1, 360)], &c, 0.0));
+        assert_eq!(placed(&d), [(1, 0)]);
+        // A job without a work estimate is long-running: it waits a tenth of a day.
+        let mut unknown = job(1, &one, 1, 3600);
+        unknown.work_secs = None;
+        let d = decide(&round(od(), vec![unknown], &c, 0.0));
+        assert!(
+            d.waiting[0]
+                .1
+                .to_string()
+                .ends_with("(waited 3600 of 8640 s)"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_deadline_job_waits_for_spot_while_its_slack_allows() {
+        let (c, one) = (contract(), h100(1));
+        let (all, none): (&[u32], &[u32]) = (&[0, 1], &[]);
+        let mut ps = pools([none, none, all]);
+        ps[0].plan = PlanKind::Spot;
+        ps[0].name = "spot";
+        ps[0].price = UsdPerHour(2.0);
+        ps[0].preemptions_per_hour = 0.5;
+        let mut q = job(1, &one, 1, 0);
+        q.use_spot = true;
+        q.checkpoint_interval_s = Some(1800);
+        q.deadline_ms = Some(NOW_MS + 10 * HOUR_MS);
+        let mut i = round(ps.clone(), vec![q.clone()], &c, 0.0);
+        i.restart_overhead_s = 300.0;
+        let d = decide(&i);
+        assert!(d.actions.is_empty(), "{d:?}");
+        // 10 h to go, 1 h of work and a restart, a lost half hour and a restart of margin.
+        assert_eq!(
+            d.waiting[0].1.to_string(),
+            "waiting for spot capacity while its deadline's slack allows (30000 s beyond the margin of a preemption): it does not rent on-demand pool od until then"
+        );
+        // With spot capacity it goes there; once the slack is gone, on demand.
+        i.pools[0].free = vec![0];
+        assert_eq!(placed(&decide(&i)), [(1, 0)]);
+        i.pools[0].free = vec![];
+        i.queued[0].deadline_ms = Some(NOW_MS + HOUR_MS + 1_800_000);
+        let d = decide(&i);
+        let Action::Start { pool, reason, .. } = &d.actions[0] else {
+            panic!("{d:?}")
+        };
+        assert_eq!(*pool, 2);
+        assert!(reason.spot_ruled_out, "{reason}");
     }
 }

@@ -1,9 +1,10 @@
 //! What a live round decides on (pools, queued and running jobs, quotas, the policy) and what
 //! it decides (actions, and why the others wait).
 
+use super::policy::LivePolicy;
 use super::reason::{StartReason, WaitReason};
-use crate::econ::FailoverMemory;
-use crate::{JobId, PolicyKind};
+use crate::JobId;
+use crate::econ::{Contract, ContractLedger, FailoverMemory, PlanKind};
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
 use std::collections::{BTreeMap, HashMap};
@@ -23,16 +24,38 @@ pub struct PoolView<'a> {
     pub free: Vec<u32>,
     /// Most jobs at once.
     pub max_jobs: u32,
-    /// Price of one accelerator-hour.
+    /// Price of one accelerator-hour (owned: amortized; committed: after the discount).
     pub price: UsdPerHour,
-    /// Preemptible capacity: only jobs with `use_spot` go there.
-    pub spot: bool,
+    /// How it is paid for. Spot capacity is preemptible: only jobs with `use_spot` go there.
+    pub plan: PlanKind,
     /// Work done per second on one of its accelerators, in reference units (1.0 = the
     /// reference accelerator; from the catalog or a roofline estimate, 1.0 where unknown).
     /// Heterogeneity-aware policies prefer faster pools.
     pub throughput: f64,
     /// Where its capacity is, as the failover memory scopes it: (provider, region, zone).
     pub location: (&'a str, &'a str, &'a str),
+    /// For committed capacity: its contract, an index into [`RoundInput::contracts`]. The
+    /// commitment-aware policy paces the contract's spending with it; without one, committed
+    /// capacity is priced like on-demand capacity.
+    pub contract: Option<usize>,
+    /// Expected preemptions per hour (spot): what the commitment-aware policy prices as rework.
+    pub preemptions_per_hour: f64,
+}
+
+impl PoolView<'_> {
+    /// Whether its capacity is preemptible (only jobs with `use_spot` go there).
+    pub fn is_spot(&self) -> bool {
+        self.plan == PlanKind::Spot
+    }
+}
+
+/// A committed-spend contract and what it has been charged so far.
+#[derive(Debug, Clone)]
+pub struct ContractView<'a> {
+    /// The contract.
+    pub contract: &'a Contract,
+    /// What it has been charged up to now (running capacity included).
+    pub ledger: ContractLedger,
 }
 
 /// A queued job.
@@ -42,6 +65,9 @@ pub struct QueuedView<'a> {
     pub id: JobId,
     /// Its tenant.
     pub tenant: &'a str,
+    /// When it was submitted, ms since the epoch (how long it has waited, for the
+    /// commitment-aware policy's wait before renting).
+    pub submitted_ms: i64,
     /// 0..=1000, higher first.
     pub priority: u32,
     /// Acceptable alternatives; empty for CPU-only.
@@ -61,7 +87,8 @@ pub struct QueuedView<'a> {
     /// reservation and never ends before a shadow time).
     pub work_secs: Option<u64>,
     /// When it should be done, ms since the epoch. With `work_secs` it decides whether the
-    /// job may (still) use spot capacity ([`crate::econ::spot_allowed`]).
+    /// job may (still) use spot capacity ([`crate::econ::spot_allowed`]) and which pools
+    /// meet it; the commitment-aware policy serves the queue earliest deadline first.
     pub deadline_ms: Option<i64>,
     /// How often it checkpoints, seconds: what a preemption loses at most. `None`: it does
     /// not, and a preemption loses all its work.
@@ -112,13 +139,15 @@ pub struct RoundInput<'a> {
     /// Tenants' quotas; a tenant not listed has none.
     pub quotas: HashMap<&'a str, QuotaView>,
     /// The policy that orders the queue and chooses among alternatives.
-    pub policy: PolicyKind,
+    pub policy: LivePolicy,
     /// Recent launch failures for lack of capacity, shared by all jobs: pools whose zone,
     /// region or provider it blocks at `now_ms` are skipped. `None`: nothing is blocked.
     pub failover: Option<&'a FailoverMemory>,
     /// Seconds from a (re)start until a job's work progresses again (provisioning, loading a
     /// checkpoint): part of the margin the spot deadline rule keeps.
     pub restart_overhead_s: f64,
+    /// Committed-spend contracts, which committed pools name ([`PoolView::contract`]).
+    pub contracts: Vec<ContractView<'a>>,
 }
 
 /// What to do.

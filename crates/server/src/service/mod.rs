@@ -18,7 +18,7 @@ use crate::config::{Config, ExecutorKind, PoolEngine, PricePlan};
 use crate::executor::{Executor, FaultyExecutor, LocalExecutor, RayExecutor, SlurmExecutor};
 use crate::job::{Job, JobId, now_ms};
 use crate::metrics::Metrics;
-use crate::schedule::{PoolView, QueuedView, can_ever_place};
+use crate::schedule::{PoolView, QueuedView, can_ever_place, pool_view};
 use crate::store::{NewJob, PostgresStore, SqliteStore, Store, StoreError, Submitted};
 use leader::Role;
 use reactor::Reactor;
@@ -283,26 +283,13 @@ impl Service {
     /// Refuses at submit a job that no declared pool could ever run, so that it does not wait
     /// forever.
     fn check_placeable(&self, spec: &JobSpec) -> Result<(), ServiceError> {
-        let pools: Vec<PoolView<'_>> = self
-            .config
-            .pools
-            .iter()
-            .map(|p| PoolView {
-                name: &p.name,
-                executor: p.executor.as_str(),
-                accelerator: p.accelerator.as_deref(),
-                capacity: p.count,
-                free: Vec::new(),
-                max_jobs: p.max_jobs,
-                price: p.price,
-                spot: p.plan == PricePlan::Spot,
-                throughput: 1.0,
-                location: p.location.memory_key(),
-            })
+        let pools: Vec<PoolView<'_>> = (0..self.config.pools.len())
+            .map(|i| pool_view(&self.config, i, Vec::new(), 1.0))
             .collect();
         let job = QueuedView {
             id: spillway_core::JobId(0),
             tenant: "",
+            submitted_ms: 0,
             priority: spec.priority,
             choices: &spec.resources.accelerators,
             order: spec.resources.order,

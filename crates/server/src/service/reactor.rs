@@ -5,6 +5,10 @@
 //! region or provider for every job, and the job goes on to its next pool in the next round,
 //! at once) and the clocks of injected preemptions, at which a spot pool reclaims its running
 //! jobs (`[pool.faults]`; see `failover.rs` and `spot.rs`).
+//!
+//! Under the `commitment_aware` policy it also tells the round what each contract has been
+//! charged so far (from the store's charges, read at most once per tick), so that the core
+//! paces committed capacity to each contract's burn schedule.
 
 use super::leader::Role;
 use super::{Command, ServiceError};
@@ -13,11 +17,12 @@ use crate::executor::{ExecError, ExecReport, Executor, Handle, LaunchRequest, ch
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
 use crate::metrics::Metrics;
 use crate::schedule::{
-    self, Action, PoolView, QueuedView, QuotaView, RoundInput, RunningView, WaitReason, core_id,
-    job_id,
+    self, Action, ContractView, LivePolicy, QueuedView, QuotaView, RoundInput, RunningView,
+    WaitReason, core_id, job_id,
 };
 use crate::store::{ContractCharge, Store, Write};
-use spillway_core::econ::FailoverMemory;
+use spillway_core::econ::{ContractLedger, FailoverMemory};
+use spillway_model::Usd;
 use spillway_model::spec::{JobSpec, WorkEstimate};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -92,6 +97,10 @@ pub(super) struct Reactor {
     pub(super) failover: FailoverMemory,
     /// Per pool (same order as `config.pools`), its injected preemptions still to come.
     pub(super) reclaims: Vec<Option<PreemptionClock>>,
+    /// Per contract (same order as `config.contracts`), dollars charged to it so far, running
+    /// attempts up to when it was read; and when that was (`None`: never).
+    contract_spent: Vec<f64>,
+    contract_spent_at: Option<Instant>,
 }
 
 pub(super) fn event(kind: &str, message: impl Into<String>) -> JobEvent {
@@ -140,6 +149,8 @@ impl Reactor {
             })
             .collect();
         Reactor {
+            contract_spent: vec![0.0; config.contracts.len()],
+            contract_spent_at: None,
             throughputs,
             started,
             failover: FailoverMemory::new(config.failover_half_life_s),
@@ -298,6 +309,7 @@ impl Reactor {
     /// One scheduling round: decide, then record and carry out the actions. Returns whether
     /// a launch was refused for lack of capacity (its job is queued again, for the next round).
     pub(super) async fn round(&mut self) -> bool {
+        self.refresh_contract_spending().await;
         let started = Instant::now();
         let decision = {
             let input = self.round_input();
@@ -616,24 +628,42 @@ impl Reactor {
         writes
     }
 
+    /// Reads what each contract has been charged so far, when the policy paces contracts and
+    /// the last reading is a tick old. The pace looks a day ahead, so a second-old reading
+    /// changes nothing that matters; what started since is in the round as running capacity.
+    async fn refresh_contract_spending(&mut self) {
+        if self.config.policy != LivePolicy::CommitmentAware
+            || self.config.contracts.is_empty()
+            || self.contract_spent_at.is_some_and(|at| at.elapsed() < TICK)
+        {
+            return;
+        }
+        match self.store.contract_usage(now_ms()).await {
+            Ok(rows) => {
+                for (spent, c) in self.contract_spent.iter_mut().zip(&self.config.contracts) {
+                    *spent = rows
+                        .iter()
+                        .filter(|r| r.contract == c.name)
+                        .map(|r| r.usd)
+                        .sum();
+                }
+                self.contract_spent_at = Some(Instant::now());
+            }
+            // The last reading stands in; the next round tries again.
+            Err(e) => tracing::warn!(error = %e, "failed to read the contracts' charges"),
+        }
+    }
+
     fn round_input(&self) -> RoundInput<'_> {
         let now = now_ms();
-        let pools = self
-            .config
-            .pools
-            .iter()
-            .enumerate()
-            .map(|(i, p)| PoolView {
-                name: &p.name,
-                executor: p.executor.as_str(),
-                accelerator: p.accelerator.as_deref(),
-                capacity: p.count,
-                free: self.free[i].iter().copied().collect(),
-                max_jobs: p.max_jobs,
-                price: p.price,
-                spot: p.plan == crate::config::PricePlan::Spot,
-                throughput: self.throughputs[i],
-                location: p.location.memory_key(),
+        let pools = (0..self.config.pools.len())
+            .map(|i| {
+                schedule::pool_view(
+                    &self.config,
+                    i,
+                    self.free[i].iter().copied().collect(),
+                    self.throughputs[i],
+                )
             })
             .collect();
         let mut queued = Vec::new();
@@ -647,6 +677,7 @@ impl Reactor {
                 None => queued.push(QueuedView {
                     id: core_id(live.job.id),
                     tenant: &live.job.tenant,
+                    submitted_ms: live.job.submitted_ms,
                     priority: live.spec.priority,
                     choices: &live.spec.resources.accelerators,
                     order: live.spec.resources.order,
@@ -691,6 +722,19 @@ impl Reactor {
             policy: self.config.policy,
             failover: Some(&self.failover),
             restart_overhead_s: self.config.restart_overhead_s,
+            contracts: self
+                .config
+                .contracts
+                .iter()
+                .zip(&self.contract_spent)
+                .map(|(contract, &spent)| ContractView {
+                    contract,
+                    ledger: ContractLedger {
+                        spent: Usd(spent),
+                        ..ContractLedger::default()
+                    },
+                })
+                .collect(),
         }
     }
 }
