@@ -158,6 +158,13 @@ pub struct PolicyJob {
     pub time_to_deadline_s: Option<f64>,
 }
 
+impl PolicyJob {
+    /// Steps/s on the job's fastest pool (0 if it runs nowhere).
+    pub(crate) fn best_throughput(&self) -> f64 {
+        self.throughputs.iter().copied().fold(0.0, f64::max)
+    }
+}
+
 /// Everything a policy decides from.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyInput<'a> {
