@@ -142,6 +142,13 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The larger of two numbers that are not NaN (`f64::max` also handles NaN, at a cost in the
+/// equilibration's inner loop).
+#[inline(always)]
+fn larger(a: f64, b: f64) -> f64 {
+    if b > a { b } else { a }
+}
+
 /// Clarabel's shift of a starting point into the non-negative cone.
 fn shift_to_interior(v: &mut [f64]) {
     let min = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -156,31 +163,43 @@ fn shift_to_interior(v: &mut [f64]) {
     }
 }
 
-/// The largest `alpha <= limit` with `v + alpha dv >= 0`.
-#[inline(always)]
-fn max_step(v: &[f64], dv: &[f64], limit: f64) -> f64 {
+/// Completes a Newton direction and returns its step length: `dz = z1 + dtau z2`,
+/// `ds = -H dz - offset`, and the longest step in `[0, limit]` keeping `z` and `s` non-negative
+/// (Clarabel's ratio test; `limit` covers `tau` and `kappa`).
+fn direction(
+    (dz, ds): (&mut [f64], &mut [f64]),
+    (z1, z2, dtau): (&[f64], &[f64], f64),
+    (h, offset): (&[f64], &[f64]),
+    (z, s): (&[f64], &[f64]),
+    limit: f64,
+) -> f64 {
+    let n = dz.len();
+    // Slices of one length, so that indexing needs no bounds checks.
+    let (ds, z1, z2, h, offset, z, s) = (
+        &mut ds[..n],
+        &z1[..n],
+        &z2[..n],
+        &h[..n],
+        &offset[..n],
+        &z[..n],
+        &s[..n],
+    );
     let mut alpha = limit;
-    for (v, d) in v.iter().zip(dv) {
-        // alpha <= v / -d for d < 0, tested without dividing.
-        if *d < 0.0 && alpha * -d > *v {
-            alpha = -v / d;
+    for r in 0..n {
+        dz[r] = z1[r] + dtau * z2[r];
+        ds[r] = -(h[r] * dz[r]) - offset[r];
+        if dz[r] < 0.0 {
+            alpha = alpha.min(-z[r] / dz[r]);
+        }
+        if ds[r] < 0.0 {
+            alpha = alpha.min(-s[r] / ds[r]);
         }
     }
     alpha
 }
 
-/// The longest step in `[0, 1]` keeping `z, s, tau, kappa` non-negative.
-#[allow(clippy::too_many_arguments)]
-fn step_length(
-    z: &[f64],
-    s: &[f64],
-    dz: &[f64],
-    ds: &[f64],
-    tau: f64,
-    kappa: f64,
-    dtau: f64,
-    dkappa: f64,
-) -> f64 {
+/// The step limit from `tau` and `kappa`: at most 1, and keeping both non-negative.
+fn scalar_limit(tau: f64, kappa: f64, dtau: f64, dkappa: f64) -> f64 {
     let mut alpha = 1.0_f64;
     if dtau < 0.0 {
         alpha = alpha.min(-tau / dtau);
@@ -188,7 +207,7 @@ fn step_length(
     if dkappa < 0.0 {
         alpha = alpha.min(-kappa / dkappa);
     }
-    max_step(s, ds, max_step(z, dz, alpha))
+    alpha
 }
 
 /// Clarabel's convergence measures of one iterate.
@@ -291,26 +310,32 @@ impl<const M: usize> Method<M> {
         let mut e = vec![1.0_f64; nr];
         let mut col_norm = vec![0.0_f64; nx];
         let mut row_norm = vec![0.0_f64; nr];
+        let mut pool_norm = vec![0.0_f64; m];
         for _ in 0..EQUILIBRATE_PASSES {
-            col_norm.fill(0.0);
-            row_norm.fill(0.0);
+            // Each column has four entries (pool, share, demand and bound rows), each job's
+            // rows theirs in its own columns; the pool rows collect over all jobs.
+            pool_norm.fill(0.0);
             for i in 0..n {
                 let r = row(i);
+                let (share_e, demand_e) = (e[r], e[r + 1]);
+                let (mut share_norm, mut demand_norm) = (0.0_f64, 0.0_f64);
                 for j in 0..m {
                     let k = i * m + j;
-                    let entries = [
-                        (j, p.gang[i]),
-                        (r, 1.0),
-                        (r + 1, p.throughputs[k]),
-                        (r + 2 + j, 1.0),
-                    ];
-                    for (r, a) in entries {
-                        let v = (e[r] * a * d[k]).abs();
-                        col_norm[k] = col_norm[k].max(v);
-                        row_norm[r] = row_norm[r].max(v);
-                    }
+                    let dk = d[k];
+                    let pool = (e[j] * p.gang[i] * dk).abs();
+                    let share = (share_e * dk).abs();
+                    let demand = (demand_e * p.throughputs[k] * dk).abs();
+                    let bound = (e[r + 2 + j] * dk).abs();
+                    col_norm[k] = larger(larger(pool, share), larger(demand, bound));
+                    pool_norm[j] = larger(pool_norm[j], pool);
+                    share_norm = larger(share_norm, share);
+                    demand_norm = larger(demand_norm, demand);
+                    row_norm[r + 2 + j] = bound;
                 }
+                row_norm[r] = share_norm;
+                row_norm[r + 1] = demand_norm;
             }
+            row_norm[..m].copy_from_slice(&pool_norm);
             for (norms, scale) in [(&col_norm, &mut d), (&row_norm, &mut e)] {
                 for (v, s) in norms.iter().zip(scale.iter_mut()) {
                     let v = if *v == 0.0 { 1.0 } else { *v };
@@ -397,21 +422,33 @@ impl<const M: usize> Method<M> {
             // measures of them on the unscaled problem.
             self.at_mul(&z, &mut rx);
             let (mut norm_x, mut norm_rx) = (0.0, 0.0);
-            for k in 0..nx {
-                rx[k] = -rx[k];
-                norm_x += (x[k] * self.d[k]) * (x[k] * self.d[k]);
-                norm_rx += (rx[k] * self.d_inv[k]) * (rx[k] * self.d_inv[k]);
+            {
+                // Slices of the loop's length, so that indexing needs no bounds checks.
+                let (rx, x) = (&mut rx[..nx], &x[..nx]);
+                let (d, d_inv) = (&self.d[..nx], &self.d_inv[..nx]);
+                for k in 0..nx {
+                    rx[k] = -rx[k];
+                    norm_x += (x[k] * d[k]) * (x[k] * d[k]);
+                    norm_rx += (rx[k] * d_inv[k]) * (rx[k] * d_inv[k]);
+                }
             }
             self.a_mul(&x, &mut rz);
             let (mut dot_bz, mut dot_sz, mut norm_z, mut norm_s, mut norm_rz) =
                 (0.0, 0.0, 0.0, 0.0, 0.0);
-            for r in 0..nr {
-                rz[r] += s[r] - self.b[r] * tau;
-                dot_bz += self.b[r] * z[r];
-                dot_sz += s[r] * z[r];
-                norm_z += (z[r] * self.e[r]) * (z[r] * self.e[r]);
-                norm_s += (s[r] * self.e_inv[r]) * (s[r] * self.e_inv[r]);
-                norm_rz += (rz[r] * self.e_inv[r]) * (rz[r] * self.e_inv[r]);
+            {
+                let (rz, h, s, z) = (&mut rz[..nr], &mut h[..nr], &s[..nr], &z[..nr]);
+                let (b, e, e_inv) = (&self.b[..nr], &self.e[..nr], &self.e_inv[..nr]);
+                for r in 0..nr {
+                    rz[r] += s[r] - b[r] * tau;
+                    dot_bz += b[r] * z[r];
+                    dot_sz += s[r] * z[r];
+                    norm_z += (z[r] * e[r]) * (z[r] * e[r]);
+                    norm_s += (s[r] * e_inv[r]) * (s[r] * e_inv[r]);
+                    norm_rz += (rz[r] * e_inv[r]) * (rz[r] * e_inv[r]);
+                    // The cone's scaling for the Newton step: H = W^2 = s / z (Clarabel
+                    // squares sqrt(s / z), which differs in the last bit at most).
+                    h[r] = s[r] / z[r];
+                }
             }
             let r_tau = dot_bz + kappa;
             let mu = (dot_sz + tau * kappa) / (degree + 1.0);
@@ -446,11 +483,6 @@ impl<const M: usize> Method<M> {
                 return Err(stopped("iteration or time limit"));
             }
 
-            // Scaling of the non-negative cone: H = W^2 = s / z (Clarabel squares sqrt(s / z),
-            // which differs in the last bit at most).
-            for ((h, s), z) in h.iter_mut().zip(&s).zip(&z) {
-                *h = s / z;
-            }
             iter += 1;
             if !self.factor(&h) {
                 return Err(stopped("a Newton system does not factor"));
@@ -467,12 +499,14 @@ impl<const M: usize> Method<M> {
             self.solve(&rx, &work_z, &mut x1, &mut z1);
             let rhs_kappa = tau * kappa;
             let dtau = (r_tau - rhs_kappa / tau + dot(&self.b, &z1)) / tau_den;
-            for r in 0..nr {
-                dz[r] = z1[r] + dtau * z2[r];
-                ds[r] = -(h[r] * dz[r]) - s[r];
-            }
             let dkappa = -(rhs_kappa + kappa * dtau) / tau;
-            let alpha = step_length(&z, &s, &dz, &ds, tau, kappa, dtau, dkappa);
+            let alpha = direction(
+                (&mut dz, &mut ds),
+                (&z1, &z2, dtau),
+                (&h, &s),
+                (&z, &s),
+                scalar_limit(tau, kappa, dtau, dkappa),
+            );
             let sigma = (1.0 - alpha).powi(3);
             // Clarabel damps the second-order term in the first iteration.
             let mehrotra = if iter > 1 { 1.0 } else { alpha };
@@ -480,10 +514,14 @@ impl<const M: usize> Method<M> {
             // Corrector: the cone's right-hand side is s z + m ds dz - sigma mu, and
             // ds = -H dz - (that) / z.
             let sigma_mu = sigma * mu;
-            for r in 0..nr {
-                let rhs_s = s[r] * z[r] + (ds[r] * (dz[r] * mehrotra) - sigma_mu);
-                ds_const[r] = rhs_s / z[r];
-                work_z[r] = ds_const[r] - (1.0 - sigma) * rz[r];
+            {
+                let (ds_const, work_z) = (&mut ds_const[..nr], &mut work_z[..nr]);
+                let (s, z, ds, dz, rz) = (&s[..nr], &z[..nr], &ds[..nr], &dz[..nr], &rz[..nr]);
+                for r in 0..nr {
+                    let rhs_s = s[r] * z[r] + (ds[r] * (dz[r] * mehrotra) - sigma_mu);
+                    ds_const[r] = rhs_s / z[r];
+                    work_z[r] = ds_const[r] - (1.0 - sigma) * rz[r];
+                }
             }
             for (w, r) in work_x.iter_mut().zip(&rx) {
                 *w = (1.0 - sigma) * r;
@@ -492,20 +530,21 @@ impl<const M: usize> Method<M> {
             let rhs_tau = (1.0 - sigma) * r_tau;
             let rhs_kappa = -sigma_mu + mehrotra * dtau * dkappa + tau * kappa;
             let dtau = (rhs_tau - rhs_kappa / tau + dot(&self.b, &z1)) / tau_den;
-            for k in 0..nx {
-                dx[k] = x1[k] + dtau * x2[k];
-            }
-            for r in 0..nr {
-                dz[r] = z1[r] + dtau * z2[r];
-                ds[r] = -(h[r] * dz[r]) - ds_const[r];
+            let mut finite = true;
+            for ((dx, x1), x2) in dx.iter_mut().zip(&x1).zip(&x2) {
+                *dx = x1 + dtau * x2;
+                finite &= dx.is_finite();
             }
             let dkappa = -(rhs_kappa + kappa * dtau) / tau;
-            let alpha = MAX_STEP_FRACTION * step_length(&z, &s, &dz, &ds, tau, kappa, dtau, dkappa);
-            if !(alpha.is_finite()
-                && dtau.is_finite()
-                && dkappa.is_finite()
-                && dx.iter().all(|v| v.is_finite()))
-            {
+            let alpha = MAX_STEP_FRACTION
+                * direction(
+                    (&mut dz, &mut ds),
+                    (&z1, &z2, dtau),
+                    (&h, &ds_const),
+                    (&z, &s),
+                    scalar_limit(tau, kappa, dtau, dkappa),
+                );
+            if !(finite && alpha.is_finite() && dtau.is_finite() && dkappa.is_finite()) {
                 return Err(stopped("a Newton direction is not finite"));
             }
             if alpha <= MIN_STEP {
@@ -515,9 +554,9 @@ impl<const M: usize> Method<M> {
             for (v, d) in x.iter_mut().zip(&dx) {
                 *v += alpha * d;
             }
-            for r in 0..nr {
-                s[r] += alpha * ds[r];
-                z[r] += alpha * dz[r];
+            for ((s, ds), (z, dz)) in s.iter_mut().zip(&ds).zip(z.iter_mut().zip(&dz)) {
+                *s += alpha * ds;
+                *z += alpha * dz;
             }
             tau += alpha * dtau;
             kappa += alpha * dkappa;
