@@ -32,7 +32,8 @@ pub struct SchedulerConfig {
     pub solver_time_limit: Duration,
     /// Solve max-min fairness over classes of identical jobs (see [`LpOptions`]).
     pub aggregate_classes: bool,
-    /// Solve max-min fairness with the specialized interior-point method (see [`LpOptions`]).
+    /// Solve max-min fairness and minimum makespan with the specialized interior-point methods
+    /// (see [`LpOptions`]).
     pub specialized_max_min: bool,
 }
 

@@ -187,7 +187,9 @@ pub struct LpOptions {
     /// optimum, much smaller LP).
     pub aggregate_classes: bool,
     /// Solve max-min fairness with the specialized interior-point method
-    /// ([`crate::solver::solve_max_min`]) instead of the general LP backend.
+    /// ([`crate::solver::solve_max_min`]), and minimum makespan's feasibility LP with Clarabel's
+    /// method on its structure ([`crate::solver::solve_finish_within`]), instead of the general
+    /// LP backend.
     pub specialized_max_min: bool,
 }
 
