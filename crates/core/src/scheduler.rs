@@ -32,7 +32,8 @@ pub struct SchedulerConfig {
     pub solver_time_limit: Duration,
     /// Solve max-min fairness over classes of identical jobs (see [`LpOptions`]).
     pub aggregate_classes: bool,
-    /// Solve max-min fairness with the specialized interior-point method (see [`LpOptions`]).
+    /// Solve max-min fairness and minimum makespan with the specialized interior-point methods
+    /// (see [`LpOptions`]).
     pub specialized_max_min: bool,
 }
 
@@ -240,15 +241,19 @@ impl Scheduler {
         if self.kind.is_agnostic() {
             self.pool_order_rng.shuffle(&mut order);
         }
+        // Each job's allocation row, looked up once rather than once per pool.
+        let rows: Vec<Option<&Vec<f64>>> =
+            self.jobs.keys().map(|id| self.allocation.get(id)).collect();
         let queues: Vec<Vec<QueueEntry>> = (0..m)
             .map(|p| {
                 self.jobs
                     .values()
-                    .map(|j| QueueEntry {
+                    .zip(&rows)
+                    .map(|(j, row)| QueueEntry {
                         job: j.spec.id,
                         priority: j.priority[p],
                         deficit: j.deficit[p],
-                        allocation: self.allocation.get(&j.spec.id).map_or(0.0, |a| a[p]),
+                        allocation: row.map_or(0.0, |a| a[p]),
                         scale_factor: j.spec.scale_factor,
                         runnable: j.spec.throughputs[p] > 0.0,
                     })
@@ -303,15 +308,17 @@ impl Scheduler {
             self.need_reallocation = false;
         }
         let m = self.cluster.len();
-        for p in 0..m {
-            let pool_time = self.pool_time_received[p];
-            for job in self.jobs.values_mut() {
+        for job in self.jobs.values_mut() {
+            // Looked up once per job: the allocation is a map, and this runs every round.
+            let allocation = self.allocation.get(&job.spec.id);
+            for p in 0..m {
+                let pool_time = self.pool_time_received[p];
                 let fraction = if pool_time == 0.0 {
                     0.0
                 } else {
                     job.time_received[p] / pool_time
                 };
-                job.priority[p] = match self.allocation.get(&job.spec.id) {
+                job.priority[p] = match allocation {
                     None => 0.0,
                     Some(a) if a[p] == 0.0 || job.spec.throughputs[p] == 0.0 => 0.0,
                     Some(a) if fraction > 0.0 => a[p] / fraction,

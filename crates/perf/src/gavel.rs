@@ -6,8 +6,9 @@
 //! share the accelerator (space sharing). The throughput of a job with scale factor `k` is the
 //! throughput of the whole gang of `k` accelerators, in steps per second.
 
+use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A job type and the number of accelerators it runs on at once.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,13 +61,133 @@ pub struct ThroughputMatrix {
     /// Isolated steps/s per job key, one entry per accelerator (index into `accelerators`);
     /// `None` where the matrix has no number for that pair.
     isolated: BTreeMap<JobKey, Vec<Option<f64>>>,
+    /// Every job key the co-located throughputs name, sorted: they refer to keys by index here
+    /// (Gavel's matrix has some 20,000 pairs of 83 keys).
+    colocated_keys: Vec<JobKey>,
     /// Co-located throughputs: (job a, job b, accelerator index) -> (a's steps/s, b's steps/s).
-    colocated: BTreeMap<(JobKey, JobKey, usize), (f64, f64)>,
+    colocated: BTreeMap<(usize, usize, usize), (f64, f64)>,
+}
+
+/// A matrix being read; co-located pairs keep Gavel's key texts until the end.
+struct Reading<'a> {
+    accelerators: Vec<String>,
+    isolated: BTreeMap<JobKey, Vec<Option<f64>>>,
+    /// (job text, other job text, accelerator index, pair).
+    colocated: Vec<(&'a str, &'a str, usize, (f64, f64))>,
+}
+
+impl<'a> Reading<'a> {
+    fn new(accelerators: Vec<String>) -> Reading<'a> {
+        Reading {
+            accelerators,
+            isolated: BTreeMap::new(),
+            colocated: Vec::new(),
+        }
+    }
+
+    fn isolated(&mut self, key: &JobKey, acc_index: usize, rate: f64) {
+        let n = self.accelerators.len();
+        let row = match self.isolated.get_mut(key) {
+            Some(row) => row,
+            None => self.isolated.entry(key.clone()).or_insert(vec![None; n]),
+        };
+        row[acc_index] = Some(rate);
+    }
+
+    /// The matrix, with the co-located pairs' keys parsed once per distinct text; `None` if one
+    /// of them is not a key.
+    fn finish(self) -> Option<ThroughputMatrix> {
+        // Number the distinct texts as they come, then rank their keys.
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        let mut keys: Vec<Option<JobKey>> = Vec::new();
+        let mut id_of = |text: &'a str| {
+            *ids.entry(text).or_insert_with(|| {
+                keys.push(JobKey::parse_gavel(text));
+                keys.len() - 1
+            })
+        };
+        let mut last_a: Option<(&str, usize)> = None;
+        let numbered: Vec<(usize, usize, usize, (f64, f64))> = self
+            .colocated
+            .iter()
+            .map(|&(a, b, acc, pair)| {
+                // A job's pairs come one after another: number its text once.
+                let a_id = match last_a {
+                    Some((text, id)) if text == a => id,
+                    _ => id_of(a),
+                };
+                last_a = Some((a, a_id));
+                (a_id, id_of(b), acc, pair)
+            })
+            .collect();
+        let keys: Vec<JobKey> = keys.into_iter().collect::<Option<_>>()?;
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by(|&x, &y| keys[x].cmp(&keys[y]));
+        let mut rank = vec![0; keys.len()];
+        for (position, &id) in order.iter().enumerate() {
+            rank[id] = position;
+        }
+        let colocated = numbered
+            .into_iter()
+            .map(|(a, b, acc, pair)| ((rank[a], rank[b], acc), pair))
+            .collect();
+        let colocated_keys = order.into_iter().map(|id| keys[id].clone()).collect();
+        Some(ThroughputMatrix {
+            accelerators: self.accelerators,
+            isolated: self.isolated,
+            colocated_keys,
+            colocated,
+        })
+    }
 }
 
 impl ThroughputMatrix {
     /// Parses Gavel's `simulation_throughputs.json` format.
     pub fn from_gavel_json(text: &str) -> Result<ThroughputMatrix, GavelMatrixError> {
+        // Reading the document straight into typed maps with borrowed keys skips building a
+        // `serde_json::Value` tree, which took a sixth of a short simulation's time (the vendored
+        // matrix is 1.2 MB, read by every simulation); a document it does not accept (a
+        // malformed one, or keys with escapes) is read again through `Value`, which names what
+        // is wrong.
+        match Self::from_gavel_json_typed(text) {
+            Some(matrix) => Ok(matrix),
+            None => Self::from_gavel_json_value(text),
+        }
+    }
+
+    /// [`ThroughputMatrix::from_gavel_json`] for well-formed documents; `None` for any other.
+    fn from_gavel_json_typed(text: &str) -> Option<ThroughputMatrix> {
+        type Doc<'a> = BTreeMap<&'a str, BTreeMap<&'a str, BTreeMap<&'a str, Cell>>>;
+        let root: Doc<'_> = serde_json::from_str(text).ok()?;
+        // BTreeMap keys come sorted, as `from_gavel_json_value` sorts them.
+        let mut reading = Reading::new(root.keys().map(|a| a.to_string()).collect());
+        for (acc_index, jobs) in root.values().enumerate() {
+            for (key_text, entry) in jobs {
+                let key = JobKey::parse_gavel(key_text)?;
+                for (other_text, cell) in entry {
+                    match (*other_text == "null", *cell) {
+                        (true, Cell::Rate(v)) => reading.isolated(&key, acc_index, valid(v)?),
+                        (false, Cell::Pair(a, b)) => {
+                            reading.colocated.push((
+                                key_text,
+                                other_text,
+                                acc_index,
+                                (valid(a)?, valid(b)?),
+                            ));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+        }
+        if reading.isolated.is_empty() {
+            return None;
+        }
+        reading.finish()
+    }
+
+    /// [`ThroughputMatrix::from_gavel_json`] through `serde_json::Value`, naming what is wrong.
+    fn from_gavel_json_value(text: &str) -> Result<ThroughputMatrix, GavelMatrixError> {
         let root: Value = serde_json::from_str(text)?;
         let root = root.as_object().ok_or_else(|| GavelMatrixError::Shape {
             at: "top level".into(),
@@ -77,10 +198,7 @@ impl ThroughputMatrix {
             a.sort();
             a
         };
-        let mut matrix = ThroughputMatrix {
-            accelerators: accelerators.clone(),
-            ..ThroughputMatrix::default()
-        };
+        let mut reading = Reading::new(accelerators.clone());
         for (acc_index, acc) in accelerators.iter().enumerate() {
             let jobs = root[acc]
                 .as_object()
@@ -104,19 +222,13 @@ impl ThroughputMatrix {
                             at: format!("{} / null", at()),
                             message: format!("expected a finite number >= 0, found {value}"),
                         })?;
-                        let row = matrix
-                            .isolated
-                            .entry(key.clone())
-                            .or_insert_with(|| vec![None; accelerators.len()]);
-                        row[acc_index] = Some(v);
+                        reading.isolated(&key, acc_index, v);
                         continue;
                     }
-                    let other =
-                        JobKey::parse_gavel(other_text).ok_or_else(|| GavelMatrixError::Shape {
-                            at: format!("{} / {other_text}", at()),
-                            message: "key is not of the form `('<job type>', <scale factor>)`"
-                                .into(),
-                        })?;
+                    JobKey::parse_gavel(other_text).ok_or_else(|| GavelMatrixError::Shape {
+                        at: format!("{} / {other_text}", at()),
+                        message: "key is not of the form `('<job type>', <scale factor>)`".into(),
+                    })?;
                     let pair = value
                         .as_array()
                         .filter(|p| p.len() == 2)
@@ -125,19 +237,19 @@ impl ThroughputMatrix {
                             at: format!("{} / {other_text}", at()),
                             message: format!("expected a pair of numbers >= 0, found {value}"),
                         })?;
-                    matrix
+                    reading
                         .colocated
-                        .insert((key.clone(), other, acc_index), pair);
+                        .push((key_text, other_text, acc_index, pair));
                 }
             }
         }
-        if matrix.isolated.is_empty() {
+        if reading.isolated.is_empty() {
             return Err(GavelMatrixError::Shape {
                 at: "top level".into(),
                 message: "the matrix holds no job types".into(),
             });
         }
-        Ok(matrix)
+        Ok(reading.finish().expect("every key text was checked"))
     }
 
     /// Isolated throughput (steps/s of the whole gang) of `job_type` with `scale_factor`
@@ -154,7 +266,9 @@ impl ThroughputMatrix {
     /// Throughputs of `a` and `b` when they share one accelerator of type `accelerator`.
     pub fn colocated(&self, a: &JobKey, b: &JobKey, accelerator: &str) -> Option<(f64, f64)> {
         let acc = self.accelerator_index(accelerator)?;
-        self.colocated.get(&(a.clone(), b.clone(), acc)).copied()
+        let a = self.colocated_keys.binary_search(a).ok()?;
+        let b = self.colocated_keys.binary_search(b).ok()?;
+        self.colocated.get(&(a, b, acc)).copied()
     }
 
     /// Distinct job types, sorted.
@@ -189,7 +303,57 @@ impl ThroughputMatrix {
 }
 
 fn rate(value: &Value) -> Option<f64> {
-    value.as_f64().filter(|v| v.is_finite() && *v >= 0.0)
+    value.as_f64().and_then(valid)
+}
+
+/// A throughput: finite and not negative.
+fn valid(v: f64) -> Option<f64> {
+    (v.is_finite() && v >= 0.0).then_some(v)
+}
+
+/// A value in a job's entry: its isolated throughput (under `null`) or a co-located pair.
+#[derive(Debug, Clone, Copy)]
+enum Cell {
+    Rate(f64),
+    Pair(f64, f64),
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Cell, D::Error> {
+        struct CellVisitor;
+
+        impl<'de> Visitor<'de> for CellVisitor {
+            type Value = Cell;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a pair of numbers")
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cell, E> {
+                Ok(Cell::Rate(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cell, E> {
+                Ok(Cell::Rate(v as f64))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Cell, E> {
+                Ok(Cell::Rate(v as f64))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Cell, A::Error> {
+                let too_short = || de::Error::custom("expected a pair");
+                let a: f64 = seq.next_element()?.ok_or_else(too_short)?;
+                let b: f64 = seq.next_element()?.ok_or_else(too_short)?;
+                match seq.next_element::<de::IgnoredAny>()? {
+                    None => Ok(Cell::Pair(a, b)),
+                    Some(_) => Err(de::Error::custom("expected a pair")),
+                }
+            }
+        }
+
+        deserializer.deserialize_any(CellVisitor)
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +414,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("null") && err.contains("-1"), "{err}");
+        let err = ThroughputMatrix::from_gavel_json(
+            r#"{"v100": {"('A3C', 1)": {"null": 1, "a3c": [1, 2]}}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("v100 / ('A3C', 1) / a3c"), "{err}");
         assert!(ThroughputMatrix::from_gavel_json("[1]").is_err());
         assert!(ThroughputMatrix::from_gavel_json("{}").is_err());
     }
@@ -271,5 +441,32 @@ mod tests {
             m.throughput("ResNet-50 (batch size 128)", 2, "k80"),
             Some(0.0)
         );
+    }
+
+    #[test]
+    fn typed_and_value_readings_agree() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/gavel/simulation_throughputs.json"
+        );
+        let published = std::fs::read_to_string(path).unwrap();
+        for text in [SMALL, published.as_str()] {
+            let typed = ThroughputMatrix::from_gavel_json_typed(text).unwrap();
+            assert_eq!(
+                typed,
+                ThroughputMatrix::from_gavel_json_value(text).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn keys_with_escapes_are_read_through_values() {
+        let text =
+            r#"{"v100": {"(\u0027A3C\u0027, 1)": {"null": 2, "(\u0027A3C\u0027, 1)": [1, 1]}}}"#;
+        assert!(ThroughputMatrix::from_gavel_json_typed(text).is_none());
+        let m = ThroughputMatrix::from_gavel_json(text).unwrap();
+        assert_eq!(m.throughput("A3C", 1, "v100"), Some(2.0));
+        let a3c = JobKey::parse_gavel("('A3C', 1)").unwrap();
+        assert_eq!(m.colocated(&a3c, &a3c, "v100"), Some((1.0, 1.0)));
     }
 }

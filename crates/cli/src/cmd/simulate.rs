@@ -104,8 +104,9 @@ pub(crate) struct SimulateArgs {
     /// sizes differ).
     #[arg(long)]
     per_job_lp: bool,
-    /// Solve max-min fairness with the general LP backend (Clarabel) instead of the specialized
-    /// interior-point method (same optimum; for cross-checking).
+    /// Solve max-min fairness and minimum makespan with the general LP backend (Clarabel) instead
+    /// of the specialized interior-point methods (same optima, and for minimum makespan the same
+    /// point up to rounding; for cross-checking).
     #[arg(long)]
     general_lp: bool,
     /// Print JSON instead of a table.

@@ -158,6 +158,13 @@ pub struct PolicyJob {
     pub time_to_deadline_s: Option<f64>,
 }
 
+impl PolicyJob {
+    /// Steps/s on the job's fastest pool (0 if it runs nowhere).
+    pub(crate) fn best_throughput(&self) -> f64 {
+        self.throughputs.iter().copied().fold(0.0, f64::max)
+    }
+}
+
 /// Everything a policy decides from.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyInput<'a> {
@@ -180,7 +187,9 @@ pub struct LpOptions {
     /// optimum, much smaller LP).
     pub aggregate_classes: bool,
     /// Solve max-min fairness with the specialized interior-point method
-    /// ([`crate::solver::solve_max_min`]) instead of the general LP backend.
+    /// ([`crate::solver::solve_max_min`]), and minimum makespan's feasibility LP with Clarabel's
+    /// method on its structure ([`crate::solver::solve_finish_within`]), instead of the general
+    /// LP backend.
     pub specialized_max_min: bool,
 }
 

@@ -166,9 +166,6 @@ proptest! {
         let (inp, _) = input(&case);
         let a = lp::best_completion_time(&inp, &ClarabelSolver, LIMIT).unwrap();
         let b = lp::best_completion_time(&inp, &DenseSimplex, LIMIT).unwrap();
-        if let Ok(c) = lp::best_completion_time_specialized(&inp) {
-            prop_assert!((c - b).abs() <= 1e-4 * b.max(1.0), "specialized {c} vs {b}");
-        }
         prop_assert!((a - b).abs() <= 1e-4 * b.max(1.0), "{a} vs {b}");
     }
 

@@ -6,11 +6,13 @@
 
 mod clarabel;
 mod good_lp;
+mod makespan_ipm;
 mod maxmin_ipm;
 mod simplex;
 
 pub use clarabel::ClarabelSolver;
 pub use good_lp::GoodLpClarabel;
+pub use makespan_ipm::{MakespanLp, solve_finish_within};
 pub use maxmin_ipm::{MaxMinProblem, solve_max_min};
 pub use simplex::DenseSimplex;
 
