@@ -8,6 +8,11 @@ mod output;
 mod table;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: the simulator and the LP solvers allocate many small, short-lived buffers, and the
+/// system allocator made up a fifth of a Gavel-parity run's time (see docs/simulator.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// Spillway: run AI jobs on whatever accelerator capacity you can get, at the lowest cost that

@@ -85,6 +85,9 @@ pub(crate) fn select_jobs(
     let mut taken = std::collections::BTreeSet::new();
     for &p in order {
         let queue = &mut queues[p];
+        // Entries that can never be taken go before the sort (stable: the order of the rest
+        // is unchanged).
+        queue.retain(|e| e.runnable && !(skip_zero_priority && e.priority <= 0.0));
         queue.sort_by(|a, b| {
             b.priority
                 .total_cmp(&a.priority)
