@@ -88,11 +88,15 @@ pub(crate) fn select_jobs(
         // Entries that can never be taken go before the sort (stable: the order of the rest
         // is unchanged).
         queue.retain(|e| e.runnable && !(skip_zero_priority && e.priority <= 0.0));
-        queue.sort_by(|a, b| {
+        // Unstable, with the job id last: the same order as a stable sort of a queue built in
+        // job-id order, without the stable sort's buffer.
+        debug_assert!(queue.windows(2).all(|w| w[0].job < w[1].job));
+        queue.sort_unstable_by(|a, b| {
             b.priority
                 .total_cmp(&a.priority)
                 .then(b.deficit.total_cmp(&a.deficit))
                 .then(b.allocation.total_cmp(&a.allocation))
+                .then(a.job.cmp(&b.job))
         });
         for e in queue.iter() {
             if left[p] == 0 {
@@ -132,23 +136,28 @@ pub(crate) fn assign_workers(
         jobs.sort_by_key(|&(_, sf)| Reverse(sf));
         let mut used = vec![false; capacities[p] as usize];
         let mut next_free = 0usize;
-        let mut placed: BTreeMap<JobId, Vec<u32>> = BTreeMap::new();
+        // Whether `jobs[i]` already has its accelerators.
+        let mut placed = vec![false; jobs.len()];
         let mut sizes: Vec<u32> = jobs.iter().map(|&(_, sf)| sf).collect();
         sizes.dedup();
         for size in sizes {
-            for &(job, _) in jobs.iter().filter(|&&(_, sf)| sf == size) {
+            let of_size = jobs
+                .iter()
+                .enumerate()
+                .filter(move |&(_, &(_, sf))| sf == size);
+            for (i, &(job, _)) in of_size.clone() {
                 if let Some((prev_pool, workers)) = previous.get(&job) {
                     if *prev_pool == p && workers.iter().all(|&w| !used[w as usize]) {
                         for &w in workers {
                             used[w as usize] = true;
                         }
-                        placed.insert(job, workers.clone());
+                        placed[i] = true;
                         out.push((job, p, workers.clone()));
                     }
                 }
             }
-            for &(job, sf) in jobs.iter().filter(|&&(_, sf)| sf == size) {
-                if placed.contains_key(&job) || !placeable(job) {
+            for (i, &(job, sf)) in of_size {
+                if placed[i] || !placeable(job) {
                     continue;
                 }
                 let mut workers = Vec::with_capacity(sf as usize);
@@ -160,7 +169,7 @@ pub(crate) fn assign_workers(
                     next_free += 1;
                 }
                 debug_assert_eq!(workers.len(), sf as usize, "selection fits the pool");
-                placed.insert(job, workers.clone());
+                placed[i] = true;
                 out.push((job, p, workers));
             }
         }
