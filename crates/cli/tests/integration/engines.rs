@@ -174,13 +174,20 @@ impl Server {
 
     /// Waits for a final state; returns the job's details then.
     pub(crate) fn wait_final(&self, id: &str) -> serde_json::Value {
-        wait(&format!("job {id} final"), || {
+        let since = Instant::now();
+        loop {
             let d = self.show(id);
             let state = d["job"]["state"].as_str().unwrap_or_default();
-            ["succeeded", "failed", "cancelled"]
-                .contains(&state)
-                .then_some(d)
-        })
+            if ["succeeded", "failed", "cancelled"].contains(&state) {
+                return d;
+            }
+            // On a timeout, say where the job stood: its state, attempts and events.
+            assert!(
+                since.elapsed() < LIMIT,
+                "job {id} final: not after {LIMIT:?}; last seen: {d:#}"
+            );
+            std::thread::sleep(POLL);
+        }
     }
 
     /// Waits until the job has an event of `kind`; returns the details then.
