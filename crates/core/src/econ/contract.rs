@@ -103,6 +103,115 @@ impl Contract {
     }
 }
 
+/// A contract as a file writes it (a scenario's or the service config's `[[contract]]`), before
+/// it is checked; where the term starts is the file's own business (an offset into a run, a
+/// date).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractTerms {
+    /// Its name.
+    pub name: String,
+    /// The provider it is signed with.
+    pub provider: String,
+    /// Total commitment, dollars.
+    pub total_usd: f64,
+    /// Length of the term, months.
+    pub term_months: f64,
+    /// Discount on list prices, percent.
+    pub discount_percent: f64,
+    /// Accelerators it covers, as written (empty: all of the provider's).
+    pub accelerators: Vec<String>,
+    /// Regions it covers (empty: all).
+    pub regions: Vec<String>,
+    /// Cumulative burn schedule `[month, share]` (empty: linear).
+    pub burn_points: Vec<(f64, f64)>,
+}
+
+/// A contract term that does not hold: which field, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermError {
+    /// The field (`total_usd`, `burn_points[1]`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ContractTerms {
+    /// Checks the terms and makes the contract, starting at `start`; `canonical` gives an
+    /// accelerator's canonical name or says why the name is unknown.
+    pub fn into_contract(
+        self,
+        start: SimTime,
+        canonical: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Contract, TermError> {
+        let bad = |field: &str, message: String| TermError {
+            field: field.to_string(),
+            message,
+        };
+        if self.name.trim().is_empty() {
+            return Err(bad("name", "a contract needs a name".into()));
+        }
+        if self.provider.trim().is_empty() {
+            return Err(bad(
+                "provider",
+                "name the provider it is signed with".into(),
+            ));
+        }
+        if !(self.total_usd > 0.0 && self.total_usd.is_finite()) {
+            return Err(bad(
+                "total_usd",
+                format!("must be more than 0, found {}", self.total_usd),
+            ));
+        }
+        if !(self.term_months > 0.0 && self.term_months.is_finite()) {
+            return Err(bad(
+                "term_months",
+                format!("must be more than 0, found {}", self.term_months),
+            ));
+        }
+        if !(0.0..100.0).contains(&self.discount_percent) {
+            return Err(bad(
+                "discount_percent",
+                format!("must be in [0, 100), found {}", self.discount_percent),
+            ));
+        }
+        let accelerators = self
+            .accelerators
+            .iter()
+            .map(|a| canonical(a).map_err(|e| bad("accelerators", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut prev = (0.0, 0.0);
+        for (j, &(month, share)) in self.burn_points.iter().enumerate() {
+            let rising = month > prev.0 && month <= self.term_months;
+            let share_ok = share >= prev.1 && share <= 1.0;
+            if !(rising && share_ok) {
+                return Err(bad(
+                    &format!("burn_points[{j}]"),
+                    format!(
+                        "[{month}, {share}]: points are [month, cumulative share] with months increasing up to term_months ({}) and shares rising from 0 to at most 1",
+                        self.term_months
+                    ),
+                ));
+            }
+            prev = (month, share);
+        }
+        Ok(Contract {
+            name: self.name,
+            provider: self.provider.to_ascii_lowercase(),
+            total: Usd(self.total_usd),
+            start,
+            term_months: self.term_months,
+            discount: self.discount_percent / 100.0,
+            accelerators,
+            regions: self.regions,
+            burn: if self.burn_points.is_empty() {
+                BurnSchedule::Linear
+            } else {
+                BurnSchedule::Points(self.burn_points)
+            },
+        })
+    }
+}
+
 /// What a contract has been charged so far.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ContractLedger {
@@ -290,6 +399,50 @@ mod tests {
         };
         assert!((points.scheduled(months(3.0)).0 - 150.0).abs() < 1e-6);
         assert!((points.scheduled(months(9.0)).0 - 750.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn terms_are_checked_field_by_field_whatever_file_they_come_from() {
+        let terms = ContractTerms {
+            name: "gcp-tpu".into(),
+            provider: "GCP".into(),
+            total_usd: 1_200.0,
+            term_months: 12.0,
+            discount_percent: 30.0,
+            accelerators: vec!["v5p".into()],
+            regions: vec![],
+            burn_points: vec![(6.0, 0.25), (12.0, 1.0)],
+        };
+        let canonical = |a: &str| match a {
+            "v5p" => Ok("tpu-v5p".to_string()),
+            other => Err(format!("unknown accelerator '{other}'")),
+        };
+        let c = terms
+            .clone()
+            .into_contract(SimTime::ZERO, canonical)
+            .unwrap();
+        assert_eq!(
+            (c.provider.as_str(), c.accelerators[0].as_str()),
+            ("gcp", "tpu-v5p")
+        );
+        assert!((c.scheduled(months(6.0)).0 - 300.0).abs() < 1e-6);
+        let bad = |t: ContractTerms| t.into_contract(SimTime::ZERO, canonical).unwrap_err();
+        let e = bad(ContractTerms {
+            burn_points: vec![(6.0, 0.5), (3.0, 1.0)],
+            ..terms.clone()
+        });
+        assert_eq!(e.field, "burn_points[1]");
+        let e = bad(ContractTerms {
+            accelerators: vec!["v9".into()],
+            ..terms.clone()
+        });
+        assert_eq!(e.field, "accelerators");
+        assert!(e.message.contains("'v9'"));
+        let e = bad(ContractTerms {
+            discount_percent: 100.0,
+            ..terms
+        });
+        assert_eq!(e.field, "discount_percent");
     }
 
     #[test]

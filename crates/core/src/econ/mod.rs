@@ -14,8 +14,8 @@ pub use choose::{
     rank_candidates, rank_candidates_explained,
 };
 pub use contract::{
-    BurnSchedule, Contract, ContractLedger, ContractReport, PACE_HORIZON_S, PACE_LEAD, Pace,
-    Projection,
+    BurnSchedule, Contract, ContractLedger, ContractReport, ContractTerms, PACE_HORIZON_S,
+    PACE_LEAD, Pace, Projection, TermError,
 };
 pub use failover::{BlockScope, FailoverMemory, FailureKind};
 pub use framework::{AcceleratorKind, Framework, JobKind, roofline_speed};

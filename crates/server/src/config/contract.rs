@@ -9,8 +9,7 @@ use super::{ConfigError, field};
 use crate::accelerators::known_accelerators;
 use serde::Deserialize;
 use spillway_core::SimTime;
-use spillway_core::econ::{BurnSchedule, Contract};
-use spillway_model::Usd;
+use spillway_core::econ::{Contract, ContractTerms};
 
 /// `[[contract]]` as written.
 #[derive(Debug, Deserialize)]
@@ -54,30 +53,6 @@ impl ContractFile {
     /// Validates the `i`-th contract.
     pub(super) fn validate(self, i: usize) -> Result<Contract, ConfigError> {
         let at = |f: &str| format!("contract[{i}].{f}");
-        if self.name.trim().is_empty() {
-            return Err(field(at("name"), "a contract needs a name"));
-        }
-        if self.provider.trim().is_empty() {
-            return Err(field(at("provider"), "name the provider it is signed with"));
-        }
-        if !(self.total_usd > 0.0 && self.total_usd.is_finite()) {
-            return Err(field(
-                at("total_usd"),
-                format!("must be more than 0, found {}", self.total_usd),
-            ));
-        }
-        if !(self.term_months > 0.0 && self.term_months.is_finite()) {
-            return Err(field(
-                at("term_months"),
-                format!("must be more than 0, found {}", self.term_months),
-            ));
-        }
-        if !(0.0..100.0).contains(&self.discount_percent) {
-            return Err(field(
-                at("discount_percent"),
-                format!("must be in [0, 100), found {}", self.discount_percent),
-            ));
-        }
         let text = match &self.start {
             DateFile::Toml(d) => d.to_string(),
             DateFile::Text(s) => s.clone(),
@@ -91,45 +66,24 @@ impl ContractFile {
             )
         })?;
         let names = known_accelerators();
-        let mut accelerators = Vec::new();
-        for a in &self.accelerators {
-            accelerators.push(
+        let terms = ContractTerms {
+            name: self.name,
+            provider: self.provider,
+            total_usd: self.total_usd,
+            term_months: self.term_months,
+            discount_percent: self.discount_percent,
+            accelerators: self.accelerators,
+            regions: self.regions,
+            burn_points: self.burn_points,
+        };
+        terms
+            .into_contract(start, |a| {
                 names
                     .canonical(a)
-                    .ok_or_else(|| field(at("accelerators"), names.unknown_message(a)))?
-                    .to_string(),
-            );
-        }
-        let mut prev = (0.0, 0.0);
-        for (j, &(month, share)) in self.burn_points.iter().enumerate() {
-            let rising = month > prev.0 && month <= self.term_months;
-            let share_ok = share >= prev.1 && share <= 1.0;
-            if !(rising && share_ok) {
-                return Err(field(
-                    at(&format!("burn_points[{j}]")),
-                    format!(
-                        "[{month}, {share}]: points are [month, cumulative share] with months increasing up to term_months ({}) and shares rising from 0 to at most 1",
-                        self.term_months
-                    ),
-                ));
-            }
-            prev = (month, share);
-        }
-        Ok(Contract {
-            name: self.name,
-            provider: self.provider.to_ascii_lowercase(),
-            total: Usd(self.total_usd),
-            start,
-            term_months: self.term_months,
-            discount: self.discount_percent / 100.0,
-            accelerators,
-            regions: self.regions,
-            burn: if self.burn_points.is_empty() {
-                BurnSchedule::Linear
-            } else {
-                BurnSchedule::Points(self.burn_points)
-            },
-        })
+                    .map(str::to_string)
+                    .ok_or_else(|| names.unknown_message(a))
+            })
+            .map_err(|e| field(at(&e.field), e.message))
     }
 }
 
@@ -137,6 +91,7 @@ impl ContractFile {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use spillway_core::econ::BurnSchedule;
 
     const CONTRACT: &str = "[[contract]]\nname = \"gcp-tpu\"\nprovider = \"GCP\"\ntotal_usd = 1000000\nstart = 2026-01-01\nterm_months = 12\ndiscount_percent = 30\naccelerators = [\"tpu-v5p\"]\nregions = [\"us-east5\"]\nburn_points = [[6, 0.25], [12, 1.0]]\n";
 

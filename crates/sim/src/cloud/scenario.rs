@@ -7,9 +7,9 @@ use serde::Deserialize;
 use spillway_catalog::Catalog;
 use spillway_core::SimTime;
 use spillway_core::econ::{
-    AcceleratorKind, BurnSchedule, CheckpointModel, Contract, FailureKind, PlanKind,
+    AcceleratorKind, CheckpointModel, Contract, ContractTerms, FailureKind, PlanKind,
 };
-use spillway_model::{AcceleratorFamily, AcceleratorSpec, Usd};
+use spillway_model::{AcceleratorFamily, AcceleratorSpec};
 use std::path::{Path, PathBuf};
 
 /// Why a scenario cannot be built.
@@ -244,41 +244,26 @@ impl Scenario {
         let mut contracts = Vec::new();
         for (i, c) in file.contract.iter().enumerate() {
             let at = format!("[[contract]] #{} `{}`", i + 1, c.name);
-            if !(c.total_usd > 0.0 && c.term_months > 0.0) {
-                return Err(invalid(format!(
-                    "{at}: total_usd and term_months must be > 0"
-                )));
-            }
-            if !(0.0..100.0).contains(&c.discount_percent) {
-                return Err(invalid(format!(
-                    "{at}: discount_percent must be in [0, 100), found {}",
-                    c.discount_percent
-                )));
-            }
-            let mut accelerators = Vec::new();
-            for a in &c.accelerators {
-                accelerators.push(
+            let terms = ContractTerms {
+                name: c.name.clone(),
+                provider: c.provider.clone(),
+                total_usd: c.total_usd,
+                term_months: c.term_months,
+                discount_percent: c.discount_percent,
+                accelerators: c.accelerators.clone(),
+                regions: c.regions.clone(),
+                burn_points: c.burn_points.clone(),
+            };
+            let start = SimTime::from_secs(c.start_offset_days * 86_400.0);
+            let contract = terms
+                .into_contract(start, |a| {
                     catalog
                         .accelerator_name(a)
-                        .map_err(|e| invalid(format!("{at}: {e}")))?
-                        .to_string(),
-                );
-            }
-            contracts.push(Contract {
-                name: c.name.clone(),
-                provider: c.provider.to_ascii_lowercase(),
-                total: Usd(c.total_usd),
-                start: SimTime::from_secs(c.start_offset_days * 86_400.0),
-                term_months: c.term_months,
-                discount: c.discount_percent / 100.0,
-                accelerators,
-                regions: c.regions.clone(),
-                burn: if c.burn_points.is_empty() {
-                    BurnSchedule::Linear
-                } else {
-                    BurnSchedule::Points(c.burn_points.clone())
-                },
-            });
+                        .map(str::to_string)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(|e| invalid(format!("{at}: {}: {}", e.field, e.message)))?;
+            contracts.push(contract);
         }
         let mut pools = Vec::new();
         for (i, p) in file.pool.iter().enumerate() {
