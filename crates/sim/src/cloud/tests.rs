@@ -16,6 +16,15 @@ fn setup(name: &str, files: &[(&str, String)]) -> PathBuf {
     dir.join("s.toml")
 }
 
+/// A spot availability series of `n` five-minute samples, `at(i)` instances each.
+fn availability_series(n: usize, at: impl Fn(usize) -> u32) -> String {
+    let values: Vec<String> = (0..n).map(|i| at(i).to_string()).collect();
+    format!(
+        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
+        values.join(",")
+    )
+}
+
 const JOBS: &str = "job_id,submit_time_s,duration_s,num_gpus\na,0,36000,8\n";
 
 fn scenario_text(extra_pools: &str) -> String {
@@ -50,13 +59,7 @@ quota_chips = 8
 fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline() {
     // Spot for 2.5 hours (30 ticks of 5 min), then gone past the deadline (the series replays
     // after 33 h).
-    let values: Vec<String> = (0..400)
-        .map(|i| if i < 30 { "4" } else { "0" }.to_string())
-        .collect();
-    let trace = format!(
-        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
-        values.join(",")
-    );
+    let trace = availability_series(400, |i| if i < 30 { 4 } else { 0 });
     let spot = r#"
 [[pool]]
 name = "spot"
@@ -152,13 +155,7 @@ quota_chips = 8
 #[test]
 fn a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand() {
     // No spot for the first 30 minutes, then plenty.
-    let values: Vec<String> = (0..200)
-        .map(|i| if i < 6 { "0" } else { "4" }.to_string())
-        .collect();
-    let trace = format!(
-        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
-        values.join(",")
-    );
+    let trace = availability_series(200, |i| if i < 6 { 0 } else { 4 });
     let spot = r#"
 [[pool]]
 name = "spot"
@@ -291,13 +288,7 @@ fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_pol
     // Pool `a` (us-central1-a) has no capacity for the first 100 ticks and its failures are
     // regional (a quota): its region is blocked, so `b` (us-central1-b, same price) is skipped
     // and the job goes to `c` (us-west1-a). The baseline forgets after each request and takes b.
-    let empty = format!(
-        "{{\"metadata\": {{\"gap_seconds\": 300}}, \"data\": [{}]}}",
-        (0..200)
-            .map(|i| if i < 100 { "0" } else { "1" })
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let empty = availability_series(200, |i| if i < 100 { 0 } else { 1 });
     let pools = r#"
 [[pool]]
 name = "a"
@@ -355,10 +346,7 @@ quota_chips = 8
         "region-bad",
         &[
             ("jobs.csv", JOBS.into()),
-            (
-                "empty.json",
-                "{\"metadata\": {\"gap_seconds\": 300}, \"data\": [1]}".into(),
-            ),
+            ("empty.json", availability_series(1, |_| 1)),
             (
                 "s.toml",
                 scenario_text(pools)
