@@ -16,15 +16,18 @@ mod error;
 mod names;
 mod parse;
 mod resources;
+mod submit;
+pub mod tpu;
 mod types;
 
 pub use duration::{format_duration, parse_duration};
 pub use error::{SpecError, SpecErrors, SpecWarning};
-pub use names::AcceleratorNames;
-pub use parse::{parse_spec, parse_spec_value};
+pub use names::{AcceleratorNames, skypilot_only};
+pub use parse::{parse_spec, parse_spec_value, parse_specs};
+pub use submit::{SubmitValues, fill_at_submit};
 pub use types::{
-    AcceleratorChoice, Checkpoint, ChoiceOrder, Deadline, Dialect, JobSpec, ParsedSpec, Resources,
-    WorkEstimate,
+    AcceleratorArgs, AcceleratorChoice, Checkpoint, ChoiceOrder, Deadline, Dialect, JobSpec,
+    ParsedSpec, Resources, SecretValues, WorkEstimate,
 };
 
 #[cfg(test)]

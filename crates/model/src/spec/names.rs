@@ -1,6 +1,54 @@
 //! Known accelerator names, passed in by the caller, with case-insensitive lookup and
 //! "did you mean" suggestions.
 
+/// Accelerator names of SkyPilot's catalog (`sky show-gpus -a`) that Spillway's bundled
+/// catalog has no spec for. A spec naming one gets a message that says so and how to add it,
+/// instead of a "did you mean" that would send a TPU or Inferentia user astray.
+const SKYPILOT_ONLY: &[&str] = &[
+    "A10",
+    "A40",
+    "A4000",
+    "A5000",
+    "A6000",
+    "B100",
+    "B300",
+    "GB200",
+    "GH200",
+    "Gaudi",
+    "Gaudi2",
+    "Gaudi HL-205",
+    "Inferentia",
+    "Inferentia2",
+    "K520",
+    "L40",
+    "L40S",
+    "M60",
+    "MI100",
+    "MI210",
+    "MI250",
+    "MI250X",
+    "MI325X",
+    "MI355X",
+    "P4",
+    "Radeon Pro V520",
+    "RTX3090",
+    "RTX4090",
+    "RTX5090",
+    "RTX6000",
+    "RTXPRO6000",
+    "T4g",
+    "V100-32GB",
+];
+
+/// The spelling of `name` in SkyPilot's catalog, when it is one of SkyPilot's accelerators
+/// that Spillway's bundled catalog lacks (`inferentia` -> `Inferentia`).
+pub fn skypilot_only(name: &str) -> Option<&'static str> {
+    SKYPILOT_ONLY
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(name.trim()))
+        .copied()
+}
+
 /// The accelerator names a spec may use, as the catalog spells them (`H100`, `tpu-v5p`).
 #[derive(Debug, Clone, Default)]
 pub struct AcceleratorNames {
@@ -57,6 +105,11 @@ impl AcceleratorNames {
 
     /// The message for an unknown name, with suggestions when there are any.
     pub fn unknown_message(&self, name: &str) -> String {
+        if let Some(known) = skypilot_only(name) {
+            return format!(
+                "unknown accelerator '{name}': {known} is known to SkyPilot, not in Spillway's catalog: add it with catalog overrides (docs/catalog.md)"
+            );
+        }
         let suggestions = self.suggest(name);
         if suggestions.is_empty() {
             format!(
@@ -94,6 +147,14 @@ mod tests {
             "unknown accelerator 'H10': did you mean H100, H200?"
         );
         assert_eq!(names().suggest("A10"), vec!["A100", "A10G"]);
+    }
+
+    #[test]
+    fn skypilot_names_we_lack_say_so() {
+        assert_eq!(
+            names().unknown_message("inferentia"),
+            "unknown accelerator 'inferentia': Inferentia is known to SkyPilot, not in Spillway's catalog: add it with catalog overrides (docs/catalog.md)"
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use super::names::AcceleratorNames;
 use super::resources::parse_resources;
-use super::types::{Checkpoint, Deadline, Dialect, JobSpec, ParsedSpec, WorkEstimate};
+use super::types::{
+    Checkpoint, Deadline, Dialect, JobSpec, ParsedSpec, SecretValues, WorkEstimate,
+};
 use super::{SpecError, SpecErrors, SpecWarning, parse_duration};
 use crate::Usd;
 use serde_json::{Map, Value};
@@ -14,6 +16,7 @@ const COMMON_FIELDS: &[&str] = &[
     "workdir",
     "num_nodes",
     "envs",
+    "secrets",
     "setup",
     "run",
     "resources",
@@ -31,7 +34,6 @@ const SPILLWAY_FIELDS: &[&str] = &[
 /// SkyPilot task fields that Spillway accepts and ignores, with a warning.
 const SKYPILOT_IGNORED: &[&str] = &[
     "file_mounts",
-    "secrets",
     "volumes",
     "service",
     "config",
@@ -43,7 +45,7 @@ const SKYPILOT_IGNORED: &[&str] = &[
 ];
 
 /// Environment variables the executor sets itself; a spec may not override them.
-const RESERVED_ENVS: &[&str] = &[
+pub(super) const RESERVED_ENVS: &[&str] = &[
     "SPILLWAY_JOB_ID",
     "CUDA_VISIBLE_DEVICES",
     "TPU_VISIBLE_CHIPS",
@@ -55,6 +57,10 @@ pub(super) struct Walk<'a> {
     pub(super) names: &'a AcceleratorNames,
     pub(super) errors: Vec<SpecError>,
     pub(super) warnings: Vec<SpecWarning>,
+    /// TPU slices named so far, by the accelerator they became.
+    pub(super) slices: BTreeMap<String, String>,
+    /// Secret values written in the document.
+    pub(super) secret_values: SecretValues,
 }
 
 impl Walk<'_> {
@@ -175,14 +181,81 @@ pub(super) fn join(parent: &str, key: &str) -> String {
 }
 
 /// Parses a spec from YAML (JSON is YAML too) and validates it.
+///
+/// A file of several documents (a SkyPilot pipeline) is refused here with a pointer to
+/// [`parse_specs`], which reads it as several jobs.
 pub fn parse_spec(text: &str, names: &AcceleratorNames) -> Result<ParsedSpec, SpecErrors> {
-    let value: Value = serde_saphyr::from_str(text).map_err(|e| {
+    let mut specs = parse_specs(text, names)?;
+    if specs.len() > 1 {
+        return Err(SpecErrors(vec![SpecError {
+            path: String::new(),
+            message: format!(
+                "this file holds a pipeline of {} tasks: submit it as a file (`spillway submit FILE`), which makes one job per task, each after the one before",
+                specs.len()
+            ),
+        }]));
+    }
+    Ok(specs.remove(0))
+}
+
+/// Parses a file of one or more YAML documents into the jobs it describes, in order.
+///
+/// One document is one job. Several make a SkyPilot pipeline: an optional first document
+/// holding only the pipeline's `name`, then one task per document, each to start when the one
+/// before has succeeded (the caller links them). A header asking for tasks to run at once (a
+/// job group: `execution: parallel`, or any other header field) is refused: Spillway runs a
+/// gang as one job with `num_nodes`, not as a group of jobs.
+pub fn parse_specs(text: &str, names: &AcceleratorNames) -> Result<Vec<ParsedSpec>, SpecErrors> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
         SpecErrors(vec![SpecError {
             path: String::new(),
             message: format!("invalid YAML: {e}"),
         }])
     })?;
-    parse_spec_value(&value, names)
+    let mut docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+    if docs.len() <= 1 {
+        let doc = docs.pop().unwrap_or(Value::Null);
+        return parse_spec_value(&doc, names).map(|p| vec![p]);
+    }
+    if let Value::Object(header) = &docs[0] {
+        if !header.contains_key("run") {
+            let group: Vec<&String> = header
+                .iter()
+                .filter(|(k, v)| {
+                    *k != "name" && !(*k == "execution" && v.as_str() == Some("serial"))
+                })
+                .map(|(k, _)| k)
+                .collect();
+            if !group.is_empty() {
+                let fields: Vec<&str> = group.iter().map(|k| k.as_str()).collect();
+                return Err(SpecErrors(vec![SpecError {
+                    path: fields.join(", "),
+                    message: "this file is a job group (tasks that run at the same time): Spillway does not run job groups; submit the tasks as separate jobs, or as one job with num_nodes for a gang".into(),
+                }]));
+            }
+            docs.remove(0);
+        }
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        match parse_spec_value(doc, names) {
+            Ok(p) => out.push(p),
+            Err(SpecErrors(es)) => errors.extend(es.into_iter().map(|e| SpecError {
+                path: if e.path.is_empty() {
+                    format!("tasks[{i}]")
+                } else {
+                    format!("tasks[{i}].{}", e.path)
+                },
+                message: e.message,
+            })),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(SpecErrors(errors))
+    }
 }
 
 /// Validates a spec already parsed into a generic tree (as sent in a JSON API body).
@@ -191,6 +264,8 @@ pub fn parse_spec_value(value: &Value, names: &AcceleratorNames) -> Result<Parse
         names,
         errors: Vec::new(),
         warnings: Vec::new(),
+        slices: BTreeMap::new(),
+        secret_values: SecretValues::default(),
     };
     let Value::Object(doc) = value else {
         return Err(SpecErrors(vec![SpecError {
@@ -214,6 +289,7 @@ pub fn parse_spec_value(value: &Value, names: &AcceleratorNames) -> Result<Parse
         spec,
         dialect,
         warnings: w.warnings,
+        secret_values: w.secret_values,
     })
 }
 
@@ -268,7 +344,24 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
     let setup = get("setup").and_then(|v| w.string("setup", v));
     let workdir = get("workdir").and_then(|v| w.string("workdir", v));
     let tenant = get("tenant").and_then(|v| w.string("tenant", v));
-    let envs = get("envs").map(|v| walk_envs(w, v)).unwrap_or_default();
+    let (envs, unset_envs) = get("envs")
+        .map(|v| walk_envs(w, "envs", v))
+        .unwrap_or_default();
+    let (secret_values, secrets) = get("secrets")
+        .map(|v| walk_envs(w, "secrets", v))
+        .unwrap_or_default();
+    let mut secrets: Vec<String> = secrets;
+    secrets.extend(secret_values.keys().cloned());
+    secrets.sort();
+    for name in &secrets {
+        if envs.contains_key(name) || unset_envs.contains(name) {
+            w.error(
+                &format!("secrets.{name}"),
+                format!("{name} is both in envs and in secrets: keep it in secrets only"),
+            );
+        }
+    }
+    w.secret_values = SecretValues(secret_values);
     let num_nodes = get("num_nodes")
         .and_then(|v| w.integer("num_nodes", v, 1, 4096))
         .unwrap_or(1) as u32;
@@ -300,6 +393,8 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
         run,
         workdir,
         envs,
+        unset_envs,
+        secrets,
         resources,
         num_nodes,
         priority,
@@ -308,48 +403,57 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
         budget,
         checkpoint,
         max_restarts,
+        after: None,
     }
 }
 
-fn walk_envs(w: &mut Walk<'_>, v: &Value) -> BTreeMap<String, String> {
+/// `envs` or `secrets` (`field`): the variables with a value, and the names written without
+/// one (`HF_TOKEN: null`, or a bare `HF_TOKEN:`), which are given at submit.
+fn walk_envs(w: &mut Walk<'_>, field: &str, v: &Value) -> (BTreeMap<String, String>, Vec<String>) {
     let mut out = BTreeMap::new();
+    let mut unset = Vec::new();
     let Value::Object(map) = v else {
         w.error(
-            "envs",
+            field,
             format!("expected a mapping of NAME: value, found {}", kind(v)),
         );
-        return out;
+        return (out, unset);
     };
     for (k, val) in map {
-        let path = format!("envs.{k}");
-        let valid = k
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            w.error(&path, format!("invalid variable name '{k}': use letters, digits and '_', not starting with a digit"));
-            continue;
-        }
-        if RESERVED_ENVS.contains(&k.as_str()) {
-            w.error(
-                &path,
-                format!("{k} is set by Spillway for each job and cannot be overridden"),
-            );
+        let path = format!("{field}.{k}");
+        if let Err(e) = check_env_name(k) {
+            w.error(&path, e);
             continue;
         }
         if val.is_null() {
-            w.error(
-                &path,
-                "no value: give one (passing values at submit time is not supported)",
-            );
+            unset.push(k.clone());
             continue;
         }
         if let Some(s) = w.string(&path, val) {
             out.insert(k.clone(), s);
         }
     }
-    out
+    (out, unset)
+}
+
+/// An environment variable name a job may set: a shell name, not one Spillway sets itself.
+pub(super) fn check_env_name(k: &str) -> Result<(), String> {
+    let valid = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!(
+            "invalid variable name '{k}': use letters, digits and '_', not starting with a digit"
+        ));
+    }
+    if RESERVED_ENVS.contains(&k) {
+        return Err(format!(
+            "{k} is set by Spillway for each job and cannot be overridden"
+        ));
+    }
+    Ok(())
 }
 
 fn walk_work(w: &mut Walk<'_>, v: &Value) -> Option<WorkEstimate> {

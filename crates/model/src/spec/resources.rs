@@ -3,21 +3,26 @@
 //! - `accelerators: H100:8` — one choice;
 //! - `accelerators: [H100:8, A100:8]` — a list: ordered alternatives, first preferred;
 //! - `accelerators: {H100: 8, A100: 8}` or `{H100:8, A100:8}` (a set) — any of them;
-//! - `ordered: [{accelerators: H100:8}, ...]` and `any_of: [...]` — SkyPilot's explicit forms.
+//! - `ordered: [{accelerators: H100:8}, ...]` and `any_of: [...]` — SkyPilot's explicit forms;
+//! - `candidates: [...]` — SkyPilot's older spelling of `ordered` (from its benchmark feature);
+//! - TPU slice names (`tpu-v5p-32`) wherever an accelerator is named ([`super::tpu`]).
 
 use super::parse::{Walk, join, kind, show};
-use super::types::{AcceleratorChoice, ChoiceOrder, Resources};
+use super::tpu::{check_topology, parse_slice};
+use super::types::{AcceleratorArgs, AcceleratorChoice, ChoiceOrder, Resources};
 use serde_json::{Map, Value};
 
 const RESOURCE_FIELDS: &[&str] = &[
     "accelerators",
     "any_of",
     "ordered",
+    "candidates",
     "use_spot",
     "cpus",
     "memory",
     "infra",
     "priority",
+    "accelerator_args",
 ];
 
 /// Fields allowed inside one entry of `any_of` / `ordered`.
@@ -35,7 +40,6 @@ const SKYPILOT_IGNORED: &[&str] = &[
     "ports",
     "image_id",
     "labels",
-    "accelerator_args",
     "job_recovery",
     "spot_recovery",
     "autostop",
@@ -61,7 +65,7 @@ pub(super) fn parse_resources(w: &mut Walk<'_>, v: Option<&Value>) -> (Resources
         .and_then(|p| w.integer("resources.priority", p, 0, 1000))
         .map(|p| p as u32);
 
-    let forms: Vec<&str> = ["accelerators", "any_of", "ordered"]
+    let forms: Vec<&str> = ["accelerators", "any_of", "ordered", "candidates"]
         .into_iter()
         .filter(|k| m.get(*k).is_some_and(|v| !v.is_null()))
         .collect();
@@ -83,13 +87,62 @@ pub(super) fn parse_resources(w: &mut Walk<'_>, v: Option<&Value>) -> (Resources
     for (key, order) in [
         ("any_of", ChoiceOrder::AnyOf),
         ("ordered", ChoiceOrder::Ordered),
+        ("candidates", ChoiceOrder::Ordered),
     ] {
         if let Some(list) = m.get(key).filter(|v| !v.is_null()) {
             res.order = order;
             res.accelerators = entries(w, &join("resources", key), list, &mut res);
+            if key == "candidates" {
+                w.warnings.push(super::SpecWarning {
+                    path: "resources.candidates".into(),
+                    message: "read as `ordered:` (first preferred): `candidates` is SkyPilot's older spelling of it".into(),
+                });
+            }
         }
     }
+    res.tpu_slices = std::mem::take(&mut w.slices);
+    if let Some(args) = m.get("accelerator_args").filter(|v| !v.is_null()) {
+        res.accelerator_args = accelerator_args(w, args, &res);
+    }
     (res, priority)
+}
+
+/// `accelerator_args`: kept for the executors; a topology must match the TPU choices' chips.
+fn accelerator_args(w: &mut Walk<'_>, v: &Value, res: &Resources) -> Option<AcceleratorArgs> {
+    const PATH: &str = "resources.accelerator_args";
+    let Value::Object(m) = v else {
+        w.error(PATH, format!("expected a mapping, found {}", kind(v)));
+        return None;
+    };
+    let mut args = AcceleratorArgs::default();
+    for (key, val) in m {
+        let p = join(PATH, key);
+        match key.as_str() {
+            "runtime_version" => args.runtime_version = w.string(&p, val),
+            "tpu_vm" => args.tpu_vm = w.boolean(&p, val),
+            "topology" => args.topology = w.string(&p, val),
+            _ => w.ignored(&p, "accelerator argument that Spillway does not use"),
+        }
+    }
+    let tpus: Vec<&AcceleratorChoice> = res
+        .accelerators
+        .iter()
+        .filter(|c| super::tpu::chips_named_by(&c.accelerator).is_some())
+        .collect();
+    if tpus.is_empty() {
+        w.ignored(PATH, "accelerator_args apply to TPUs, and no TPU is named");
+    }
+    if let Some(topology) = &args.topology {
+        for c in tpus {
+            if let Err(e) = check_topology(topology, c.count) {
+                w.error(
+                    &join(PATH, "topology"),
+                    format!("{e} ({})", res.describe(c)),
+                );
+            }
+        }
+    }
+    Some(args)
 }
 
 fn check_keys(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>, allowed: &[&str]) {
@@ -236,6 +289,7 @@ fn choice(
         }
         (None, None) => None,
     };
+    let count_given = count_text.is_some();
     let count = match count_text {
         None => 1,
         Some(c) => {
@@ -245,6 +299,13 @@ fn choice(
                     return None;
                 }
                 Ok(n) => n,
+                Err(_) if c.starts_with('-') => {
+                    w.error(
+                        path,
+                        format!("count of {name} must be at least 1, found {c}"),
+                    );
+                    return None;
+                }
                 Err(_) if c.parse::<f64>().is_ok() => {
                     w.error(path, format!("fractional count '{c}' of {name}: Spillway hands out whole accelerators"));
                     return None;
@@ -260,17 +321,54 @@ fn choice(
         w.error(path, "missing accelerator name before ':'");
         return None;
     }
-    match w.names.canonical(name) {
-        Some(canonical) => Some(AcceleratorChoice {
+    if let Some(canonical) = w.names.canonical(name) {
+        return Some(AcceleratorChoice {
             accelerator: canonical.to_string(),
             count,
-        }),
+        });
+    }
+    match parse_slice(name) {
+        Some(Ok(slice)) => slice_choice(w, path, slice, count, count_given),
+        Some(Err(e)) => {
+            w.error(path, e);
+            None
+        }
         None => {
             let msg = w.names.unknown_message(name);
             w.error(path, msg);
             None
         }
     }
+}
+
+/// A TPU slice name: one slice of that shape, as a gang of its chips.
+fn slice_choice(
+    w: &mut Walk<'_>,
+    path: &str,
+    slice: super::tpu::TpuSlice,
+    count: u32,
+    count_given: bool,
+) -> Option<AcceleratorChoice> {
+    let Some(generation) = w.names.canonical(slice.generation).map(str::to_string) else {
+        let msg = w.names.unknown_message(slice.generation);
+        w.error(path, format!("{}: {msg}", slice.name));
+        return None;
+    };
+    if count_given && count != 1 {
+        w.error(
+            path,
+            format!(
+                "{} names a whole slice ({} chips): write it without a count, or ask for {generation}:N chips",
+                slice.name, slice.chips
+            ),
+        );
+        return None;
+    }
+    w.slices.insert(generation.clone(), slice.name);
+    Some(AcceleratorChoice {
+        accelerator: generation,
+        count: slice.chips,
+    })
 }
 
 /// `any_of:` / `ordered:` lists of resource entries, each with its own `accelerators`.

@@ -126,3 +126,135 @@ fn invalid_yaml_is_an_error_not_a_panic() {
         "a job spec must be a mapping with at least `run:`, found a list"
     );
 }
+
+fn tpu_names() -> AcceleratorNames {
+    AcceleratorNames::new([
+        "H100",
+        "A100",
+        "tpu-v2",
+        "tpu-v4",
+        "tpu-v5p",
+        "tpu-v5litepod",
+        "tpu-v6e",
+    ])
+}
+
+fn tpu_ok(yaml: &str) -> ParsedSpec {
+    parse_spec(yaml, &tpu_names()).unwrap_or_else(|e| panic!("expected ok, got:\n{e}"))
+}
+
+#[test]
+fn tpu_slice_names_become_a_gang_of_chips_shown_in_both_forms() {
+    let p = tpu_ok("run: x\nresources:\n  accelerators: tpu-v5p-32\n");
+    let r = &p.spec.resources;
+    assert_eq!(r.accelerators[0].to_string(), "tpu-v5p:16");
+    assert_eq!(r.tpu_slices["tpu-v5p"], "tpu-v5p-32");
+    assert_eq!(r.describe(&r.accelerators[0]), "tpu-v5p-32 = 16 chips");
+    let p = tpu_ok("run: x\nresources:\n  accelerators: [tpu-v6e-8, TPU-V2-32]\n");
+    let r = &p.spec.resources;
+    assert_eq!(r.describe(&r.accelerators[0]), "tpu-v6e-8 = 8 chips");
+    assert_eq!(r.describe(&r.accelerators[1]), "tpu-v2-32 = 16 chips");
+    // Written as chips, shown with the slice name too.
+    let p = tpu_ok("run: x\nresources:\n  accelerators: tpu-v5p:16\n");
+    let r = &p.spec.resources;
+    assert_eq!(r.describe(&r.accelerators[0]), "tpu-v5p:16 = tpu-v5p-32");
+    assert_eq!(
+        r.describe(&AcceleratorChoice {
+            accelerator: "H100".into(),
+            count: 8
+        }),
+        "H100:8"
+    );
+}
+
+#[test]
+fn tpu_slice_errors_name_the_field() {
+    let e = parse_spec(
+        "run: x\nresources:\n  accelerators: tpu-v5p-32:2\n",
+        &tpu_names(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "resources.accelerators: tpu-v5p-32 names a whole slice (16 chips): write it without a count, or ask for tpu-v5p:N chips"
+    );
+    let e = parse_spec(
+        "run: x\nresources:\n  accelerators: tpu-v3-8\n",
+        &tpu_names(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("resources.accelerators: tpu-v3-8: unknown accelerator 'tpu-v3'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn accelerator_args_are_kept_and_the_topology_checked() {
+    let p = tpu_ok(
+        "run: x\nresources:\n  accelerators: tpu-v5p-32\n  accelerator_args:\n    runtime_version: v2-alpha-tpuv5\n    tpu_vm: true\n    topology: 2x2x4\n",
+    );
+    let args = p.spec.resources.accelerator_args.unwrap();
+    assert_eq!(args.runtime_version.as_deref(), Some("v2-alpha-tpuv5"));
+    assert_eq!(args.tpu_vm, Some(true));
+    assert_eq!(args.topology.as_deref(), Some("2x2x4"));
+    let e = parse_spec(
+        "run: x\nresources:\n  accelerators: tpu-v5p-32\n  accelerator_args: {topology: 2x2x2}\n",
+        &tpu_names(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "resources.accelerator_args.topology: topology 2x2x2 is 8 chips, but the slice has 16: they must match (tpu-v5p-32 = 16 chips)"
+    );
+}
+
+#[test]
+fn candidates_are_ordered_alternatives_with_a_note() {
+    let p = tpu_ok(
+        "run: x\nresources:\n  candidates:\n    - {accelerators: H100:8, instance_type: p5.48xlarge}\n    - {accelerators: tpu-v6e-8}\n",
+    );
+    assert_eq!(p.spec.resources.order, ChoiceOrder::Ordered);
+    assert_eq!(p.spec.resources.accelerators.len(), 2);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.path == "resources.candidates" && w.message.contains("older spelling"))
+    );
+}
+
+#[test]
+fn negative_counts_are_not_called_fractional() {
+    assert_eq!(
+        err("run: x\nresources:\n  accelerators: H100:-2\n"),
+        "resources.accelerators: count of H100 must be at least 1, found -2"
+    );
+}
+
+#[test]
+fn pipelines_are_several_jobs_and_job_groups_are_refused() {
+    let text = "name: pipe\n---\nname: prep\nrun: a\n---\nname: train\nrun: b\nresources: {accelerators: H100:8}\n";
+    let jobs = parse_specs(text, &names()).unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[1].spec.name, "train");
+    assert!(
+        parse_spec(text, &names())
+            .unwrap_err()
+            .to_string()
+            .contains("pipeline of 2 tasks")
+    );
+    let e = parse_specs(
+        "name: g\nexecution: parallel\n---\nrun: a\n---\nrun: b\n",
+        &names(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("execution: this file is a job group"), "{e}");
+    let e = parse_specs("run: a\n---\nrunn: b\n", &names())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("tasks[1].runn: unknown field"), "{e}");
+}

@@ -32,6 +32,15 @@ pub struct JobSpec {
     pub workdir: Option<String>,
     /// Extra environment variables.
     pub envs: BTreeMap<String, String>,
+    /// Names of `envs` written without a value (`HF_TOKEN: null`): given at submit
+    /// (`spillway submit --env NAME=VALUE`). A stored job has none left.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unset_envs: Vec<String>,
+    /// Names of the job's secrets (`secrets:`), handed to its process as environment
+    /// variables. Only the names live in the spec: values are given at submit
+    /// (`--secret NAME=VALUE`) or in the file, and kept apart ([`ParsedSpec::secret_values`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
     /// What the job needs to run.
     pub resources: Resources,
     /// Nodes used at once (gang).
@@ -48,6 +57,11 @@ pub struct JobSpec {
     pub checkpoint: Option<Checkpoint>,
     /// How many times a failed or lost job is started again.
     pub max_restarts: u32,
+    /// The job this one runs after: it starts only once that job has succeeded, and is
+    /// cancelled if that job fails or is cancelled. Not a field of the file: set at submit
+    /// (`spillway submit --after ID`, or the task before it in a pipeline file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
 }
 
 /// The accelerators a job can use, as alternatives.
@@ -65,6 +79,41 @@ pub struct Resources {
     pub memory: Option<String>,
     /// Restricts placement to pools with this name or executor (`local`, `slurm`).
     pub infra: Option<String>,
+    /// TPU slices named by the job (`tpu-v5p` -> `tpu-v5p-32`), by the accelerator of the
+    /// choice they became. Such a choice is one gang of the slice's chips, never less.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tpu_slices: BTreeMap<String, String>,
+    /// SkyPilot's `accelerator_args`, kept for the executors that can use them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator_args: Option<AcceleratorArgs>,
+}
+
+impl Resources {
+    /// A choice as the user reads it back, in both forms for TPUs: `tpu-v5p-32 = 16 chips`
+    /// when written as a slice, `tpu-v5p:16 = tpu-v5p-32` when written as chips.
+    pub fn describe(&self, choice: &AcceleratorChoice) -> String {
+        if let Some(slice) = self.tpu_slices.get(&choice.accelerator) {
+            return format!("{slice} = {} chips", choice.count);
+        }
+        match super::tpu::slice_name(&choice.accelerator, choice.count) {
+            Some(slice) => format!("{choice} = {slice}"),
+            None => choice.to_string(),
+        }
+    }
+}
+
+/// SkyPilot's `resources.accelerator_args` for TPUs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AcceleratorArgs {
+    /// The TPU software version (`tpu-ubuntu2204-base`, `v2-alpha-tpuv5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_version: Option<String>,
+    /// TPU VM (true, SkyPilot's default) or the older TPU node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpu_vm: Option<bool>,
+    /// Chips along each axis (`2x2x4`); its product is the slice's chip count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<String>,
 }
 
 /// How a job's accelerator alternatives are weighed.
@@ -131,4 +180,18 @@ pub struct ParsedSpec {
     pub dialect: Dialect,
     /// Fields accepted but without effect.
     pub warnings: Vec<super::SpecWarning>,
+    /// Secret values written in the file itself (`secrets: {TOKEN: abc}`); never serialized.
+    #[serde(skip)]
+    pub secret_values: SecretValues,
+}
+
+/// Secret values by name. Its `Debug` shows names only, so that a value never reaches a log
+/// line by accident; it is never serialized.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SecretValues(pub BTreeMap<String, String>);
+
+impl fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
