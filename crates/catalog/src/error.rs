@@ -57,6 +57,18 @@ pub enum CatalogError {
         known: Vec<String>,
     },
 
+    /// An accelerator of SkyPilot's catalog that Spillway's does not have.
+    #[error(
+        "unknown accelerator '{name}': {skypilot} is known to SkyPilot, not in Spillway's catalog: \
+         add it with catalog overrides (docs/catalog.md)"
+    )]
+    KnownToSkypilot {
+        /// The name as given.
+        name: String,
+        /// SkyPilot's spelling.
+        skypilot: &'static str,
+    },
+
     /// The accelerator is offered but the catalog has no spec (memory, FLOPS) for it.
     #[error(
         "accelerator '{name}' has offers but no spec (memory, peak FLOPS) in the catalog; \

@@ -50,6 +50,19 @@ pub(crate) fn resolve<'a>(
         if let Some(found) = alias {
             return Ok(found);
         }
+        // A TPU slice name (`tpu-v5p-32`) names its generation; `Catalog::query` also keeps
+        // only slices of that size.
+        if let Some(Ok(slice)) = spillway_model::spec::tpu::parse_slice(&wanted) {
+            if let Some(found) = find(slice.generation) {
+                return Ok(found);
+            }
+        }
+        if let Some(skypilot) = spillway_model::spec::skypilot_only(&wanted) {
+            return Err(CatalogError::KnownToSkypilot {
+                name: query.to_string(),
+                skypilot,
+            });
+        }
     }
     let suggestions = suggest(&wanted, candidates.clone());
     let mut known: Vec<String> = Vec::new();
@@ -154,6 +167,21 @@ mod tests {
         assert_eq!(accel("v5e").unwrap(), "tpu-v5litepod");
         assert_eq!(accel("TPU-v5e").unwrap(), "tpu-v5litepod");
         assert_eq!(accel("trn2").unwrap(), "Trainium2");
+    }
+
+    #[test]
+    fn slice_names_resolve_to_their_generation() {
+        assert_eq!(accel("tpu-v5p-32").unwrap(), "tpu-v5p");
+        assert_eq!(accel("TPU-V6E-8").unwrap(), "tpu-v6e");
+        assert_eq!(accel("tpu-v5e-4").unwrap(), "tpu-v5litepod");
+    }
+
+    #[test]
+    fn skypilot_names_we_lack_say_how_to_add_them() {
+        assert_eq!(
+            accel("Inferentia").unwrap_err().to_string(),
+            "unknown accelerator 'Inferentia': Inferentia is known to SkyPilot, not in Spillway's catalog: add it with catalog overrides (docs/catalog.md)"
+        );
     }
 
     #[test]

@@ -96,6 +96,13 @@ impl Catalog {
             .map(|r| self.region(r))
             .transpose()?;
         let zone = query.zone.as_deref().map(|z| self.zone(z)).transpose()?;
+        // `tpu-v5p-32`: the generation's offers of that slice size only.
+        let slice_chips = query
+            .accelerator
+            .as_deref()
+            .and_then(spillway_model::spec::tpu::parse_slice)
+            .and_then(Result::ok)
+            .map(|s| s.chips);
         let place = |p: &str, a: Option<&str>, r: &str, z: &str| {
             provider.is_none_or(|want| want == p)
                 && accelerator.is_none_or(|want| Some(want) == a)
@@ -107,6 +114,7 @@ impl Catalog {
             .offers()
             .iter()
             .filter(|o| place(&o.provider, Some(&o.accelerator), &o.region, &o.zone))
+            .filter(|o| slice_chips.is_none_or(|c| o.chips == c))
             .filter(|o| !query.spot || o.spot_price_per_hour.is_some())
             .filter(|o| {
                 query
@@ -157,6 +165,22 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_slice_name_lists_that_slice_only() {
+        let query = OfferQuery {
+            accelerator: Some("tpu-v5p-32".into()),
+            ..OfferQuery::default()
+        };
+        let catalog = Catalog::bundled();
+        let offers = catalog.query(&query).unwrap().offers;
+        assert!(!offers.is_empty());
+        assert!(
+            offers
+                .iter()
+                .all(|o| o.instance == "tpu-v5p-32" && o.chips == 16)
+        );
     }
 
     #[test]
