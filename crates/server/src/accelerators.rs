@@ -1,5 +1,6 @@
 //! The accelerator names the service accepts, with their families: those of the bundled
-//! catalog (`Catalog::bundled().accelerators()`).
+//! catalog, with a spec or with offers (`Catalog::bundled().accelerator_names()`), so that a
+//! name `spillway offers` lists (`tpu-v2-32`) is one a spec may use.
 
 use spillway_catalog::Catalog;
 use spillway_model::spec::AcceleratorNames;
@@ -12,15 +13,23 @@ pub(crate) fn specs() -> &'static [AcceleratorSpec] {
     SPECS.get_or_init(|| Catalog::bundled().accelerators().to_vec())
 }
 
-/// Names for spec validation.
+/// Names for spec validation: every accelerator the bundled catalog has a spec or an offer
+/// for.
 pub fn known_accelerators() -> AcceleratorNames {
-    AcceleratorNames::new(specs().iter().map(|s| s.name.clone()))
+    static NAMES: OnceLock<AcceleratorNames> = OnceLock::new();
+    NAMES
+        .get_or_init(|| AcceleratorNames::new(Catalog::bundled().accelerator_names()))
+        .clone()
 }
 
 /// The environment variables that hand a process its accelerators, by family and vendor:
 /// CUDA (and HIP for AMD) device indices for GPUs, chip indices for TPUs, NeuronCores for
 /// Trainium.
 pub fn visibility_vars(accelerator: &str) -> &'static [&'static str] {
+    // TPU generations offered without a spec (v2, v3) are TPUs all the same.
+    if spillway_model::spec::tpu::chips_named_by(accelerator).is_some() {
+        return &["TPU_VISIBLE_CHIPS"];
+    }
     match specs().iter().find(|s| s.name == accelerator) {
         Some(s) if s.family == AcceleratorFamily::Tpu => &["TPU_VISIBLE_CHIPS"],
         Some(s) if s.family == AcceleratorFamily::Trainium => &["NEURON_RT_VISIBLE_CORES"],
@@ -65,12 +74,15 @@ mod tests {
         assert_eq!(names.canonical("h100"), Some("H100"));
         assert_eq!(names.canonical("TPU-V5P"), Some("tpu-v5p"));
         assert!(names.all().len() >= 19);
+        // Offered without a spec: still a name a spec may use.
+        assert_eq!(names.canonical("tpu-v2"), Some("tpu-v2"));
     }
 
     #[test]
     fn families_choose_the_variable() {
         assert_eq!(visibility_vars("H100"), ["CUDA_VISIBLE_DEVICES"]);
         assert_eq!(visibility_vars("tpu-v5p"), ["TPU_VISIBLE_CHIPS"]);
+        assert_eq!(visibility_vars("tpu-v3"), ["TPU_VISIBLE_CHIPS"]);
         assert_eq!(visibility_vars("Trainium2"), ["NEURON_RT_VISIBLE_CORES"]);
         assert_eq!(visibility_vars("MI300X")[1], "HIP_VISIBLE_DEVICES");
     }

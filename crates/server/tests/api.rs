@@ -198,7 +198,7 @@ const SPEC_CASES: &[Case] = &[
         "run: x\nenvs:\n  TOKEN:\n",
         INVALID,
         "invalid_spec",
-        "envs.TOKEN: no value: give one (passing values at submit time is not supported)",
+        "envs.TOKEN: no value: give it at submit with --env TOKEN=VALUE",
     ),
     (
         "run: x\nwork: 5x\n",
@@ -282,7 +282,7 @@ const REQUEST_CASES: &[(&str, &str, StatusCode, &str, &str)] = &[
         "{\"yml\": \"run: x\"}",
         BAD,
         "bad_request",
-        "invalid JSON body: unknown field `yml`, expected `yaml` or `spec`",
+        "invalid JSON body: unknown field `yml`, expected one of `yaml`, `spec`, `envs`, `secrets`, `after`",
     ),
     (
         "POST /v1/jobs",
@@ -437,6 +437,98 @@ async fn idempotency_key_returns_the_same_job() {
     );
     let (_, list) = call(&app, "GET", "/v1/jobs", None, &[], "").await;
     assert_eq!(list["jobs"].as_array().unwrap().len(), 1);
+}
+
+async fn submit_json(app: &Router, body: Value) -> (StatusCode, Value) {
+    call(
+        app,
+        "POST",
+        "/v1/jobs",
+        None,
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn envs_and_secrets_given_at_submit_reach_the_process_and_secrets_no_view() {
+    let (app, dir) = app(POOL).await;
+    // The run compares without spelling the value, so that the spec holds no copy of it.
+    let yaml = "run: test \"$TOKEN\" = \"s3$(echo cr3t)-value\" && echo \"ok $MODEL\"\nenvs:\n  MODEL: null\nsecrets:\n  TOKEN: null\n";
+    let (s, r) = submit_yaml(&app, None, yaml).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(
+        r["error"]["message"],
+        "envs.MODEL: no value: give it at submit with --env MODEL=VALUE\n\
+         secrets.TOKEN: no value: give it at submit with --secret TOKEN=VALUE, or --secret TOKEN to take it from your environment"
+    );
+    let (s, r) = submit_json(
+        &app,
+        json!({ "yaml": yaml, "envs": {"MODEL": "llama"}, "secrets": {"TOKEN": "s3cr3t-value"} }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let shown = wait_for(&app, None, id, state_is("succeeded")).await;
+    let (_, logs) = call(&app, "GET", &format!("/v1/jobs/{id}/logs"), None, &[], "").await;
+    assert_eq!(logs["data"], "ok llama\n");
+    assert_eq!(shown["job"]["spec"]["secrets"], json!(["TOKEN"]));
+    let (_, list) = call(&app, "GET", "/v1/jobs", None, &[], "").await;
+    for view in [shown.to_string(), list.to_string(), r.to_string()] {
+        assert!(!view.contains("s3cr3t"), "{view}");
+    }
+    // Nor is it in the store, next to the spec.
+    let db = std::fs::read(dir.path().join("spillway.sqlite")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains("s3cr3t"));
+}
+
+#[tokio::test]
+async fn a_job_after_another_waits_for_its_success_and_follows_its_failure() {
+    let (app, _dir) = app(POOL).await;
+    let (s, r) = submit_json(&app, json!({ "yaml": "run: x\n", "after": 999 })).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("after: job 999 not found")
+    );
+    let (_, first) = submit_yaml(&app, None, "run: sleep 0.5\n").await;
+    let first = first["id"].as_i64().unwrap();
+    let (_, second) = submit_json(&app, json!({ "yaml": "run: exit 3\n", "after": first })).await;
+    let second = second["id"].as_i64().unwrap();
+    let (_, third) = submit_json(
+        &app,
+        json!({ "yaml": "run: echo never\n", "after": second }),
+    )
+    .await;
+    let third = third["id"].as_i64().unwrap();
+    let held = wait_for(&app, None, second, |v| {
+        v["job"]["message"] == format!("waits for job {first} to succeed")
+    })
+    .await;
+    assert_eq!(held["job"]["state"], "queued");
+    assert_eq!(held["job"]["spec"]["after"], first);
+    wait_for(&app, None, first, state_is("succeeded")).await;
+    wait_for(&app, None, second, state_is("failed")).await;
+    let v = wait_for(&app, None, third, state_is("cancelled")).await;
+    assert_eq!(
+        v["job"]["message"],
+        format!("cancelled: job {second}, which it runs after, failed")
+    );
+    assert_eq!(v["job"]["attempts"], 0);
+}
+
+#[tokio::test]
+async fn a_deadline_already_past_is_refused() {
+    let (app, _dir) = app(POOL).await;
+    let (s, r) = submit_yaml(&app, None, "run: x\ndeadline: 2020-01-01T00:00:00Z\n").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(
+        r["error"]["message"],
+        "deadline: 2020-01-01T00:00:00Z is already past: give a later time, or a duration after submission such as 24h"
+    );
 }
 
 #[tokio::test]

@@ -85,6 +85,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unplaceable(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unplaceable", m)
             }
+            ServiceError::Refused(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_spec", m)
+            }
             ServiceError::Store(StoreError::IdempotencyConflict { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }

@@ -14,7 +14,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use spillway_model::spec::{Dialect, parse_spec, parse_spec_value};
+use spillway_model::spec::{Dialect, SubmitValues, fill_at_submit, parse_spec, parse_spec_value};
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,6 +71,8 @@ pub async fn submit(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("yaml"));
+    let mut values = SubmitValues::default();
+    let mut after = None;
     let parsed = if is_yaml {
         let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::bad_request("body is not UTF-8 text"))?;
@@ -81,6 +83,9 @@ pub async fn submit(
                 "invalid JSON body: {e}; expected {{\"yaml\": \"...\"}} or {{\"spec\": {{...}}}}"
             ))
         })?;
+        values.envs = req.envs;
+        values.secrets = req.secrets;
+        after = req.after;
         match (req.yaml, req.spec) {
             (Some(y), None) => parse_spec(&y, &service.names),
             (None, Some(v)) => parse_spec_value(&v, &service.names),
@@ -95,6 +100,10 @@ pub async fn submit(
         }
     }
     .map_err(|e| ApiError::invalid_spec(e.to_string()))?;
+    let mut parsed = parsed;
+    let secrets =
+        fill_at_submit(&mut parsed, &values).map_err(|e| ApiError::invalid_spec(e.to_string()))?;
+    parsed.spec.after = after;
 
     let tenant = match (&caller, parsed.spec.tenant.as_deref()) {
         (Caller::Tenant(t), Some(s)) if s != t => {
@@ -129,7 +138,9 @@ pub async fn submit(
             Some(k.to_string())
         }
     };
-    let submitted = service.submit(tenant, parsed.spec, key).await?;
+    let submitted = service
+        .submit_with(tenant, parsed.spec, key, &secrets)
+        .await?;
     if submitted.created {
         service
             .metrics

@@ -5,8 +5,9 @@ use crate::service::{ContractStanding, PoolStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A job to submit: the spec as YAML text (either dialect) or as a JSON object.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A job to submit: the spec as YAML text (either dialect) or as a JSON object, with the
+/// values of the envs and secrets it leaves without one.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// The spec as YAML text.
@@ -14,6 +15,29 @@ pub struct SubmitRequest {
     /// The spec as a JSON object (same fields as the YAML).
     #[schema(value_type = Option<Object>)]
     pub spec: Option<serde_json::Value>,
+    /// Values of `envs` (`NAME: value`): fill those the spec leaves null, override the others.
+    #[serde(default)]
+    pub envs: std::collections::BTreeMap<String, String>,
+    /// Values of `secrets` (`NAME: value`). They reach the job's process as environment
+    /// variables and are never stored with the spec nor shown by any endpoint.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, String>,
+    /// The id of a job this one runs after: it starts once that job has succeeded and is
+    /// cancelled if that job fails or is cancelled.
+    pub after: Option<i64>,
+}
+
+// By hand, so that a secret's value never reaches a log line.
+impl std::fmt::Debug for SubmitRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmitRequest")
+            .field("yaml", &self.yaml)
+            .field("spec", &self.spec)
+            .field("envs", &self.envs)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("after", &self.after)
+            .finish()
+    }
 }
 
 /// A submitted job.
@@ -44,7 +68,8 @@ pub struct JobView {
     pub state: JobState,
     /// 0 to 1000.
     pub priority: u32,
-    /// Accelerator alternatives (`H100:8`), empty for CPU-only.
+    /// Accelerator alternatives (`H100:8`; TPUs in both forms, `tpu-v5p-32 = 16 chips`),
+    /// empty for CPU-only.
     pub accelerators: Vec<String>,
     /// `ordered` or `any_of`.
     pub choice: String,
@@ -83,7 +108,7 @@ impl From<&Job> for JobView {
                 .resources
                 .accelerators
                 .iter()
-                .map(ToString::to_string)
+                .map(|c| j.spec.resources.describe(c))
                 .collect(),
             choice: match j.spec.resources.order {
                 spillway_model::spec::ChoiceOrder::Ordered => "ordered".into(),

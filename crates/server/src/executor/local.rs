@@ -150,6 +150,7 @@ impl Executor for LocalExecutor {
             (Some(c), true) => c.resume.clone().unwrap_or_else(|| req.spec.run.clone()),
             _ => req.spec.run.clone(),
         };
+        let extra = super::secrets::extra_env(&self.data_dir, &req)?;
         let mut cmd = tokio::process::Command::new("bash");
         cmd.arg("-c")
             .arg(WRAPPER)
@@ -160,6 +161,7 @@ impl Executor for LocalExecutor {
             .arg(run)
             .current_dir(&workdir)
             .envs(&req.spec.envs)
+            .envs(&extra)
             .env("SPILLWAY_JOB_ID", req.job.to_string())
             .env("SPILLWAY_ATTEMPT", req.attempt.to_string())
             .env("SPILLWAY_RESUMED", if req.resume { "1" } else { "0" })

@@ -11,11 +11,13 @@ mod local;
 mod process;
 mod ray;
 mod script;
+mod secrets;
 mod slurm;
 
 pub use faulty::FaultyExecutor;
 pub use local::{LocalExecutor, checkpoint_dir, job_dir};
 pub use ray::RayExecutor;
+pub use secrets::write_secrets;
 pub use slurm::SlurmExecutor;
 
 use crate::job::{Attempt, JobId};

@@ -159,6 +159,8 @@ impl SlurmExecutor {
         spec.workdir = Some(workdir);
         spec.requeue = true;
         spec.env = attempt_env(req, None);
+        spec.env
+            .extend(super::secrets::extra_env(&self.data_dir, req)?);
         Ok(spec)
     }
 

@@ -6,6 +6,7 @@
 //! mini-redis shape). Every state change is written to the store before it takes effect.
 
 mod contracts;
+mod deps;
 mod failover;
 pub mod leader;
 mod reactor;
@@ -22,7 +23,7 @@ use crate::schedule::{PoolView, QueuedView, can_ever_place, pool_view};
 use crate::store::{NewJob, PostgresStore, SqliteStore, Store, StoreError, Submitted};
 use leader::Role;
 use reactor::Reactor;
-use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec};
+use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec, SecretValues};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -43,6 +44,10 @@ pub enum ServiceError {
     /// The job can never run on the declared pools.
     #[error("{0}")]
     Unplaceable(String),
+    /// The request is valid as a spec but not as a submit now: a deadline already past, a
+    /// job to run after that does not exist.
+    #[error("{0}")]
+    Refused(String),
     /// The reactor has stopped.
     #[error("the scheduler is shutting down")]
     Stopped,
@@ -258,12 +263,44 @@ impl Service {
         spec: JobSpec,
         idempotency_key: Option<String>,
     ) -> Result<Submitted, ServiceError> {
+        self.submit_with(tenant, spec, idempotency_key, &SecretValues::default())
+            .await
+    }
+
+    /// Like [`Service::submit`], with the job's secret values (kept apart from its spec, in a
+    /// file only the server's user can read) and `spec.after`, the job it runs after, which
+    /// must exist and be visible to the same tenant.
+    pub async fn submit_with(
+        &self,
+        tenant: String,
+        spec: JobSpec,
+        idempotency_key: Option<String>,
+        secrets: &SecretValues,
+    ) -> Result<Submitted, ServiceError> {
         self.check_placeable(&spec)?;
+        if let Some(before) = spec.after {
+            match self.store.job(JobId(before)).await? {
+                Some(j) if j.tenant == tenant => {}
+                _ => {
+                    return Err(ServiceError::Refused(format!(
+                        "after: job {before} not found: a job can only run after an existing job of its tenant"
+                    )));
+                }
+            }
+        }
         let submitted_ms = now_ms();
         let deadline_ms = spec.deadline.map(|d| match d {
             Deadline::AtUnixMs(ms) => ms,
             Deadline::AfterSecs(s) => submitted_ms + s as i64 * 1000,
         });
+        if let Some(d) = deadline_ms.filter(|d| *d <= submitted_ms) {
+            let at = jiff::Timestamp::from_millisecond(d)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| d.to_string());
+            return Err(ServiceError::Refused(format!(
+                "deadline: {at} is already past: give a later time, or a duration after submission such as 24h"
+            )));
+        }
         let submitted = self
             .store
             .submit(NewJob {
@@ -275,6 +312,12 @@ impl Service {
             })
             .await?;
         if submitted.created {
+            // Before the reactor knows the job, so that no launch can miss them.
+            if let Err(e) =
+                crate::executor::write_secrets(&self.config.data_dir, submitted.job.id, secrets)
+            {
+                tracing::error!(job = %submitted.job.id, error = %e, "failed to keep the job's secrets; it cannot start");
+            }
             self.send(Command::Submitted(submitted.job.clone()))?;
         }
         Ok(submitted)

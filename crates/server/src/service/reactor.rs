@@ -309,6 +309,7 @@ impl Reactor {
     /// One scheduling round: decide, then record and carry out the actions. Returns whether
     /// a launch was refused for lack of capacity (its job is queued again, for the next round).
     pub(super) async fn round(&mut self) -> bool {
+        self.gate_dependencies().await;
         self.refresh_contract_spending().await;
         let started = Instant::now();
         let decision = {
@@ -668,7 +669,7 @@ impl Reactor {
             .collect();
         let mut queued = Vec::new();
         let mut running = Vec::new();
-        for live in self.jobs.values() {
+        for live in self.jobs.values().filter(|l| !super::deps::held(l)) {
             let work_secs = match live.spec.work {
                 Some(WorkEstimate::Seconds(s)) => Some(s),
                 _ => None,
