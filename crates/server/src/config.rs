@@ -434,22 +434,38 @@ impl Config {
                 poll_interval: p.poll_interval,
             }
             .validate(&p.executor, &at)?;
+            let mut count = p.count;
             let accelerator = match p.accelerator.as_deref() {
                 None | Some("cpu") | Some("none") => None,
-                Some(a) => Some(
-                    names
-                        .canonical(a)
-                        .ok_or_else(|| field(at("accelerator"), names.unknown_message(a)))?
-                        .to_string(),
-                ),
+                Some(a) => Some(match names.canonical(a) {
+                    Some(canonical) => canonical.to_string(),
+                    // A TPU slice (`tpu-v5p-32`): its generation, and its chips as the count.
+                    None => match spillway_model::spec::tpu::parse_slice(a) {
+                        Some(Ok(slice)) if names.canonical(slice.generation).is_some() => {
+                            if count != 0 && count != slice.chips {
+                                return Err(field(
+                                    at("count"),
+                                    format!(
+                                        "{} is {} chips, not {count}: drop count or make it {}",
+                                        slice.name, slice.chips, slice.chips
+                                    ),
+                                ));
+                            }
+                            count = slice.chips;
+                            slice.generation.to_string()
+                        }
+                        Some(Err(e)) => return Err(field(at("accelerator"), e)),
+                        _ => return Err(field(at("accelerator"), names.unknown_message(a))),
+                    },
+                }),
             };
-            if accelerator.is_some() && p.count == 0 {
+            if accelerator.is_some() && count == 0 {
                 return Err(field(
                     at("count"),
                     "a pool with an accelerator needs count >= 1",
                 ));
             }
-            if accelerator.is_none() && p.count != 0 {
+            if accelerator.is_none() && count != 0 {
                 return Err(field(
                     at("count"),
                     "a CPU-only pool has no accelerators: drop count or set accelerator",
@@ -462,8 +478,8 @@ impl Config {
                 Some(pr) => (pr.plan, UsdPerHour(pr.usd_per_chip_hour)),
                 None => (PricePlan::Owned, UsdPerHour(0.0)),
             };
-            let max_jobs = p.max_jobs.unwrap_or(if p.count > 0 {
-                p.count * 4
+            let max_jobs = p.max_jobs.unwrap_or(if count > 0 {
+                count * 4
             } else {
                 default_cpu_slots()
             });
@@ -508,7 +524,7 @@ impl Config {
                 executor: engine.kind(),
                 engine,
                 accelerator,
-                count: p.count,
+                count,
                 max_jobs,
                 plan,
                 price,
@@ -743,6 +759,20 @@ max_usd_per_hour = 20.0
         assert_eq!(c.pools[0].max_jobs, 32);
         assert_eq!(c.pools[0].price, UsdPerHour(1.5));
         assert_eq!(c.tenants[0].max_accelerators["H100"], 4);
+        let tpu = Config::parse(
+            "[[pool]]\nname = \"pod\"\naccelerator = \"tpu-v5p-32\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(tpu.pools[0].accelerator.as_deref(), Some("tpu-v5p"));
+        assert_eq!(tpu.pools[0].count, 16);
+        let e = Config::parse(
+            "[[pool]]\nname = \"pod\"\naccelerator = \"tpu-v6e-8\"\ncount = 4\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tpu-v6e-8 is 8 chips, not 4"), "{e}");
         assert!(c.has_tokens());
     }
 

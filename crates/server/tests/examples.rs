@@ -53,3 +53,106 @@ fn example_faults_config_loads() {
     );
     assert_eq!(c.failover_half_life_s, 120.0);
 }
+
+/// What a validated task means, in one line: its alternatives (TPUs in both forms), how they
+/// are weighed, spot, nodes, and what must be given at submit.
+fn meaning(p: &spillway_model::spec::ParsedSpec) -> String {
+    let r = &p.spec.resources;
+    let choices = if r.accelerators.is_empty() {
+        "cpu".to_string()
+    } else {
+        r.accelerators
+            .iter()
+            .map(|c| r.describe(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let order = match r.order {
+        spillway_model::spec::ChoiceOrder::Ordered => "ordered",
+        spillway_model::spec::ChoiceOrder::AnyOf => "any_of",
+    };
+    let mut out = format!(
+        "{choices} | {order} | spot={} | nodes={}",
+        r.use_spot, p.spec.num_nodes
+    );
+    let given: Vec<String> = p
+        .spec
+        .unset_envs
+        .iter()
+        .map(|n| format!("env {n}"))
+        .chain(
+            p.spec
+                .secrets
+                .iter()
+                .filter(|n| !p.secret_values.0.contains_key(*n))
+                .map(|n| format!("secret {n}")),
+        )
+        .collect();
+    if !given.is_empty() {
+        out.push_str(&format!(" | {}", given.join(", ")));
+    }
+    out
+}
+
+/// The figure of docs/job-spec.md: task files written for this project in the shapes of
+/// SkyPilot's own `examples/` and `llm/` task files. Each says in its header what it must
+/// mean (`# expect: ...`) or which field its error must name (`# expect-error: ...`); the
+/// share that validates with the expected meaning is the one the docs report.
+#[test]
+fn skypilot_shaped_tasks_validate_and_mean_what_skypilot_means() {
+    let names = known_accelerators();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/skypilot-tasks");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let (mut valid, mut refused) = (0, Vec::new());
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let header = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::trim)
+                .map(str::to_string)
+        };
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        match (
+            spillway_model::spec::parse_specs(&text, &names),
+            header("# expect:"),
+            header("# expect-error:"),
+        ) {
+            (Ok(tasks), Some(expected), None) => {
+                let got: Vec<String> = tasks.iter().map(meaning).collect();
+                assert_eq!(got.join(" ; "), expected, "{file}");
+                valid += 1;
+            }
+            (Err(e), None, Some(field)) => {
+                let first = &e.0[0];
+                assert!(
+                    first.path.starts_with(&field),
+                    "{file}: the error names {:?}, not {field}: {e}",
+                    first.path
+                );
+                refused.push(format!("{file}: {e}"));
+            }
+            (result, expected, field) => {
+                panic!("{file}: got {result:?}, expected {expected:?} / error at {field:?}")
+            }
+        }
+    }
+    let total = files.len();
+    assert!(total >= 20, "the corpus has {total} files");
+    // The figure stated in docs/job-spec.md.
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/job-spec.md"),
+    )
+    .unwrap();
+    let stated = format!("{valid} of {total} task files");
+    assert!(
+        docs.contains(&stated),
+        "docs/job-spec.md should state \"{stated}\"; refused:\n{}",
+        refused.join("\n")
+    );
+    assert!(valid * 10 >= total * 9, "{valid} of {total} validate");
+}

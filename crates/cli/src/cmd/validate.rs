@@ -1,7 +1,7 @@
 //! `spillway validate`: check a job spec offline.
 
 use anyhow::Context;
-use spillway_model::spec::{Dialect, parse_spec};
+use spillway_model::spec::{Dialect, parse_specs};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -28,11 +28,36 @@ pub(crate) fn read_spec(path: &PathBuf) -> anyhow::Result<String> {
 pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<()> {
     let text = read_spec(&args.spec)?;
     let names = spillway_server::accelerators::known_accelerators();
-    let parsed = parse_spec(&text, &names)
+    let specs = parse_specs(&text, &names)
         .map_err(|e| anyhow::anyhow!("{} is not a valid job spec:\n{e}", args.spec.display()))?;
-    for w in &parsed.warnings {
-        eprintln!("warning: {w}");
+    if specs.len() > 1 {
+        println!(
+            "ok: {} is a valid pipeline of {} tasks, each run after the one before:",
+            args.spec.display(),
+            specs.len()
+        );
     }
+    for (i, parsed) in specs.iter().enumerate() {
+        for w in &parsed.warnings {
+            if specs.len() > 1 {
+                eprintln!("warning: tasks[{i}].{w}");
+            } else {
+                eprintln!("warning: {w}");
+            }
+        }
+        let summary = summary(parsed);
+        if specs.len() > 1 {
+            println!("  {}. {summary}", i + 1);
+        } else {
+            println!("ok: {} is a valid {summary}", args.spec.display());
+        }
+    }
+    Ok(())
+}
+
+/// `SkyPilot task: job 'x', H100:8 or ... (in order of preference), priority 500`, with what
+/// must be given at submit.
+fn summary(parsed: &spillway_model::spec::ParsedSpec) -> String {
     let spec = &parsed.spec;
     let dialect = match parsed.dialect {
         Dialect::Skypilot => "SkyPilot task",
@@ -42,7 +67,7 @@ pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<()> {
         .resources
         .accelerators
         .iter()
-        .map(ToString::to_string)
+        .map(|c| spec.resources.describe(c))
         .collect();
     let accs = if accs.is_empty() {
         "no accelerators".to_string()
@@ -53,11 +78,23 @@ pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<()> {
         };
         format!("{}{how}", accs.join(" or "))
     };
-    println!(
-        "ok: {} is a valid {dialect}: job '{}', {accs}, priority {}",
-        args.spec.display(),
-        spec.name,
-        spec.priority
+    let mut out = format!(
+        "{dialect}: job '{}', {accs}, priority {}",
+        spec.name, spec.priority
     );
-    Ok(())
+    let mut given: Vec<String> = spec
+        .unset_envs
+        .iter()
+        .map(|n| format!("--env {n}=..."))
+        .collect();
+    given.extend(
+        spec.secrets
+            .iter()
+            .filter(|n| !parsed.secret_values.0.contains_key(*n))
+            .map(|n| format!("--secret {n}")),
+    );
+    if !given.is_empty() {
+        out.push_str(&format!("; give at submit: {}", given.join(" ")));
+    }
+    out
 }

@@ -23,7 +23,7 @@ mod types;
 pub use duration::{format_duration, parse_duration};
 pub use error::{SpecError, SpecErrors, SpecWarning};
 pub use names::{AcceleratorNames, skypilot_only};
-pub use parse::{parse_spec, parse_spec_value, parse_specs};
+pub use parse::{parse_spec, parse_spec_value, parse_specs, task_documents};
 pub use submit::{SubmitValues, fill_at_submit};
 pub use types::{
     AcceleratorArgs, AcceleratorChoice, Checkpoint, ChoiceOrder, Deadline, Dialect, JobSpec,

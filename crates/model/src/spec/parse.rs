@@ -198,14 +198,10 @@ pub fn parse_spec(text: &str, names: &AcceleratorNames) -> Result<ParsedSpec, Sp
     Ok(specs.remove(0))
 }
 
-/// Parses a file of one or more YAML documents into the jobs it describes, in order.
-///
-/// One document is one job. Several make a SkyPilot pipeline: an optional first document
-/// holding only the pipeline's `name`, then one task per document, each to start when the one
-/// before has succeeded (the caller links them). A header asking for tasks to run at once (a
-/// job group: `execution: parallel`, or any other header field) is refused: Spillway runs a
-/// gang as one job with `num_nodes`, not as a group of jobs.
-pub fn parse_specs(text: &str, names: &AcceleratorNames) -> Result<Vec<ParsedSpec>, SpecErrors> {
+/// The task documents of a file, in order, as generic trees: one for a single document; for
+/// several, the pipeline's tasks without its header. A job group is refused (see
+/// [`parse_specs`]).
+pub fn task_documents(text: &str) -> Result<Vec<Value>, SpecErrors> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
         SpecErrors(vec![SpecError {
             path: String::new(),
@@ -214,27 +210,40 @@ pub fn parse_specs(text: &str, names: &AcceleratorNames) -> Result<Vec<ParsedSpe
     })?;
     let mut docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
     if docs.len() <= 1 {
-        let doc = docs.pop().unwrap_or(Value::Null);
-        return parse_spec_value(&doc, names).map(|p| vec![p]);
+        return Ok(vec![docs.pop().unwrap_or(Value::Null)]);
     }
     if let Value::Object(header) = &docs[0] {
         if !header.contains_key("run") {
-            let group: Vec<&String> = header
+            let group: Vec<&str> = header
                 .iter()
                 .filter(|(k, v)| {
                     *k != "name" && !(*k == "execution" && v.as_str() == Some("serial"))
                 })
-                .map(|(k, _)| k)
+                .map(|(k, _)| k.as_str())
                 .collect();
             if !group.is_empty() {
-                let fields: Vec<&str> = group.iter().map(|k| k.as_str()).collect();
                 return Err(SpecErrors(vec![SpecError {
-                    path: fields.join(", "),
+                    path: group.join(", "),
                     message: "this file is a job group (tasks that run at the same time): Spillway does not run job groups; submit the tasks as separate jobs, or as one job with num_nodes for a gang".into(),
                 }]));
             }
             docs.remove(0);
         }
+    }
+    Ok(docs)
+}
+
+/// Parses a file of one or more YAML documents into the jobs it describes, in order.
+///
+/// One document is one job. Several make a SkyPilot pipeline: an optional first document
+/// holding only the pipeline's `name`, then one task per document, each to start when the one
+/// before has succeeded (the caller links them). A header asking for tasks to run at once (a
+/// job group: `execution: parallel`, or any other header field) is refused: Spillway runs a
+/// gang as one job with `num_nodes`, not as a group of jobs.
+pub fn parse_specs(text: &str, names: &AcceleratorNames) -> Result<Vec<ParsedSpec>, SpecErrors> {
+    let docs = task_documents(text)?;
+    if docs.len() == 1 {
+        return parse_spec_value(&docs[0], names).map(|p| vec![p]);
     }
     let mut out = Vec::new();
     let mut errors = Vec::new();
