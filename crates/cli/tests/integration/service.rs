@@ -414,6 +414,95 @@ fn validate_works_offline() {
 }
 
 #[test]
+fn validate_shows_tpu_slices_in_both_forms_and_pipelines_task_by_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpu = dir.path().join("tpu.yaml");
+    std::fs::write(
+        &tpu,
+        "run: x\nenvs: {HF_TOKEN: null}\nresources:\n  accelerators: [tpu-v5p-32, tpu-v6e:8]\n",
+    )
+    .unwrap();
+    crate::spillway()
+        .args(["validate"])
+        .arg(&tpu)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "job 'job', tpu-v5p-32 = 16 chips or tpu-v6e:8 = tpu-v6e-8 (in order of preference), priority 500; give at submit: --env HF_TOKEN=...",
+        ));
+    let pipeline = dir.path().join("pipeline.yaml");
+    std::fs::write(
+        &pipeline,
+        "name: p\n---\nname: a\nrun: x\n---\nname: b\nrun: y\nresources: {accelerators: H100:8}\n",
+    )
+    .unwrap();
+    crate::spillway()
+        .args(["validate"])
+        .arg(&pipeline)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("is a valid pipeline of 2 tasks"))
+        .stdout(predicates::str::contains(
+            "  2. SkyPilot task: job 'b', H100:8",
+        ));
+}
+
+#[test]
+fn a_pipeline_runs_task_after_task_with_values_given_at_submit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), H100_POOL);
+    let file = dir.path().join("pipeline.yaml");
+    std::fs::write(
+        &file,
+        "name: p\n---\nname: first\nrun: sleep 0.3; echo \"first $STAGE\"\nenvs: {STAGE: null}\n---\nname: second\nrun: test -n \"$API_KEY\" && echo \"second ${#API_KEY}\"\nsecrets: {API_KEY: null}\n",
+    )
+    .unwrap();
+    let out = server
+        .cli(None)
+        .args(["submit", "--env", "STAGE=one", "--secret", "API_KEY"])
+        .arg(&file)
+        .env("API_KEY", "k3y-from-env")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        server.show(None, &ids[1])["job"]["spec"]["after"],
+        ids[0].parse::<i64>().unwrap()
+    );
+    assert_eq!(server.wait_final(None, &ids[1]), "succeeded");
+    assert_eq!(server.wait_final(None, &ids[0]), "succeeded");
+    server
+        .cli(None)
+        .args(["logs", &ids[1]])
+        .assert()
+        .success()
+        .stdout("second 12\n");
+    let shown = server.show(None, &ids[1]).to_string();
+    assert!(!shown.contains("k3y-from-env"), "{shown}");
+    // A secret missing from the caller's environment is refused before anything is sent.
+    server
+        .cli(None)
+        .args(["submit", "--secret", "NOT_SET_ANYWHERE"])
+        .arg(&file)
+        .env_remove("NOT_SET_ANYWHERE")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "--secret NOT_SET_ANYWHERE: NOT_SET_ANYWHERE is not set in your environment",
+        ));
+}
+
+#[test]
 fn pools_table() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
