@@ -510,6 +510,19 @@ async fn a_job_after_another_waits_for_its_success_and_follows_its_failure() {
     .await;
     assert_eq!(held["job"]["state"], "queued");
     assert_eq!(held["job"]["spec"]["after"], first);
+    let (_, e) = call(
+        &app,
+        "GET",
+        &format!("/v1/jobs/{third}/explain"),
+        None,
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        e["reason"],
+        format!("queued: waits for job {second} to succeed (it runs after it)")
+    );
     wait_for(&app, None, first, state_is("succeeded")).await;
     wait_for(&app, None, second, state_is("failed")).await;
     let v = wait_for(&app, None, third, state_is("cancelled")).await;

@@ -156,6 +156,36 @@ fn check_keys(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>, allowed: &[&
     }
 }
 
+/// The clouds SkyPilot's `infra` names (`aws`, `gcp/us-central1`, `k8s/my-context`).
+const SKYPILOT_CLOUDS: &[&str] = &[
+    "aws",
+    "azure",
+    "cudo",
+    "do",
+    "fluidstack",
+    "gcp",
+    "hyperbolic",
+    "ibm",
+    "k8s",
+    "kubernetes",
+    "lambda",
+    "nebius",
+    "oci",
+    "paperspace",
+    "runpod",
+    "scp",
+    "ssh",
+    "vast",
+    "vsphere",
+];
+
+fn is_skypilot_cloud(infra: &str) -> bool {
+    let cloud = infra.split('/').next().unwrap_or("").trim();
+    SKYPILOT_CLOUDS
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(cloud))
+}
+
 /// `use_spot`, `cpus`, `memory`, `infra`.
 fn scalars(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>, res: &mut Resources) {
     if let Some(v) = m.get("use_spot").filter(|v| !v.is_null()) {
@@ -185,7 +215,16 @@ fn scalars(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>, res: &mut Resou
         }
     }
     if let Some(v) = m.get("infra").filter(|v| !v.is_null()) {
-        res.infra = w.string(&join(path, "infra"), v);
+        let p = join(path, "infra");
+        match w.string(&p, v) {
+            // SkyPilot's `infra: aws` (or `gcp/us-central1`) names a cloud, not one of
+            // Spillway's pools or executors: kept, it would make the job unplaceable.
+            Some(i) if is_skypilot_cloud(&i) => w.ignored(
+                &p,
+                "names a SkyPilot cloud; Spillway's infra names a pool or an executor kind",
+            ),
+            other => res.infra = other,
+        }
     }
 }
 

@@ -258,3 +258,15 @@ fn pipelines_are_several_jobs_and_job_groups_are_refused() {
         .to_string();
     assert!(e.starts_with("tasks[1].runn: unknown field"), "{e}");
 }
+
+#[test]
+fn skypilot_cloud_infra_is_a_warning_and_a_pool_name_is_kept() {
+    let p = ok("run: x\nresources:\n  infra: gcp/us-central1\n  accelerators: H100\n");
+    assert_eq!(p.spec.resources.infra, None);
+    assert_eq!(
+        p.warnings[0].to_string(),
+        "resources.infra: ignored: names a SkyPilot cloud; Spillway's infra names a pool or an executor kind"
+    );
+    let p = ok("run: x\nresources:\n  infra: slurm\n");
+    assert_eq!(p.spec.resources.infra.as_deref(), Some("slurm"));
+}

@@ -24,6 +24,10 @@ impl Reactor {
                 a.pool
             ),
             (Some(a), None) => format!("running (attempt {}): {}", a.number, live.job.message),
+            (None, _) if super::deps::held(live) => format!(
+                "queued: waits for job {} to succeed (it runs after it)",
+                live.spec.after.unwrap_or_default()
+            ),
             (None, _) => match &live.wait {
                 Some(w) => format!("queued: {w}"),
                 None => "queued: not yet considered by a scheduling round".to_string(),
