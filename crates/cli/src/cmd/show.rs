@@ -35,6 +35,13 @@ pub(crate) fn run(args: ShowArgs) -> anyhow::Result<()> {
         format!("{} ({})", j.accelerators.join(", "), j.choice)
     };
     println!("  accelerators: {accs}");
+    if let Some(after) = j.spec.get("after").and_then(|a| a.as_i64()) {
+        println!("  after:        job {after} (starts once it has succeeded)");
+    }
+    if let Some(names) = j.spec.get("secrets").and_then(|s| s.as_array()) {
+        let names: Vec<&str> = names.iter().filter_map(|n| n.as_str()).collect();
+        println!("  secrets:      {} (values never shown)", names.join(", "));
+    }
     println!("  submitted:    {}", time(j.submitted_ms));
     if let Some(f) = j.finished_ms {
         println!("  finished:     {}", time(f));
