@@ -150,7 +150,8 @@ impl Executor for LocalExecutor {
             (Some(c), true) => c.resume.clone().unwrap_or_else(|| req.spec.run.clone()),
             _ => req.spec.run.clone(),
         };
-        let extra = super::secrets::extra_env(&self.data_dir, &req)?;
+        let extra =
+            super::secrets::extra_env(&self.data_dir, &req, super::secrets::SecretsBy::Value)?;
         let mut cmd = tokio::process::Command::new("bash");
         cmd.arg("-c")
             .arg(WRAPPER)

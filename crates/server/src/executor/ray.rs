@@ -141,8 +141,11 @@ impl Executor for RayExecutor {
         spec.submission_id = sid.clone();
         let workdir = req.spec.workdir.as_deref().map(Path::new);
         spec.env = attempt_env(&req, workdir);
-        spec.env
-            .extend(super::secrets::extra_env(&self.data_dir, &req)?);
+        spec.env.extend(super::secrets::extra_env(
+            &self.data_dir,
+            &req,
+            super::secrets::SecretsBy::File,
+        )?);
         // Ray substitutes `$NAME` in env_vars values with other variables of the job: code
         // travels base64-encoded and the entrypoint decodes it.
         for name in ["SPILLWAY_RUN", "SPILLWAY_SETUP"] {

@@ -7,13 +7,31 @@ use super::LaunchRequest;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Exports the job's secrets from `SPILLWAY_SECRETS_FILE` (`NAME BASE64` lines, see
+/// `secrets.rs`), so that their values never sit in the engine's record of the job; a file
+/// that cannot be read ends the attempt (exit 97) rather than run it without them.
+macro_rules! secrets_line {
+    () => {
+        r#"if [ -n "${SPILLWAY_SECRETS_FILE:-}" ]; then while read -r k v; do export "$k=$(printf %s "$v" | base64 -d)"; done < "$SPILLWAY_SECRETS_FILE" || exit 97; fi"#
+    };
+}
+
+/// The secrets line alone, for tests.
+#[cfg(test)]
+pub(super) const SECRETS_LINE: &str = secrets_line!();
+
 /// The wrapper body. Setup and run each run under their own `bash -c`, as locally: a failed
 /// setup skips the run and its code is the attempt's.
-pub(super) const WRAPPER: &str = r#"rc=0
+pub(super) const WRAPPER: &str = concat!(
+    r#"rc=0
+"#,
+    secrets_line!(),
+    r#"
 if [ -n "${SPILLWAY_WORKDIR:-}" ]; then cd "$SPILLWAY_WORKDIR" || exit 96; fi
 if [ -n "${SPILLWAY_SETUP:-}" ]; then bash -c "$SPILLWAY_SETUP" || rc=$?; fi
 if [ "$rc" -eq 0 ]; then bash -c "$SPILLWAY_RUN"; rc=$?; fi
-exit "$rc""#;
+exit "$rc""#
+);
 
 /// The text the attempt runs: `resume` instead of `run` when resuming from a checkpoint.
 pub(super) fn run_text(req: &LaunchRequest) -> String {

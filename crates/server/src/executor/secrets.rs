@@ -1,13 +1,18 @@
 //! What a job's process gets besides its spec's `envs`: its secrets and its TPU slice.
 //!
 //! Secrets are given at submit and never stored with the spec (the store holds their names
-//! only). They live in a file of their own, `jobs/<id>/secrets.json` under the data
-//! directory, readable by the server's user only, and reach the process as environment
-//! variables at each launch. `show`, the API and the service's logs see names, never values.
+//! only). They live in files of their own under `jobs/<id>/` in the data directory, readable
+//! by the server's user only, and reach the process as environment variables at each launch.
+//! `show`, the API and the service's logs see names, never values. A local process gets them
+//! in its environment directly; on Slurm and Ray, whose job records and dashboards show a
+//! job's environment, only the file's path travels (`SPILLWAY_SECRETS_FILE`) and the wrapper
+//! exports the values on the node (which sees the data directory, as for logs).
 
 use super::LaunchRequest;
 use super::local::job_dir;
 use crate::job::JobId;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use spillway_model::spec::SecretValues;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -18,8 +23,13 @@ pub(crate) fn secrets_file(data_dir: &Path, job: JobId) -> PathBuf {
     job_dir(data_dir, job).join("secrets.json")
 }
 
-/// Writes a job's secret values, readable by the server's user only. Nothing is written for
-/// a job without secrets.
+/// The file the engines' wrapper reads: one `NAME BASE64(VALUE)` line per secret.
+pub(crate) fn secrets_env_file(data_dir: &Path, job: JobId) -> PathBuf {
+    job_dir(data_dir, job).join("secrets.env")
+}
+
+/// Writes a job's secret values (as JSON, and as lines for the engines' wrapper), readable by
+/// the server's user only. Nothing is written for a job without secrets.
 pub fn write_secrets(data_dir: &Path, job: JobId, secrets: &SecretValues) -> std::io::Result<()> {
     if secrets.0.is_empty() {
         return Ok(());
@@ -28,24 +38,55 @@ pub fn write_secrets(data_dir: &Path, job: JobId, secrets: &SecretValues) -> std
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    let lines: String = secrets
+        .0
+        .iter()
+        .map(|(k, v)| format!("{k} {}\n", BASE64.encode(v)))
+        .collect();
+    write_private(&secrets_env_file(data_dir, job), lines.as_bytes())?;
+    write_private(
+        &path,
+        &serde_json::to_vec(&secrets.0).map_err(std::io::Error::other)?,
+    )
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path)?;
-    file.write_all(&serde_json::to_vec(&secrets.0).map_err(std::io::Error::other)?)?;
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
     file.sync_all()
 }
 
-/// The variables an attempt gets besides its spec's `envs`: its secrets (read from their
-/// file) and, for a TPU slice, its shape (`TPU_ACCELERATOR_TYPE=v5p-32`, `TPU_TOPOLOGY`,
-/// `SPILLWAY_TPU_RUNTIME_VERSION`).
+/// How an attempt's secrets reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SecretsBy {
+    /// In the process's environment (a local process: nothing else records it).
+    Value,
+    /// As `SPILLWAY_SECRETS_FILE`, which the wrapper reads on the node (Slurm, Ray).
+    File,
+}
+
+/// The variables an attempt gets besides its spec's `envs`: its secrets and, for a TPU slice,
+/// its shape (`TPU_ACCELERATOR_TYPE=v5p-32`, `TPU_TOPOLOGY`, `SPILLWAY_TPU_RUNTIME_VERSION`).
 pub(super) fn extra_env(
     data_dir: &Path,
     req: &LaunchRequest,
+    by: SecretsBy,
 ) -> Result<BTreeMap<String, String>, super::ExecError> {
     let mut env = BTreeMap::new();
-    if !req.spec.secrets.is_empty() {
+    if !req.spec.secrets.is_empty() && by == SecretsBy::File {
+        let path = secrets_env_file(data_dir, req.job);
+        if !path.exists() {
+            return Err(super::ExecError::Prepare {
+                path: path.display().to_string(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        env.insert("SPILLWAY_SECRETS_FILE".into(), path.display().to_string());
+    } else if !req.spec.secrets.is_empty() {
         let path = secrets_file(data_dir, req.job);
         let text = std::fs::read(&path).map_err(|source| super::ExecError::Prepare {
             path: path.display().to_string(),
@@ -115,10 +156,29 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let req = request("run: x\nsecrets: {TOKEN: null}\n", None);
-        assert_eq!(extra_env(dir.path(), &req).unwrap()["TOKEN"], "s3cr3t");
+        assert_eq!(
+            extra_env(dir.path(), &req, SecretsBy::Value).unwrap()["TOKEN"],
+            "s3cr3t"
+        );
+        // Engines get the path only; the wrapper exports the value on the node.
+        let env = extra_env(dir.path(), &req, SecretsBy::File).unwrap();
+        assert!(!format!("{env:?}").contains("s3cr3t"));
+        let probe = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "{}\nprintf %s \"$TOKEN\"",
+                super::super::script::SECRETS_LINE
+            ))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(&env)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&probe.stdout), "s3cr3t");
         // A job whose secrets file is gone does not start without them.
         let other = tempfile::tempdir().unwrap();
-        assert!(extra_env(other.path(), &req).is_err());
+        assert!(extra_env(other.path(), &req, SecretsBy::Value).is_err());
+        assert!(extra_env(other.path(), &req, SecretsBy::File).is_err());
     }
 
     #[test]
@@ -128,7 +188,7 @@ mod tests {
             "run: x\nresources:\n  accelerators: tpu-v5p-32\n  accelerator_args: {topology: 2x2x4, runtime_version: v2-alpha-tpuv5}\n",
             Some("tpu-v5p"),
         );
-        let env = extra_env(dir.path(), &req).unwrap();
+        let env = extra_env(dir.path(), &req, SecretsBy::File).unwrap();
         assert_eq!(env["TPU_ACCELERATOR_TYPE"], "v5p-32");
         assert_eq!(env["TPU_TOPOLOGY"], "2x2x4");
         assert_eq!(env["SPILLWAY_TPU_RUNTIME_VERSION"], "v2-alpha-tpuv5");

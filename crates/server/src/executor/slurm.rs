@@ -159,8 +159,11 @@ impl SlurmExecutor {
         spec.workdir = Some(workdir);
         spec.requeue = true;
         spec.env = attempt_env(req, None);
-        spec.env
-            .extend(super::secrets::extra_env(&self.data_dir, req)?);
+        spec.env.extend(super::secrets::extra_env(
+            &self.data_dir,
+            req,
+            super::secrets::SecretsBy::File,
+        )?);
         Ok(spec)
     }
 
