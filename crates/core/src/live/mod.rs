@@ -29,7 +29,8 @@ mod types;
 
 pub use policy::LivePolicy;
 pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
-pub use round::{can_ever_place, decide};
+pub use round::can_ever_place;
+pub(crate) use round::decide;
 pub use types::{
     Action, ContractView, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,
 };
