@@ -748,6 +748,29 @@ mod tests {
     use spillway_core::PolicyKind;
 
     #[test]
+    fn round_s_time_shares_only_under_allocation_policies() {
+        let c = Config::parse(
+            "[scheduler]\npolicy = \"max_min_fairness_perf\"\nround_s = 120\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.round_s, Some(120));
+        assert_eq!(crate::schedule::machine_config(&c).lease_s, Some(120));
+        assert_eq!(Config::parse("", "t").unwrap().round_s, None);
+        let e = Config::parse("[scheduler]\nround_s = 60\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("scheduler.round_s") && e.contains("runs jobs to completion"),
+            "{e}"
+        );
+        let e = Config::parse("[scheduler]\npolicy = \"gavel\"\nround_s = 0\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("from 1 to 86400"), "{e}");
+    }
+
+    #[test]
     fn parses_pools_tenants_and_prices() {
         let c = Config::parse(
             r#"
