@@ -16,6 +16,7 @@ pub mod econ;
 mod error;
 mod job;
 pub mod live;
+pub mod machine;
 mod mechanism;
 pub mod policy;
 mod pyrandom;

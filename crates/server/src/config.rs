@@ -78,6 +78,7 @@ struct SchedulerFile {
     policy: Option<String>,
     failover_half_life_s: Option<f64>,
     restart_overhead_s: Option<f64>,
+    round_s: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,6 +306,10 @@ pub struct Config {
     /// Seconds a restart costs before a job's work progresses (`[scheduler]
     /// restart_overhead_s`, default 300): part of the margin of the spot deadline rule.
     pub restart_overhead_s: f64,
+    /// Round length of time-sharing, seconds (`[scheduler] round_s`): under an allocation
+    /// policy (a Gavel name), jobs with `checkpoint.resume` lease accelerators round by round
+    /// as in the simulator; `None` (the default): every job runs to completion once started.
+    pub round_s: Option<u64>,
     /// Committed-spend contracts (`[[contract]]`).
     pub contracts: Vec<Contract>,
 }
@@ -313,6 +318,9 @@ pub struct Config {
 pub const DEFAULT_FAILOVER_HALF_LIFE_S: f64 = 1800.0;
 /// The default restart overhead of the spot deadline rule, seconds (as in scenarios).
 pub const DEFAULT_RESTART_OVERHEAD_S: f64 = 300.0;
+
+/// The longest time-sharing round, seconds (a day).
+pub const MAX_ROUND_S: i64 = 86_400;
 
 /// The default address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
@@ -367,6 +375,7 @@ impl Config {
             policy: LivePolicy::default(),
             failover_half_life_s: DEFAULT_FAILOVER_HALF_LIFE_S,
             restart_overhead_s: DEFAULT_RESTART_OVERHEAD_S,
+            round_s: None,
             contracts: Vec::new(),
         }
     }
@@ -614,6 +623,24 @@ impl Config {
                 )
             })?,
         };
+        let round_s = match file.scheduler.round_s {
+            None => None,
+            Some(r) if !(1..=MAX_ROUND_S).contains(&r) => {
+                return Err(field(
+                    "scheduler.round_s",
+                    format!("must be a whole number of seconds from 1 to {MAX_ROUND_S}, found {r}"),
+                ));
+            }
+            Some(_) if !policy.time_shares() => {
+                return Err(field(
+                    "scheduler.round_s",
+                    format!(
+                        "policy '{policy}' runs jobs to completion; only allocation policies (the Gavel names, such as max_min_fairness_perf) time-share in rounds"
+                    ),
+                ));
+            }
+            Some(r) => Some(r as u64),
+        };
         Ok(Config {
             data_dir: file.data_dir.unwrap_or_else(default_data_dir),
             database: file.database,
@@ -624,6 +651,7 @@ impl Config {
             policy,
             failover_half_life_s,
             restart_overhead_s,
+            round_s,
             contracts,
         })
     }
@@ -734,6 +762,29 @@ fn discover_gpus() -> Option<(&'static str, u32)> {
 mod tests {
     use super::*;
     use spillway_core::PolicyKind;
+
+    #[test]
+    fn round_s_time_shares_only_under_allocation_policies() {
+        let c = Config::parse(
+            "[scheduler]\npolicy = \"max_min_fairness_perf\"\nround_s = 120\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.round_s, Some(120));
+        assert_eq!(crate::schedule::machine_config(&c).lease_s, Some(120));
+        assert_eq!(Config::parse("", "t").unwrap().round_s, None);
+        let e = Config::parse("[scheduler]\nround_s = 60\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("scheduler.round_s") && e.contains("runs jobs to completion"),
+            "{e}"
+        );
+        let e = Config::parse("[scheduler]\npolicy = \"gavel\"\nround_s = 0\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("from 1 to 86400"), "{e}");
+    }
 
     #[test]
     fn parses_pools_tenants_and_prices() {

@@ -3,6 +3,7 @@
 //! [`workload::build`] turns trace records into core jobs (throughputs from a Gavel matrix),
 //! [`engine::simulate`] replays them round by round through [`spillway_core::Scheduler`], and
 //! [`metrics::Summary`] condenses the outcome. [`parity`] re-runs Gavel's published experiments.
+//! [`service`] drives the core's state machine, the one the service runs, on a virtual clock.
 
 pub mod accelerators;
 pub mod cloud;
@@ -10,6 +11,7 @@ pub mod engine;
 pub mod metrics;
 pub mod parity;
 pub mod plot;
+pub mod service;
 pub mod trace;
 pub mod workload;
 

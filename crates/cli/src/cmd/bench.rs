@@ -6,13 +6,11 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spillway_core::JobId;
 use spillway_core::econ::PlanKind;
+use spillway_core::machine::{Event, Machine, MachineConfig, MachineJob, MachinePool};
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_server::config::Config;
-use spillway_server::schedule::{
-    LivePolicy, PoolView, QueuedView, RoundInput, RunningView, decide,
-};
-use std::collections::HashMap;
+use spillway_server::schedule::LivePolicy;
 use std::time::{Duration, Instant};
 
 /// Flags of `spillway bench`.
@@ -203,93 +201,100 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(b.seed);
     let accelerators = ["H100", "A100", "L4", "tpu-v5p"];
     let tenants: Vec<String> = (0..20).map(|i| format!("tenant-{i}")).collect();
-    // Alternatives per job: one to three accelerator types, 1 to 8 chips.
-    let choices: Vec<Vec<AcceleratorChoice>> = (0..b.pending)
-        .map(|_| {
-            let n = rng.random_range(1..=3usize);
-            let first = rng.random_range(0..accelerators.len());
-            (0..n)
-                .map(|k| AcceleratorChoice {
-                    accelerator: accelerators[(first + k) % accelerators.len()].to_string(),
-                    count: [1, 2, 4, 8][rng.random_range(0..4usize)],
-                })
-                .collect()
-        })
-        .collect();
-    let queued: Vec<QueuedView<'_>> = choices
-        .iter()
-        .enumerate()
-        .map(|(i, c)| QueuedView {
-            id: JobId(1_000 + i as u64),
-            tenant: &tenants[i % tenants.len()],
-            submitted_ms: 0,
-            priority: [100, 500, 500, 500, 900][rng.random_range(0..5usize)],
-            choices: c,
-            order: if i % 3 == 0 {
-                ChoiceOrder::AnyOf
-            } else {
-                ChoiceOrder::Ordered
-            },
-            num_nodes: 1,
-            infra: None,
-            use_spot: false,
-            budget: None,
-            work_secs: (i % 2 == 0).then(|| rng.random_range(600..86_400u64)),
-            deadline_ms: None,
-            checkpoint_interval_s: None,
-        })
-        .collect();
     // Four pools of 512 chips, nearly full: 480 held by 60 running 8-chip jobs each.
-    let held: Vec<Vec<u32>> = (0..240)
-        .map(|j| ((j % 60) as u32 * 8..(j % 60) as u32 * 8 + 8).collect())
-        .collect();
-    let running: Vec<RunningView<'_>> = held
+    let pools: Vec<MachinePool> = accelerators
         .iter()
-        .enumerate()
-        .map(|(j, acc)| RunningView {
-            id: JobId(j as u64 + 1),
-            tenant: &tenants[j % tenants.len()],
-            priority: 500,
-            pool: j / 60,
-            accelerators: acc,
-            started_ms: 0,
-            expected_end_ms: Some(3_600_000 + j as i64 * 1000),
-            stopping: false,
-        })
-        .collect();
-    let pools: Vec<PoolView<'_>> = accelerators
-        .iter()
-        .map(|a| PoolView {
-            name: a,
-            executor: "local",
-            accelerator: Some(a),
+        .map(|a| MachinePool {
+            name: a.to_string(),
+            executor: "local".into(),
+            accelerator: Some(a.to_string()),
             capacity: 512,
-            free: (480..512).collect(),
             max_jobs: 10_000,
             price: UsdPerHour(2.0),
             plan: PlanKind::Owned,
             throughput: 1.0,
-            location: ("local", a, a),
+            location: ("local".into(), a.to_string(), a.to_string()),
             contract: None,
             preemptions_per_hour: 0.0,
         })
         .collect();
-    let input = RoundInput {
-        now_ms: 0,
+    let mut machine = Machine::new(
         pools,
-        queued,
-        running,
-        quotas: HashMap::new(),
-        policy: b.policy,
-        failover: None,
-        restart_overhead_s: 0.0,
-        contracts: Vec::new(),
+        MachineConfig {
+            policy: b.policy,
+            ..MachineConfig::default()
+        },
+    );
+    let job = |id: u64, tenant: &str, priority: u32, choices: Vec<AcceleratorChoice>| MachineJob {
+        id: JobId(id),
+        tenant: tenant.to_string(),
+        submitted_ms: 0,
+        priority,
+        choices,
+        order: ChoiceOrder::Ordered,
+        num_nodes: 1,
+        infra: None,
+        use_spot: false,
+        budget: None,
+        work_secs: None,
+        deadline_ms: None,
+        checkpoint_interval_s: None,
+        resumable: false,
     };
+    for j in 0..240u64 {
+        let pool = (j / 60) as usize;
+        let first = (j % 60) as u32 * 8;
+        let mut running = job(
+            j + 1,
+            &tenants[j as usize % tenants.len()],
+            500,
+            vec![AcceleratorChoice {
+                accelerator: accelerators[pool].to_string(),
+                count: 8,
+            }],
+        );
+        running.work_secs = Some(3_600 + j);
+        machine.handle(
+            0,
+            Event::Restored {
+                job: running,
+                pool,
+                accelerators: (first..first + 8).collect(),
+                started_ms: 0,
+                stopping: false,
+            },
+        );
+    }
+    // Alternatives per job: one to three accelerator types, 1 to 8 chips.
+    for i in 0..b.pending {
+        let n = rng.random_range(1..=3usize);
+        let first = rng.random_range(0..accelerators.len());
+        let choices = (0..n)
+            .map(|k| AcceleratorChoice {
+                accelerator: accelerators[(first + k) % accelerators.len()].to_string(),
+                count: [1, 2, 4, 8][rng.random_range(0..4usize)],
+            })
+            .collect();
+        let priority = [100, 500, 500, 500, 900][rng.random_range(0..5usize)];
+        let mut queued = job(
+            1_000 + i as u64,
+            &tenants[i % tenants.len()],
+            priority,
+            choices,
+        );
+        if i % 3 == 0 {
+            queued.order = ChoiceOrder::AnyOf;
+        }
+        queued.work_secs = (i % 2 == 0).then(|| rng.random_range(600..86_400u64));
+        machine.handle(0, Event::Submitted(queued));
+    }
     let mut times = Vec::with_capacity(b.rounds);
     let mut started = 0;
     for _ in 0..b.rounds {
+        // Each round decides from the same state: the copy is made outside the timing.
+        let mut m = machine.clone();
         let t = Instant::now();
-        let d = decide(&input);
+        let d = m.decide(0);
         times.push(t.elapsed());
         started = d.actions.len();
     }
@@ -298,7 +303,7 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         "scheduling round ({}): {} pending, {} running, 4 pools: median {}, p90 {}, max {} over {} rounds ({} actions per round)",
         b.policy,
         b.pending,
-        input.running.len(),
+        240,
         ms(percentile(&times, 50.0)),
         ms(percentile(&times, 90.0)),
         ms(*times.last().unwrap_or(&Duration::ZERO)),

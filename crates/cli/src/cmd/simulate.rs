@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub(crate) mod scenario;
+pub(crate) mod service;
 
 /// Gavel's simulation throughput matrix, vendored (see data/gavel/PROVENANCE.md).
 const GAVEL_MATRIX: &str = include_str!("../../../../data/gavel/simulation_throughputs.json");
@@ -77,7 +78,7 @@ pub(crate) struct SimulateArgs {
     #[arg(
         long,
         value_name = "FILE",
-        required_unless_present_any = ["gavel_parity", "generate", "scenario"],
+        required_unless_present_any = ["gavel_parity", "generate", "scenario", "workload"],
         conflicts_with = "generate"
     )]
     trace: Option<PathBuf>,
@@ -85,6 +86,15 @@ pub(crate) struct SimulateArgs {
     /// the placement policies `baseline`, `commitment-aware`, `on-demand-only`.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["trace", "generate", "gavel_parity"])]
     scenario: Option<PathBuf>,
+    /// The service's configuration (`spillway serve --config`): with --workload, replays jobs
+    /// through the service's own state machine on a virtual clock, with the config's pools,
+    /// tenants' quotas, contracts and policy (`--policy` compares others).
+    #[arg(long, value_name = "FILE", requires = "workload", conflicts_with_all = ["trace", "generate", "gavel_parity", "scenario"])]
+    config: Option<PathBuf>,
+    /// A service workload, one JSON job a line (spec, tenant, arrival, observed run time; see
+    /// docs/simulator.md); needs --config.
+    #[arg(long, value_name = "FILE", requires = "config")]
+    workload: Option<PathBuf>,
     /// Generate a workload like Gavel's instead of reading one: comma-separated `key=value`
     /// (`jobs=600,rate=2.0,multi_gpu=true,sizes=gavel|philly,multi_priority=true,slos=true,seed=0`;
     /// `rate` in jobs per hour, omitted = all at t = 0).
@@ -247,6 +257,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
     }
     if let Some(path) = &args.scenario {
         return scenario::run(path, &args.policy, args.json, args.plot.as_deref());
+    }
+    if let (Some(config), Some(workload)) = (&args.config, &args.workload) {
+        return service::run_config(config, workload, &args.policy, args.json);
     }
     if !(args.round_s > 0.0 && args.round_s.is_finite()) {
         bail!("--round-s must be > 0, found {}", args.round_s);

@@ -5,6 +5,7 @@ mod engines;
 mod engines_bench;
 mod estimate;
 mod faults;
+mod fidelity;
 mod ha;
 mod offers;
 mod service;

@@ -1,5 +1,6 @@
-//! The live service's round: the same decision core the simulator drives, fed by the broker
-//! service instead of a trace. Pure and deterministic: the service passes the time in
+//! One round of the decision: the policy and the mechanism that the state machine
+//! ([`crate::machine::Machine`]) runs each time it decides, for the service and for the service
+//! simulator alike (nothing else calls it). Pure and deterministic: the machine passes the time in
 //! (`now_ms`), the pools' free accelerator indices, queued and running jobs and tenants'
 //! quotas; the round returns actions (start job J on pool P with these accelerator indices,
 //! preempt job K for job J) and, for every job that does not start, the reason as data.
@@ -29,7 +30,8 @@ mod types;
 
 pub use policy::LivePolicy;
 pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
-pub use round::{can_ever_place, decide};
+pub use round::can_ever_place;
+pub(crate) use round::decide;
 pub use types::{
     Action, ContractView, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,
 };

@@ -32,6 +32,12 @@ impl LivePolicy {
         }
     }
 
+    /// Whether it time-shares accelerators when given a round length: the allocation policies
+    /// (every Gavel name); `priority_backfill` and `commitment_aware` run jobs to completion.
+    pub fn time_shares(self) -> bool {
+        matches!(self, LivePolicy::Scheduler(kind) if kind != PolicyKind::PriorityBackfill)
+    }
+
     /// Every accepted name.
     pub fn all_names() -> impl Iterator<Item = &'static str> {
         PolicyKind::all_names().chain(COMMITMENT_AWARE)

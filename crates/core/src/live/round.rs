@@ -245,6 +245,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 decision.actions.push(Action::Preempt {
                     job: r.id,
                     for_job: job.id,
+                    lease_ended: false,
                 });
             }
             reserve(&mut pools[c.pool], job.id, c.count, input.now_ms);

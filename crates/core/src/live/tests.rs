@@ -51,6 +51,7 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         work_secs: None,
         deadline_ms: None,
         checkpoint_interval_s: None,
+        received_s: None,
     }
 }
 
@@ -165,11 +166,13 @@ fn higher_priority_preempts_the_lowest_most_recent() {
         vec![
             Action::Preempt {
                 job: JobId(2),
-                for_job: JobId(5)
+                for_job: JobId(5),
+                lease_ended: false,
             },
             Action::Preempt {
                 job: JobId(1),
-                for_job: JobId(5)
+                for_job: JobId(5),
+                lease_ended: false,
             }
         ]
     );
@@ -649,6 +652,7 @@ mod invariants {
                 budget: None,
                 deadline_ms: None,
                 checkpoint_interval_s: None,
+                received_s: None,
             }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
@@ -697,7 +701,7 @@ mod invariants {
                             prop_assert!(h100_of_a <= w.quota, "quota exceeded");
                         }
                     }
-                    Action::Preempt { job, for_job } => {
+                    Action::Preempt { job, for_job, .. } => {
                         let victim = input.running.iter().find(|r| r.id == *job).unwrap();
                         let winner = input.queued.iter().find(|q| q.id == *for_job).unwrap();
                         prop_assert!(victim.priority < winner.priority, "preempted an equal or higher priority");

@@ -93,6 +93,10 @@ pub struct QueuedView<'a> {
     /// How often it checkpoints, seconds: what a preemption loses at most. `None`: it does
     /// not, and a preemption loses all its work.
     pub checkpoint_interval_s: Option<u64>,
+    /// Seconds it has run so far, when it time-shares accelerators (an allocation policy with
+    /// a lease): allocation policies then serve first the job that received least of its share
+    /// (Gavel's priority, allocation over time received). `None` otherwise.
+    pub received_s: Option<f64>,
 }
 
 /// A running job.
@@ -170,6 +174,9 @@ pub enum Action {
         job: JobId,
         /// The job it makes room for.
         for_job: JobId,
+        /// Whether it stops because its round lease ended (time-sharing: `for_job` is owed
+        /// more of the allocation) rather than for a higher priority.
+        lease_ended: bool,
     },
 }
 

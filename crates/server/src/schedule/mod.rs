@@ -1,21 +1,24 @@
 //! The service's side of scheduling: an adapter to the decision core. Every placement decision
-//! is made by [`spillway_core::live::decide`] (the policy chosen in the config plus the round
-//! mechanism, the same core the simulator drives); this module only converts between the
-//! service's ids and the core's, gives each pool its speed for heterogeneity-aware
-//! policies, and shows each pool to the core as it is configured (price plan, contract, spot
-//! preemption rate). The reactor builds the round's input from its live state and carries the
-//! resulting actions out; the HTTP handlers only record requests and the executors only run
-//! what they are told.
+//! is made by the core's state machine ([`spillway_core::machine::Machine`]: the policy chosen
+//! in the config plus the round mechanism, the same machine the simulator drives); this module
+//! only turns the config into the machine's pools and settings and a job into what the machine
+//! knows of it, converts between the service's ids and the core's, and gives each pool its
+//! speed for heterogeneity-aware policies. The simulator's `--config` mode builds its machine
+//! with these same functions, so a simulated service and the real one decide from the same
+//! inputs. The reactor reports events to the machine and carries its actions out; the HTTP
+//! handlers only record requests and the executors only run what they are told.
 
 use crate::accelerators::specs;
 use crate::config::{Config, PricePlan};
 use crate::job::JobId;
 use spillway_core::econ::PlanKind;
+use spillway_core::machine::{MachineConfig, MachineJob, MachinePool};
+use spillway_model::spec::JobSpec;
 
 pub use spillway_core::live::{
-    Action, Choice, ContractView, Decision, LivePolicy, PoolView, QueuedView, QuotaView,
-    RoundInput, RunningView, StartReason, WaitReason, can_ever_place, decide,
+    Action, Choice, Decision, LivePolicy, PoolView, QuotaView, StartReason, WaitReason,
 };
+pub use spillway_core::machine::{Event, Machine};
 
 /// The reference accelerator whose speed is 1.0.
 const REFERENCE: &str = "H100";
@@ -28,6 +31,70 @@ pub fn core_id(id: JobId) -> spillway_core::JobId {
 /// The store's id of a job the core names.
 pub fn job_id(id: spillway_core::JobId) -> JobId {
     JobId(i64::try_from(id.0).unwrap_or(i64::MAX))
+}
+
+/// The machine's pools, in the config's order, with their speeds.
+pub fn machine_pools(config: &Config) -> Vec<MachinePool> {
+    let speeds = pool_throughputs(config);
+    (0..config.pools.len())
+        .map(|i| {
+            let v = pool_view(config, i, Vec::new(), speeds[i]);
+            MachinePool {
+                name: v.name.to_string(),
+                executor: v.executor.to_string(),
+                accelerator: v.accelerator.map(str::to_string),
+                capacity: v.capacity,
+                max_jobs: v.max_jobs,
+                price: v.price,
+                plan: v.plan,
+                throughput: v.throughput,
+                location: (
+                    v.location.0.to_string(),
+                    v.location.1.to_string(),
+                    v.location.2.to_string(),
+                ),
+                contract: v.contract,
+                preemptions_per_hour: v.preemptions_per_hour,
+            }
+        })
+        .collect()
+}
+
+/// The machine's settings from the config: policy, restart overhead, failover half-life,
+/// tenants' quotas, contracts and the lease (round length) of time-sharing policies.
+pub fn machine_config(config: &Config) -> MachineConfig {
+    MachineConfig {
+        policy: config.policy,
+        restart_overhead_s: config.restart_overhead_s,
+        failover_half_life_s: config.failover_half_life_s,
+        quotas: config
+            .tenants
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    QuotaView {
+                        max_accelerators: t.max_accelerators.clone(),
+                        max_usd_per_hour: t.max_usd_per_hour,
+                    },
+                )
+            })
+            .collect(),
+        contracts: config.contracts.clone(),
+        lease_s: config.round_s,
+    }
+}
+
+/// What the machine knows of a job: its spec's scheduling fields, its tenant, when it was
+/// submitted and its absolute deadline.
+pub fn machine_job(
+    id: JobId,
+    tenant: &str,
+    submitted_ms: i64,
+    deadline_ms: Option<i64>,
+    spec: &JobSpec,
+) -> MachineJob {
+    MachineJob::from_spec(core_id(id), tenant, submitted_ms, deadline_ms, spec)
 }
 
 /// The core's view of pool `i` of `config`, with `free` accelerator indices and `throughput`

@@ -6,10 +6,12 @@
 //! [`Reactor::gate_dependencies`] feeds it before each round (predecessors still live are
 //! known to the reactor; finished ones are read from the store), cancels the jobs it says to
 //! cancel, and clears the dependency of those it releases. A job still held keeps
-//! `spec.after` set, and [`held`] leaves it out of the queued list the round sees.
+//! `spec.after` set, and is not told to the decision machine (`Reactor::track_queued` asks
+//! [`held`]) until it is released.
 
 use super::reactor::{LiveJob, Reactor, event};
 use crate::job::{JobId, JobState, now_ms};
+use crate::schedule::Event;
 use crate::store::Write;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -102,6 +104,11 @@ impl Reactor {
                         l.spec = Arc::new(spec);
                         l.job.message = "released: the job it runs after succeeded".into();
                         writes.push(Write::Job(l.job.clone()));
+                    }
+                    // Only now does the decision machine see it as queued.
+                    if let Some(l) = self.jobs.get(&id) {
+                        let job = self.machine_job(l);
+                        self.machine.handle(now_ms(), Event::Submitted(job));
                     }
                 }
                 Gate::Hold(reason) => {

@@ -1,11 +1,12 @@
 //! Failover: a launch refused for lack of capacity (`ExecError::NoCapacity`, from a cloud API
-//! or an injected stockout) is recorded in the decision core's failover memory, which blocks
+//! or an injected stockout) is reported to the decision core's machine, whose failover memory which blocks
 //! the pool's zone, region or provider (by the kind of failure) for every job and fades with
 //! `[scheduler] failover_half_life_s`; the job is queued again, no restart used, and the next
 //! round (run at once) places it on its next pool, skipping what the memory blocks.
 
 use super::reactor::{Reactor, event};
 use crate::job::{AttemptOutcome, JobId, now_ms};
+use crate::schedule::{Event, core_id};
 use crate::store::Write;
 use spillway_core::SimTime;
 use spillway_core::econ::FailureKind;
@@ -22,18 +23,24 @@ impl Reactor {
         detail: &str,
     ) -> Vec<Write> {
         let now = now_ms();
+        self.machine.handle(
+            now,
+            Event::LaunchRefused {
+                job: core_id(id),
+                kind,
+            },
+        );
         let p = &self.config.pools[pool];
         let at = SimTime(now.saturating_mul(1000));
-        self.failover.record(kind, p.location.memory_key(), at);
-        self.failover.prune(at);
         let kind_name = failure_name(kind);
         self.metrics.launch_failed(&p.name, kind_name);
-        let blocked = match self.failover.blocked_until(p.location.memory_key(), at) {
+        let memory = self.machine.failover();
+        let blocked = match memory.blocked_until(p.location.memory_key(), at) {
             Some((scope, until)) => format!(
                 "{scope} blocked for every job until {} ({} s; blocks fade with a half-life of {} s)",
                 utc(until.0 / 1000),
                 ((until.0 - at.0).max(0) as u64).div_ceil(1_000_000),
-                self.failover.half_life_s()
+                memory.half_life_s()
             ),
             None => "nothing blocked".to_string(),
         };

@@ -19,10 +19,11 @@ use crate::config::{Config, ExecutorKind, PoolEngine, PricePlan};
 use crate::executor::{Executor, FaultyExecutor, LocalExecutor, RayExecutor, SlurmExecutor};
 use crate::job::{Job, JobId, now_ms};
 use crate::metrics::Metrics;
-use crate::schedule::{PoolView, QueuedView, can_ever_place, pool_view};
+use crate::schedule::{machine_job, machine_pools};
 use crate::store::{NewJob, PostgresStore, SqliteStore, Store, StoreError, Submitted};
 use leader::Role;
 use reactor::Reactor;
+use spillway_core::machine::can_ever_place;
 use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec, SecretValues};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -326,29 +327,9 @@ impl Service {
     /// Refuses at submit a job that no declared pool could ever run, so that it does not wait
     /// forever.
     fn check_placeable(&self, spec: &JobSpec) -> Result<(), ServiceError> {
-        let pools: Vec<PoolView<'_>> = (0..self.config.pools.len())
-            .map(|i| pool_view(&self.config, i, Vec::new(), 1.0))
-            .collect();
-        let job = QueuedView {
-            id: spillway_core::JobId(0),
-            tenant: "",
-            submitted_ms: 0,
-            priority: spec.priority,
-            choices: &spec.resources.accelerators,
-            order: spec.resources.order,
-            num_nodes: spec.num_nodes,
-            infra: spec.resources.infra.as_deref(),
-            use_spot: spec.resources.use_spot,
-            budget: spec.budget,
-            work_secs: match spec.work {
-                Some(spillway_model::spec::WorkEstimate::Seconds(s)) => Some(s),
-                _ => None,
-            },
-            // Whether it can ever run does not depend on its deadline.
-            deadline_ms: None,
-            checkpoint_interval_s: None,
-        };
-        can_ever_place(&pools, &job)
+        // Whether it can ever run does not depend on its tenant, time or deadline.
+        let job = machine_job(JobId(0), "", 0, None, spec);
+        can_ever_place(&machine_pools(&self.config), &job)
             .map_err(|r| ServiceError::Unplaceable(format!("resources: {r}")))
     }
 

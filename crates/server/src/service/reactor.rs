@@ -1,12 +1,16 @@
 //! The reactor: owns the live jobs and the pools' free accelerators, runs a scheduling round
 //! after every batch of commands and exits, and carries the round's actions out.
 //!
-//! It also keeps the failover memory (a launch refused for lack of capacity blocks its zone,
-//! region or provider for every job, and the job goes on to its next pool in the next round,
-//! at once) and the clocks of injected preemptions, at which a spot pool reclaims its running
-//! jobs (`[pool.faults]`; see `failover.rs` and `spot.rs`).
+//! Every decision is the core's state machine's ([`Machine`]): the reactor reports to it what
+//! happened (a job was submitted, an attempt ended, a launch was refused for lack of capacity, a
+//! job is being stopped) and carries out the actions it returns. The machine keeps the pools'
+//! free accelerators, the failover memory (a launch refused for lack of capacity blocks its
+//! zone, region or provider for every job, and the job goes on to its next pool in the next
+//! round, at once) and the quotas; the reactor keeps what only the service has: the store's
+//! records, the executors' handles and the clocks of injected preemptions, at which a spot pool
+//! reclaims its running jobs (`[pool.faults]`; see `failover.rs` and `spot.rs`).
 //!
-//! Under the `commitment_aware` policy it also tells the round what each contract has been
+//! Under the `commitment_aware` policy it also tells the machine what each contract has been
 //! charged so far (from the store's charges, read at most once per tick), so that the core
 //! paces committed capacity to each contract's burn schedule.
 
@@ -16,15 +20,10 @@ use crate::config::{Config, PreemptionClock};
 use crate::executor::{ExecError, ExecReport, Executor, Handle, LaunchRequest, checkpoint_dir};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
 use crate::metrics::Metrics;
-use crate::schedule::{
-    self, Action, ContractView, LivePolicy, QueuedView, QuotaView, RoundInput, RunningView,
-    WaitReason, core_id, job_id,
-};
+use crate::schedule::{self, Action, Event, LivePolicy, Machine, WaitReason, core_id, job_id};
 use crate::store::{ContractCharge, Store, Write};
-use spillway_core::econ::{ContractLedger, FailoverMemory};
-use spillway_model::Usd;
-use spillway_model::spec::{JobSpec, WorkEstimate};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use spillway_model::spec::JobSpec;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -82,24 +81,18 @@ pub(super) struct Reactor {
     pub(super) executors: Vec<Arc<dyn Executor>>,
     pub(super) metrics: Arc<Metrics>,
     pub(super) jobs: BTreeMap<JobId, LiveJob>,
-    /// Free accelerator indices per pool (same order as `config.pools`).
-    pub(super) free: Vec<BTreeSet<u32>>,
-    quotas: HashMap<String, QuotaView>,
+    /// The decision core's state machine: the pools' free accelerators, the jobs' places, the
+    /// failover memory, the quotas. Told of every change to `jobs` that matters to a decision.
+    pub(super) machine: Machine,
     /// Jobs loaded from a shared store rather than announced by a local submit (see
     /// `leader.rs`), so that a late `Submitted` command does not queue them twice.
     pub(super) from_store: HashSet<JobId>,
-    /// Each pool's speed for heterogeneity-aware policies (same order as `config.pools`).
-    pub(super) throughputs: Vec<f64>,
     /// When the service started: injected faults count from here.
     pub(super) started: Instant,
-    /// Recent launch failures for lack of capacity, shared by all jobs (decaying; see
-    /// `failover.rs`).
-    pub(super) failover: FailoverMemory,
     /// Per pool (same order as `config.pools`), its injected preemptions still to come.
     pub(super) reclaims: Vec<Option<PreemptionClock>>,
-    /// Per contract (same order as `config.contracts`), dollars charged to it so far, running
-    /// attempts up to when it was read; and when that was (`None`: never).
-    contract_spent: Vec<f64>,
+    /// When the contracts' charges were last read from the store for the machine (`None`:
+    /// never).
     contract_spent_at: Option<Instant>,
 }
 
@@ -119,25 +112,10 @@ impl Reactor {
         metrics: Arc<Metrics>,
         started: Instant,
     ) -> Reactor {
-        let free = config
-            .pools
-            .iter()
-            .map(|p| (0..p.count).collect())
-            .collect();
-        let quotas = config
-            .tenants
-            .iter()
-            .map(|t| {
-                (
-                    t.name.clone(),
-                    QuotaView {
-                        max_accelerators: t.max_accelerators.clone(),
-                        max_usd_per_hour: t.max_usd_per_hour,
-                    },
-                )
-            })
-            .collect();
-        let throughputs = schedule::pool_throughputs(&config);
+        let machine = Machine::new(
+            schedule::machine_pools(&config),
+            schedule::machine_config(&config),
+        );
         let reclaims = config
             .pools
             .iter()
@@ -149,21 +127,38 @@ impl Reactor {
             })
             .collect();
         Reactor {
-            contract_spent: vec![0.0; config.contracts.len()],
             contract_spent_at: None,
-            throughputs,
             started,
-            failover: FailoverMemory::new(config.failover_half_life_s),
+            machine,
             reclaims,
             config,
             store,
             executors,
             metrics,
             jobs: BTreeMap::new(),
-            free,
-            quotas,
             from_store: HashSet::new(),
         }
+    }
+
+    /// Starts tracking a job that waits for an attempt, and tells the machine.
+    pub(super) fn track_queued(&mut self, live: LiveJob) {
+        // A job that runs after another reaches the machine once released (deps.rs).
+        if !super::deps::held(&live) {
+            let job = self.machine_job(&live);
+            self.machine.handle(now_ms(), Event::Submitted(job));
+        }
+        self.jobs.insert(live.job.id, live);
+    }
+
+    /// What the machine knows of a tracked job.
+    pub(super) fn machine_job(&self, live: &LiveJob) -> spillway_core::machine::MachineJob {
+        schedule::machine_job(
+            live.job.id,
+            &live.job.tenant,
+            live.job.submitted_ms,
+            live.job.deadline_ms,
+            &live.spec,
+        )
     }
 
     pub(super) fn pool_index(&self, name: &str) -> Option<usize> {
@@ -245,7 +240,7 @@ impl Reactor {
         match cmd {
             Command::Submitted(job) => {
                 if !self.known_from_store(job.id) {
-                    self.jobs.insert(job.id, LiveJob::queued(job));
+                    self.track_queued(LiveJob::queued(job));
                 }
             }
             Command::Cancel(id, reply) => {
@@ -275,6 +270,8 @@ impl Reactor {
             (Some(a), Some(h)) => {
                 if live.stopping != Some(Stop::Cancel) {
                     live.stopping = Some(Stop::Cancel);
+                    self.machine
+                        .handle(now_ms(), Event::Stopping { job: core_id(id) });
                     live.job.message = CANCELLING.into();
                     let (job, number, pool) = (live.job.clone(), a.number, a.pool.clone());
                     self.write(vec![
@@ -292,6 +289,8 @@ impl Reactor {
             }
             _ => {
                 let mut live = self.jobs.remove(&id).expect("present");
+                self.machine
+                    .handle(now_ms(), Event::Withdrawn { job: core_id(id) });
                 live.job.state = JobState::Cancelled;
                 live.job.finished_ms = Some(now_ms());
                 live.job.message = "cancelled while queued".into();
@@ -312,10 +311,7 @@ impl Reactor {
         self.gate_dependencies().await;
         self.refresh_contract_spending().await;
         let started = Instant::now();
-        let decision = {
-            let input = self.round_input();
-            schedule::decide(&input)
-        };
+        let decision = self.machine.decide(now_ms());
         self.metrics.round_duration.observe(started.elapsed());
         if let Some(e) = &decision.policy_error {
             tracing::warn!(policy = %self.config.policy, error = %e, "the policy failed this round; jobs were taken in priority order");
@@ -329,7 +325,7 @@ impl Reactor {
         let mut launches = Vec::new();
         for action in decision.actions {
             match action {
-                Action::Preempt { job, for_job } => {
+                Action::Preempt { job, for_job, .. } => {
                     self.preempt(job_id(job), job_id(for_job), &mut writes)
                         .await;
                 }
@@ -343,9 +339,6 @@ impl Reactor {
                     let Some(live) = self.jobs.get_mut(&job) else {
                         continue;
                     };
-                    for i in &accelerators {
-                        self.free[pool].remove(i);
-                    }
                     // Earlier attempts that ran (refused and never-started launches do not
                     // count): a restart resumes from the checkpoint.
                     let restart_count = live.job.preemptions + live.job.restarts;
@@ -428,11 +421,14 @@ impl Reactor {
         let Some(live) = self.jobs.get_mut(&id) else {
             return;
         };
-        if let Some(a) = live.attempt.take() {
-            if let Some(p) = self.config.pools.iter().position(|p| p.name == a.pool) {
-                self.free[p].extend(a.accelerators);
-            }
-        }
+        live.attempt = None;
+        self.machine.handle(
+            now_ms(),
+            Event::AttemptEnded {
+                job: core_id(id),
+                requeue: true,
+            },
+        );
         live.job.attempts -= 1;
         live.job.state = JobState::Queued;
     }
@@ -532,10 +528,6 @@ impl Reactor {
         let stopping = live.stopping.take();
         let pool_name = a.pool.clone();
         live.handle = None;
-        if let Some(p) = self.config.pools.iter().position(|p| p.name == a.pool) {
-            let count = self.config.pools[p].count;
-            self.free[p].extend(a.accelerators.iter().copied().filter(|i| *i < count));
-        }
         a.outcome = outcome;
         a.ended_ms = Some(now_ms());
         a.exit_code = exit_code;
@@ -614,6 +606,13 @@ impl Reactor {
         if state.is_final() {
             job.finished_ms = Some(now_ms());
         }
+        self.machine.handle(
+            now_ms(),
+            Event::AttemptEnded {
+                job: core_id(id),
+                requeue: !state.is_final(),
+            },
+        );
         let kind = match outcome {
             AttemptOutcome::NoCapacity => "launch_failed",
             o => o.as_str(),
@@ -641,101 +640,19 @@ impl Reactor {
         }
         match self.store.contract_usage(now_ms()).await {
             Ok(rows) => {
-                for (spent, c) in self.contract_spent.iter_mut().zip(&self.config.contracts) {
-                    *spent = rows
+                for (i, c) in self.config.contracts.iter().enumerate() {
+                    let usd = rows
                         .iter()
                         .filter(|r| r.contract == c.name)
                         .map(|r| r.usd)
                         .sum();
+                    self.machine
+                        .handle(now_ms(), Event::ContractSpent { contract: i, usd });
                 }
                 self.contract_spent_at = Some(Instant::now());
             }
             // The last reading stands in; the next round tries again.
             Err(e) => tracing::warn!(error = %e, "failed to read the contracts' charges"),
-        }
-    }
-
-    fn round_input(&self) -> RoundInput<'_> {
-        let now = now_ms();
-        let pools = (0..self.config.pools.len())
-            .map(|i| {
-                schedule::pool_view(
-                    &self.config,
-                    i,
-                    self.free[i].iter().copied().collect(),
-                    self.throughputs[i],
-                )
-            })
-            .collect();
-        let mut queued = Vec::new();
-        let mut running = Vec::new();
-        for live in self.jobs.values().filter(|l| !super::deps::held(l)) {
-            let work_secs = match live.spec.work {
-                Some(WorkEstimate::Seconds(s)) => Some(s),
-                _ => None,
-            };
-            match &live.attempt {
-                None => queued.push(QueuedView {
-                    id: core_id(live.job.id),
-                    tenant: &live.job.tenant,
-                    submitted_ms: live.job.submitted_ms,
-                    priority: live.spec.priority,
-                    choices: &live.spec.resources.accelerators,
-                    order: live.spec.resources.order,
-                    num_nodes: live.spec.num_nodes,
-                    infra: live.spec.resources.infra.as_deref(),
-                    use_spot: live.spec.resources.use_spot,
-                    budget: live.spec.budget,
-                    work_secs,
-                    deadline_ms: live.job.deadline_ms,
-                    checkpoint_interval_s: live
-                        .spec
-                        .checkpoint
-                        .as_ref()
-                        .and_then(|c| c.interval_secs),
-                }),
-                Some(a) => {
-                    if let Some(pool) = self.pool_index(&a.pool) {
-                        running.push(RunningView {
-                            id: core_id(live.job.id),
-                            tenant: &live.job.tenant,
-                            priority: live.spec.priority,
-                            pool,
-                            accelerators: &a.accelerators,
-                            started_ms: a.started_ms,
-                            expected_end_ms: work_secs.map(|w| a.started_ms + w as i64 * 1000),
-                            stopping: live.stopping.is_some(),
-                        });
-                    }
-                }
-            }
-        }
-        RoundInput {
-            now_ms: now,
-            pools,
-            queued,
-            running,
-            quotas: self
-                .quotas
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.clone()))
-                .collect(),
-            policy: self.config.policy,
-            failover: Some(&self.failover),
-            restart_overhead_s: self.config.restart_overhead_s,
-            contracts: self
-                .config
-                .contracts
-                .iter()
-                .zip(&self.contract_spent)
-                .map(|(contract, &spent)| ContractView {
-                    contract,
-                    ledger: ContractLedger {
-                        spent: Usd(spent),
-                        ..ContractLedger::default()
-                    },
-                })
-                .collect(),
         }
     }
 }

@@ -6,6 +6,7 @@ use super::ServiceError;
 use super::reactor::{CANCELLING, LiveJob, Reactor, Stop};
 use crate::executor::{Handle, Recovered};
 use crate::job::{AttemptOutcome, JobEvent, JobState, now_ms};
+use crate::schedule::Event;
 use crate::store::Write;
 use std::sync::Arc;
 
@@ -21,18 +22,16 @@ impl Reactor {
             let spec = Arc::new(job.spec.clone());
             let live_attempt = attempts.into_iter().rev().find(|a| a.outcome.is_live());
             let was_running = job.state == JobState::Running;
-            self.jobs.insert(
-                id,
-                LiveJob {
-                    job,
-                    spec,
-                    attempt: None,
-                    handle: None,
-                    stopping: None,
-                    wait: None,
-                },
-            );
+            let live = LiveJob {
+                job,
+                spec,
+                attempt: None,
+                handle: None,
+                stopping: None,
+                wait: None,
+            };
             let Some(mut attempt) = live_attempt else {
+                self.track_queued(live);
                 if was_running {
                     // Running without a live attempt cannot happen through this code; requeue.
                     let live = self.jobs.get_mut(&id).expect("inserted");
@@ -43,11 +42,23 @@ impl Reactor {
             };
             let executor = self.executor_of(&attempt.pool);
             let result = executor.recover(&attempt).await;
-            if let Some(p) = self.pool_index(&attempt.pool) {
-                for i in &attempt.accelerators {
-                    self.free[p].remove(i);
-                }
+            // The attempt holds its accelerators until it is settled below (an exit recorded
+            // while the server was down frees them at once).
+            let job = self.machine_job(&live);
+            match self.pool_index(&attempt.pool) {
+                Some(pool) => self.machine.handle(
+                    now_ms(),
+                    Event::Restored {
+                        job,
+                        pool,
+                        accelerators: attempt.accelerators.clone(),
+                        started_ms: attempt.started_ms,
+                        stopping: live.job.message == CANCELLING,
+                    },
+                ),
+                None => self.machine.handle(now_ms(), Event::Submitted(job)),
             }
+            self.jobs.insert(id, live);
             let live = self.jobs.get_mut(&id).expect("inserted");
             live.job.state = JobState::Running;
             let cancelling = live.job.message == CANCELLING;

@@ -64,6 +64,12 @@ impl Reactor {
         };
         live.stopping = Some(Stop::Reclaim);
         let number = a.number;
+        self.machine.handle(
+            crate::job::now_ms(),
+            crate::schedule::Event::Stopping {
+                job: crate::schedule::core_id(id),
+            },
+        );
         self.metrics.preempted(pool, "spot");
         writes.push(Write::Event(
             id,

@@ -48,7 +48,7 @@ impl Reactor {
                     executor: p.executor,
                     accelerator: p.accelerator.clone(),
                     count: p.count,
-                    free: self.free[i].len() as u32,
+                    free: self.machine.free(i).count() as u32,
                     running_jobs: g.running as u32,
                     queued_jobs: g.queued as u32,
                     max_jobs: p.max_jobs,

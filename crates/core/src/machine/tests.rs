@@ -1,0 +1,251 @@
+//! Scenario tests of the machine: events in, actions out, state kept between rounds.
+
+use super::*;
+use crate::JobId;
+use crate::econ::{FailureKind, PlanKind};
+use crate::live::{Action, WaitReason};
+use spillway_model::UsdPerHour;
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+
+fn pool(name: &str, zone: &str, capacity: u32) -> MachinePool {
+    MachinePool {
+        name: name.into(),
+        executor: "simulated".into(),
+        accelerator: Some("H100".into()),
+        capacity,
+        max_jobs: 64,
+        price: UsdPerHour(1.0),
+        plan: PlanKind::OnDemand,
+        throughput: 1.0,
+        location: ("gcp".into(), "us-central1".into(), zone.into()),
+        contract: None,
+        preemptions_per_hour: 0.0,
+    }
+}
+
+fn job(id: u64, priority: u32, count: u32, work_s: Option<u64>) -> MachineJob {
+    MachineJob {
+        id: JobId(id),
+        tenant: "t".into(),
+        submitted_ms: id as i64,
+        priority,
+        choices: vec![AcceleratorChoice {
+            accelerator: "H100".into(),
+            count,
+        }],
+        order: ChoiceOrder::Ordered,
+        num_nodes: 1,
+        infra: None,
+        use_spot: false,
+        budget: None,
+        work_secs: work_s,
+        deadline_ms: None,
+        checkpoint_interval_s: None,
+        resumable: false,
+    }
+}
+
+fn starts(d: &crate::live::Decision) -> Vec<(u64, usize)> {
+    d.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start { job, pool, .. } => Some((job.0, *pool)),
+            Action::Preempt { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_started_job_holds_its_accelerators_until_its_attempt_ends() {
+    let mut m = Machine::new(vec![pool("a", "z1", 4)], MachineConfig::default());
+    m.handle(0, Event::Submitted(job(1, 0, 3, None)));
+    m.handle(0, Event::Submitted(job(2, 0, 3, None)));
+    let d = m.decide(0);
+    assert_eq!(starts(&d), [(1, 0)]);
+    assert_eq!(m.free(0).count(), 1);
+    assert!(matches!(m.phase(JobId(1)), Some(Phase::Running { .. })));
+    // Nothing changed: the second round starts nothing, and job 1 is not started twice.
+    assert!(starts(&m.decide(10)).is_empty());
+    m.handle(
+        20,
+        Event::AttemptEnded {
+            job: JobId(1),
+            requeue: false,
+        },
+    );
+    assert!(m.phase(JobId(1)).is_none(), "a finished job leaves");
+    assert_eq!(starts(&m.decide(20)), [(2, 0)]);
+}
+
+#[test]
+fn a_preempted_job_is_stopping_then_requeued_and_restarts_later() {
+    let mut m = Machine::new(vec![pool("a", "z1", 2)], MachineConfig::default());
+    m.handle(0, Event::Submitted(job(1, 0, 2, None)));
+    assert_eq!(starts(&m.decide(0)), [(1, 0)]);
+    m.handle(5, Event::Submitted(job(2, 900, 2, None)));
+    let d = m.decide(5);
+    assert!(
+        d.actions.iter().any(
+            |a| matches!(a, Action::Preempt { job, for_job, .. } if *job == JobId(1) && *for_job == JobId(2))
+        ),
+        "{d:?}"
+    );
+    assert!(matches!(
+        m.phase(JobId(1)),
+        Some(Phase::Running { stopping: true, .. })
+    ));
+    // While it stops, nothing is preempted again and job 2 waits for the room being made.
+    let d = m.decide(6);
+    assert!(d.actions.is_empty(), "{d:?}");
+    m.handle(
+        7,
+        Event::AttemptEnded {
+            job: JobId(1),
+            requeue: true,
+        },
+    );
+    assert_eq!(starts(&m.decide(7)), [(2, 0)]);
+    m.handle(
+        9,
+        Event::AttemptEnded {
+            job: JobId(2),
+            requeue: false,
+        },
+    );
+    assert_eq!(starts(&m.decide(9)), [(1, 0)], "the preempted job restarts");
+}
+
+#[test]
+fn a_refused_launch_blocks_its_zone_for_every_job_and_fails_over() {
+    let mut m = Machine::new(
+        vec![pool("a", "z1", 2), pool("b", "z2", 2)],
+        MachineConfig::default(),
+    );
+    m.handle(0, Event::Submitted(job(1, 0, 1, None)));
+    assert_eq!(starts(&m.decide(0)), [(1, 0)]);
+    m.handle(
+        1,
+        Event::LaunchRefused {
+            job: JobId(1),
+            kind: FailureKind::ZoneCapacity,
+        },
+    );
+    assert_eq!(m.phase(JobId(1)), Some(&Phase::Queued));
+    assert_eq!(m.free(0).count(), 2, "the refused launch holds nothing");
+    m.handle(1, Event::Submitted(job(2, 0, 1, None)));
+    let d = m.decide(1);
+    assert_eq!(starts(&d), [(1, 1), (2, 1)], "both go to the other zone");
+}
+
+#[test]
+fn a_queued_job_can_be_withdrawn_and_a_running_one_only_stopped() {
+    let mut m = Machine::new(vec![pool("a", "z1", 1)], MachineConfig::default());
+    m.handle(0, Event::Submitted(job(1, 0, 1, None)));
+    m.handle(0, Event::Submitted(job(2, 0, 1, None)));
+    m.decide(0);
+    m.handle(1, Event::Withdrawn { job: JobId(1) });
+    assert!(
+        m.phase(JobId(1)).is_some(),
+        "a running job is not withdrawn"
+    );
+    m.handle(1, Event::Withdrawn { job: JobId(2) });
+    assert!(m.phase(JobId(2)).is_none());
+    assert_eq!(m.len(), 1);
+}
+
+#[test]
+fn restored_attempts_keep_their_accelerators() {
+    let mut m = Machine::new(vec![pool("a", "z1", 4)], MachineConfig::default());
+    m.handle(
+        0,
+        Event::Restored {
+            job: job(1, 0, 2, None),
+            pool: 0,
+            accelerators: vec![1, 2],
+            started_ms: -5,
+            stopping: false,
+        },
+    );
+    m.handle(0, Event::Submitted(job(2, 0, 2, None)));
+    let d = m.decide(0);
+    match &d.actions[..] {
+        [Action::Start { accelerators, .. }] => assert_eq!(accelerators, &[0, 3]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_job_no_pool_can_run_is_refused_with_the_reason() {
+    let m = Machine::new(vec![pool("a", "z1", 4)], MachineConfig::default());
+    let err = m.can_ever_place(&job(1, 0, 8, None)).unwrap_err();
+    assert!(matches!(err, WaitReason::NoPool { .. }), "{err:?}");
+    m.can_ever_place(&job(2, 0, 4, None)).unwrap();
+}
+
+#[test]
+fn resumable_jobs_time_share_round_by_round_under_an_allocation_policy() {
+    let config = MachineConfig {
+        policy: "max_min_fairness_perf".parse().unwrap(),
+        lease_s: Some(60),
+        ..MachineConfig::default()
+    };
+    let mut m = Machine::new(vec![pool("a", "z1", 1)], config);
+    let mut a = job(1, 500, 1, None);
+    a.resumable = true;
+    let mut b = job(2, 500, 1, None);
+    b.resumable = true;
+    m.handle(0, Event::Submitted(a));
+    m.handle(0, Event::Submitted(b));
+    let mut ran = Vec::new();
+    let mut now = 0;
+    for _ in 0..4 {
+        let d = m.decide(now);
+        for a in &d.actions {
+            match a {
+                Action::Start { job, .. } => ran.push(job.0),
+                Action::Preempt {
+                    job, lease_ended, ..
+                } => {
+                    assert!(lease_ended, "{d:?}");
+                    m.handle(
+                        now,
+                        Event::AttemptEnded {
+                            job: *job,
+                            requeue: true,
+                        },
+                    );
+                }
+            }
+        }
+        // The preempted job's accelerator is free: the owed job starts at once.
+        for a in m.decide(now).actions {
+            if let Action::Start { job, .. } = a {
+                ran.push(job.0);
+            }
+        }
+        assert_eq!(m.next_wake_ms(), Some(now + 60_000));
+        now += 60_000;
+    }
+    assert_eq!(
+        ran,
+        [1, 2, 1, 2],
+        "equal shares alternate, a lease at a time"
+    );
+}
+
+#[test]
+fn jobs_that_cannot_resume_are_never_preempted_by_a_lease() {
+    let config = MachineConfig {
+        policy: "max_min_fairness_perf".parse().unwrap(),
+        lease_s: Some(60),
+        ..MachineConfig::default()
+    };
+    let mut m = Machine::new(vec![pool("a", "z1", 1)], config);
+    m.handle(0, Event::Submitted(job(1, 500, 1, None)));
+    m.handle(0, Event::Submitted(job(2, 500, 1, None)));
+    assert_eq!(starts(&m.decide(0)), [(1, 0)]);
+    for t in 1..5 {
+        assert!(m.decide(t * 60_000).actions.is_empty());
+    }
+    assert_eq!(m.next_wake_ms(), None);
+}

@@ -1,0 +1,433 @@
+//! The virtual-clock driver of the machine: an event heap of arrivals, attempt ends and wake-ups,
+//! integer milliseconds with sequence-number tie-breaks, so the same workload always gives the
+//! same outcome.
+//!
+//! The service runs a round after every batch of events and once a second while something
+//! waits on the clock; here a round runs at every instant at which an event happened, and,
+//! while a job waits for a reason that time alone changes (a failover block fading, a wait
+//! before renting, spot slack, a contract's pace), again `tick_ms` later. A preempted or
+//! reclaimed job's attempt ends `stop_ms` after the machine asks it to stop (the service's
+//! executors stop a process group with SIGTERM). A job that can resume (`checkpoint.resume`)
+//! keeps the work it saved (up to its last checkpoint when it states an interval); any other
+//! starts over.
+
+use super::workload::ServiceJob;
+use spillway_core::JobId;
+use spillway_core::live::{Action, Decision, WaitReason};
+use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+/// How the simulated service behaves where the machine does not decide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSimConfig {
+    /// How often the service looks again while jobs wait on the clock, ms (the service: 1,000).
+    pub tick_ms: i64,
+    /// How long a job takes to stop once asked, ms.
+    pub stop_ms: i64,
+}
+
+impl Default for ServiceSimConfig {
+    fn default() -> ServiceSimConfig {
+        ServiceSimConfig {
+            tick_ms: 1_000,
+            stop_ms: 0,
+        }
+    }
+}
+
+/// One attempt: where and when it ran.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AttemptRecord {
+    /// The job.
+    pub job: u64,
+    /// The pool's name.
+    pub pool: String,
+    /// When it started, ms from the start of the workload.
+    pub started_ms: i64,
+    /// When it ended, ms (`None`: still running at the end).
+    pub ended_ms: Option<i64>,
+    /// Accelerators it held.
+    pub chips: u32,
+    /// Why it started where it did, in words (what `spillway explain` shows).
+    pub reason: String,
+}
+
+/// What happened to one job.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JobRecord {
+    /// The job.
+    pub job: u64,
+    /// Its tenant.
+    pub tenant: String,
+    /// When it arrived, ms.
+    pub submitted_ms: i64,
+    /// When its first attempt started, ms.
+    pub first_start_ms: Option<i64>,
+    /// When it finished, ms (`None`: never placed, or still running at the end).
+    pub finished_ms: Option<i64>,
+    /// Times it was preempted.
+    pub preemptions: u32,
+    /// Why it never ran, when it did not.
+    pub waiting: Option<String>,
+}
+
+impl JobRecord {
+    /// Seconds from arrival to finish.
+    pub fn jct_s(&self) -> Option<f64> {
+        self.finished_ms
+            .map(|f| (f - self.submitted_ms) as f64 / 1000.0)
+    }
+
+    /// Seconds from arrival to first start.
+    pub fn queueing_s(&self) -> Option<f64> {
+        self.first_start_ms
+            .map(|s| (s - self.submitted_ms) as f64 / 1000.0)
+    }
+}
+
+/// The outcome of one replay.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceOutcome {
+    /// The policy's name.
+    pub policy: String,
+    /// Every attempt, in the order they started.
+    pub attempts: Vec<AttemptRecord>,
+    /// Every job, in id order.
+    pub jobs: Vec<JobRecord>,
+    /// Preemptions in all.
+    pub preemptions: u64,
+    /// Rounds decided.
+    pub rounds: u64,
+    /// Accelerator-seconds busy per pool (pool order).
+    pub busy_s: Vec<f64>,
+    /// When the last job finished, ms.
+    pub makespan_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    Arrive(usize),
+    /// The attempt `epoch` of job index `i` ends: finished (work done) or stopped.
+    End {
+        job: usize,
+        epoch: u32,
+        stopped: bool,
+    },
+    Wake,
+}
+
+struct Live {
+    /// Reference seconds of work done (saved) before the current attempt.
+    saved_s: f64,
+    epoch: u32,
+    /// The current attempt: pool, start, index into `attempts`.
+    current: Option<(usize, i64, usize)>,
+    stopping: bool,
+}
+
+/// Replays `jobs` through a machine over `pools` with `config`.
+pub fn run(
+    pools: Vec<MachinePool>,
+    config: MachineConfig,
+    jobs: &[ServiceJob],
+    sim: &ServiceSimConfig,
+) -> ServiceOutcome {
+    let policy = config.policy.name().to_string();
+    let speeds: Vec<f64> = pools.iter().map(|p| p.throughput.max(1e-9)).collect();
+    let mut machine = Machine::new(pools, config);
+    let index: BTreeMap<JobId, usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.job.id, i))
+        .collect();
+    let mut heap: BinaryHeap<Reverse<(i64, u64, Due)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut push = |heap: &mut BinaryHeap<Reverse<(i64, u64, Due)>>, at: i64, due: Due| {
+        heap.push(Reverse((at, seq, due)));
+        seq += 1;
+    };
+    for (i, j) in jobs.iter().enumerate() {
+        push(&mut heap, j.job.submitted_ms, Due::Arrive(i));
+    }
+    let mut live: Vec<Live> = jobs
+        .iter()
+        .map(|_| Live {
+            saved_s: 0.0,
+            epoch: 0,
+            current: None,
+            stopping: false,
+        })
+        .collect();
+    let mut out = ServiceOutcome {
+        policy,
+        attempts: Vec::new(),
+        jobs: jobs
+            .iter()
+            .map(|j| JobRecord {
+                job: j.job.id.0,
+                tenant: j.job.tenant.clone(),
+                submitted_ms: j.job.submitted_ms,
+                first_start_ms: None,
+                finished_ms: None,
+                preemptions: 0,
+                waiting: None,
+            })
+            .collect(),
+        preemptions: 0,
+        rounds: 0,
+        busy_s: vec![0.0; speeds.len()],
+        makespan_ms: 0,
+    };
+    let mut wake_at: Option<i64> = None;
+    let mut last_waits: BTreeMap<JobId, WaitReason> = BTreeMap::new();
+    while let Some(Reverse((now, _, _))) = heap.peek().copied() {
+        // Every event of this instant, then one round.
+        while let Some(Reverse((at, _, due))) = heap.peek().copied() {
+            if at != now {
+                break;
+            }
+            heap.pop();
+            match due {
+                // The service refuses at submit a job no pool could ever run.
+                Due::Arrive(i) => match machine.can_ever_place(&jobs[i].job) {
+                    Ok(()) => machine.handle(now, Event::Submitted(jobs[i].job.clone())),
+                    Err(reason) => {
+                        out.jobs[i].waiting = Some(format!("refused at submit: {reason}"));
+                    }
+                },
+                Due::End {
+                    job,
+                    epoch,
+                    stopped,
+                } => {
+                    let l = &mut live[job];
+                    if l.epoch != epoch {
+                        continue;
+                    }
+                    let Some((pool, started, attempt)) = l.current.take() else {
+                        continue;
+                    };
+                    l.epoch += 1;
+                    l.stopping = false;
+                    out.attempts[attempt].ended_ms = Some(now);
+                    let ran_s = (now - started) as f64 / 1000.0;
+                    out.busy_s[pool] += ran_s * f64::from(out.attempts[attempt].chips);
+                    let done = !stopped;
+                    if done {
+                        out.jobs[job].finished_ms = Some(now);
+                        out.makespan_ms = out.makespan_ms.max(now);
+                    } else {
+                        out.jobs[job].preemptions += 1;
+                        out.preemptions += 1;
+                        l.saved_s += saved_work(&jobs[job], ran_s, speeds[pool]);
+                    }
+                    machine.handle(
+                        now,
+                        Event::AttemptEnded {
+                            job: jobs[job].job.id,
+                            requeue: !done,
+                        },
+                    );
+                }
+                Due::Wake => {
+                    if wake_at.is_some_and(|w| w <= now) {
+                        wake_at = None;
+                    }
+                }
+            }
+        }
+        let decision = machine.decide(now);
+        out.rounds += 1;
+        carry_out(
+            &decision, now, jobs, &index, &speeds, &machine, &mut live, &mut out, sim, &mut heap,
+            &mut push,
+        );
+        last_waits = decision.waiting.iter().cloned().collect();
+        // Wait reasons that time alone changes: look again a tick later (as the service does).
+        let on_clock = decision.waiting.iter().any(|(_, r)| waits_on_clock(r));
+        let mut wake = on_clock.then(|| now + sim.tick_ms.max(1));
+        // The end of a time-sharing lease.
+        if let Some(lease_end) = machine.next_wake_ms() {
+            let at = lease_end.max(now + 1);
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+        }
+        if let Some(at) = wake {
+            if wake_at.is_none_or(|w| at < w) {
+                wake_at = Some(at);
+                push(&mut heap, at, Due::Wake);
+            }
+        }
+    }
+    for (id, reason) in last_waits {
+        if let Some(&i) = index.get(&id) {
+            if out.jobs[i].finished_ms.is_none() {
+                out.jobs[i].waiting = Some(reason.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn carry_out(
+    decision: &Decision,
+    now: i64,
+    jobs: &[ServiceJob],
+    index: &BTreeMap<JobId, usize>,
+    speeds: &[f64],
+    machine: &Machine,
+    live: &mut [Live],
+    out: &mut ServiceOutcome,
+    sim: &ServiceSimConfig,
+    heap: &mut BinaryHeap<Reverse<(i64, u64, Due)>>,
+    push: &mut impl FnMut(&mut BinaryHeap<Reverse<(i64, u64, Due)>>, i64, Due),
+) {
+    for action in &decision.actions {
+        match action {
+            Action::Start {
+                job,
+                pool,
+                accelerators,
+                reason,
+            } => {
+                let Some(&i) = index.get(job) else { continue };
+                let l = &mut live[i];
+                let left_s = (jobs[i].work_s - l.saved_s).max(0.0);
+                let run_ms = (left_s / speeds[*pool] * 1000.0).ceil() as i64;
+                out.attempts.push(AttemptRecord {
+                    job: job.0,
+                    pool: machine.pools()[*pool].name.clone(),
+                    started_ms: now,
+                    ended_ms: None,
+                    chips: accelerators.len() as u32,
+                    reason: reason.to_string(),
+                });
+                l.current = Some((*pool, now, out.attempts.len() - 1));
+                out.jobs[i].first_start_ms.get_or_insert(now);
+                push(
+                    heap,
+                    now.saturating_add(run_ms),
+                    Due::End {
+                        job: i,
+                        epoch: l.epoch,
+                        stopped: false,
+                    },
+                );
+            }
+            Action::Preempt { job, .. } => {
+                let Some(&i) = index.get(job) else { continue };
+                let l = &mut live[i];
+                if l.current.is_none() || l.stopping {
+                    continue;
+                }
+                l.stopping = true;
+                push(
+                    heap,
+                    now + sim.stop_ms.max(0),
+                    Due::End {
+                        job: i,
+                        epoch: l.epoch,
+                        stopped: true,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Reference seconds of work a stopped attempt keeps: all of it for a job that resumes without
+/// a stated interval, its work up to its last checkpoint with one, none for a job that starts
+/// over.
+fn saved_work(job: &ServiceJob, ran_s: f64, speed: f64) -> f64 {
+    if !job.job.resumable {
+        return 0.0;
+    }
+    let kept_s = match job.job.checkpoint_interval_s {
+        Some(i) if i > 0 => (ran_s / i as f64).floor() * i as f64,
+        _ => ran_s,
+    };
+    kept_s * speed
+}
+
+/// Whether a wait can end by the passing of time alone (nothing else happening).
+fn waits_on_clock(reason: &WaitReason) -> bool {
+    matches!(
+        reason,
+        WaitReason::Blocked { .. }
+            | WaitReason::AheadOfSchedule { .. }
+            | WaitReason::WaitingForSpot { .. }
+            | WaitReason::BurstWait { .. }
+    )
+}
+
+/// The figures of one replay that users compare.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceSummary {
+    /// The policy.
+    pub policy: String,
+    /// Jobs in the workload.
+    pub jobs: usize,
+    /// Jobs that finished.
+    pub finished: usize,
+    /// Average seconds from arrival to finish, over finished jobs.
+    pub avg_jct_s: f64,
+    /// 90th percentile of the same.
+    pub p90_jct_s: f64,
+    /// Average seconds from arrival to first start, over jobs that started.
+    pub avg_queueing_s: f64,
+    /// When the last job finished, seconds from the first arrival.
+    pub makespan_s: f64,
+    /// Preemptions.
+    pub preemptions: u64,
+    /// Busy share of each pool's accelerators over the makespan (pool order).
+    pub utilization: Vec<f64>,
+}
+
+impl ServiceSummary {
+    /// Condenses an outcome; `capacities` are the pools' accelerator counts.
+    pub fn new(outcome: &ServiceOutcome, capacities: &[u32]) -> ServiceSummary {
+        let mut jcts: Vec<f64> = outcome.jobs.iter().filter_map(JobRecord::jct_s).collect();
+        jcts.sort_by(f64::total_cmp);
+        let waits: Vec<f64> = outcome
+            .jobs
+            .iter()
+            .filter_map(JobRecord::queueing_s)
+            .collect();
+        let mean = |v: &[f64]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        let p90 = if jcts.is_empty() {
+            0.0
+        } else {
+            jcts[((jcts.len() as f64 * 0.9).ceil() as usize).clamp(1, jcts.len()) - 1]
+        };
+        let span_s = outcome.makespan_ms as f64 / 1000.0;
+        ServiceSummary {
+            policy: outcome.policy.clone(),
+            jobs: outcome.jobs.len(),
+            finished: jcts.len(),
+            avg_jct_s: mean(&jcts),
+            p90_jct_s: p90,
+            avg_queueing_s: mean(&waits),
+            makespan_s: span_s,
+            preemptions: outcome.preemptions,
+            utilization: outcome
+                .busy_s
+                .iter()
+                .zip(capacities)
+                .map(|(b, &c)| {
+                    if c == 0 || span_s <= 0.0 {
+                        0.0
+                    } else {
+                        b / (f64::from(c) * span_s)
+                    }
+                })
+                .collect(),
+        }
+    }
+}
