@@ -201,8 +201,20 @@ pub async fn list(
             limit: Some(q.limit.unwrap_or(1000)),
         })
         .await?;
+    // The short wait reasons live in the reactor; a follower replica has none to give.
+    let reasons = if jobs.iter().any(|j| j.state == JobState::Queued) {
+        service.wait_reasons().await.unwrap_or_default()
+    } else {
+        Default::default()
+    };
     Ok(Json(JobList {
-        jobs: jobs.iter().map(JobView::from).collect(),
+        jobs: jobs
+            .iter()
+            .map(|j| JobView {
+                reason: reasons.get(&j.id).cloned(),
+                ..JobView::from(j)
+            })
+            .collect(),
     }))
 }
 

@@ -23,6 +23,7 @@ use crate::store::{NewJob, PostgresStore, SqliteStore, Store, StoreError, Submit
 use leader::Role;
 use reactor::Reactor;
 use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -70,6 +71,7 @@ pub(crate) enum Command {
     Submitted(Job),
     Cancel(JobId, oneshot::Sender<Result<Job, ServiceError>>),
     Explain(JobId, oneshot::Sender<Option<String>>),
+    WaitReasons(oneshot::Sender<BTreeMap<JobId, String>>),
     Pools(oneshot::Sender<Vec<PoolStatus>>),
 }
 
@@ -321,6 +323,16 @@ impl Service {
     pub async fn explain(&self, id: JobId) -> Result<Option<String>, ServiceError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Explain(id, tx))?;
+        rx.await.map_err(|_| ServiceError::Stopped)
+    }
+
+    /// The short form of why each queued job waits (`no_capacity`, `pool_full`,
+    /// `accelerator_quota`, ...: the kind of the reason `explain` gives in words), for the
+    /// jobs a scheduling round has considered. Only the leader knows it.
+    pub async fn wait_reasons(&self) -> Result<BTreeMap<JobId, String>, ServiceError> {
+        self.require_leader()?;
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::WaitReasons(tx))?;
         rx.await.map_err(|_| ServiceError::Stopped)
     }
 

@@ -255,6 +255,9 @@ impl Reactor {
             Command::Explain(id, reply) => {
                 let _ = reply.send(self.explain(id));
             }
+            Command::WaitReasons(reply) => {
+                let _ = reply.send(self.wait_reasons());
+            }
             Command::Pools(reply) => {
                 let _ = reply.send(self.pool_status());
             }

@@ -31,6 +31,22 @@ impl Reactor {
         })
     }
 
+    /// The short form of each waiting job's reason: the kind its data is tagged with
+    /// (`no_capacity`, `pool_full`, ...), as `squeue` shows REASON. Taken from the serialized
+    /// tag rather than a match, so that a reason the core adds has a short form at once.
+    pub(super) fn wait_reasons(&self) -> BTreeMap<JobId, String> {
+        self.jobs
+            .iter()
+            .filter(|(_, live)| live.attempt.is_none())
+            .filter_map(|(id, live)| {
+                let kind = serde_json::to_value(live.wait.as_ref()?).ok()?["kind"]
+                    .as_str()?
+                    .to_string();
+                Some((*id, kind))
+            })
+            .collect()
+    }
+
     pub(super) fn pool_status(&self) -> Vec<PoolStatus> {
         let gauges = self.gauges();
         self.config
