@@ -8,6 +8,7 @@ mod faults;
 mod ha;
 mod msrv;
 mod offers;
+mod readme;
 mod service;
 mod simulate;
 
