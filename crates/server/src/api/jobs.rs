@@ -202,10 +202,15 @@ pub async fn list(
         })
         .await?;
     // The short wait reasons live in the reactor; a follower replica has none to give.
-    let reasons = if jobs.iter().any(|j| j.state == JobState::Queued) {
-        service.wait_reasons().await.unwrap_or_default()
-    } else {
+    let queued: Vec<JobId> = jobs
+        .iter()
+        .filter(|j| j.state == JobState::Queued)
+        .map(|j| j.id)
+        .collect();
+    let reasons = if queued.is_empty() {
         Default::default()
+    } else {
+        service.wait_reasons(queued).await.unwrap_or_default()
     };
     Ok(Json(JobList {
         jobs: jobs

@@ -71,7 +71,7 @@ pub(crate) enum Command {
     Submitted(Job),
     Cancel(JobId, oneshot::Sender<Result<Job, ServiceError>>),
     Explain(JobId, oneshot::Sender<Option<String>>),
-    WaitReasons(oneshot::Sender<BTreeMap<JobId, String>>),
+    WaitReasons(Vec<JobId>, oneshot::Sender<BTreeMap<JobId, String>>),
     Pools(oneshot::Sender<Vec<PoolStatus>>),
 }
 
@@ -326,13 +326,16 @@ impl Service {
         rx.await.map_err(|_| ServiceError::Stopped)
     }
 
-    /// The short form of why each queued job waits (`no_capacity`, `pool_full`,
-    /// `accelerator_quota`, ...: the kind of the reason `explain` gives in words), for the
-    /// jobs a scheduling round has considered. Only the leader knows it.
-    pub async fn wait_reasons(&self) -> Result<BTreeMap<JobId, String>, ServiceError> {
+    /// The short form of why each of these jobs waits (`no_capacity`, `pool_full`,
+    /// `accelerator_quota`, ...: the kind of the reason `explain` gives in words), for those
+    /// that are queued and that a scheduling round has considered. Only the leader knows it.
+    pub async fn wait_reasons(
+        &self,
+        ids: Vec<JobId>,
+    ) -> Result<BTreeMap<JobId, String>, ServiceError> {
         self.require_leader()?;
         let (tx, rx) = oneshot::channel();
-        self.send(Command::WaitReasons(tx))?;
+        self.send(Command::WaitReasons(ids, tx))?;
         rx.await.map_err(|_| ServiceError::Stopped)
     }
 

@@ -255,8 +255,8 @@ impl Reactor {
             Command::Explain(id, reply) => {
                 let _ = reply.send(self.explain(id));
             }
-            Command::WaitReasons(reply) => {
-                let _ = reply.send(self.wait_reasons());
+            Command::WaitReasons(ids, reply) => {
+                let _ = reply.send(self.wait_reasons(&ids));
             }
             Command::Pools(reply) => {
                 let _ = reply.send(self.pool_status());
