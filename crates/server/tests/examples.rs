@@ -10,19 +10,46 @@ fn examples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
+/// Every `.yaml` file under `dir` and its subdirectories (`examples/jobs/try/`).
+fn yaml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
 #[test]
 fn example_job_specs_are_valid() {
     let names = known_accelerators();
-    let mut count = 0;
-    for entry in std::fs::read_dir(examples().join("jobs")).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
+    let mut paths = Vec::new();
+    yaml_files(&examples().join("jobs"), &mut paths);
+    for path in &paths {
+        let text = std::fs::read_to_string(path).unwrap();
         let parsed =
             parse_spec(&text, &names).unwrap_or_else(|e| panic!("{}:\n{e}", path.display()));
         assert!(!parsed.spec.run.is_empty());
-        count += 1;
     }
-    assert!(count >= 4);
+    assert!(paths.len() >= 9, "{paths:?}");
+}
+
+#[test]
+fn the_try_config_declares_simulated_pools_and_stays_open() {
+    let c = Config::load(&examples().join("spillway-try.toml")).unwrap();
+    // Every accelerator pool says in its name that it is simulated.
+    for p in &c.pools {
+        assert_eq!(
+            p.accelerator.is_some(),
+            p.name.starts_with("simulated-"),
+            "{}",
+            p.name
+        );
+    }
+    assert_eq!(c.pool("simulated-h100").unwrap().count, 8);
+    assert!(!c.has_tokens(), "the quick start runs without tokens");
 }
 
 #[test]

@@ -39,6 +39,7 @@ pub(crate) fn run(args: JobsArgs) -> anyhow::Result<()> {
         ("PRIO", Align::Right),
         ("ACCELERATORS", Align::Left),
         ("SUBMITTED", Align::Left),
+        ("REASON", Align::Left),
         ("MESSAGE", Align::Left),
     ]);
     for j in &list.jobs {
@@ -58,6 +59,8 @@ pub(crate) fn run(args: JobsArgs) -> anyhow::Result<()> {
                 j.accelerators.join(",")
             },
             time(j.submitted_ms),
+            // Why a queued job waits, in short (`spillway explain ID` says it in words).
+            j.reason.clone().unwrap_or_else(|| "-".into()),
             msg,
         ]);
     }

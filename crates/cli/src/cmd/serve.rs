@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed at start).
-    #[arg(long)]
+    #[arg(long, env = "SPILLWAY_LISTEN")]
     listen: Option<String>,
     /// Where the database and job logs live [default: $XDG_DATA_HOME/spillway or
     /// ~/.local/share/spillway].

@@ -497,3 +497,31 @@ fn the_example_in_the_docs_is_what_the_command_prints() {
         "update the example in docs/estimate.md"
     );
 }
+
+/// The README's measured-mode example: Gavel's GPUs, which no bundled offer prices, as an
+/// owned cluster (examples/catalog-gavel-owned.toml), so that every row has a cost and the
+/// fastest GPU (V100) is not the cheapest for this job type (P100).
+#[test]
+fn the_readme_measured_example_prices_every_gavel_gpu() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let rows = estimate_json(&[
+        "--throughputs",
+        &format!("{root}/data/gavel/simulation_throughputs.json"),
+        "--job-type",
+        "ResNet-50 (batch size 32)",
+        "--steps",
+        "1000000",
+        "--catalog-overrides",
+        &format!("{root}/examples/catalog-gavel-owned.toml"),
+    ]);
+    for gpu in ["K80", "P100", "V100"] {
+        assert!(row(&rows, gpu)["committed_cost_usd"].is_number(), "{gpu}");
+    }
+    assert_eq!(rows[0]["accelerator"], "P100");
+    // 1e6 steps at 4.888 steps/s on one P100 at $0.45 per chip-hour.
+    assert!(close(
+        &rows[0]["committed_cost_usd"],
+        1e6 / 4.888_323_684_976_709 / 3600.0 * 0.45,
+        1e-3
+    ));
+}

@@ -7,7 +7,7 @@
 
 use crate::service::Server;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 const CONFIG: &str = r#"
 [[pool]]
@@ -23,30 +23,47 @@ count = 4
 price = { plan = "owned", usd_per_chip_hour = 1.0 }
 
 [[tenant]]
+name = "red"
+
+[[tenant]]
 name = "blue"
 max_accelerators = { H100 = 2 }
 "#;
 
-fn spec(name: &str, tenant: &str, priority: u32, accelerators: &str, secs: u32) -> String {
+/// A job that sleeps `ms` and says so in its `work` estimate (whole seconds, rounded up).
+fn spec(name: &str, tenant: &str, priority: u32, accelerators: &str, ms: u32) -> String {
     format!(
-        "name: {name}\ntenant: {tenant}\npriority: {priority}\nresources:\n  accelerators: {accelerators}\nwork: {secs}s\nrun: sleep {secs}\n"
+        "name: {name}\ntenant: {tenant}\npriority: {priority}\nresources:\n  accelerators: {accelerators}\nwork: {}s\nrun: sleep {}.{:03}\n",
+        ms.div_ceil(1000),
+        ms / 1000,
+        ms % 1000
     )
 }
 
-/// Starts grouped into instants: consecutive starts within `window_ms` of the first of their
-/// group started together (one round; the service's rounds take a few ms).
-fn batches(mut starts: Vec<(i64, u64, String)>, window_ms: i64) -> Vec<BTreeSet<(u64, String)>> {
-    starts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut out: Vec<BTreeSet<(u64, String)>> = Vec::new();
-    let mut first = i64::MIN;
-    for (at, job, pool) in starts {
-        if out.is_empty() || at - first > window_ms {
-            out.push(BTreeSet::new());
-            first = at;
-        }
-        out.last_mut().unwrap().insert((job, pool));
-    }
-    out
+/// Run times spread over 1.0-2.5 s with no two alike (a golden-ratio sequence): a process's
+/// real run time varies by some tens of ms, so jobs that end at nearly the same moment could
+/// end in either order and make rounds decide differently; unlike durations keep the instants
+/// at which the service decides apart, as a real workload's are.
+fn run_ms(i: u32) -> u32 {
+    let frac = (f64::from(i) * 0.618_034).fract();
+    1000 + (frac * 1500.0).round() as u32
+}
+
+/// Every attempt as (job, its n-th attempt) -> (start, pool).
+type Starts = BTreeMap<(u64, usize), (i64, String)>;
+
+fn by_attempt(starts: Vec<(i64, u64, String)>) -> Starts {
+    let mut sorted = starts;
+    sorted.sort();
+    let mut n: BTreeMap<u64, usize> = BTreeMap::new();
+    sorted
+        .into_iter()
+        .map(|(at, job, pool)| {
+            let k = n.entry(job).or_default();
+            *k += 1;
+            ((job, *k), (at, pool))
+        })
+        .collect()
 }
 
 #[test]
@@ -56,23 +73,23 @@ fn the_simulator_predicts_the_service_start_order_and_jct() {
     // Two blockers hold both pools while the queue fills, so that the order in which the rest
     // start is the policy's, not the order their submissions happened to arrive in.
     let blockers = [
-        server.submit(None, &spec("block-h", "red", 500, "H100:4", 2)),
-        server.submit(None, &spec("block-a", "red", 500, "A100:4", 2)),
+        server.submit(None, &spec("block-h", "red", 500, "H100:4", 2000)),
+        server.submit(None, &spec("block-a", "red", 500, "A100:4", 2600)),
     ];
     for b in &blockers {
         server.wait_running(b);
     }
     let mut ids: Vec<String> = blockers.to_vec();
     let kinds = [
-        ("H100:1", 1),
-        ("[H100:2, A100:2]", 2),
-        ("H100:2", 3),
-        ("A100:1", 1),
-        ("[H100:1, A100:1]", 2),
-        ("H100:4", 1),
+        "H100:1",
+        "[H100:2, A100:2]",
+        "H100:2",
+        "A100:1",
+        "[H100:1, A100:1]",
+        "H100:4",
     ];
     for i in 0..18u32 {
-        let (acc, secs) = kinds[i as usize % kinds.len()];
+        let (acc, secs) = (kinds[i as usize % kinds.len()], run_ms(i + 1));
         let (tenant, acc) = if i % 5 == 4 {
             ("blue", "H100:2")
         } else {
@@ -84,7 +101,7 @@ fn the_simulator_predicts_the_service_start_order_and_jct() {
     // A high-priority job arrives while low-priority work runs on the H100s: it preempts.
     let low = ids[2].clone();
     server.wait_running(&low);
-    ids.push(server.submit(None, &spec("urgent", "red", 900, "H100:4", 1)));
+    ids.push(server.submit(None, &spec("urgent", "red", 900, "H100:4", 1200)));
     for id in &ids {
         assert_eq!(server.wait_final(None, id), "succeeded", "job {id}");
     }
@@ -154,11 +171,34 @@ fn the_simulator_predicts_the_service_start_order_and_jct() {
             )
         })
         .collect();
-    let (real, predicted) = (batches(real_starts, 60), batches(sim_starts, 60));
+    // The same attempts, on the same pools, in the same order: any two attempts that started
+    // more than 100 ms apart in the service start in that order in the simulator (closer starts
+    // count as simultaneous: one round, or two rounds a few ms apart).
+    let (real, predicted) = (by_attempt(real_starts), by_attempt(sim_starts));
+    let pools = |s: &Starts| -> BTreeMap<(u64, usize), String> {
+        s.iter().map(|(k, (_, p))| (*k, p.clone())).collect()
+    };
     assert_eq!(
-        predicted, real,
-        "the simulator starts the same jobs in the same order on the same pools"
+        pools(&predicted),
+        pools(&real),
+        "the simulator runs the same attempts on the same pools"
     );
+    for (a, (ra, _)) in &real {
+        for (b, (rb, _)) in &real {
+            if rb - ra > 100 {
+                let (sa, sb) = (predicted[a].0, predicted[b].0);
+                assert!(
+                    sa <= sb,
+                    "job {} (attempt {}) started {} ms before job {} (attempt {}) in the service, after it in the simulator\nservice: {real:?}\nsimulator: {predicted:?}",
+                    a.0,
+                    a.1,
+                    rb - ra,
+                    b.0,
+                    b.1
+                );
+            }
+        }
+    }
     let real_avg = real_jct.iter().sum::<f64>() / real_jct.len() as f64;
     let sim_avg = run["summary"]["avg_jct_s"].as_f64().unwrap();
     let gap = (sim_avg - real_avg).abs() / real_avg;
@@ -170,7 +210,7 @@ fn the_simulator_predicts_the_service_start_order_and_jct() {
     eprintln!(
         "fidelity: {} jobs, {} attempts; average JCT service {real_avg:.3} s, simulator {sim_avg:.3} s ({:.2}% apart)",
         ids.len(),
-        predicted.iter().map(BTreeSet::len).sum::<usize>(),
+        predicted.len(),
         gap * 100.0
     );
 }

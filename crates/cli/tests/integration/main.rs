@@ -7,7 +7,9 @@ mod estimate;
 mod faults;
 mod fidelity;
 mod ha;
+mod msrv;
 mod offers;
+mod readme;
 mod service;
 mod simulate;
 

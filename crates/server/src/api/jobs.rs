@@ -212,8 +212,25 @@ pub async fn list(
             limit: Some(q.limit.unwrap_or(1000)),
         })
         .await?;
+    // The short wait reasons live in the reactor; a follower replica has none to give.
+    let queued: Vec<JobId> = jobs
+        .iter()
+        .filter(|j| j.state == JobState::Queued)
+        .map(|j| j.id)
+        .collect();
+    let reasons = if queued.is_empty() {
+        Default::default()
+    } else {
+        service.wait_reasons(queued).await.unwrap_or_default()
+    };
     Ok(Json(JobList {
-        jobs: jobs.iter().map(JobView::from).collect(),
+        jobs: jobs
+            .iter()
+            .map(|j| JobView {
+                reason: reasons.get(&j.id).cloned(),
+                ..JobView::from(j)
+            })
+            .collect(),
     }))
 }
 

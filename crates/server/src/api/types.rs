@@ -90,6 +90,11 @@ pub struct JobView {
     pub exit_code: Option<i32>,
     /// The last thing that happened, in words.
     pub message: String,
+    /// For a queued job that a scheduling round has considered: the short form of why it
+    /// waits (`no_capacity`, `pool_full`, `accelerator_quota`, ...), as `squeue` shows REASON;
+    /// `GET /v1/jobs/{id}/explain` gives it in words. Filled in by the job list only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The validated spec.
     #[schema(value_type = Object)]
     pub spec: serde_json::Value,
@@ -122,6 +127,7 @@ impl From<&Job> for JobView {
             preemptions: j.preemptions,
             exit_code: j.exit_code,
             message: j.message.clone(),
+            reason: None,
             spec: serde_json::to_value(&j.spec).unwrap_or_default(),
         }
     }

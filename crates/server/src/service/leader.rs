@@ -132,6 +132,7 @@ impl Reactor {
                         let _ = reply.send(Err(ServiceError::NotLeader(leader)));
                     }
                     Some(Command::Explain(_, reply)) => drop(reply.send(None)),
+                    Some(Command::WaitReasons(_, reply)) => drop(reply.send(Default::default())),
                     // Dropping the reply answers "unavailable"; `Service::pools` says why first.
                     Some(Command::Pools(_)) => {}
                     None => return false,

@@ -25,6 +25,7 @@ use leader::Role;
 use reactor::Reactor;
 use spillway_core::machine::can_ever_place;
 use spillway_model::spec::{AcceleratorNames, Deadline, JobSpec, SecretValues};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -76,6 +77,7 @@ pub(crate) enum Command {
     Submitted(Job),
     Cancel(JobId, oneshot::Sender<Result<Job, ServiceError>>),
     Explain(JobId, oneshot::Sender<Option<String>>),
+    WaitReasons(Vec<JobId>, oneshot::Sender<BTreeMap<JobId, String>>),
     Pools(oneshot::Sender<Vec<PoolStatus>>),
 }
 
@@ -345,6 +347,19 @@ impl Service {
     pub async fn explain(&self, id: JobId) -> Result<Option<String>, ServiceError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Explain(id, tx))?;
+        rx.await.map_err(|_| ServiceError::Stopped)
+    }
+
+    /// The short form of why each of these jobs waits (`no_capacity`, `pool_full`,
+    /// `accelerator_quota`, ...: the kind of the reason `explain` gives in words), for those
+    /// that are queued and that a scheduling round has considered. Only the leader knows it.
+    pub async fn wait_reasons(
+        &self,
+        ids: Vec<JobId>,
+    ) -> Result<BTreeMap<JobId, String>, ServiceError> {
+        self.require_leader()?;
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::WaitReasons(ids, tx))?;
         rx.await.map_err(|_| ServiceError::Stopped)
     }
 

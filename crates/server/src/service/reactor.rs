@@ -250,6 +250,9 @@ impl Reactor {
             Command::Explain(id, reply) => {
                 let _ = reply.send(self.explain(id));
             }
+            Command::WaitReasons(ids, reply) => {
+                let _ = reply.send(self.wait_reasons(&ids));
+            }
             Command::Pools(reply) => {
                 let _ = reply.send(self.pool_status());
             }

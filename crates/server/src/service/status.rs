@@ -35,6 +35,21 @@ impl Reactor {
         })
     }
 
+    /// The short form of each waiting job's reason: the kind its data is tagged with
+    /// (`no_capacity`, `pool_full`, ...), as `squeue` shows REASON. Taken from the serialized
+    /// tag rather than a match, so that a reason the core adds has a short form at once.
+    pub(super) fn wait_reasons(&self, ids: &[JobId]) -> BTreeMap<JobId, String> {
+        ids.iter()
+            .filter_map(|id| {
+                let live = self.jobs.get(id).filter(|l| l.attempt.is_none())?;
+                let kind = serde_json::to_value(live.wait.as_ref()?).ok()?["kind"]
+                    .as_str()?
+                    .to_string();
+                Some((*id, kind))
+            })
+            .collect()
+    }
+
     pub(super) fn pool_status(&self) -> Vec<PoolStatus> {
         let gauges = self.gauges();
         self.config
