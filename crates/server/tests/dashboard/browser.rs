@@ -19,13 +19,15 @@ fn shots() -> PathBuf {
 
 /// Photographs the whole page (the window grown to its height, at most 2400 px).
 async fn shoot(b: &Browser, name: &str, width: u32) {
-    let height = b
-        .eval("return document.documentElement.scrollHeight;", json!([]))
-        .await
-        .as_u64()
-        .unwrap_or(900)
-        .clamp(600, 2400) as u32;
-    b.resize(width, height).await;
+    // The window holds more than the page's viewport: grow it by what the viewport lacks.
+    let sizes = b
+        .eval(
+            "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+            json!([]),
+        )
+        .await;
+    let height = sizes[0].as_u64().unwrap_or(900) + sizes[1].as_u64().unwrap_or(0);
+    b.resize(width, height.clamp(600, 2400) as u32).await;
     let path = shots().join(format!("{name}.png"));
     b.screenshot(&path).await;
     b.resize(1280, 900).await;

@@ -35,7 +35,14 @@
     return e;
   }
 
-  const usd = (v) => "$" + (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : Number(v).toFixed(2));
+  // Whole dollars for large sums, cents for ordinary ones, two significant digits below a dollar
+  // (a few seconds on a test pool cost fractions of a cent).
+  const usd = (v) => {
+    const a = Math.abs(v);
+    if (a >= 100) return "$" + Math.round(v).toLocaleString("en-US");
+    if (a >= 1 || a === 0) return "$" + Number(v).toFixed(2);
+    return "$" + Number(v).toPrecision(2);
+  };
   const num = (v, d = 2) => Number(v).toFixed(d);
   const pct = (v) => Math.round(v * 100) + "%";
 
@@ -332,15 +339,15 @@
         : `${n} job${n === 1 ? "" : "s"}${data.truncated ? " (the newest; narrow the filters to see others)" : ""}`;
       body.replaceChildren(...data.jobs.map((j) =>
         h("tr", { "data-job": j.id, class: "state-row-" + j.state },
-          h("td", {}, h("a", { href: "#/jobs/" + j.id }, "#" + j.id)),
-          h("td", { class: "name" }, j.name),
-          h("td", {}, j.tenant),
-          h("td", {}, badge(j.state)),
-          h("td", {}, j.pool || "—"),
-          h("td", {}, j.accelerators.length ? j.accelerators.join(j.choice === "any_of" ? " | " : " › ") : "CPU"),
-          h("td", { class: "reason" }, j.reason),
-          h("td", { title: when(j.submitted_ms) }, ago(j.submitted_ms)),
-          h("td", { class: "num" }, j.attempts))));
+          h("td", { "data-label": "Job" }, h("a", { href: "#/jobs/" + j.id }, "#" + j.id)),
+          h("td", { class: "name", "data-label": "Name" }, j.name),
+          h("td", { "data-label": "Tenant" }, j.tenant),
+          h("td", { "data-label": "State" }, badge(j.state)),
+          h("td", { "data-label": "Pool" }, j.pool || "—"),
+          h("td", { "data-label": "Asks for" }, j.accelerators.length ? j.accelerators.join(j.choice === "any_of" ? " | " : " › ") : "CPU"),
+          h("td", { class: "reason", "data-label": "Why" }, j.reason),
+          h("td", { title: when(j.submitted_ms), "data-label": "Submitted" }, ago(j.submitted_ms)),
+          h("td", { class: "num", "data-label": "Attempts" }, j.attempts))));
     }
     every(POLL_MS, refresh);
   }
@@ -463,7 +470,7 @@
         ["Preemptions", j.preemptions], ["Exit code", j.exit_code ?? "—"],
       ];
       summary.replaceChildren(...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
-      if (x.status === 200 && x.body) reason.textContent = x.body.reason + ` (policy ${x.body.policy})`;
+      if (x.status === 200 && x.body) reason.textContent = x.body.reason + (x.body.reason.includes(x.body.policy) ? "" : ` (policy ${x.body.policy})`);
       else reason.textContent = j.message;
       renderActions();
       attempts.replaceChildren(...(d.attempts.length ? d.attempts.map((a) => h("tr", {},
