@@ -9,6 +9,7 @@ mod ha;
 mod offers;
 mod service;
 mod simulate;
+mod simulate_html;
 
 use assert_cmd::Command;
 

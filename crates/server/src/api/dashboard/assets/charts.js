@@ -1,11 +1,12 @@
 // Spillway charts: small inline-SVG charts built with the DOM (no library, no network), shared
 // by the dashboard and the self-contained report pages (`spillway simulate --html`).
 //
-//   SpillwayCharts.lines({series: [{name, values}], x0, step, yMax, yFormat, title})
-//   SpillwayCharts.stacked({series: [{name, values}], x0, step, yFormat, title})
+//   SpillwayCharts.lines({series: [{name, values}], x0, step, yMax, yFormat, xFormat, title})
+//   SpillwayCharts.stacked({series: [{name, values}], x0, step, yFormat, xFormat, title})
 //   SpillwayCharts.burndown({start, end, now, total, scheduled, spent, projected, exhaustedAt})
 //
-// x values are milliseconds since the epoch; each chart returns a <figure> with an SVG, a
+// x values are milliseconds since the epoch unless an xFormat says otherwise (the simulator's
+// reports use hours from the start); each chart returns a <figure> with an SVG, a
 // legend and a text alternative for screen readers.
 "use strict";
 
@@ -41,7 +42,8 @@ const SpillwayCharts = (() => {
     return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   }
 
-  function frame(title, x0, x1, yMax, yFormat) {
+  function frame(title, x0, x1, yMax, yFormat, xFormat) {
+    const xLabel = xFormat || ((x) => timeLabel(x, x1 - x0));
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img" });
     el("title", {}, svg).textContent = title;
     const sx = (x) => L + ((x - x0) / Math.max(1, x1 - x0)) * (W - L - R);
@@ -56,7 +58,7 @@ const SpillwayCharts = (() => {
     for (let i = 0; i <= 4; i++) {
       const x = x0 + ((x1 - x0) * i) / 4;
       const t = el("text", { x: sx(x), y: H - B + 18, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, axes);
-      t.textContent = timeLabel(x, x1 - x0);
+      t.textContent = xLabel(x);
     }
     el("line", { x1: L, x2: L, y1: T, y2: H - B, class: "axis" }, axes);
     el("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, class: "axis" }, axes);
@@ -92,11 +94,11 @@ const SpillwayCharts = (() => {
   }
 
   // One line per series; values[i] belongs to the middle of bucket i.
-  function lines({ series, x0, step, yMax, yFormat = String, title = "chart" }) {
+  function lines({ series, x0, step, yMax, yFormat = String, xFormat, title = "chart" }) {
     const n = Math.max(0, ...series.map((s) => s.values.length));
     const x1 = x0 + n * step;
     const top = yMax || niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
-    const { svg, sx, sy } = frame(title, x0, x1, top, yFormat);
+    const { svg, sx, sy } = frame(title, x0, x1, top, yFormat, xFormat);
     series.forEach((s, i) => {
       const pts = s.values.map((v, b) => [sx(x0 + (b + 0.5) * step), sy(Math.min(v, top))]);
       el("path", { d: path(pts), fill: "none", stroke: colour(i), "stroke-width": 2.5, class: "series" }, svg);
@@ -106,7 +108,7 @@ const SpillwayCharts = (() => {
   }
 
   // Stacked areas of the running totals of each series (bucket values are increments).
-  function stacked({ series, x0, step, yFormat = String, title = "chart" }) {
+  function stacked({ series, x0, step, yFormat = String, xFormat, title = "chart" }) {
     const n = Math.max(0, ...series.map((s) => s.values.length));
     const cumulative = series.map((s) => {
       let acc = 0;
@@ -116,7 +118,7 @@ const SpillwayCharts = (() => {
     for (let b = 0; b < n; b++) tops.push(cumulative.reduce((a, c) => a + (c[b] || 0), 0));
     const top = niceMax(Math.max(0, ...tops));
     const x1 = x0 + n * step;
-    const { svg, sx, sy } = frame(title, x0, x1, top, yFormat);
+    const { svg, sx, sy } = frame(title, x0, x1, top, yFormat, xFormat);
     const base = new Array(n).fill(0);
     cumulative.forEach((c, i) => {
       const upper = c.map((v, b) => base[b] + v);
