@@ -338,7 +338,13 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
             .with_context(|| format!("write plots into {}", dir.display()))?;
     }
     if let Some(path) = &args.html {
-        html::write(path, "Spillway simulation", &summary_table(&runs, &cluster), &runs, &cluster)?;
+        html::write(
+            path,
+            "Spillway simulation",
+            &summary_table(&runs, &cluster),
+            &runs,
+            &cluster,
+        )?;
     }
     if args.json {
         let runs: Vec<&Summary> = runs.iter().map(|(s, _, _)| s).collect();

@@ -24,8 +24,13 @@ fn simulate_writes_a_self_contained_html_report() {
     for external in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(!html.contains(external), "{external}");
     }
-    assert!(html.contains("const SpillwayCharts"), "the chart code is inlined");
-    let start = html.find("<script type=\"application/json\" id=\"data\">").unwrap();
+    assert!(
+        html.contains("const SpillwayCharts"),
+        "the chart code is inlined"
+    );
+    let start = html
+        .find("<script type=\"application/json\" id=\"data\">")
+        .unwrap();
     let json = &html[start..];
     let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
     let data: serde_json::Value = serde_json::from_str(json).unwrap();
@@ -40,9 +45,18 @@ fn simulate_writes_a_self_contained_html_report() {
         assert_eq!(run["summary"]["jobs_completed"], 20);
         let finished = run["finished_by"].as_array().unwrap();
         assert_eq!(finished.len(), 120);
-        assert_eq!(finished.last().unwrap().as_f64().unwrap(), 100.0, "every job finished");
+        assert_eq!(
+            finished.last().unwrap().as_f64().unwrap(),
+            100.0,
+            "every job finished"
+        );
         for pool in run["utilization"].as_array().unwrap() {
-            assert!(pool.as_array().unwrap().iter().all(|u| (0.0..=100.0 + 1e-9).contains(&u.as_f64().unwrap())));
+            assert!(
+                pool.as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|u| (0.0..=100.0 + 1e-9).contains(&u.as_f64().unwrap()))
+            );
         }
     }
     assert!(html.contains("<pre class=\"table\">"), "the summary table");

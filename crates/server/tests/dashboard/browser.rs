@@ -120,16 +120,25 @@ async fn the_dashboard_in_a_real_browser() {
     )
     .await;
     wait_reason(&server, eval, "capacity is reserved for it").await;
-    let check = submit(&server, "research-token-1", "name: quick-check\nrun: echo all good\nresources: {accelerators: H100:1}\n").await;
+    let check = submit(
+        &server,
+        "research-token-1",
+        "name: quick-check\nrun: echo all good\nresources: {accelerators: H100:1}\n",
+    )
+    .await;
 
     // Sign-in: a wrong token is refused in words, the admin's lets in.
     b.goto(&server.url("/")).await;
     b.find("#token").await;
     sign_in(&b, "not-a-token").await;
-    b.wait_text("#signin-error", "the refusal", |t| t.contains("not accepted")).await;
+    b.wait_text("#signin-error", "the refusal", |t| {
+        t.contains("not accepted")
+    })
+    .await;
     shoot(&b, "signin", 1280).await;
     sign_in(&b, "admin-token-1").await;
-    b.wait_text("#who", "the admin", |t| t == "Signed in: admin").await;
+    b.wait_text("#who", "the admin", |t| t == "Signed in: admin")
+        .await;
     let cookies = b.cookies().await;
     let session = cookies
         .as_array()
@@ -147,11 +156,15 @@ async fn the_dashboard_in_a_real_browser() {
 
     // The jobs, with where they run and the scheduler's reason in words.
     let rows = b
-        .wait_text("#job-rows", "the three jobs with the reasons of the waiting ones", |t| {
-            t.contains("train-llm")
-                && t.contains("running (attempt 1): placed on pool od")
-                && t.contains("reservation")
-        })
+        .wait_text(
+            "#job-rows",
+            "the three jobs with the reasons of the waiting ones",
+            |t| {
+                t.contains("train-llm")
+                    && t.contains("running (attempt 1): placed on pool od")
+                    && t.contains("reservation")
+            },
+        )
         .await;
     let eval_row = b.text_of(&format!("tr[data-job=\"{eval}\"]")).await;
     assert!(
@@ -171,47 +184,90 @@ async fn the_dashboard_in_a_real_browser() {
 
     // Filters: by state, and a search by name typed into the box.
     b.goto(&server.url("/#/jobs?state=queued")).await;
-    b.wait_text("#job-rows", "only the queued job", |t| t.contains("vision-eval") && !t.contains("train-llm")).await;
+    b.wait_text("#job-rows", "only the queued job", |t| {
+        t.contains("vision-eval") && !t.contains("train-llm")
+    })
+    .await;
     b.goto(&server.url("/#/jobs")).await;
     b.type_into("#q", "train").await;
-    b.wait_text("#job-rows", "only train-llm", |t| t.contains("train-llm") && !t.contains("quick-check")).await;
+    b.wait_text("#job-rows", "only train-llm", |t| {
+        t.contains("train-llm") && !t.contains("quick-check")
+    })
+    .await;
     let hash = b.eval("return location.hash;", json!([])).await;
     assert_eq!(hash, "#/jobs?q=train");
 
     // Follow a log: open the job by its link, and watch its output grow.
     b.click(&format!("a[href=\"#/jobs/{train}\"]")).await;
-    let first = b.wait_text("#log", "a few steps", |t| t.contains("step 5 ")).await;
+    let first = b
+        .wait_text("#log", "a few steps", |t| t.contains("step 5 "))
+        .await;
     let seen = first.lines().count();
-    b.wait_text("#log", "more steps than before", |t| t.lines().count() >= seen + 10).await;
-    b.wait_text("#job-reason", "the reason", |t| t.starts_with("running (attempt")).await;
-    b.wait_text("#attempt-rows", "the running attempt", |t| t.contains("od") && t.contains("running")).await;
+    b.wait_text("#log", "more steps than before", |t| {
+        t.lines().count() >= seen + 10
+    })
+    .await;
+    b.wait_text("#job-reason", "the reason", |t| {
+        t.starts_with("running (attempt")
+    })
+    .await;
+    b.wait_text("#attempt-rows", "the running attempt", |t| {
+        t.contains("od") && t.contains("running")
+    })
+    .await;
     shoot(&b, "job", 1280).await;
 
     // Cancel by clicking (and confirming).
     b.click("#cancel").await;
     b.click("#cancel-confirm").await;
-    b.wait_text("#job-facts", "the cancelled state", |t| t.contains("cancelled")).await;
-    b.wait_text("#log-state", "the end of the log", |t| t.starts_with("end of stdout")).await;
+    b.wait_text("#job-facts", "the cancelled state", |t| {
+        t.contains("cancelled")
+    })
+    .await;
+    b.wait_text("#log-state", "the end of the log", |t| {
+        t.starts_with("end of stdout")
+    })
+    .await;
     assert_eq!(job_state(&server, train).await, "cancelled");
-    assert_eq!(b.text_of("#job-actions").await.contains("Cancel job"), false);
+    assert!(
+        !b.text_of("#job-actions").await.contains("Cancel job"),
+        "no cancel button for a cancelled job"
+    );
 
     // An id that does not exist.
     b.goto(&server.url("/#/jobs/999")).await;
-    b.wait_text("#job-error", "not found", |t| t == "Job 999 not found: no such job, or it belongs to another tenant.").await;
+    b.wait_text("#job-error", "not found", |t| {
+        t == "Job 999 not found: no such job, or it belongs to another tenant."
+    })
+    .await;
 
     // Pools, spend and contracts.
     b.goto(&server.url("/#/pools")).await;
-    b.wait_text("#pool-rows", "both pools", |t| t.contains("commit") && t.contains("od")).await;
-    b.wait_text("#blocks", "the failover block", |t| t.contains("blocked for every job until")).await;
+    b.wait_text("#pool-rows", "both pools", |t| {
+        t.contains("commit") && t.contains("od")
+    })
+    .await;
+    b.wait_text("#blocks", "the failover block", |t| {
+        t.contains("blocked for every job until")
+    })
+    .await;
     b.find("#utilization svg path.series").await;
     shoot(&b, "pools", 1280).await;
     b.goto(&server.url("/#/spend")).await;
-    b.wait_text("#spend-total", "the total", |t| t.contains("spent in all")).await;
+    b.wait_text("#spend-total", "the total", |t| t.contains("spent in all"))
+        .await;
     b.find("#spend-tenant svg path.series").await;
-    b.wait_text("#usage-rows", "both tenants", |t| t.contains("research") && t.contains("vision")).await;
+    b.wait_text("#usage-rows", "both tenants", |t| {
+        t.contains("research") && t.contains("vision")
+    })
+    .await;
     shoot(&b, "spend", 1280).await;
     b.goto(&server.url("/#/contracts")).await;
-    let card = b.wait_text("#contracts", "the contract and its verdict", |t| t.contains("gcp-commit") && t.contains("shortfall")).await;
+    let card = b
+        .wait_text("#contracts", "the contract and its verdict", |t| {
+            t.contains("gcp-commit") && t.contains("shortfall")
+        })
+        .await;
     assert!(card.contains("Scheduled by now"), "{card}");
     b.find("#contracts svg path.projection").await;
     shoot(&b, "contracts", 1280).await;
@@ -219,35 +275,68 @@ async fn the_dashboard_in_a_real_browser() {
     // The server restarts under the page: the page says so, keeps what it showed, and
     // recovers by itself once the server is back (the session survives: same data directory).
     b.goto(&server.url("/#/pools")).await;
-    b.wait_text("#pool-rows", "both pools", |t| t.contains("commit")).await;
+    b.wait_text("#pool-rows", "both pools", |t| t.contains("commit"))
+        .await;
     let addr = server.stop().await;
-    b.wait_text("#banner", "the restart", |t| t.starts_with("Cannot reach the Spillway server")).await;
-    assert!(b.text_of("#pool-rows").await.contains("commit"), "what was read stays");
+    b.wait_text("#banner", "the restart", |t| {
+        t.starts_with("Cannot reach the Spillway server")
+    })
+    .await;
+    assert!(
+        b.text_of("#pool-rows").await.contains("commit"),
+        "what was read stays"
+    );
     shoot(&b, "restarting", 1280).await;
     server = Listening::start(svc.clone(), addr).await;
-    b.wait_text("#banner", "the banner gone", |t| t.is_empty()).await;
-    b.wait_text("#who", "still signed in", |t| t == "Signed in: admin").await;
+    b.wait_text("#banner", "the banner gone", |t| t.is_empty())
+        .await;
+    b.wait_text("#who", "still signed in", |t| t == "Signed in: admin")
+        .await;
 
     // A tenant sees its own jobs only, and another tenant's job is "not found".
     b.click("#signout").await;
     b.find("#token").await;
     sign_in(&b, "vision-token-1").await;
-    b.wait_text("#who", "the tenant", |t| t == "Signed in: tenant vision").await;
+    b.wait_text("#who", "the tenant", |t| t == "Signed in: tenant vision")
+        .await;
     b.click("#nav a[data-page=\"jobs\"]").await;
-    let rows = b.wait_text("#job-rows", "vision's job", |t| t.contains("vision-eval")).await;
-    assert!(!rows.contains("train-llm") && !rows.contains("quick-check"), "{rows}");
+    let rows = b
+        .wait_text("#job-rows", "vision's job", |t| t.contains("vision-eval"))
+        .await;
+    assert!(
+        !rows.contains("train-llm") && !rows.contains("quick-check"),
+        "{rows}"
+    );
     assert_eq!(b.text_of("#job-count").await, "1 job");
-    assert!(b.eval("return document.getElementById('tenant') === null;", json!([])).await == true, "no tenant filter for a tenant");
+    assert!(
+        b.eval(
+            "return document.getElementById('tenant') === null;",
+            json!([])
+        )
+        .await
+            == true,
+        "no tenant filter for a tenant"
+    );
     shoot(&b, "jobs-tenant", 1280).await;
     b.goto(&server.url(&format!("/#/jobs/{check}"))).await;
-    b.wait_text("#job-error", "not found", |t| t.starts_with(&format!("Job {check} not found"))).await;
+    b.wait_text("#job-error", "not found", |t| {
+        t.starts_with(&format!("Job {check} not found"))
+    })
+    .await;
 
     // A session cookie this server did not make: a clear message, never a blank page.
     b.clear_cookies().await;
-    b.eval("document.cookie = 'spillway_session=v1.1.abc.def; path=/';", json!([])).await;
+    b.eval(
+        "document.cookie = 'spillway_session=v1.1.abc.def; path=/';",
+        json!([]),
+    )
+    .await;
     b.goto(&server.url("/#/jobs")).await;
     b.eval("location.reload();", json!([])).await;
-    b.wait_text("#signin-error", "the message", |t| t.starts_with("your dashboard session is not valid here")).await;
+    b.wait_text("#signin-error", "the message", |t| {
+        t.starts_with("your dashboard session is not valid here")
+    })
+    .await;
 
     b.quit().await;
     server.stop().await;

@@ -128,7 +128,13 @@ impl Driver {
                 ]
             }
         }}});
-        let v = send(&self.http, reqwest::Method::POST, &format!("{}/session", self.url), Some(caps)).await;
+        let v = send(
+            &self.http,
+            reqwest::Method::POST,
+            &format!("{}/session", self.url),
+            Some(caps),
+        )
+        .await;
         let id = v["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("chromedriver gave no session: {v}"))
@@ -140,8 +146,15 @@ impl Driver {
     }
 }
 
-async fn send(http: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> Value {
-    let mut req = http.request(method.clone(), url).timeout(Duration::from_secs(60));
+async fn send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = http
+        .request(method.clone(), url)
+        .timeout(Duration::from_secs(60));
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -156,10 +169,8 @@ async fn send(http: &reqwest::Client, method: reqwest::Method, url: &str, body: 
         "webdriver {method} {url} answered {status}: {}",
         v["value"]["message"]
     );
-    v.get("value").cloned().map_or(v, |inner| {
-        // `POST /session` answers {"value": {"sessionId", ...}}.
-        inner
-    })
+    // Every answer is `{"value": ...}` (for `POST /session`: `{"value": {"sessionId", ...}}`).
+    v.get("value").cloned().unwrap_or(v)
 }
 
 /// One browser session.
@@ -231,15 +242,23 @@ impl Browser {
     /// Clicks what `css` selects (like a person: the browser's own click).
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{e}/click"), Some(json!({})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            Some(json!({})),
+        )
+        .await;
     }
 
     /// Types `text` into what `css` selects.
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{e}/clear"), Some(json!({})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/clear"),
+            Some(json!({})),
+        )
+        .await;
         self.call(
             reqwest::Method::POST,
             &format!("/element/{e}/value"),

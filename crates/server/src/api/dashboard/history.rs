@@ -98,8 +98,8 @@ pub(super) async fn history(
     caller: Caller,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<History>, ApiError> {
-    let Query(q) = query
-        .map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let Query(q) =
+        query.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
     let now = now_ms();
     let n = q.buckets.unwrap_or(60).clamp(2, 500);
     let config = &service.config;
@@ -164,14 +164,28 @@ pub(super) async fn history(
         // A CPU-only attempt holds no accelerators: it counts as one busy slot.
         let chips = a.accelerators.len() as f64;
         if let Some(series) = busy.get_mut(a.pool.as_str()) {
-            spread(series, start, step, a.started_ms, end, chips.max(1.0) / step as f64);
+            spread(
+                series,
+                start,
+                step,
+                a.started_ms,
+                end,
+                chips.max(1.0) / step as f64,
+            );
         }
         if caller.may_see(tenant) {
             let price = config.pool(&a.pool).map_or(0.0, |p| p.price.0);
             let series = spend
                 .entry((tenant.clone(), a.pool.clone()))
                 .or_insert_with(|| vec![0.0; n]);
-            spread(series, start, step, a.started_ms, end, chips * price / 3_600_000.0);
+            spread(
+                series,
+                start,
+                step,
+                a.started_ms,
+                end,
+                chips * price / 3_600_000.0,
+            );
         }
     }
     Ok(Json(History {
@@ -183,7 +197,11 @@ pub(super) async fn history(
             .iter()
             .map(|p| PoolSeries {
                 pool: p.name.clone(),
-                count: if p.accelerator.is_some() { p.count } else { p.max_jobs },
+                count: if p.accelerator.is_some() {
+                    p.count
+                } else {
+                    p.max_jobs
+                },
                 busy: busy.remove(p.name.as_str()).unwrap_or_default(),
             })
             .collect(),

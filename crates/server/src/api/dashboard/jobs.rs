@@ -54,7 +54,8 @@ pub(super) async fn rows(
     caller: Caller,
     query: Result<Query<RowsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<JobRows>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let Query(q) =
+        query.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
     let state = q
         .state
         .as_deref()
@@ -88,12 +89,7 @@ pub(super) async fn rows(
             continue;
         }
         let last_pool = if job.attempts > 0 && job.state != JobState::Queued {
-            service
-                .store
-                .attempts(job.id)
-                .await?
-                .pop()
-                .map(|a| a.pool)
+            service.store.attempts(job.id).await?.pop().map(|a| a.pool)
         } else {
             None
         };
@@ -119,5 +115,8 @@ pub(super) async fn rows(
             reason,
         });
     }
-    Ok(Json(JobRows { jobs: rows, truncated }))
+    Ok(Json(JobRows {
+        jobs: rows,
+        truncated,
+    }))
 }

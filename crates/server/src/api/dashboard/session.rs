@@ -83,14 +83,20 @@ impl SessionKey {
     }
 
     fn tag(&self, token: &str) -> String {
-        let bytes = self.mac(&[b"token", token.as_bytes()]).finalize().into_bytes();
+        let bytes = self
+            .mac(&[b"token", token.as_bytes()])
+            .finalize()
+            .into_bytes();
         B64.encode(&bytes[..16])
     }
 
     /// The cookie value for a sign-in with `token`, valid until `expires_ms`.
     pub(crate) fn issue(&self, token: &str, expires_ms: i64) -> String {
         let body = format!("v1.{expires_ms}.{}", self.tag(token));
-        let mac = self.mac(&[b"session", body.as_bytes()]).finalize().into_bytes();
+        let mac = self
+            .mac(&[b"session", body.as_bytes()])
+            .finalize()
+            .into_bytes();
         format!("{body}.{}", B64.encode(mac))
     }
 
@@ -211,7 +217,7 @@ mod tests {
     fn config() -> Config {
         Config::parse(
             "admin_tokens = [\"admin-secret\"]\n\
-             [[pool]]\nname = \"p\"\ncount = 1\n\
+             [[pool]]\nname = \"p\"\n\
              [[tenant]]\nname = \"lab\"\ntokens = [\"lab-secret-1\"]\n",
             "test",
         )
@@ -226,10 +232,7 @@ mod tests {
             key.verify(&config, &lab, 1_999),
             Ok(Caller::Tenant("lab".into()))
         );
-        assert_eq!(
-            key.verify(&config, &lab, 2_000),
-            Err(SessionError::Expired)
-        );
+        assert_eq!(key.verify(&config, &lab, 2_000), Err(SessionError::Expired));
         let admin = key.issue("admin-secret", 2_000);
         assert_eq!(key.verify(&config, &admin, 0), Ok(Caller::Admin));
         // The cookie does not contain the token.
@@ -241,10 +244,7 @@ mod tests {
         let (key, config) = (SessionKey::ephemeral(), config());
         let lab = key.issue("lab-secret-1", 2_000);
         let later = lab.replacen("2000", "9000", 1);
-        assert_eq!(
-            key.verify(&config, &later, 0),
-            Err(SessionError::Invalid)
-        );
+        assert_eq!(key.verify(&config, &later, 0), Err(SessionError::Invalid));
         assert_eq!(
             SessionKey::ephemeral().verify(&config, &lab, 0),
             Err(SessionError::Invalid)

@@ -1,7 +1,9 @@
 //! `/ui/session`: sign in with a token (the answer sets the session cookie), ask who the
 //! session signs in, sign out.
 
-use super::session::{PAGE_HEADER, SESSION_MS, SessionKey, caller_from_cookie, cookie_value, set_cookie};
+use super::session::{
+    PAGE_HEADER, SESSION_MS, SessionKey, caller_from_cookie, cookie_value, set_cookie,
+};
 use crate::api::auth::{Caller, caller_for_token};
 use crate::api::error::ApiError;
 use crate::job::now_ms;
@@ -93,7 +95,9 @@ pub(super) async fn sign_in(
         )));
     }
     let SignIn { token } = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!("invalid sign-in body: {e}; expected {{\"token\": \"...\"}}"))
+        ApiError::bad_request(format!(
+            "invalid sign-in body: {e}; expected {{\"token\": \"...\"}}"
+        ))
     })?;
     if !service.config.has_tokens() {
         return Ok(Json(session(&service, &Caller::Open, None)).into_response());
@@ -107,11 +111,16 @@ pub(super) async fn sign_in(
             "this token is not accepted by this server: check it (the CLI's --token or SPILLWAY_TOKEN)",
         ));
     };
-    let key = parts.extensions.get::<SessionKey>().ok_or_else(|| {
-        ApiError::unauthorized("this server does not accept dashboard sessions")
-    })?;
+    let key = parts
+        .extensions
+        .get::<SessionKey>()
+        .ok_or_else(|| ApiError::unauthorized("this server does not accept dashboard sessions"))?;
     let expires_ms = now_ms() + SESSION_MS;
-    let cookie = set_cookie(&key.issue(token, expires_ms), SESSION_MS / 1000, secure(&parts));
+    let cookie = set_cookie(
+        &key.issue(token, expires_ms),
+        SESSION_MS / 1000,
+        secure(&parts),
+    );
     Ok((
         StatusCode::OK,
         [(header::SET_COOKIE, cookie)],
