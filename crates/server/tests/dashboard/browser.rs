@@ -176,6 +176,14 @@ async fn the_dashboard_in_a_real_browser() {
         check_row.contains(&format!("behind job {eval} which holds the reservation")),
         "{check_row}\n{rows}"
     );
+    // Every control has a label (for screen readers and for clicking its name).
+    let unlabelled = b
+        .eval(
+            "return [...document.querySelectorAll('input, select, button')].filter(e => !(e.labels && e.labels.length) && !e.textContent.trim()).map(e => e.outerHTML);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "controls without a label");
     shoot(&b, "jobs", 1280).await;
     // On a phone.
     b.resize(390, 844).await;
@@ -217,9 +225,14 @@ async fn the_dashboard_in_a_real_browser() {
     .await;
     shoot(&b, "job", 1280).await;
 
-    // Cancel by clicking (and confirming).
+    // Cancel by clicking, and confirm with the keyboard: the confirmation takes the focus.
     b.click("#cancel").await;
-    b.click("#cancel-confirm").await;
+    b.find("#cancel-confirm").await;
+    assert_eq!(
+        b.eval("return document.activeElement.id;", json!([])).await,
+        "cancel-confirm"
+    );
+    b.press('\u{E007}').await;
     b.wait_text("#job-facts", "the cancelled state", |t| {
         t.contains("cancelled")
     })

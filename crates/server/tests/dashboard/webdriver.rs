@@ -26,12 +26,17 @@ fn find_on_path(names: &[&str]) -> Option<PathBuf> {
 /// The browser and its driver, or `None` after a loud skip (a failure when
 /// `SPILLWAY_REQUIRE_ENGINES=1`).
 pub fn browser(test: &str) -> Option<(PathBuf, PathBuf)> {
-    let chromium = std::env::var_os("SPILLWAY_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| find_on_path(&["chromium", "chromium-browser", "google-chrome"]));
-    let driver = std::env::var_os("SPILLWAY_CHROMEDRIVER")
-        .map(PathBuf::from)
-        .or_else(|| find_on_path(&["chromedriver"]));
+    // SPILLWAY_CHROMIUM and SPILLWAY_CHROMEDRIVER name other binaries; a name that is not a
+    // file counts as missing.
+    let chosen = |var: &str, names: &[&str]| match std::env::var_os(var) {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => find_on_path(names),
+    };
+    let chromium = chosen(
+        "SPILLWAY_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let driver = chosen("SPILLWAY_CHROMEDRIVER", &["chromedriver"]);
     match (chromium, driver) {
         (Some(c), Some(d)) => Some((c, d)),
         (c, d) => {
@@ -43,11 +48,11 @@ pub fn browser(test: &str) -> Option<(PathBuf, PathBuf)> {
                 .join(" and ");
             assert!(
                 !EnginesEnv::engines_required(),
-                "{test}: a real browser is required but {missing} is not on PATH: apt-get install chromium chromium-driver"
+                "{test}: a real browser is required but {missing} was not found (on PATH, or where SPILLWAY_CHROMIUM or SPILLWAY_CHROMEDRIVER point): apt-get install chromium chromium-driver"
             );
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "\n******** SKIPPED {test}: {missing} is not on PATH.\n\
+                "\n******** SKIPPED {test}: {missing} was not found (on PATH, or where SPILLWAY_CHROMIUM or SPILLWAY_CHROMEDRIVER point).\n\
                  ******** Install them with `apt-get install chromium chromium-driver` (scripts/engines/start-all.sh does); set {REQUIRE_ENGINES}=1 to make this a failure.\n"
             );
             None
@@ -295,6 +300,22 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Presses a key (a WebDriver key code, e.g. `\u{E007}` for Enter) in whatever has the
+    /// focus, as a keyboard would.
+    pub async fn press(&self, key: char) {
+        let k = key.to_string();
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(
+                json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                    {"type": "keyDown", "value": k}, {"type": "keyUp", "value": k}
+                ]}]}),
+            ),
+        )
+        .await;
     }
 
     /// Sets the window's size (to check the phone layout).
