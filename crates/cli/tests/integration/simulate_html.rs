@@ -61,3 +61,66 @@ fn simulate_writes_a_self_contained_html_report() {
     }
     assert!(html.contains("<pre class=\"table\">"), "the summary table");
 }
+
+/// The report drawn by a real headless Chromium (`--dump-dom` prints the page after its
+/// scripts ran): every chart becomes an SVG. SKIPPED loudly without `chromium`, a failure then
+/// with `SPILLWAY_REQUIRE_ENGINES=1`.
+#[test]
+fn the_html_report_draws_its_charts_in_a_browser() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|n| which(n))
+    else {
+        assert!(
+            !spillway_engines::env_file::EnginesEnv::engines_required(),
+            "a real browser is required but chromium is not on PATH: apt-get install chromium"
+        );
+        eprintln!(
+            "\n******** SKIPPED the_html_report_draws_its_charts_in_a_browser: chromium is not on PATH.\n"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    spillway()
+        .args([
+            "simulate",
+            "--policy",
+            "fifo_perf",
+            "--cluster",
+            "v100=4,p100=4",
+        ])
+        .args(["--generate", "jobs=10,rate=4.0,seed=2", "--html"])
+        .arg(&page)
+        .assert()
+        .success();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    // One chart of finished jobs, one of utilization (no prices: no spend chart).
+    assert_eq!(dom.matches("<svg viewBox=").count(), 2, "{dom}");
+    assert!(dom.contains("Utilization: fifo_perf"), "{dom}");
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
