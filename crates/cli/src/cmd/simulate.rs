@@ -130,7 +130,7 @@ pub(crate) struct SimulateArgs {
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
     /// Write one self-contained HTML page (summary and charts, no network) to this file.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["scenario", "gavel_parity"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scenario", "gavel_parity", "workload"])]
     html: Option<PathBuf>,
     /// Re-run Gavel's published experiments (3 traces x policies) and print Gavel's numbers next
     /// to ours.
