@@ -351,6 +351,21 @@ async fn the_dashboard_in_a_real_browser() {
     })
     .await;
 
+    // A server with no tokens (as `spillway serve` with no configuration): no sign-in.
+    let (open, _open_dir) = service("[[pool]]\nname = \"local\"\n").await;
+    let open_server = Listening::start(open, "127.0.0.1:0".parse().unwrap()).await;
+    let hello = submit(&open_server, "unused", "name: hello\nrun: echo hello\n").await;
+    b.goto(&open_server.url("/")).await;
+    b.wait_text("#who", "the open mode", |t| {
+        t == "Signed in: open mode (no tokens)"
+    })
+    .await;
+    b.wait_text(&format!("tr[data-job=\"{hello}\"]"), "the job", |t| {
+        t.contains("hello") && t.contains("succeeded")
+    })
+    .await;
+    open_server.stop().await;
+
     b.quit().await;
     server.stop().await;
     drop(driver);

@@ -289,7 +289,7 @@
     const search = h("input", { type: "search", id: "q", name: "q", value: filters.q, placeholder: "part of the name" });
     const form = h("form", { class: "filters", id: "filters", role: "search" },
       select("state", "State", STATES, filters.state),
-      session.mode === "tenant" ? null : select("tenant", "Tenant", session.tenants, filters.tenant),
+      session.mode === "tenant" || !session.tenants.length ? null : select("tenant", "Tenant", session.tenants, filters.tenant),
       select("pool", "Pool", session.pools, filters.pool),
       h("label", { for: "q" }, "Name ", search));
     const apply = () => {
@@ -532,12 +532,14 @@
       }
       policy.textContent = `Policy: ${d.policy}`;
       rows.replaceChildren(...d.pools.map((p) => {
-        const busy = p.count - p.free;
-        const share = p.count ? busy / p.count : 0;
+        // A CPU-only pool has no accelerators: its capacity is its job slots.
+        const cap = p.accelerator ? p.count : p.max_jobs;
+        const busy = p.accelerator ? p.count - p.free : p.running_jobs;
+        const share = cap ? busy / cap : 0;
         return h("tr", { "data-pool": p.name },
           h("th", { scope: "row" }, p.name), h("td", {}, p.executor), h("td", {}, p.accelerator || "CPU"),
-          h("td", {}, h("meter", { min: 0, max: Math.max(1, p.count), value: busy, title: `${busy} of ${p.count}` }), ` ${busy} (${pct(share)})`),
-          h("td", { class: "num" }, p.count), h("td", { class: "num" }, p.running_jobs), h("td", { class: "num" }, p.queued_jobs),
+          h("td", {}, h("meter", { min: 0, max: Math.max(1, cap), value: busy, title: `${busy} of ${cap}` }), ` ${busy} (${pct(share)})`),
+          h("td", { class: "num" }, p.accelerator ? p.count : `${p.max_jobs} jobs`), h("td", { class: "num" }, p.running_jobs), h("td", { class: "num" }, p.queued_jobs),
           h("td", { class: "num" }, p.max_jobs), h("td", {}, p.plan), h("td", { class: "num" }, usd(p.usd_per_chip_hour)));
       }));
     });
