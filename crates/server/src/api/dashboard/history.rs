@@ -153,6 +153,8 @@ pub(super) async fn history(
         None => first.unwrap_or(now - 3_600_000).max(now - MAX_WINDOW_MS),
     };
     let step = ((now - start).max(1) as u64).div_ceil(n as u64).max(1) as i64;
+    // The buckets end at now, so that the last one is whole rather than partly in the future.
+    let start = now - step * n as i64;
     let mut busy: BTreeMap<&str, Vec<f64>> = config
         .pools
         .iter()

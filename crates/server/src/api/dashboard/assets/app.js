@@ -44,6 +44,8 @@
     return "$" + Number(v).toPrecision(2);
   };
   const num = (v, d = 2) => Number(v).toFixed(d);
+  // Chip-hours: two decimals, or two significant digits below one.
+  const chipHours = (v) => (v >= 1 || v === 0 ? num(v) : Number(v).toPrecision(2));
   const pct = (v) => Math.round(v * 100) + "%";
 
   function when(ms) {
@@ -602,9 +604,9 @@
       const d = settle(r);
       if (!usage || !d) return;
       const sum = usage.tenants.reduce((a, t) => a + t.usd, 0);
-      total.textContent = `${usd(sum)} spent in all, ${num(usage.tenants.reduce((a, t) => a + t.chip_hours, 0))} chip-hours`;
+      total.textContent = `${usd(sum)} spent in all, ${chipHours(usage.tenants.reduce((a, t) => a + t.chip_hours, 0))} chip-hours`;
       rows.replaceChildren(...(usage.tenants.length ? usage.tenants.flatMap((t) => t.pools.map((p) => h("tr", {},
-        h("td", {}, t.tenant), h("td", {}, p.pool), h("td", { class: "num" }, num(p.chip_hours, 3)), h("td", { class: "num" }, usd(p.usd)), h("td", { class: "num" }, p.attempts))))
+        h("td", {}, t.tenant), h("td", {}, p.pool), h("td", { class: "num" }, chipHours(p.chip_hours)), h("td", { class: "num" }, usd(p.usd)), h("td", { class: "num" }, p.attempts))))
         : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "Nothing has run yet."))]));
       if (!d.spend.length) {
         byTenant.replaceChildren(h("p", { class: "muted" }, "No spend in this window."));
@@ -647,7 +649,7 @@
             h("dt", {}, "Pools"), h("dd", {}, c.pools.join(", ") || "—"),
             h("dt", {}, "Term"), h("dd", {}, `${when(c.start_ms)} to ${when(c.end_ms)}`),
             h("dt", {}, "Commitment"), h("dd", {}, `${usd(rp.total)} at ${num(c.discount_percent, 0)}% off list`),
-            h("dt", {}, "Spent"), h("dd", {}, `${usd(rp.spent)} (${num(c.chip_hours)} chip-hours)`),
+            h("dt", {}, "Spent"), h("dd", {}, `${usd(rp.spent)} (${chipHours(c.chip_hours)} chip-hours)`),
             h("dt", {}, "Scheduled by now"), h("dd", {}, `${usd(rp.scheduled)} (burn ratio ${num(rp.burn_ratio)})`),
             h("dt", {}, "Projected at the end"), h("dd", {}, usd(rp.projected_at_end)),
             h("dt", {}, "Share of work"), h("dd", {}, pct(rp.share_of_work))),
