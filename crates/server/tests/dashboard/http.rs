@@ -279,6 +279,17 @@ async fn a_token_signs_in_to_an_http_only_same_site_cookie_that_the_api_accepts(
     )
     .await;
     assert_eq!(bearer.body["jobs"].as_array().unwrap().len(), 2);
+    // Its process ends with the test.
+    let mine = mine.body["id"].as_i64().unwrap();
+    let stop = call(
+        &app,
+        "POST",
+        &format!("/v1/jobs/{mine}/cancel"),
+        &[("authorization", "Bearer admin-token-1")],
+        "",
+    )
+    .await;
+    assert_eq!(stop.status, StatusCode::OK, "{}", stop.body);
 }
 
 #[tokio::test]
