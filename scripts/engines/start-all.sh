@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install (when missing) and start the engines the engine tests run against:
+# Install (when missing) and start the engines the engine tests run against (and install the
+# headless Chromium of the dashboard's browser tests):
 #   - two one-host Slurm 22.05 clusters (A on 127.0.0.1:16817, B on 127.0.0.1:16827),
 #   - a Ray head (Jobs API on http://127.0.0.1:8265) from a venv,
 #   - a private PostgreSQL 15 cluster on 127.0.0.1:55432,
@@ -43,6 +44,8 @@ apt_install() {
 
 mkdir -p "$DIR" "$(dirname "$ENV_FILE")"
 command -v curl >/dev/null || { step "installing curl"; apt_install curl ca-certificates || failed+=("curl (apt-get install curl)"); }
+# The dashboard's browser tests (crates/server/tests/dashboard) drive a headless Chromium.
+{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || { step "installing chromium"; apt_install chromium chromium-driver fonts-dejavu-core || failed+=("browser: apt-get install chromium chromium-driver failed"); }
 
 if wants slurm; then
   step "slurm"

@@ -102,6 +102,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
         "spillway listening on http://{addr} (data in {})",
         data_dir.display()
     );
+    println!("dashboard at http://{addr}/ in a browser");
     if let Some(url) = &database {
         println!(
             "state in postgres at {}; replicas sharing it elect one leader",

@@ -26,6 +26,9 @@ enum BenchWhat {
     Submit(SubmitBench),
     /// Duration of one scheduling round with many pending jobs.
     Schedule(ScheduleBench),
+    /// The simulated service (the core's state machine on a virtual clock) over synthetic
+    /// workloads of growing size: wall time and how it grows.
+    Service(ServiceBench),
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,11 +61,153 @@ struct ScheduleBench {
     policy: LivePolicy,
 }
 
+#[derive(Debug, clap::Args)]
+struct ServiceBench {
+    /// Workload sizes, comma-separated; each runs in the same process, smallest first.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    jobs: Vec<usize>,
+    /// Accelerators in all, split evenly over three pools (H100, A100, L4).
+    #[arg(long, default_value_t = 960)]
+    accelerators: u32,
+    /// Offered load: busy share of the accelerators the arrivals would keep (0.9 = 90%).
+    #[arg(long, default_value_t = 0.9)]
+    load: f64,
+    /// Seed of the synthetic workload.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The decision core's policy (any name `[scheduler] policy` accepts).
+    #[arg(long, default_value = "priority_backfill")]
+    policy: LivePolicy,
+}
+
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Submit(b) => submit(b),
         BenchWhat::Schedule(b) => schedule(b),
+        BenchWhat::Service(b) => service(b),
     }
+}
+
+/// A seeded workload for the simulated service: Poisson arrivals at the rate that keeps
+/// `load` of `accelerators` busy; 1, 2, 4 or 8 accelerators; run times from 10 minutes to 10
+/// hours (log-uniform); one accelerator type, or any of two, or an ordered pair.
+fn service_workload(
+    n: usize,
+    accelerators: u32,
+    load: f64,
+    seed: u64,
+) -> Vec<spillway_sim::service::ServiceJob> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let types = ["H100", "A100", "L4"];
+    let sizes = [1u32, 2, 4, 8];
+    // Mean accelerator-seconds per job: E[count] x E[run time].
+    let mean_count = sizes.iter().sum::<u32>() as f64 / sizes.len() as f64;
+    let (lo, hi) = (600f64.ln(), 36_000f64.ln());
+    let mean_run = (36_000.0 - 600.0) / (hi - lo);
+    let rate = load * f64::from(accelerators) / (mean_count * mean_run);
+    let mut t = 0.0f64;
+    (0..n)
+        .map(|i| {
+            t += -(1.0 - rng.random::<f64>()).ln() / rate;
+            let count = sizes[rng.random_range(0..sizes.len())];
+            let run_s = (lo + rng.random::<f64>() * (hi - lo)).exp();
+            let first = rng.random_range(0..types.len());
+            let (order, alts) = match i % 3 {
+                0 => (ChoiceOrder::Ordered, 1),
+                1 => (ChoiceOrder::AnyOf, 2),
+                _ => (ChoiceOrder::Ordered, 2),
+            };
+            let choices = (0..alts)
+                .map(|k| AcceleratorChoice {
+                    accelerator: types[(first + k) % types.len()].to_string(),
+                    count,
+                })
+                .collect();
+            spillway_sim::service::ServiceJob {
+                job: MachineJob {
+                    id: JobId(i as u64 + 1),
+                    tenant: format!("tenant-{}", i % 8),
+                    submitted_ms: (t * 1000.0) as i64,
+                    priority: [100, 500, 500, 900][rng.random_range(0..4usize)],
+                    choices,
+                    order,
+                    num_nodes: 1,
+                    infra: None,
+                    use_spot: false,
+                    budget: None,
+                    work_secs: Some(run_s.ceil() as u64),
+                    deadline_ms: None,
+                    checkpoint_interval_s: None,
+                    resumable: false,
+                },
+                work_s: run_s,
+            }
+        })
+        .collect()
+}
+
+fn service(b: ServiceBench) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        b.load > 0.0 && b.load.is_finite(),
+        "--load must be a number > 0, found {}",
+        b.load
+    );
+    let per_pool = (b.accelerators / 3).max(1);
+    let pools: Vec<MachinePool> = ["H100", "A100", "L4"]
+        .iter()
+        .enumerate()
+        .map(|(i, a)| MachinePool {
+            name: a.to_lowercase(),
+            executor: "simulated".into(),
+            accelerator: Some(a.to_string()),
+            capacity: per_pool,
+            max_jobs: u32::MAX,
+            price: UsdPerHour([4.0, 2.0, 0.8][i]),
+            plan: PlanKind::OnDemand,
+            throughput: [1.0, 0.35, 0.12][i],
+            location: ("sim".into(), "sim".into(), a.to_string()),
+            contract: None,
+            preemptions_per_hour: 0.0,
+        })
+        .collect();
+    let capacities: Vec<u32> = pools.iter().map(|p| p.capacity).collect();
+    let mut sizes = b.jobs.clone();
+    sizes.sort_unstable();
+    let mut first: Option<(usize, f64)> = None;
+    for n in sizes {
+        let jobs = service_workload(n, per_pool * 3, b.load, b.seed);
+        let config = MachineConfig {
+            policy: b.policy,
+            ..MachineConfig::default()
+        };
+        let t = Instant::now();
+        let outcome = spillway_sim::service::run(
+            pools.clone(),
+            config,
+            &jobs,
+            &spillway_sim::service::ServiceSimConfig::default(),
+        );
+        let secs = t.elapsed().as_secs_f64();
+        let s = spillway_sim::service::ServiceSummary::new(&outcome, &capacities);
+        let growth = first.map_or(String::new(), |(n0, t0)| {
+            format!(
+                "; {:.1}x the time of {n0} jobs for {:.0}x the jobs",
+                secs / t0,
+                n as f64 / n0 as f64
+            )
+        });
+        println!(
+            "simulated service ({}): {n} jobs on {} accelerators: {secs:.2} s wall, {} rounds, {} finished, avg JCT {:.0} s, avg wait {:.0} s{growth}",
+            b.policy,
+            per_pool * 3,
+            outcome.rounds,
+            s.finished,
+            s.avg_jct_s,
+            s.avg_queueing_s
+        );
+        first.get_or_insert((n, secs));
+    }
+    Ok(())
 }
 
 /// p-th percentile (0..=100) of sorted durations.

@@ -16,6 +16,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod html;
 pub(crate) mod scenario;
 pub(crate) mod service;
 
@@ -128,6 +129,9 @@ pub(crate) struct SimulateArgs {
     /// Write SVG plots (JCT CDF per policy, utilization over time) into this folder.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
+    /// Write one self-contained HTML page (summary and charts, no network) to this file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scenario", "gavel_parity", "workload"])]
+    html: Option<PathBuf>,
     /// Re-run Gavel's published experiments (3 traces x policies) and print Gavel's numbers next
     /// to ours.
     #[arg(long, conflicts_with_all = ["trace", "policy"])]
@@ -332,6 +336,15 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
         let outcomes: Vec<&SimOutcome> = runs.iter().map(|(_, o, _)| o).collect();
         spillway_sim::plot::write_plots(dir, &outcomes, &cluster, args.jobs_window.clone())
             .with_context(|| format!("write plots into {}", dir.display()))?;
+    }
+    if let Some(path) = &args.html {
+        html::write(
+            path,
+            "Spillway simulation",
+            &summary_table(&runs, &cluster),
+            &runs,
+            &cluster,
+        )?;
     }
     if args.json {
         let runs: Vec<&Summary> = runs.iter().map(|(s, _, _)| s).collect();

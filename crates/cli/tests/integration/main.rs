@@ -12,6 +12,7 @@ mod offers;
 mod readme;
 mod service;
 mod simulate;
+mod simulate_html;
 
 use assert_cmd::Command;
 

@@ -2,6 +2,7 @@
 //! tenant with admin rights (the server then listens on loopback only).
 
 use super::error::ApiError;
+use crate::config::Config;
 use crate::service::Service;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -51,6 +52,10 @@ impl FromRequestParts<Arc<Service>> for Caller {
             return Ok(Caller::Open);
         }
         let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            // The dashboard's requests carry a session cookie instead of the token.
+            if let Some(caller) = super::dashboard::caller_from_cookie(parts, config) {
+                return caller;
+            }
             return Err(ApiError::unauthorized(
                 "missing bearer token: send `Authorization: Bearer TOKEN` (the CLI reads --token or SPILLWAY_TOKEN)",
             ));
@@ -63,18 +68,19 @@ impl FromRequestParts<Arc<Service>> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("malformed Authorization header: expected `Bearer TOKEN`")
             })?;
-        if config.admin_tokens.iter().any(|t| t == token) {
-            return Ok(Caller::Admin);
-        }
-        match config
-            .tenants
-            .iter()
-            .find(|t| t.tokens.iter().any(|x| x == token))
-        {
-            Some(t) => Ok(Caller::Tenant(t.name.clone())),
-            None => Err(ApiError::unauthorized(
-                "unknown token: check --token or SPILLWAY_TOKEN",
-            )),
-        }
+        caller_for_token(config, token)
+            .ok_or_else(|| ApiError::unauthorized("unknown token: check --token or SPILLWAY_TOKEN"))
     }
+}
+
+/// Whose a token is: an admin's, a tenant's, or nobody's.
+pub(crate) fn caller_for_token(config: &Config, token: &str) -> Option<Caller> {
+    if config.admin_tokens.iter().any(|t| t == token) {
+        return Some(Caller::Admin);
+    }
+    config
+        .tenants
+        .iter()
+        .find(|t| t.tokens.iter().any(|x| x == token))
+        .map(|t| Caller::Tenant(t.name.clone()))
 }

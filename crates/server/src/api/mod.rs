@@ -1,11 +1,14 @@
-//! The HTTP API under `/v1`, plus `/healthz`, `/metrics` and `/openapi.json`.
+//! The HTTP API under `/v1`, plus `/healthz`, `/metrics`, `/openapi.json` and the web
+//! dashboard (`/` and `/ui`).
 
 mod auth;
+mod dashboard;
 mod error;
 mod jobs;
 mod types;
 
 pub use auth::{Caller, DEFAULT_TENANT};
+pub use dashboard::SessionKey;
 pub use error::{ErrorBody, ErrorDetail};
 pub use types::*;
 
@@ -51,7 +54,7 @@ pub fn openapi_json() -> String {
         .expect("the OpenAPI document serializes")
 }
 
-/// The router with every endpoint.
+/// The router with every endpoint and the dashboard.
 pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/v1/jobs", post(jobs::submit).get(jobs::list))
@@ -68,7 +71,12 @@ pub fn router(service: Arc<Service>) -> Router {
             "/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi_json()) }),
         )
+        .merge(dashboard::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint: see /openapi.json") })
+        // Dashboard sessions are signed with a key kept in the data directory.
+        .layer(axum::Extension(SessionKey::load_or_create(
+            &service.config.data_dir,
+        )))
         .with_state(service)
 }
 
