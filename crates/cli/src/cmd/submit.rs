@@ -2,7 +2,7 @@
 
 use super::client::{Api, ClientArgs};
 use super::validate::read_spec;
-use spillway_server::api::SubmitResponse;
+use spillway_server::api::{MAX_BODY_BYTES, SubmitResponse};
 use std::path::PathBuf;
 
 /// Flags of `spillway submit`.
@@ -20,15 +20,25 @@ pub(crate) struct SubmitArgs {
 pub(crate) fn run(args: SubmitArgs) -> anyhow::Result<()> {
     let text = read_spec(&args.spec)?;
     let api = Api::new(&args.client)?;
+    let body = serde_json::to_vec(&serde_json::json!({ "yaml": text }))?;
+    // The server reads at most MAX_BODY_BYTES and may close the connection on a larger body
+    // before the client has sent it all, which would read as "cannot reach the server".
+    if body.len() > MAX_BODY_BYTES {
+        anyhow::bail!(
+            "the spec is too large: {} bytes to send, over the server's limit of {MAX_BODY_BYTES} bytes (2 MiB); put long scripts and data in files",
+            body.len()
+        );
+    }
     let mut rb = api
         .post("/v1/jobs")
-        .json(&serde_json::json!({ "yaml": text }));
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
     if let Some(k) = &args.idempotency_key {
         rb = rb.header("Idempotency-Key", k);
     }
     let resp: SubmitResponse = api.send(rb)?;
     for w in &resp.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::table::printable(w));
     }
     println!("{}", resp.id);
     Ok(())
