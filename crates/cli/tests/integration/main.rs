@@ -6,6 +6,7 @@ mod engines_bench;
 mod estimate;
 mod faults;
 mod ha;
+mod hardening;
 mod offers;
 mod service;
 mod simulate;
