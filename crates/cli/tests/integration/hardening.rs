@@ -117,7 +117,11 @@ fn the_cli_names_the_body_limit_and_pages_long_listings() {
         .args(["jobs", "--limit", "1002", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<i64> = list["jobs"]
         .as_array()
