@@ -21,6 +21,7 @@ fn serve(dir: &Path, config: &Path, name: &str) -> (Child, String) {
         std::thread::sleep(POLL);
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("server {name} did not become ready");
 }
 
