@@ -134,7 +134,7 @@ if [ "$total" -ne "$JOBS" ] || [ "$twice" -ne 0 ] || [ "$distinct" -ne "$JOBS" ]
   echo "FAILED: every job must run exactly once and succeed" >&2
   exit 1
 fi
-kill -9 "$SERVER_PID"; SERVER_PID=
+kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 rm -rf "$WORK"
 trap - EXIT
 echo "ok: every job ran exactly once"
