@@ -145,6 +145,21 @@ async fn another_tenants_job_ids_do_not_leak_into_reasons_or_events() {
         "{seen_by_admin}"
     );
 
+    // Item 2: the longest estimate a spec may give (10 years) waits behind the reservation
+    // like a 2 h one; beyond it the spec is refused (see the next test), so no estimate
+    // overflows into "ends before the reserved job starts".
+    let longest = submit_ok(
+        &app,
+        A,
+        "priority: 100\nwork: 3650d\nrun: 'true'\nresources: {accelerators: H100:2}\n",
+    )
+    .await;
+    let seen = poll(&app, A, &format!("/v1/jobs/{longest}/explain"), |v| {
+        v["reason"].as_str().is_some_and(|r| r.contains("behind"))
+    })
+    .await;
+    assert_eq!(seen["state"], "queued", "{seen}");
+
     // a's urgent job preempts b's running one: b reads who preempted it without the id.
     let urgent = submit_ok(
         &app,
@@ -172,7 +187,7 @@ async fn another_tenants_job_ids_do_not_leak_into_reasons_or_events() {
         "{list}"
     );
 
-    for id in [running, reserved, waiting, urgent] {
+    for id in [running, reserved, waiting, longest, urgent] {
         call(&app, "POST", &format!("/v1/jobs/{id}/cancel"), ADMIN, "").await;
     }
 }
