@@ -1,6 +1,33 @@
 //! Plain-text tables for human output: left-aligned text, right-aligned numbers, two spaces
 //! between columns, no trailing spaces (so snapshots stay stable).
 
+use std::borrow::Cow;
+
+/// Text from the server as a terminal may show it: control characters (newlines, escape
+/// sequences, NUL; C0, DEL and C1) and the bidirectional overrides that reorder what a
+/// reader sees are written as escapes (`\n`, `\u{1b}`), so that what a tenant wrote into a
+/// name or a path can neither move the cursor nor forge lines in an admin's terminal.
+/// Plain text comes back unchanged, without a copy.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// How a column's cells are aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Align {
@@ -29,6 +56,13 @@ impl Table {
     /// Appends a row; it must have one cell per column.
     pub(crate) fn push(&mut self, row: Vec<String>) {
         debug_assert_eq!(row.len(), self.headers.len(), "row width != column count");
+        let row = row
+            .into_iter()
+            .map(|cell| match printable(&cell) {
+                Cow::Borrowed(_) => cell,
+                Cow::Owned(escaped) => escaped,
+            })
+            .collect();
         self.rows.push(row);
     }
 
@@ -76,5 +110,17 @@ mod tests {
         t.push(vec!["a".into(), "1.00".into()]);
         t.push(vec!["longer".into(), "10.00".into()]);
         assert_eq!(t.render(), "name    price\na        1.00\nlonger  10.00\n");
+    }
+
+    #[test]
+    fn cells_escape_control_characters() {
+        assert_eq!(printable("plain /tmp/x"), "plain /tmp/x");
+        assert_eq!(
+            printable("a\u{1b}[2J\nb\u{202e}c\u{9b}"),
+            "a\\u{1b}[2J\\nb\\u{202e}c\\u{9b}"
+        );
+        let mut t = Table::new(&[("name", Align::Left)]);
+        t.push(vec!["x\ry".into()]);
+        assert_eq!(t.render(), "name\nx\\ry\n");
     }
 }

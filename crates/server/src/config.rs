@@ -62,6 +62,8 @@ struct ConfigFile {
     listen: Option<String>,
     #[serde(default)]
     admin_tokens: Vec<String>,
+    #[serde(default)]
+    public_metrics: bool,
     #[serde(default, rename = "pool")]
     pools: Vec<PoolFile>,
     #[serde(default, rename = "tenant")]
@@ -312,7 +314,16 @@ pub struct Config {
     pub round_s: Option<u64>,
     /// Committed-spend contracts (`[[contract]]`).
     pub contracts: Vec<Contract>,
+    /// Whether `/metrics` answers without a token when tokens are configured
+    /// (`public_metrics`, default false: any valid token reads them).
+    pub public_metrics: bool,
 }
+
+/// Most accelerators one pool may declare (`count`): more than any single pool runs, and
+/// small enough that the per-accelerator state of an idle server stays small.
+pub const MAX_POOL_COUNT: u32 = 65_536;
+/// Most jobs at once on one pool (`max_jobs`).
+pub const MAX_POOL_JOBS: u32 = 4 * MAX_POOL_COUNT;
 
 /// The default half-life of a failover block, seconds (as in scenarios).
 pub const DEFAULT_FAILOVER_HALF_LIFE_S: f64 = 1800.0;
@@ -377,6 +388,7 @@ impl Config {
             restart_overhead_s: DEFAULT_RESTART_OVERHEAD_S,
             round_s: None,
             contracts: Vec::new(),
+            public_metrics: false,
         }
     }
 
@@ -468,6 +480,15 @@ impl Config {
                     },
                 }),
             };
+            if p.count > MAX_POOL_COUNT {
+                return Err(field(
+                    at("count"),
+                    format!(
+                        "{} accelerators is over the limit of {MAX_POOL_COUNT} per pool: split it into several pools",
+                        p.count
+                    ),
+                ));
+            }
             if accelerator.is_some() && count == 0 {
                 return Err(field(
                     at("count"),
@@ -494,6 +515,14 @@ impl Config {
             });
             if max_jobs == 0 {
                 return Err(field(at("max_jobs"), "must be at least 1"));
+            }
+            if max_jobs > MAX_POOL_JOBS {
+                return Err(field(
+                    at("max_jobs"),
+                    format!(
+                        "{max_jobs} is over the limit of {MAX_POOL_JOBS} jobs at once per pool"
+                    ),
+                ));
             }
             for (key, value) in [
                 ("provider", &p.provider),
@@ -549,6 +578,15 @@ impl Config {
         let mut seen_tokens: Vec<&str> = file.admin_tokens.iter().map(String::as_str).collect();
         for (i, t) in file.tenants.iter().enumerate() {
             let at = |f: &str| format!("tenant[{i}].{f}");
+            if t.name.chars().any(char::is_control) {
+                return Err(field(
+                    at("name"),
+                    format!(
+                        "tenant name {:?} has control characters: use printable text",
+                        t.name
+                    ),
+                ));
+            }
             if t.name.is_empty() || tenants.iter().any(|o| o.name == t.name) {
                 return Err(field(
                     at("name"),
@@ -653,6 +691,7 @@ impl Config {
             restart_overhead_s,
             round_s,
             contracts,
+            public_metrics: file.public_metrics,
         })
     }
 }
@@ -881,5 +920,37 @@ max_usd_per_hour = 20.0
         assert_eq!(c.pools.len(), 1);
         assert_eq!(c.pools[0].name, "local");
         assert!(!c.has_tokens());
+    }
+
+    #[test]
+    fn pool_sizes_are_bounded_with_the_limit_in_the_error() {
+        let e = Config::parse(
+            "[[pool]]\nname = \"p\"\naccelerator = \"H100\"\ncount = 100000000\n",
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: pool[0].count: 100000000 accelerators is over the limit of 65536 per pool: split it into several pools"
+        );
+        let e = Config::parse(
+            "[[pool]]\nname = \"p\"\naccelerator = \"H100\"\ncount = 8\nmax_jobs = 4000000000\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("pool[0].max_jobs: 4000000000 is over the limit of 262144"),
+            "{e}"
+        );
+        let c = Config::parse(
+            "[[pool]]\nname = \"p\"\naccelerator = \"H100\"\ncount = 65536\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.pools[0].max_jobs, 262_144);
+        assert!(!c.public_metrics);
+        let e = Config::parse("[[tenant]]\nname = \"a\\u001b[2J\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("tenant[0].name"), "{e}");
     }
 }

@@ -16,6 +16,7 @@ pub mod api;
 pub mod config;
 pub mod executor;
 pub mod job;
+pub mod lock;
 pub mod metrics;
 pub mod schedule;
 pub mod service;
@@ -45,6 +46,9 @@ pub enum ServeError {
     /// The service could not start.
     #[error(transparent)]
     Service(#[from] service::ServiceError),
+    /// Another server holds the data directory (SQLite store).
+    #[error(transparent)]
+    Locked(#[from] lock::LockError),
     /// This replica led and another took over its lease: it stopped so that it never acts
     /// on a stale view (restart it, and it follows).
     #[error("lost the leader lease to another replica: stopped (restart to follow)")]
@@ -81,6 +85,13 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
             return Err(ServeError::OpenNonLoopback(a));
         }
     }
+    // One server per SQLite data directory, taken before binding so that a second server
+    // says who holds it rather than failing on a port. Held until this function returns,
+    // or the process ends. Postgres replicas share the directory and elect a leader instead.
+    let mut data_lock = match &config.database {
+        None => Some(lock::DataDirLock::acquire(&config.data_dir)?),
+        Some(_) => None,
+    };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -93,6 +104,14 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
     })?;
     if !config.has_tokens() && !addr.ip().is_loopback() {
         return Err(ServeError::OpenNonLoopback(addr));
+    }
+    if let Some(l) = &mut data_lock {
+        l.record(Some(&addr.to_string()))
+            .map_err(|source| lock::LockError::Io {
+                dir: config.data_dir.display().to_string(),
+                path: l.path().display().to_string(),
+                source,
+            })?;
     }
     let data_dir = config.data_dir.clone();
     let database = config.database.clone();
@@ -141,6 +160,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
             addr: addr.to_string(),
             source,
         })?;
+    drop(data_lock);
     if lost.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(ServeError::LostLease);
     }

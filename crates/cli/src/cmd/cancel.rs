@@ -15,6 +15,6 @@ pub(crate) struct CancelArgs {
 pub(crate) fn run(args: CancelArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.client)?;
     let job: JobView = api.send(api.post(&format!("/v1/jobs/{}/cancel", args.id)))?;
-    println!("job {}: {}", job.id, job.message);
+    println!("job {}: {}", job.id, crate::table::printable(&job.message));
     Ok(())
 }

@@ -81,11 +81,14 @@ impl Api {
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(v) if v["error"]["message"].is_string() => Err(anyhow!(
                 "{} ({}, HTTP {})",
-                v["error"]["message"].as_str().unwrap_or_default(),
+                crate::table::printable(v["error"]["message"].as_str().unwrap_or_default()),
                 v["error"]["code"].as_str().unwrap_or_default(),
                 status.as_u16()
             )),
-            _ => Err(anyhow!("the server answered HTTP {status}: {text}")),
+            _ => Err(anyhow!(
+                "the server answered HTTP {status}: {}",
+                crate::table::printable(&text)
+            )),
         }
     }
 }

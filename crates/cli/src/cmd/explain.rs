@@ -1,6 +1,7 @@
 //! `spillway explain`: why a job waits, or why it runs where it runs.
 
 use super::client::{Api, ClientArgs, time};
+use crate::table::printable;
 use spillway_server::api::Explanation;
 
 /// Flags of `spillway explain`.
@@ -22,12 +23,17 @@ pub(crate) fn run(args: ExplainArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&e)?);
         return Ok(());
     }
-    println!("job {} is {}", e.id, e.reason);
+    println!("job {} is {}", e.id, printable(&e.reason));
     println!("policy: {}", e.policy);
     if !e.events.is_empty() {
         println!("\nhistory:");
         for ev in &e.events {
-            println!("  {}  {:<10} {}", time(ev.at_ms), ev.kind, ev.message);
+            println!(
+                "  {}  {:<10} {}",
+                time(ev.at_ms),
+                printable(&ev.kind),
+                printable(&ev.message)
+            );
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use super::client::{Api, ClientArgs, time};
 use crate::table::{Align, Table};
-use spillway_server::api::JobList;
+use spillway_server::api::{JobList, MAX_PAGE};
 
 /// Flags of `spillway jobs`.
 #[derive(Debug, clap::Args)]
@@ -13,7 +13,7 @@ pub(crate) struct JobsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// At most this many, newest first.
+    /// At most this many, newest first (fetched in pages of at most 1000).
     #[arg(long, default_value_t = 100)]
     limit: u32,
     #[command(flatten)]
@@ -22,11 +22,29 @@ pub(crate) struct JobsArgs {
 
 pub(crate) fn run(args: JobsArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.client)?;
-    let mut query: Vec<(&str, String)> = vec![("limit", args.limit.to_string())];
-    if let Some(s) = &args.state {
-        query.push(("state", s.clone()));
+    // Page through the server's cursor until `--limit` jobs or the last page.
+    let mut list = JobList {
+        jobs: Vec::new(),
+        next_before: None,
+    };
+    let mut before: Option<i64> = None;
+    while (list.jobs.len() as u64) < u64::from(args.limit) {
+        let want = (u64::from(args.limit) - list.jobs.len() as u64).min(u64::from(MAX_PAGE));
+        let mut query: Vec<(&str, String)> = vec![("limit", want.to_string())];
+        if let Some(s) = &args.state {
+            query.push(("state", s.clone()));
+        }
+        if let Some(b) = before {
+            query.push(("before", b.to_string()));
+        }
+        let page: JobList = api.send(api.get("/v1/jobs").query(&query))?;
+        list.jobs.extend(page.jobs);
+        list.next_before = page.next_before;
+        match page.next_before {
+            Some(b) => before = Some(b),
+            None => break,
+        }
     }
-    let list: JobList = api.send(api.get("/v1/jobs").query(&query))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());

@@ -1,7 +1,7 @@
 //! `spillway show`: one job with its attempts and events.
 
 use super::client::{Api, ClientArgs, time};
-use crate::table::{Align, Table};
+use crate::table::{Align, Table, printable};
 use spillway_server::api::JobDetail;
 
 /// Flags of `spillway show`.
@@ -24,10 +24,11 @@ pub(crate) fn run(args: ShowArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let j = &d.job;
-    println!("job {} ({})", j.id, j.name);
-    println!("  tenant:       {}", j.tenant);
+    // Names and messages may hold what a tenant wrote: escaped, never printed raw.
+    println!("job {} ({})", j.id, printable(&j.name));
+    println!("  tenant:       {}", printable(&j.tenant));
     println!("  state:        {}", j.state);
-    println!("  message:      {}", j.message);
+    println!("  message:      {}", printable(&j.message));
     println!("  priority:     {}", j.priority);
     let accs = if j.accelerators.is_empty() {
         "none".to_string()
@@ -90,7 +91,12 @@ pub(crate) fn run(args: ShowArgs) -> anyhow::Result<()> {
     }
     println!("\nevents:");
     for e in &d.events {
-        println!("  {}  {:<10} {}", time(e.at_ms), e.kind, e.message);
+        println!(
+            "  {}  {:<10} {}",
+            time(e.at_ms),
+            printable(&e.kind),
+            printable(&e.message)
+        );
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use super::client::{Api, ClientArgs};
 use super::validate::read_spec;
 use anyhow::{Context, bail};
 use spillway_model::spec::{parse_specs, task_documents};
-use spillway_server::api::SubmitResponse;
+use spillway_server::api::{MAX_BODY_BYTES, SubmitResponse};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -83,7 +83,20 @@ pub(crate) fn run(args: SubmitArgs) -> anyhow::Result<()> {
         let mut body = serde_json::json!({ "envs": envs, "secrets": secrets, "after": after });
         let field = if task.is_string() { "yaml" } else { "spec" };
         body[field] = task.clone();
-        let mut rb = api.post("/v1/jobs").json(&body);
+        let body = serde_json::to_vec(&body)?;
+        // The server reads at most MAX_BODY_BYTES and may close the connection on a larger
+        // body before the client has sent it all, which would read as "cannot reach the
+        // server".
+        if body.len() > MAX_BODY_BYTES {
+            bail!(
+                "the spec is too large: {} bytes to send, over the server's limit of {MAX_BODY_BYTES} bytes (2 MiB); put long scripts and data in files",
+                body.len()
+            );
+        }
+        let mut rb = api
+            .post("/v1/jobs")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(k) = &args.idempotency_key {
             let key = if tasks.len() > 1 {
                 format!("{k}-{i}")
@@ -94,7 +107,7 @@ pub(crate) fn run(args: SubmitArgs) -> anyhow::Result<()> {
         }
         let resp: SubmitResponse = api.send(rb)?;
         for w in &resp.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::table::printable(w));
         }
         println!("{}", resp.id);
         after = Some(resp.id);

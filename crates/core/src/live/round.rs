@@ -146,7 +146,9 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 Some(r) => {
                     free - r.count.min(free) >= c.count
                         || job.work_secs.is_some_and(|w| {
-                            input.now_ms.saturating_add(w as i64 * 1000) <= r.shadow_ms
+                            input.now_ms.saturating_add(
+                                i64::try_from(w).map_or(i64::MAX, |w| w.saturating_mul(1000)),
+                            ) <= r.shadow_ms
                         })
                 }
             }

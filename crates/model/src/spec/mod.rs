@@ -13,6 +13,7 @@
 
 mod duration;
 mod error;
+mod limits;
 mod names;
 mod parse;
 mod resources;
@@ -22,6 +23,7 @@ mod types;
 
 pub use duration::{format_duration, parse_duration};
 pub use error::{SpecError, SpecErrors, SpecWarning};
+pub use limits::{MAX_DURATION_SECS, MAX_TEXT_BYTES, MAX_TOTAL_BYTES};
 pub use names::{AcceleratorNames, skypilot_only};
 pub use parse::{parse_spec, parse_spec_value, parse_specs, task_documents};
 pub use submit::{SubmitValues, fill_at_submit};

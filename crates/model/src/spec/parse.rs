@@ -286,6 +286,7 @@ pub fn parse_spec_value(value: &Value, names: &AcceleratorNames) -> Result<Parse
         }]));
     };
     let spec = walk_document(&mut w, doc);
+    super::limits::check(&mut w, &spec);
     if !w.errors.is_empty() {
         return Err(SpecErrors(w.errors));
     }

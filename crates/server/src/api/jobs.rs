@@ -3,6 +3,7 @@
 
 use super::auth::{Caller, DEFAULT_TENANT};
 use super::error::{ApiError, ErrorBody};
+use super::redact::Redactor;
 use super::types::{
     Explanation, JobDetail, JobList, JobView, LogChunk, SubmitRequest, SubmitResponse,
 };
@@ -12,6 +13,7 @@ use crate::service::Service;
 use crate::store::JobFilter;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use spillway_model::spec::{Dialect, SubmitValues, fill_at_submit, parse_spec, parse_spec_value};
@@ -21,6 +23,13 @@ use std::time::Instant;
 
 /// Largest log chunk returned at once.
 const MAX_LOG_CHUNK: u64 = 1 << 20;
+
+/// Most jobs in one page of `GET /v1/jobs`; follow `next_before` for more.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Largest request body the API reads (a submitted spec): 2 MiB. Each text of a spec is
+/// bounded far below this by the spec parser (what one process's arguments can hold).
+pub const MAX_BODY_BYTES: usize = 2 << 20;
 
 /// Axum's query rejections, reworded in our style.
 fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
@@ -64,9 +73,22 @@ pub async fn submit(
     State(service): State<Arc<Service>>,
     caller: Caller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
     let started = Instant::now();
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "the request body is over the limit of {MAX_BODY_BYTES} bytes (2 MiB): a spec must be smaller"
+                ),
+            )
+        } else {
+            ApiError::bad_request(format!("cannot read the request body: {}", e.body_text()))
+        }
+    })?;
     let is_yaml = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -176,8 +198,10 @@ pub struct ListQuery {
     state: Option<String>,
     /// Only this tenant's jobs (admins; a tenant always sees only its own).
     tenant: Option<String>,
-    /// At most this many (default 1000).
+    /// At most this many (default and most: 1000).
     limit: Option<u32>,
+    /// Only jobs with a smaller id: the previous page's `next_before`.
+    before: Option<i64>,
 }
 
 /// List jobs, newest first.
@@ -204,12 +228,19 @@ pub async fn list(
         Some(t) => Some(t.to_string()),
         None => q.tenant,
     };
+    let limit = q.limit.unwrap_or(MAX_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request(format!(
+            "limit: {limit} is out of range: ask for 1 to {MAX_PAGE} jobs per page, and follow next_before for more"
+        )));
+    }
     let jobs = service
         .store
         .jobs(JobFilter {
             tenant,
             state,
-            limit: Some(q.limit.unwrap_or(1000)),
+            limit: Some(limit),
+            before: q.before.map(JobId),
         })
         .await?;
     // The short wait reasons live in the reactor; a follower replica has none to give.
@@ -223,14 +254,22 @@ pub async fn list(
     } else {
         service.wait_reasons(queued).await.unwrap_or_default()
     };
+    let redact = Redactor::new(&service, &caller, jobs.iter().map(|j| j.message.as_str())).await?;
+    let next_before = match jobs.last() {
+        Some(last) if jobs.len() == limit as usize => Some(last.id.0),
+        _ => None,
+    };
     Ok(Json(JobList {
         jobs: jobs
             .iter()
-            .map(|j| JobView {
-                reason: reasons.get(&j.id).cloned(),
-                ..JobView::from(j)
+            .map(|j| {
+                let mut v = JobView::from(j);
+                v.message = redact.text(&v.message);
+                v.reason = reasons.get(&j.id).cloned();
+                v
             })
             .collect(),
+        next_before,
     }))
 }
 
@@ -250,10 +289,14 @@ pub async fn show(
     let job = visible_job(&service, &caller, parse_id(&id)?).await?;
     let attempts = service.store.attempts(job.id).await?;
     let events = service.store.events(job.id).await?;
+    let texts = events.iter().map(|e| e.message.as_str());
+    let redact = Redactor::new(&service, &caller, texts.chain([job.message.as_str()])).await?;
+    let mut view = JobView::from(&job);
+    view.message = redact.text(&view.message);
     Ok(Json(JobDetail {
-        job: JobView::from(&job),
+        job: view,
         attempts: attempts.into_iter().map(Into::into).collect(),
-        events,
+        events: redact.events(events),
     }))
 }
 
@@ -312,16 +355,22 @@ pub async fn logs(
     let job = visible_job(&service, &caller, parse_id(&id)?).await?;
     let path = job_dir(&service.config.data_dir, job.id).join(file);
     let offset = q.offset.unwrap_or(0);
-    let data = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+    let data = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Vec<u8>>> {
         let mut f = match std::fs::File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(Vec::new())),
             Err(e) => return Err(e),
         };
+        // A log only grows, and a follower only passes offsets it was given: an offset past
+        // the end is a client's mistake (and seeking far past it fails on some filesystems).
+        let len = f.metadata()?.len();
+        if offset > len {
+            return Ok(None);
+        }
         f.seek(SeekFrom::Start(offset))?;
         let mut buf = Vec::new();
         f.take(MAX_LOG_CHUNK).read_to_end(&mut buf)?;
-        Ok(buf)
+        Ok(Some(buf))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
@@ -331,6 +380,11 @@ pub async fn logs(
             "internal",
             format!("cannot read log: {e}"),
         )
+    })?
+    .ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "offset: {offset} is past the end of the {file}: pass 0 or a next_offset the server returned"
+        ))
     })?;
     let next_offset = offset + data.len() as u64;
     Ok(Json(LogChunk {
@@ -366,11 +420,13 @@ pub async fn explain(
         }
     };
     let events = service.store.events(job.id).await?;
+    let texts = events.iter().map(|e| e.message.as_str());
+    let redact = Redactor::new(&service, &caller, texts.chain([reason.as_str()])).await?;
     Ok(Json(Explanation {
         id: job.id.0,
         state: job.state,
-        reason,
+        reason: redact.text(&reason),
         policy: service.config.policy.name().to_string(),
-        events,
+        events: redact.events(events),
     }))
 }

@@ -5,17 +5,19 @@ mod auth;
 mod dashboard;
 mod error;
 mod jobs;
+mod redact;
 mod types;
 
 pub use auth::{Caller, DEFAULT_TENANT};
 pub use dashboard::SessionKey;
 pub use error::{ErrorBody, ErrorDetail};
+pub use jobs::{MAX_BODY_BYTES, MAX_PAGE};
 pub use types::*;
 
 use crate::service::Service;
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -77,6 +79,14 @@ pub fn router(service: Arc<Service>) -> Router {
         .layer(axum::Extension(SessionKey::load_or_create(
             &service.config.data_dir,
         )))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method: see /openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(service)
 }
 
@@ -152,9 +162,17 @@ pub async fn contracts(
     Ok(Json(ContractList { at_ms, contracts }))
 }
 
-async fn metrics(State(service): State<Arc<Service>>) -> impl IntoResponse {
-    (
+/// Prometheus metrics: open to anyone only where the config says so (`public_metrics`, or no
+/// tokens at all); otherwise any valid token reads them.
+async fn metrics(
+    State(service): State<Arc<Service>>,
+    caller: Result<Caller, ApiError>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !service.config.public_metrics {
+        caller?;
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         service.metrics.render(),
-    )
+    ))
 }

@@ -138,6 +138,10 @@ impl From<&Job> for JobView {
 pub struct JobList {
     /// The jobs.
     pub jobs: Vec<JobView>,
+    /// When the page is full: pass it as `before` for the next page (older jobs); absent on
+    /// the last page.
+    #[serde(default)]
+    pub next_before: Option<i64>,
 }
 
 /// One launch of a job.

@@ -24,18 +24,29 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// The wrapper; `$1` pid file, `$2` exit file, `$3` setup (may be empty), `$4` run.
+/// The wrapper; `$1` pid file, `$2` exit file, `$3` setup (may be empty), `$4` run, then the
+/// job's own environment as `NAME=value` arguments.
+///
+/// The wrapper runs in the server's environment plus Spillway's own variables, never the
+/// job's: a job's `BASH_ENV` would otherwise run inside the wrapper before the pid-file fence,
+/// and its `PATH` would decide which `mv` records the exit. The job's variables reach only the
+/// shells that run its commands (`env NAME=value... "$BASH" -c`), the same bash as the
+/// wrapper's, after the fence.
 const WRAPPER: &str = r#"set -C
 { echo $$ > "$1"; } 2>/dev/null || exit 97
 set +C
 rc=0
-if [ -n "$3" ]; then bash -c "$3" || rc=$?; fi
-if [ "$rc" -eq 0 ]; then bash -c "$4"; rc=$?; fi
+if [ -n "$3" ]; then env -- "${@:5}" "$BASH" -c "$3" || rc=$?; fi
+if [ "$rc" -eq 0 ]; then env -- "${@:5}" "$BASH" -c "$4"; rc=$?; fi
 echo "$rc" > "$2.tmp" && mv -f "$2.tmp" "$2"
 exit "$rc"
 "#;
 
 /// How long a stopped job gets between SIGTERM and SIGKILL.
+/// Variables the wrapper's own shell acts on: never set on it from a job's secrets or extra
+/// variables (a job's `envs` reach only the job's shells, as arguments).
+const SHELL_CONTROL: &[&str] = &["BASH_ENV", "ENV", "BASHOPTS", "SHELLOPTS", "PS4", "IFS"];
+
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often an adopted process (not our child) is checked for exit.
 const ADOPTED_POLL: Duration = Duration::from_millis(200);
@@ -150,8 +161,33 @@ impl Executor for LocalExecutor {
             (Some(c), true) => c.resume.clone().unwrap_or_else(|| req.spec.run.clone()),
             _ => req.spec.run.clone(),
         };
+        // What Spillway sets itself wins over the job's variables of the same name, as when
+        // the job's variables were set on the wrapper first.
+        let mut ours: Vec<&str> = vec![
+            "SPILLWAY_JOB_ID",
+            "SPILLWAY_ATTEMPT",
+            "SPILLWAY_RESUMED",
+            "SPILLWAY_RESTART_COUNT",
+            "SPILLWAY_CHECKPOINT_DIR",
+            "CUDA_VISIBLE_DEVICES",
+        ];
+        if let Some(acc) = &req.accelerator {
+            ours.extend(visibility_vars(acc).iter().copied());
+        }
         let extra =
             super::secrets::extra_env(&self.data_dir, &req, super::secrets::SecretsBy::Value)?;
+        // Secrets and TPU variables reach the wrapper's environment (not its arguments, which
+        // any local user can read), except names the wrapper's own shell would act on.
+        let extra: Vec<(String, String)> = extra
+            .into_iter()
+            .filter(|(k, _)| !SHELL_CONTROL.contains(&k.as_str()))
+            .collect();
+        let job_env = req
+            .spec
+            .envs
+            .iter()
+            .filter(|(k, _)| !ours.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"));
         let mut cmd = tokio::process::Command::new("bash");
         cmd.arg("-c")
             .arg(WRAPPER)
@@ -160,9 +196,9 @@ impl Executor for LocalExecutor {
             .arg(adir.join("exit"))
             .arg(req.spec.setup.as_deref().unwrap_or(""))
             .arg(run)
+            .args(job_env)
             .current_dir(&workdir)
-            .envs(&req.spec.envs)
-            .envs(&extra)
+            .envs(extra)
             .env("SPILLWAY_JOB_ID", req.job.to_string())
             .env("SPILLWAY_ATTEMPT", req.attempt.to_string())
             .env("SPILLWAY_RESUMED", if req.resume { "1" } else { "0" })

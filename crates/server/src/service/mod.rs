@@ -294,7 +294,8 @@ impl Service {
         let submitted_ms = now_ms();
         let deadline_ms = spec.deadline.map(|d| match d {
             Deadline::AtUnixMs(ms) => ms,
-            Deadline::AfterSecs(s) => submitted_ms + s as i64 * 1000,
+            Deadline::AfterSecs(s) => submitted_ms
+                .saturating_add(i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000)),
         });
         if let Some(d) = deadline_ms.filter(|d| *d <= submitted_ms) {
             let at = jiff::Timestamp::from_millisecond(d)

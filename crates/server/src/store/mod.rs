@@ -160,6 +160,8 @@ pub struct JobFilter {
     pub state: Option<JobState>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
+    /// Only jobs with a smaller id (the cursor of the next page).
+    pub before: Option<JobId>,
 }
 
 /// Accelerator time used by one tenant on one pool.

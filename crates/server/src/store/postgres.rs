@@ -252,15 +252,22 @@ impl Store for PostgresStore {
     async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, StoreError> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1::text IS NULL OR tenant = $1)
-             AND ($2::text IS NULL OR state = $2) ORDER BY id DESC LIMIT $3"
+             AND ($2::text IS NULL OR state = $2) AND ($4::bigint IS NULL OR id < $4)
+             ORDER BY id DESC LIMIT $3"
         );
         let limit = filter.limit.map(i64::from);
+        let before = filter.before.map(|id| id.0);
         let rows = self
             .reader()
             .await?
             .query(
                 &sql,
-                &[&filter.tenant, &filter.state.map(JobState::as_str), &limit],
+                &[
+                    &filter.tenant,
+                    &filter.state.map(JobState::as_str),
+                    &limit,
+                    &before,
+                ],
             )
             .await?;
         rows.iter().map(job_from_row).collect()

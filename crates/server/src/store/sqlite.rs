@@ -406,12 +406,19 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let sql = format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR tenant = ?1)
-                 AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3"
+                 AND (?2 IS NULL OR state = ?2) AND (?4 IS NULL OR id < ?4)
+                 ORDER BY id DESC LIMIT ?3"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let limit = filter.limit.map_or(-1, i64::from);
+            let before = filter.before.map(|id| id.0);
             let rows = stmt.query_map(
-                params![filter.tenant, filter.state.map(JobState::as_str), limit],
+                params![
+                    filter.tenant,
+                    filter.state.map(JobState::as_str),
+                    limit,
+                    before
+                ],
                 job_from_row,
             )?;
             rows.map(|r| r?).collect()

@@ -267,6 +267,13 @@ async fn jobs_filter_by_tenant_and_state_newest_first(b: Backend) {
         ..t1
     };
     assert_eq!(list(t1_queued).await, vec![ids[3].id]);
+    // Pages: the next one starts below the last id of the one before.
+    let page = JobFilter {
+        limit: Some(2),
+        before: Some(ids[3].id),
+        ..JobFilter::default()
+    };
+    assert_eq!(list(page).await, vec![ids[2].id, ids[1].id]);
 }
 
 async fn unfinished_jobs_come_with_their_attempts(b: Backend) {

@@ -253,6 +253,7 @@ fn parse_pod(record: &::csv::StringRecord, columns: &Columns) -> Result<Pod, Fie
         ));
     }
     let created = rows::parse_u64("creation_time", &record[columns.creation_time])?;
+    rows::check_seconds("creation_time", created as f64)?;
     let optional_time = |field: &str, index: usize| -> Result<Option<u64>, FieldError> {
         let raw = &record[index];
         if raw.is_empty() {

@@ -150,6 +150,7 @@ fn parse_job(record: &::csv::StringRecord, columns: &Columns) -> Result<JobRecor
             ),
         ));
     }
+    rows::check_seconds("submit_time_s", arrival_time_s)?;
     let duration_s = rows::parse_duration("duration_s", &record[columns.duration_s])?;
     let scale_factor = rows::parse_gpus("num_gpus", &record[columns.num_gpus])?;
     // An empty optional cell means the column's default, so columns can be filled for some jobs

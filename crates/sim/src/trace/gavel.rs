@@ -141,6 +141,15 @@ fn parse_line(line: &str, id: usize) -> Result<JobRecord, LineError> {
             format!("must be >= 0 seconds, found {arrival_time_s}"),
         ));
     }
+    if arrival_time_s > super::rows::MAX_TRACE_SECONDS {
+        return Err(bad(
+            "arrival_time",
+            format!(
+                "{arrival_time_s} seconds is over the limit of {} s (10 years)",
+                super::rows::MAX_TRACE_SECONDS
+            ),
+        ));
+    }
     Ok(JobRecord {
         id: id.to_string(),
         job_type: Some(job_type.to_string()),

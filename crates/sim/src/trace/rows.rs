@@ -159,13 +159,29 @@ pub(crate) fn parse_f64(field: &str, raw: &str) -> Result<f64, FieldError> {
     }
 }
 
-/// Parses a duration in seconds that must be positive.
+/// The longest duration and the latest arrival a trace may give, seconds: ten years (as the
+/// service's job specs). Beyond it a simulation would run for ages one round at a time, and
+/// times in integer microseconds would lose precision or overflow.
+pub(crate) const MAX_TRACE_SECONDS: f64 = 10.0 * 365.0 * 86_400.0;
+
+/// Parses a duration in seconds that must be positive and at most [`MAX_TRACE_SECONDS`].
 pub(crate) fn parse_duration(field: &str, raw: &str) -> Result<f64, FieldError> {
     let value = parse_f64(field, raw)?;
     if value <= 0.0 {
         return Err(FieldError::new(
             field,
             format!("duration `{raw}` must be a positive number of seconds"),
+        ));
+    }
+    check_seconds(field, value)
+}
+
+/// `value` if it is at most [`MAX_TRACE_SECONDS`], else an error naming the field and the limit.
+pub(crate) fn check_seconds(field: &str, value: f64) -> Result<f64, FieldError> {
+    if value > MAX_TRACE_SECONDS {
+        return Err(FieldError::new(
+            field,
+            format!("`{value}` seconds is over the limit of {MAX_TRACE_SECONDS} s (10 years)"),
         ));
     }
     Ok(value)
@@ -197,6 +213,16 @@ pub(crate) fn parse_u64(field: &str, raw: &str) -> Result<u64, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_bounded() {
+        assert_eq!(
+            parse_duration("duration_s", "1e13").unwrap_err().message,
+            "`10000000000000` seconds is over the limit of 315360000 s (10 years)"
+        );
+        assert_eq!(parse_duration("d", "315360000"), Ok(MAX_TRACE_SECONDS));
+        assert!(check_seconds("submit_time_s", 1e18).is_err());
+    }
 
     #[test]
     fn numbers_are_checked() {

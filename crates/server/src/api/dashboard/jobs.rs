@@ -78,6 +78,7 @@ pub(super) async fn rows(
             tenant,
             state,
             limit: Some(if filtered { 5_000 } else { limit + 1 }),
+            before: None,
         })
         .await?;
     let mut rows = Vec::new();

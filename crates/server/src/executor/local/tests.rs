@@ -160,3 +160,36 @@ async fn adopted_process_is_watched_until_it_exits() {
     assert_eq!(rx2.recv().await.unwrap().exit_code(), Some(5));
     assert_eq!(rx.recv().await.unwrap().exit_code(), Some(5));
 }
+
+/// A job's environment reaches its commands, never the wrapper: its `BASH_ENV` is read by the
+/// shells that run `setup` and `run` (after the pid-file fence), not by the wrapper before it;
+/// and its `PATH` does not decide how the wrapper records the exit code.
+#[tokio::test]
+async fn the_jobs_environment_stays_out_of_the_wrapper() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ex = LocalExecutor::new(dir.path().to_path_buf(), tx);
+    let marker = dir.path().join("sourced");
+    let rc = dir.path().join("rc.sh");
+    // $0 is the wrapper's name (spillway-job) inside the wrapper, bash's path in a job's shell.
+    std::fs::write(&rc, format!("echo \"$0\" >> '{}'\n", marker.display())).unwrap();
+    let yaml = format!(
+        "setup: 'true'\nrun: 'echo \"$GREETING\"; exit 3'\nenvs:\n  BASH_ENV: '{}'\n  PATH: /nonexistent\n  GREETING: hello\n",
+        rc.display()
+    );
+    let handle = ex.launch(request(&yaml, 21, None, vec![])).await.unwrap();
+    assert_eq!(rx.recv().await.unwrap().exit_code(), Some(3));
+    assert!(matches!(handle, Handle::Process { .. }));
+    let sourced = std::fs::read_to_string(&marker).unwrap();
+    // Sourced twice (setup, run), each time by a job's shell, never by the wrapper.
+    assert_eq!(sourced.lines().count(), 2, "{sourced}");
+    assert!(!sourced.contains("spillway-job"), "{sourced}");
+    let adir = attempt_dir(dir.path(), JobId(21), 1);
+    // The wrapper found `mv` on the server's PATH, not the job's, and recorded the exit.
+    assert_eq!(
+        std::fs::read_to_string(adir.join("exit")).unwrap().trim(),
+        "3"
+    );
+    let out = std::fs::read_to_string(job_dir(dir.path(), JobId(21)).join("stdout.log")).unwrap();
+    assert_eq!(out, "hello\n");
+}
