@@ -8,6 +8,7 @@ mod faults;
 mod fidelity;
 mod ha;
 mod offers;
+mod replay;
 mod service;
 mod simulate;
 

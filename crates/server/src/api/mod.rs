@@ -2,11 +2,13 @@
 
 mod auth;
 mod error;
+mod history;
 mod jobs;
 mod types;
 
 pub use auth::{Caller, DEFAULT_TENANT};
 pub use error::{ErrorBody, ErrorDetail};
+pub use history::{HistoryJob, HistoryPage};
 pub use types::*;
 
 use crate::service::Service;
@@ -25,7 +27,7 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Spillway", description = "The Spillway broker API: submit AI jobs, follow them, see pools and usage."),
-    paths(jobs::submit, jobs::list, jobs::show, jobs::cancel, jobs::logs, jobs::explain, pools, usage, contracts),
+    paths(jobs::submit, jobs::list, jobs::show, jobs::cancel, jobs::logs, jobs::explain, history::history, pools, usage, contracts),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth)
 )]
@@ -59,6 +61,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/logs", get(jobs::logs))
         .route("/v1/jobs/{id}/explain", get(jobs::explain))
+        .route("/v1/history", get(history::history))
         .route("/v1/pools", get(pools))
         .route("/v1/usage", get(usage))
         .route("/v1/contracts", get(contracts))
