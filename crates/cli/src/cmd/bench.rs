@@ -26,6 +26,8 @@ enum BenchWhat {
     Submit(SubmitBench),
     /// Duration of one scheduling round with many pending jobs.
     Schedule(ScheduleBench),
+    /// `spillway replay` of a synthetic history (default 100,000 jobs): how long it takes.
+    Replay(super::replay::bench::ReplayBench),
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +64,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Submit(b) => submit(b),
         BenchWhat::Schedule(b) => schedule(b),
+        BenchWhat::Replay(b) => super::replay::bench::run_bench(b),
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! Parse and validate every flag first ([`Plan`]), then read, replay and report.
 
+pub(crate) mod bench;
 mod demand;
 mod export;
 mod figures;
