@@ -75,9 +75,9 @@ pub(crate) fn run_bench(b: ReplayBench) -> Result<()> {
     let mut jobs = Vec::with_capacity(b.jobs);
     let mut meta = Vec::with_capacity(b.jobs);
     for i in 0..b.jobs {
-        // Mean 3.2 chips x 1,500 reference seconds a job, one every 12 s: about 60% of the
+        // Mean 3.2 chips x 1,500 reference seconds a job, one every 9 s: about 80% of the
         // pools (the A100s at a third of an H100's speed).
-        at += (-(1.0 - rng.random::<f64>()).ln() * 12_000.0) as i64;
+        at += (-(1.0 - rng.random::<f64>()).ln() * 9_000.0) as i64;
         let count = [1, 1, 2, 4, 8][rng.random_range(0..5usize)];
         let priority = [100, 500, 500, 900][rng.random_range(0..4usize)];
         let tenant = tenants[rng.random_range(0..3usize)];
