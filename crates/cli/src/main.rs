@@ -35,6 +35,9 @@ enum Command {
     Contracts(cmd::contracts::ContractsArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
     Simulate(Box<cmd::simulate::SimulateArgs>),
+    /// Replay the service's own history through the simulator: calibration against what
+    /// happened, then what-ifs (another policy, configuration or demand).
+    Replay(Box<cmd::replay::ReplayArgs>),
     /// Run the broker: HTTP API, durable store, scheduling loop and executors.
     Serve(cmd::serve::ServeArgs),
     /// Submit a job spec (YAML file or `-` for stdin); prints the job id.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Estimate(args) => cmd::estimate::run(args),
         Command::Contracts(args) => cmd::contracts::run(args),
         Command::Simulate(args) => cmd::simulate::run(*args),
+        Command::Replay(args) => cmd::replay::run(*args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Submit(args) => cmd::submit::run(args),
         Command::Jobs(args) => cmd::jobs::run(args),

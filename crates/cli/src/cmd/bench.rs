@@ -29,6 +29,8 @@ enum BenchWhat {
     /// The simulated service (the core's state machine on a virtual clock) over synthetic
     /// workloads of growing size: wall time and how it grows.
     Service(ServiceBench),
+    /// `spillway replay` of a synthetic history (default 100,000 jobs): how long it takes.
+    Replay(super::replay::bench::ReplayBench),
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,6 +87,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Submit(b) => submit(b),
         BenchWhat::Schedule(b) => schedule(b),
         BenchWhat::Service(b) => service(b),
+        BenchWhat::Replay(b) => super::replay::bench::run_bench(b),
     }
 }
 

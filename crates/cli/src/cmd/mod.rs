@@ -10,6 +10,7 @@ pub(crate) mod jobs;
 pub(crate) mod logs;
 pub(crate) mod offers;
 pub(crate) mod pools;
+pub(crate) mod replay;
 pub(crate) mod serve;
 pub(crate) mod show;
 pub(crate) mod simulate;

@@ -11,6 +11,7 @@ mod hardening;
 mod msrv;
 mod offers;
 mod readme;
+mod replay;
 mod service;
 mod simulate;
 mod simulate_html;

@@ -4,6 +4,7 @@
 mod auth;
 mod dashboard;
 mod error;
+mod history;
 mod jobs;
 mod redact;
 mod types;
@@ -12,6 +13,7 @@ pub use auth::{Caller, DEFAULT_TENANT};
 pub use dashboard::SessionKey;
 pub use error::{ErrorBody, ErrorDetail};
 pub use jobs::{MAX_BODY_BYTES, MAX_PAGE};
+pub use history::{HistoryJob, HistoryPage};
 pub use types::*;
 
 use crate::service::Service;
@@ -30,7 +32,7 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Spillway", description = "The Spillway broker API: submit AI jobs, follow them, see pools and usage."),
-    paths(jobs::submit, jobs::list, jobs::show, jobs::cancel, jobs::logs, jobs::explain, pools, usage, contracts),
+    paths(jobs::submit, jobs::list, jobs::show, jobs::cancel, jobs::logs, jobs::explain, history::history, pools, usage, contracts),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth)
 )]
@@ -64,6 +66,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/logs", get(jobs::logs))
         .route("/v1/jobs/{id}/explain", get(jobs::explain))
+        .route("/v1/history", get(history::history))
         .route("/v1/pools", get(pools))
         .route("/v1/usage", get(usage))
         .route("/v1/contracts", get(contracts))

@@ -71,6 +71,17 @@ pub enum StoreError {
     /// The store's writer has stopped (the server is shutting down).
     #[error("store writer stopped")]
     Closed,
+    /// A database read as it is (`spillway replay --database`), not migrated, has another
+    /// schema version than this build.
+    #[error("database schema version {found} is not this Spillway's ({known}): {hint}")]
+    OtherVersion {
+        /// Version found in the database (0: not a Spillway database).
+        found: i64,
+        /// Latest version this build knows.
+        known: i64,
+        /// What to do about it.
+        hint: &'static str,
+    },
     /// Opening the database directory or file failed.
     #[error("cannot open database at {path}: {source}")]
     Open {
@@ -164,6 +175,35 @@ pub struct JobFilter {
     pub before: Option<JobId>,
 }
 
+/// Which part of the history to read: jobs submitted in `[from_ms, to_ms)` with an id above
+/// `after`, oldest first, at most `limit` (a page; pass the last id read as the next `after`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// First submit time included, ms since the epoch.
+    pub from_ms: i64,
+    /// First submit time excluded, ms since the epoch.
+    pub to_ms: i64,
+    /// Only jobs with a greater id (the cursor); `None` from the start.
+    pub after: Option<JobId>,
+    /// At most this many jobs.
+    pub limit: u32,
+}
+
+/// Refuses a database whose schema version is not this build's, for readers that must not
+/// migrate it (a replay reads a live server's store).
+pub(super) fn check_version(found: i64) -> Result<(), StoreError> {
+    let known = migrations::latest();
+    let hint = match found {
+        f if f == known => return Ok(()),
+        0 => "it is not a Spillway database (no schema): check the path or URL",
+        f if f < known => {
+            "it was written by an older Spillway: replay it with that version, or start `spillway serve` of this version on it once to migrate it"
+        }
+        _ => "it was written by a newer Spillway: upgrade spillway",
+    };
+    Err(StoreError::OtherVersion { found, known, hint })
+}
+
 /// Accelerator time used by one tenant on one pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageRow {
@@ -211,6 +251,9 @@ pub trait Store: Send + Sync + 'static {
     async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError>;
     /// What each contract was charged, per pool, counting running attempts up to `now_ms`.
     async fn contract_usage(&self, now_ms: i64) -> Result<Vec<ContractUsageRow>, StoreError>;
+    /// One page of the history: the jobs a query selects, oldest first, each with its
+    /// attempts (first first). What `spillway replay` replays.
+    async fn history(&self, query: HistoryQuery) -> Result<Vec<(Job, Vec<Attempt>)>, StoreError>;
     /// Ids of the jobs stored as queued, oldest first: how a leader finds the jobs that
     /// other replicas accepted.
     async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError>;

@@ -20,7 +20,8 @@ mod writer;
 
 use super::migrations::{CONTRACT_USAGE_SQL, MIGRATIONS, latest, postgres_sql};
 use super::{
-    ContractUsageRow, JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted, UsageRow, Write,
+    ContractUsageRow, HistoryQuery, JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted,
+    UsageRow, Write, check_version,
 };
 use crate::job::{Attempt, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
@@ -122,6 +123,39 @@ impl PostgresStore {
             next_reader: AtomicUsize::new(0),
             lease_conn,
             fence,
+        })
+    }
+
+    /// Connects to `url` for reading only (`spillway replay --database`): the schema is neither
+    /// created nor migrated, a database of another schema version is refused, and writes fail
+    /// with [`StoreError::Closed`], so that a replay never changes a live server's store.
+    pub async fn connect_read_only(url: &str) -> Result<PostgresStore, StoreError> {
+        let config = parse(url)?;
+        let client = connect(&config).await?;
+        let exists: bool = client
+            .query_one("SELECT to_regclass('spillway_schema') IS NOT NULL", &[])
+            .await?
+            .get(0);
+        let found: i64 = if exists {
+            client
+                .query_opt("SELECT version FROM spillway_schema", &[])
+                .await?
+                .map_or(0, |r| r.get(0))
+        } else {
+            0
+        };
+        check_version(found)?;
+        // No writer: the receiver is dropped, so every write answers `Closed`.
+        let (writer, _) = mpsc::unbounded_channel();
+        Ok(PostgresStore {
+            writer,
+            readers: vec![Conn::new(config.clone(), client)],
+            next_reader: AtomicUsize::new(0),
+            lease_conn: Conn {
+                config,
+                client: tokio::sync::Mutex::new(None),
+            },
+            fence: Arc::new(AtomicI64::new(UNFENCED)),
         })
     }
 
@@ -282,6 +316,40 @@ impl Store for PostgresStore {
         let ids: Vec<i64> = jobs.iter().map(|r| r.get(0)).collect();
         // Recovery runs while no other server writes (it holds the lease), so the two reads
         // agree without a shared snapshot.
+        let sql_attempts = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ANY($1) ORDER BY job_id, number"
+        );
+        let attempts = c.query(&sql_attempts, &[&ids]).await?;
+        let mut by_job: HashMap<i64, Vec<Attempt>> = HashMap::new();
+        for row in &attempts {
+            let a = attempt_from_row(row)?;
+            by_job.entry(a.job.0).or_default().push(a);
+        }
+        jobs.iter()
+            .map(|row| {
+                let job = job_from_row(row)?;
+                let attempts = by_job.remove(&job.id.0).unwrap_or_default();
+                Ok((job, attempts))
+            })
+            .collect()
+    }
+
+    async fn history(&self, q: HistoryQuery) -> Result<Vec<(Job, Vec<Attempt>)>, StoreError> {
+        let c = self.reader().await?;
+        let sql_jobs = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE submitted_ms >= $1 AND submitted_ms < $2
+             AND id > $3 ORDER BY id LIMIT $4"
+        );
+        let after = q.after.map_or(0, |a| a.0);
+        let jobs = c
+            .query(
+                &sql_jobs,
+                &[&q.from_ms, &q.to_ms, &after, &i64::from(q.limit)],
+            )
+            .await?;
+        let ids: Vec<i64> = jobs.iter().map(|r| r.get(0)).collect();
+        // A job's attempts may change between the two reads while the server runs: the page
+        // is what was stored at about that moment, as a replay needs.
         let sql_attempts = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ANY($1) ORDER BY job_id, number"
         );

@@ -6,10 +6,13 @@
 //! connection, which WAL lets run beside the writer.
 
 use super::migrations::{CONTRACT_USAGE_SQL, migrate};
-use super::{ContractUsageRow, JobFilter, NewJob, Store, StoreError, Submitted, UsageRow, Write};
+use super::{
+    ContractUsageRow, HistoryQuery, JobFilter, NewJob, Store, StoreError, Submitted, UsageRow,
+    Write, check_version,
+};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, mpsc};
@@ -65,6 +68,33 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: tx,
             reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+
+    /// Opens an existing database for reading only (`spillway replay --database`): nothing is
+    /// created or migrated, and a database of another schema version is refused, so that a
+    /// replay never changes a live server's store. Its writes fail with [`StoreError::Closed`].
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such database file (the server keeps it at <data dir>/spillway.sqlite)",
+                ),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        check_version(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)?;
+        // No writer: the receiver is dropped, so every write answers `Closed`.
+        let (writer, _) = mpsc::channel();
+        Ok(SqliteStore {
+            writer,
+            reader: Arc::new(Mutex::new(conn)),
         })
     }
 
@@ -448,6 +478,31 @@ impl Store for SqliteStore {
 
     async fn attempts(&self, id: JobId) -> Result<Vec<Attempt>, StoreError> {
         self.read(move |c| load_attempts(c, id)).await
+    }
+
+    async fn history(&self, q: HistoryQuery) -> Result<Vec<(Job, Vec<Attempt>)>, StoreError> {
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE submitted_ms >= ?1 AND submitted_ms < ?2
+                 AND id > ?3 ORDER BY id LIMIT ?4"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let after = q.after.map_or(0, |a| a.0);
+            let jobs: Vec<Job> = stmt
+                .query_map(
+                    params![q.from_ms, q.to_ms, after, i64::from(q.limit)],
+                    job_from_row,
+                )?
+                .map(|r| r?)
+                .collect::<Result<_, StoreError>>()?;
+            let mut out = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let attempts = load_attempts(c, job.id)?;
+                out.push((job, attempts));
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn events(&self, id: JobId) -> Result<Vec<JobEvent>, StoreError> {

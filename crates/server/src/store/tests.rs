@@ -98,7 +98,41 @@ on_both_backends!(
     a_failing_write_fails_alone_in_its_batch,
     attempts_are_replaced_by_number,
     contracts_are_charged_by_attempt_at_the_price_they_started_under,
+    history_pages_through_a_period_with_attempts,
 );
+
+async fn history_pages_through_a_period_with_attempts(b: Backend) {
+    let store = b.store;
+    let mut ids = Vec::new();
+    for at in [500, 1_000, 2_000, 3_000] {
+        let mut j = new_job("echo h", None);
+        j.submitted_ms = at;
+        ids.push(store.submit(j).await.unwrap().job.id);
+    }
+    store
+        .write(vec![
+            Write::Attempt(attempt_with(ids[2], 2, None)),
+            Write::Attempt(attempt_with(ids[2], 1, Some(2_500))),
+        ])
+        .await
+        .unwrap();
+    let q = |after, limit| HistoryQuery {
+        from_ms: 1_000,
+        to_ms: 3_000,
+        after,
+        limit,
+    };
+    let all = store.history(q(None, 10)).await.unwrap();
+    let got: Vec<JobId> = all.iter().map(|(j, _)| j.id).collect();
+    assert_eq!(got, [ids[1], ids[2]], "from included, to excluded");
+    let numbers: Vec<u32> = all[1].1.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2]);
+    let first = store.history(q(None, 1)).await.unwrap();
+    assert_eq!(first[0].0.id, ids[1]);
+    let next = store.history(q(Some(ids[1]), 1)).await.unwrap();
+    assert_eq!(next[0].0.id, ids[2]);
+    assert!(store.history(q(Some(ids[2]), 1)).await.unwrap().is_empty());
+}
 
 async fn submitted_jobs_read_back_and_ids_increase(b: Backend) {
     let store = b.store;
@@ -343,6 +377,41 @@ async fn attempts_are_replaced_by_number(b: Backend) {
 }
 
 // The lease matters only where several servers share the store.
+
+#[tokio::test]
+async fn a_read_only_sqlite_store_reads_and_refuses_other_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let id = {
+        let store = SqliteStore::open(&path).unwrap();
+        store.submit(new_job("echo r", None)).await.unwrap().job.id
+    };
+    let ro = SqliteStore::open_read_only(&path).unwrap();
+    assert_eq!(ro.job(id).await.unwrap().unwrap().id, id);
+    assert!(matches!(
+        ro.write(vec![Write::Event(
+            id,
+            JobEvent {
+                at_ms: 1,
+                kind: "x".into(),
+                message: "y".into()
+            }
+        )])
+        .await,
+        Err(StoreError::Closed)
+    ));
+    let missing = SqliteStore::open_read_only(&dir.path().join("nope.db"));
+    assert!(matches!(missing, Err(StoreError::Open { .. })));
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    drop(conn);
+    let err = SqliteStore::open_read_only(&path).err().unwrap();
+    assert!(
+        matches!(err, StoreError::OtherVersion { found: 2, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("older Spillway"), "{err}");
+}
 
 #[tokio::test]
 async fn sqlite_is_not_shared_and_its_lease_is_always_held() {

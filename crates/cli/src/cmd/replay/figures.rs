@@ -1,0 +1,225 @@
+//! The figures compared side by side, computed the same way for what happened and for a
+//! replay: JCT and queueing over the same jobs, utilization, preemptions, each tenant's share of
+//! accelerator-seconds, spend (accelerator-hours x the pool's price) and contract burn.
+
+use super::history::PastJob;
+use super::workload::Replayable;
+use serde::Serialize;
+use spillway_server::config::Config;
+use spillway_sim::service::ServiceOutcome;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One side of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Figures {
+    /// Jobs replayed (or, for what happened, the jobs the replay covers).
+    pub(crate) jobs: usize,
+    /// Jobs whose JCT is compared that finished.
+    pub(crate) finished: usize,
+    /// Average seconds from arrival to finish.
+    pub(crate) avg_jct_s: f64,
+    /// 90th percentile of the same.
+    pub(crate) p90_jct_s: f64,
+    /// Average seconds from arrival to first start.
+    pub(crate) avg_queueing_s: f64,
+    /// From the first arrival to the last end, seconds.
+    pub(crate) makespan_s: f64,
+    /// Attempts preempted.
+    pub(crate) preemptions: u64,
+    /// Busy share of each pool's accelerators over the makespan.
+    pub(crate) utilization: BTreeMap<String, f64>,
+    /// Accelerator-hours per pool.
+    pub(crate) chip_hours: BTreeMap<String, f64>,
+    /// Each tenant's share of the accelerator-seconds.
+    pub(crate) tenant_share: BTreeMap<String, f64>,
+    /// Accelerator-hours x each pool's price, USD.
+    pub(crate) spend_usd: f64,
+    /// Spend on each contract's committed pools, USD.
+    pub(crate) contract_usd: BTreeMap<String, f64>,
+}
+
+/// One attempt, whoever ran it.
+struct Slice<'a> {
+    tenant: &'a str,
+    pool: &'a str,
+    chips: u32,
+    start_ms: i64,
+    end_ms: i64,
+}
+
+/// A job's times, whoever ran it.
+struct Times {
+    submitted_ms: i64,
+    first_start_ms: Option<i64>,
+    /// `Some` only for jobs whose JCT is compared.
+    finished_ms: Option<i64>,
+}
+
+fn figures(
+    config: &Config,
+    origin_ms: i64,
+    jobs: usize,
+    times: &[Times],
+    slices: &[Slice<'_>],
+    preemptions: u64,
+) -> Figures {
+    let mut jcts: Vec<f64> = times
+        .iter()
+        .filter_map(|t| t.finished_ms.map(|f| (f - t.submitted_ms) as f64 / 1000.0))
+        .collect();
+    jcts.sort_by(f64::total_cmp);
+    let waits: Vec<f64> = times
+        .iter()
+        .filter_map(|t| {
+            t.first_start_ms
+                .map(|s| (s - t.submitted_ms) as f64 / 1000.0)
+        })
+        .collect();
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    let p90 = if jcts.is_empty() {
+        0.0
+    } else {
+        jcts[((jcts.len() as f64 * 0.9).ceil() as usize).clamp(1, jcts.len()) - 1]
+    };
+    let end_ms = slices.iter().map(|s| s.end_ms).max().unwrap_or(origin_ms);
+    let span_s = (end_ms - origin_ms).max(0) as f64 / 1000.0;
+    let mut chip_s: BTreeMap<String, f64> = BTreeMap::new();
+    let mut tenant_s: BTreeMap<String, f64> = BTreeMap::new();
+    for s in slices {
+        let cs = (s.end_ms - s.start_ms).max(0) as f64 / 1000.0 * f64::from(s.chips);
+        *chip_s.entry(s.pool.to_string()).or_default() += cs;
+        *tenant_s.entry(s.tenant.to_string()).or_default() += cs;
+    }
+    let total: f64 = tenant_s.values().sum();
+    let mut spend_usd = 0.0;
+    let mut contract_usd: BTreeMap<String, f64> = BTreeMap::new();
+    let mut utilization = BTreeMap::new();
+    for (pool, cs) in &chip_s {
+        let Some(p) = config.pool(pool) else { continue };
+        let usd = cs / 3600.0 * p.price.0;
+        spend_usd += usd;
+        if let Some(c) = &p.contract {
+            *contract_usd.entry(c.clone()).or_default() += usd;
+        }
+        if p.count > 0 && span_s > 0.0 {
+            utilization.insert(pool.clone(), cs / (f64::from(p.count) * span_s));
+        }
+    }
+    Figures {
+        jobs,
+        finished: jcts.len(),
+        avg_jct_s: mean(&jcts),
+        p90_jct_s: p90,
+        avg_queueing_s: mean(&waits),
+        makespan_s: span_s,
+        preemptions,
+        utilization,
+        chip_hours: chip_s.into_iter().map(|(k, v)| (k, v / 3600.0)).collect(),
+        tenant_share: tenant_s
+            .into_iter()
+            .map(|(k, v)| (k, if total > 0.0 { v / total } else { 0.0 }))
+            .collect(),
+        spend_usd,
+        contract_usd,
+    }
+}
+
+/// What happened to the replayed jobs, with the live configuration's prices.
+pub(crate) fn actual(
+    history: &[PastJob],
+    replay: &Replayable,
+    config: &Config,
+    now_ms: i64,
+) -> Figures {
+    let replayed: BTreeSet<u64> = replay.jobs.iter().map(|j| j.job.id.0).collect();
+    let mut times = Vec::new();
+    let mut slices = Vec::new();
+    let mut preemptions = 0;
+    for j in history.iter().filter(|j| replayed.contains(&(j.id as u64))) {
+        let runs: Vec<_> = j.attempts.iter().filter(|a| a.ran()).collect();
+        preemptions += runs
+            .iter()
+            .filter(|a| a.outcome == spillway_server::job::AttemptOutcome::Preempted)
+            .count() as u64;
+        times.push(Times {
+            submitted_ms: j.submitted_ms,
+            first_start_ms: runs.first().map(|a| a.started_ms),
+            finished_ms: j
+                .finished_ms
+                .filter(|_| replay.ended.contains(&(j.id as u64))),
+        });
+        for a in runs {
+            slices.push(Slice {
+                tenant: &j.tenant,
+                pool: &a.pool,
+                chips: a.chips,
+                start_ms: a.started_ms,
+                end_ms: a.ended_ms.unwrap_or(now_ms),
+            });
+        }
+    }
+    figures(
+        config,
+        replay.origin_ms,
+        times.len(),
+        &times,
+        &slices,
+        preemptions,
+    )
+}
+
+/// What a replay did, with `config`'s prices; `ended` says whose JCT counts (a copy made by
+/// `--scale-demand` counts as its original, `copies` maps it).
+pub(crate) fn replayed(
+    outcome: &ServiceOutcome,
+    config: &Config,
+    origin_ms: i64,
+    ended: &BTreeSet<u64>,
+    copies: &BTreeMap<u64, u64>,
+) -> Figures {
+    let tenants: BTreeMap<u64, &str> = outcome
+        .jobs
+        .iter()
+        .map(|j| (j.job, j.tenant.as_str()))
+        .collect();
+    let counts = |id: u64| ended.contains(copies.get(&id).unwrap_or(&id));
+    let times: Vec<Times> = outcome
+        .jobs
+        .iter()
+        .map(|j| Times {
+            submitted_ms: j.submitted_ms,
+            first_start_ms: j.first_start_ms,
+            finished_ms: j.finished_ms.filter(|_| counts(j.job)),
+        })
+        .collect();
+    let slices: Vec<Slice<'_>> = outcome
+        .attempts
+        .iter()
+        .map(|a| Slice {
+            tenant: tenants.get(&a.job).copied().unwrap_or(""),
+            pool: &a.pool,
+            chips: a.chips,
+            start_ms: a.started_ms,
+            end_ms: a.ended_ms.unwrap_or(outcome.makespan_ms.max(a.started_ms)),
+        })
+        .collect();
+    figures(
+        config,
+        origin_ms,
+        times.len(),
+        &times,
+        &slices,
+        outcome.preemptions,
+    )
+}
+
+/// `(b - a) / a`, or `None` when `a` is 0.
+pub(crate) fn rel(a: f64, b: f64) -> Option<f64> {
+    (a.abs() > f64::EPSILON).then(|| (b - a) / a)
+}
