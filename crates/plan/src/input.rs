@@ -363,6 +363,8 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
         format!("{} has no bf16 peak to measure speeds against", reference_spec.name),
     )?;
 
+    let uncertainty = uncertainty(file)?;
+
     // Classes.
     check(
         !file.classes.is_empty(),
@@ -602,7 +604,6 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
         }
     }
 
-    let uncertainty = uncertainty(file)?;
     let seed = p.seed.unwrap_or(1);
     let eval = file.evaluation.as_ref();
     let eval_paths = eval.and_then(|e| e.paths).unwrap_or(100) as usize;
@@ -698,6 +699,16 @@ fn commitment(
         f("tier"),
         "no [[commitment.tier]]: give at least one (min_spend, discount_percent)",
     )?;
+    for (j, pair) in c.tiers.windows(2).enumerate() {
+        check(
+            pair[1].min_spend > pair[0].min_spend,
+            format!("commitment[{i}].tier[{}].min_spend", j + 1),
+            format!(
+                "{} is not above tier[{j}]'s {}: list tiers from the smallest",
+                pair[1].min_spend, pair[0].min_spend
+            ),
+        )?;
+    }
     let mut tiers = Vec::new();
     for (j, t) in c.tiers.iter().enumerate() {
         let g = |name: &str| format!("commitment[{i}].tier[{j}].{name}");
@@ -707,18 +718,6 @@ fn commitment(
             g("discount_percent"),
             format!("{} must be in [0, 100)", t.discount_percent),
         )?;
-        if j > 0 {
-            check(
-                t.min_spend > c.tiers[j - 1].min_spend,
-                g("min_spend"),
-                format!(
-                    "{} is not above tier[{}]'s {}: list tiers from the smallest",
-                    t.min_spend,
-                    j - 1,
-                    c.tiers[j - 1].min_spend
-                ),
-            )?;
-        }
         let next = c.tiers.get(j + 1).map(|n| n.min_spend);
         let max_spend = t.max_spend.or(next).unwrap_or(f64::INFINITY);
         check(

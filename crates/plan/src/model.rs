@@ -368,7 +368,8 @@ pub(crate) fn build(
                     Some(s) => (s / MONEY, s / MONEY),
                     None => (0.0, tier.max_spend.min(useful.max(tier.min_spend) * 2.0) / MONEY),
                 };
-                let s_col = col(&mut lp, &mut tags, Cat::Commit, None, pv, 1.0, lb, ub, false);
+                // S is in millions: a unit of it costs pv x 1e6 USD.
+                let s_col = col(&mut lp, &mut tags, Cat::Commit, None, pv * MONEY, 1.0, lb, ub, false);
                 if spend.is_none() {
                     let z = col(&mut lp, &mut tags, Cat::Commit, None, 0.0, 1.0, 0.0, 1.0, !relax);
                     lp.row(0.0, f64::INFINITY, [(s_col, 1.0), (z, -tier.min_spend / MONEY)]);
