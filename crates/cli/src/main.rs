@@ -35,6 +35,9 @@ enum Command {
     Contracts(cmd::contracts::ContractsArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
     Simulate(Box<cmd::simulate::SimulateArgs>),
+    /// Size a capacity portfolio over years: build, commit or rent (two-stage stochastic
+    /// MILP), against the baselines; evaluate a contract.
+    Plan(Box<cmd::plan::PlanArgs>),
     /// Run the broker: HTTP API, durable store, scheduling loop and executors.
     Serve(cmd::serve::ServeArgs),
     /// Submit a job spec (YAML file or `-` for stdin); prints the job id.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Estimate(args) => cmd::estimate::run(args),
         Command::Contracts(args) => cmd::contracts::run(args),
         Command::Simulate(args) => cmd::simulate::run(*args),
+        Command::Plan(args) => cmd::plan::run(*args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Submit(args) => cmd::submit::run(args),
         Command::Jobs(args) => cmd::jobs::run(args),

@@ -4,8 +4,8 @@
 //! example. Not a timed test: the figures depend on the machine.
 
 use spillway_catalog::Catalog;
-use spillway_plan::model::Restrictions;
 use spillway_plan::model::Fixings;
+use spillway_plan::model::Restrictions;
 use std::path::Path;
 use std::time::Instant;
 
@@ -19,8 +19,9 @@ fn main() {
         let input = spillway_plan::load(&file, &catalog).expect("valid plan");
         let started = Instant::now();
         let scenarios = input.scenarios();
-        let solved = spillway_plan::solve::solve(&input, &scenarios, &Fixings::default(), Restrictions::ALL)
-            .expect("solves");
+        let solved =
+            spillway_plan::solve::solve(&input, &scenarios, &Fixings::default(), Restrictions::ALL)
+                .expect("solves");
         println!(
             "{}: {} periods, {} accelerators, {} classes, {} scenarios: {} columns, {} rows, {} integer, {} in {:.2} s (solve {:.2} s); expected cost ${:.3}B",
             input.name,

@@ -43,40 +43,62 @@ fn money(part: &str) -> Option<f64> {
 
 /// Parses the `--contract` text.
 pub fn parse(text: &str) -> Result<ContractSpec, PlanError> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
     let Some((provider, rest)) = parts.split_first() else {
-        return Err(err(text, "empty; expected 'PROVIDER, $AMOUNT, N months, P% off, ACC+ACC'"));
+        return Err(err(
+            text,
+            "empty; expected 'PROVIDER, $AMOUNT, N months, P% off, ACC+ACC'",
+        ));
     };
     let (mut spend, mut term, mut discount, mut accs, mut start) = (None, None, None, None, 0);
     for part in rest {
         let lower = part.to_ascii_lowercase();
         if part.starts_with('$') {
             spend = Some(money(part).ok_or_else(|| {
-                err(text, format!("`{part}` is not an amount; write e.g. $10B, $750M or $2.5e9"))
+                err(
+                    text,
+                    format!("`{part}` is not an amount; write e.g. $10B, $750M or $2.5e9"),
+                )
             })?);
         } else if let Some(n) = lower.strip_suffix("months").or(lower.strip_suffix("month")) {
             term = Some(n.trim().parse::<u32>().map_err(|_| {
-                err(text, format!("`{part}` is not a term; write e.g. 72 months"))
+                err(
+                    text,
+                    format!("`{part}` is not a term; write e.g. 72 months"),
+                )
             })?);
         } else if let Some(n) = lower.strip_suffix("years").or(lower.strip_suffix("year")) {
             term = Some(
-                n.trim()
-                    .parse::<u32>()
-                    .map_err(|_| err(text, format!("`{part}` is not a term; write e.g. 6 years")))?
-                    * 12,
+                n.trim().parse::<u32>().map_err(|_| {
+                    err(text, format!("`{part}` is not a term; write e.g. 6 years"))
+                })? * 12,
             );
         } else if let Some(n) = lower.strip_suffix("off") {
             let n = n.trim().trim_end_matches('%').trim();
             discount = Some(n.parse::<f64>().map_err(|_| {
-                err(text, format!("`{part}` is not a discount; write e.g. 30% off"))
+                err(
+                    text,
+                    format!("`{part}` is not a discount; write e.g. 30% off"),
+                )
             })?);
         } else if let Some(n) = lower.strip_prefix("start") {
             let n = n.trim().trim_start_matches("month").trim();
             start = n.parse::<u32>().map_err(|_| {
-                err(text, format!("`{part}` is not a start; write e.g. start 6 (a month)"))
+                err(
+                    text,
+                    format!("`{part}` is not a start; write e.g. start 6 (a month)"),
+                )
             })?;
         } else {
-            accs = Some(part.split('+').map(|a| a.trim().to_string()).collect::<Vec<_>>());
+            accs = Some(
+                part.split('+')
+                    .map(|a| a.trim().to_string())
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     let spend = spend.ok_or_else(|| err(text, "no amount; add e.g. $10B"))?;
@@ -138,9 +160,13 @@ mod tests {
 
     #[test]
     fn names_what_is_missing_or_wrong() {
-        let e = parse("gcp, 72 months, 30% off, tpu-v5p").unwrap_err().to_string();
+        let e = parse("gcp, 72 months, 30% off, tpu-v5p")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no amount"), "{e}");
-        let e = parse("gcp, $ten, 72 months, 30% off, tpu-v5p").unwrap_err().to_string();
+        let e = parse("gcp, $ten, 72 months, 30% off, tpu-v5p")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`$ten` is not an amount"), "{e}");
         let e = parse("gcp, $1B, 30% off, tpu-v5p").unwrap_err().to_string();
         assert!(e.contains("no term"), "{e}");

@@ -92,7 +92,10 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 
 /// Sums monthly values into periods.
 fn into_periods(months: &[f64], periods: Periods) -> Vec<f64> {
-    months.chunks(periods.months).map(|c| c.iter().sum()).collect()
+    months
+        .chunks(periods.months)
+        .map(|c| c.iter().sum())
+        .collect()
 }
 
 /// The scenario with growth multiplier `gm` and level multiplier `lm` on every class.
@@ -299,7 +302,11 @@ mod tests {
         assert_ne!(a[0].demand, c[0].demand);
         // The mean path's first month is near the model's (noise has mean 1).
         let m = mean(&a);
-        assert!((m.demand[0][0] / 1000.0 - 1.0).abs() < 0.02, "{}", m.demand[0][0]);
+        assert!(
+            (m.demand[0][0] / 1000.0 - 1.0).abs() < 0.02,
+            "{}",
+            m.demand[0][0]
+        );
         let e = envelope(&a);
         assert!(e.demand[0][23] >= m.demand[0][23]);
     }

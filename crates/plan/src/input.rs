@@ -205,8 +205,12 @@ impl Accelerators<'_> {
                 if !fw.runs_on(kind) {
                     return 0.0;
                 }
-                roofline_speed(jk, (spec.bf16_dense_tflops, spec.memory_tb_s), self.reference)
-                    .unwrap_or(0.0)
+                roofline_speed(
+                    jk,
+                    (spec.bf16_dense_tflops, spec.memory_tb_s),
+                    self.reference,
+                )
+                .unwrap_or(0.0)
                     * factor
             })
             .collect();
@@ -280,7 +284,10 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
     check(
         (1..=MAX_HORIZON_MONTHS).contains(&p.horizon_months),
         "plan.horizon_months",
-        format!("{} must be 1 to {MAX_HORIZON_MONTHS} (10 years)", p.horizon_months),
+        format!(
+            "{} must be 1 to {MAX_HORIZON_MONTHS} (10 years)",
+            p.horizon_months
+        ),
     )?;
     check(
         p.horizon_months % months as u32 == 0,
@@ -360,7 +367,10 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
     check(
         reference.0.is_some(),
         "plan.reference",
-        format!("{} has no bf16 peak to measure speeds against", reference_spec.name),
+        format!(
+            "{} has no bf16 peak to measure speeds against",
+            reference_spec.name
+        ),
     )?;
 
     let uncertainty = uncertainty(file)?;
@@ -452,10 +462,7 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
             name: o.name.clone(),
             accelerator,
             chips: o.chips,
-            retire_month: o
-                .retire_month
-                .map(|m| m as usize)
-                .filter(|&m| m < horizon),
+            retire_month: o.retire_month.map(|m| m as usize).filter(|&m| m < horizon),
             opex_per_chip_hour: o.opex_per_chip_hour,
         });
     }
@@ -549,7 +556,11 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
                                 "missing, and the catalog has no {} price for {acc_name} at \
                                  {provider}{}{}; give the price",
                                 if spot { "spot" } else { "on-demand" },
-                                if known { "" } else { " (a provider it does not know)" },
+                                if known {
+                                    ""
+                                } else {
+                                    " (a provider it does not know)"
+                                },
                                 match &r.regions {
                                     Some(rs) => format!(" in {}", rs.join(", ")),
                                     None => String::new(),
@@ -560,7 +571,11 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
             };
             finite_nonneg(price, &f(field))?;
             let (cap, avail, field_cap) = if spot {
-                (r.spot_max_chips, 1.0 - r.spot_unavailable_rate, "spot_max_chips")
+                (
+                    r.spot_max_chips,
+                    1.0 - r.spot_unavailable_rate,
+                    "spot_max_chips",
+                )
             } else {
                 (r.max_chips, 1.0 - r.stockout_rate, "max_chips")
             };
@@ -752,11 +767,13 @@ fn commitment(
 
 fn uncertainty(file: &PlanFile) -> Result<Uncertainty, PlanError> {
     let u = file.uncertainty.as_ref();
-    let mode = u.map(|u| u.mode.as_str()).unwrap_or(if file.scenarios.is_empty() {
-        "sampled"
-    } else {
-        "scenarios"
-    });
+    let mode = u
+        .map(|u| u.mode.as_str())
+        .unwrap_or(if file.scenarios.is_empty() {
+            "sampled"
+        } else {
+            "scenarios"
+        });
     match mode {
         "scenarios" => {
             check(
@@ -857,16 +874,16 @@ impl PlanInput {
     pub fn evaluation_paths(&self) -> Vec<crate::demand::Scenario> {
         let growth: Vec<Growth> = self.classes.iter().map(|c| c.growth.clone()).collect();
         match &self.uncertainty {
-            Uncertainty::Sampled(m) => crate::demand::sample(
+            Uncertainty::Sampled(m) => {
+                crate::demand::sample(&growth, self.periods, m, self.eval_paths, self.eval_seed)
+            }
+            Uncertainty::Scenarios(list) => crate::demand::sample_from_scenarios(
                 &growth,
                 self.periods,
-                m,
+                list,
                 self.eval_paths,
                 self.eval_seed,
             ),
-            Uncertainty::Scenarios(list) => {
-                crate::demand::sample_from_scenarios(&growth, self.periods, list, self.eval_paths, self.eval_seed)
-            }
         }
     }
 
@@ -896,7 +913,13 @@ impl PlanInput {
             tpu_factor: self.tpu_speed_factor,
             list: self.accelerators.clone(),
         };
-        let c = commitment(section, self.commitments.len(), catalog, &mut accs, self.periods)?;
+        let c = commitment(
+            section,
+            self.commitments.len(),
+            catalog,
+            &mut accs,
+            self.periods,
+        )?;
         let mut out = self.clone();
         out.accelerators = accs.list;
         out.commitments.push(c);

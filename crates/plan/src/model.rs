@@ -174,7 +174,10 @@ fn overlap(input: &PlanInput, t: usize, from: usize, to: usize) -> f64 {
 /// Mean discount factor over the months of period `t`.
 pub(crate) fn period_discount(input: &PlanInput, t: usize) -> f64 {
     let p = input.periods.months;
-    (t * p..(t + 1) * p).map(|m| discount(input, m)).sum::<f64>() / p as f64
+    (t * p..(t + 1) * p)
+        .map(|m| discount(input, m))
+        .sum::<f64>()
+        / p as f64
 }
 
 /// Level monthly payment that repays `capex` over `months` at the plan's discount rate.
@@ -277,10 +280,11 @@ pub(crate) fn build(
     let hours = input.hours_per_period();
     let n_t = input.periods.count;
     let n_acc = input.accelerators.len();
-    let col = |lp: &mut Lp, tags: &mut Vec<_>, cat, scen: Option<u32>, unit: f64, p: f64, lb, ub, int| {
-        tags.push((cat, scen, unit));
-        lp.col(unit * p / MONEY, lb, ub, int)
-    };
+    let col =
+        |lp: &mut Lp, tags: &mut Vec<_>, cat, scen: Option<u32>, unit: f64, p: f64, lb, ub, int| {
+            tags.push((cat, scen, unit));
+            lp.col(unit * p / MONEY, lb, ub, int)
+        };
 
     // Owned fleet: a constant.
     let mut owned_cost = 0.0;
@@ -316,7 +320,17 @@ pub(crate) fn build(
                 cols.push(None);
                 continue;
             }
-            cols.push(Some(col(&mut lp, &mut tags, Cat::Build, None, pv * cps, 1.0, lb, ub, int)));
+            cols.push(Some(col(
+                &mut lp,
+                &mut tags,
+                Cat::Build,
+                None,
+                pv * cps,
+                1.0,
+                lb,
+                ub,
+                int,
+            )));
         }
         build_cols.push(cols);
     }
@@ -360,19 +374,47 @@ pub(crate) fn build(
             let mut zs = Vec::new();
             for (j, start, spend) in choices {
                 let tier = offer.tiers[j];
-                let pv: f64 = (start..(start + offer.term_months).min(input.periods.horizon_months()))
+                let pv: f64 = (start
+                    ..(start + offer.term_months).min(input.periods.horizon_months()))
                     .map(|m| discount(input, m))
                     .sum::<f64>()
                     / offer.term_months as f64;
                 let (lb, ub) = match spend {
                     Some(s) => (s / MONEY, s / MONEY),
-                    None => (0.0, tier.max_spend.min(useful.max(tier.min_spend) * 2.0) / MONEY),
+                    None => (
+                        0.0,
+                        tier.max_spend.min(useful.max(tier.min_spend) * 2.0) / MONEY,
+                    ),
                 };
                 // S is in millions: a unit of it costs pv x 1e6 USD.
-                let s_col = col(&mut lp, &mut tags, Cat::Commit, None, pv * MONEY, 1.0, lb, ub, false);
+                let s_col = col(
+                    &mut lp,
+                    &mut tags,
+                    Cat::Commit,
+                    None,
+                    pv * MONEY,
+                    1.0,
+                    lb,
+                    ub,
+                    false,
+                );
                 if spend.is_none() {
-                    let z = col(&mut lp, &mut tags, Cat::Commit, None, 0.0, 1.0, 0.0, 1.0, !relax);
-                    lp.row(0.0, f64::INFINITY, [(s_col, 1.0), (z, -tier.min_spend / MONEY)]);
+                    let z = col(
+                        &mut lp,
+                        &mut tags,
+                        Cat::Commit,
+                        None,
+                        0.0,
+                        1.0,
+                        0.0,
+                        1.0,
+                        !relax,
+                    );
+                    lp.row(
+                        0.0,
+                        f64::INFINITY,
+                        [(s_col, 1.0), (z, -tier.min_spend / MONEY)],
+                    );
                     lp.row(f64::NEG_INFINITY, 0.0, [(s_col, 1.0), (z, -ub)]);
                     zs.push(z);
                 }
@@ -383,7 +425,11 @@ pub(crate) fn build(
                 });
             }
             if !zs.is_empty() {
-                let lb = if fixings.required.contains(&c) { 1.0 } else { 0.0 };
+                let lb = if fixings.required.contains(&c) {
+                    1.0
+                } else {
+                    0.0
+                };
                 lp.row(lb, 1.0, zs.iter().map(|&z| (z, 1.0)));
             }
         }
@@ -422,7 +468,17 @@ pub(crate) fn build(
                     RentKind::Spot => (Cat::Spot, rent.max_chips),
                 };
                 let unit = rent.price_per_chip_hour * restrictions.rental_price_factor * money;
-                let c = col(&mut lp, &mut tags, cat, sc, unit, p, 0.0, ub.unwrap_or(f64::INFINITY), false);
+                let c = col(
+                    &mut lp,
+                    &mut tags,
+                    cat,
+                    sc,
+                    unit,
+                    p,
+                    0.0,
+                    ub.unwrap_or(f64::INFINITY),
+                    false,
+                );
                 pc.rent.push((r, c));
             }
             // Committed usage, where some chosen or possible commitment is active.
@@ -441,7 +497,17 @@ pub(crate) fn build(
                 }
                 let mut entries: Vec<(Col, f64)> = Vec::new();
                 for &(a, price) in &offer.covered {
-                    let u = col(&mut lp, &mut tags, Cat::Commit, sc, 0.0, p, 0.0, f64::INFINITY, false);
+                    let u = col(
+                        &mut lp,
+                        &mut tags,
+                        Cat::Commit,
+                        sc,
+                        0.0,
+                        p,
+                        0.0,
+                        f64::INFINITY,
+                        false,
+                    );
                     pc.used.push((c, a, u));
                     entries.push((u, price * hours / MONEY));
                 }
@@ -451,7 +517,17 @@ pub(crate) fn build(
                 entries.extend(active.iter().map(|&(s_col, share)| (s_col, -share)));
                 if !offer.use_it_or_lose_it {
                     // Unused value carries forward in a bank (within the horizon).
-                    let bank = col(&mut lp, &mut tags, Cat::Commit, sc, 0.0, p, 0.0, f64::INFINITY, false);
+                    let bank = col(
+                        &mut lp,
+                        &mut tags,
+                        Cat::Commit,
+                        sc,
+                        0.0,
+                        p,
+                        0.0,
+                        f64::INFINITY,
+                        false,
+                    );
                     entries.push((bank, 1.0));
                     if let Some(prev) = prev_bank[c] {
                         entries.push((prev, -1.0));
@@ -467,19 +543,28 @@ pub(crate) fn build(
             for (k, _) in input.classes.iter().enumerate() {
                 for (a, acc) in input.accelerators.iter().enumerate() {
                     if acc.speed[k] > 0.0 {
-                        let c = col(&mut lp, &mut tags, Cat::Owned, sc, 0.0, p, 0.0, f64::INFINITY, false);
+                        let c = col(
+                            &mut lp,
+                            &mut tags,
+                            Cat::Owned,
+                            sc,
+                            0.0,
+                            p,
+                            0.0,
+                            f64::INFINITY,
+                            false,
+                        );
                         pc.w.push((k, a, c));
                     }
                 }
             }
             // Capacity of each accelerator.
             for a in 0..n_acc {
-                let mut entries: Vec<(Col, f64)> = pc
-                    .w
-                    .iter()
-                    .filter(|x| x.1 == a)
-                    .map(|x| (x.2, 1.0))
-                    .collect();
+                let mut entries: Vec<(Col, f64)> =
+                    pc.w.iter()
+                        .filter(|x| x.1 == a)
+                        .map(|x| (x.2, 1.0))
+                        .collect();
                 if entries.is_empty() {
                     continue;
                 }
@@ -509,21 +594,50 @@ pub(crate) fn build(
             // Demand, deferral, service level.
             for k in 0..input.classes.len() {
                 let d = demand[k][t];
-                let mut entries: Vec<(Col, f64)> = pc
-                    .w
-                    .iter()
-                    .filter(|x| x.0 == k)
-                    .map(|x| (x.2, input.accelerators[x.1].speed[k]))
-                    .collect();
+                let mut entries: Vec<(Col, f64)> =
+                    pc.w.iter()
+                        .filter(|x| x.0 == k)
+                        .map(|x| (x.2, input.accelerators[x.1].speed[k]))
+                        .collect();
                 let backlog = (sigma < 1.0 && input.deferral_cost.is_some()).then(|| {
                     let unit = input.deferral_cost.unwrap_or(0.0) * money;
-                    col(&mut lp, &mut tags, Cat::Deferral, sc, unit, p, 0.0, f64::INFINITY, false)
+                    col(
+                        &mut lp,
+                        &mut tags,
+                        Cat::Deferral,
+                        sc,
+                        unit,
+                        p,
+                        0.0,
+                        f64::INFINITY,
+                        false,
+                    )
                 });
                 let lost = (sigma < 1.0 && input.lost_cost.is_some()).then(|| {
                     let unit = input.lost_cost.unwrap_or(0.0) * money;
-                    col(&mut lp, &mut tags, Cat::Lost, sc, unit, p, 0.0, f64::INFINITY, false)
+                    col(
+                        &mut lp,
+                        &mut tags,
+                        Cat::Lost,
+                        sc,
+                        unit,
+                        p,
+                        0.0,
+                        f64::INFINITY,
+                        false,
+                    )
                 });
-                let short = col(&mut lp, &mut tags, Cat::Shortfall, sc, penalty * money, p, 0.0, f64::INFINITY, false);
+                let short = col(
+                    &mut lp,
+                    &mut tags,
+                    Cat::Shortfall,
+                    sc,
+                    penalty * money,
+                    p,
+                    0.0,
+                    f64::INFINITY,
+                    false,
+                );
                 entries.extend(backlog.map(|c| (c, 1.0)));
                 entries.extend(lost.map(|c| (c, 1.0)));
                 entries.push((short, 1.0));

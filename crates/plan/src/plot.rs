@@ -100,7 +100,9 @@ impl Frame {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn short(v: f64) -> String {
@@ -149,23 +151,51 @@ pub fn capacity_svg(p: &Portfolio, months_per_period: usize, title: &str) -> Str
             .collect();
         let mut d = String::new();
         for t in 0..n {
-            let (x0, x1) = (f.x((t * months_per_period) as f64), f.x(((t + 1) * months_per_period) as f64));
-            let _ = write!(d, "{}{x0:.1},{:.1} L{x1:.1},{:.1} ", if t == 0 { "M" } else { "L" }, f.y(top[t]), f.y(top[t]));
+            let (x0, x1) = (
+                f.x((t * months_per_period) as f64),
+                f.x(((t + 1) * months_per_period) as f64),
+            );
+            let _ = write!(
+                d,
+                "{}{x0:.1},{:.1} L{x1:.1},{:.1} ",
+                if t == 0 { "M" } else { "L" },
+                f.y(top[t]),
+                f.y(top[t])
+            );
         }
         for t in (0..n).rev() {
-            let (x0, x1) = (f.x((t * months_per_period) as f64), f.x(((t + 1) * months_per_period) as f64));
-            let _ = write!(d, "L{x1:.1},{:.1} L{x0:.1},{:.1} ", f.y(base[t]), f.y(base[t]));
+            let (x0, x1) = (
+                f.x((t * months_per_period) as f64),
+                f.x(((t + 1) * months_per_period) as f64),
+            );
+            let _ = write!(
+                d,
+                "L{x1:.1},{:.1} L{x0:.1},{:.1} ",
+                f.y(base[t]),
+                f.y(base[t])
+            );
         }
-        let _ = writeln!(f.svg, r#"<path d="{d}Z" fill="{color}" fill-opacity="0.85" stroke="none"/>"#);
+        let _ = writeln!(
+            f.svg,
+            r#"<path d="{d}Z" fill="{color}" fill-opacity="0.85" stroke="none"/>"#
+        );
         f.legend(i, color, label);
         base = top;
     }
     let mut d = String::new();
     for (t, r) in p.timeline.iter().enumerate() {
         let x = f.x((t as f64 + 0.5) * per_month);
-        let _ = write!(d, "{}{x:.1},{:.1} ", if t == 0 { "M" } else { "L" }, f.y(r.demand_ref_hours / per_month));
+        let _ = write!(
+            d,
+            "{}{x:.1},{:.1} ",
+            if t == 0 { "M" } else { "L" },
+            f.y(r.demand_ref_hours / per_month)
+        );
     }
-    let _ = writeln!(f.svg, r#"<path d="{d}" fill="none" stroke="black" stroke-width="2"/>"#);
+    let _ = writeln!(
+        f.svg,
+        r#"<path d="{d}" fill="none" stroke="black" stroke-width="2"/>"#
+    );
     f.legend(layers.len(), "black", "demand (expected)");
     f.finish()
 }
@@ -182,7 +212,12 @@ pub fn commitment_svg(p: &Portfolio, months_per_period: usize, c: usize, title: 
         spent.push(a);
         sched.push(b);
     }
-    let mut f = Frame::new(title, (n * months_per_period) as f64, a.max(b), "USD, cumulative");
+    let mut f = Frame::new(
+        title,
+        (n * months_per_period) as f64,
+        a.max(b),
+        "USD, cumulative",
+    );
     for (i, (label, color, series)) in [
         ("spent (expected)", "#e15759", &spent),
         ("schedule", "#4e79a7", &sched),
@@ -192,9 +227,17 @@ pub fn commitment_svg(p: &Portfolio, months_per_period: usize, c: usize, title: 
     {
         let mut d = format!("M{:.1},{:.1} ", f.x(0.0), f.y(0.0));
         for (t, v) in series.iter().enumerate() {
-            let _ = write!(d, "L{:.1},{:.1} ", f.x(((t + 1) * months_per_period) as f64), f.y(*v));
+            let _ = write!(
+                d,
+                "L{:.1},{:.1} ",
+                f.x(((t + 1) * months_per_period) as f64),
+                f.y(*v)
+            );
         }
-        let _ = writeln!(f.svg, r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2"/>"#);
+        let _ = writeln!(
+            f.svg,
+            r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2"/>"#
+        );
         f.legend(i, color, label);
     }
     f.finish()
@@ -213,7 +256,11 @@ pub fn write_plots(report: &PlanReport, dir: &Path) -> std::io::Result<Vec<PathB
     };
     write(
         "capacity_plan.svg".into(),
-        capacity_svg(&report.plan, mpp, &format!("{}: work by source, the plan", report.name)),
+        capacity_svg(
+            &report.plan,
+            mpp,
+            &format!("{}: work by source, the plan", report.name),
+        ),
     )?;
     for b in &report.baselines {
         let slug: String = b
@@ -223,7 +270,11 @@ pub fn write_plots(report: &PlanReport, dir: &Path) -> std::io::Result<Vec<PathB
             .collect();
         write(
             format!("capacity_{slug}.svg"),
-            capacity_svg(b, mpp, &format!("{}: work by source, {}", report.name, b.name)),
+            capacity_svg(
+                b,
+                mpp,
+                &format!("{}: work by source, {}", report.name, b.name),
+            ),
         )?;
     }
     let mut portfolios = vec![&report.plan];
@@ -231,15 +282,27 @@ pub fn write_plots(report: &PlanReport, dir: &Path) -> std::io::Result<Vec<PathB
         portfolios.push(&c.portfolio);
     }
     for (pi, p) in portfolios.iter().enumerate() {
-        let n = p.timeline.first().map(|r| r.committed_schedule_usd.len()).unwrap_or(0);
+        let n = p
+            .timeline
+            .first()
+            .map(|r| r.committed_schedule_usd.len())
+            .unwrap_or(0);
         for c in 0..n {
-            if p.timeline.iter().all(|r| r.committed_schedule_usd[c] == 0.0) {
+            if p.timeline
+                .iter()
+                .all(|r| r.committed_schedule_usd[c] == 0.0)
+            {
                 continue;
             }
             let who = if pi == 0 { "plan" } else { "contract" };
             write(
                 format!("commitment_{who}_{c}.svg"),
-                commitment_svg(p, mpp, c, &format!("{}: commitment {c}, spend vs schedule ({who})", report.name)),
+                commitment_svg(
+                    p,
+                    mpp,
+                    c,
+                    &format!("{}: commitment {c}, spend vs schedule ({who})", report.name),
+                ),
             )?;
         }
     }

@@ -46,11 +46,7 @@ struct Candidate {
     second_stage: Restrictions,
 }
 
-fn evaluate(
-    input: &PlanInput,
-    scenarios: &[Scenario],
-    c: &Candidate,
-) -> Result<Solved, PlanError> {
+fn evaluate(input: &PlanInput, scenarios: &[Scenario], c: &Candidate) -> Result<Solved, PlanError> {
     solve(input, scenarios, &Fixings::all(&c.decision), c.second_stage)
 }
 
@@ -110,12 +106,36 @@ pub fn run(
     let mut sensitivity = Vec::new();
     if options.sensitivity {
         let runs: Vec<(String, String, PlanInput)> = vec![
-            ("demand growth".into(), "x0.5".into(), scaled_growth(input, 0.5)),
-            ("demand growth".into(), "x1.5".into(), scaled_growth(input, 1.5)),
-            ("discount rate".into(), format!("{:.0}%", (input.discount_rate - 0.04).max(0.0) * 100.0), with_rate(input, (input.discount_rate - 0.04).max(0.0))),
-            ("discount rate".into(), format!("{:.0}%", (input.discount_rate + 0.04) * 100.0), with_rate(input, input.discount_rate + 0.04)),
-            ("TPU/GPU speed".into(), "x0.75".into(), input.with_tpu_factor(0.75)),
-            ("TPU/GPU speed".into(), "x1.25".into(), input.with_tpu_factor(1.25)),
+            (
+                "demand growth".into(),
+                "x0.5".into(),
+                scaled_growth(input, 0.5),
+            ),
+            (
+                "demand growth".into(),
+                "x1.5".into(),
+                scaled_growth(input, 1.5),
+            ),
+            (
+                "discount rate".into(),
+                format!("{:.0}%", (input.discount_rate - 0.04).max(0.0) * 100.0),
+                with_rate(input, (input.discount_rate - 0.04).max(0.0)),
+            ),
+            (
+                "discount rate".into(),
+                format!("{:.0}%", (input.discount_rate + 0.04) * 100.0),
+                with_rate(input, input.discount_rate + 0.04),
+            ),
+            (
+                "TPU/GPU speed".into(),
+                "x0.75".into(),
+                input.with_tpu_factor(0.75),
+            ),
+            (
+                "TPU/GPU speed".into(),
+                "x1.25".into(),
+                input.with_tpu_factor(1.25),
+            ),
         ];
         sensitivity.push(sensitivity_row("base", "", &plan));
         for (param, value, inp) in runs {
@@ -138,7 +158,10 @@ pub fn run(
         let plan_avg = evaluate(input, &paths, &plan_candidate)?.expected_cost();
         rows.push(("plan".to_string(), plan_avg));
         for c in candidates.iter().chain(std::iter::once(&mean_candidate)) {
-            rows.push((c.name.to_string(), evaluate(input, &paths, c)?.expected_cost()));
+            rows.push((
+                c.name.to_string(),
+                evaluate(input, &paths, c)?.expected_cost(),
+            ));
         }
         step("perfect information", progress);
         let mut perfect = 0.0;
@@ -335,7 +358,13 @@ fn solve_rental_chips(
         spot: true,
         rental_price_factor: 1.0,
     };
-    let model = crate::model::build(payg, std::slice::from_ref(&mean), &Fixings::default(), restrictions, true);
+    let model = crate::model::build(
+        payg,
+        std::slice::from_ref(&mean),
+        &Fixings::default(),
+        restrictions,
+        true,
+    );
     let deadline = std::time::Duration::from_secs_f64(payg.time_limit_s);
     use crate::lp::Solver;
     let sol = crate::lp::Highs::default().solve_bounded(&model.lp, deadline)?;
@@ -362,19 +391,14 @@ fn size_commitment(
     start: usize,
 ) -> Option<Chosen> {
     let offer = &input.commitments[c];
-    offer
-        .tiers
-        .iter()
-        .enumerate()
-        .rev()
-        .find_map(|(j, t)| {
-            let spend = monthly_list_usd * offer.term_months as f64 * (1.0 - t.discount);
-            (spend >= t.min_spend && spend > 0.0).then_some(Chosen {
-                tier: j,
-                start_month: start,
-                spend_usd: spend.min(t.max_spend),
-            })
+    offer.tiers.iter().enumerate().rev().find_map(|(j, t)| {
+        let spend = monthly_list_usd * offer.term_months as f64 * (1.0 - t.discount);
+        (spend >= t.min_spend && spend > 0.0).then_some(Chosen {
+            tier: j,
+            start_month: start,
+            spend_usd: spend.min(t.max_spend),
         })
+    })
 }
 
 /// The report of one solved portfolio.

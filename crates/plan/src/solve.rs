@@ -237,12 +237,11 @@ fn read_back(
                 if used <= 0.0 {
                     continue;
                 }
-                let work: f64 = pc
-                    .w
-                    .iter()
-                    .filter(|w| w.1 == a)
-                    .map(|w| x[w.2] * input.accelerators[a].speed[w.0])
-                    .sum();
+                let work: f64 =
+                    pc.w.iter()
+                        .filter(|w| w.1 == a)
+                        .map(|w| x[w.2] * input.accelerators[a].speed[w.0])
+                        .sum();
                 let per_chip = work / used * hours;
                 let (mut od, mut spot) = (0.0, 0.0);
                 for &(r, c) in &pc.rent {
@@ -314,7 +313,11 @@ fn read_back(
 }
 
 /// An error naming the binding constraint of the first shortfall in `solved`.
-pub fn infeasibility(input: &PlanInput, scenarios: &[Scenario], solved: &Solved) -> Option<PlanError> {
+pub fn infeasibility(
+    input: &PlanInput,
+    scenarios: &[Scenario],
+    solved: &Solved,
+) -> Option<PlanError> {
     let (s, k, t, short) = solved.shortfall?;
     let class = &input.classes[k];
     let mut limits = Vec::new();
@@ -339,7 +342,9 @@ pub fn infeasibility(input: &PlanInput, scenarios: &[Scenario], solved: &Solved)
                 limits.push(format!(
                     "commitment[{c}] ({}) max_chips {}",
                     o.name,
-                    o.max_chips.map(|m| format!("{m:.0}")).unwrap_or("unlimited".into())
+                    o.max_chips
+                        .map(|m| format!("{m:.0}"))
+                        .unwrap_or("unlimited".into())
                 ));
             }
         }
@@ -352,7 +357,9 @@ pub fn infeasibility(input: &PlanInput, scenarios: &[Scenario], solved: &Solved)
                     RentKind::OnDemand => "on-demand",
                     RentKind::Spot => "spot",
                 },
-                r.max_chips.map(|m| format!("{m:.0}")).unwrap_or("unlimited".into())
+                r.max_chips
+                    .map(|m| format!("{m:.0}"))
+                    .unwrap_or("unlimited".into())
             ));
         }
     }

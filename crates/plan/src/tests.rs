@@ -46,11 +46,20 @@ fn errors_name_the_field() {
     let e = err("[[rent]]\nprovider = \"aws\"\naccelerator = \"H10\"\n");
     assert!(e.contains("rent[0].accelerator"), "{e}");
     assert!(e.contains("did you mean"), "{e}");
-    let e = err(&format!("{RENT_H100}[[owned]]\nname = \"o\"\naccelerator = \"H100\"\nchips = -1\n"));
+    let e = err(&format!(
+        "{RENT_H100}[[owned]]\nname = \"o\"\naccelerator = \"H100\"\nchips = -1\n"
+    ));
     assert!(e.contains("owned[0].chips"), "{e}");
-    let e = err(&format!("{RENT_H100}\n[[build]]\nname = \"b\"\naccelerator = \"H100\"\ncapex_per_chip = 1\ncapex_per_server = 8\nlead_time_months = 1\nlifetime_months = 10\nmax_chips_per_quarter = 8\n"));
-    assert!(e.contains("build[0].capex_per_server") && e.contains("contradicts"), "{e}");
-    let e = err(&format!("{RENT_H100}\n[[build]]\nname = \"b\"\naccelerator = \"H100\"\ncapex_per_chip = 1\nlead_time_months = 12\nlifetime_months = 10\nmax_chips_per_quarter = 8\n"));
+    let e = err(&format!(
+        "{RENT_H100}\n[[build]]\nname = \"b\"\naccelerator = \"H100\"\ncapex_per_chip = 1\ncapex_per_server = 8\nlead_time_months = 1\nlifetime_months = 10\nmax_chips_per_quarter = 8\n"
+    ));
+    assert!(
+        e.contains("build[0].capex_per_server") && e.contains("contradicts"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{RENT_H100}\n[[build]]\nname = \"b\"\naccelerator = \"H100\"\ncapex_per_chip = 1\nlead_time_months = 12\nlifetime_months = 10\nmax_chips_per_quarter = 8\n"
+    ));
     assert!(e.contains("build[0].lead_time_months"), "{e}");
     // Unknown keys are parse errors with their line.
     let e = err("[[rent]]\nprovider = \"aws\"\naccelerator = \"H100\"\nprise = 3\n");
@@ -65,15 +74,24 @@ fn contradictions_are_errors() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("scenario.probability") && e.contains("sum to 0.6"), "{e}");
+    assert!(
+        e.contains("scenario.probability") && e.contains("sum to 0.6"),
+        "{e}"
+    );
     let lost = BASE.replace(
         "service_level = 1.0",
         "service_level = 0.9\nunserved = \"lost\"\nlost_cost_per_ref_hour = 9\ndeferral_cost_per_ref_hour = 1",
     );
-    let e = validate(&parse(&format!("{lost}{RENT_H100}")).unwrap(), &Catalog::bundled())
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("plan.deferral_cost_per_ref_hour") && e.contains("contradicts"), "{e}");
+    let e = validate(
+        &parse(&format!("{lost}{RENT_H100}")).unwrap(),
+        &Catalog::bundled(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("plan.deferral_cost_per_ref_hour") && e.contains("contradicts"),
+        "{e}"
+    );
     let e = err(&format!(
         "{RENT_H100}[[commitment]]\nname = \"x\"\nprovider = \"gcp\"\nterm_months = 12\naccelerators = [\"tpu-v5p\"]\n[[commitment.tier]]\nmin_spend = 10\ndiscount_percent = 10\n[[commitment.tier]]\nmin_spend = 5\ndiscount_percent = 20\n"
     ));
@@ -84,7 +102,10 @@ fn contradictions_are_errors() {
 fn a_class_no_supply_can_serve_is_an_error() {
     // A CUDA class with only TPUs to rent: a TPU hour is worth nothing to it.
     let e = err("[[rent]]\nprovider = \"gcp\"\naccelerator = \"tpu-v6e\"\n");
-    assert!(e.contains("class[0]") && e.contains("framework cuda") && e.contains("tpu-v6e"), "{e}");
+    assert!(
+        e.contains("class[0]") && e.contains("framework cuda") && e.contains("tpu-v6e"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -92,7 +113,10 @@ fn a_contract_covering_no_known_accelerator_is_an_error() {
     let e = err(&format!(
         "{RENT_H100}[[commitment]]\nname = \"x\"\nprovider = \"gcp\"\nterm_months = 12\naccelerators = [\"tpu-v9\"]\n[[commitment.tier]]\nmin_spend = 10\ndiscount_percent = 10\n"
     ));
-    assert!(e.contains("commitment[0].accelerators[0]") && e.contains("tpu-v9"), "{e}");
+    assert!(
+        e.contains("commitment[0].accelerators[0]") && e.contains("tpu-v9"),
+        "{e}"
+    );
     // Known accelerator, but the provider does not sell it: no committed price.
     let e = err(&format!(
         "{RENT_H100}[[commitment]]\nname = \"x\"\nprovider = \"aws\"\nterm_months = 12\naccelerators = [\"tpu-v5p\"]\n[[commitment.tier]]\nmin_spend = 10\ndiscount_percent = 10\n"
@@ -117,7 +141,11 @@ fn renting_only_costs_demand_times_price() {
     let s = i.scenarios();
     let p = solve(&i, &s, &Fixings::default(), Restrictions::ALL).unwrap();
     // 7,300 H100-hours a month for 12 months at $5, no discounting.
-    assert!((p.expected_cost() - 7300.0 * 12.0 * 5.0).abs() < 1e-3, "{}", p.expected_cost());
+    assert!(
+        (p.expected_cost() - 7300.0 * 12.0 * 5.0).abs() < 1e-3,
+        "{}",
+        p.expected_cost()
+    );
 }
 
 #[test]
@@ -154,7 +182,11 @@ fn a_commitment_is_signed_only_above_its_minimum_and_is_paid_in_full() {
     let chips = 10.0 / (918.0 / 989.0);
     let list = 2.7;
     let expect = chips * list * 0.7 * 730.0 * 12.0;
-    assert!((c.spend_usd - expect).abs() / expect < 1e-3, "{} vs {expect}", c.spend_usd);
+    assert!(
+        (c.spend_usd - expect).abs() / expect < 1e-3,
+        "{} vs {expect}",
+        c.spend_usd
+    );
     // A minimum far above the use: renting H100s is cheaper than paying for idle TPUs.
     let i = input(&commit(5_000_000.0)).unwrap();
     let p = solve(&i, &i.scenarios(), &Fixings::default(), Restrictions::ALL).unwrap();
@@ -170,7 +202,10 @@ fn an_infeasible_service_level_names_the_binding_constraint() {
     let s = i.scenarios();
     let p = solve(&i, &s, &Fixings::default(), Restrictions::ALL).unwrap();
     let e = infeasibility(&i, &s, &p).expect("infeasible").to_string();
-    assert!(e.contains("class `c`") && e.contains("month 0") && e.contains("max 4 chips"), "{e}");
+    assert!(
+        e.contains("class `c`") && e.contains("month 0") && e.contains("max 4 chips"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -180,9 +215,15 @@ fn deferral_moves_work_to_the_next_month_within_the_service_level() {
             "service_level = 1.0",
             "service_level = 0.8\nunserved = \"deferred\"\ndeferral_cost_per_ref_hour = 0.1",
         )
-        .replace("annual_growth = 0.0", "annual_growth = 0.0\nseasonality = [2,1,1,1,1,1,1,1,1,1,1,1]");
+        .replace(
+            "annual_growth = 0.0",
+            "annual_growth = 0.0\nseasonality = [2,1,1,1,1,1,1,1,1,1,1,1]",
+        );
     let i = validate(
-        &parse(&format!("{text}[[owned]]\nname = \"o\"\naccelerator = \"H100\"\nchips = 10\n{RENT_H100}")).unwrap(),
+        &parse(&format!(
+            "{text}[[owned]]\nname = \"o\"\naccelerator = \"H100\"\nchips = 10\n{RENT_H100}"
+        ))
+        .unwrap(),
         &Catalog::bundled(),
     )
     .unwrap();
@@ -247,14 +288,23 @@ fn highs_and_clarabel_agree_on_the_relaxation() {
         "{RENT_H100}[[class]]\nname = \"x\"\nframework = \"xla\"\nkind = \"eval\"\nstart_ref_hours_per_month = 5000\nannual_growth = 0.5\n[[owned]]\nname = \"o\"\naccelerator = \"H100\"\nchips = 4\n[[build]]\nname = \"b\"\naccelerator = \"H200\"\ncapex_per_chip = 20000\nchips_per_server = 1\nlead_time_months = 2\nlifetime_months = 36\nopex_per_chip_hour = 0.3\nmax_chips_per_quarter = 3\n[[commitment]]\nname = \"tpu\"\nprovider = \"gcp\"\nterm_months = 6\naccelerators = [\"tpu-v6e\", \"tpu-v5p\"]\nstart_months = [0, 6]\n[[commitment.tier]]\nmin_spend = 10000\ndiscount_percent = 30\n[[commitment.tier]]\nmin_spend = 40000\ndiscount_percent = 40\n"
     ))
     .unwrap();
-    let m = crate::model::build(&i, &i.scenarios(), &Fixings::default(), Restrictions::ALL, true);
+    let m = crate::model::build(
+        &i,
+        &i.scenarios(),
+        &Fixings::default(),
+        Restrictions::ALL,
+        true,
+    );
     assert!(!m.lp.has_integers());
     let h = Highs::default()
         .solve_bounded(&m.lp, std::time::Duration::from_secs(30))
         .unwrap()
         .objective;
     let c = clarabel_objective(&m.lp);
-    assert!((h - c).abs() <= 1e-5 * h.abs().max(1.0), "highs {h} clarabel {c}");
+    assert!(
+        (h - c).abs() <= 1e-5 * h.abs().max(1.0),
+        "highs {h} clarabel {c}"
+    );
 }
 
 mod invariants {

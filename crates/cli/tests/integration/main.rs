@@ -7,6 +7,7 @@ mod estimate;
 mod faults;
 mod ha;
 mod offers;
+mod plan;
 mod service;
 mod simulate;
 

@@ -6,7 +6,9 @@ use spillway_plan::{RunOptions, load, run};
 use std::path::{Path, PathBuf};
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/plans").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/plans")
+        .join(name)
 }
 
 #[test]
@@ -29,7 +31,11 @@ fn check_out_of_sample(name: &str) {
     let report = run(&input, &catalog, &options, &mut |_, _, _| {}).unwrap();
     let e = report.evaluation.unwrap();
     for row in &e.rows[1..] {
-        assert!(row.gap_usd > 0.0, "{name}: {} is not dearer than the plan: {row:?}", row.name);
+        assert!(
+            row.gap_usd > 0.0,
+            "{name}: {} is not dearer than the plan: {row:?}",
+            row.name
+        );
     }
     assert!(e.plan_is_cheapest);
     // Knowing the path in advance can only help.
