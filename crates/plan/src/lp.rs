@@ -96,7 +96,7 @@ pub struct Highs {
 
 impl Default for Highs {
     fn default() -> Highs {
-        Highs { mip_gap: 1e-3 }
+        Highs { mip_gap: 5e-3 }
     }
 }
 

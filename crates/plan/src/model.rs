@@ -268,6 +268,8 @@ pub(crate) fn owned_chips(input: &PlanInput, a: usize, t: usize) -> f64 {
 
 /// Builds the model for `scenarios` with `fixings` and `restrictions`. `relax` makes every
 /// integer column continuous.
+// Periods index several parallel tables (demand, columns, timeline): a range reads best.
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn build(
     input: &PlanInput,
     scenarios: &[Scenario],

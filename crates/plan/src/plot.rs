@@ -119,6 +119,8 @@ fn short(v: f64) -> String {
 }
 
 /// Work served by source, stacked, against expected demand (reference-hours per month).
+// Periods index several parallel tables (demand, columns, timeline): a range reads best.
+#[allow(clippy::needless_range_loop)]
 pub fn capacity_svg(p: &Portfolio, months_per_period: usize, title: &str) -> String {
     let n = p.timeline.len();
     let per_month = months_per_period as f64;

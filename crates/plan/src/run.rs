@@ -486,8 +486,10 @@ fn contract_report(
         })?;
     let c = with_input.commitments.len() - 1;
     let forced = |inp: &PlanInput, sc: &[Scenario]| -> Result<Solved, PlanError> {
-        let mut f = Fixings::default();
-        f.commitments = vec![None; inp.commitments.len()];
+        let mut f = Fixings {
+            commitments: vec![None; inp.commitments.len()],
+            ..Fixings::default()
+        };
         f.commitments[c] = Some(Some(Chosen {
             tier: 0,
             start_month: spec.start_month as usize,

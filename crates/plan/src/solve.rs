@@ -181,6 +181,8 @@ pub fn solve(
     Ok(read_back(input, scenarios, &m, &sol.x, stats))
 }
 
+// Periods index several parallel tables (demand, columns, timeline): a range reads best.
+#[allow(clippy::needless_range_loop)]
 fn read_back(
     input: &PlanInput,
     scenarios: &[Scenario],
