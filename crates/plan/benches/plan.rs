@@ -13,8 +13,8 @@ fn main() {
     let catalog = Catalog::bundled();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for file in [
-        root.join("benches/bench-8y.toml"),
         root.join("../../examples/plans/hyperscale.toml"),
+        root.join("benches/bench-8y.toml"),
     ] {
         let input = spillway_plan::load(&file, &catalog).expect("valid plan");
         let started = Instant::now();
