@@ -38,6 +38,9 @@ enum Command {
     /// Replay the service's own history through the simulator: calibration against what
     /// happened, then what-ifs (another policy, configuration or demand).
     Replay(Box<cmd::replay::ReplayArgs>),
+    /// Size a capacity portfolio over years: build, commit or rent (two-stage stochastic
+    /// MILP), against the baselines; evaluate a contract.
+    Plan(Box<cmd::plan::PlanArgs>),
     /// Run the broker: HTTP API, durable store, scheduling loop and executors.
     Serve(cmd::serve::ServeArgs),
     /// Submit a job spec (YAML file or `-` for stdin); prints the job id.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Contracts(args) => cmd::contracts::run(args),
         Command::Simulate(args) => cmd::simulate::run(*args),
         Command::Replay(args) => cmd::replay::run(*args),
+        Command::Plan(args) => cmd::plan::run(*args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Submit(args) => cmd::submit::run(args),
         Command::Jobs(args) => cmd::jobs::run(args),

@@ -9,6 +9,7 @@ pub(crate) mod explain;
 pub(crate) mod jobs;
 pub(crate) mod logs;
 pub(crate) mod offers;
+pub(crate) mod plan;
 pub(crate) mod pools;
 pub(crate) mod replay;
 pub(crate) mod serve;

@@ -10,6 +10,7 @@ mod ha;
 mod hardening;
 mod msrv;
 mod offers;
+mod plan;
 mod readme;
 mod replay;
 mod service;
