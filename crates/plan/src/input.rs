@@ -290,7 +290,7 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
         ),
     )?;
     check(
-        p.horizon_months % months as u32 == 0,
+        p.horizon_months.is_multiple_of(months as u32),
         "plan.horizon_months",
         format!(
             "{} is not a whole number of quarters (step = \"quarter\")",
