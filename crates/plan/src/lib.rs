@@ -1,11 +1,11 @@
 //! The capacity planner behind `spillway plan`: build, commit or rent.
 //!
-//! A plan file (TOML, [`file`]) is parsed and validated into a [`PlanInput`] ([`input`]):
+//! A plan file (TOML, [`mod@file`]) is parsed and validated into a [`PlanInput`] ([`input`]):
 //! workload classes with demand growth and its uncertainty ([`demand`]), the owned fleet,
 //! build options, commitment offers and rentals priced from the catalog, and each class's
 //! speed on each accelerator from the throughput model. [`model`] builds the two-stage
 //! stochastic MILP (first stage: builds and commitments; second stage per scenario: rentals
-//! and deferral) and [`solve`] solves it with HiGHS ([`lp`]). [`run`] adds the baselines, a
+//! and deferral) and [`solve`] solves it with HiGHS ([`lp`]). [`mod@run`] adds the baselines, a
 //! named contract ([`contract`]), sensitivity and the out-of-sample evaluation; [`plot`] draws
 //! SVGs. The model in math: docs/plan.md.
 

@@ -1,5 +1,5 @@
 //! The one decision state machine. Every placement decision of Spillway, live or simulated, is
-//! made here: the service ([`spillway-server`]'s reactor, real clock, store, executors) and the
+//! made here: the service (the reactor of `spillway-server`: real clock, store, executors) and the
 //! simulator (`spillway_sim::service`, virtual clock, simulated pools) only drive it.
 //!
 //! Sans-IO: events and the time come in ([`Machine::handle`]), actions with their reasons as data

@@ -12,8 +12,8 @@ mod types;
 pub use auth::{Caller, DEFAULT_TENANT};
 pub use dashboard::SessionKey;
 pub use error::{ErrorBody, ErrorDetail};
-pub use jobs::{MAX_BODY_BYTES, MAX_PAGE};
 pub use history::{HistoryJob, HistoryPage};
+pub use jobs::{MAX_BODY_BYTES, MAX_PAGE};
 pub use types::*;
 
 use crate::service::Service;

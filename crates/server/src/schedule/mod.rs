@@ -99,7 +99,7 @@ pub fn machine_job(
 
 /// The core's view of pool `i` of `config`, with `free` accelerator indices and `throughput`
 /// (its speed, from [`pool_throughputs`]). A committed pool's contract is its index in
-/// `config.contracts`, the order in which [`RoundInput::contracts`] lists them; a spot pool's
+/// `config.contracts`, the order in which the machine lists them; a spot pool's
 /// expected preemptions per hour are its injected rate (`[pool.faults]
 /// preempt_rate_per_hour`), else 0.
 pub fn pool_view(config: &Config, i: usize, free: Vec<u32>, throughput: f64) -> PoolView<'_> {
