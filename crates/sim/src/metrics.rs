@@ -55,6 +55,15 @@ pub struct Summary {
     pub allocations: u64,
 }
 
+/// Arithmetic mean; 0 for no values.
+pub fn mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        0.0
+    } else {
+        values.iter().sum::<f64>() / values.len() as f64
+    }
+}
+
 /// The `q` quantile (0..=1) of sorted values, by linear interpolation (numpy's default).
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -77,13 +86,6 @@ impl Summary {
             .collect();
         jct.sort_by(f64::total_cmp);
         let hours = |s: f64| s / 3600.0;
-        let mean = |v: &[f64]| {
-            if v.is_empty() {
-                0.0
-            } else {
-                v.iter().sum::<f64>() / v.len() as f64
-            }
-        };
         let ftf: Vec<f64> = jobs
             .iter()
             .map(|j| (j.finish.0 - j.arrival.0) as f64 / 1e6 / j.ideal_s.max(1e-9))

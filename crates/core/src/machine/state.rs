@@ -101,9 +101,8 @@ pub enum Event {
 struct Tracked {
     job: MachineJob,
     phase: Phase,
-    /// Seconds of accelerator time received per pool while it could time-share, for the lease
-    /// priority (allocation / share of time received).
-    received_s: Vec<f64>,
+    /// Seconds its ended attempts ran, for the lease priority (allocation / time received).
+    received_s: f64,
 }
 
 /// The decision state machine. See the module docs.
@@ -138,11 +137,6 @@ impl Machine {
         &self.pools
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &MachineConfig {
-        &self.config
-    }
-
     /// The failover memory (for reports: what is blocked, until when).
     pub fn failover(&self) -> &FailoverMemory {
         &self.failover
@@ -158,11 +152,6 @@ impl Machine {
         self.jobs.get(&job).map(|t| &t.phase)
     }
 
-    /// The job as submitted, if the machine tracks it.
-    pub fn job(&self, job: JobId) -> Option<&MachineJob> {
-        self.jobs.get(&job).map(|t| &t.job)
-    }
-
     /// Jobs not finished.
     pub fn len(&self) -> usize {
         self.jobs.len()
@@ -171,14 +160,6 @@ impl Machine {
     /// Whether no job is tracked.
     pub fn is_empty(&self) -> bool {
         self.jobs.is_empty()
-    }
-
-    /// Jobs waiting for an attempt.
-    pub fn queued(&self) -> usize {
-        self.jobs
-            .values()
-            .filter(|t| t.phase == Phase::Queued)
-            .count()
     }
 
     /// Whether `job` could ever run on these pools (at their full capacity); the reason if not.
@@ -191,11 +172,10 @@ impl Machine {
     pub fn handle(&mut self, now_ms: i64, event: Event) {
         match event {
             Event::Submitted(job) => {
-                let m = self.pools.len();
                 self.jobs.entry(job.id).or_insert(Tracked {
                     job,
                     phase: Phase::Queued,
-                    received_s: vec![0.0; m],
+                    received_s: 0.0,
                 });
             }
             Event::Restored {
@@ -205,7 +185,6 @@ impl Machine {
                 started_ms,
                 stopping,
             } => {
-                let m = self.pools.len();
                 if let Some(free) = self.free.get_mut(pool) {
                     for a in &accelerators {
                         free.remove(a);
@@ -220,7 +199,7 @@ impl Machine {
                                 started_ms,
                                 stopping,
                             },
-                            received_s: vec![0.0; m],
+                            received_s: 0.0,
                         },
                     );
                 }
@@ -285,7 +264,7 @@ impl Machine {
         {
             let capacity = self.pools[pool].capacity;
             self.free[pool].extend(accelerators.into_iter().filter(|a| *a < capacity));
-            t.received_s[pool] += (now_ms - started_ms).max(0) as f64 / 1000.0;
+            t.received_s += (now_ms - started_ms).max(0) as f64 / 1000.0;
         }
     }
 
@@ -399,7 +378,7 @@ impl Machine {
             Phase::Running { started_ms, .. } => (now_ms - started_ms).max(0) as f64 / 1000.0,
             Phase::Queued => 0.0,
         };
-        t.received_s.iter().sum::<f64>() + current
+        t.received_s + current
     }
 
     /// Turns a lease round's decision (in which the leased jobs competed as if queued, their
@@ -427,7 +406,7 @@ impl Machine {
         }
         for l in &mut losers {
             l.sort_by(|a, b| {
-                let r = |j: &JobId| self.jobs.get(j).map_or(0.0, |t| t.received_s.iter().sum());
+                let r = |j: &JobId| self.jobs.get(j).map_or(0.0, |t| t.received_s);
                 r(b).total_cmp(&r(a)).then(b.cmp(a))
             });
         }

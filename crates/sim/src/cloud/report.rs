@@ -144,11 +144,7 @@ impl EconSummary {
             .enumerate()
             .filter(|(_, j)| j.deadline.is_some())
             .collect();
-        let mean = if jct.is_empty() {
-            0.0
-        } else {
-            jct.iter().sum::<f64>() / jct.len() as f64
-        };
+        let mean = crate::metrics::mean(&jct);
         EconSummary {
             policy: o.policy.name().to_string(),
             jobs_completed: jct.len(),

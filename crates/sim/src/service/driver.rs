@@ -12,6 +12,7 @@
 //! starts over.
 
 use super::workload::ServiceJob;
+use crate::metrics::{mean, quantile};
 use spillway_core::JobId;
 use spillway_core::live::{Action, Decision, WaitReason};
 use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
@@ -394,25 +395,13 @@ impl ServiceSummary {
             .iter()
             .filter_map(JobRecord::queueing_s)
             .collect();
-        let mean = |v: &[f64]| {
-            if v.is_empty() {
-                0.0
-            } else {
-                v.iter().sum::<f64>() / v.len() as f64
-            }
-        };
-        let p90 = if jcts.is_empty() {
-            0.0
-        } else {
-            jcts[((jcts.len() as f64 * 0.9).ceil() as usize).clamp(1, jcts.len()) - 1]
-        };
         let span_s = outcome.makespan_ms as f64 / 1000.0;
         ServiceSummary {
             policy: outcome.policy.clone(),
             jobs: outcome.jobs.len(),
             finished: jcts.len(),
             avg_jct_s: mean(&jcts),
-            p90_jct_s: p90,
+            p90_jct_s: quantile(&jcts, 0.9),
             avg_queueing_s: mean(&waits),
             makespan_s: span_s,
             preemptions: outcome.preemptions,

@@ -6,6 +6,7 @@ use super::history::PastJob;
 use super::workload::Replayable;
 use serde::Serialize;
 use spillway_server::config::Config;
+use spillway_sim::metrics::{mean, quantile};
 use spillway_sim::service::ServiceOutcome;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,18 +76,7 @@ fn figures(
                 .map(|s| (s - t.submitted_ms) as f64 / 1000.0)
         })
         .collect();
-    let mean = |v: &[f64]| {
-        if v.is_empty() {
-            0.0
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        }
-    };
-    let p90 = if jcts.is_empty() {
-        0.0
-    } else {
-        jcts[((jcts.len() as f64 * 0.9).ceil() as usize).clamp(1, jcts.len()) - 1]
-    };
+    let p90 = quantile(&jcts, 0.9);
     let end_ms = slices.iter().map(|s| s.end_ms).max().unwrap_or(origin_ms);
     let span_s = (end_ms - origin_ms).max(0) as f64 / 1000.0;
     let mut chip_s: BTreeMap<String, f64> = BTreeMap::new();
