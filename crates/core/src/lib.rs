@@ -29,5 +29,5 @@ pub use error::CoreError;
 pub use job::{JobId, JobSpec};
 pub use mechanism::{Placement, PlacementKind, RoundPlan, RoundReport};
 pub use policy::{Allocation, LpOptions, PolicyKind};
-pub use scheduler::{Scheduler, SchedulerConfig};
+pub use scheduler::{Scheduler, SchedulerConfig, validate_job};
 pub use time::SimTime;

@@ -121,11 +121,13 @@ pub(crate) fn select_jobs(
 
 /// Gives each chosen job accelerators: per pool, larger gangs first; a job that ran on this pool
 /// keeps its accelerators when none of them is taken yet; others take the lowest free ones.
-/// Jobs for which `placeable` is false (no allocation yet) hold their share of the pool but get no
+/// `reserved[p]` are pool `p`'s accelerators that no chosen job may take. Jobs for which
+/// `placeable` is false (no allocation yet) hold their share of the pool but get no
 /// accelerators, as in Gavel.
 pub(crate) fn assign_workers(
     order: &[usize],
     capacities: &[u32],
+    reserved: &[Vec<u32>],
     chosen: &[Vec<(JobId, u32)>],
     previous: &BTreeMap<JobId, (usize, Vec<u32>)>,
     placeable: impl Fn(JobId) -> bool,
@@ -135,6 +137,11 @@ pub(crate) fn assign_workers(
         let mut jobs = chosen[p].clone();
         jobs.sort_by_key(|&(_, sf)| Reverse(sf));
         let mut used = vec![false; capacities[p] as usize];
+        for &w in reserved.get(p).map_or(&[][..], Vec::as_slice) {
+            if let Some(u) = used.get_mut(w as usize) {
+                *u = true;
+            }
+        }
         let mut next_free = 0usize;
         // Whether `jobs[i]` already has its accelerators.
         let mut placed = vec![false; jobs.len()];

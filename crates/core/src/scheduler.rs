@@ -119,52 +119,9 @@ impl Scheduler {
         self.kind
     }
 
-    /// Checks that a job can ever run here: right number of throughputs, a positive weight, some
-    /// pool where it runs and that holds its whole gang.
+    /// Checks that a job can ever run here (see [`validate_job`]).
     pub fn validate(&self, spec: &JobSpec) -> Result<(), CoreError> {
-        let bad = |message: String| CoreError::BadJob {
-            job: spec.id,
-            message,
-        };
-        if spec.throughputs.len() != self.cluster.len() {
-            return Err(bad(format!(
-                "it has {} throughputs for {} pools",
-                spec.throughputs.len(),
-                self.cluster.len()
-            )));
-        }
-        if spec.throughputs.iter().any(|t| !t.is_finite() || *t < 0.0) {
-            return Err(bad("a throughput is negative or not a number".to_string()));
-        }
-        if !(spec.priority_weight.is_finite() && spec.priority_weight > 0.0) {
-            return Err(bad(format!(
-                "priority weight must be > 0, found {}",
-                spec.priority_weight
-            )));
-        }
-        if spec.scale_factor == 0 {
-            return Err(bad("scale factor must be >= 1".to_string()));
-        }
-        let usable: Vec<u32> = self
-            .cluster
-            .pools()
-            .iter()
-            .zip(&spec.throughputs)
-            .filter(|(_, t)| **t > 0.0)
-            .map(|(p, _)| p.capacity)
-            .collect();
-        if usable.is_empty() {
-            return Err(CoreError::CannotRunAnywhere(spec.id));
-        }
-        let largest = usable.into_iter().max().unwrap_or(0);
-        if spec.scale_factor > largest {
-            return Err(CoreError::JobTooLarge {
-                job: spec.id,
-                scale_factor: spec.scale_factor,
-                largest,
-            });
-        }
-        Ok(())
+        validate_job(&self.cluster, spec)
     }
 
     /// Adds a job that arrived; the allocation will be recomputed.
@@ -234,10 +191,41 @@ impl Scheduler {
 
     /// Plans the round starting at `now`.
     pub fn plan_round(&mut self, now: SimTime) -> Result<RoundPlan, CoreError> {
+        let none = vec![Vec::new(); self.cluster.len()];
+        self.plan_round_with(now, &none, &BTreeMap::new())
+    }
+
+    /// Plans the round starting at `now` around accelerators it may not give: `held[p]` are
+    /// pool `p`'s accelerators held by work outside the round (a job being stopped, a job the
+    /// allocation does not cover), and `pinned` are active jobs that run to completion where
+    /// they are (they cannot be stopped and resumed): they keep their accelerators, as a lease
+    /// extension, and the round shares out what is left.
+    pub fn plan_round_with(
+        &mut self,
+        now: SimTime,
+        held: &[Vec<u32>],
+        pinned: &BTreeMap<JobId, (usize, Vec<u32>)>,
+    ) -> Result<RoundPlan, CoreError> {
         self.update_priorities(now)?;
         let m = self.cluster.len();
-        let capacities = self.cluster.capacities();
-        let mut order: Vec<usize> = (0..m).filter(|&p| capacities[p] > 0).collect();
+        let mut reserved: Vec<Vec<u32>> = (0..m)
+            .map(|p| held.get(p).cloned().unwrap_or_default())
+            .collect();
+        for (job, (pool, workers)) in pinned {
+            if self.jobs.contains_key(job) && *pool < m {
+                reserved[*pool].extend(workers.iter().copied());
+            }
+        }
+        let full = self.cluster.capacities();
+        let capacities: Vec<u32> = full
+            .iter()
+            .zip(&reserved)
+            .map(|(&c, r)| {
+                let r = r.iter().filter(|&&w| w < c).count() as u32;
+                c.saturating_sub(r)
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..m).filter(|&p| full[p] > 0).collect();
         if self.kind.is_agnostic() {
             self.pool_order_rng.shuffle(&mut order);
         }
@@ -249,6 +237,7 @@ impl Scheduler {
                 self.jobs
                     .values()
                     .zip(&rows)
+                    .filter(|(j, _)| !pinned.contains_key(&j.spec.id))
                     .map(|(j, row)| QueueEntry {
                         job: j.spec.id,
                         priority: j.priority[p],
@@ -262,9 +251,16 @@ impl Scheduler {
             .collect();
         let chosen = select_jobs(&order, &capacities, queues, self.kind.skips_zero_priority());
         let allocation = &self.allocation;
-        let placed = assign_workers(&order, &capacities, &chosen, &self.assignments, |j| {
-            allocation.contains_key(&j)
-        });
+        let mut placed =
+            assign_workers(&order, &full, &reserved, &chosen, &self.assignments, |j| {
+                allocation.contains_key(&j)
+            });
+        placed.extend(
+            pinned
+                .iter()
+                .filter(|(j, (p, _))| self.jobs.contains_key(j) && *p < m)
+                .map(|(j, (p, w))| (*j, *p, w.clone())),
+        );
         let mut plan = RoundPlan::default();
         let mut next = BTreeMap::new();
         for (job, pool, workers) in placed {
@@ -389,6 +385,31 @@ impl Scheduler {
         self.policy.allocate(&input, self.solver.as_ref(), &options)
     }
 
+    /// When the allocation will next be recomputed, if a job arrived or finished since the
+    /// last computation (at most once every `min_reallocation_interval_s`).
+    pub fn reallocation_due_at(&self) -> Option<SimTime> {
+        if !self.need_reallocation {
+            return None;
+        }
+        if self.last_reset == SimTime::ZERO {
+            return Some(SimTime::ZERO);
+        }
+        Some(
+            self.last_reset
+                .plus_secs_ceil(self.config.min_reallocation_interval_s),
+        )
+    }
+
+    /// Whether `job` is active here.
+    pub fn contains(&self, job: JobId) -> bool {
+        self.jobs.contains_key(&job)
+    }
+
+    /// The round length, seconds.
+    pub fn round_s(&self) -> f64 {
+        self.config.round_s
+    }
+
     /// The current allocation.
     pub fn allocation(&self) -> &Allocation {
         &self.allocation
@@ -410,6 +431,53 @@ impl Scheduler {
     pub fn allocations_computed(&self) -> u64 {
         self.allocations_computed
     }
+}
+
+/// Checks that a job can ever run on `cluster`: right number of throughputs, a positive weight,
+/// some pool where it runs and that holds its whole gang.
+pub fn validate_job(cluster: &Cluster, spec: &JobSpec) -> Result<(), CoreError> {
+    let bad = |message: String| CoreError::BadJob {
+        job: spec.id,
+        message,
+    };
+    if spec.throughputs.len() != cluster.len() {
+        return Err(bad(format!(
+            "it has {} throughputs for {} pools",
+            spec.throughputs.len(),
+            cluster.len()
+        )));
+    }
+    if spec.throughputs.iter().any(|t| !t.is_finite() || *t < 0.0) {
+        return Err(bad("a throughput is negative or not a number".to_string()));
+    }
+    if !(spec.priority_weight.is_finite() && spec.priority_weight > 0.0) {
+        return Err(bad(format!(
+            "priority weight must be > 0, found {}",
+            spec.priority_weight
+        )));
+    }
+    if spec.scale_factor == 0 {
+        return Err(bad("scale factor must be >= 1".to_string()));
+    }
+    let usable: Vec<u32> = cluster
+        .pools()
+        .iter()
+        .zip(&spec.throughputs)
+        .filter(|(_, t)| **t > 0.0)
+        .map(|(p, _)| p.capacity)
+        .collect();
+    if usable.is_empty() {
+        return Err(CoreError::CannotRunAnywhere(spec.id));
+    }
+    let largest = usable.into_iter().max().unwrap_or(0);
+    if spec.scale_factor > largest {
+        return Err(CoreError::JobTooLarge {
+            job: spec.id,
+            scale_factor: spec.scale_factor,
+            largest,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

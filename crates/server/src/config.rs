@@ -810,7 +810,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.round_s, Some(120));
-        assert_eq!(crate::schedule::machine_config(&c).lease_s, Some(120));
+        assert_eq!(
+            crate::schedule::machine_config(&c).time_sharing,
+            Some(spillway_core::machine::TimeSharing::rounds_of(120))
+        );
         assert_eq!(Config::parse("", "t").unwrap().round_s, None);
         let e = Config::parse("[scheduler]\nround_s = 60\n", "t")
             .unwrap_err()

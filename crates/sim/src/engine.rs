@@ -1,15 +1,27 @@
-//! The event loop: rounds on an integer clock, exactly as Gavel's simulator steps them.
+//! `simulate --trace`: a trace's jobs through the machine ([`spillway_core::machine::Machine`]),
+//! the one decision state machine the service runs, driven by the simulator's virtual clock
+//! ([`crate::service::driver`]).
 //!
-//! Each round starts when the last placement of the previous round ends (a placement runs
-//! `min(round, time to finish)`); jobs that arrived meanwhile join at the round boundary; when
-//! nothing runs, the clock jumps to the next arrival. Everything is deterministic: integer
-//! microseconds, arrivals ordered by (time, id), seeded randomness inside the core.
+//! Each job of the trace becomes a machine job whose alternatives are the pools it runs on,
+//! fastest first, at its own throughput on each (Gavel's matrix), with the whole gang
+//! (`scale_factor`) on one pool, resumable from where it stopped. Under an allocation policy
+//! (every Gavel name) the machine time-shares in Gavel's rounds ([`TimeSharing`]): rounds of
+//! `round_s` that end early once every job placed in them ended, the allocation recomputed at
+//! most once every `min_reallocation_interval_s`, Gavel's time accounting; that is what gives
+//! parity with Gavel's published numbers. Under `priority_backfill` jobs run to completion,
+//! with backfill, as in the service. Everything is deterministic: integer milliseconds, events
+//! ordered by time then sequence, seeded randomness inside the core.
 
 use crate::SimJob;
+use crate::service::{ServiceJob, ServiceOutcome, ServiceSimConfig, driver};
+use spillway_core::econ::PlanKind;
+use spillway_core::live::LivePolicy;
+use spillway_core::machine::{MachineConfig, MachineJob, MachinePool, TimeSharing};
 use spillway_core::{
-    Cluster, CoreError, JobId, PolicyKind, RoundReport, Scheduler, SchedulerConfig, SimTime,
+    Cluster, CoreError, JobId, PolicyKind, SchedulerConfig, SimTime, validate_job,
 };
-use std::collections::VecDeque;
+use spillway_model::UsdPerHour;
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 
 /// Simulation settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,12 +117,6 @@ pub enum SimError {
     },
 }
 
-struct Running {
-    job: JobId,
-    steps: u64,
-    finish: SimTime,
-}
-
 /// Replays `jobs` on `cluster` under `policy`; `progress(done, total)` is called as jobs finish.
 pub fn simulate(
     jobs: &[SimJob],
@@ -119,142 +125,175 @@ pub fn simulate(
     config: &SimConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<SimOutcome, SimError> {
-    let core_err = |source| SimError::Core { policy, source };
-    let mut scheduler = Scheduler::new(cluster.clone(), policy, config.scheduler.clone());
     for job in jobs {
-        scheduler.validate(&job.spec).map_err(core_err)?;
+        validate_job(cluster, &job.spec).map_err(|source| SimError::Core { policy, source })?;
     }
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| (jobs[i].spec.arrival, i));
-    let mut queue: VecDeque<usize> = order.into();
-    let m = cluster.len();
-    let mut outcome = SimOutcome {
-        policy,
-        jobs: Vec::with_capacity(jobs.len()),
-        busy_s: vec![0.0; m],
-        makespan: SimTime::ZERO,
-        rounds: 0,
-        preemptions: 0,
-        lease_extensions: 0,
-        allocations: 0,
-        timeline: Vec::new(),
+    let pools = machine_pools(cluster);
+    let work: Vec<ServiceJob> = jobs.iter().map(|j| machine_job(j, cluster)).collect();
+    let machine = MachineConfig {
+        policy: LivePolicy::Scheduler(policy),
+        time_sharing: Some(TimeSharing {
+            scheduler: config.scheduler.clone(),
+            gavel_compatible: config.gavel_time_accounting,
+        }),
+        ..MachineConfig::default()
     };
-    let mut preemptions = vec![0u32; jobs.len()];
-    let mut finish_of = vec![SimTime::ZERO; jobs.len()];
-    let mut done = 0usize;
-    let mut now = queue
-        .front()
-        .map_or(SimTime::ZERO, |&i| jobs[i].spec.arrival);
-    let mut running: Vec<Running> = Vec::new();
-    let mut pools_of: Vec<usize> = vec![0; jobs.len()];
-    let mut round_start = SimTime::ZERO;
-    let mut last_busy_round_end: Option<SimTime> = None;
-    let mut forced = false;
-    while done < jobs.len() {
-        if let Some(end) = running.iter().map(|r| r.finish).max() {
-            now = end;
-            if config.gavel_time_accounting {
-                if let Some(prev) = last_busy_round_end {
-                    round_start = prev;
-                }
-                last_busy_round_end = Some(end);
-            }
-        } else if let Some(&next) = queue.front() {
-            now = now.max(jobs[next].spec.arrival);
-        }
-        // Close the round: report what each placement did.
-        let reports: Vec<RoundReport> = running
+    let sim = ServiceSimConfig {
+        tick_ms: 1_000,
+        stop_ms: 0,
+    };
+    let out = driver::run_with_progress(pools, machine, &work, &sim, progress);
+    outcome(jobs, cluster, policy, &out)
+}
+
+/// The cluster's pools as the machine sees them: one accelerator type each (named after the
+/// pool), owned, of speed 1 (each job brings its own speeds).
+fn machine_pools(cluster: &Cluster) -> Vec<MachinePool> {
+    cluster
+        .pools()
+        .iter()
+        .map(|p| MachinePool {
+            name: p.name.clone(),
+            executor: "simulated".into(),
+            accelerator: Some(p.name.clone()),
+            capacity: p.capacity,
+            max_jobs: p.capacity.max(1),
+            price: UsdPerHour(p.price_per_hour.unwrap_or(0.0)),
+            plan: PlanKind::Owned,
+            throughput: 1.0,
+            location: ("simulated".into(), "simulated".into(), p.name.clone()),
+            contract: None,
+            preemptions_per_hour: 0.0,
+        })
+        .collect()
+}
+
+/// A trace job as the machine sees it: its pools fastest first, its whole gang on one, its
+/// steps as work at its throughput there, resumable.
+fn machine_job(job: &SimJob, cluster: &Cluster) -> ServiceJob {
+    let spec = &job.spec;
+    let mut usable: Vec<usize> = (0..cluster.len())
+        .filter(|&p| spec.throughputs[p] > 0.0)
+        .collect();
+    usable.sort_by(|&a, &b| {
+        spec.throughputs[b]
+            .total_cmp(&spec.throughputs[a])
+            .then(a.cmp(&b))
+    });
+    ServiceJob {
+        job: MachineJob {
+            id: spec.id,
+            tenant: "trace".into(),
+            submitted_ms: ceil_ms(spec.arrival),
+            priority: 500,
+            choices: usable
+                .iter()
+                .map(|&p| AcceleratorChoice {
+                    accelerator: cluster.pools()[p].name.clone(),
+                    count: spec.scale_factor,
+                })
+                .collect(),
+            order: ChoiceOrder::Ordered,
+            num_nodes: 1,
+            infra: None,
+            use_spot: false,
+            budget: None,
+            work_secs: Some(spec.total_steps),
+            deadline_ms: spec.deadline.map(ceil_ms),
+            checkpoint_interval_s: None,
+            resumable: true,
+            speeds: Some(spec.throughputs.clone()),
+            weight: Some(spec.priority_weight),
+        },
+        work_s: spec.total_steps as f64,
+    }
+}
+
+fn ceil_ms(t: SimTime) -> i64 {
+    t.0.div_euclid(1000) + i64::from(t.0.rem_euclid(1000) > 0)
+}
+
+/// The driver's outcome in the trace simulator's terms.
+fn outcome(
+    jobs: &[SimJob],
+    cluster: &Cluster,
+    policy: PolicyKind,
+    out: &ServiceOutcome,
+) -> Result<SimOutcome, SimError> {
+    let m = cluster.len();
+    let mut finished = Vec::with_capacity(jobs.len());
+    let mut last = SimTime::ZERO;
+    for (job, record) in jobs.iter().zip(&out.jobs) {
+        let spec = &job.spec;
+        let Some(finish_ms) = record.finished_ms else {
+            continue;
+        };
+        let finish = SimTime(finish_ms.saturating_mul(1000));
+        last = last.max(finish);
+        let best = spec.throughputs.iter().copied().fold(0.0, f64::max);
+        finished.push(JobOutcome {
+            id: spec.id,
+            arrival: spec.arrival,
+            finish,
+            ideal_s: spec.total_steps as f64 / best,
+            deadline: spec.deadline,
+            preemptions: record.preemptions,
+        });
+    }
+    if finished.len() < jobs.len() {
+        let at = out
+            .attempts
             .iter()
-            .map(|r| RoundReport {
-                job: r.job,
-                steps: r.steps,
-                elapsed_s: (r.finish.0 - round_start.0) as f64 / 1e6,
-            })
-            .collect();
-        for r in &running {
-            let i = r.job.0 as usize;
-            finish_of[i] = r.finish;
-            let sf = f64::from(jobs[i].spec.scale_factor);
-            outcome.busy_s[pools_of[i]] += sf * (r.finish.0 - round_start.0) as f64 / 1e6;
-        }
-        running.clear();
-        for id in scheduler.record_round(&reports) {
-            let i = id.0 as usize;
-            let spec = &jobs[i].spec;
-            let best = spec.throughputs.iter().copied().fold(0.0, f64::max);
-            outcome.jobs.push(JobOutcome {
-                id,
-                arrival: spec.arrival,
-                finish: finish_of[i],
-                ideal_s: spec.total_steps as f64 / best,
-                deadline: spec.deadline,
-                preemptions: preemptions[i],
-            });
-            outcome.makespan = outcome.makespan.max(finish_of[i]);
-            done += 1;
-            progress(done, jobs.len());
-        }
-        if done == jobs.len() {
-            break;
-        }
-        while let Some(&next) = queue.front() {
-            if jobs[next].spec.arrival > now {
-                break;
-            }
-            queue.pop_front();
-            scheduler
-                .submit(jobs[next].spec.clone())
-                .map_err(core_err)?;
-        }
-        let plan = scheduler.plan_round(now).map_err(core_err)?;
-        outcome.rounds += 1;
-        outcome.preemptions += plan.preempted.len() as u64;
-        for j in &plan.preempted {
-            preemptions[j.0 as usize] += 1;
-        }
-        let mut busy = vec![0u32; m];
-        for p in &plan.placements {
-            let i = p.job.0 as usize;
-            pools_of[i] = p.pool.0;
-            busy[p.pool.0] += jobs[i].spec.scale_factor;
-            if p.kind == spillway_core::PlacementKind::Keep {
-                outcome.lease_extensions += 1;
-            }
-            running.push(Running {
-                job: p.job,
-                steps: p.max_steps,
-                finish: now.plus_secs_ceil(p.expected_duration_s),
-            });
-        }
-        outcome.timeline.push(BusySample { at: now, busy });
-        if !config.gavel_time_accounting {
-            round_start = now;
-        }
-        if running.is_empty() && queue.is_empty() {
-            if forced {
-                // A fresh allocation was computed for this round and still nothing runs:
-                // nothing ever will.
-                return Err(SimError::Stalled {
-                    policy,
-                    at: now,
-                    waiting: scheduler.active_jobs(),
-                });
-            }
-            // Nothing runs and nothing will arrive: let the next round recompute the allocation
-            // whatever the time since the last one (Gavel does the same).
-            scheduler.force_reallocation();
-            forced = true;
-        } else {
-            forced = false;
+            .filter_map(|a| a.ended_ms)
+            .max()
+            .unwrap_or(0);
+        return Err(SimError::Stalled {
+            policy,
+            at: SimTime(at.saturating_mul(1000)),
+            waiting: jobs.len() - finished.len(),
+        });
+    }
+    finished.sort_by_key(|j| j.id);
+    Ok(SimOutcome {
+        policy,
+        jobs: finished,
+        busy_s: out.busy_s.clone(),
+        makespan: last,
+        rounds: out.rounds,
+        preemptions: out.preemptions,
+        lease_extensions: out.lease_extensions,
+        allocations: out.allocations,
+        timeline: timeline(cluster, m, out),
+    })
+}
+
+/// Busy accelerators per pool at each instant it changed.
+fn timeline(cluster: &Cluster, m: usize, out: &ServiceOutcome) -> Vec<BusySample> {
+    let index = |name: &str| cluster.pools().iter().position(|p| p.name == name);
+    let mut changes: Vec<(i64, usize, i64)> = Vec::with_capacity(out.attempts.len() * 2);
+    for a in &out.attempts {
+        let Some(p) = index(&a.pool) else { continue };
+        changes.push((a.started_ms, p, i64::from(a.chips)));
+        if let Some(end) = a.ended_ms {
+            changes.push((end, p, -i64::from(a.chips)));
         }
     }
-    outcome.jobs.sort_by_key(|j| j.id);
-    outcome.allocations = scheduler.allocations_computed();
-    outcome.timeline.push(BusySample {
-        at: outcome.makespan,
-        busy: vec![0; m],
-    });
-    Ok(outcome)
+    changes.sort_unstable();
+    let mut busy = vec![0i64; m];
+    let mut samples: Vec<BusySample> = Vec::new();
+    let mut i = 0;
+    while i < changes.len() {
+        let at = changes[i].0;
+        while i < changes.len() && changes[i].0 == at {
+            busy[changes[i].1] += changes[i].2;
+            i += 1;
+        }
+        samples.push(BusySample {
+            at: SimTime(at.saturating_mul(1000)),
+            busy: busy.iter().map(|&b| b.max(0) as u32).collect(),
+        });
+    }
+    samples
 }
 
 #[cfg(test)]

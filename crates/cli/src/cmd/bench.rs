@@ -142,6 +142,8 @@ fn service_workload(
                     deadline_ms: None,
                     checkpoint_interval_s: None,
                     resumable: false,
+                    speeds: None,
+                    weight: None,
                 },
                 work_s: run_s,
             }
@@ -366,13 +368,12 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             preemptions_per_hour: 0.0,
         })
         .collect();
-    let mut machine = Machine::new(
-        pools,
-        MachineConfig {
-            policy: b.policy,
-            ..MachineConfig::default()
-        },
-    );
+    let config = MachineConfig {
+        policy: b.policy,
+        ..MachineConfig::default()
+    };
+    // The state every round decides from, as the events that make it.
+    let mut events = Vec::new();
     let job = |id: u64, tenant: &str, priority: u32, choices: Vec<AcceleratorChoice>| MachineJob {
         id: JobId(id),
         tenant: tenant.to_string(),
@@ -388,6 +389,8 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
         deadline_ms: None,
         checkpoint_interval_s: None,
         resumable: false,
+        speeds: None,
+        weight: None,
     };
     for j in 0..240u64 {
         let pool = (j / 60) as usize;
@@ -402,16 +405,13 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             }],
         );
         running.work_secs = Some(3_600 + j);
-        machine.handle(
-            0,
-            Event::Restored {
-                job: running,
-                pool,
-                accelerators: (first..first + 8).collect(),
-                started_ms: 0,
-                stopping: false,
-            },
-        );
+        events.push(Event::Restored {
+            job: running,
+            pool,
+            accelerators: (first..first + 8).collect(),
+            started_ms: 0,
+            stopping: false,
+        });
     }
     // Alternatives per job: one to three accelerator types, 1 to 8 chips.
     for i in 0..b.pending {
@@ -434,13 +434,16 @@ fn schedule(b: ScheduleBench) -> anyhow::Result<()> {
             queued.order = ChoiceOrder::AnyOf;
         }
         queued.work_secs = (i % 2 == 0).then(|| rng.random_range(600..86_400u64));
-        machine.handle(0, Event::Submitted(queued));
+        events.push(Event::Submitted(queued));
     }
     let mut times = Vec::with_capacity(b.rounds);
     let mut started = 0;
     for _ in 0..b.rounds {
-        // Each round decides from the same state: the copy is made outside the timing.
-        let mut m = machine.clone();
+        // Each round decides from the same state, built outside the timing.
+        let mut m = Machine::new(pools.clone(), config.clone());
+        for e in &events {
+            m.handle(0, e.clone());
+        }
         let t = Instant::now();
         let d = m.decide(0);
         times.push(t.elapsed());

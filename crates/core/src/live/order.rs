@@ -78,24 +78,11 @@ pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
     match allocation_shares(input, kind, all) {
         Ok(shares) => {
             let total: Vec<f64> = shares.iter().map(|row| row.iter().sum()).collect();
-            // Time-sharing jobs: seconds received per unit of share, least first (Gavel's
-            // priority, allocation over time received, in its inverse); 0 for the others.
-            let owed: Vec<f64> = input
-                .queued
-                .iter()
-                .zip(&total)
-                .map(|(q, &t)| match q.received_s {
-                    None => 0.0,
-                    Some(_) if t <= 0.0 => f64::INFINITY,
-                    Some(r) => r / t,
-                })
-                .collect();
             let mut order: Vec<usize> = (0..input.queued.len()).collect();
             order.sort_by(|&a, &b| {
                 let (qa, qb) = (&input.queued[a], &input.queued[b]);
                 qb.priority
                     .cmp(&qa.priority)
-                    .then(owed[a].total_cmp(&owed[b]))
                     .then(total[b].total_cmp(&total[a]))
                     .then(qa.id.cmp(&qb.id))
             });

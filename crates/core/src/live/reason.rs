@@ -67,7 +67,7 @@ pub enum WaitReason {
     /// The policy gives it no share of any pool this round (other jobs come first under it).
     NoShare {
         /// The policy's name.
-        policy: String,
+        policy: &'static str,
     },
     /// Every pool that could run it is blocked by the failover memory: launches there failed
     /// for lack of capacity a short while ago.

@@ -108,7 +108,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             let reason = match &priced {
                 Some(p) => p.hold(input, |c| has_room(input, &pools, c), &blocked[qi]),
                 None => WaitReason::NoShare {
-                    policy: input.policy.name().to_string(),
+                    policy: input.policy.name(),
                 },
             };
             decision.waiting.push((job.id, reason));
@@ -145,11 +145,11 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 Some(r) if r.job == job.id => true,
                 Some(r) => {
                     free - r.count.min(free) >= c.count
-                        || job.work_secs.is_some_and(|w| {
-                            input.now_ms.saturating_add(
-                                i64::try_from(w).map_or(i64::MAX, |w| w.saturating_mul(1000)),
-                            ) <= r.shadow_ms
-                        })
+                        || job
+                            .run_ms_on(c.pool, &input.pools[c.pool])
+                            .is_some_and(|run_ms| {
+                                input.now_ms.saturating_add(run_ms) <= r.shadow_ms
+                            })
                 }
             }
         });

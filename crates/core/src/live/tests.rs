@@ -51,7 +51,7 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         work_secs: None,
         deadline_ms: None,
         checkpoint_interval_s: None,
-        received_s: None,
+        speeds: None,
     }
 }
 
@@ -481,7 +481,7 @@ fn fifo_does_not_overtake_and_says_the_policy_holds_the_job() {
         (
             JobId(2),
             WaitReason::NoShare {
-                policy: "fifo_perf".into()
+                policy: "fifo_perf"
             }
         )
     );
@@ -652,8 +652,8 @@ mod invariants {
                 budget: None,
                 deadline_ms: None,
                 checkpoint_interval_s: None,
-                received_s: None,
-            }).collect();
+                speeds: None,
+                    }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
             let contract = crate::econ::Contract {

@@ -93,10 +93,26 @@ pub struct QueuedView<'a> {
     /// How often it checkpoints, seconds: what a preemption loses at most. `None`: it does
     /// not, and a preemption loses all its work.
     pub checkpoint_interval_s: Option<u64>,
-    /// Seconds it has run so far, when it time-shares accelerators (an allocation policy with
-    /// a lease): allocation policies then serve first the job that received least of its share
-    /// (Gavel's priority, allocation over time received). `None` otherwise.
-    pub received_s: Option<f64>,
+    /// Its own speed on each pool (units of `work_secs` per second, pool order), where it
+    /// differs by job; `None`: each pool's `throughput`.
+    pub speeds: Option<&'a [f64]>,
+}
+
+impl QueuedView<'_> {
+    /// How long it runs on pool `index` (`pool`) once started, ms, when its work is known.
+    pub fn run_ms_on(&self, index: usize, pool: &PoolView<'_>) -> Option<i64> {
+        let work = self.work_secs?;
+        let speed = self
+            .speeds
+            .and_then(|s| s.get(index).copied())
+            .unwrap_or(pool.throughput);
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        Some((work as f64 / speed * 1000.0).ceil() as i64)
+    }
 }
 
 /// A running job.

@@ -38,6 +38,11 @@ pub struct MachineJob {
     /// Whether it can be stopped and resumed (`checkpoint.resume` set): under an allocation
     /// policy with a round length, such jobs time-share accelerators round by round.
     pub resumable: bool,
+    /// Its own speed on each pool (units of `work_secs` per second, pool order), where it
+    /// differs by job (a trace's throughput matrix); `None`: each pool's `throughput`.
+    pub speeds: Option<Vec<f64>>,
+    /// Its weight in an allocation policy; `None`: from its priority, `(priority + 1) / 501`.
+    pub weight: Option<f64>,
 }
 
 impl MachineJob {
@@ -68,10 +73,28 @@ impl MachineJob {
             deadline_ms,
             checkpoint_interval_s: spec.checkpoint.as_ref().and_then(|c| c.interval_secs),
             resumable: spec.checkpoint.as_ref().is_some_and(|c| c.resume.is_some()),
+            speeds: None,
+            weight: None,
         }
     }
 
-    pub(crate) fn queued_view(&self, received_s: Option<f64>) -> QueuedView<'_> {
+    /// Its speed on pool `index` (units of work per second): its own, or the pool's.
+    pub fn speed_on(&self, index: usize, pool: &MachinePool) -> f64 {
+        let s = self
+            .speeds
+            .as_ref()
+            .and_then(|s| s.get(index).copied())
+            .unwrap_or(pool.throughput);
+        if s.is_finite() && s > 0.0 { s } else { 1.0 }
+    }
+
+    /// How long it runs on pool `index` from a start, ms, when its work is known.
+    pub(crate) fn expected_run_ms(&self, index: usize, pool: &MachinePool) -> Option<i64> {
+        let work = self.work_secs?;
+        Some((work as f64 / self.speed_on(index, pool) * 1000.0).ceil() as i64)
+    }
+
+    pub(crate) fn queued_view(&self) -> QueuedView<'_> {
         QueuedView {
             id: self.id,
             tenant: &self.tenant,
@@ -86,7 +109,7 @@ impl MachineJob {
             work_secs: self.work_secs,
             deadline_ms: self.deadline_ms,
             checkpoint_interval_s: self.checkpoint_interval_s,
-            received_s,
+            speeds: self.speeds.as_deref(),
         }
     }
 }

@@ -10,8 +10,8 @@
 //!   provider for every job, fading with time);
 //! - what each contract has been charged (the commitment-aware policy paces it);
 //! - tenants' quotas;
-//! - under an allocation policy with a round length (`lease_s`), the leases of jobs that can be
-//!   stopped and resumed: Gavel's time-sharing.
+//! - under an allocation policy with time-sharing ([`TimeSharing`]), Gavel's rounds: the
+//!   allocation, the time each job received, the leases (module `rounds`).
 //!
 //! Each round builds the mechanism's input from that state and runs the policy and the
 //! mechanism of [`crate::live`] (queue order, placement options, quotas, EASY backfill, priority
@@ -20,9 +20,11 @@
 //! (an attempt ended, a launch was refused).
 
 mod job;
+mod rounds;
 mod state;
 
 pub use job::{MachineJob, MachinePool, Phase};
+pub use rounds::{RoundStats, TimeSharing};
 pub use state::{Event, Machine, MachineConfig, can_ever_place};
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The machine: its state, the events that change it and the round that decides.
 
 use super::job::{MachineJob, MachinePool, Phase};
+use super::rounds::{RoundStats, Rounds, TimeSharing};
 use crate::econ::{Contract, ContractLedger, FailoverMemory, FailureKind};
 use crate::live::{
     Action, ContractView, Decision, LivePolicy, QuotaView, RoundInput, RunningView, WaitReason,
@@ -23,10 +24,10 @@ pub struct MachineConfig {
     pub quotas: HashMap<String, QuotaView>,
     /// Committed-spend contracts, which committed pools name.
     pub contracts: Vec<Contract>,
-    /// Under an allocation policy (a Gavel name): the round length, seconds, after which a job
-    /// that can be stopped and resumed gives its accelerators up to a job the allocation owes
-    /// more (Gavel's time-sharing). `None`: jobs run to completion once started.
-    pub lease_s: Option<u64>,
+    /// Under an allocation policy (a Gavel name): Gavel's rounds ([`TimeSharing`]), in which
+    /// jobs that can be stopped and resumed take turns on the accelerators by their share of
+    /// the allocation. `None`, or any other policy: jobs run to completion once started.
+    pub time_sharing: Option<TimeSharing>,
 }
 
 impl Default for MachineConfig {
@@ -37,7 +38,7 @@ impl Default for MachineConfig {
             failover_half_life_s: 300.0,
             quotas: HashMap::new(),
             contracts: Vec::new(),
-            lease_s: None,
+            time_sharing: None,
         }
     }
 }
@@ -95,18 +96,19 @@ pub enum Event {
         /// Dollars.
         usd: f64,
     },
+    /// No job will be submitted any more (a simulation's workload is exhausted): an idle
+    /// time-sharing machine recomputes its allocation at once instead of after the interval.
+    NoMoreArrivals,
 }
 
 #[derive(Debug, Clone)]
-struct Tracked {
-    job: MachineJob,
-    phase: Phase,
-    /// Seconds its ended attempts ran, for the lease priority (allocation / time received).
-    received_s: f64,
+pub(super) struct Tracked {
+    pub(super) job: MachineJob,
+    pub(super) phase: Phase,
 }
 
 /// The decision state machine. See the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Machine {
     pools: Vec<MachinePool>,
     free: Vec<BTreeSet<u32>>,
@@ -114,18 +116,28 @@ pub struct Machine {
     jobs: BTreeMap<JobId, Tracked>,
     failover: FailoverMemory,
     contract_spent: Vec<f64>,
-    /// When the current lease round started, ms (time-sharing only).
-    lease_round_started_ms: Option<i64>,
+    /// Gavel's rounds, under an allocation policy with time-sharing.
+    rounds: Option<Rounds>,
+    /// Queued jobs the rounds do not place (all queued jobs without time-sharing): those the
+    /// live mechanism decides on.
+    queued_outside: BTreeSet<JobId>,
 }
 
 impl Machine {
     /// A machine over `pools` (their order is the pool index every action uses).
     pub fn new(pools: Vec<MachinePool>, config: MachineConfig) -> Machine {
+        let rounds = match (&config.time_sharing, config.policy) {
+            (Some(sharing), LivePolicy::Scheduler(kind)) if config.policy.time_shares() => {
+                Rounds::new(&pools, kind, sharing)
+            }
+            _ => None,
+        };
         Machine {
             free: pools.iter().map(|p| (0..p.capacity).collect()).collect(),
             failover: FailoverMemory::new(config.failover_half_life_s),
             contract_spent: vec![0.0; config.contracts.len()],
-            lease_round_started_ms: None,
+            rounds,
+            queued_outside: BTreeSet::new(),
             pools,
             config,
             jobs: BTreeMap::new(),
@@ -152,6 +164,25 @@ impl Machine {
         self.jobs.get(&job).map(|t| &t.phase)
     }
 
+    /// The round mechanism's counters, when the machine time-shares.
+    pub fn round_stats(&self) -> Option<RoundStats> {
+        self.rounds.as_ref().map(Rounds::stats)
+    }
+
+    /// Whether `job` time-shares in Gavel's rounds (its progress is the rounds' to count).
+    pub fn time_shares(&self, job: JobId) -> bool {
+        self.rounds.as_ref().is_some_and(|r| r.is_member(job))
+    }
+
+    /// Under time-sharing, the jobs running in the current round whose placement completes
+    /// their work, with when they finish at their speed there: a simulator ends them then (a
+    /// job that keeps running into the next round is credited round by round, as Gavel does).
+    pub fn round_finishes(&self) -> Vec<(JobId, i64)> {
+        self.rounds
+            .as_ref()
+            .map_or_else(Vec::new, Rounds::finishing)
+    }
+
     /// Jobs not finished.
     pub fn len(&self) -> usize {
         self.jobs.len()
@@ -172,11 +203,23 @@ impl Machine {
     pub fn handle(&mut self, now_ms: i64, event: Event) {
         match event {
             Event::Submitted(job) => {
-                self.jobs.entry(job.id).or_insert(Tracked {
-                    job,
-                    phase: Phase::Queued,
-                    received_s: 0.0,
-                });
+                if self.jobs.contains_key(&job.id) {
+                    return;
+                }
+                let member = self
+                    .rounds
+                    .as_mut()
+                    .is_some_and(|r| r.submit(&job, &self.pools));
+                if !member {
+                    self.queued_outside.insert(job.id);
+                }
+                self.jobs.insert(
+                    job.id,
+                    Tracked {
+                        job,
+                        phase: Phase::Queued,
+                    },
+                );
             }
             Event::Restored {
                 job,
@@ -189,6 +232,9 @@ impl Machine {
                     for a in &accelerators {
                         free.remove(a);
                     }
+                    if let Some(r) = self.rounds.as_mut() {
+                        r.submit(&job, &self.pools);
+                    }
                     self.jobs.insert(
                         job.id,
                         Tracked {
@@ -199,15 +245,18 @@ impl Machine {
                                 started_ms,
                                 stopping,
                             },
-                            received_s: 0.0,
                         },
                     );
                 }
             }
             Event::AttemptEnded { job, requeue } => {
-                self.release(job, now_ms);
+                if let Some(r) = self.rounds.as_mut() {
+                    r.attempt_ended(job, now_ms, !requeue);
+                }
+                self.release(job);
                 if !requeue {
                     self.jobs.remove(&job);
+                    self.queued_outside.remove(&job);
                 }
             }
             Event::LaunchRefused { job, kind } => {
@@ -215,7 +264,10 @@ impl Machine {
                     Some(Phase::Running { pool, .. }) => Some(*pool),
                     _ => None,
                 };
-                self.release(job, now_ms);
+                if let Some(r) = self.rounds.as_mut() {
+                    r.attempt_ended(job, now_ms, false);
+                }
+                self.release(job);
                 if let Some(p) = pool {
                     let at = SimTime(now_ms.saturating_mul(1000));
                     let l = &self.pools[p].location;
@@ -239,6 +291,10 @@ impl Machine {
                     .is_some_and(|t| t.phase == Phase::Queued)
                 {
                     self.jobs.remove(&job);
+                    self.queued_outside.remove(&job);
+                    if let Some(r) = self.rounds.as_mut() {
+                        r.remove(job);
+                    }
                 }
             }
             Event::ContractSpent { contract, usd } => {
@@ -246,25 +302,28 @@ impl Machine {
                     *s = usd;
                 }
             }
+            Event::NoMoreArrivals => {
+                if let Some(r) = self.rounds.as_mut() {
+                    r.drained();
+                }
+            }
         }
     }
 
-    /// Frees the accelerators of `job`'s attempt (if it has one) and queues it again, crediting
-    /// the time it ran to its pool.
-    fn release(&mut self, job: JobId, now_ms: i64) {
+    /// Frees the accelerators of `job`'s attempt (if it has one) and queues it again.
+    fn release(&mut self, job: JobId) {
         let Some(t) = self.jobs.get_mut(&job) else {
             return;
         };
         if let Phase::Running {
-            pool,
-            accelerators,
-            started_ms,
-            ..
+            pool, accelerators, ..
         } = std::mem::replace(&mut t.phase, Phase::Queued)
         {
             let capacity = self.pools[pool].capacity;
             self.free[pool].extend(accelerators.into_iter().filter(|a| *a < capacity));
-            t.received_s += (now_ms - started_ms).max(0) as f64 / 1000.0;
+            if self.rounds.as_ref().is_none_or(|r| !r.is_member(job)) {
+                self.queued_outside.insert(job);
+            }
         }
     }
 
@@ -272,45 +331,34 @@ impl Machine {
     /// and why; the actions are applied to the machine's state (a started job holds its
     /// accelerators, a preempted one is stopping) before they are returned.
     ///
-    /// Under an allocation policy with a lease (`lease_s`), a round at the end of a lease also
-    /// reconsiders the running jobs that can resume: they compete with the queue for their own
-    /// accelerators, ordered by the share of the allocation they received; one that loses its
-    /// place is preempted (`lease_ended`), the others keep their accelerators (Gavel's lease
-    /// extension).
+    /// Under time-sharing, Gavel's rounds ([`TimeSharing`]) place the jobs the allocation
+    /// covers, and the live mechanism the others (CPU-only jobs) on what is left.
     pub fn decide(&mut self, now_ms: i64) -> Decision {
-        let lease_ms = self.lease_ms();
-        let lease_round = lease_ms.is_some_and(|l| {
-            self.lease_round_started_ms
-                .is_none_or(|s| now_ms >= s.saturating_add(l))
-        });
-        let leased: BTreeMap<JobId, (usize, Vec<u32>)> = if lease_round {
-            self.lease_round_started_ms = Some(now_ms);
-            self.jobs
-                .values()
-                .filter(|t| t.job.resumable)
-                .filter_map(|t| match &t.phase {
-                    Phase::Running {
-                        pool,
-                        accelerators,
-                        stopping: false,
-                        ..
-                    } => Some((t.job.id, (*pool, accelerators.clone()))),
-                    _ => None,
-                })
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        let decision = {
-            let input = self.round_input(now_ms, lease_ms.is_some(), &leased);
-            crate::live::decide(&input)
-        };
-        let decision = if leased.is_empty() {
-            decision
-        } else {
-            self.settle_leases(decision, &leased)
-        };
-        for action in &decision.actions {
+        let mut decision = Decision::default();
+        if let Some(rounds) = self.rounds.as_mut() {
+            let r = rounds.decide(now_ms, &self.jobs, &self.free, &self.pools);
+            self.apply(now_ms, &r.actions);
+            decision.actions = r.actions;
+            decision.waiting = r.waiting;
+            decision.policy_error = r.error;
+        }
+        if !self.queued_outside.is_empty() {
+            let live = {
+                let input = self.round_input(now_ms);
+                crate::live::decide(&input)
+            };
+            self.apply(now_ms, &live.actions);
+            decision.actions.extend(live.actions);
+            decision.waiting.extend(live.waiting);
+            decision.policy_error = decision.policy_error.or(live.policy_error);
+        }
+        decision
+    }
+
+    /// Applies a round's actions to the state: a started job holds its accelerators, a
+    /// preempted one is stopping.
+    fn apply(&mut self, now_ms: i64, actions: &[Action]) {
+        for action in actions {
             match action {
                 Action::Start {
                     job,
@@ -321,6 +369,7 @@ impl Machine {
                     for a in accelerators {
                         self.free[*pool].remove(a);
                     }
+                    self.queued_outside.remove(job);
                     if let Some(t) = self.jobs.get_mut(job) {
                         t.phase = Phase::Running {
                             pool: *pool,
@@ -333,188 +382,32 @@ impl Machine {
                 Action::Preempt { job, .. } => self.handle(now_ms, Event::Stopping { job: *job }),
             }
         }
-        decision
     }
 
-    /// When the machine wants to decide again with nothing else happening: the end of the
-    /// current lease, while jobs that can resume run and others wait. A driver whose clock
-    /// jumps from event to event (the simulator) wakes the machine then; the service decides
-    /// every second anyway.
+    /// When the machine wants to decide again with nothing else happening: under
+    /// time-sharing, the end of the current round (or when an idle machine may recompute its
+    /// allocation). A driver whose clock jumps from event to event (the simulator) wakes the
+    /// machine then; the service decides every second anyway.
     pub fn next_wake_ms(&self) -> Option<i64> {
-        let lease = self.lease_ms()?;
-        let leasing = self.jobs.values().any(|t| {
-            t.job.resumable
-                && matches!(
-                    t.phase,
-                    Phase::Running {
-                        stopping: false,
-                        ..
-                    }
-                )
-        });
-        let waiting = self.jobs.values().any(|t| t.phase == Phase::Queued);
-        (leasing && waiting).then(|| {
-            self.lease_round_started_ms
-                .map_or(i64::MIN, |s| s.saturating_add(lease))
-        })
+        self.rounds.as_ref().and_then(Rounds::next_wake_ms)
     }
 
-    /// The lease length when the policy time-shares: an allocation policy (a Gavel name) with
-    /// `lease_s` set.
-    fn lease_ms(&self) -> Option<i64> {
-        match self.config.lease_s {
-            Some(s) if s > 0 && self.config.policy.time_shares() => Some(
-                i64::try_from(s)
-                    .unwrap_or(i64::MAX / 1000)
-                    .saturating_mul(1000),
-            ),
-            _ => None,
-        }
-    }
-
-    /// Seconds `t` has run (ended attempts, and the current one up to `now_ms`).
-    fn received_s(t: &Tracked, now_ms: i64) -> f64 {
-        let current = match &t.phase {
-            Phase::Running { started_ms, .. } => (now_ms - started_ms).max(0) as f64 / 1000.0,
-            Phase::Queued => 0.0,
-        };
-        t.received_s + current
-    }
-
-    /// Turns a lease round's decision (in which the leased jobs competed as if queued, their
-    /// accelerators shown free) into actions on the real state: a leased job the round placed
-    /// keeps its accelerators (no action); one it did not place is preempted only where a new
-    /// start needs its accelerators, and that start waits until they are free (the next round,
-    /// when its attempt has ended); new starts get accelerators that are really free.
-    fn settle_leases(
-        &self,
-        decision: Decision,
-        leased: &BTreeMap<JobId, (usize, Vec<u32>)>,
-    ) -> Decision {
-        let placed: BTreeSet<JobId> = decision
-            .actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Start { job, .. } if leased.contains_key(job) => Some(*job),
-                _ => None,
-            })
-            .collect();
-        // Leased jobs that lost their place, per pool, those that received most first.
-        let mut losers: Vec<Vec<JobId>> = vec![Vec::new(); self.pools.len()];
-        for (job, (pool, _)) in leased.iter().filter(|(j, _)| !placed.contains(j)) {
-            losers[*pool].push(*job);
-        }
-        for l in &mut losers {
-            l.sort_by(|a, b| {
-                let r = |j: &JobId| self.jobs.get(j).map_or(0.0, |t| t.received_s);
-                r(b).total_cmp(&r(a)).then(b.cmp(a))
-            });
-        }
-        let mut free: Vec<Vec<u32>> = self
-            .free
-            .iter()
-            .map(|f| f.iter().copied().collect())
-            .collect();
-        let mut out = Decision {
-            actions: Vec::new(),
-            waiting: decision
-                .waiting
-                .into_iter()
-                .filter(|(j, _)| !leased.contains_key(j))
-                .collect(),
-            policy_error: decision.policy_error,
-        };
-        for action in decision.actions {
-            match action {
-                Action::Start { job, .. } if leased.contains_key(&job) => {}
-                Action::Start {
-                    job,
-                    pool,
-                    accelerators,
-                    mut reason,
-                } => {
-                    let count = accelerators.len();
-                    if free[pool].len() >= count {
-                        let given: Vec<u32> = free[pool].drain(..count).collect();
-                        reason.accelerators.clone_from(&given);
-                        out.actions.push(Action::Start {
-                            job,
-                            pool,
-                            accelerators: given,
-                            reason,
-                        });
-                        continue;
-                    }
-                    // Room is made by ending the leases of jobs that lost their place there.
-                    let mut room = free[pool].len();
-                    let mut stopped = Vec::new();
-                    while room < count {
-                        let Some(loser) = losers[pool].pop() else {
-                            break;
-                        };
-                        room += leased[&loser].1.len();
-                        stopped.push(loser);
-                    }
-                    for &loser in &stopped {
-                        out.actions.push(Action::Preempt {
-                            job: loser,
-                            for_job: job,
-                            lease_ended: true,
-                        });
-                    }
-                    let name = self.pools[pool].name.clone();
-                    out.waiting.push((
-                        job,
-                        if stopped.is_empty() {
-                            WaitReason::NoCapacity {
-                                wanted: format!("{count} accelerators"),
-                                pool: name,
-                                free: free[pool].len() as u32,
-                                behind: None,
-                            }
-                        } else {
-                            WaitReason::Preempting {
-                                pool: name,
-                                jobs: stopped,
-                            }
-                        },
-                    ));
-                }
-                other @ Action::Preempt { .. } => out.actions.push(other),
-            }
-        }
-        out
-    }
-
-    /// The mechanism's input: the state as it is, except that `leased` jobs (a lease round)
-    /// compete as if queued, with their accelerators shown free; with `timeshare`, queued jobs
-    /// say how long they have run.
-    fn round_input(
-        &self,
-        now_ms: i64,
-        timeshare: bool,
-        leased: &BTreeMap<JobId, (usize, Vec<u32>)>,
-    ) -> RoundInput<'_> {
-        let mut free: Vec<BTreeSet<u32>> = self.free.clone();
-        for (pool, accelerators) in leased.values() {
-            free[*pool].extend(accelerators.iter().copied());
-        }
+    /// The live mechanism's input: the state as it is, with the queued jobs outside the rounds.
+    fn round_input(&self, now_ms: i64) -> RoundInput<'_> {
         let pools = self
             .pools
             .iter()
-            .zip(&free)
+            .zip(&self.free)
             .map(|(p, free)| p.view(free.iter().copied().collect()))
             .collect();
         let mut queued = Vec::new();
         let mut running = Vec::new();
         for t in self.jobs.values() {
-            let received = timeshare.then(|| Self::received_s(t, now_ms));
-            if leased.contains_key(&t.job.id) {
-                queued.push(t.job.queued_view(received));
-                continue;
-            }
             match &t.phase {
-                Phase::Queued => queued.push(t.job.queued_view(received)),
+                Phase::Queued if self.queued_outside.contains(&t.job.id) => {
+                    queued.push(t.job.queued_view());
+                }
+                Phase::Queued => {}
                 Phase::Running {
                     pool,
                     accelerators,
@@ -529,8 +422,8 @@ impl Machine {
                     started_ms: *started_ms,
                     expected_end_ms: t
                         .job
-                        .work_secs
-                        .map(|w| started_ms.saturating_add((w as i64).saturating_mul(1000))),
+                        .expected_run_ms(*pool, &self.pools[*pool])
+                        .map(|run_ms| started_ms.saturating_add(run_ms)),
                     stopping: *stopping,
                 }),
             }
@@ -572,5 +465,5 @@ pub fn can_ever_place(pools: &[MachinePool], job: &MachineJob) -> Result<(), Wai
         .iter()
         .map(|p| p.view((0..p.capacity).collect()))
         .collect();
-    crate::live::can_ever_place(&views, &job.queued_view(None))
+    crate::live::can_ever_place(&views, &job.queued_view())
 }

@@ -12,7 +12,7 @@ use crate::accelerators::specs;
 use crate::config::{Config, PricePlan};
 use crate::job::JobId;
 use spillway_core::econ::PlanKind;
-use spillway_core::machine::{MachineConfig, MachineJob, MachinePool};
+use spillway_core::machine::{MachineConfig, MachineJob, MachinePool, TimeSharing};
 use spillway_model::spec::JobSpec;
 
 pub use spillway_core::live::{
@@ -81,7 +81,7 @@ pub fn machine_config(config: &Config) -> MachineConfig {
             })
             .collect(),
         contracts: config.contracts.clone(),
-        lease_s: config.round_s,
+        time_sharing: config.round_s.map(TimeSharing::rounds_of),
     }
 }
 

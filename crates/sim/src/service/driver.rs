@@ -98,8 +98,12 @@ pub struct ServiceOutcome {
     pub jobs: Vec<JobRecord>,
     /// Preemptions in all.
     pub preemptions: u64,
-    /// Rounds decided.
+    /// Rounds decided (under time-sharing: Gavel rounds planned).
     pub rounds: u64,
+    /// Under time-sharing: placements that kept their accelerators from the round before.
+    pub lease_extensions: u64,
+    /// Under time-sharing: allocations the policy computed.
+    pub allocations: u64,
     /// Accelerator-seconds busy per pool (pool order).
     pub busy_s: Vec<f64>,
     /// When the last job finished, ms.
@@ -122,6 +126,9 @@ struct Live {
     /// Reference seconds of work done (saved) before the current attempt.
     saved_s: f64,
     epoch: u32,
+    /// The attempt (`epoch`) whose end is on the heap; time-shared jobs get theirs from the
+    /// machine's round.
+    end_scheduled: Option<u32>,
     /// The current attempt: pool, start, index into `attempts`.
     current: Option<(usize, i64, usize)>,
     stopping: bool,
@@ -134,8 +141,19 @@ pub fn run(
     jobs: &[ServiceJob],
     sim: &ServiceSimConfig,
 ) -> ServiceOutcome {
+    run_with_progress(pools, config, jobs, sim, &mut |_, _| {})
+}
+
+/// [`run`], calling `progress(finished, total)` as jobs finish.
+pub fn run_with_progress(
+    pools: Vec<MachinePool>,
+    config: MachineConfig,
+    jobs: &[ServiceJob],
+    sim: &ServiceSimConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> ServiceOutcome {
     let policy = config.policy.name().to_string();
-    let speeds: Vec<f64> = pools.iter().map(|p| p.throughput.max(1e-9)).collect();
+    let pool_count = pools.len();
     let mut machine = Machine::new(pools, config);
     let index: BTreeMap<JobId, usize> = jobs
         .iter()
@@ -156,6 +174,7 @@ pub fn run(
         .map(|_| Live {
             saved_s: 0.0,
             epoch: 0,
+            end_scheduled: None,
             current: None,
             stopping: false,
         })
@@ -177,11 +196,16 @@ pub fn run(
             .collect(),
         preemptions: 0,
         rounds: 0,
-        busy_s: vec![0.0; speeds.len()],
+        lease_extensions: 0,
+        allocations: 0,
+        busy_s: vec![0.0; pool_count],
         makespan_ms: 0,
     };
+    let mut arrivals_left = jobs.len();
+    let mut finished = 0usize;
     let mut wake_at: Option<i64> = None;
-    let mut last_waits: BTreeMap<JobId, WaitReason> = BTreeMap::new();
+    // Why jobs waited at the last round that left some waiting.
+    let mut last_waits: Vec<(JobId, WaitReason)> = Vec::new();
     while let Some(Reverse((now, _, _))) = heap.peek().copied() {
         // Every event of this instant, then one round.
         while let Some(Reverse((at, _, due))) = heap.peek().copied() {
@@ -191,12 +215,18 @@ pub fn run(
             heap.pop();
             match due {
                 // The service refuses at submit a job no pool could ever run.
-                Due::Arrive(i) => match machine.can_ever_place(&jobs[i].job) {
-                    Ok(()) => machine.handle(now, Event::Submitted(jobs[i].job.clone())),
-                    Err(reason) => {
-                        out.jobs[i].waiting = Some(format!("refused at submit: {reason}"));
+                Due::Arrive(i) => {
+                    match machine.can_ever_place(&jobs[i].job) {
+                        Ok(()) => machine.handle(now, Event::Submitted(jobs[i].job.clone())),
+                        Err(reason) => {
+                            out.jobs[i].waiting = Some(format!("refused at submit: {reason}"));
+                        }
                     }
-                },
+                    arrivals_left -= 1;
+                    if arrivals_left == 0 {
+                        machine.handle(now, Event::NoMoreArrivals);
+                    }
+                }
                 Due::End {
                     job,
                     epoch,
@@ -218,10 +248,13 @@ pub fn run(
                     if done {
                         out.jobs[job].finished_ms = Some(now);
                         out.makespan_ms = out.makespan_ms.max(now);
+                        finished += 1;
+                        progress(finished, jobs.len());
                     } else {
                         out.jobs[job].preemptions += 1;
                         out.preemptions += 1;
-                        l.saved_s += saved_work(&jobs[job], ran_s, speeds[pool]);
+                        let speed = jobs[job].job.speed_on(pool, &machine.pools()[pool]);
+                        l.saved_s += saved_work(&jobs[job], ran_s, speed);
                     }
                     machine.handle(
                         now,
@@ -241,12 +274,31 @@ pub fn run(
         let decision = machine.decide(now);
         out.rounds += 1;
         carry_out(
-            &decision, now, jobs, &index, &speeds, &machine, &mut live, &mut out, sim, &mut heap,
-            &mut push,
+            &decision, now, jobs, &index, &machine, &mut live, &mut out, sim, &mut heap, &mut push,
         );
-        last_waits = decision.waiting.iter().cloned().collect();
+        // Time-shared jobs end when the round that places them completes their work.
+        for (job, at) in machine.round_finishes() {
+            let Some(&i) = index.get(&job) else { continue };
+            let l = &mut live[i];
+            if l.current.is_none() || l.stopping || l.end_scheduled == Some(l.epoch) {
+                continue;
+            }
+            l.end_scheduled = Some(l.epoch);
+            push(
+                &mut heap,
+                at.max(now),
+                Due::End {
+                    job: i,
+                    epoch: l.epoch,
+                    stopped: false,
+                },
+            );
+        }
         // Wait reasons that time alone changes: look again a tick later (as the service does).
         let on_clock = decision.waiting.iter().any(|(_, r)| waits_on_clock(r));
+        if !decision.waiting.is_empty() {
+            last_waits = decision.waiting;
+        }
         let mut wake = on_clock.then(|| now + sim.tick_ms.max(1));
         // The end of a time-sharing lease.
         if let Some(lease_end) = machine.next_wake_ms() {
@@ -259,6 +311,11 @@ pub fn run(
                 push(&mut heap, at, Due::Wake);
             }
         }
+    }
+    if let Some(stats) = machine.round_stats() {
+        out.rounds = stats.rounds;
+        out.lease_extensions = stats.lease_extensions;
+        out.allocations = stats.allocations;
     }
     for (id, reason) in last_waits {
         if let Some(&i) = index.get(&id) {
@@ -276,7 +333,6 @@ fn carry_out(
     now: i64,
     jobs: &[ServiceJob],
     index: &BTreeMap<JobId, usize>,
-    speeds: &[f64],
     machine: &Machine,
     live: &mut [Live],
     out: &mut ServiceOutcome,
@@ -295,7 +351,8 @@ fn carry_out(
                 let Some(&i) = index.get(job) else { continue };
                 let l = &mut live[i];
                 let left_s = (jobs[i].work_s - l.saved_s).max(0.0);
-                let run_ms = (left_s / speeds[*pool] * 1000.0).ceil() as i64;
+                let speed = jobs[i].job.speed_on(*pool, &machine.pools()[*pool]);
+                let run_ms = (left_s / speed * 1000.0).ceil() as i64;
                 out.attempts.push(AttemptRecord {
                     job: job.0,
                     pool: machine.pools()[*pool].name.clone(),
@@ -306,6 +363,10 @@ fn carry_out(
                 });
                 l.current = Some((*pool, now, out.attempts.len() - 1));
                 out.jobs[i].first_start_ms.get_or_insert(now);
+                if machine.time_shares(*job) {
+                    continue;
+                }
+                l.end_scheduled = Some(l.epoch);
                 push(
                     heap,
                     now.saturating_add(run_ms),

@@ -12,7 +12,10 @@
 pub mod driver;
 pub mod workload;
 
-pub use driver::{AttemptRecord, JobRecord, ServiceOutcome, ServiceSimConfig, ServiceSummary, run};
+pub use driver::{
+    AttemptRecord, JobRecord, ServiceOutcome, ServiceSimConfig, ServiceSummary, run,
+    run_with_progress,
+};
 pub use workload::{ServiceJob, WorkloadLineError, parse_workload};
 
 #[cfg(test)]

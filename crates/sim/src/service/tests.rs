@@ -4,7 +4,7 @@ use super::*;
 use spillway_core::JobId;
 use spillway_core::econ::PlanKind;
 use spillway_core::live::QuotaView;
-use spillway_core::machine::{MachineConfig, MachineJob, MachinePool};
+use spillway_core::machine::{MachineConfig, MachineJob, MachinePool, TimeSharing};
 use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 
@@ -44,6 +44,8 @@ fn job(id: u64, at_s: i64, count: u32, priority: u32, work_s: u64) -> ServiceJob
             deadline_ms: None,
             checkpoint_interval_s: None,
             resumable: false,
+            speeds: None,
+            weight: None,
         },
         work_s: work_s as f64,
     }
@@ -144,7 +146,7 @@ fn resumable_jobs_time_share_under_an_allocation_policy_with_rounds() {
     }
     let config = MachineConfig {
         policy: "max_min_fairness_perf".parse().unwrap(),
-        lease_s: Some(60),
+        time_sharing: Some(TimeSharing::rounds_of(60)),
         ..MachineConfig::default()
     };
     let o = run(
@@ -166,7 +168,7 @@ fn resumable_jobs_time_share_under_an_allocation_policy_with_rounds() {
     let o = run(
         vec![pool("p", 1, 1.0)],
         MachineConfig {
-            lease_s: None,
+            time_sharing: None,
             ..config
         },
         &jobs,

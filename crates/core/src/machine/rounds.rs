@@ -1,0 +1,574 @@
+//! Time-sharing: Gavel's round mechanism as the machine's way to run jobs under an allocation
+//! policy (every Gavel name) when a round length is set.
+//!
+//! The allocation policy computes each job's share of each pool's time; rounds turn shares into
+//! leases. At each round boundary the mechanism ranks jobs per pool by allocation over the time
+//! they received (Gavel's priority; deficits break ties), hands whole gangs out, lets a job that
+//! keeps its place keep its accelerators (a lease extension) and stops the others (`Preempt` with
+//! `lease_ended`), to resume them in a later round. A round lasts `round_s`, or until every job
+//! placed in it has ended. Jobs that cannot be stopped and resumed (no `checkpoint.resume`) take
+//! part in the allocation but, once started, keep their accelerators until they end.
+//!
+//! The simulator (`simulate --trace`, `simulate --config`) and the service run these very rules;
+//! they differ only in who reports progress: the service reports attempts that end, and the
+//! machine credits a job that is still running with the work its speed does in the time it ran.
+
+use super::job::{MachineJob, MachinePool, Phase};
+use super::state::Tracked;
+use crate::econ::PlanKind;
+use crate::live::{Action, Choice, StartReason, WaitReason};
+use crate::{
+    Cluster, JobId, JobSpec, Placement, PolicyKind, Pool, RoundReport, Scheduler, SchedulerConfig,
+    SimTime,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Work assumed for a job without an estimate (units of its speed): it never ends by itself.
+const UNKNOWN_WORK: u64 = 1 << 40;
+
+/// How the machine time-shares accelerators under an allocation policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeSharing {
+    /// Round length, minimum time between two allocations, seed, solver limits.
+    pub scheduler: SchedulerConfig,
+    /// Gavel's simulator's habits, for parity with its published numbers only: a round's run
+    /// time is credited from the end of the previous busy round (it over-counts the first round
+    /// after an idle gap), and an idle machine with jobs waiting for an allocation waits for the
+    /// next arrival instead of waking when the allocation may be recomputed.
+    pub gavel_compatible: bool,
+}
+
+impl TimeSharing {
+    /// The service's time-sharing: rounds of `round_s`, the allocation recomputed at the first
+    /// round after jobs arrived or finished.
+    pub fn rounds_of(round_s: u64) -> TimeSharing {
+        TimeSharing {
+            scheduler: SchedulerConfig {
+                round_s: round_s as f64,
+                min_reallocation_interval_s: 0.0,
+                ..SchedulerConfig::default()
+            },
+            gavel_compatible: false,
+        }
+    }
+}
+
+/// Counters of the round mechanism, for reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundStats {
+    /// Rounds planned.
+    pub rounds: u64,
+    /// Placements that kept their accelerators from the round before.
+    pub lease_extensions: u64,
+    /// Allocations the policy computed.
+    pub allocations: u64,
+}
+
+#[derive(Debug)]
+struct Round {
+    end_ms: i64,
+    /// Where the time each job receives this round is counted from.
+    credit_from_ms: i64,
+    placed: BTreeMap<JobId, Placement>,
+    /// Placed jobs running in this round (their attempt has not ended), with when they started
+    /// in it.
+    open: BTreeMap<JobId, i64>,
+}
+
+/// The round mechanism's state inside the machine.
+#[derive(Debug)]
+pub(super) struct Rounds {
+    scheduler: Scheduler,
+    policy: PolicyKind,
+    gavel_compatible: bool,
+    round_ms: i64,
+    current: Option<Round>,
+    last_busy_end_ms: Option<i64>,
+    /// Placements of the current round waiting for accelerators still held by jobs being
+    /// stopped.
+    pending: Vec<Placement>,
+    /// No job will arrive any more (a simulation's end): an idle machine recomputes the
+    /// allocation at once rather than waiting for the interval.
+    drained: bool,
+    /// A round placed nothing with no job to come: the next recomputes the allocation at once.
+    forced: bool,
+    /// A forced recomputation placed nothing either: the waiting jobs cannot run.
+    stalled: bool,
+    stats: RoundStats,
+}
+
+/// What one call of the mechanism decided.
+#[derive(Debug, Default)]
+pub(super) struct RoundActions {
+    pub(super) actions: Vec<Action>,
+    pub(super) waiting: Vec<(JobId, WaitReason)>,
+    pub(super) error: Option<String>,
+}
+
+impl Rounds {
+    /// The rounds over `pools`; `None` without pools.
+    pub(super) fn new(
+        pools: &[MachinePool],
+        policy: PolicyKind,
+        sharing: &TimeSharing,
+    ) -> Option<Rounds> {
+        let cluster = Cluster::new(
+            pools
+                .iter()
+                .map(|p| Pool {
+                    name: p.name.clone(),
+                    capacity: if p.accelerator.is_some() {
+                        p.capacity
+                    } else {
+                        0
+                    },
+                    price_per_hour: (p.price.0 > 0.0).then_some(p.price.0),
+                })
+                .collect(),
+        )
+        .ok()?;
+        Some(Rounds {
+            scheduler: Scheduler::new(cluster, policy, sharing.scheduler.clone()),
+            policy,
+            gavel_compatible: sharing.gavel_compatible,
+            round_ms: ((sharing.scheduler.round_s * 1000.0).ceil() as i64).max(1),
+            current: None,
+            last_busy_end_ms: None,
+            pending: Vec::new(),
+            drained: false,
+            forced: false,
+            stalled: false,
+            stats: RoundStats::default(),
+        })
+    }
+
+    pub(super) fn stats(&self) -> RoundStats {
+        RoundStats {
+            allocations: self.scheduler.allocations_computed(),
+            ..self.stats
+        }
+    }
+
+    /// Whether the rounds run `job` (it has accelerators and the allocation can cover it).
+    pub(super) fn is_member(&self, job: JobId) -> bool {
+        self.scheduler.contains(job)
+    }
+
+    /// Takes a job into the rounds if the allocation can cover it: a gang of its first
+    /// alternative's count, at its speed on each pool that alternative (or another of the same
+    /// count) names.
+    pub(super) fn submit(&mut self, job: &MachineJob, pools: &[MachinePool]) -> bool {
+        let Some(count) = job.choices.iter().map(|c| c.count).find(|&c| c > 0) else {
+            return false;
+        };
+        let throughputs: Vec<f64> = pools
+            .iter()
+            .enumerate()
+            .map(|(p, pool)| {
+                let fits = job.choices.iter().any(|c| {
+                    c.count == count && pool.accelerator.as_deref() == Some(c.accelerator.as_str())
+                }) && pool.capacity >= count
+                    && job
+                        .infra
+                        .as_deref()
+                        .is_none_or(|i| i == pool.name || i == pool.executor)
+                    && (job.use_spot || pool.plan != PlanKind::Spot);
+                if !fits {
+                    return 0.0;
+                }
+                let speed = job
+                    .speeds
+                    .as_ref()
+                    .and_then(|s| s.get(p).copied())
+                    .unwrap_or(pool.throughput);
+                if speed.is_finite() && speed > 0.0 {
+                    speed
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let spec = JobSpec {
+            id: job.id,
+            scale_factor: count,
+            total_steps: job.work_secs.unwrap_or(UNKNOWN_WORK).max(1),
+            throughputs,
+            priority_weight: job.weight.unwrap_or(f64::from(job.priority + 1) / 501.0),
+            arrival: SimTime(job.submitted_ms.saturating_mul(1000)),
+            deadline: job.deadline_ms.map(|d| SimTime(d.saturating_mul(1000))),
+        };
+        self.stalled = false;
+        self.scheduler.submit(spec).is_ok()
+    }
+
+    pub(super) fn drained(&mut self) {
+        self.drained = true;
+    }
+
+    /// A member's attempt ended at `now`: the time it ran this round is credited (all its work
+    /// when it is done), and a job that is done leaves the rounds.
+    pub(super) fn attempt_ended(&mut self, job: JobId, now_ms: i64, done: bool) {
+        if !self.scheduler.contains(job) {
+            return;
+        }
+        let open = self
+            .current
+            .as_ref()
+            .and_then(|r| r.open.get(&job).copied());
+        if let Some(started_ms) = open {
+            if let Some(report) = self.report(job, started_ms, now_ms, done) {
+                self.scheduler.record_round(&[report]);
+            }
+            if let Some(r) = self.current.as_mut() {
+                r.open.remove(&job);
+            }
+        }
+        if done {
+            self.scheduler.cancel(job);
+            self.pending.retain(|p| p.job != job);
+        }
+    }
+
+    /// A member left without running to its end (withdrawn, cancelled).
+    pub(super) fn remove(&mut self, job: JobId) {
+        if let Some(r) = self.current.as_mut() {
+            r.open.remove(&job);
+        }
+        self.pending.retain(|p| p.job != job);
+        self.scheduler.cancel(job);
+    }
+
+    /// What `job`, running in the current round since `started_ms`, achieved up to `now_ms`:
+    /// all that is left when `done`, else its placement's steps once it ran its full length,
+    /// else its speed times the time it ran (never all that is left: it is still running).
+    fn report(&self, job: JobId, started_ms: i64, now_ms: i64, done: bool) -> Option<RoundReport> {
+        let round = self.current.as_ref()?;
+        let placement = round.placed.get(&job)?;
+        let left = self.scheduler.remaining_steps(job)?;
+        let ran_ms = (now_ms - started_ms).max(0);
+        let full_ms = (placement.expected_duration_s * 1000.0).ceil() as i64;
+        let steps = if done {
+            left
+        } else if ran_ms >= full_ms {
+            placement.max_steps.min(left.saturating_sub(1))
+        } else {
+            let speed = if placement.expected_duration_s > 0.0 {
+                placement.max_steps as f64 / placement.expected_duration_s
+            } else {
+                0.0
+            };
+            ((ran_ms as f64 / 1000.0 * speed) as u64).min(left.saturating_sub(1))
+        };
+        Some(RoundReport {
+            job,
+            steps,
+            elapsed_s: (now_ms - round.credit_from_ms).max(0) as f64 / 1000.0,
+        })
+    }
+
+    /// The jobs running in the current round whose placement completes their work, with when
+    /// they finish at their speed there.
+    pub(super) fn finishing(&self) -> Vec<(JobId, i64)> {
+        let Some(round) = &self.current else {
+            return Vec::new();
+        };
+        round
+            .open
+            .iter()
+            .filter_map(|(job, &started_ms)| {
+                let p = round.placed.get(job)?;
+                (self.scheduler.remaining_steps(*job)? == p.max_steps).then(|| {
+                    (
+                        *job,
+                        started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// When the mechanism wants to decide again with nothing else happening: the end of the
+    /// current round, or, with jobs waiting and nothing placed, when the allocation may next be
+    /// recomputed.
+    pub(super) fn next_wake_ms(&self) -> Option<i64> {
+        if let Some(r) = &self.current {
+            return Some(r.end_ms);
+        }
+        if self.scheduler.active_jobs() == 0 || self.stalled {
+            return None;
+        }
+        if self.gavel_compatible && !self.forced {
+            return None;
+        }
+        self.scheduler
+            .reallocation_due_at()
+            .map(|t| t.0.div_euclid(1000) + i64::from(t.0.rem_euclid(1000) > 0))
+    }
+
+    /// Decides at `now_ms`: at a round boundary (the round's length is up, or every job placed
+    /// in it has ended, or nothing is placed) the next round; in between, only the starts that
+    /// waited for accelerators of jobs being stopped.
+    pub(super) fn decide(
+        &mut self,
+        now_ms: i64,
+        jobs: &BTreeMap<JobId, Tracked>,
+        free: &[BTreeSet<u32>],
+        pools: &[MachinePool],
+    ) -> RoundActions {
+        let due = self
+            .current
+            .as_ref()
+            .is_none_or(|r| now_ms >= r.end_ms || (r.open.is_empty() && self.pending.is_empty()));
+        let mut out = RoundActions::default();
+        if due {
+            self.close_round(now_ms);
+            self.plan_round(now_ms, jobs, pools, &mut out);
+        }
+        self.start_pending(now_ms, jobs, free, pools, &mut out);
+        out
+    }
+
+    /// Credits the jobs still running with the time they ran this round.
+    fn close_round(&mut self, now_ms: i64) {
+        let Some(round) = self.current.as_ref() else {
+            return;
+        };
+        let reports: Vec<RoundReport> = round
+            .open
+            .iter()
+            .filter_map(|(&job, &started_ms)| self.report(job, started_ms, now_ms, false))
+            .collect();
+        self.scheduler.record_round(&reports);
+        self.last_busy_end_ms = Some(now_ms);
+        self.current = None;
+        self.pending.clear();
+    }
+
+    fn plan_round(
+        &mut self,
+        now_ms: i64,
+        jobs: &BTreeMap<JobId, Tracked>,
+        pools: &[MachinePool],
+        out: &mut RoundActions,
+    ) {
+        if self.scheduler.active_jobs() == 0 {
+            return;
+        }
+        // Accelerators the round may not give: those of jobs being stopped or outside the
+        // rounds; members that cannot resume keep theirs (pinned).
+        let mut held: Vec<Vec<u32>> = vec![Vec::new(); pools.len()];
+        let mut pinned: BTreeMap<JobId, (usize, Vec<u32>)> = BTreeMap::new();
+        let mut leased: BTreeMap<JobId, (usize, Vec<u32>)> = BTreeMap::new();
+
+        for t in jobs.values() {
+            let Phase::Running {
+                pool,
+                accelerators,
+                stopping,
+                ..
+            } = &t.phase
+            else {
+                continue;
+            };
+            let member = self.scheduler.contains(t.job.id);
+            if *stopping || !member {
+                held[*pool].extend(accelerators.iter().copied());
+            } else if t.job.resumable {
+                leased.insert(t.job.id, (*pool, accelerators.clone()));
+            } else {
+                pinned.insert(t.job.id, (*pool, accelerators.clone()));
+            }
+        }
+        let plan = match self.scheduler.plan_round_with(
+            SimTime(now_ms.saturating_mul(1000)),
+            &held,
+            &pinned,
+        ) {
+            Ok(plan) => plan,
+            Err(e) => {
+                // A solver failure never ends a run: everyone keeps what they hold, the
+                // error is reported, and the next round tries again.
+                out.error = Some(e.to_string());
+                self.current = Some(Round {
+                    end_ms: now_ms + self.round_ms,
+                    credit_from_ms: now_ms,
+                    placed: BTreeMap::new(),
+                    open: BTreeMap::new(),
+                });
+                return;
+            }
+        };
+        self.stats.rounds += 1;
+        if plan.placements.is_empty() {
+            // Nothing runs: with no job to come, the next round recomputes the allocation
+            // whatever the interval (as Gavel does); if that one places nothing either, the
+            // waiting jobs cannot run.
+            if self.drained {
+                if self.forced {
+                    self.stalled = true;
+                } else {
+                    self.scheduler.force_reallocation();
+                    self.forced = true;
+                }
+            }
+            for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
+                if self.scheduler.contains(t.job.id) {
+                    out.waiting.push((
+                        t.job.id,
+                        WaitReason::NoShare {
+                            policy: self.policy.name(),
+                        },
+                    ));
+                }
+            }
+            return;
+        }
+        self.forced = false;
+        let credit_from_ms = if self.gavel_compatible {
+            self.last_busy_end_ms.unwrap_or(0)
+        } else {
+            now_ms
+        };
+        let mut end_ms = now_ms + 1;
+        let mut placed = BTreeMap::new();
+        let mut open = BTreeMap::new();
+        for p in plan.placements {
+            end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
+            let keeps = match jobs.get(&p.job).map(|t| &t.phase) {
+                Some(Phase::Running {
+                    pool,
+                    accelerators,
+                    stopping: false,
+                    ..
+                }) => *pool == p.pool.0 && *accelerators == p.workers,
+                _ => false,
+            };
+            if keeps {
+                self.stats.lease_extensions += 1;
+                open.insert(p.job, now_ms);
+            } else {
+                self.pending.push(p.clone());
+            }
+            placed.insert(p.job, p);
+        }
+        // Leases that end: the job is not in this round, or runs elsewhere in it.
+        for (job, (pool, accelerators)) in &leased {
+            let moved = placed
+                .get(job)
+                .is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
+            if placed.contains_key(job) && !moved {
+                continue;
+            }
+            let for_job = placed
+                .values()
+                .find(|p| {
+                    p.job != *job
+                        && p.pool.0 == *pool
+                        && p.workers.iter().any(|w| accelerators.contains(w))
+                })
+                .map_or(*job, |p| p.job);
+            out.actions.push(Action::Preempt {
+                job: *job,
+                for_job,
+                lease_ended: true,
+            });
+        }
+        for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
+            if self.scheduler.contains(t.job.id) && !placed.contains_key(&t.job.id) {
+                out.waiting.push((
+                    t.job.id,
+                    WaitReason::NoShare {
+                        policy: self.policy.name(),
+                    },
+                ));
+            }
+        }
+        self.current = Some(Round {
+            end_ms,
+            credit_from_ms,
+            open,
+            placed,
+        });
+    }
+
+    /// Starts the placements of this round whose accelerators are free; the others wait for
+    /// the jobs being stopped there.
+    fn start_pending(
+        &mut self,
+        now_ms: i64,
+        jobs: &BTreeMap<JobId, Tracked>,
+        free: &[BTreeSet<u32>],
+        pools: &[MachinePool],
+        out: &mut RoundActions,
+    ) {
+        let mut taken: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); pools.len()];
+        let mut still = Vec::new();
+        for p in std::mem::take(&mut self.pending) {
+            let pool = p.pool.0;
+            let Some(t) = jobs.get(&p.job) else { continue };
+            let queued = t.phase == Phase::Queued;
+            let room = p
+                .workers
+                .iter()
+                .all(|w| free[pool].contains(w) && !taken[pool].contains(w));
+            if queued && room {
+                taken[pool].extend(p.workers.iter().copied());
+                if let Some(r) = self.current.as_mut() {
+                    r.open.insert(p.job, now_ms);
+                }
+                let share = self
+                    .scheduler
+                    .allocation()
+                    .get(&p.job)
+                    .and_then(|row| row.get(pool).copied())
+                    .unwrap_or(0.0);
+                let accelerator = pools[pool].accelerator.clone();
+                out.actions.push(Action::Start {
+                    job: p.job,
+                    pool,
+                    accelerators: p.workers.clone(),
+                    reason: StartReason {
+                        policy: self.policy.name().to_string(),
+                        pool: pools[pool].name.clone(),
+                        accelerator,
+                        count: p.workers.len() as u32,
+                        choice: if share > 0.0 {
+                            Choice::Share { share }
+                        } else {
+                            Choice::FirstChoice
+                        },
+                        priority: t.job.priority,
+                        backfilled: false,
+                        accelerators: p.workers.clone(),
+                        blocked: Vec::new(),
+                        spot_ruled_out: false,
+                    },
+                });
+                continue;
+            }
+            let holders: Vec<JobId> = jobs
+                .values()
+                .filter(|o| match &o.phase {
+                    Phase::Running {
+                        pool: op,
+                        accelerators,
+                        ..
+                    } => *op == pool && accelerators.iter().any(|w| p.workers.contains(w)),
+                    Phase::Queued => false,
+                })
+                .map(|o| o.job.id)
+                .collect();
+            if queued {
+                out.waiting.push((
+                    p.job,
+                    WaitReason::Preempting {
+                        pool: pools[pool].name.clone(),
+                        jobs: holders,
+                    },
+                ));
+            }
+            still.push(p);
+        }
+        self.pending = still;
+    }
+}
