@@ -1,6 +1,7 @@
 //! How a pool reaches its engine: nothing for local processes, a `slurm.conf` (and partition,
-//! GRES type) for a Slurm partition, a dashboard address (and resource mapping) for a Ray
-//! cluster. Read from the pool's table in the TOML file and validated once here.
+//! GRES type, constraint) for a Slurm partition, a dashboard address (and resource mapping)
+//! for a Ray cluster. Read from the pool's table in the TOML file and validated once here; a
+//! pool of TPU slices then tells its engine the slice ([`PoolEngine::with_slice`]).
 
 use super::{ConfigError, field};
 use spillway_model::spec::parse_duration;
