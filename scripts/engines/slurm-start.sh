@@ -84,7 +84,8 @@ MinJobAge=600
 KillWait=5
 # Advertise 32 CPUs whatever the host has, so that many short jobs run at once.
 SlurmdParameters=config_overrides
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=32 RealMemory=8000 Gres=gpu:a100:4,gpu:h100:4 State=UNKNOWN
+# The node is also a TPU slice by feature, for --constraint=tpu-v5p-8 (pools of TPU slices).
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=32 RealMemory=8000 Gres=gpu:a100:4,gpu:h100:4 Feature=tpu-v5p-8 State=UNKNOWN
 PartitionName=batch  Nodes=$HOST Default=YES PriorityTier=1  PreemptMode=REQUEUE MaxTime=INFINITE State=UP
 PartitionName=urgent Nodes=$HOST PriorityTier=10 PreemptMode=OFF MaxTime=INFINITE State=UP
 CONF

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use spillway_core::econ::Contract;
 use spillway_core::live::LivePolicy;
 use spillway_model::UsdPerHour;
+use spillway_model::spec::tpu::{SliceShape, TpuSlice, check_topology};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -92,6 +93,8 @@ struct PoolFile {
     accelerator: Option<String>,
     #[serde(default)]
     count: u32,
+    slices: Option<u32>,
+    topology: Option<String>,
     max_jobs: Option<u32>,
     price: Option<PriceFile>,
     provider: Option<String>,
@@ -105,6 +108,7 @@ struct PoolFile {
     slurm_bin_dir: Option<PathBuf>,
     partition: Option<String>,
     gres: Option<String>,
+    constraint: Option<String>,
     time_limit: Option<String>,
     address: Option<String>,
     ray_resource: Option<String>,
@@ -218,6 +222,9 @@ pub struct Pool {
     pub accelerator: Option<String>,
     /// How many accelerators it has, handed out by index `0..count`.
     pub count: u32,
+    /// For a pool of TPU slices (`accelerator = "tpu-v5p-32"`): their shape. `count` is then
+    /// a whole number of slices, and each job placed there takes exactly one whole slice.
+    pub slice: Option<SliceShape>,
     /// Most jobs running at once on it.
     pub max_jobs: u32,
     /// How it is paid for.
@@ -241,6 +248,7 @@ impl Pool {
             engine,
             accelerator,
             count,
+            slice: None,
             max_jobs: 1,
             plan: PricePlan::Owned,
             price: UsdPerHour(0.0),
@@ -249,6 +257,62 @@ impl Pool {
             faults: None,
         }
     }
+}
+
+/// A pool of TPU slices (`accelerator = "tpu-v5p-32"`): its shape and its chips in all. The
+/// number of slices is `slices` (default 1) or `count` chips, a whole number of slices; when
+/// both are given they must agree. A topology must match the chips of one slice.
+fn slice_pool(
+    at: &dyn Fn(&str) -> String,
+    s: TpuSlice,
+    count: u32,
+    slices: Option<u32>,
+    topology: Option<&str>,
+) -> Result<(SliceShape, u32), ConfigError> {
+    let chips = s.chips;
+    let n = match (count, slices) {
+        (_, Some(0)) => return Err(field(at("slices"), "must be at least 1")),
+        (0, n) => n.unwrap_or(1),
+        (c, None) if c % chips != 0 => {
+            return Err(field(
+                at("count"),
+                format!(
+                    "{} is {chips} chips, and {c} chips are not a whole number of such slices: \
+                     make count a multiple of {chips}, or write slices = N instead",
+                    s.name
+                ),
+            ));
+        }
+        (c, None) => c / chips,
+        (c, Some(n)) if u64::from(c) != u64::from(n) * u64::from(chips) => {
+            return Err(field(
+                at("count"),
+                format!(
+                    "{n} slices of {} are {} chips, not {c}: drop count or make it agree",
+                    s.name,
+                    u64::from(n) * u64::from(chips)
+                ),
+            ));
+        }
+        (_, Some(n)) => n,
+    };
+    let total = n.checked_mul(chips).ok_or_else(|| {
+        field(
+            at("slices"),
+            format!("{n} slices of {chips} chips are too many for one pool"),
+        )
+    })?;
+    if let Some(t) = topology {
+        check_topology(t, chips).map_err(|e| field(at("topology"), format!("{}: {e}", s.name)))?;
+    }
+    Ok((
+        SliceShape {
+            name: s.name,
+            chips,
+            topology: topology.map(|t| t.trim().to_string()),
+        },
+        total,
+    ))
 }
 
 fn location(
@@ -448,6 +512,7 @@ impl Config {
                 slurm_bin_dir: p.slurm_bin_dir,
                 partition: p.partition,
                 gres: p.gres,
+                constraint: p.constraint,
                 time_limit: p.time_limit,
                 address: p.address,
                 ray_resource: p.ray_resource,
@@ -456,36 +521,45 @@ impl Config {
             }
             .validate(&p.executor, &at)?;
             let mut count = p.count;
+            let mut slice = None;
             let accelerator = match p.accelerator.as_deref() {
                 None | Some("cpu") | Some("none") => None,
                 Some(a) => Some(match names.canonical(a) {
                     Some(canonical) => canonical.to_string(),
-                    // A TPU slice (`tpu-v5p-32`): its generation, and its chips as the count.
+                    // A TPU slice (`tpu-v5p-32`): a pool of slices of that shape.
                     None => match spillway_model::spec::tpu::parse_slice(a) {
-                        Some(Ok(slice)) if names.canonical(slice.generation).is_some() => {
-                            if count != 0 && count != slice.chips {
-                                return Err(field(
-                                    at("count"),
-                                    format!(
-                                        "{} is {} chips, not {count}: drop count or make it {}",
-                                        slice.name, slice.chips, slice.chips
-                                    ),
-                                ));
-                            }
-                            count = slice.chips;
-                            slice.generation.to_string()
+                        Some(Ok(s)) if names.canonical(s.generation).is_some() => {
+                            let generation = s.generation.to_string();
+                            let (shape, chips) =
+                                slice_pool(&at, s, p.count, p.slices, p.topology.as_deref())?;
+                            count = chips;
+                            slice = Some(shape);
+                            generation
                         }
                         Some(Err(e)) => return Err(field(at("accelerator"), e)),
                         _ => return Err(field(at("accelerator"), names.unknown_message(a))),
                     },
                 }),
             };
-            if p.count > MAX_POOL_COUNT {
+            if slice.is_none() {
+                for (key, set) in [
+                    ("slices", p.slices.is_some()),
+                    ("topology", p.topology.is_some()),
+                ] {
+                    if set {
+                        return Err(field(
+                            at(key),
+                            "only a pool of TPU slices takes it: name the slice as the accelerator, e.g. accelerator = \"tpu-v5p-32\"",
+                        ));
+                    }
+                }
+            }
+            let engine = engine.with_slice(slice.as_ref());
+            if count > MAX_POOL_COUNT {
                 return Err(field(
                     at("count"),
                     format!(
-                        "{} accelerators is over the limit of {MAX_POOL_COUNT} per pool: split it into several pools",
-                        p.count
+                        "{count} accelerators is over the limit of {MAX_POOL_COUNT} per pool: split it into several pools",
                     ),
                 ));
             }
@@ -563,6 +637,7 @@ impl Config {
                 engine,
                 accelerator,
                 count,
+                slice,
                 max_jobs,
                 plan,
                 price,
@@ -865,7 +940,10 @@ max_usd_per_hour = 20.0
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("tpu-v6e-8 is 8 chips, not 4"), "{e}");
+        assert!(
+            e.contains("tpu-v6e-8 is 8 chips, and 4 chips are not a whole number"),
+            "{e}"
+        );
         assert!(c.has_tokens());
     }
 

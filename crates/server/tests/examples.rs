@@ -55,7 +55,24 @@ fn the_try_config_declares_simulated_pools_and_stays_open() {
 #[test]
 fn example_config_loads() {
     let c = Config::load(&examples().join("spillway.toml")).unwrap();
-    assert_eq!(c.pools.len(), 2);
+    assert_eq!(c.pools.len(), 3);
+    // The TPU example job lands on the pool of slices, one whole slice.
+    let pods = c.pool("v5p-pods").unwrap();
+    assert_eq!(
+        (pods.count, pods.slice.as_ref().map(|s| s.chips)),
+        (32, Some(16))
+    );
+    let text = std::fs::read_to_string(examples().join("jobs/tpu-slice.yaml")).unwrap();
+    let spec = parse_spec(&text, &known_accelerators()).unwrap().spec;
+    let pools = spillway_server::schedule::machine_pools(&c);
+    let job = spillway_server::schedule::machine_job(
+        spillway_server::job::JobId(1),
+        "research",
+        0,
+        None,
+        &spec,
+    );
+    spillway_core::machine::can_ever_place(&pools, &job).unwrap();
     assert_eq!(c.tenants[0].max_accelerators["H100"], 6);
     assert!(c.has_tokens());
 }

@@ -447,6 +447,53 @@ fn validate_shows_tpu_slices_in_both_forms_and_pipelines_task_by_task() {
         ));
 }
 
+/// Two slice jobs on a pool of two `tpu-v5p-8` slices hold one whole slice each at once
+/// (never the cheaper loose chips next to them), and a shape no pool has is refused at submit.
+#[test]
+fn slice_jobs_hold_whole_slices_and_other_shapes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        "[[pool]]\nname = \"loose\"\naccelerator = \"tpu-v5p\"\ncount = 8\nprice = { plan = \"on_demand\", usd_per_chip_hour = 0.1 }\n\
+         [[pool]]\nname = \"pods\"\naccelerator = \"tpu-v5p-8\"\nslices = 2\ntopology = \"2x2\"\nprice = { plan = \"on_demand\", usd_per_chip_hour = 4.2 }\n",
+    );
+    let go = dir.path().join("go");
+    // Each job says which chips it got, then holds them until both run.
+    let spec = format!(
+        "run: echo \"$TPU_VISIBLE_CHIPS $TPU_ACCELERATOR_TYPE\"; while [ ! -f {} ]; do sleep 0.05; done\nresources:\n  accelerators: tpu-v5p-8\n",
+        go.display()
+    );
+    let (a, b) = (server.submit(None, &spec), server.submit(None, &spec));
+    server.wait_running(&a);
+    server.wait_running(&b);
+    std::fs::write(&go, "").unwrap();
+    let mut chips = Vec::new();
+    for id in [&a, &b] {
+        assert_eq!(server.wait_final(None, id), "succeeded");
+        assert_eq!(server.show(None, id)["attempts"][0]["pool"], "pods");
+        let out = server.cli(None).args(["logs", id]).output().unwrap();
+        chips.push(String::from_utf8(out.stdout).unwrap());
+    }
+    chips.sort();
+    assert_eq!(chips, ["0,1,2,3 v5p-8\n", "4,5,6,7 v5p-8\n"]);
+    let out = server
+        .cli(None)
+        .args(["submit", "-"])
+        .write_stdin(
+            "run: x\nresources:\n  accelerators: tpu-v5p-8\n  accelerator_args: {topology: 4x1}\n",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no declared pool has a tpu-v5p-8 of topology 4x1 slice")
+            && err.contains("pool pods is tpu-v5p-8 slices of topology 2x2")
+            && err.contains("pool loose has 8 loose tpu-v5p chips"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_pipeline_runs_task_after_task_with_values_given_at_submit() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,9 +10,10 @@ use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput
 use crate::SimTime;
 use crate::econ::{CheckpointModel, spot_allowed};
 use crate::{JobId, PolicyKind};
-use spillway_model::spec::ChoiceOrder;
+use spillway_model::spec::tpu::slice_name;
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// A pool's state during the round.
 struct PoolRound {
@@ -59,7 +60,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         .pools
         .iter()
         .map(|p| PoolRound {
-            free: p.free.clone(),
+            free: usable_free(p),
             jobs: 0,
             stopping: 0,
             reservation: None,
@@ -265,9 +266,10 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         let c = within[0];
         let view = &input.pools[c.pool];
         let p = &mut pools[c.pool];
-        let wanted = match &c.accelerator {
-            Some(a) => format!("{a}:{}", c.count),
-            None => "a job slot".to_string(),
+        let wanted = match (&c.accelerator, view.slice) {
+            (Some(_), Some(shape)) => format!("a whole {} slice", shape.name),
+            (Some(a), None) => format!("{a}:{}", c.count),
+            (None, _) => "a job slot".to_string(),
         };
         let behind = match p.reservation {
             Some(r) if r.job != job.id => Some(r.job),
@@ -323,6 +325,86 @@ pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<()
     } else {
         Ok(())
     }
+}
+
+/// The free indices a round may hand out: on a pool of TPU slices, only those of slices free
+/// as a whole, so that a job always takes the lowest whole free slice and never chips of two
+/// (every job there holds one whole slice, so this loses nothing unless the pool's shape
+/// changed under running jobs); on other pools, all of them.
+fn usable_free(p: &PoolView<'_>) -> Vec<u32> {
+    let Some(chips) = p.slice.map(|s| s.chips).filter(|c| *c > 0) else {
+        return p.free.clone();
+    };
+    let free: BTreeSet<u32> = p.free.iter().copied().collect();
+    (0..p.capacity / chips)
+        .map(|k| k * chips..(k + 1) * chips)
+        .filter(|slice| slice.clone().all(|i| free.contains(&i)))
+        .flatten()
+        .collect()
+}
+
+/// Whether pool `p` can ever hold `choice` of `job` at once: the same accelerator, enough of
+/// them, and on a pool of TPU slices exactly one slice of its shape (chips, and the topology
+/// when the job states one). A choice written as a slice name (`tpu-v5p-32`) goes only to
+/// pools of slices of that shape: a pool of loose chips would assemble it from chips that are
+/// not one slice.
+fn holds(p: &PoolView<'_>, job: &QueuedView<'_>, choice: &AcceleratorChoice) -> bool {
+    if p.accelerator != Some(choice.accelerator.as_str()) || p.capacity < choice.count {
+        return false;
+    }
+    match p.slice {
+        Some(shape) => shape.fits(choice.count, job.topology),
+        None => !job.slice_choices.contains(&choice.accelerator),
+    }
+}
+
+/// Why no pool of `choice`'s accelerator holds it, when that is a matter of slice shapes:
+/// what each such pool is instead. `None` when no slice is involved.
+fn slice_mismatch(
+    input: &RoundInput<'_>,
+    job: &QueuedView<'_>,
+    choice: &AcceleratorChoice,
+) -> Option<String> {
+    let same: Vec<&PoolView<'_>> = input
+        .pools
+        .iter()
+        .filter(|p| p.accelerator == Some(choice.accelerator.as_str()))
+        .collect();
+    let named = job.slice_choices.contains(&choice.accelerator);
+    if same.is_empty() || !(named || same.iter().any(|p| p.slice.is_some())) {
+        return None;
+    }
+    let name = slice_name(&choice.accelerator, choice.count).unwrap_or_else(|| choice.to_string());
+    let wanted = match job.topology {
+        Some(t) => format!("{name} of topology {t}"),
+        None => name.clone(),
+    };
+    let pools: Vec<String> = same
+        .iter()
+        .map(|p| match p.slice {
+            Some(shape) if shape.chips != choice.count => {
+                format!("pool {} is {} slices", p.name, shape.describe())
+            }
+            Some(shape) => format!(
+                "pool {} is {} slices{}",
+                p.name,
+                shape.name,
+                match &shape.topology {
+                    Some(t) => format!(" of topology {t}"),
+                    None => " without a declared topology (set topology in the pool)".into(),
+                }
+            ),
+            None => format!(
+                "pool {} has {} loose {} chips, not declared as slices (name the slice as its accelerator, e.g. accelerator = \"{name}\")",
+                p.name, p.capacity, choice.accelerator
+            ),
+        })
+        .collect();
+    Some(format!(
+        "no declared pool has a {wanted} slice ({} chips as one slice, never assembled from several): {}",
+        choice.count,
+        pools.join("; ")
+    ))
 }
 
 /// Whether candidate `c` would fit on its pool now, reservations aside.
@@ -412,13 +494,7 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
         .pools
         .iter()
         .filter(|p| !p.is_spot() && job.infra.is_none_or(|i| i == p.name || i == p.executor))
-        .filter(|p| {
-            job.choices.is_empty()
-                || job
-                    .choices
-                    .iter()
-                    .any(|c| p.accelerator == Some(c.accelerator.as_str()) && p.capacity >= c.count)
-        })
+        .filter(|p| job.choices.is_empty() || job.choices.iter().any(|c| holds(p, job, c)))
         .map(|p| {
             if job.choices.is_empty() {
                 1.0
@@ -475,8 +551,7 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
             .iter()
             .enumerate()
             .filter(|(_, p)| {
-                p.accelerator == Some(choice.accelerator.as_str())
-                    && p.capacity >= choice.count
+                holds(p, job, choice)
                     && infra_ok(p)
                     && estimated_cost(job, p, choice.count)
                         .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
@@ -536,8 +611,23 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
         "only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
             .to_string()
     } else {
-        let wanted: Vec<String> = job.choices.iter().map(ToString::to_string).collect();
-        format!("no declared pool has {}", wanted.join(" or "))
+        let slices: Vec<Option<String>> = job
+            .choices
+            .iter()
+            .map(|c| slice_mismatch(input, job, c))
+            .collect();
+        if slices.iter().all(Option::is_none) {
+            let wanted: Vec<String> = job.choices.iter().map(ToString::to_string).collect();
+            format!("no declared pool has {}", wanted.join(" or "))
+        } else {
+            let each: Vec<String> = job
+                .choices
+                .iter()
+                .zip(slices)
+                .map(|(c, s)| s.unwrap_or_else(|| format!("no declared pool has {c}")))
+                .collect();
+            each.join("; nor: ")
+        }
     };
     WaitReason::NoPool { detail }
 }
@@ -557,9 +647,7 @@ fn cheapest_cost(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<f64> {
             input
                 .pools
                 .iter()
-                .filter(move |p| {
-                    p.accelerator == Some(c.accelerator.as_str()) && p.capacity >= c.count
-                })
+                .filter(move |p| holds(p, job, c))
                 .filter_map(move |p| estimated_cost(job, p, c.count))
         })
         .min_by(f64::total_cmp)

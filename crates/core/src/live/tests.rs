@@ -7,6 +7,8 @@ use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use std::collections::HashMap;
 
+mod slices;
+
 fn h100(n: u32) -> Vec<AcceleratorChoice> {
     vec![AcceleratorChoice {
         accelerator: "H100".into(),
@@ -25,6 +27,7 @@ fn pool(
         executor: "local",
         accelerator: acc,
         capacity: cap,
+        slice: None,
         free: free.to_vec(),
         max_jobs: 64,
         price: UsdPerHour(1.0),
@@ -44,6 +47,8 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         priority,
         choices,
         order: ChoiceOrder::Ordered,
+        slice_choices: &[],
+        topology: None,
         num_nodes: 1,
         infra: None,
         use_spot: false,
@@ -616,6 +621,7 @@ mod invariants {
                 executor: "local",
                 accelerator: Some(ACCS[*a]),
                 capacity: *cap,
+                slice: None,
                 free: (taken[i]..*cap).collect(),
                 max_jobs: *max_jobs,
                 price: UsdPerHour(1.0 + i as f64),
@@ -645,6 +651,8 @@ mod invariants {
                 priority: *prio,
                 choices: cs,
                 order: if *any { ChoiceOrder::AnyOf } else { ChoiceOrder::Ordered },
+                slice_choices: &[],
+                topology: None,
                 num_nodes: 1,
                 infra: None,
                 work_secs: (i % 2 == 0).then_some(3600 * (i as u64 % 5 + 1)),

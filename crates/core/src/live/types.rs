@@ -5,6 +5,7 @@ use super::policy::LivePolicy;
 use super::reason::{StartReason, WaitReason};
 use crate::JobId;
 use crate::econ::{Contract, ContractLedger, FailoverMemory, PlanKind};
+use spillway_model::spec::tpu::SliceShape;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +21,9 @@ pub struct PoolView<'a> {
     pub accelerator: Option<&'a str>,
     /// Accelerators it has.
     pub capacity: u32,
+    /// For a pool of TPU slices: their shape. Slice `k` is indices `k * chips .. (k + 1) *
+    /// chips`; a job takes one whole slice of exactly this shape, never chips of two.
+    pub slice: Option<&'a SliceShape>,
     /// Indices not held by any running job, ascending.
     pub free: Vec<u32>,
     /// Most jobs at once.
@@ -74,6 +78,11 @@ pub struct QueuedView<'a> {
     pub choices: &'a [AcceleratorChoice],
     /// How the alternatives are weighed.
     pub order: ChoiceOrder,
+    /// Accelerators of the choices written as TPU slice names (`tpu-v5p-32`): each of those
+    /// needs one whole slice of a pool made of slices of that shape ([`PoolView::slice`]).
+    pub slice_choices: &'a [String],
+    /// The TPU topology the job states (`2x2x4`): only slices declared with it do.
+    pub topology: Option<&'a str>,
     /// Nodes needed at once.
     pub num_nodes: u32,
     /// Restrict to pools with this name or executor.

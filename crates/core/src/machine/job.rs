@@ -3,6 +3,7 @@
 use crate::JobId;
 use crate::econ::PlanKind;
 use crate::live::{PoolView, QueuedView};
+use spillway_model::spec::tpu::SliceShape;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder, JobSpec, WorkEstimate};
 use spillway_model::{Usd, UsdPerHour};
 
@@ -21,6 +22,12 @@ pub struct MachineJob {
     pub choices: Vec<AcceleratorChoice>,
     /// How the alternatives are weighed.
     pub order: ChoiceOrder,
+    /// Accelerators of the choices written as TPU slice names (`tpu-v5p-32`): each of those
+    /// needs one whole slice of a pool made of slices of that shape.
+    pub slice_choices: Vec<String>,
+    /// The TPU topology the job states (`accelerator_args.topology`, `2x2x4`): a slice of
+    /// another or an undeclared topology does not do.
+    pub topology: Option<String>,
     /// Nodes needed at once.
     pub num_nodes: u32,
     /// Restrict to pools with this name or executor.
@@ -62,6 +69,12 @@ impl MachineJob {
             priority: spec.priority,
             choices: spec.resources.accelerators.clone(),
             order: spec.resources.order,
+            slice_choices: spec.resources.tpu_slices.keys().cloned().collect(),
+            topology: spec
+                .resources
+                .accelerator_args
+                .as_ref()
+                .and_then(|a| a.topology.clone()),
             num_nodes: spec.num_nodes,
             infra: spec.resources.infra.clone(),
             use_spot: spec.resources.use_spot,
@@ -102,6 +115,8 @@ impl MachineJob {
             priority: self.priority,
             choices: &self.choices,
             order: self.order,
+            slice_choices: &self.slice_choices,
+            topology: self.topology.as_deref(),
             num_nodes: self.num_nodes,
             infra: self.infra.as_deref(),
             use_spot: self.use_spot,
@@ -125,6 +140,9 @@ pub struct MachinePool {
     pub accelerator: Option<String>,
     /// Accelerators it has.
     pub capacity: u32,
+    /// For a pool of TPU slices: their shape. Its capacity is whole slices, and a job placed
+    /// on it takes exactly one of them. `None`: accelerators are handed out one by one.
+    pub slice: Option<SliceShape>,
     /// Most jobs at once.
     pub max_jobs: u32,
     /// Price of one accelerator-hour.
@@ -148,6 +166,7 @@ impl MachinePool {
             executor: &self.executor,
             accelerator: self.accelerator.as_deref(),
             capacity: self.capacity,
+            slice: self.slice.as_ref(),
             free,
             max_jobs: self.max_jobs,
             price: self.price,

@@ -15,5 +15,5 @@ mod status;
 pub use admission::{Admission, AdmissionTimeout};
 pub use client::{RayClient, RaySubmission};
 pub use error::RayError;
-pub use spec::{RayAccelerator, RayJobSpec};
+pub use spec::{RayAccelerator, RayJobSpec, TPU_RESOURCE, tpu_head_resource};
 pub use status::{RayJobInfo, RayJobStatus};

@@ -17,6 +17,23 @@ pub enum RayAccelerator {
     /// `entrypoint_resources`: a custom resource the cluster's nodes advertise, e.g. `TPU`
     /// or `accelerator_type:H100`.
     Custom { resource: String, amount: f64 },
+    /// One TPU slice, as Ray (and SkyPilot on Ray) name it: the entrypoint runs on the
+    /// slice's head host (`TPU-<accelerator_type>-head: 1`, a resource Ray gives the first
+    /// host of each slice) and holds that host's chips (`TPU: chips_per_host`, or the
+    /// custom `chip_resource`). `accelerator_type` is Google's slice type (`v5p-32`).
+    TpuSlice {
+        accelerator_type: String,
+        chips_per_host: u32,
+        chip_resource: Option<String>,
+    },
+}
+
+/// Ray's resource of TPU chips.
+pub const TPU_RESOURCE: &str = "TPU";
+
+/// The resource Ray gives the head host of each TPU slice of `accelerator_type` (`v5p-32`).
+pub fn tpu_head_resource(accelerator_type: &str) -> String {
+    format!("TPU-{accelerator_type}-head")
 }
 
 /// One Ray job. The submission id is the idempotency key: submitting the same spec twice
@@ -94,6 +111,40 @@ impl RayJobSpec {
                     ));
                 }
             }
+            Some(RayAccelerator::TpuSlice {
+                accelerator_type,
+                chips_per_host,
+                chip_resource,
+            }) => {
+                let type_ok = !accelerator_type.is_empty()
+                    && accelerator_type
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-');
+                if !type_ok {
+                    return Err(invalid(
+                        "accelerator",
+                        format!(
+                            "{accelerator_type:?} is not a TPU slice type; write it as Google does, e.g. v5p-32"
+                        ),
+                    ));
+                }
+                // Ray fails a job at once when a TPU count is not a whole host's worth or a
+                // power of two below it.
+                if chip_resource.is_none() && ![1, 2, 4, 8].contains(chips_per_host) {
+                    return Err(invalid(
+                        "accelerator",
+                        format!(
+                            "Ray accepts 1, 2, 4 or 8 TPU chips per host, not {chips_per_host}"
+                        ),
+                    ));
+                }
+                if *chips_per_host == 0 {
+                    return Err(invalid(
+                        "accelerator",
+                        "a TPU host has at least one chip".to_owned(),
+                    ));
+                }
+            }
             _ => {}
         }
         if self.num_cpus.is_some_and(|n| n < 0.0 || !n.is_finite()) {
@@ -111,6 +162,12 @@ impl RayJobSpec {
         Ok(())
     }
 
+    /// The request body of `POST /api/jobs/` as JSON, for a caller to check what it would
+    /// submit.
+    pub fn submission_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.body()).expect("a submission body is plain JSON")
+    }
+
     /// The request body of `POST /api/jobs/`.
     pub(crate) fn body(&self) -> SubmitBody<'_> {
         let mut env_vars: BTreeMap<&str, &str> = self
@@ -122,8 +179,22 @@ impl RayJobSpec {
         let (num_gpus, resources) = match &self.accelerator {
             Some(RayAccelerator::Gpus(n)) => (Some(f64::from(*n)), None),
             Some(RayAccelerator::Custom { resource, amount }) => {
-                (None, Some(BTreeMap::from([(resource.as_str(), *amount)])))
+                (None, Some(BTreeMap::from([(resource.clone(), *amount)])))
             }
+            Some(RayAccelerator::TpuSlice {
+                accelerator_type,
+                chips_per_host,
+                chip_resource,
+            }) => (
+                None,
+                Some(BTreeMap::from([
+                    (tpu_head_resource(accelerator_type), 1.0),
+                    (
+                        chip_resource.as_deref().unwrap_or(TPU_RESOURCE).to_owned(),
+                        f64::from(*chips_per_host),
+                    ),
+                ])),
+            ),
             None => (None, None),
         };
         SubmitBody {
@@ -152,7 +223,7 @@ pub(crate) struct SubmitBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     entrypoint_num_gpus: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    entrypoint_resources: Option<BTreeMap<&'a str, f64>>,
+    entrypoint_resources: Option<BTreeMap<String, f64>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -185,6 +256,36 @@ mod tests {
         let body = serde_json::to_value(spec.body()).unwrap();
         assert_eq!(body["entrypoint_resources"]["TPU"], 4.0);
         assert!(body.get("entrypoint_num_gpus").is_none());
+    }
+
+    #[test]
+    fn a_tpu_slice_asks_for_its_head_host_and_that_hosts_chips() {
+        let mut spec = RayJobSpec::new("job-3", "python train.py");
+        spec.accelerator = Some(RayAccelerator::TpuSlice {
+            accelerator_type: "v5p-32".into(),
+            chips_per_host: 4,
+            chip_resource: None,
+        });
+        spec.validate().unwrap();
+        let body = serde_json::to_value(spec.body()).unwrap();
+        assert_eq!(
+            body["entrypoint_resources"],
+            serde_json::json!({"TPU-v5p-32-head": 1.0, "TPU": 4.0})
+        );
+        assert!(body.get("entrypoint_num_gpus").is_none());
+        spec.accelerator = Some(RayAccelerator::TpuSlice {
+            accelerator_type: "v6e-8".into(),
+            chips_per_host: 6,
+            chip_resource: None,
+        });
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("1, 2, 4 or 8"), "{err}");
+        spec.accelerator = Some(RayAccelerator::TpuSlice {
+            accelerator_type: "v6e 8".into(),
+            chips_per_host: 8,
+            chip_resource: None,
+        });
+        assert!(spec.validate().is_err());
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct SlurmJobSpec {
     pub partition: Option<String>,
     /// `--gres`, per node.
     pub gres: Option<GresRequest>,
+    /// `--constraint`: node features the job's nodes must have (`tpu-v5p-32`,
+    /// `v5p&topo-2x2x4`), e.g. the TPU slice type a pool is made of.
+    pub constraint: Option<String>,
     /// `--nodes`.
     pub nodes: u32,
     /// `--cpus-per-task`.
@@ -101,6 +104,7 @@ impl SlurmJobSpec {
             name: None,
             partition: None,
             gres: None,
+            constraint: None,
             nodes: 1,
             cpus_per_task: None,
             time_limit: None,
@@ -135,6 +139,16 @@ impl SlurmJobSpec {
         }
         if self.gres.as_ref().is_some_and(|g| g.count == 0) {
             return Err(invalid("gres", "count must be at least 1".to_owned()));
+        }
+        if let Some(c) = self
+            .constraint
+            .as_ref()
+            .filter(|c| c.is_empty() || c.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
+        {
+            return Err(invalid(
+                "constraint",
+                format!("{c:?} must be node features without spaces, e.g. tpu-v5p-32"),
+            ));
         }
         if self.cpus_per_task == Some(0) {
             return Err(invalid("cpus_per_task", "must be at least 1".to_owned()));
@@ -177,7 +191,8 @@ impl SlurmJobSpec {
 
     /// The `sbatch` arguments. The environment travels in sbatch's own (cleared)
     /// environment with `--export=ALL`, so values never pass through a command line.
-    pub(crate) fn sbatch_args(&self) -> Vec<OsString> {
+    /// Public so that a caller can check what it would submit.
+    pub fn sbatch_args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["--parsable".into(), "--export=ALL".into()];
         let name = self.name.as_deref().unwrap_or(&self.spillway_job_id);
         args.push(format!("--job-name={name}").into());
@@ -187,6 +202,9 @@ impl SlurmJobSpec {
         }
         if let Some(gres) = &self.gres {
             args.push(format!("--gres={gres}").into());
+        }
+        if let Some(constraint) = &self.constraint {
+            args.push(format!("--constraint={constraint}").into());
         }
         args.push(format!("--nodes={}", self.nodes).into());
         if let Some(cpus) = self.cpus_per_task {
@@ -218,7 +236,7 @@ impl SlurmJobSpec {
     }
 
     /// The batch script sbatch reads on its standard input.
-    pub(crate) fn script(&self) -> String {
+    pub fn script(&self) -> String {
         format!(
             "#!/bin/bash\n# Submitted by Spillway for job {}.\n{}\n",
             self.spillway_job_id, self.run
@@ -269,6 +287,22 @@ mod tests {
         );
         assert!(spec.script().starts_with("#!/bin/bash\n"));
         assert!(spec.script().contains("\necho hi\n"));
+    }
+
+    #[test]
+    fn a_tpu_slice_is_asked_as_a_constraint() {
+        let mut spec = SlurmJobSpec::new("job-2", "python train.py");
+        spec.constraint = Some("tpu-v5p-32".into());
+        spec.validate().unwrap();
+        assert_eq!(
+            args(&spec)[4..6],
+            ["--constraint=tpu-v5p-32", "--nodes=1"],
+            "{:?}",
+            args(&spec)
+        );
+        spec.constraint = Some("tpu v5p".into());
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("constraint"), "{err}");
     }
 
     #[test]

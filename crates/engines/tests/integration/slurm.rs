@@ -82,6 +82,30 @@ async fn slurm_job_runs_with_the_gpus_it_asked_for_and_completes() {
     assert_eq!(env.trim(), format!("{id} hello, world"));
 }
 
+/// A pool of TPU slices asks for its slice by node feature: Slurm runs the job on a node that
+/// has it, and refuses at submit a feature no node has (the test cluster's node is
+/// `Feature=tpu-v5p-8`).
+#[tokio::test]
+async fn slurm_constraint_picks_nodes_by_feature_and_refuses_unknown_ones() {
+    let Some(cluster) = slurm_a("slurm_constraint_picks_nodes_by_feature").await else {
+        return;
+    };
+    let client = &cluster.client;
+    let id = unique_id("slice");
+    let mut spec = SlurmJobSpec::new(&id, "echo on a slice");
+    spec.partition = Some("batch".into());
+    spec.constraint = Some("tpu-v5p-8".into());
+    spec.time_limit = Some(Duration::from_secs(120));
+    let job = client.submit(&spec).await.unwrap();
+    let done = wait_for(client, job, "finished", MINUTE, |s| s.state.is_terminal()).await;
+    assert_eq!(done.state, SlurmJobState::Completed, "{done:?}");
+
+    spec.spillway_job_id = unique_id("no-slice");
+    spec.constraint = Some("tpu-v6e-256".into());
+    let err = client.submit(&spec).await.unwrap_err().to_string();
+    assert!(err.to_lowercase().contains("feature"), "{err}");
+}
+
 #[tokio::test]
 async fn slurm_failing_job_reports_its_exit_code_and_stderr() {
     let Some(cluster) = slurm_a("slurm_failing_job_reports_its_exit_code").await else {

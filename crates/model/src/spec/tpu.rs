@@ -6,6 +6,7 @@
 //! slice asks for one slice of that shape: all its chips at once, as one gang.
 
 use crate::ChipsNamedBy;
+use serde::{Deserialize, Serialize};
 
 /// The Google TPU generations Spillway knows how to name, as the catalog spells them, with
 /// how their slice names count. `tpu-v5e` is Google's marketing name for `tpu-v5litepod`.
@@ -109,6 +110,75 @@ pub fn check_topology(topology: &str, chips: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// The shape of the slices a pool of TPUs is made of: every slice has `chips` chips (and,
+/// when declared, that topology), and a job that asks for a slice gets one whole slice of
+/// exactly this shape, never chips of two slices. A pool of `n` slices hands out accelerator
+/// indices `0..n * chips`; slice `k` is indices `k * chips .. (k + 1) * chips`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SliceShape {
+    /// The slice name in the catalog's spelling (`tpu-v5p-32`).
+    pub name: String,
+    /// Chips per slice.
+    pub chips: u32,
+    /// Chips along each axis (`2x2x4`), when the pool declares it.
+    pub topology: Option<String>,
+}
+
+impl SliceShape {
+    /// Whether a job asking for `chips` chips, of `topology` when it states one, takes exactly
+    /// one slice of this shape. A job that states a topology needs a pool that declares the
+    /// same one: a pool whose topology is unknown cannot promise it.
+    pub fn fits(&self, chips: u32, topology: Option<&str>) -> bool {
+        chips == self.chips
+            && topology.is_none_or(|t| {
+                self.topology
+                    .as_deref()
+                    .is_some_and(|own| same_topology(own, t))
+            })
+    }
+
+    /// The shape in words: `tpu-v5p-32 (16 chips, topology 2x2x4)`.
+    pub fn describe(&self) -> String {
+        match &self.topology {
+            Some(t) => format!("{} ({} chips, topology {t})", self.name, self.chips),
+            None => format!("{} ({} chips)", self.name, self.chips),
+        }
+    }
+
+    /// The slice type as Google Cloud names it and as TPU hosts report it in
+    /// `TPU_ACCELERATOR_TYPE` (`v5p-32`, `v5litepod-8`): Ray's resource names build on it.
+    pub fn accelerator_type(&self) -> &str {
+        self.name.strip_prefix("tpu-").unwrap_or(&self.name)
+    }
+
+    /// Chips on one host of the slice, which is where a single entrypoint (a Ray job's
+    /// driver) runs: a single-host slice has them all (up to 8 for v5e and v6e, 4 for v2 to
+    /// v5p); the hosts of a multi-host slice have 4 each.
+    pub fn chips_per_host(&self) -> u32 {
+        let single_host_max = match parse_slice(&self.name) {
+            Some(Ok(s)) if chips_named_by(s.generation) == Some(ChipsNamedBy::Chips) => 8,
+            _ => 4,
+        };
+        if self.chips <= single_host_max {
+            self.chips
+        } else {
+            4
+        }
+    }
+}
+
+/// Whether two topologies are the same (`2x2x4` and `2X2X4`; not `4x2x2`, which is another
+/// arrangement of the chips).
+pub fn same_topology(a: &str, b: &str) -> bool {
+    let dims = |t: &str| -> Vec<String> {
+        t.trim()
+            .split(['x', 'X'])
+            .map(|d| d.trim().trim_start_matches('0').to_string())
+            .collect()
+    };
+    dims(a) == dims(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +228,52 @@ mod tests {
         assert_eq!(slice_name("tpu-v5p", 16).as_deref(), Some("tpu-v5p-32"));
         assert_eq!(slice_name("tpu-v6e", 8).as_deref(), Some("tpu-v6e-8"));
         assert_eq!(slice_name("H100", 8), None);
+    }
+
+    #[test]
+    fn a_slice_shape_fits_only_its_own_chips_and_topology() {
+        let shape = SliceShape {
+            name: "tpu-v5p-32".into(),
+            chips: 16,
+            topology: Some("2x2x4".into()),
+        };
+        assert!(shape.fits(16, None));
+        assert!(shape.fits(16, Some("2X2X4")));
+        assert!(!shape.fits(16, Some("4x4")), "another arrangement");
+        assert!(!shape.fits(8, None), "half a slice");
+        assert!(!shape.fits(32, None), "two slices");
+        let unknown = SliceShape {
+            topology: None,
+            ..shape.clone()
+        };
+        assert!(unknown.fits(16, None));
+        assert!(
+            !unknown.fits(16, Some("2x2x4")),
+            "an undeclared topology promises none"
+        );
+        assert_eq!(shape.accelerator_type(), "v5p-32");
+        assert_eq!(shape.describe(), "tpu-v5p-32 (16 chips, topology 2x2x4)");
+    }
+
+    #[test]
+    fn hosts_have_four_chips_except_single_host_v5e_and_v6e() {
+        let shape = |name: &str| {
+            let s = parse_slice(name).unwrap().unwrap();
+            SliceShape {
+                name: s.name,
+                chips: s.chips,
+                topology: None,
+            }
+            .chips_per_host()
+        };
+        assert_eq!(shape("tpu-v5p-32"), 4);
+        assert_eq!(shape("tpu-v5p-8"), 4);
+        assert_eq!(shape("tpu-v4-8"), 4);
+        assert_eq!(shape("tpu-v2-8"), 4);
+        assert_eq!(shape("tpu-v6e-8"), 8);
+        assert_eq!(shape("tpu-v6e-4"), 4);
+        assert_eq!(shape("tpu-v5e-1"), 1);
+        assert_eq!(shape("tpu-v6e-16"), 4);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! How a pool reaches its engine: nothing for local processes, a `slurm.conf` (and partition,
-//! GRES type) for a Slurm partition, a dashboard address (and resource mapping) for a Ray
-//! cluster. Read from the pool's table in the TOML file and validated once here.
+//! GRES type, constraint) for a Slurm partition, a dashboard address (and resource mapping)
+//! for a Ray cluster. Read from the pool's table in the TOML file and validated once here; a
+//! pool of TPU slices then tells its engine the slice ([`PoolEngine::with_slice`]).
 
 use super::{ConfigError, field};
 use spillway_model::spec::parse_duration;
+use spillway_model::spec::tpu::SliceShape;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ pub(super) struct EngineFile {
     pub(super) partition: Option<String>,
     /// Slurm: the GRES name and type of the accelerator, e.g. `gpu:h100`.
     pub(super) gres: Option<String>,
+    /// Slurm: `--constraint` of every job (node features, e.g. `tpu-v5p-32`).
+    pub(super) constraint: Option<String>,
     /// Slurm: `--time` of every job, e.g. `4h` (default: the partition's).
     pub(super) time_limit: Option<String>,
     /// Ray: the dashboard, e.g. `http://127.0.0.1:8265`.
@@ -52,6 +56,12 @@ pub struct SlurmSettings {
     pub partition: Option<String>,
     /// GRES name and type (`gpu:h100`); the count comes from the job.
     pub gres: Option<String>,
+    /// `--constraint` of every job: the node features that make up the pool (`tpu-v5p-32`).
+    /// A pool of TPU slices without `gres` or `constraint` asks for its slice name.
+    pub constraint: Option<String>,
+    /// For a pool of TPU slices: the slice name (`tpu-v5p-32`). Without a `gres` such a pool
+    /// asks for no GRES: the constraint picks the slice's nodes.
+    pub slice: Option<String>,
     /// `--time` of every job.
     pub time_limit: Option<Duration>,
     /// Time between two `squeue` listings of the cluster.
@@ -64,8 +74,11 @@ pub struct RaySettings {
     /// The dashboard (Jobs API) address.
     pub address: String,
     /// The custom resource standing for one accelerator; `None` asks for GPUs
-    /// (`entrypoint_num_gpus`).
+    /// (`entrypoint_num_gpus`), or for `TPU` on a pool of TPU slices.
     pub resource: Option<String>,
+    /// For a pool of TPU slices: their shape. A job asks for the slice's head host as Ray
+    /// names it (`TPU-v5p-32-head`) and for that host's chips.
+    pub slice: Option<SliceShape>,
     /// How long Ray may keep a job PENDING before Spillway stops it and requeues it.
     pub admission_timeout: Duration,
     /// Time between two status polls.
@@ -107,6 +120,7 @@ impl EngineFile {
             ("slurm_bin_dir", self.slurm_bin_dir.is_some()),
             ("partition", self.partition.is_some()),
             ("gres", self.gres.is_some()),
+            ("constraint", self.constraint.is_some()),
             ("time_limit", self.time_limit.is_some()),
         ];
         let ray_only = [
@@ -154,6 +168,16 @@ impl EngineFile {
                     spillway_engines::slurm::GresRequest::parse(g, 1)
                         .map_err(|e| field(at("gres"), e.to_string()))?;
                 }
+                if let Some(c) = &self.constraint {
+                    if c.is_empty() || c.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+                        return Err(field(
+                            at("constraint"),
+                            format!(
+                                "{c:?} is not a Slurm constraint: write node features without spaces, e.g. tpu-v5p-32 or \"v5p&topo-2x2x4\""
+                            ),
+                        ));
+                    }
+                }
                 if let Some(p) = &self.partition {
                     if p.is_empty() || p.contains([',', ' ', '\n']) {
                         return Err(field(
@@ -171,6 +195,8 @@ impl EngineFile {
                     bin_dir: self.slurm_bin_dir,
                     partition: self.partition,
                     gres: self.gres,
+                    constraint: self.constraint,
+                    slice: None,
                     time_limit,
                     poll_interval: poll,
                 }))
@@ -203,6 +229,7 @@ impl EngineFile {
                 Ok(PoolEngine::Ray(RaySettings {
                     address,
                     resource: self.ray_resource,
+                    slice: None,
                     admission_timeout,
                     poll_interval: poll,
                 }))
@@ -212,6 +239,26 @@ impl EngineFile {
                 format!("unknown executor '{other}': use \"local\", \"slurm\" or \"ray\""),
             )),
         }
+    }
+}
+
+impl PoolEngine {
+    /// The engine of a pool made of TPU slices of `shape` (`None`: not made of slices): a
+    /// Slurm pool without `gres` or `constraint` asks `--constraint=<slice name>`, a Ray pool
+    /// asks for the slice's head host.
+    pub(super) fn with_slice(mut self, shape: Option<&SliceShape>) -> PoolEngine {
+        let Some(shape) = shape else { return self };
+        match &mut self {
+            PoolEngine::Local => {}
+            PoolEngine::Slurm(s) => {
+                s.slice = Some(shape.name.clone());
+                if s.constraint.is_none() && s.gres.is_none() {
+                    s.constraint = Some(shape.name.clone());
+                }
+            }
+            PoolEngine::Ray(r) => r.slice = Some(shape.clone()),
+        }
+        self
     }
 }
 
@@ -258,5 +305,55 @@ mod tests {
         };
         assert_eq!(s.poll_interval, Duration::from_millis(250));
         assert_eq!(s.partition, None);
+    }
+
+    #[test]
+    fn pools_of_slices_tell_their_engine_the_slice() {
+        let slurm = |extra: &str| {
+            let c = Config::parse(
+                &format!(
+                    "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\naccelerator = \"tpu-v5p-32\"\n{extra}"
+                ),
+                "t",
+            )
+            .unwrap();
+            let PoolEngine::Slurm(s) = c.pools[0].engine.clone() else {
+                panic!("{:?}", c.pools[0].engine);
+            };
+            (s.constraint, s.gres, s.slice)
+        };
+        let slice = Some("tpu-v5p-32".to_string());
+        assert_eq!(slurm(""), (slice.clone(), None, slice.clone()));
+        assert_eq!(
+            slurm("gres = \"tpu\"\n"),
+            (None, Some("tpu".into()), slice.clone()),
+            "a GRES picks the slice instead"
+        );
+        assert_eq!(
+            slurm("constraint = \"v5p&topo-2x2x4\"\n").0.as_deref(),
+            Some("v5p&topo-2x2x4")
+        );
+        let e = err(
+            "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\nconstraint = \"a b\"\n",
+        );
+        assert!(
+            e.contains("pool[0].constraint") && e.contains("without spaces"),
+            "{e}"
+        );
+        let e = err("[[pool]]\nname = \"l\"\nconstraint = \"x\"\n");
+        assert!(e.contains("pool[0].constraint: only a slurm pool"), "{e}");
+        let c = Config::parse(
+            "[[pool]]\nname = \"r\"\nexecutor = \"ray\"\naddress = \"http://h:1\"\naccelerator = \"tpu-v6e-8\"\nslices = 2\n",
+            "t",
+        )
+        .unwrap();
+        let PoolEngine::Ray(r) = &c.pools[0].engine else {
+            panic!("{:?}", c.pools[0].engine);
+        };
+        assert_eq!(
+            r.slice.as_ref().map(|s| s.accelerator_type()),
+            Some("v6e-8")
+        );
+        assert_eq!(c.pools[0].count, 16);
     }
 }

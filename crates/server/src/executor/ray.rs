@@ -6,7 +6,7 @@
 //!   after a crash finds the job it made instead of making another, and recovery finds it
 //!   without a recorded id.
 //! - Accelerators are asked as `entrypoint_num_gpus` (Ray sets `CUDA_VISIBLE_DEVICES`), or as
-//!   the pool's custom resource.
+//!   the pool's custom resource; a TPU slice as Ray names it (`TPU-v5p-32-head` and `TPU`).
 //! - A polling task reads each followed job's status once per interval, appends what it
 //!   printed to the job's `stdout.log` (where `spillway logs` reads), and reports the start
 //!   and the end. A job Ray keeps `PENDING` longer than the pool's admission timeout (Ray
@@ -72,6 +72,75 @@ fn entrypoint() -> String {
 }
 
 /// The submission id of an attempt.
+/// What one attempt submits to Ray (the directories it needs are made here).
+fn job_spec(
+    settings: &RaySettings,
+    data_dir: &Path,
+    instance: &str,
+    req: &LaunchRequest,
+) -> Result<RayJobSpec, ExecError> {
+    let offsets = offset_file(data_dir, req.job, req.attempt);
+    if let Some(dir) = offsets.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| ExecError::Prepare {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    req.prepare_checkpoint_dir()?;
+    let mut spec = RayJobSpec::new(req.job.to_string(), entrypoint());
+    spec.submission_id = submission_id(instance, req.job, req.attempt);
+    let workdir = req.spec.workdir.as_deref().map(Path::new);
+    spec.env = attempt_env(req, workdir);
+    spec.env.extend(super::secrets::extra_env(
+        data_dir,
+        req,
+        super::secrets::SecretsBy::File,
+    )?);
+    // Ray substitutes `$NAME` in env_vars values with other variables of the job: code
+    // travels base64-encoded and the entrypoint decodes it.
+    for name in ["SPILLWAY_RUN", "SPILLWAY_SETUP"] {
+        if let Some(text) = spec.env.remove(name) {
+            spec.env.insert(format!("{name}_B64"), BASE64.encode(text));
+        }
+    }
+    let count = req.accelerators.len() as u32;
+    spec.accelerator = accelerator_request(settings, req.accelerator.is_some(), count);
+    spec.num_cpus = req
+        .spec
+        .resources
+        .cpus
+        .as_deref()
+        .and_then(|c| c.trim_end_matches('+').trim().parse().ok());
+    Ok(spec)
+}
+
+/// How an attempt's accelerators are asked of Ray: GPUs (`entrypoint_num_gpus`), the pool's
+/// custom resource, or on a pool of TPU slices the slice's head host (`TPU-v5p-32-head: 1`)
+/// and that host's chips (`TPU: 4`, or the pool's `ray_resource`): the entrypoint runs on
+/// the slice's first host, and a program spanning the slice's hosts starts its work on the
+/// others through Ray, as on any Ray TPU cluster.
+fn accelerator_request(
+    settings: &RaySettings,
+    has_accelerator: bool,
+    count: u32,
+) -> Option<RayAccelerator> {
+    if !has_accelerator || count == 0 {
+        return None;
+    }
+    Some(match (&settings.slice, &settings.resource) {
+        (Some(shape), resource) => RayAccelerator::TpuSlice {
+            accelerator_type: shape.accelerator_type().to_string(),
+            chips_per_host: shape.chips_per_host(),
+            chip_resource: resource.clone(),
+        },
+        (None, None) => RayAccelerator::Gpus(count),
+        (None, Some(r)) => RayAccelerator::Custom {
+            resource: r.clone(),
+            amount: f64::from(count),
+        },
+    })
+}
+
 fn submission_id(instance: &str, job: JobId, attempt: u32) -> String {
     format!("spillway-{instance}-{job}-{attempt}")
 }
@@ -128,47 +197,8 @@ impl RayExecutor {
 #[async_trait]
 impl Executor for RayExecutor {
     async fn launch(&self, req: LaunchRequest) -> Result<Handle, ExecError> {
-        let sid = submission_id(&self.instance, req.job, req.attempt);
-        let offsets = offset_file(&self.data_dir, req.job, req.attempt);
-        if let Some(dir) = offsets.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| ExecError::Prepare {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        req.prepare_checkpoint_dir()?;
-        let mut spec = RayJobSpec::new(req.job.to_string(), entrypoint());
-        spec.submission_id = sid.clone();
-        let workdir = req.spec.workdir.as_deref().map(Path::new);
-        spec.env = attempt_env(&req, workdir);
-        spec.env.extend(super::secrets::extra_env(
-            &self.data_dir,
-            &req,
-            super::secrets::SecretsBy::File,
-        )?);
-        // Ray substitutes `$NAME` in env_vars values with other variables of the job: code
-        // travels base64-encoded and the entrypoint decodes it.
-        for name in ["SPILLWAY_RUN", "SPILLWAY_SETUP"] {
-            if let Some(text) = spec.env.remove(name) {
-                spec.env.insert(format!("{name}_B64"), BASE64.encode(text));
-            }
-        }
-        let count = req.accelerators.len() as u32;
-        if req.accelerator.is_some() && count > 0 {
-            spec.accelerator = Some(match &self.settings.resource {
-                None => RayAccelerator::Gpus(count),
-                Some(r) => RayAccelerator::Custom {
-                    resource: r.clone(),
-                    amount: f64::from(count),
-                },
-            });
-        }
-        spec.num_cpus = req
-            .spec
-            .resources
-            .cpus
-            .as_deref()
-            .and_then(|c| c.trim_end_matches('+').trim().parse().ok());
+        let spec = job_spec(&self.settings, &self.data_dir, &self.instance, &req)?;
+        let sid = spec.submission_id.clone();
         self.client.submit(&spec).await?;
         self.follow(
             sid.clone(),
@@ -433,5 +463,79 @@ mod tests {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "set up\nrun 1\n");
         assert_eq!(out.status.code(), Some(3));
+    }
+
+    fn request(yaml: &str, accelerator: Option<&str>, chips: u32, dir: &Path) -> LaunchRequest {
+        let names = crate::accelerators::known_accelerators();
+        LaunchRequest {
+            job: JobId(7),
+            attempt: 1,
+            spec: std::sync::Arc::new(spillway_model::spec::parse_spec(yaml, &names).unwrap().spec),
+            accelerator: accelerator.map(str::to_string),
+            accelerators: (0..chips).collect(),
+            resume: false,
+            restart_count: 0,
+            checkpoint_dir: dir.join("ckpt"),
+        }
+    }
+
+    fn settings(toml: &str) -> RaySettings {
+        let c = crate::config::Config::parse(
+            &format!("[[pool]]\nname = \"r\"\nexecutor = \"ray\"\naddress = \"http://127.0.0.1:1\"\n{toml}"),
+            "t",
+        )
+        .unwrap();
+        match &c.pools[0].engine {
+            crate::config::PoolEngine::Ray(r) => r.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The submission of a slice job asks for the slice's head host and its chips, and its
+    /// process learns the slice type.
+    #[test]
+    fn a_slice_is_submitted_as_its_head_host_and_chips() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "run: python train.py\nresources:\n  accelerators: tpu-v5p-32\n  accelerator_args: {topology: 2x2x4}\n";
+        let req = request(yaml, Some("tpu-v5p"), 16, dir.path());
+        let s = settings("accelerator = \"tpu-v5p-32\"\ntopology = \"2x2x4\"\n");
+        let body = job_spec(&s, dir.path(), "i", &req)
+            .unwrap()
+            .submission_json();
+        assert_eq!(
+            body["entrypoint_resources"],
+            serde_json::json!({"TPU-v5p-32-head": 1.0, "TPU": 4.0})
+        );
+        assert!(body.get("entrypoint_num_gpus").is_none());
+        assert_eq!(
+            body["runtime_env"]["env_vars"]["TPU_ACCELERATOR_TYPE"],
+            "v5p-32"
+        );
+        assert_eq!(body["runtime_env"]["env_vars"]["TPU_TOPOLOGY"], "2x2x4");
+        assert_eq!(body["submission_id"], "spillway-i-7-1");
+        // A single-host v6e slice: all 8 chips on the head host.
+        let yaml = "run: x\nresources:\n  accelerators: tpu-v6e-8\n";
+        let req = request(yaml, Some("tpu-v6e"), 8, dir.path());
+        let s = settings("accelerator = \"tpu-v6e-8\"\nslices = 2\n");
+        let body = job_spec(&s, dir.path(), "i", &req)
+            .unwrap()
+            .submission_json();
+        assert_eq!(
+            body["entrypoint_resources"],
+            serde_json::json!({"TPU-v6e-8-head": 1.0, "TPU": 8.0})
+        );
+        // GPUs stay GPUs.
+        let req = request(
+            "run: x\nresources:\n  accelerators: H100:2\n",
+            Some("H100"),
+            2,
+            dir.path(),
+        );
+        let s = settings("accelerator = \"H100\"\ncount = 8\n");
+        let body = job_spec(&s, dir.path(), "i", &req)
+            .unwrap()
+            .submission_json();
+        assert_eq!(body["entrypoint_num_gpus"], 2.0);
+        assert!(body.get("entrypoint_resources").is_none());
     }
 }

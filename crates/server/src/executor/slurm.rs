@@ -2,7 +2,8 @@
 //! its `slurm.conf`).
 //!
 //! - Launch is one `sbatch` with `--job-name=spillway-<instance>-<job>-<attempt>`,
-//!   `--comment=spillway:<job>`, the pool's partition, `--gres=<gres>:<count>`, `--nodes`,
+//!   `--comment=spillway:<job>`, the pool's partition, `--gres=<gres>:<count>` and the pool's
+//!   `--constraint` (a pool of TPU slices: by default the slice name), `--nodes`,
 //!   `--time`, `--requeue` (so that Slurm's own preemption requeues instead of killing), and
 //!   output appended to the job's `stdout.log` / `stderr.log` under the data directory, which
 //!   is where `spillway logs` reads (the cluster must see that directory: same host or a
@@ -120,51 +121,7 @@ impl SlurmExecutor {
     }
 
     fn job_spec(&self, req: &LaunchRequest) -> Result<SlurmJobSpec, ExecError> {
-        let jdir = job_dir(&self.data_dir, req.job);
-        let workdir = match &req.spec.workdir {
-            Some(w) => PathBuf::from(w),
-            None => jdir.join("work"),
-        };
-        req.prepare_checkpoint_dir()?;
-        for dir in [&jdir, &workdir] {
-            std::fs::create_dir_all(dir).map_err(|source| ExecError::Prepare {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        // sbatch reads #SBATCH lines before the first command: appending keeps the output of
-        // earlier attempts and of a run before a Slurm requeue.
-        let mut spec = SlurmJobSpec::new(
-            req.job.to_string(),
-            format!("#SBATCH --open-mode=append\n{WRAPPER}"),
-        );
-        spec.name = Some(job_name(&self.instance, req.job, req.attempt));
-        spec.partition = self.settings.partition.clone();
-        let nodes = req.spec.num_nodes.max(1);
-        let count = req.accelerators.len() as u32;
-        if req.accelerator.is_some() && count > 0 {
-            let gres = self.settings.gres.as_deref().unwrap_or("gpu");
-            spec.gres = Some(GresRequest::parse(gres, count.div_ceil(nodes))?);
-        }
-        spec.nodes = nodes;
-        spec.cpus_per_task = req
-            .spec
-            .resources
-            .cpus
-            .as_deref()
-            .and_then(|c| c.trim_end_matches('+').trim().parse().ok());
-        spec.time_limit = self.settings.time_limit;
-        spec.output = Some(jdir.join("stdout.log"));
-        spec.error = Some(jdir.join("stderr.log"));
-        spec.workdir = Some(workdir);
-        spec.requeue = true;
-        spec.env = attempt_env(req, None);
-        spec.env.extend(super::secrets::extra_env(
-            &self.data_dir,
-            req,
-            super::secrets::SecretsBy::File,
-        )?);
-        Ok(spec)
+        job_spec(&self.settings, &self.data_dir, &self.instance, req)
     }
 
     /// The attempt's job as slurmctld lists it now, by id or by comment and name.
@@ -227,6 +184,77 @@ impl SlurmExecutor {
 }
 
 /// The `--job-name` of an attempt; with the comment it identifies the attempt in Slurm.
+/// What one attempt submits to Slurm (the directories it needs are made here).
+fn job_spec(
+    settings: &SlurmSettings,
+    data_dir: &std::path::Path,
+    instance: &str,
+    req: &LaunchRequest,
+) -> Result<SlurmJobSpec, ExecError> {
+    let jdir = job_dir(data_dir, req.job);
+    let workdir = match &req.spec.workdir {
+        Some(w) => PathBuf::from(w),
+        None => jdir.join("work"),
+    };
+    req.prepare_checkpoint_dir()?;
+    for dir in [&jdir, &workdir] {
+        std::fs::create_dir_all(dir).map_err(|source| ExecError::Prepare {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    // sbatch reads #SBATCH lines before the first command: appending keeps the output of
+    // earlier attempts and of a run before a Slurm requeue.
+    let mut spec = SlurmJobSpec::new(
+        req.job.to_string(),
+        format!("#SBATCH --open-mode=append\n{WRAPPER}"),
+    );
+    spec.name = Some(job_name(instance, req.job, req.attempt));
+    spec.partition = settings.partition.clone();
+    let nodes = req.spec.num_nodes.max(1);
+    let count = req.accelerators.len() as u32;
+    (spec.gres, spec.constraint) =
+        accelerator_request(settings, req.accelerator.is_some(), count, nodes)?;
+    spec.nodes = nodes;
+    spec.cpus_per_task = req
+        .spec
+        .resources
+        .cpus
+        .as_deref()
+        .and_then(|c| c.trim_end_matches('+').trim().parse().ok());
+    spec.time_limit = settings.time_limit;
+    spec.output = Some(jdir.join("stdout.log"));
+    spec.error = Some(jdir.join("stderr.log"));
+    spec.workdir = Some(workdir);
+    spec.requeue = true;
+    spec.env = attempt_env(req, None);
+    spec.env.extend(super::secrets::extra_env(
+        data_dir,
+        req,
+        super::secrets::SecretsBy::File,
+    )?);
+    Ok(spec)
+}
+
+/// How an attempt's accelerators are asked of Slurm: `--gres=<gres>:<count per node>` (GRES
+/// `gpu` unless the pool names one), and the pool's `--constraint`. A pool of TPU slices
+/// without a `gres` asks for no GRES: its constraint (by default the slice name,
+/// `tpu-v5p-32`) picks the nodes of a slice.
+fn accelerator_request(
+    settings: &SlurmSettings,
+    has_accelerator: bool,
+    count: u32,
+    nodes: u32,
+) -> Result<(Option<GresRequest>, Option<String>), ExecError> {
+    let gres = match (&settings.gres, &settings.slice) {
+        _ if !has_accelerator || count == 0 => None,
+        (Some(g), _) => Some(GresRequest::parse(g, count.div_ceil(nodes))?),
+        (None, None) => Some(GresRequest::parse("gpu", count.div_ceil(nodes))?),
+        (None, Some(_)) => None,
+    };
+    Ok((gres, settings.constraint.clone()))
+}
+
 fn job_name(instance: &str, job: JobId, attempt: u32) -> String {
     format!("spillway-{instance}-{job}-{attempt}")
 }

@@ -44,6 +44,7 @@ pub fn machine_pools(config: &Config) -> Vec<MachinePool> {
                 executor: v.executor.to_string(),
                 accelerator: v.accelerator.map(str::to_string),
                 capacity: v.capacity,
+                slice: v.slice.cloned(),
                 max_jobs: v.max_jobs,
                 price: v.price,
                 plan: v.plan,
@@ -109,6 +110,7 @@ pub fn pool_view(config: &Config, i: usize, free: Vec<u32>, throughput: f64) -> 
         executor: p.executor.as_str(),
         accelerator: p.accelerator.as_deref(),
         capacity: p.count,
+        slice: p.slice.as_ref(),
         free,
         max_jobs: p.max_jobs,
         price: p.price,
@@ -222,5 +224,126 @@ preempt_rate_per_hour = 6
         let spot = pool_view(&c, 1, Vec::new(), 1.0);
         assert!(spot.is_spot());
         assert_eq!((spot.contract, spot.preemptions_per_hour), (None, 6.0));
+    }
+
+    /// A slice job lands on one whole slice of its shape, through the same adapter the
+    /// service and the simulator use: never on the (cheaper) pool of loose chips, never on
+    /// chips of two slices; submit refuses a shape that no pool has.
+    #[test]
+    fn slice_jobs_take_one_whole_slice_of_their_shape() {
+        let c = Config::parse(
+            r#"
+[[pool]]
+name = "loose"
+accelerator = "tpu-v5p"
+count = 64
+price = { plan = "on_demand", usd_per_chip_hour = 0.5 }
+
+[[pool]]
+name = "pods"
+accelerator = "tpu-v5p-32"
+slices = 2
+topology = "2x2x4"
+price = { plan = "on_demand", usd_per_chip_hour = 4.2 }
+"#,
+            "t",
+        )
+        .unwrap();
+        let pools = machine_pools(&c);
+        assert_eq!(pools[1].capacity, 32);
+        assert_eq!(pools[1].slice.as_ref().map(|s| s.chips), Some(16));
+        let names = crate::accelerators::known_accelerators();
+        let spec = |yaml: &str| spillway_model::spec::parse_spec(yaml, &names).unwrap().spec;
+        let slice = spec("run: x\nresources:\n  accelerators: tpu-v5p-32\n");
+        let chips = spec("run: x\nresources:\n  accelerators: tpu-v5p:16\n");
+        let mut machine = Machine::new(pools.clone(), machine_config(&c));
+        for (id, s) in [(1, &slice), (2, &chips), (3, &slice)] {
+            let job = machine_job(JobId(id), "t", id, None, s);
+            spillway_core::machine::can_ever_place(&pools, &job).unwrap();
+            machine.handle(id, Event::Submitted(job));
+        }
+        let d = machine.decide(10);
+        let starts: Vec<(u64, usize, Vec<u32>)> = d
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Start {
+                    job,
+                    pool,
+                    accelerators,
+                    ..
+                } => Some((job.0, *pool, accelerators.clone())),
+                Action::Preempt { .. } => None,
+            })
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                (1, 1, (0..16).collect()),
+                (2, 0, (0..16).collect()),
+                (3, 1, (16..32).collect())
+            ],
+            "slices on the pool of slices, chips on the cheaper loose pool"
+        );
+        // A 4x4 slice of 16 chips is another shape; 8 chips are half a slice.
+        let other = spec(
+            "run: x\nresources:\n  accelerators: tpu-v5p-32\n  accelerator_args: {topology: 4x4}\n",
+        );
+        let e = spillway_core::machine::can_ever_place(
+            &pools,
+            &machine_job(JobId(4), "t", 0, None, &other),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("tpu-v5p-32 of topology 4x4 slice")
+                && e.contains("pool pods is tpu-v5p-32 slices of topology 2x2x4")
+                && e.contains("pool loose has 64 loose tpu-v5p chips"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn slice_pools_are_whole_slices() {
+        let parse = |extra: &str| {
+            Config::parse(
+                &format!("[[pool]]\nname = \"p\"\naccelerator = \"tpu-v6e-8\"\n{extra}"),
+                "t",
+            )
+        };
+        let one = parse("").unwrap();
+        assert_eq!(
+            (one.pools[0].count, one.pools[0].accelerator.as_deref()),
+            (8, Some("tpu-v6e"))
+        );
+        assert_eq!(parse("count = 32\n").unwrap().pools[0].count, 32);
+        assert_eq!(parse("slices = 3\n").unwrap().pools[0].count, 24);
+        let e = parse("count = 12\n").unwrap_err().to_string();
+        assert!(
+            e.contains("pool[0].count: tpu-v6e-8 is 8 chips, and 12 chips are not a whole number"),
+            "{e}"
+        );
+        let e = parse("count = 16\nslices = 3\n").unwrap_err().to_string();
+        assert!(
+            e.contains("3 slices of tpu-v6e-8 are 24 chips, not 16"),
+            "{e}"
+        );
+        let e = parse("topology = \"4x4\"\n").unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "pool[0].topology: tpu-v6e-8: topology 4x4 is 16 chips, but the slice has 8"
+            ),
+            "{e}"
+        );
+        let e = Config::parse(
+            "[[pool]]\nname = \"p\"\naccelerator = \"tpu-v5p\"\ncount = 8\nslices = 2\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("pool[0].slices: only a pool of TPU slices takes it"),
+            "{e}"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The Slurm executor's translation of watcher events, on plain data (the real cluster is
-//! exercised by the end-to-end tests in crates/cli/tests/integration/engines.rs).
+//! The Slurm executor on plain data: the translation of watcher events and what an attempt
+//! submits (the real cluster is exercised by the end-to-end tests in
+//! crates/cli/tests/integration/engines.rs).
 
 use super::*;
 
@@ -144,5 +145,109 @@ fn a_job_that_ran_between_two_listings_still_reports_its_start() {
     assert!(
         matches!(&ev[..], [ExecEvent::Running { detail }, ExecEvent::Exited { exit_code: Some(0), .. }] if detail.contains("ran on n1")),
         "{ev:?}"
+    );
+}
+
+fn request(
+    yaml: &str,
+    accelerator: Option<&str>,
+    chips: u32,
+    dir: &std::path::Path,
+) -> LaunchRequest {
+    let names = crate::accelerators::known_accelerators();
+    LaunchRequest {
+        job: JobId(7),
+        attempt: 1,
+        spec: Arc::new(spillway_model::spec::parse_spec(yaml, &names).unwrap().spec),
+        accelerator: accelerator.map(str::to_string),
+        accelerators: (0..chips).collect(),
+        resume: false,
+        restart_count: 0,
+        checkpoint_dir: dir.join("ckpt"),
+    }
+}
+
+fn settings(toml: &str) -> SlurmSettings {
+    let c = crate::config::Config::parse(
+        &format!("[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\n{toml}"),
+        "t",
+    )
+    .unwrap();
+    match &c.pools[0].engine {
+        crate::config::PoolEngine::Slurm(s) => s.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// What `sbatch` is given for one attempt on the pool `toml` describes.
+fn sbatch(toml: &str, yaml: &str, accelerator: Option<&str>, chips: u32) -> (Vec<String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let req = request(yaml, accelerator, chips, dir.path());
+    let spec = job_spec(&settings(toml), dir.path(), "i", &req).unwrap();
+    let args = spec
+        .sbatch_args()
+        .into_iter()
+        .map(|a| a.into_string().unwrap())
+        .filter(|a| !a.contains(&*dir.path().to_string_lossy()))
+        .collect();
+    (args, spec.script())
+}
+
+#[test]
+fn a_slice_is_asked_by_its_constraint_or_the_pools_gres() {
+    let slice = "run: python train.py\nresources:\n  accelerators: tpu-v5p-32\n";
+    let (args, script) = sbatch(
+        "accelerator = \"tpu-v5p-32\"\nslices = 2\npartition = \"tpu\"\n",
+        slice,
+        Some("tpu-v5p"),
+        16,
+    );
+    assert_eq!(
+        args,
+        [
+            "--parsable",
+            "--export=ALL",
+            "--job-name=spillway-i-7-1",
+            "--comment=spillway:7",
+            "--partition=tpu",
+            "--constraint=tpu-v5p-32",
+            "--nodes=1",
+            "--requeue"
+        ]
+    );
+    assert!(script.starts_with("#!/bin/bash\n"), "{script}");
+    // The pool's own feature names, or a GRES of the slice's chips instead.
+    let (args, _) = sbatch(
+        "accelerator = \"tpu-v5p-32\"\nconstraint = \"v5p-32&2x2x4\"\n",
+        slice,
+        Some("tpu-v5p"),
+        16,
+    );
+    assert!(
+        args.contains(&"--constraint=v5p-32&2x2x4".to_string()),
+        "{args:?}"
+    );
+    let (args, _) = sbatch(
+        "accelerator = \"tpu-v5p-32\"\ngres = \"tpu:v5p\"\n",
+        slice,
+        Some("tpu-v5p"),
+        16,
+    );
+    assert!(args.contains(&"--gres=tpu:v5p:16".to_string()), "{args:?}");
+    assert!(
+        !args.iter().any(|a| a.starts_with("--constraint")),
+        "{args:?}"
+    );
+    // GPUs keep their GRES.
+    let (args, _) = sbatch(
+        "accelerator = \"H100\"\ncount = 8\ngres = \"gpu:h100\"\n",
+        "run: x\nresources:\n  accelerators: H100:2\n",
+        Some("H100"),
+        2,
+    );
+    assert!(args.contains(&"--gres=gpu:h100:2".to_string()), "{args:?}");
+    assert!(
+        !args.iter().any(|a| a.starts_with("--constraint")),
+        "{args:?}"
     );
 }
