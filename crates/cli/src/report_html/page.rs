@@ -26,8 +26,6 @@ pub(crate) enum Unit {
     Number,
     /// Hours from the start.
     Hours,
-    /// Seconds.
-    Seconds,
     /// Months from the start.
     Months,
     /// Milliseconds since the epoch (a wall-clock time).
@@ -278,7 +276,6 @@ const DRAW_JS: &str = r#""use strict";
         : a >= 100 ? "$" + Math.round(v).toLocaleString("en-US") : "$" + v.toFixed(2); },
     number: (v) => Math.abs(v) >= 1e6 ? (v / 1e6).toFixed(1) + "M" : Math.abs(v) >= 1e4 ? (v / 1e3).toFixed(0) + "k" : fixed(v, Math.abs(v) >= 10 ? 0 : 1),
     hours: (x) => x.toFixed(x >= 10 ? 0 : 1) + " h",
-    seconds: (x) => x.toFixed(x >= 10 ? 0 : 1) + " s",
     months: (x) => "month " + Math.round(x),
     time: undefined,
   };

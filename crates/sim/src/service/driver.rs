@@ -46,7 +46,8 @@ impl Default for ServiceSimConfig {
 /// What is already under way when a replay starts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Start {
-    /// The instant the replay starts, ms (running jobs hold their accelerators from then).
+    /// The instant the replay starts, ms: running jobs hold their accelerators from then, and
+    /// jobs submitted earlier arrive then (they waited when it started).
     pub at_ms: i64,
     /// Jobs running at that instant (their workload entry's `work_s` is the work they have left).
     pub running: Vec<RunningJob>,
@@ -205,7 +206,11 @@ pub fn run(
     jobs: &[ServiceJob],
     sim: &ServiceSimConfig,
 ) -> ServiceOutcome {
-    run_from(pools, config, jobs, &Start::default(), sim)
+    let start = Start {
+        at_ms: i64::MIN,
+        ..Start::default()
+    };
+    run_from(pools, config, jobs, &start, sim)
 }
 
 /// Replays `jobs` through a machine over `pools` with `config`, from `start`.
@@ -245,7 +250,11 @@ pub fn run_from(
     let running: BTreeMap<usize, RunningJob> = start.running.iter().map(|r| (r.job, *r)).collect();
     for (i, j) in jobs.iter().enumerate() {
         if !running.contains_key(&i) {
-            push(&mut heap, j.job.submitted_ms, Due::Arrive(i));
+            push(
+                &mut heap,
+                j.job.submitted_ms.max(start.at_ms),
+                Due::Arrive(i),
+            );
         }
     }
     let mut live: Vec<Live> = jobs
