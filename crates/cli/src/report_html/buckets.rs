@@ -23,7 +23,7 @@ impl Buckets {
 
     /// Adds `rate` per unit of x over `[from, to)`: each bucket gains `rate` times its overlap.
     pub(crate) fn add(&mut self, from: f64, to: f64, rate: f64) {
-        if !(to > from) || rate == 0.0 {
+        if to <= from || to.is_nan() || from.is_nan() || rate == 0.0 {
             return;
         }
         let n = self.values.len();

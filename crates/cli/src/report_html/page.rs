@@ -273,7 +273,8 @@ const DRAW_JS: &str = r#""use strict";
     percent: (v) => Math.round(v) + "%",
     usd: (v) => { const a = Math.abs(v);
       return a >= 1e9 ? "$" + (v / 1e9).toFixed(2) + "B" : a >= 1e6 ? "$" + (v / 1e6).toFixed(2) + "M"
-        : a >= 100 ? "$" + Math.round(v).toLocaleString("en-US") : "$" + v.toFixed(2); },
+        : a >= 100 ? "$" + Math.round(v).toLocaleString("en-US") : a >= 1 || a === 0 ? "$" + v.toFixed(2)
+        : "$" + v.toPrecision(2); },
     number: (v) => Math.abs(v) >= 1e6 ? (v / 1e6).toFixed(1) + "M" : Math.abs(v) >= 1e4 ? (v / 1e3).toFixed(0) + "k" : fixed(v, Math.abs(v) >= 10 ? 0 : 1),
     hours: (x) => x.toFixed(x >= 10 ? 0 : 1) + " h",
     months: (x) => "month " + Math.round(x),

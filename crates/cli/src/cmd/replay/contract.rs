@@ -2,8 +2,10 @@
 //! tables in the service configuration's own form (docs/economics.md); they replace the
 //! contracts of the configuration the what-if runs with (`--what-if-config`, else `--config`).
 //! Each may add `pools = ["name", ...]`: pools of that configuration charged to it from then
-//! on, committed at its discount off their configured price. Committed pools not listed stay
-//! committed and are charged as the configuration says (by name or by coverage).
+//! on, committed at its discount off their list price (an uncommitted pool's configured price;
+//! for a committed one, its price before the discount of the contract it was charged to).
+//! Committed pools not listed stay committed and are charged as the configuration says (by name
+//! or by coverage).
 //!
 //! The file is checked on its own first (TOML, keys, pool names), so that errors name its own
 //! lines and fields; then the configuration is validated with the new contracts as a whole.
@@ -22,6 +24,16 @@ fn line_of(text: &str, at: usize) -> usize {
 struct Listed {
     contract: String,
     discount: f64,
+}
+
+/// A contract's discount as a fraction (`discount_percent`), 0 when it has none.
+fn discount(contract: &toml::Value) -> f64 {
+    match contract.get("discount_percent") {
+        Some(toml::Value::Integer(d)) => *d as f64 / 100.0,
+        Some(toml::Value::Float(d)) => d / 100.0,
+        // The configuration's validation names what is wrong with it.
+        _ => 0.0,
+    }
 }
 
 /// The configuration at `base_path` with the contracts of `file`.
@@ -80,12 +92,7 @@ pub(crate) fn with_contracts(base_path: &Path, file: &Path) -> Result<Config> {
                 at("name")
             )
         })?;
-        let discount = match c.get("discount_percent") {
-            Some(toml::Value::Integer(d)) => *d as f64 / 100.0,
-            Some(toml::Value::Float(d)) => d / 100.0,
-            // The configuration's validation names what is wrong with it.
-            _ => 0.0,
-        };
+        let discount = discount(c);
         for (j, p) in pools.iter().enumerate() {
             let Some(p) = p.as_str() else {
                 bail!(
@@ -139,7 +146,26 @@ pub(crate) fn with_contracts(base_path: &Path, file: &Path) -> Result<Config> {
     let blanked = String::from_utf8(blanked).expect("ASCII blanks keep UTF-8");
     // The base without its contracts and without the keys a replay does not use (so that what
     // follows the file's tables is tables only), its listed pools committed.
-    base.retain(|k, _| matches!(k.as_ref(), "pool" | "tenant" | "scheduler"));
+    // The base's own contracts, for the list price of its committed pools: (name, provider,
+    // discount).
+    let old: Vec<(String, String, f64)> = base
+        .get("contract")
+        .and_then(|c| c.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    let text =
+                        |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    (
+                        text("name"),
+                        text("provider").to_ascii_lowercase(),
+                        discount(c),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    base.retain(|k, _| matches!(k, "pool" | "tenant" | "scheduler"));
     if let Some(pools) = base.get_mut("pool").and_then(|p| p.as_array_mut()) {
         for p in pools.iter_mut().filter_map(|p| p.as_table_mut()) {
             let Some(l) = p
@@ -156,11 +182,27 @@ pub(crate) fn with_contracts(base_path: &Path, file: &Path) -> Result<Config> {
                 .and_then(|t| t.get("usd_per_chip_hour"))
                 .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
                 .unwrap_or(0.0);
-            let usd = if committed {
-                usd
+            // A committed pool's list price: its price before its contract's discount (the
+            // contract it names, else the first of its provider's).
+            let list = if committed {
+                let named = p.get("contract").and_then(|v| v.as_str());
+                let provider = p
+                    .get("provider")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("local")
+                    .to_ascii_lowercase();
+                let was = old
+                    .iter()
+                    .find(|(n, prov, _)| match named {
+                        Some(named) => n == named,
+                        None => *prov == provider,
+                    })
+                    .map_or(0.0, |o| o.2);
+                usd / (1.0 - was).max(1e-9)
             } else {
-                usd * (1.0 - l.discount)
+                usd
             };
+            let usd = list * (1.0 - l.discount);
             let mut t = toml::Table::new();
             t.insert("plan".into(), "committed".into());
             t.insert("usd_per_chip_hour".into(), usd.into());
@@ -240,8 +282,10 @@ pools = ["h100",
         let h = c.pool("h100").unwrap();
         assert_eq!(h.contract.as_deref(), Some("new"));
         assert_eq!(h.price.0, 1.5, "25% off the on-demand price");
+        // Committed under "old" at 10% off: $3.33 list, 25% off that.
         let t = c.pool("tpu").unwrap();
-        assert_eq!((t.contract.as_deref(), t.price.0), (Some("new"), 3.0));
+        assert_eq!(t.contract.as_deref(), Some("new"));
+        assert!((t.price.0 - 3.0 / 0.9 * 0.75).abs() < 1e-9, "{}", t.price.0);
         assert_eq!(c.tenants[0].max_accelerators["H100"], 3);
     }
 

@@ -49,13 +49,10 @@ fn queue_of(arrival: i64, runs: &[(i64, i64)], finished: bool, open_end: i64) ->
         }
         waiting_since = Some(end);
     }
-    match waiting_since {
-        Some(w) if runs.is_empty() || !finished => {
-            if open_end > w {
-                out.push((w, open_end));
-            }
+    if let Some(w) = waiting_since {
+        if (runs.is_empty() || !finished) && open_end > w {
+            out.push((w, open_end));
         }
-        _ => {}
     }
     out
 }
