@@ -85,6 +85,7 @@ fn plan_startup_json_plots_and_contract() {
         data["plan"]["plan"]["expected_cost_usd"], v["plan"]["expected_cost_usd"],
         "the page carries the same figures as --json"
     );
+    crate::simulate::assert_charts_drawn(&dir.path().join("plan.html"), "plan --html");
     let demand = &data["charts"][0]["series"][0];
     assert_eq!(demand["name"], "demand (expected)");
     assert_eq!(

@@ -432,6 +432,7 @@ fn reports(dir: &std::path::Path, base: &[&str], db: &str, r: &Value) {
         assert!(html.contains(text), "{text}");
     }
     let data = crate::simulate::report_data(&html);
+    crate::simulate::assert_charts_drawn(&page, "replay --html");
     assert_eq!(data["replay"]["replay"]["figures"], r["replay"]["figures"]);
     assert_eq!(
         data["replay"]["what_if"]["figures"],
