@@ -16,6 +16,10 @@
 //! something already. As the service does, the machine then reads each contract's charges
 //! (those before the start, those since, and running capacity up to now) before every round
 //! under the commitment-aware policy.
+//!
+//! Once nothing runs and nothing more arrives, jobs that wait only on the clock (a contract far
+//! ahead of its schedule) are looked at with doubling ticks, up to a minute, for at most
+//! [`IDLE_LIMIT_MS`]; then the replay ends with them waiting, their reasons recorded.
 
 use super::workload::ServiceJob;
 use crate::metrics::{mean, quantile};
@@ -108,6 +112,13 @@ impl Charges {
         self.settled[k] + self.rate[k] * now as f64 - self.offset[k]
     }
 }
+
+/// How long the replay keeps looking at jobs that wait only on the clock once nothing runs and
+/// nothing more arrives (a contract far ahead of its schedule may hold a job back for good):
+/// 30 days, ms. Its ticks then double, up to [`IDLE_TICK_MAX_MS`].
+pub const IDLE_LIMIT_MS: i64 = 30 * 86_400_000;
+/// The longest tick while idle, ms.
+pub const IDLE_TICK_MAX_MS: i64 = 60_000;
 
 /// One attempt: where and when it ran.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -336,6 +347,12 @@ pub fn run_from(
     }
     let mut wake_at: Option<i64> = None;
     let mut last_waits: BTreeMap<JobId, WaitReason> = BTreeMap::new();
+    // Arrivals still to come and attempts that ended: when none is to come and every attempt
+    // ended, only the clock can change anything (see IDLE_LIMIT_MS).
+    let mut arrivals_left = heap.len();
+    let mut ended = 0usize;
+    let mut idle_since: Option<i64> = None;
+    let mut idle_tick = sim.tick_ms.max(1);
     while let Some(Reverse((now, _, _))) = heap.peek().copied() {
         // Every event of this instant, then one round.
         while let Some(Reverse((at, _, due))) = heap.peek().copied() {
@@ -343,6 +360,9 @@ pub fn run_from(
                 break;
             }
             heap.pop();
+            if matches!(due, Due::Arrive(_)) {
+                arrivals_left -= 1;
+            }
             match due {
                 // The service refuses at submit a job no pool could ever run.
                 Due::Arrive(i) => match machine.can_ever_place(&jobs[i].job) {
@@ -366,6 +386,7 @@ pub fn run_from(
                     l.epoch += 1;
                     l.stopping = false;
                     out.attempts[attempt].ended_ms = Some(now);
+                    ended += 1;
                     let ran_s = (now - started) as f64 / 1000.0;
                     let chips = out.attempts[attempt].chips;
                     out.busy_s[pool] += ran_s * f64::from(chips);
@@ -418,7 +439,22 @@ pub fn run_from(
         last_waits = decision.waiting.iter().cloned().collect();
         // Wait reasons that time alone changes: look again a tick later (as the service does).
         let on_clock = decision.waiting.iter().any(|(_, r)| waits_on_clock(r));
-        let mut wake = on_clock.then(|| now + sim.tick_ms.max(1));
+        let idle = arrivals_left == 0 && ended == out.attempts.len();
+        let tick = if idle && on_clock {
+            let since = *idle_since.get_or_insert(now);
+            if now - since > IDLE_LIMIT_MS {
+                // Nothing will ever change but the clock: the waiting jobs keep their reasons.
+                break;
+            }
+            let t = idle_tick;
+            idle_tick = (idle_tick * 2).min(IDLE_TICK_MAX_MS.max(sim.tick_ms));
+            t
+        } else {
+            idle_since = None;
+            idle_tick = sim.tick_ms.max(1);
+            sim.tick_ms.max(1)
+        };
+        let mut wake = on_clock.then(|| now + tick);
         // The end of a time-sharing lease.
         if let Some(lease_end) = machine.next_wake_ms() {
             let at = lease_end.max(now + 1);
@@ -737,6 +773,37 @@ mod start_tests {
         };
         assert_eq!(where_it_runs(0.0), "committed");
         assert_eq!(where_it_runs(900_000.0), "on-demand");
+    }
+
+    #[test]
+    fn a_job_held_back_for_good_by_the_clock_ends_the_replay_waiting() {
+        // A dollar's contract cannot pace an hour at $100: the job waits on the clock for good,
+        // and the replay stops once nothing else can happen, within the idle limit.
+        let contract = Contract {
+            name: "c".into(),
+            provider: "local".into(),
+            total: Usd(1.0),
+            start: SimTime(0),
+            term_months: 1.0,
+            discount: 0.0,
+            accelerators: Vec::new(),
+            regions: Vec::new(),
+            burn: BurnSchedule::Linear,
+        };
+        let config = MachineConfig {
+            policy: LivePolicy::CommitmentAware,
+            contracts: vec![contract],
+            ..MachineConfig::default()
+        };
+        let o = run(
+            vec![pool("committed", 2, PlanKind::Committed, 100.0)],
+            config,
+            &[job(1, 1_000, 1, 3600.0)],
+            &ServiceSimConfig::default(),
+        );
+        assert!(o.attempts.is_empty());
+        assert!(o.jobs[0].waiting.is_some(), "{:?}", o.jobs[0]);
+        assert!(o.rounds < 100_000, "{} rounds", o.rounds);
     }
 
     #[test]
