@@ -5,6 +5,7 @@
 
 mod cmd;
 mod output;
+mod report_html;
 mod table;
 
 use clap::{Parser, Subcommand};

@@ -157,6 +157,7 @@ fn machine_pools(cluster: &Cluster) -> Vec<MachinePool> {
             executor: "simulated".into(),
             accelerator: Some(p.name.clone()),
             capacity: p.capacity,
+            slice: None,
             max_jobs: p.capacity.max(1),
             price: UsdPerHour(p.price_per_hour.unwrap_or(0.0)),
             plan: PlanKind::Owned,
@@ -194,6 +195,8 @@ fn machine_job(job: &SimJob, cluster: &Cluster) -> ServiceJob {
                 })
                 .collect(),
             order: ChoiceOrder::Ordered,
+            slice_choices: Vec::new(),
+            topology: None,
             num_nodes: 1,
             infra: None,
             use_spot: false,

@@ -137,3 +137,95 @@ pub fn write_plots(
     }
     Ok(())
 }
+
+/// One named line of [`write_lines`]: (x, y) points in order of x.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Its name in the legend.
+    pub name: String,
+    /// Its points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Writes one SVG chart of `lines` over a shared x axis to `path` (a time series: queue length
+/// or spend over time, one line per run), with `caption` and the axes' descriptions.
+pub fn write_lines(
+    path: &Path,
+    caption: &str,
+    x_desc: &str,
+    y_desc: &str,
+    lines: &[Line],
+) -> Result<(), PlotError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    (|| -> Result<(), Box<dyn std::error::Error>> {
+        let points = || lines.iter().flat_map(|l| l.points.iter());
+        let (x0, x1) = points().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let (x0, x1) = if x0 < x1 { (x0, x1) } else { (0.0, 1.0) };
+        let y1 = points().map(|p| p.1).fold(0.0, f64::max);
+        let y1 = if y1 > 0.0 { y1 * 1.05 } else { 1.0 };
+        let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(caption, ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, 0f64..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()?;
+        for (k, line) in lines.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(line.points.iter().copied(), color))?
+                .label(line.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        }
+        chart.configure_series_labels().border_style(BLACK).draw()?;
+        root.present()?;
+        Ok(())
+    })()
+    .map_err(|e| PlotError::Draw {
+        file,
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_chart_names_its_lines() {
+        let dir = std::env::temp_dir().join(format!("spillway-plot-test-{}", std::process::id()));
+        let path = dir.join("sub").join("queue.svg");
+        write_lines(
+            &path,
+            "queue length",
+            "hours",
+            "jobs queued",
+            &[
+                Line {
+                    name: "actual".into(),
+                    points: vec![(0.0, 1.0), (1.0, 3.0)],
+                },
+                Line {
+                    name: "what-if".into(),
+                    points: vec![(0.0, 0.0), (1.0, 2.0)],
+                },
+            ],
+        )
+        .unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("what-if") && svg.contains("queue length"));
+    }
+}

@@ -1,7 +1,7 @@
 //! `spillway plan FILE`: size a multi-year capacity portfolio (build, commit or rent) with the
 //! two-stage stochastic MILP of `spillway-plan`, next to the baselines; optionally evaluate a
 //! named contract (`--contract`), out of sample (on by default) and with sensitivity, and
-//! write SVG plots (`--plot DIR`).
+//! write SVG plots (`--plot DIR`) and an HTML report (`--html FILE`).
 
 use crate::output::emit;
 use crate::table::{Align, Table};
@@ -26,6 +26,11 @@ pub(crate) struct PlanArgs {
     /// commitment's schedule.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
+    /// Write a self-contained HTML report (no network needed to view it): the decisions, cost
+    /// against the baselines, capacity against demand per month, the contract's evaluation,
+    /// sensitivity.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Evaluate a contract against the best plan without it, e.g.
     /// 'gcp, $10B, 72 months, 30% off, tpu-v5p+tpu-v6e' (optionally ', start 6').
     #[arg(long, value_name = "TERMS")]
@@ -65,6 +70,10 @@ pub(crate) fn run(args: PlanArgs) -> Result<()> {
         let files = spillway_plan::plot::write_plots(&report, dir)
             .with_context(|| format!("write plots to {}", dir.display()))?;
         eprintln!("wrote {} plots to {}", files.len(), dir.display());
+    }
+    if let Some(path) = &args.html {
+        crate::report_html::plan::page(&report).write(path)?;
+        eprintln!("wrote the report to {}", path.display());
     }
     if args.json {
         emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;

@@ -20,6 +20,8 @@ fn plan_startup_json_plots_and_contract() {
         .args(["--json", "--no-sensitivity", "--plot"])
         .arg(dir.path())
         .args(["--contract", "gcp, $1M, 12 months, 30% off, tpu-v6e"])
+        .arg("--html")
+        .arg(dir.path().join("plan.html"))
         .assert()
         .success()
         .get_output()
@@ -62,6 +64,34 @@ fn plan_startup_json_plots_and_contract() {
     assert!(dir.path().join("capacity_plan.svg").exists());
     let svg = std::fs::read_to_string(dir.path().join("capacity_plan.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("demand (expected)"));
+
+    // The HTML report: one self-contained page with the decisions, the costs against the
+    // baselines, capacity against demand per month and the contract's evaluation.
+    let html = std::fs::read_to_string(dir.path().join("plan.html")).unwrap();
+    crate::simulate::assert_self_contained(&html);
+    for text in [
+        "<h1>Spillway plan: startup</h1>",
+        "The plan's decisions",
+        "commit to recent minimum",
+        "Capacity against demand: the plan",
+        "Capacity against demand: with the contract",
+        "break-even utilization",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    let data = crate::simulate::report_data(&html);
+    assert_eq!(data["plan"]["name"], "startup");
+    assert_eq!(
+        data["plan"]["plan"]["expected_cost_usd"], v["plan"]["expected_cost_usd"],
+        "the page carries the same figures as --json"
+    );
+    crate::simulate::assert_charts_drawn(&dir.path().join("plan.html"), "plan --html");
+    let demand = &data["charts"][0]["series"][0];
+    assert_eq!(demand["name"], "demand (expected)");
+    assert_eq!(
+        demand["values"].as_array().unwrap().len(),
+        v["plan"]["timeline"].as_array().unwrap().len()
+    );
 }
 
 #[test]

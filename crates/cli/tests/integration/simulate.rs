@@ -463,3 +463,118 @@ fn plots_are_well_formed_svg() {
         assert!(svg.contains("<path") || svg.contains("<polyline"), "{f}");
     }
 }
+
+/// A report page fetches nothing: no external scripts, styles, images or links.
+pub(crate) fn assert_self_contained(html: &str) {
+    assert!(html.starts_with("<!doctype html>"));
+    for external in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "url(http",
+        "@import",
+        "src=\"//",
+        "href=\"//",
+    ] {
+        assert!(!html.contains(external), "the page fetches {external}...");
+    }
+    assert!(
+        html.contains("const SpillwayCharts"),
+        "the chart code is inlined"
+    );
+}
+
+/// The JSON document a report page carries (its charts and the command's figures).
+pub(crate) fn report_data(html: &str) -> serde_json::Value {
+    let tag = "<script type=\"application/json\" id=\"data\">";
+    let start = html.find(tag).expect("the page's data") + tag.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
+}
+
+/// `page` as headless Chromium renders it (`--dump-dom` prints the page after its scripts ran),
+/// or `None`, SKIPPED loudly, without `chromium` on PATH (a failure then with
+/// `SPILLWAY_REQUIRE_ENGINES=1`).
+pub(crate) fn rendered(page: &Path, test: &str) -> Option<String> {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|n| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join(n))
+                .find(|p| p.is_file())
+        });
+    let Some(chromium) = chromium else {
+        assert!(
+            !spillway_engines::env_file::EnginesEnv::engines_required(),
+            "a real browser is required but chromium is not on PATH: apt-get install chromium"
+        );
+        eprintln!("\n******** SKIPPED the browser check of {test}: chromium is not on PATH.\n");
+        return None;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Every chart of a report page is drawn (one SVG each) when a browser renders it.
+pub(crate) fn assert_charts_drawn(page: &Path, test: &str) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let charts = report_data(&html)["charts"].as_array().unwrap().len();
+    if let Some(dom) = rendered(page, test) {
+        assert_eq!(dom.matches("<svg viewBox=").count(), charts, "{dom}");
+        assert!(!dom.contains("data-chart="), "a chart was not drawn: {dom}");
+    }
+}
+
+#[test]
+fn simulate_html_report_through_the_shared_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("sim.html");
+    spillway()
+        .args([
+            "simulate",
+            "--policy",
+            "fifo_perf",
+            "--cluster",
+            "v100=4,k80=4",
+        ])
+        .args(["--generate", "jobs=12,rate=4.0,seed=5", "--html"])
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_self_contained(&html);
+    assert!(html.contains("<h2>Summary</h2>") && html.contains("<pre class=\"table\">"));
+    let data = report_data(&html);
+    let kinds: Vec<(&str, &str)> = data["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["y"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("lines", "percent"), ("lines", "percent")]);
+    assert_eq!(data["pools"], serde_json::json!(["v100", "k80"]));
+    assert_eq!(data["runs"][0]["summary"]["jobs_completed"], 12);
+    assert_charts_drawn(&page, "simulate --html");
+    // The utilization series are the chart's.
+    assert_eq!(
+        data["charts"][1]["series"][0]["values"],
+        data["runs"][0]["utilization"][0]
+    );
+}

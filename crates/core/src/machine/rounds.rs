@@ -161,13 +161,18 @@ impl Rounds {
         let Some(count) = job.choices.iter().map(|c| c.count).find(|&c| c > 0) else {
             return false;
         };
+        // TPU slices go whole to one job: the live mechanism places them, not the rounds.
+        if !job.slice_choices.is_empty() {
+            return false;
+        }
         let throughputs: Vec<f64> = pools
             .iter()
             .enumerate()
             .map(|(p, pool)| {
                 let fits = job.choices.iter().any(|c| {
                     c.count == count && pool.accelerator.as_deref() == Some(c.accelerator.as_str())
-                }) && pool.capacity >= count
+                }) && pool.slice.is_none()
+                    && pool.capacity >= count
                     && job
                         .infra
                         .as_deref()

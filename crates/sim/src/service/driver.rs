@@ -10,11 +10,21 @@
 //! executors stop a process group with SIGTERM). A job that can resume (`checkpoint.resume`)
 //! keeps the work it saved (up to its last checkpoint when it states an interval); any other
 //! starts over.
+//!
+//! A replay may start in the middle of things ([`Start`]): jobs already running then hold their
+//! accelerators from the start for the work they have left, and the contracts have been charged
+//! something already. As the service does, the machine then reads each contract's charges
+//! (those before the start, those since, and running capacity up to now) before every round
+//! under the commitment-aware policy.
+//!
+//! Once nothing runs and nothing more arrives, jobs that wait only on the clock (a contract far
+//! ahead of its schedule) are looked at with doubling ticks, up to a minute, for at most
+//! [`IDLE_LIMIT_MS`]; then the replay ends with them waiting, their reasons recorded.
 
 use super::workload::ServiceJob;
 use crate::metrics::{mean, quantile};
 use spillway_core::JobId;
-use spillway_core::live::{Action, Decision, WaitReason};
+use spillway_core::live::{Action, Decision, LivePolicy, WaitReason};
 use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -36,6 +46,79 @@ impl Default for ServiceSimConfig {
         }
     }
 }
+
+/// What is already under way when a replay starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Start {
+    /// The instant the replay starts, ms: running jobs hold their accelerators from then, and
+    /// jobs submitted earlier arrive then (they waited when it started).
+    pub at_ms: i64,
+    /// Jobs running at that instant (their workload entry's `work_s` is the work they have left).
+    pub running: Vec<RunningJob>,
+    /// What each contract (as [`MachineConfig::contracts`]) was charged before the start, USD.
+    pub contract_spent_usd: Vec<f64>,
+}
+
+/// A job running when the replay starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunningJob {
+    /// Its index in the workload (it does not arrive again).
+    pub job: usize,
+    /// The pool it runs on (index); a pool without room for it makes it wait from the start.
+    pub pool: usize,
+    /// Accelerators it holds.
+    pub chips: u32,
+}
+
+/// What the contracts have been charged: before the start, by ended attempts and by the
+/// attempts running now (their rate, so that any instant's charge is one multiplication).
+struct Charges {
+    /// Per contract: dollars charged by the start and by attempts that ended since.
+    settled: Vec<f64>,
+    /// Per contract: dollars per ms of the running attempts.
+    rate: Vec<f64>,
+    /// Per contract: the sum of each running attempt's rate x its start, ms.
+    offset: Vec<f64>,
+}
+
+impl Charges {
+    /// Dollars per ms of `chips` on pool `p`, and its contract, if it is charged to one.
+    fn of(pools: &[MachinePool], p: usize, chips: u32) -> Option<(usize, f64)> {
+        let pool = pools.get(p)?;
+        pool.contract
+            .map(|k| (k, pool.price.0 * f64::from(chips) / 3_600_000.0))
+    }
+
+    fn started(&mut self, pools: &[MachinePool], p: usize, chips: u32, at: i64) {
+        if let Some((k, r)) = Self::of(pools, p, chips) {
+            if k < self.rate.len() {
+                self.rate[k] += r;
+                self.offset[k] += r * at as f64;
+            }
+        }
+    }
+
+    fn ended(&mut self, pools: &[MachinePool], p: usize, chips: u32, started: i64, now: i64) {
+        if let Some((k, r)) = Self::of(pools, p, chips) {
+            if k < self.rate.len() {
+                self.rate[k] -= r;
+                self.offset[k] -= r * started as f64;
+                self.settled[k] += r * (now - started) as f64;
+            }
+        }
+    }
+
+    fn at(&self, k: usize, now: i64) -> f64 {
+        self.settled[k] + self.rate[k] * now as f64 - self.offset[k]
+    }
+}
+
+/// How long the replay keeps looking at jobs that wait only on the clock once nothing runs and
+/// nothing more arrives (a contract far ahead of its schedule may hold a job back for good):
+/// 30 days, ms. Its ticks then double, up to [`IDLE_TICK_MAX_MS`].
+pub const IDLE_LIMIT_MS: i64 = 30 * 86_400_000;
+/// The longest tick while idle, ms.
+pub const IDLE_TICK_MAX_MS: i64 = 60_000;
 
 /// One attempt: where and when it ran.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -134,14 +217,18 @@ struct Live {
     stopping: bool,
 }
 
-/// Replays `jobs` through a machine over `pools` with `config`.
+/// Replays `jobs` through a machine over `pools` with `config`, from an empty start.
 pub fn run(
     pools: Vec<MachinePool>,
     config: MachineConfig,
     jobs: &[ServiceJob],
     sim: &ServiceSimConfig,
 ) -> ServiceOutcome {
-    run_with_progress(pools, config, jobs, sim, &mut |_, _| {})
+    let start = Start {
+        at_ms: i64::MIN,
+        ..Start::default()
+    };
+    run_with(pools, config, jobs, &start, sim, &mut |_, _| {})
 }
 
 /// [`run`], calling `progress(finished, total)` as jobs finish.
@@ -152,8 +239,46 @@ pub fn run_with_progress(
     sim: &ServiceSimConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
+    let start = Start {
+        at_ms: i64::MIN,
+        ..Start::default()
+    };
+    run_with(pools, config, jobs, &start, sim, progress)
+}
+
+/// Replays `jobs` through a machine over `pools` with `config`, from `start`.
+pub fn run_from(
+    pools: Vec<MachinePool>,
+    config: MachineConfig,
+    jobs: &[ServiceJob],
+    start: &Start,
+    sim: &ServiceSimConfig,
+) -> ServiceOutcome {
+    run_with(pools, config, jobs, start, sim, &mut |_, _| {})
+}
+
+fn run_with(
+    pools: Vec<MachinePool>,
+    config: MachineConfig,
+    jobs: &[ServiceJob],
+    start: &Start,
+    sim: &ServiceSimConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> ServiceOutcome {
     let policy = config.policy.name().to_string();
     let pool_count = pools.len();
+    // The service reads the contracts' charges only under the policy that paces them.
+    let reads_charges =
+        config.policy == LivePolicy::CommitmentAware && !config.contracts.is_empty();
+    let contracts = config.contracts.len();
+    let mut charges = Charges {
+        settled: (0..contracts)
+            .map(|k| start.contract_spent_usd.get(k).copied().unwrap_or(0.0))
+            .collect(),
+        rate: vec![0.0; contracts],
+        offset: vec![0.0; contracts],
+    };
+    let machine_pools = pools.clone();
     let mut machine = Machine::new(pools, config);
     let index: BTreeMap<JobId, usize> = jobs
         .iter()
@@ -166,8 +291,15 @@ pub fn run_with_progress(
         heap.push(Reverse((at, seq, due)));
         seq += 1;
     };
+    let running: BTreeMap<usize, RunningJob> = start.running.iter().map(|r| (r.job, *r)).collect();
     for (i, j) in jobs.iter().enumerate() {
-        push(&mut heap, j.job.submitted_ms, Due::Arrive(i));
+        if !running.contains_key(&i) {
+            push(
+                &mut heap,
+                j.job.submitted_ms.max(start.at_ms),
+                Due::Arrive(i),
+            );
+        }
     }
     let mut live: Vec<Live> = jobs
         .iter()
@@ -201,11 +333,72 @@ pub fn run_with_progress(
         busy_s: vec![0.0; pool_count],
         makespan_ms: 0,
     };
-    let mut arrivals_left = jobs.len();
-    let mut finished = 0usize;
+    // Jobs running at the start hold their accelerators from then, the lowest free ones of
+    // their pool; one its pool has no room for waits from the start instead.
+    let mut next_free: Vec<u32> = vec![0; pool_count];
+    for r in running.values() {
+        let fits = r.pool < pool_count
+            && next_free[r.pool] + r.chips <= machine_pools[r.pool].capacity
+            && r.job < jobs.len();
+        if !fits {
+            if r.job < jobs.len() {
+                push(&mut heap, start.at_ms, Due::Arrive(r.job));
+            }
+            continue;
+        }
+        let (i, p) = (r.job, r.pool);
+        let accelerators: Vec<u32> = (next_free[p]..next_free[p] + r.chips).collect();
+        next_free[p] += r.chips;
+        machine.handle(
+            start.at_ms,
+            Event::Restored {
+                job: jobs[i].job.clone(),
+                pool: p,
+                accelerators,
+                started_ms: start.at_ms,
+                stopping: false,
+            },
+        );
+        out.attempts.push(AttemptRecord {
+            job: jobs[i].job.id.0,
+            pool: machine_pools[p].name.clone(),
+            started_ms: start.at_ms,
+            ended_ms: None,
+            chips: r.chips,
+            reason: "running when the replay starts".to_string(),
+        });
+        live[i].current = Some((p, start.at_ms, out.attempts.len() - 1));
+        out.jobs[i].first_start_ms = Some(start.at_ms);
+        charges.started(&machine_pools, p, r.chips, start.at_ms);
+        let speed = jobs[i].job.speed_on(p, &machine_pools[p]);
+        let run_ms = (jobs[i].work_s.max(0.0) / speed * 1000.0).ceil() as i64;
+        live[i].end_scheduled = Some(0);
+        push(
+            &mut heap,
+            start.at_ms.saturating_add(run_ms),
+            Due::End {
+                job: i,
+                epoch: 0,
+                stopped: false,
+            },
+        );
+    }
     let mut wake_at: Option<i64> = None;
     // Why jobs waited at the last round that left some waiting.
     let mut last_waits: Vec<(JobId, WaitReason)> = Vec::new();
+    // Arrivals still to come and attempts that ended: when none is to come and every attempt
+    // ended, only the clock can change anything (see IDLE_LIMIT_MS).
+    let mut arrivals_left = heap
+        .iter()
+        .filter(|Reverse((_, _, d))| matches!(d, Due::Arrive(_)))
+        .count();
+    let mut finished = 0usize;
+    if arrivals_left == 0 {
+        machine.handle(start.at_ms.max(0), Event::NoMoreArrivals);
+    }
+    let mut ended = 0usize;
+    let mut idle_since: Option<i64> = None;
+    let mut idle_tick = sim.tick_ms.max(1);
     while let Some(Reverse((now, _, _))) = heap.peek().copied() {
         // Every event of this instant, then one round.
         while let Some(Reverse((at, _, due))) = heap.peek().copied() {
@@ -213,6 +406,9 @@ pub fn run_with_progress(
                 break;
             }
             heap.pop();
+            if matches!(due, Due::Arrive(_)) {
+                arrivals_left -= 1;
+            }
             match due {
                 // The service refuses at submit a job no pool could ever run.
                 Due::Arrive(i) => {
@@ -222,7 +418,6 @@ pub fn run_with_progress(
                             out.jobs[i].waiting = Some(format!("refused at submit: {reason}"));
                         }
                     }
-                    arrivals_left -= 1;
                     if arrivals_left == 0 {
                         machine.handle(now, Event::NoMoreArrivals);
                     }
@@ -242,8 +437,11 @@ pub fn run_with_progress(
                     l.epoch += 1;
                     l.stopping = false;
                     out.attempts[attempt].ended_ms = Some(now);
+                    ended += 1;
                     let ran_s = (now - started) as f64 / 1000.0;
-                    out.busy_s[pool] += ran_s * f64::from(out.attempts[attempt].chips);
+                    let chips = out.attempts[attempt].chips;
+                    out.busy_s[pool] += ran_s * f64::from(chips);
+                    charges.ended(&machine_pools, pool, chips, started, now);
                     let done = !stopped;
                     if done {
                         out.jobs[job].finished_ms = Some(now);
@@ -271,11 +469,26 @@ pub fn run_with_progress(
                 }
             }
         }
+        if reads_charges {
+            for k in 0..contracts {
+                let usd = charges.at(k, now);
+                machine.handle(now, Event::ContractSpent { contract: k, usd });
+            }
+        }
         let decision = machine.decide(now);
         out.rounds += 1;
+        let first_new = out.attempts.len();
         carry_out(
             &decision, now, jobs, &index, &machine, &mut live, &mut out, sim, &mut heap, &mut push,
         );
+        for a in &out.attempts[first_new..] {
+            let started = index
+                .get(&JobId(a.job))
+                .and_then(|&i| live[i].current.map(|(p, _, _)| p));
+            if let Some(p) = started {
+                charges.started(&machine_pools, p, a.chips, now);
+            }
+        }
         // Time-shared jobs end when the round that places them completes their work.
         for (job, at) in machine.round_finishes() {
             let Some(&i) = index.get(&job) else { continue };
@@ -299,7 +512,22 @@ pub fn run_with_progress(
         if !decision.waiting.is_empty() {
             last_waits = decision.waiting;
         }
-        let mut wake = on_clock.then(|| now + sim.tick_ms.max(1));
+        let idle = arrivals_left == 0 && ended == out.attempts.len();
+        let tick = if idle && on_clock {
+            let since = *idle_since.get_or_insert(now);
+            if now - since > IDLE_LIMIT_MS {
+                // Nothing will ever change but the clock: the waiting jobs keep their reasons.
+                break;
+            }
+            let t = idle_tick;
+            idle_tick = (idle_tick * 2).min(IDLE_TICK_MAX_MS.max(sim.tick_ms));
+            t
+        } else {
+            idle_since = None;
+            idle_tick = sim.tick_ms.max(1);
+            sim.tick_ms.max(1)
+        };
+        let mut wake = on_clock.then(|| now + tick);
         // The end of a time-sharing lease.
         if let Some(lease_end) = machine.next_wake_ms() {
             let at = lease_end.max(now + 1);
@@ -479,5 +707,200 @@ impl ServiceSummary {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod start_tests {
+    //! Replays that start in the middle of things: jobs already running, contracts already
+    //! charged.
+
+    use super::*;
+    use spillway_core::SimTime;
+    use spillway_core::econ::{BurnSchedule, Contract, PlanKind};
+    use spillway_core::machine::MachineJob;
+    use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+    use spillway_model::{Usd, UsdPerHour};
+
+    fn pool(name: &str, capacity: u32, plan: PlanKind, usd: f64) -> MachinePool {
+        MachinePool {
+            name: name.into(),
+            executor: "simulated".into(),
+            accelerator: Some("H100".into()),
+            capacity,
+            max_jobs: 64,
+            price: UsdPerHour(usd),
+            plan,
+            throughput: 1.0,
+            location: ("local".into(), name.into(), name.into()),
+            contract: (plan == PlanKind::Committed).then_some(0),
+            preemptions_per_hour: 0.0,
+        }
+    }
+
+    fn job(id: u64, at_ms: i64, count: u32, work_s: f64) -> ServiceJob {
+        ServiceJob {
+            job: MachineJob {
+                id: JobId(id),
+                tenant: "a".into(),
+                submitted_ms: at_ms,
+                priority: 500,
+                choices: vec![AcceleratorChoice {
+                    accelerator: "H100".into(),
+                    count,
+                }],
+                order: ChoiceOrder::Ordered,
+                num_nodes: 1,
+                infra: None,
+                use_spot: false,
+                budget: None,
+                work_secs: Some(work_s as u64),
+                deadline_ms: None,
+                checkpoint_interval_s: None,
+                resumable: false,
+            },
+            work_s,
+        }
+    }
+
+    #[test]
+    fn a_job_running_at_the_start_holds_its_accelerators_for_the_work_it_has_left() {
+        // Job 1 was submitted long before and runs on all 4 accelerators for 10 s more; job 2
+        // arrives at the start and waits for it.
+        let jobs = vec![job(1, -50_000, 4, 10.0), job(2, 1_000, 2, 5.0)];
+        let start = Start {
+            at_ms: 1_000,
+            running: vec![RunningJob {
+                job: 0,
+                pool: 0,
+                chips: 4,
+            }],
+            contract_spent_usd: Vec::new(),
+        };
+        let o = run_from(
+            vec![pool("p", 4, PlanKind::Owned, 1.0)],
+            MachineConfig::default(),
+            &jobs,
+            &start,
+            &ServiceSimConfig::default(),
+        );
+        let starts: Vec<(u64, i64, Option<i64>)> = o
+            .attempts
+            .iter()
+            .map(|a| (a.job, a.started_ms, a.ended_ms))
+            .collect();
+        assert_eq!(
+            starts,
+            [(1, 1_000, Some(11_000)), (2, 11_000, Some(16_000))]
+        );
+        assert_eq!(o.jobs[0].finished_ms, Some(11_000));
+        assert_eq!(o.busy_s[0], 4.0 * 10.0 + 2.0 * 5.0);
+        // Without room on its pool (here: a pool of 2) it waits from the start instead.
+        let o = run_from(
+            vec![pool("p", 2, PlanKind::Owned, 1.0)],
+            MachineConfig::default(),
+            &[job(1, -50_000, 2, 10.0), job(2, 1_000, 2, 5.0)],
+            &Start {
+                running: vec![RunningJob {
+                    job: 0,
+                    pool: 0,
+                    chips: 4,
+                }],
+                ..start
+            },
+            &ServiceSimConfig::default(),
+        );
+        assert_eq!((o.attempts[0].job, o.attempts[0].started_ms), (1, 1_000));
+        assert_ne!(o.attempts[0].reason, "running when the replay starts");
+    }
+
+    #[test]
+    fn charges_before_the_start_reach_the_commitment_aware_policy() {
+        // A year's contract of $1M, linear: a day's schedule is about $2,700. A job of an hour
+        // on one committed accelerator ($100) keeps to it, unless the contract was charged
+        // $900k before the start: then the pace sends it to the on-demand pool.
+        let contract = Contract {
+            name: "c".into(),
+            provider: "local".into(),
+            total: Usd(1_000_000.0),
+            start: SimTime(0),
+            term_months: 12.0,
+            discount: 0.3,
+            accelerators: Vec::new(),
+            regions: Vec::new(),
+            burn: BurnSchedule::Linear,
+        };
+        let config = MachineConfig {
+            policy: LivePolicy::CommitmentAware,
+            contracts: vec![contract],
+            ..MachineConfig::default()
+        };
+        let pools = vec![
+            pool("committed", 2, PlanKind::Committed, 100.0),
+            pool("on-demand", 2, PlanKind::OnDemand, 140.0),
+        ];
+        let where_it_runs = |spent: f64| {
+            let o = run_from(
+                pools.clone(),
+                config.clone(),
+                &[job(1, 86_400_000, 1, 3600.0)],
+                &Start {
+                    at_ms: 86_400_000,
+                    running: Vec::new(),
+                    contract_spent_usd: vec![spent],
+                },
+                &ServiceSimConfig::default(),
+            );
+            o.attempts[0].pool.clone()
+        };
+        assert_eq!(where_it_runs(0.0), "committed");
+        assert_eq!(where_it_runs(900_000.0), "on-demand");
+    }
+
+    #[test]
+    fn a_job_held_back_for_good_by_the_clock_ends_the_replay_waiting() {
+        // A dollar's contract cannot pace an hour at $100: the job waits on the clock for good,
+        // and the replay stops once nothing else can happen, within the idle limit.
+        let contract = Contract {
+            name: "c".into(),
+            provider: "local".into(),
+            total: Usd(1.0),
+            start: SimTime(0),
+            term_months: 1.0,
+            discount: 0.0,
+            accelerators: Vec::new(),
+            regions: Vec::new(),
+            burn: BurnSchedule::Linear,
+        };
+        let config = MachineConfig {
+            policy: LivePolicy::CommitmentAware,
+            contracts: vec![contract],
+            ..MachineConfig::default()
+        };
+        let o = run(
+            vec![pool("committed", 2, PlanKind::Committed, 100.0)],
+            config,
+            &[job(1, 1_000, 1, 3600.0)],
+            &ServiceSimConfig::default(),
+        );
+        assert!(o.attempts.is_empty());
+        assert!(o.jobs[0].waiting.is_some(), "{:?}", o.jobs[0]);
+        assert!(o.rounds < 100_000, "{} rounds", o.rounds);
+    }
+
+    #[test]
+    fn charges_add_up_ended_and_running_attempts() {
+        let pools = vec![pool("c", 8, PlanKind::Committed, 36.0)];
+        let mut c = Charges {
+            settled: vec![5.0],
+            rate: vec![0.0],
+            offset: vec![0.0],
+        };
+        // $36 an hour a chip is $0.01 a second a chip.
+        c.started(&pools, 0, 2, 1_000);
+        c.started(&pools, 0, 1, 3_000);
+        assert!((c.at(0, 5_000) - (5.0 + 0.08 + 0.02)).abs() < 1e-9);
+        c.ended(&pools, 0, 2, 1_000, 6_000);
+        assert!((c.at(0, 10_000) - (5.0 + 0.10 + 0.07)).abs() < 1e-9);
     }
 }

@@ -4,7 +4,7 @@
 //! history turned into jobs, what happened measured, the calibrated replay, the report.
 
 use super::history::{PastJob, Ran};
-use super::{figures, report, simulate, workload};
+use super::{figures, report, series, simulate, workload};
 use anyhow::Result;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -136,27 +136,47 @@ pub(crate) fn run_bench(b: ReplayBench) -> Result<()> {
     let t = Instant::now();
     let replay = workload::replayable(&history, &pools, now_ms);
     let t_jobs = t.elapsed();
-    let actual = figures::actual(&history, &replay, &config, now_ms);
+    let actual = figures::actual(&history, &replay, &[], origin, &config, now_ms);
     let t_actual = t.elapsed();
+    let carried = workload::Carried::default();
     let calibrated = simulate(
         "replay".into(),
+        (origin, now_ms),
         &config,
         machine_config(&config),
         &replay,
-        1.0,
-        0,
+        &carried,
+        Vec::new(),
+        (1.0, 0),
     );
     let t_replay = t.elapsed();
+    let series = series::series(
+        origin,
+        &[
+            (
+                "actual",
+                &series::actual(history.iter(), origin, now_ms),
+                &config,
+            ),
+            (
+                "replay",
+                &series::replayed(&calibrated.outcome, origin),
+                &config,
+            ),
+        ],
+    );
     let rounds = calibrated.outcome.rounds;
     let r = report::Report {
         from_ms: origin,
         to_ms: now_ms,
         history: &history,
         replay: &replay,
+        carried: &carried,
         pools: &pools,
         actual,
         calibrated,
         what_if: None,
+        series,
     };
     let text = r.text();
     let total = t.elapsed();

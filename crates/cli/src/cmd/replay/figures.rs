@@ -37,6 +37,40 @@ pub(crate) struct Figures {
     pub(crate) spend_usd: f64,
     /// Spend on each contract's committed pools, USD.
     pub(crate) contract_usd: BTreeMap<String, f64>,
+    /// What each contract had been charged before the period, USD (the replay's machine starts
+    /// from it).
+    pub(crate) contract_before_usd: BTreeMap<String, f64>,
+    /// What each contract's schedule expects charged by the end of the period, USD.
+    pub(crate) contract_scheduled_usd: BTreeMap<String, f64>,
+}
+
+impl Figures {
+    /// Sets the contract burn against schedule: `before` is what each of `config`'s contracts
+    /// (in its order) was charged before the period, which ends at `to_ms`.
+    pub(crate) fn with_burn(mut self, config: &Config, before: &[f64], to_ms: i64) -> Figures {
+        for (k, c) in config.contracts.iter().enumerate() {
+            self.contract_before_usd
+                .insert(c.name.clone(), before.get(k).copied().unwrap_or(0.0));
+            let end = spillway_core::SimTime(to_ms.saturating_mul(1000));
+            self.contract_scheduled_usd
+                .insert(c.name.clone(), c.scheduled(end).0);
+            self.contract_usd.entry(c.name.clone()).or_insert(0.0);
+        }
+        self
+    }
+
+    /// Each contract's charges by the end of the period against what its schedule expects
+    /// by then (1.0: on schedule).
+    pub(crate) fn burn_ratio(&self, contract: &str) -> Option<f64> {
+        let spent = self
+            .contract_before_usd
+            .get(contract)
+            .copied()
+            .unwrap_or(0.0)
+            + self.contract_usd.get(contract).copied().unwrap_or(0.0);
+        let scheduled = *self.contract_scheduled_usd.get(contract)?;
+        (scheduled > 0.0).then(|| spent / scheduled)
+    }
 }
 
 /// One attempt, whoever ran it.
@@ -117,13 +151,18 @@ fn figures(
             .collect(),
         spend_usd,
         contract_usd,
+        contract_before_usd: BTreeMap::new(),
+        contract_scheduled_usd: BTreeMap::new(),
     }
 }
 
-/// What happened to the replayed jobs, with the live configuration's prices.
+/// What happened to the replayed jobs, with the live configuration's prices; `carried` (jobs
+/// of before the period under way at its start) count from `from_ms` on, without JCT.
 pub(crate) fn actual(
     history: &[PastJob],
     replay: &Replayable,
+    carried: &[PastJob],
+    from_ms: i64,
     config: &Config,
     now_ms: i64,
 ) -> Figures {
@@ -154,6 +193,24 @@ pub(crate) fn actual(
             });
         }
     }
+    for j in carried {
+        for a in j.attempts.iter().filter(|a| a.ran()) {
+            let end_ms = a.ended_ms.unwrap_or(now_ms);
+            if end_ms <= from_ms {
+                continue;
+            }
+            if a.outcome == spillway_server::job::AttemptOutcome::Preempted {
+                preemptions += 1;
+            }
+            slices.push(Slice {
+                tenant: &j.tenant,
+                pool: &a.pool,
+                chips: a.chips,
+                start_ms: a.started_ms.max(from_ms),
+                end_ms,
+            });
+        }
+    }
     figures(
         config,
         replay.origin_ms,
@@ -165,13 +222,15 @@ pub(crate) fn actual(
 }
 
 /// What a replay did, with `config`'s prices; `ended` says whose JCT counts (a copy made by
-/// `--scale-demand` counts as its original, `copies` maps it).
+/// `--scale-demand` counts as its original, `copies` maps it); `carried` jobs (of before the
+/// period) count only for the accelerator time they use.
 pub(crate) fn replayed(
     outcome: &ServiceOutcome,
     config: &Config,
     origin_ms: i64,
     ended: &BTreeSet<u64>,
     copies: &BTreeMap<u64, u64>,
+    carried: &BTreeSet<u64>,
 ) -> Figures {
     let tenants: BTreeMap<u64, &str> = outcome
         .jobs
@@ -182,6 +241,7 @@ pub(crate) fn replayed(
     let times: Vec<Times> = outcome
         .jobs
         .iter()
+        .filter(|j| !carried.contains(&j.job))
         .map(|j| Times {
             submitted_ms: j.submitted_ms,
             first_start_ms: j.first_start_ms,

@@ -35,11 +35,6 @@ impl Ran {
             AttemptOutcome::NotStarted | AttemptOutcome::NoCapacity
         )
     }
-
-    /// Seconds it ran, up to `now_ms` while it runs.
-    pub(crate) fn run_s(&self, now_ms: i64) -> f64 {
-        (self.ended_ms.unwrap_or(now_ms) - self.started_ms).max(0) as f64 / 1000.0
-    }
 }
 
 /// One job of the history.
@@ -64,14 +59,27 @@ pub(crate) enum Source<'a> {
 }
 
 /// Every job submitted in `[from_ms, to_ms)`, oldest first.
-pub(crate) fn read(source: Source<'_>, from_ms: i64, to_ms: i64) -> Result<Vec<PastJob>> {
+pub(crate) fn read(source: &Source<'_>, from_ms: i64, to_ms: i64) -> Result<Vec<PastJob>> {
+    let mut out = Vec::new();
+    read_into(source, from_ms, to_ms, &mut |j| out.push(j))?;
+    Ok(out)
+}
+
+/// Hands every job submitted in `[from_ms, to_ms)` to `sink`, oldest first, a page at a time
+/// (the history before a period can be long: the caller keeps what it needs).
+pub(crate) fn read_into(
+    source: &Source<'_>,
+    from_ms: i64,
+    to_ms: i64,
+    sink: &mut dyn FnMut(PastJob),
+) -> Result<()> {
     match source {
-        Source::Database(db) => read_store(db, from_ms, to_ms),
-        Source::Server(args) => read_server(args, from_ms, to_ms),
+        Source::Database(db) => read_store(db, from_ms, to_ms, sink),
+        Source::Server(args) => read_server(args, from_ms, to_ms, sink),
     }
 }
 
-fn read_store(db: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PastJob>> {
+fn read_store(db: &str, from_ms: i64, to_ms: i64, sink: &mut dyn FnMut(PastJob)) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -89,7 +97,6 @@ fn read_store(db: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PastJob>> {
                         .with_context(|| format!("failed to open the store {db}"))?,
                 )
             };
-        let mut out = Vec::new();
         let mut after = None;
         loop {
             let page = store
@@ -103,8 +110,8 @@ fn read_store(db: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PastJob>> {
                 .context("failed to read the history from the store")?;
             let full = page.len() as u32 == PAGE;
             after = page.last().map(|(j, _)| j.id);
-            out.extend(page.into_iter().map(|(j, attempts)| {
-                PastJob {
+            for (j, attempts) in page {
+                sink(PastJob {
                     id: j.id.0,
                     tenant: j.tenant,
                     spec: j.spec,
@@ -122,18 +129,22 @@ fn read_store(db: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PastJob>> {
                             outcome: a.outcome,
                         })
                         .collect(),
-                }
-            }));
+                });
+            }
             if !full {
-                return Ok(out);
+                return Ok(());
             }
         }
     })
 }
 
-fn read_server(args: &ClientArgs, from_ms: i64, to_ms: i64) -> Result<Vec<PastJob>> {
+fn read_server(
+    args: &ClientArgs,
+    from_ms: i64,
+    to_ms: i64,
+    sink: &mut dyn FnMut(PastJob),
+) -> Result<()> {
     let api = Api::new(args)?;
-    let mut out = Vec::new();
     let mut after: Option<i64> = None;
     loop {
         let mut query = vec![
@@ -150,7 +161,7 @@ fn read_server(args: &ClientArgs, from_ms: i64, to_ms: i64) -> Result<Vec<PastJo
         for h in page.jobs {
             let spec: JobSpec = serde_json::from_value(h.job.spec)
                 .with_context(|| format!("job {}: the server's spec cannot be read", h.job.id))?;
-            out.push(PastJob {
+            sink(PastJob {
                 id: h.job.id,
                 tenant: h.job.tenant,
                 spec,
@@ -173,7 +184,7 @@ fn read_server(args: &ClientArgs, from_ms: i64, to_ms: i64) -> Result<Vec<PastJo
         }
         match page.next_after {
             Some(a) => after = Some(a),
-            None => return Ok(out),
+            None => return Ok(()),
         }
     }
 }

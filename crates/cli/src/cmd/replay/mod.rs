@@ -1,17 +1,24 @@
 //! `spillway replay`: the service's own history, replayed through the simulator's driver of the
 //! service's state machine (docs/replay.md). First with the live configuration (calibration:
-//! how close the replay comes to what happened), then, with `--policy`, `--what-if-config` or
-//! `--scale-demand`, under something else, side by side.
+//! how close the replay comes to what happened), then, with `--policy`, `--what-if-config`,
+//! `--contract` or `--scale-demand`, under something else, side by side. The replay starts
+//! where the period starts: with the jobs of before it still under way then, and the contracts'
+//! charges by then ([`prior`]).
 //!
 //! Parse and validate every flag first ([`Plan`]), then read, replay and report.
 
 pub(crate) mod bench;
+mod contract;
 mod demand;
 mod export;
 mod figures;
 mod history;
+mod html;
 mod period;
+mod plot;
+mod prior;
 mod report;
+mod series;
 mod workload;
 
 use super::client::ClientArgs;
@@ -20,7 +27,8 @@ use spillway_core::live::LivePolicy;
 use spillway_core::machine::MachineConfig;
 use spillway_server::config::Config;
 use spillway_server::schedule::{machine_config, machine_pools};
-use spillway_sim::service::{ServiceOutcome, ServiceSimConfig, run as replay_run};
+use spillway_sim::service::driver::{RunningJob, Start, run_from};
+use spillway_sim::service::{ServiceOutcome, ServiceSimConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -54,6 +62,11 @@ pub(crate) struct ReplayArgs {
     /// its policy unless --policy).
     #[arg(long, value_name = "FILE")]
     what_if_config: Option<PathBuf>,
+    /// What-if: replace the contracts with those of FILE: `[[contract]]` tables as in the
+    /// service configuration, each with an optional `pools = ["name", ...]` (pools charged to
+    /// it, committed at its discount); the burn of each contract is reported side by side.
+    #[arg(long, value_name = "FILE")]
+    contract: Option<PathBuf>,
     /// What-if: scale the arrivals by FACTOR (1.5: every job plus a copy of about half of
     /// them; 0.5: about half of them), drawn with --seed.
     #[arg(long, value_name = "FACTOR")]
@@ -69,6 +82,14 @@ pub(crate) struct ReplayArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Write SVG plots into DIR: queue length and spend over time, what happened against the
+    /// replay and the what-if (queue_length.svg, spend.svg).
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
+    /// Write a self-contained HTML report (no network needed to view it): the figures side by
+    /// side, queue length and spend over time.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     #[command(flatten)]
     client: ClientArgs,
 }
@@ -125,32 +146,41 @@ fn plan(args: &ReplayArgs) -> Result<Plan> {
     }
     let live = Config::load(&args.config)
         .with_context(|| format!("failed to read --config {}", args.config.display()))?;
-    let what_if =
-        if policy.is_some() || args.what_if_config.is_some() || args.scale_demand.is_some() {
-            let config = match &args.what_if_config {
-                Some(p) => Config::load(p)
-                    .with_context(|| format!("failed to read --what-if-config {}", p.display()))?,
-                None => live.clone(),
-            };
-            let policy = policy.unwrap_or(config.policy);
-            let mut label = Vec::new();
-            if let Some(p) = &args.what_if_config {
-                label.push(format!("config {}", p.display()));
+    let what_if = if policy.is_some()
+        || args.what_if_config.is_some()
+        || args.scale_demand.is_some()
+        || args.contract.is_some()
+    {
+        let config = match (&args.what_if_config, &args.contract) {
+            (base, Some(file)) => {
+                contract::with_contracts(base.as_ref().unwrap_or(&args.config), file)?
             }
-            label.push(format!("policy {}", policy.name()));
-            if let Some(f) = args.scale_demand {
-                label.push(format!("demand x{f} (seed {})", args.seed));
-            }
-            Some(WhatIf {
-                config,
-                policy,
-                scale: args.scale_demand.unwrap_or(1.0),
-                seed: args.seed,
-                label: label.join(", "),
-            })
-        } else {
-            None
+            (Some(p), None) => Config::load(p)
+                .with_context(|| format!("failed to read --what-if-config {}", p.display()))?,
+            (None, None) => live.clone(),
         };
+        let policy = policy.unwrap_or(config.policy);
+        let mut label = Vec::new();
+        if let Some(p) = &args.what_if_config {
+            label.push(format!("config {}", p.display()));
+        }
+        if let Some(p) = &args.contract {
+            label.push(format!("contracts of {}", p.display()));
+        }
+        label.push(format!("policy {}", policy.name()));
+        if let Some(f) = args.scale_demand {
+            label.push(format!("demand x{f} (seed {})", args.seed));
+        }
+        Some(WhatIf {
+            config,
+            policy,
+            scale: args.scale_demand.unwrap_or(1.0),
+            seed: args.seed,
+            label: label.join(", "),
+        })
+    } else {
+        None
+    };
     Ok(Plan {
         from_ms,
         to_ms,
@@ -169,6 +199,9 @@ pub(crate) struct Run {
     pub(crate) refused: BTreeMap<String, usize>,
     /// Jobs that never finished in the replay (other than refused ones).
     pub(crate) unfinished: usize,
+    /// Jobs running when the period starts that this configuration has no room for there
+    /// (their pool is missing or smaller): they wait from the start instead.
+    pub(crate) carried_moved: usize,
 }
 
 pub(crate) fn run(args: ReplayArgs) -> Result<()> {
@@ -177,7 +210,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<()> {
         Some(db) => history::Source::Database(db),
         None => history::Source::Server(&args.client),
     };
-    let history = history::read(source, plan.from_ms, plan.to_ms)?;
+    let history = history::read(&source, plan.from_ms, plan.to_ms)?;
     if history.is_empty() {
         bail!(
             "no job was submitted from {} to {} (UTC): nothing to replay; widen --since or check --from/--to",
@@ -186,7 +219,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<()> {
         );
     }
     let pools = machine_pools(&plan.live);
-    let replay = workload::replayable(&history, &pools, plan.now_ms);
+    let mut replay = workload::replayable(&history, &pools, plan.now_ms);
     if replay.jobs.is_empty() {
         bail!(
             "none of the {} jobs of the period ever ran ({}): nothing to replay",
@@ -203,38 +236,105 @@ pub(crate) fn run(args: ReplayArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let actual = figures::actual(&history, &replay, &plan.live, plan.now_ms);
+    let prior = prior::read(&source, plan.from_ms, plan.now_ms)?;
+    let carried = workload::carried(
+        &prior.jobs,
+        &pools,
+        plan.from_ms,
+        plan.now_ms,
+        &mut replay.unknown_pools,
+    );
+    if !carried.jobs.is_empty() {
+        // The machine's state starts with the period, not with its first arrival.
+        replay.origin_ms = replay.origin_ms.min(plan.from_ms);
+    }
+    let before = |config: &Config| prior::contract_spent(&prior, config, plan.from_ms);
+    let actual = figures::actual(
+        &history,
+        &replay,
+        &prior.jobs,
+        plan.from_ms,
+        &plan.live,
+        plan.now_ms,
+    )
+    .with_burn(&plan.live, &before(&plan.live), plan.to_ms);
     let calibrated = simulate(
         "replay".to_string(),
+        (plan.from_ms, plan.to_ms),
         &plan.live,
         machine_config(&plan.live),
         &replay,
-        1.0,
-        0,
+        &carried,
+        before(&plan.live),
+        (1.0, 0),
     );
     let what_if = plan.what_if.as_ref().map(|w| {
         simulate(
             w.label.clone(),
+            (plan.from_ms, plan.to_ms),
             &w.config,
             MachineConfig {
                 policy: w.policy,
                 ..machine_config(&w.config)
             },
             &replay,
-            w.scale,
-            w.seed,
+            &carried,
+            before(&w.config),
+            (w.scale, w.seed),
         )
     });
+    let replayed: std::collections::BTreeSet<i64> =
+        replay.jobs.iter().map(|j| j.job.id.0 as i64).collect();
+    let actual_side = series::actual(
+        history
+            .iter()
+            .filter(|j| replayed.contains(&j.id))
+            .chain(&prior.jobs),
+        plan.from_ms,
+        plan.now_ms,
+    );
+    let mut sides = vec![
+        ("actual", actual_side, &plan.live),
+        (
+            "replay",
+            series::replayed(&calibrated.outcome, plan.from_ms),
+            &plan.live,
+        ),
+    ];
+    if let (Some(w), Some(c)) = (&what_if, &plan.what_if) {
+        sides.push((
+            "what-if",
+            series::replayed(&w.outcome, plan.from_ms),
+            &c.config,
+        ));
+    }
+    let series = series::series(
+        replay.origin_ms,
+        &sides
+            .iter()
+            .map(|(l, s, c)| (*l, s, *c))
+            .collect::<Vec<_>>(),
+    );
     let report = report::Report {
         from_ms: plan.from_ms,
         to_ms: plan.to_ms,
         history: &history,
         replay: &replay,
+        carried: &carried,
         pools: &pools,
         actual,
         calibrated,
         what_if,
+        series,
     };
+    if let Some(dir) = &args.plot {
+        let files = plot::write(dir, &report.series)?;
+        eprintln!("wrote {} plots to {}", files.len(), dir.display());
+    }
+    if let Some(path) = &args.html {
+        html::page(&report).write(path)?;
+        eprintln!("wrote the report to {}", path.display());
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.json())?);
     } else {
@@ -243,27 +343,62 @@ pub(crate) fn run(args: ReplayArgs) -> Result<()> {
     Ok(())
 }
 
-/// Replays `replay` under `config`'s pools with `machine`, demand scaled by `scale`.
-fn simulate(
+/// Replays `replay` under `config`'s pools with `machine` from the period's start (with the
+/// jobs `carried` into it and the contracts' charges `before` it), demand scaled by
+/// `scale.0` with seed `scale.1`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn simulate(
     label: String,
+    (from_ms, to_ms): (i64, i64),
     config: &Config,
     machine: MachineConfig,
     replay: &workload::Replayable,
-    scale: f64,
-    seed: u64,
+    carried: &workload::Carried,
+    before: Vec<f64>,
+    (scale, seed): (f64, u64),
 ) -> Run {
-    let (jobs, copies) = if scale == 1.0 {
+    let (mut jobs, copies) = if scale == 1.0 {
         (replay.jobs.clone(), BTreeMap::new())
     } else {
         demand::scale(&replay.jobs, scale, seed)
     };
-    let outcome = replay_run(
-        machine_pools(config),
-        machine,
-        &jobs,
-        &ServiceSimConfig::default(),
-    );
-    let figures = figures::replayed(&outcome, config, replay.origin_ms, &replay.ended, &copies);
+    let pools = machine_pools(config);
+    // Jobs running at the start hold their accelerators on their pool when this configuration
+    // has it, with room; the others wait from the start.
+    let first = jobs.len();
+    jobs.extend(carried.jobs.iter().cloned());
+    let mut held = vec![0u32; pools.len()];
+    let mut running = Vec::new();
+    let mut carried_moved = 0;
+    for (k, r) in carried.running.iter().enumerate() {
+        let Some((pool, chips)) = r else { continue };
+        match pools.iter().position(|p| &p.name == pool) {
+            Some(p) if held[p] + chips <= pools[p].capacity => {
+                held[p] += chips;
+                running.push(RunningJob {
+                    job: first + k,
+                    pool: p,
+                    chips: *chips,
+                });
+            }
+            _ => carried_moved += 1,
+        }
+    }
+    let start = Start {
+        at_ms: from_ms,
+        running,
+        contract_spent_usd: before.clone(),
+    };
+    let outcome = run_from(pools, machine, &jobs, &start, &ServiceSimConfig::default());
+    let figures = figures::replayed(
+        &outcome,
+        config,
+        replay.origin_ms,
+        &replay.ended,
+        &copies,
+        &carried.ids,
+    )
+    .with_burn(config, &before, to_ms);
     let mut refused: BTreeMap<String, usize> = BTreeMap::new();
     let mut unfinished = 0;
     for j in &outcome.jobs {
@@ -283,5 +418,6 @@ fn simulate(
         figures,
         refused,
         unfinished,
+        carried_moved,
     }
 }

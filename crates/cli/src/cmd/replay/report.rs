@@ -5,7 +5,8 @@ use super::Run;
 use super::figures::{Figures, rel};
 use super::history::PastJob;
 use super::period::show;
-use super::workload::Replayable;
+use super::series::Series;
+use super::workload::{Carried, Replayable};
 use crate::table::{Align, Table};
 use spillway_core::machine::MachinePool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,10 +17,13 @@ pub(crate) struct Report<'a> {
     pub(crate) to_ms: i64,
     pub(crate) history: &'a [PastJob],
     pub(crate) replay: &'a Replayable,
+    pub(crate) carried: &'a Carried,
     pub(crate) pools: &'a [MachinePool],
     pub(crate) actual: Figures,
     pub(crate) calibrated: Run,
     pub(crate) what_if: Option<Run>,
+    /// Queue length and spend over time, each side.
+    pub(crate) series: Series,
 }
 
 /// `3 still queued, 1 cancelled` from counts per reason.
@@ -74,6 +78,15 @@ impl Report<'_> {
                 counts(&r.left_out)
             ));
         }
+        let c = self.carried;
+        if !c.jobs.is_empty() {
+            let running = c.running.iter().filter(|r| r.is_some()).count();
+            notes.push(format!(
+                "{} jobs submitted before the period were under way at its start ({running} running, {} waiting): replayed from the start for the work they did from then on (running ones holding their accelerators), left out of the JCT and queueing",
+                c.jobs.len(),
+                c.jobs.len() - running
+            ));
+        }
         let running = r.jobs.len() - r.ended.len();
         if running > 0 {
             notes.push(format!(
@@ -95,6 +108,12 @@ impl Report<'_> {
                     counts(&run.refused)
                 ));
             }
+            if run.carried_moved > 0 {
+                notes.push(format!(
+                    "{}: {} jobs running at the start have no room on their pool under this configuration: they wait from the start",
+                    run.label, run.carried_moved
+                ));
+            }
             if run.unfinished > 0 {
                 notes.push(format!(
                     "{}: {} jobs never finished in the replay",
@@ -105,25 +124,19 @@ impl Report<'_> {
         notes
     }
 
-    pub(crate) fn text(&self) -> String {
-        let mut out = format!(
-            "history: {} jobs submitted from {} to {} UTC; {} replayed\n",
-            self.history.len(),
-            show(self.from_ms),
-            show(self.to_ms),
-            self.replay.jobs.len()
-        );
-        let mut cols = vec![
-            ("", Align::Left),
-            ("actual", Align::Right),
-            ("replay", Align::Right),
-            ("replay vs actual", Align::Right),
-        ];
+    /// The comparison's columns.
+    pub(crate) fn columns(&self) -> Vec<&'static str> {
+        let mut cols = vec!["", "actual", "replay", "replay vs actual"];
         if self.what_if.is_some() {
-            cols.push(("what-if", Align::Right));
-            cols.push(("what-if vs replay", Align::Right));
+            cols.push("what-if");
+            cols.push("what-if vs replay");
         }
-        let mut t = Table::new(&cols);
+        cols
+    }
+
+    /// The comparison's rows, formatted: one figure each, for every side, with the differences.
+    pub(crate) fn rows(&self) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
         let w = self.what_if.as_ref().map(|w| &w.figures);
         let mut row = |name: String, f: &dyn Fn(&Figures) -> f64, fmt: &dyn Fn(f64) -> String| {
             let (a, r) = (f(&self.actual), f(&self.calibrated.figures));
@@ -132,7 +145,7 @@ impl Report<'_> {
                 cells.push(fmt(f(w)));
                 cells.push(pct(rel(r, f(w))));
             }
-            t.push(cells);
+            rows.push(cells);
         };
         let n0 = |x: f64| format!("{x:.0}");
         let n1 = |x: f64| format!("{x:.1}");
@@ -177,6 +190,39 @@ impl Report<'_> {
                 &move |f| f.contract_usd.get(&q).copied().unwrap_or(0.0),
                 &usd,
             );
+            let q = c.clone();
+            row(
+                format!("contract {c} before the period"),
+                &move |f| f.contract_before_usd.get(&q).copied().unwrap_or(0.0),
+                &usd,
+            );
+            let q = c.clone();
+            row(
+                format!("contract {c} burn vs schedule"),
+                &move |f| f.burn_ratio(&q).unwrap_or(0.0),
+                &share,
+            );
+        }
+        rows
+    }
+
+    pub(crate) fn text(&self) -> String {
+        let mut out = format!(
+            "history: {} jobs submitted from {} to {} UTC; {} replayed\n",
+            self.history.len(),
+            show(self.from_ms),
+            show(self.to_ms),
+            self.replay.jobs.len()
+        );
+        let cols: Vec<(&str, Align)> = self
+            .columns()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (c, if i == 0 { Align::Left } else { Align::Right }))
+            .collect();
+        let mut t = Table::new(&cols);
+        for r in self.rows() {
+            t.push(r);
         }
         out.push_str(&t.render());
         let _ = writeln!(out, "replay: {}", self.calibrated.outcome.policy);
@@ -227,6 +273,9 @@ impl Report<'_> {
             "without_estimate": self.replay.without_estimate,
             "left_out": self.replay.left_out,
             "unknown_pools": self.replay.unknown_pools,
+            "carried_jobs": self.carried.jobs.len(),
+            "carried_running": self.carried.running.iter().filter(|r| r.is_some()).count(),
+            "series": self.series,
             "actual": { "figures": self.actual, "attempts": actual_attempts },
             "replay": run(&self.calibrated),
             "what_if": self.what_if.as_ref().map(run),

@@ -10,8 +10,13 @@
 //! the JCT. A job that never ran (cancelled while queued, still queued) is left out and
 //! counted. The spec's own `work` estimate is kept as the policy's estimate, as the service
 //! had it, and never replaces what was observed.
+//!
+//! A job submitted before the period and still under way at its start ([`carried`]) is
+//! replayed from the start for the work it did from then on (the same rules, on the part of
+//! its attempts in the period): running then, it holds its accelerators from the start;
+//! waiting then, it waits from the start. It arrived before the period: no JCT.
 
-use super::history::PastJob;
+use super::history::{PastJob, Ran};
 use spillway_core::machine::MachinePool;
 use spillway_server::job::{AttemptOutcome, JobId, JobState};
 use spillway_server::schedule::machine_job;
@@ -42,7 +47,6 @@ pub(crate) struct Replayable {
 /// Turns the history into jobs to replay on `pools` (the live configuration's: their speeds
 /// convert run time into work), with running attempts counted up to `now_ms`.
 pub(crate) fn replayable(history: &[PastJob], pools: &[MachinePool], now_ms: i64) -> Replayable {
-    let speed = |name: &str| pools.iter().find(|p| p.name == name).map(|p| p.throughput);
     let mut out = Replayable {
         origin_ms: history.iter().map(|j| j.submitted_ms).min().unwrap_or(0),
         ..Replayable::default()
@@ -65,29 +69,8 @@ pub(crate) fn replayable(history: &[PastJob], pools: &[MachinePool], now_ms: i64
                 .or_default() += 1;
             continue;
         }
-        let resumable = j
-            .spec
-            .checkpoint
-            .as_ref()
-            .is_some_and(|c| c.resume.is_some());
-        let mut work_s = 0.0;
-        for (i, a) in runs.iter().enumerate() {
-            let counts = i + 1 == runs.len()
-                || matches!(a.outcome, AttemptOutcome::Failed | AttemptOutcome::Lost)
-                || (resumable && a.outcome == AttemptOutcome::Preempted);
-            if !counts {
-                continue;
-            }
-            let s = match speed(&a.pool) {
-                Some(s) => s,
-                None => {
-                    *out.unknown_pools.entry(a.pool.clone()).or_default() += 1;
-                    1.0
-                }
-            };
-            work_s += a.run_s(now_ms) * s;
-        }
-        if speed(&last.pool).is_some() {
+        let work_s = work(j, &runs, pools, i64::MIN, now_ms, &mut out.unknown_pools);
+        if speed(pools, &last.pool).is_some() {
             out.last_pool.insert(j.id as u64, last.pool.clone());
         }
         if j.state.is_final() && j.finished_ms.is_some() {
@@ -106,6 +89,98 @@ pub(crate) fn replayable(history: &[PastJob], pools: &[MachinePool], now_ms: i64
             ),
             work_s,
         });
+    }
+    out
+}
+
+fn speed(pools: &[MachinePool], name: &str) -> Option<f64> {
+    pools.iter().find(|p| p.name == name).map(|p| p.throughput)
+}
+
+/// The reference work of `runs` (the attempts of `j` that ran) from `from_ms` on: the last
+/// attempt, and those the simulator cannot reproduce (failed or lost, and preempted ones of a
+/// job that resumes), each for its run time after `from_ms` x its pool's speed.
+fn work(
+    j: &PastJob,
+    runs: &[&Ran],
+    pools: &[MachinePool],
+    from_ms: i64,
+    now_ms: i64,
+    unknown_pools: &mut BTreeMap<String, usize>,
+) -> f64 {
+    let resumable = j
+        .spec
+        .checkpoint
+        .as_ref()
+        .is_some_and(|c| c.resume.is_some());
+    let mut work_s = 0.0;
+    for (i, a) in runs.iter().enumerate() {
+        let counts = i + 1 == runs.len()
+            || matches!(a.outcome, AttemptOutcome::Failed | AttemptOutcome::Lost)
+            || (resumable && a.outcome == AttemptOutcome::Preempted);
+        if !counts {
+            continue;
+        }
+        let s = match speed(pools, &a.pool) {
+            Some(s) => s,
+            None => {
+                *unknown_pools.entry(a.pool.clone()).or_default() += 1;
+                1.0
+            }
+        };
+        let end = a.ended_ms.unwrap_or(now_ms);
+        work_s += (end - a.started_ms.max(from_ms)).max(0) as f64 / 1000.0 * s;
+    }
+    work_s
+}
+
+/// Jobs of before the period under way at its start, ready to replay from it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Carried {
+    /// The jobs, with the work they did from the start of the period on.
+    pub(crate) jobs: Vec<ServiceJob>,
+    /// Per job: the pool and accelerators of its attempt running at the start (`None`: it
+    /// waited then).
+    pub(crate) running: Vec<Option<(String, u32)>>,
+    /// Their ids.
+    pub(crate) ids: BTreeSet<u64>,
+}
+
+/// Turns `prior` (jobs submitted before `from_ms` with an attempt that ended after it, or runs
+/// still) into jobs replayed from `from_ms`, their work converted with `pools`' speeds.
+pub(crate) fn carried(
+    prior: &[PastJob],
+    pools: &[MachinePool],
+    from_ms: i64,
+    now_ms: i64,
+    unknown_pools: &mut BTreeMap<String, usize>,
+) -> Carried {
+    let mut out = Carried::default();
+    for j in prior {
+        let runs: Vec<&Ran> = j
+            .attempts
+            .iter()
+            .filter(|a| a.ran() && a.ended_ms.unwrap_or(now_ms) > from_ms)
+            .collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let running = runs
+            .first()
+            .filter(|a| a.started_ms <= from_ms)
+            .map(|a| (a.pool.clone(), a.chips));
+        out.jobs.push(ServiceJob {
+            job: machine_job(
+                JobId(j.id),
+                &j.tenant,
+                j.submitted_ms,
+                j.deadline_ms,
+                &j.spec,
+            ),
+            work_s: work(j, &runs, pools, from_ms, now_ms, unknown_pools),
+        });
+        out.running.push(running);
+        out.ids.insert(j.id as u64);
     }
     out
 }
