@@ -13,6 +13,6 @@ mod workload;
 
 pub use availability::Availability;
 pub use report::{CostLine, EconSummary, SpendSample, write_spend_plot};
-pub use run::{EconOutcome, run_scenario};
-pub use scenario::{Scenario, ScenarioError, SimPool};
+pub use run::{AtHorizon, EconOutcome, run_scenario};
+pub use scenario::{Accounting, Scenario, ScenarioError, SimPool};
 pub use workload::EconSimJob;
