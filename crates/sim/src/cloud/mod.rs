@@ -4,9 +4,12 @@
 //! format is documented in `docs/economics.md` and `examples/scenarios/hybrid.toml`.
 
 mod availability;
+#[cfg(test)]
+mod contract_tests;
 mod report;
 mod run;
 mod scenario;
+mod sweep;
 #[cfg(test)]
 mod tests;
 mod workload;
@@ -15,4 +18,5 @@ pub use availability::Availability;
 pub use report::{CostLine, EconSummary, SpendSample, write_spend_plot};
 pub use run::{AtHorizon, EconOutcome, run_scenario};
 pub use scenario::{Accounting, Scenario, ScenarioError, SimPool};
+pub use sweep::{SweepRow, cheapest_sizes, sweep_commitment};
 pub use workload::EconSimJob;
