@@ -4,7 +4,9 @@
 //! of a running server from real usage (`GET /v1/contracts`). Both print the core's
 //! `ContractReport` through the same table and JSON. `--as-overrides` prints a scenario's
 //! contracts as catalog overrides (`[[discount]]`), so that `spillway offers` and
-//! `spillway estimate --catalog-overrides` show the committed prices.
+//! `spillway estimate --catalog-overrides` show the committed prices. `--sweep` sizes a
+//! scenario's first contract: one simulated run per commitment size and term, priced at several
+//! costs of waiting.
 
 use super::client::{Api, ClientArgs, time};
 use crate::cmd::simulate::scenario;
@@ -33,6 +35,34 @@ pub(crate) struct ContractsArgs {
     /// (with --scenario).
     #[arg(long, conflicts_with = "json", requires = "scenario")]
     as_overrides: bool,
+    /// Size the scenario's first contract: one run per size (`--sizes`) and term (`--terms`),
+    /// with the scenario's accounting horizon (state `horizon_months` so that totals compare).
+    #[arg(long, requires = "scenario", conflicts_with = "as_overrides")]
+    sweep: bool,
+    /// Commitment sizes of the sweep, dollars a year of term.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "200000,400000,600000,800000,1000000,1200000,1400000,1600000,1800000,2000000",
+        requires = "sweep"
+    )]
+    sizes: Vec<f64>,
+    /// Terms of the sweep, months.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "12,36,72",
+        requires = "sweep"
+    )]
+    terms: Vec<f64>,
+    /// Costs of a job-hour of delay the sweep prices its runs at, dollars.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,10,50",
+        requires = "sweep"
+    )]
+    delay_costs: Vec<f64>,
     #[command(flatten)]
     client: ClientArgs,
 }
@@ -47,6 +77,9 @@ pub(crate) fn run(args: ContractsArgs) -> Result<()> {
         return Ok(());
     }
     let policy: EconPolicy = args.policy.parse()?;
+    if args.sweep {
+        return sweep(&args, &s, policy);
+    }
     let runs = scenario::run_all(&s, &[policy]);
     let (summary, _) = &runs[0];
     if args.json {
@@ -122,6 +155,9 @@ fn print_table(reports: &[ContractReport], cents: usize, exhausted: impl Fn(SimT
         ("projected at end $", Align::Right),
         ("projection", Align::Left),
         ("share of work", Align::Right),
+        ("term", Align::Right),
+        ("overage $", Align::Right),
+        ("shortfall owed $", Align::Right),
     ]);
     for c in reports {
         let projection = match &c.projection {
@@ -139,9 +175,117 @@ fn print_table(reports: &[ContractReport], cents: usize, exhausted: impl Fn(SimT
             format!("{:.cents$}", c.projected_at_end),
             projection,
             format!("{:.1}%", c.share_of_work * 100.0),
+            format!(
+                "{}/{}{}",
+                c.term,
+                c.terms,
+                if c.open { "" } else { " (ended)" }
+            ),
+            format!("{:.cents$}", c.overage),
+            format!("{:.cents$}", c.shortfall_owed),
         ]);
     }
     print!("{}", table.render());
+}
+
+/// `--sweep`: the runs, then for each delay cost the cheapest size of each term.
+fn sweep(
+    args: &ContractsArgs,
+    s: &spillway_sim::cloud::Scenario,
+    policy: EconPolicy,
+) -> Result<()> {
+    use spillway_sim::cloud::{cheapest_sizes, sweep_commitment};
+    anyhow::ensure!(
+        !s.contracts.is_empty(),
+        "--sweep: scenario {} has no [[contract]] to size",
+        s.name
+    );
+    for (flag, values) in [
+        ("--sizes", &args.sizes),
+        ("--terms", &args.terms),
+        ("--delay-costs", &args.delay_costs),
+    ] {
+        anyhow::ensure!(
+            values.iter().all(|v| v.is_finite() && *v >= 0.0) && !values.is_empty(),
+            "{flag}: give numbers >= 0, separated by commas"
+        );
+    }
+    anyhow::ensure!(
+        args.terms.iter().all(|t| *t > 0.0),
+        "--terms: a term is more than 0 months"
+    );
+    let rows = sweep_commitment(s, 0, &args.sizes, &args.terms, policy);
+    if args.json {
+        let best: Vec<_> = args
+            .delay_costs
+            .iter()
+            .map(|&d| serde_json::json!({ "delay_usd_per_job_hour": d, "cheapest": cheapest_sizes(&rows, d) }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "scenario": s.name,
+                "policy": policy.name(),
+                "horizon_months": s.accounting.horizon_months(),
+                "runs": rows,
+                "cheapest": best,
+            }))?
+        );
+        return Ok(());
+    }
+    let mut cols = vec![
+        ("term m".to_string(), Align::Right),
+        ("$/year".to_string(), Align::Right),
+        ("spend $".to_string(), Align::Right),
+        ("committed $".to_string(), Align::Right),
+        ("shortfall $".to_string(), Align::Right),
+        ("overage $".to_string(), Align::Right),
+        ("list after term $".to_string(), Align::Right),
+        ("delay job-h".to_string(), Align::Right),
+    ];
+    for d in &args.delay_costs {
+        cols.push((format!("total @ ${d}/job-h"), Align::Right));
+    }
+    let headers: Vec<(&str, Align)> = cols.iter().map(|(h, a)| (h.as_str(), *a)).collect();
+    let mut table = Table::new(&headers);
+    for r in &rows {
+        let mut row = vec![
+            format!("{:.0}", r.term_months),
+            format!("{:.0}", r.annual_usd),
+            format!("{:.0}", r.spend_usd),
+            format!("{:.0}", r.committed_usd),
+            format!("{:.0}", r.shortfall_usd),
+            format!("{:.0}", r.overage_usd),
+            format!("{:.0}", r.list_usd),
+            format!("{:.0}", r.delay_job_hours),
+        ];
+        row.extend(
+            args.delay_costs
+                .iter()
+                .map(|&d| format!("{:.0}", r.with_delay(d))),
+        );
+        table.push(row);
+    }
+    print!("{}", table.render());
+    for &d in &args.delay_costs {
+        let best: Vec<String> = cheapest_sizes(&rows, d)
+            .iter()
+            .map(|(t, size)| format!("{t:.0} months: ${size:.0}/year"))
+            .collect();
+        println!("cheapest at ${d}/job-hour of delay: {}", best.join(", "));
+    }
+    println!(
+        "{} under {}, horizon {:.0} months ({}); committed charges never exceed a term's total (largest: {:.0}% of it) nor follow the term",
+        s.name,
+        policy.name(),
+        s.accounting.horizon_months(),
+        s.accounting.horizon_source,
+        rows.iter()
+            .map(|r| r.max_term_committed_usd / r.total_usd.max(1e-9))
+            .fold(0.0, f64::max)
+            * 100.0
+    );
+    Ok(())
 }
 
 /// The contracts of a scenario (a file with a `[scenario]` table) or of a service config, for

@@ -180,7 +180,11 @@ fn contracts_report_spend_against_schedule_and_print_overrides() {
         .arg(&path)
         .assert()
         .success()
-        .stdout(predicate::str::contains("tpu").and(predicate::str::contains("share of work")));
+        .stdout(
+            predicate::str::contains("tpu")
+                .and(predicate::str::contains("share of work"))
+                .and(predicate::str::contains("shortfall owed $")),
+        );
     spillway()
         .args(["contracts", "--as-overrides", "--scenario"])
         .arg(&path)
@@ -188,6 +192,57 @@ fn contracts_report_spend_against_schedule_and_print_overrides() {
         .success()
         .stdout(predicate::str::contains(
             "accelerator = \"tpu-v6e\"\npercent = 30",
+        ));
+}
+
+#[test]
+fn contracts_sweep_sizes_a_commitment_over_sizes_and_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), 0.0);
+    let out = spillway()
+        .args(["contracts", "--json", "--sweep", "--sizes", "1000,100000"])
+        .args(["--terms", "1,12", "--delay-costs", "0,100", "--scenario"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for r in runs {
+        let total = r["total_usd"].as_f64().unwrap();
+        assert!(
+            r["max_term_committed_usd"].as_f64().unwrap() <= total + 1e-6,
+            "{r}"
+        );
+        assert_eq!(r["committed_after_term_usd"].as_f64().unwrap(), 0.0, "{r}");
+    }
+    assert_eq!(v["cheapest"].as_array().unwrap().len(), 2);
+    spillway()
+        .args([
+            "contracts",
+            "--sweep",
+            "--sizes",
+            "1000",
+            "--terms",
+            "1",
+            "--scenario",
+        ])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "cheapest at $0/job-hour of delay: 1 months: $1000/year",
+        ));
+    spillway()
+        .args(["contracts", "--sweep", "--terms", "0", "--scenario"])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--terms: a term is more than 0 months",
         ));
 }
 

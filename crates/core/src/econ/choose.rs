@@ -16,9 +16,9 @@
 //!   skipped.
 //! - `on-demand-only`: the commitment-aware order without spot (the comparison for spot savings).
 
-use super::contract::Pace;
 use super::failover::FailoverMemory;
 use super::framework::Framework;
+use super::ledger::Pace;
 use super::spot::{CheckpointModel, spot_allowed};
 use crate::{CoreError, SimTime};
 use serde::Serialize;
@@ -147,13 +147,15 @@ pub struct Candidate {
     /// Provider, region, zone (for the failover memory); shared strings, since candidates are
     /// built for every launch decision.
     pub location: (Arc<str>, Arc<str>, Arc<str>),
-    /// Price per hour of what would be rented, as the organization pays it (owned: amortized;
-    /// committed: after the discount).
+    /// Price per hour of what would be rented, as the organization pays it now (owned:
+    /// amortized; committed: after the discount, or the overage rate once the term's total is
+    /// used up: [`ContractLedger::quote`](super::ContractLedger::quote)).
     pub price_per_hour: f64,
     /// Reference seconds of work per second there (roofline ratio of the chip).
     pub speed: f64,
-    /// For committed capacity: whether starting here keeps its contract's spending on schedule
-    /// (see [`ContractLedger::pace`](super::ContractLedger::pace)); `None` for other plans.
+    /// For committed capacity: whether starting here keeps its contract's spending on schedule,
+    /// is billed at the overage rate, or is closed (outside the terms; see
+    /// [`ContractLedger::pace`](super::ContractLedger::pace)); `None` for other plans.
     pub pace: Option<Pace>,
     /// For spot: expected preemptions per hour.
     pub preemptions_per_hour: f64,
@@ -173,6 +175,12 @@ pub const BURST_AFTER_WAIT_SHARE: f64 = 0.10;
 const OWNED_WEIGHT: f64 = 0.02;
 /// Committed capacity within its schedule: the dollars are owed anyway.
 const COMMITTED_WITHIN_WEIGHT: f64 = 0.01;
+
+/// On-demand capacity, or committed capacity whose contract's total is used up (billed at the
+/// overage rate, it is new cloud spending like on-demand).
+fn billed_like_on_demand(c: &Candidate) -> bool {
+    c.plan == PlanKind::OnDemand || (c.plan == PlanKind::Committed && c.pace == Some(Pace::Overage))
+}
 
 /// The marginal dollars per reference second of work on `c` (commitment-aware).
 fn marginal_cost(c: &Candidate, ckpt: &CheckpointModel) -> f64 {
@@ -209,6 +217,8 @@ pub enum LeftOut {
     MissesDeadline,
     /// Committed capacity whose use would pull its contract's spending ahead of the schedule.
     AheadOfSchedule,
+    /// Committed capacity outside its contract's terms: the pool is closed.
+    ContractClosed,
     /// On-demand capacity, for a deadline job that waits for spot while its slack allows.
     WaitsForSpot,
 }
@@ -262,6 +272,9 @@ pub fn rank_candidates_explained(
     filter(&mut order, LeftOut::CannotRun, &|i| {
         candidates[i].speed > 0.0
     });
+    filter(&mut order, LeftOut::ContractClosed, &|i| {
+        candidates[i].pace != Some(Pace::Closed)
+    });
     if policy == EconPolicy::Baseline {
         filter(&mut order, LeftOut::NoSpot, &|i| {
             candidates[i].plan != PlanKind::Spot
@@ -296,7 +309,7 @@ pub fn rank_candidates_explained(
     {
         filter(&mut order, LeftOut::BurstWait, &|i| {
             let c = &candidates[i];
-            matches!(c.plan, PlanKind::Owned | PlanKind::Committed) || c.already_rented
+            !(c.plan == PlanKind::Spot || billed_like_on_demand(c)) || c.already_rented
         });
     }
     // Committed capacity that would pull the contract ahead of its schedule is kept only for a
@@ -332,7 +345,7 @@ pub fn rank_candidates_explained(
             .any(|c| c.plan == PlanKind::Spot && c.speed > 0.0)
     {
         filter(&mut order, LeftOut::WaitsForSpot, &|i| {
-            candidates[i].plan != PlanKind::OnDemand || candidates[i].already_rented
+            !billed_like_on_demand(&candidates[i]) || candidates[i].already_rented
         });
     }
     order.sort_by(|&a, &b| {
@@ -510,6 +523,34 @@ mod tests {
         assert_eq!(rank(360.0, None), [2, 1, 0]);
         // A deadline does not wait.
         assert_eq!(rank(0.0, Some(10.0)), [2, 1, 0]);
+    }
+
+    #[test]
+    fn a_closed_contract_takes_no_work_and_one_in_overage_is_priced_like_on_demand() {
+        let mut closed = cand(1, PlanKind::Committed, 1.0, 1.0, "b");
+        closed.pace = Some(Pace::Closed);
+        let mut overage = cand(2, PlanKind::Committed, 9.0, 1.0, "c");
+        overage.pace = Some(Pace::Overage);
+        let cs = vec![cand(0, PlanKind::OnDemand, 10.0, 1.0, "a"), closed, overage];
+        for policy in [EconPolicy::Baseline, EconPolicy::CommitmentAware] {
+            let r =
+                rank_candidates_explained(policy, &job(None), &cs, SimTime::ZERO, &mem(), &CKPT);
+            assert_eq!(r.order, [2, 0], "{policy:?}");
+            assert_eq!(r.left_out, [(1, LeftOut::ContractClosed)]);
+        }
+        // Beyond its total the commitment is new spending: a job waits before it rents it.
+        let mut fresh = job(None);
+        fresh.waited_s = 0.0;
+        let r = rank_candidates_explained(
+            EconPolicy::CommitmentAware,
+            &fresh,
+            &cs,
+            SimTime::ZERO,
+            &mem(),
+            &CKPT,
+        );
+        assert!(r.order.is_empty());
+        assert!(r.left_out.contains(&(2, LeftOut::BurstWait)));
     }
 
     #[test]

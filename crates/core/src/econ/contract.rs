@@ -1,6 +1,11 @@
 //! Committed-spend contracts: a total in dollars over a term, at a discount on list prices, for
-//! some accelerators and regions of one provider, with a burn schedule; and the accounting of
-//! what was spent against that schedule, projected to the end of the term.
+//! some accelerators and regions of one provider, with a burn schedule, an overage rule and
+//! optional renewals. This file holds what a contract *says* (its terms, when each term runs,
+//! what an hour costs under it); [`super::ledger`] holds what it was charged and what is owed.
+//!
+//! Every contract rule of Spillway lives here and in [`super::ledger`] (the table in
+//! `docs/economics.md`): the simulator, the service's report and the placement policies call
+//! these functions and write none of the rules themselves.
 
 use crate::SimTime;
 use serde::{Deserialize, Serialize};
@@ -9,18 +14,19 @@ use spillway_model::Usd;
 /// Seconds in an average month (365.25 / 12 days).
 pub const SECONDS_PER_MONTH: f64 = 365.25 / 12.0 * 86_400.0;
 
-/// How far ahead of the schedule [`ContractLedger::pace`] lets spending run, as a share of the
-/// schedule: spending below it is lost for good (use it or lose it), spending ahead of it only
-/// borrows from later in the term at the discounted rate, so the pace aims a little ahead, enough
-/// to absorb a lull in demand (see `docs/economics.md` for how it was chosen).
+/// How far ahead of the schedule [`ContractLedger::pace`](super::ContractLedger::pace) lets
+/// spending run, as a share of the schedule: spending below it is lost for good (use it or lose
+/// it), spending ahead of it only borrows from later in the term at the discounted rate, so the
+/// pace aims a little ahead, enough to absorb a lull in demand (see `docs/economics.md` for how
+/// it was chosen).
 pub const PACE_LEAD: f64 = 0.10;
 
-/// The look-ahead of [`ContractLedger::pace`] used by the drivers: a day, short against a term of
-/// years (the burn stays within a day's spending of the schedule) and long against a launch
-/// decision (one big job does not flip it every tick).
+/// The look-ahead of [`ContractLedger::pace`](super::ContractLedger::pace) used by the
+/// drivers: a day, short against a term of years (the burn stays within a day's spending of the
+/// schedule) and long against a launch decision (one big job does not flip it every tick).
 pub const PACE_HORIZON_S: f64 = 86_400.0;
 
-/// How the commitment is expected to be spent over the term.
+/// How the commitment is expected to be spent over each term.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BurnSchedule {
@@ -38,26 +44,87 @@ pub struct Contract {
     pub name: String,
     /// The provider it is signed with (`gcp`).
     pub provider: String,
-    /// Total commitment over the term.
+    /// Total commitment of one term.
     pub total: Usd,
-    /// When the term starts.
+    /// When the (first) term starts.
     pub start: SimTime,
-    /// Length of the term, months.
+    /// Length of one term, months.
     pub term_months: f64,
-    /// Discount on list prices, as a fraction (0.30 = 30% off).
+    /// Discount on list prices inside the term and up to the total, as a fraction (0.30 = 30%
+    /// off).
     pub discount: f64,
+    /// Discount on list prices of use beyond the total inside the term (the overage rate), as a
+    /// fraction; 0 = list price.
+    pub overage_discount: f64,
+    /// Renewals stated in the contract: each one a further term of the same length, total,
+    /// discount and schedule, starting when the previous one ends. 0 = none: the committed
+    /// pool closes at the end of the term.
+    pub renewals: u32,
     /// Accelerators it covers (canonical names); empty = all of the provider's.
     pub accelerators: Vec<String>,
     /// Regions it covers; empty = all.
     pub regions: Vec<String>,
-    /// The burn schedule.
+    /// The burn schedule of each term.
     pub burn: BurnSchedule,
 }
 
+/// What an hour of covered capacity costs at one instant, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rate {
+    /// Inside a term, below its total: the committed (discounted) price, charged to the total.
+    Committed,
+    /// Inside a term, its total used up: the overage rate (list less the overage discount).
+    Overage,
+    /// Outside every term (before the start, after the end without a renewal): list price, and
+    /// the committed pool is closed to new work.
+    List,
+}
+
 impl Contract {
-    /// When the term ends.
+    /// Length of one term.
+    fn term(&self) -> SimTime {
+        SimTime::from_secs(self.term_months * SECONDS_PER_MONTH)
+    }
+
+    /// Number of terms: the first and its stated renewals.
+    pub fn terms(&self) -> u32 {
+        self.renewals + 1
+    }
+
+    /// When term `k` (0: the first, 1..: renewals) starts.
+    pub fn term_start(&self, k: u32) -> SimTime {
+        SimTime(self.start.0 + i64::from(k) * self.term().0)
+    }
+
+    /// When term `k` ends.
+    pub fn term_end(&self, k: u32) -> SimTime {
+        self.term_start(k + 1)
+    }
+
+    /// When the last term (renewals included) ends.
     pub fn end(&self) -> SimTime {
-        SimTime(self.start.0 + SimTime::from_secs(self.term_months * SECONDS_PER_MONTH).0)
+        self.term_end(self.renewals)
+    }
+
+    /// The term that `at` lies in, if any: start <= at < end.
+    pub fn term_at(&self, at: SimTime) -> Option<u32> {
+        if at < self.start || at >= self.end() {
+            return None;
+        }
+        let k = (at.0 - self.start.0) / self.term().0.max(1);
+        Some((k as u32).min(self.renewals))
+    }
+
+    /// The term that is running at `at`, or the last one that began before it (after the end:
+    /// the last term); `None` before the start.
+    pub fn latest_term(&self, at: SimTime) -> Option<u32> {
+        (at >= self.start).then(|| self.term_at(at).unwrap_or(self.renewals))
+    }
+
+    /// Whether the committed pool takes new work at `at`: only inside a term.
+    pub fn is_open(&self, at: SimTime) -> bool {
+        self.term_at(at).is_some()
     }
 
     /// Whether capacity of `accelerator` in `region` of `provider` is bought under this contract.
@@ -77,7 +144,22 @@ impl Contract {
         list_per_hour * (1.0 - self.discount)
     }
 
-    /// Share of the term's total that should be spent by `months` into the term.
+    /// The price per hour at `rate` for a list price per hour.
+    pub fn price_at(&self, rate: Rate, list_per_hour: f64) -> f64 {
+        match rate {
+            Rate::Committed => self.price(list_per_hour),
+            Rate::Overage => list_per_hour * (1.0 - self.overage_discount),
+            Rate::List => list_per_hour,
+        }
+    }
+
+    /// The list price per hour of capacity whose committed price is `committed_per_hour` (the
+    /// service configures committed pools by their discounted price).
+    pub fn list_of(&self, committed_per_hour: f64) -> f64 {
+        committed_per_hour / (1.0 - self.discount)
+    }
+
+    /// Share of one term's total that should be spent by `months` into the term.
     fn scheduled_share(&self, months: f64) -> f64 {
         let months = months.clamp(0.0, self.term_months);
         match &self.burn {
@@ -96,10 +178,19 @@ impl Contract {
         }
     }
 
-    /// What the schedule says should be spent by `at`.
-    pub fn scheduled(&self, at: SimTime) -> Usd {
-        let months = (at.0 - self.start.0) as f64 / 1e6 / SECONDS_PER_MONTH;
+    /// What the schedule of term `k` says should be spent in that term by `at` (0 before it
+    /// starts, its total after it ends).
+    pub fn scheduled_in_term(&self, k: u32, at: SimTime) -> Usd {
+        let months = (at.0 - self.term_start(k).0) as f64 / 1e6 / SECONDS_PER_MONTH;
         Usd(self.total.0 * self.scheduled_share(months))
+    }
+
+    /// What the schedule says should be spent by `at`, all terms together (a renewal's schedule
+    /// starts again from 0 when it begins).
+    pub fn scheduled(&self, at: SimTime) -> Usd {
+        Usd((0..self.terms())
+            .map(|k| self.scheduled_in_term(k, at).0)
+            .sum())
     }
 }
 
@@ -112,12 +203,17 @@ pub struct ContractTerms {
     pub name: String,
     /// The provider it is signed with.
     pub provider: String,
-    /// Total commitment, dollars.
+    /// Total commitment of one term, dollars.
     pub total_usd: f64,
-    /// Length of the term, months.
+    /// Length of one term, months.
     pub term_months: f64,
     /// Discount on list prices, percent.
     pub discount_percent: f64,
+    /// Discount on list prices of use beyond the total inside the term, percent (`None`: list
+    /// price).
+    pub overage_discount_percent: Option<f64>,
+    /// Renewal terms stated in the contract (`None`: none).
+    pub renewals: Option<u32>,
     /// Accelerators it covers, as written (empty: all of the provider's).
     pub accelerators: Vec<String>,
     /// Regions it covers (empty: all).
@@ -162,16 +258,43 @@ impl ContractTerms {
                 format!("must be more than 0, found {}", self.total_usd),
             ));
         }
-        if !(self.term_months > 0.0 && self.term_months.is_finite()) {
+        // A term under a day is a typo (months, not days), and one over a century would
+        // overflow nothing but makes no contract.
+        if !(self.term_months * SECONDS_PER_MONTH >= 86_400.0 && self.term_months <= 1200.0) {
             return Err(bad(
                 "term_months",
-                format!("must be more than 0, found {}", self.term_months),
+                format!(
+                    "must be a length in months, at least a day and at most 1200, found {}",
+                    self.term_months
+                ),
             ));
         }
         if !(0.0..100.0).contains(&self.discount_percent) {
             return Err(bad(
                 "discount_percent",
                 format!("must be in [0, 100), found {}", self.discount_percent),
+            ));
+        }
+        let overage = self.overage_discount_percent.unwrap_or(0.0);
+        // Use beyond the total at or below the committed price would make the total a floor with
+        // no ceiling: no provider prices overage below its commitment, so it is a mistake.
+        if !(0.0..=self.discount_percent).contains(&overage) {
+            return Err(bad(
+                "overage_discount_percent",
+                format!(
+                    "must be in [0, discount_percent = {}] (overage is priced at list less this discount, never below the committed price), found {overage}",
+                    self.discount_percent
+                ),
+            ));
+        }
+        let renewals = self.renewals.unwrap_or(0);
+        if f64::from(renewals + 1) * self.term_months > 1200.0 {
+            return Err(bad(
+                "renewals",
+                format!(
+                    "{renewals} renewals of {} months reach past a century",
+                    self.term_months
+                ),
             ));
         }
         let accelerators = self
@@ -201,6 +324,8 @@ impl ContractTerms {
             start,
             term_months: self.term_months,
             discount: self.discount_percent / 100.0,
+            overage_discount: overage / 100.0,
+            renewals,
             accelerators,
             regions: self.regions,
             burn: if self.burn_points.is_empty() {
@@ -212,160 +337,11 @@ impl ContractTerms {
     }
 }
 
-/// What a contract has been charged so far.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct ContractLedger {
-    /// Dollars charged against the commitment.
-    pub spent: Usd,
-    /// Reference-accelerator seconds of work done on capacity bought under it.
-    pub work_s: f64,
-    /// When the spending first reached the total, if it did.
-    pub exhausted_at: Option<SimTime>,
-}
-
-impl ContractLedger {
-    /// Records a charge of `usd` made at `at` for `work_s` seconds of reference work.
-    pub fn charge(&mut self, contract: &Contract, at: SimTime, usd: f64, work_s: f64) {
-        self.spent.0 += usd;
-        self.work_s += work_s;
-        if self.exhausted_at.is_none() && self.spent.0 >= contract.total.0 {
-            self.exhausted_at = Some(at);
-        }
-    }
-
-    /// Whether spending is at or behind the schedule at `at` (committed capacity is then nearly
-    /// free: the money will be owed anyway).
-    pub fn behind_schedule(&self, contract: &Contract, at: SimTime) -> bool {
-        self.spent.0 < contract.scheduled(at).0
-    }
-
-    /// Whether capacity that would cost `added_usd` over the next `horizon_s` can start at `now`
-    /// and keep the spending on schedule: what is spent already, plus what the capacity running
-    /// under the contract will cost over the horizon (`running_usd`: each rental's price until its
-    /// jobs are expected to end, at most the horizon), plus the new capacity must not exceed what
-    /// the schedule allows by the end of the horizon, plus [`PACE_LEAD`]. A controller with time
-    /// constant `horizon_s`: behind schedule the headroom grows, ahead of it new launches wait
-    /// until running capacity ends.
-    pub fn pace(
-        &self,
-        contract: &Contract,
-        now: SimTime,
-        running_usd: f64,
-        added_usd: f64,
-        horizon_s: f64,
-    ) -> Pace {
-        let allowed = contract.scheduled(now.plus_secs_ceil(horizon_s)).0 * (1.0 + PACE_LEAD);
-        if self.spent.0 + running_usd + added_usd <= allowed {
-            Pace::Within
-        } else {
-            Pace::Ahead
-        }
-    }
-
-    /// The report at `now`; `total_work_s` is all reference work done anywhere (for the share).
-    pub fn report(&self, contract: &Contract, now: SimTime, total_work_s: f64) -> ContractReport {
-        let scheduled = contract.scheduled(now);
-        let end = contract.end();
-        let elapsed_s = (now.0 - contract.start.0) as f64 / 1e6;
-        let left_s = ((end.0 - now.0) as f64 / 1e6).max(0.0);
-        let rate_per_s = if elapsed_s > 0.0 {
-            self.spent.0 / elapsed_s
-        } else {
-            0.0
-        };
-        let projected = self.spent.0 + rate_per_s * left_s;
-        let total = contract.total.0;
-        let projection = if let Some(at) = self.exhausted_at {
-            Projection::Exhausted { at }
-        } else if projected > total && rate_per_s > 0.0 {
-            let at = now.plus_secs_ceil((total - self.spent.0) / rate_per_s);
-            Projection::Exhausted { at }
-        } else if projected < 0.95 * total {
-            Projection::Shortfall {
-                lost: Usd(total - projected),
-            }
-        } else {
-            Projection::OnTrack
-        };
-        ContractReport {
-            contract: contract.name.clone(),
-            provider: contract.provider.clone(),
-            total,
-            spent: self.spent.0,
-            scheduled: scheduled.0,
-            burn_ratio: if scheduled.0 > 0.0 {
-                self.spent.0 / scheduled.0
-            } else {
-                0.0
-            },
-            projected_at_end: projected,
-            projection,
-            share_of_work: if total_work_s > 0.0 {
-                self.work_s / total_work_s
-            } else {
-                0.0
-            },
-        }
-    }
-}
-
-/// Whether a launch on committed capacity keeps the contract's spending on its schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Pace {
-    /// The money will be owed anyway: using the capacity costs (nearly) nothing more.
-    Within,
-    /// It would pull spending ahead of the schedule (borrowing from later in the term).
-    Ahead,
-}
-
-/// Where the spending is heading by the end of the term, at the run rate so far.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Projection {
-    /// It will end within 5% below the total (or exactly on it).
-    OnTrack,
-    /// It will end short: `lost` dollars would be paid for nothing (use it or lose it).
-    Shortfall {
-        /// Dollars owed but not used.
-        lost: Usd,
-    },
-    /// It will be (or was) used up before the end of the term, at `at`; later use is billed on
-    /// demand (or at the discounted rate, if the contract says so).
-    Exhausted {
-        /// When.
-        at: SimTime,
-    },
-}
-
-/// A contract's standing at one instant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ContractReport {
-    /// The contract.
-    pub contract: String,
-    /// Its provider.
-    pub provider: String,
-    /// Total commitment, dollars.
-    pub total: f64,
-    /// Charged so far.
-    pub spent: f64,
-    /// What the schedule says by now.
-    pub scheduled: f64,
-    /// spent / scheduled.
-    pub burn_ratio: f64,
-    /// Spending at the end of the term at the run rate so far.
-    pub projected_at_end: f64,
-    /// On track, shortfall, or exhausted early.
-    pub projection: Projection,
-    /// Share of all work done on capacity under this contract.
-    pub share_of_work: f64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn contract() -> Contract {
+    pub(crate) fn contract() -> Contract {
         Contract {
             name: "gcp-tpu".into(),
             provider: "gcp".into(),
@@ -373,6 +349,8 @@ mod tests {
             start: SimTime::ZERO,
             term_months: 12.0,
             discount: 0.3,
+            overage_discount: 0.0,
+            renewals: 0,
             accelerators: vec!["tpu-v5p".into(), "tpu-v6e".into()],
             regions: vec![],
             burn: BurnSchedule::Linear,
@@ -402,6 +380,42 @@ mod tests {
     }
 
     #[test]
+    fn a_term_ends_and_the_pool_closes_unless_a_renewal_is_stated() {
+        let c = Contract {
+            start: months(2.0),
+            ..contract()
+        };
+        assert_eq!(c.term_at(months(1.0)), None, "before the start");
+        assert_eq!(c.term_at(months(2.0)), Some(0));
+        assert_eq!(c.term_at(months(13.9)), Some(0));
+        assert_eq!(c.term_at(months(14.0)), None, "the term has ended");
+        assert!(!c.is_open(months(14.0)));
+        assert_eq!(c.latest_term(months(20.0)), Some(0));
+        assert_eq!(c.end(), months(14.0));
+        // Two stated renewals: three terms, each with its own schedule from 0 to the total.
+        let r = Contract { renewals: 2, ..c };
+        assert_eq!(r.term_at(months(14.0)), Some(1));
+        assert_eq!(r.term_at(months(37.9)), Some(2));
+        assert_eq!(r.term_at(months(38.0)), None);
+        assert_eq!(r.end(), months(38.0));
+        assert!((r.scheduled(months(20.0)).0 - 1_800.0).abs() < 1e-6);
+        assert!((r.scheduled_in_term(1, months(20.0)).0 - 600.0).abs() < 1e-6);
+        assert_eq!(r.scheduled(months(50.0)).0, 3_600.0);
+    }
+
+    #[test]
+    fn rates_are_committed_overage_or_list() {
+        let c = Contract {
+            overage_discount: 0.1,
+            ..contract()
+        };
+        assert!((c.price_at(Rate::Committed, 10.0) - 7.0).abs() < 1e-12);
+        assert!((c.price_at(Rate::Overage, 10.0) - 9.0).abs() < 1e-12);
+        assert_eq!(c.price_at(Rate::List, 10.0), 10.0);
+        assert!((c.list_of(7.0) - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
     fn terms_are_checked_field_by_field_whatever_file_they_come_from() {
         let terms = ContractTerms {
             name: "gcp-tpu".into(),
@@ -409,6 +423,8 @@ mod tests {
             total_usd: 1_200.0,
             term_months: 12.0,
             discount_percent: 30.0,
+            overage_discount_percent: Some(10.0),
+            renewals: Some(1),
             accelerators: vec!["v5p".into()],
             regions: vec![],
             burn_points: vec![(6.0, 0.25), (12.0, 1.0)],
@@ -425,6 +441,7 @@ mod tests {
             (c.provider.as_str(), c.accelerators[0].as_str()),
             ("gcp", "tpu-v5p")
         );
+        assert_eq!((c.renewals, c.overage_discount), (1, 0.1));
         assert!((c.scheduled(months(6.0)).0 - 300.0).abs() < 1e-6);
         let bad = |t: ContractTerms| t.into_contract(SimTime::ZERO, canonical).unwrap_err();
         let e = bad(ContractTerms {
@@ -440,43 +457,26 @@ mod tests {
         assert!(e.message.contains("'v9'"));
         let e = bad(ContractTerms {
             discount_percent: 100.0,
-            ..terms
+            ..terms.clone()
         });
         assert_eq!(e.field, "discount_percent");
-    }
-
-    #[test]
-    fn projections_say_on_track_shortfall_or_exhausted() {
-        let c = contract();
-        let at = months(3.0);
-        let mut l = ContractLedger::default();
-        assert!(l.behind_schedule(&c, at));
-        l.charge(&c, at, 300.0, 10.0);
-        assert!(!l.behind_schedule(&c, at));
-        let r = l.report(&c, at, 40.0);
-        assert_eq!(r.projection, Projection::OnTrack);
-        assert!((r.burn_ratio - 1.0).abs() < 1e-9);
-        assert!((r.share_of_work - 0.25).abs() < 1e-12);
-        let mut low = ContractLedger::default();
-        low.charge(&c, at, 150.0, 1.0);
-        match low.report(&c, at, 1.0).projection {
-            Projection::Shortfall { lost } => assert!((lost.0 - 600.0).abs() < 1e-3),
-            p => panic!("{p:?}"),
+        for months in [-12.0, 0.0, 0.01, f64::NAN, 5000.0] {
+            let e = bad(ContractTerms {
+                term_months: months,
+                ..terms.clone()
+            });
+            assert_eq!(e.field, "term_months", "{months}");
         }
-        // Pace: 300 spent at 3 months, schedule 100/month; over one month with 50 committed by
-        // running capacity, 350 + 90 <= 440 allowed (400 and the 10% lead), but 100 more would
-        // reach 450.
-        let pace = |added: f64| l.pace(&c, at, 50.0, added, SECONDS_PER_MONTH);
-        assert_eq!(pace(90.0), Pace::Within);
-        assert_eq!(pace(100.0), Pace::Ahead);
-        let mut high = ContractLedger::default();
-        high.charge(&c, at, 600.0, 1.0);
-        match high.report(&c, at, 1.0).projection {
-            // Twice the schedule: used up at 6 months.
-            Projection::Exhausted { at } => {
-                assert!((at.as_secs() / SECONDS_PER_MONTH - 6.0).abs() < 1e-6)
-            }
-            p => panic!("{p:?}"),
-        }
+        let e = bad(ContractTerms {
+            overage_discount_percent: Some(40.0),
+            ..terms.clone()
+        });
+        assert_eq!(e.field, "overage_discount_percent");
+        assert!(e.message.contains("never below the committed price"));
+        let e = bad(ContractTerms {
+            renewals: Some(200),
+            ..terms
+        });
+        assert_eq!(e.field, "renewals");
     }
 }

@@ -7,6 +7,7 @@ mod choose;
 mod contract;
 mod failover;
 mod framework;
+mod ledger;
 mod spot;
 
 pub use choose::{
@@ -14,9 +15,10 @@ pub use choose::{
     rank_candidates, rank_candidates_explained,
 };
 pub use contract::{
-    BurnSchedule, Contract, ContractLedger, ContractReport, ContractTerms, PACE_HORIZON_S,
-    PACE_LEAD, Pace, Projection, TermError,
+    BurnSchedule, Contract, ContractTerms, PACE_HORIZON_S, PACE_LEAD, Rate, SECONDS_PER_MONTH,
+    TermError,
 };
 pub use failover::{BlockScope, FailoverMemory, FailureKind};
 pub use framework::{AcceleratorKind, Framework, JobKind, roofline_speed};
+pub use ledger::{Bill, ContractLedger, ContractReport, Owed, Pace, Projection, Quote};
 pub use spot::{CheckpointModel, spot_allowed};

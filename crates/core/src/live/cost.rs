@@ -166,11 +166,13 @@ impl Economics {
             .iter()
             .map(|c| {
                 let pool = &input.pools[c.pool];
-                let pace = Self::contract_of(input, c).map(|k| {
+                let price_per_hour = pool.price.0 * f64::from(c.count);
+                let quote = Self::contract_of(input, c).map(|k| {
                     let view = &input.contracts[k];
-                    view.ledger.pace(
+                    view.ledger.quote(
                         view.contract,
                         self.now,
+                        price_per_hour,
                         self.committed_ahead[k],
                         Self::cost_ahead(input, &job, &ckpt, c),
                         PACE_HORIZON_S,
@@ -180,9 +182,9 @@ impl Economics {
                     pool: c.pool,
                     plan: pool.plan,
                     location: self.locations[c.pool].clone(),
-                    price_per_hour: pool.price.0 * f64::from(c.count),
+                    price_per_hour: quote.map_or(price_per_hour, |q| q.price_per_hour),
                     speed: pool.throughput,
-                    pace,
+                    pace: quote.map(|q| q.pace),
                     preemptions_per_hour: pool.preemptions_per_hour,
                     already_rented: false,
                 }
@@ -324,6 +326,9 @@ impl Options {
                     "its deadline leaves too little slack to absorb a preemption on spot {}",
                     pool_names(&pools)
                 ),
+            },
+            LeftOut::ContractClosed => WaitReason::NoPool {
+                detail: format!("{} is outside its contract's terms", pool_names(&pools)),
             },
             LeftOut::CannotRun | LeftOut::Blocked => WaitReason::NoPool {
                 detail: format!("{} makes no progress on it", pool_names(&pools)),

@@ -1,6 +1,6 @@
 //! Committed-spend contracts of the service (`[[contract]]`): the same keys as a scenario's
-//! contracts (docs/economics.md), except that the term starts on a date (`start`) instead of
-//! an offset into a simulated run. Pools with `price.plan = "committed"` are charged to one.
+//! contracts (docs/economics.md: `overage_discount_percent` and `renewals` included), except
+//! that the term starts on a date (`start`) instead of an offset into a simulated run. Pools with `price.plan = "committed"` are charged to one.
 //!
 //! Contracts become the core's [`Contract`], on a clock of microseconds since the Unix epoch
 //! (the service's [`spillway_core::SimTime`]).
@@ -21,6 +21,8 @@ pub(super) struct ContractFile {
     start: DateFile,
     term_months: f64,
     discount_percent: f64,
+    overage_discount_percent: Option<f64>,
+    renewals: Option<u32>,
     #[serde(default)]
     accelerators: Vec<String>,
     #[serde(default)]
@@ -72,6 +74,8 @@ impl ContractFile {
             total_usd: self.total_usd,
             term_months: self.term_months,
             discount_percent: self.discount_percent,
+            overage_discount_percent: self.overage_discount_percent,
+            renewals: self.renewals,
             accelerators: self.accelerators,
             regions: self.regions,
             burn_points: self.burn_points,
@@ -121,6 +125,19 @@ mod tests {
         assert_eq!(k.accelerators, ["tpu-v5p"]);
         assert!(matches!(k.burn, BurnSchedule::Points(_)));
         assert_eq!(c.pools[0].contract.as_deref(), Some("gcp-tpu"));
+        assert_eq!((k.renewals, k.overage_discount), (0, 0.0));
+        let c = Config::parse(
+            &format!(
+                "{CONTRACT}renewals = 2\noverage_discount_percent = 10\n{}",
+                pool("provider = \"gcp\"\nregion = \"us-east5\"\n")
+            ),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.contracts[0].renewals, c.contracts[0].overage_discount),
+            (2, 0.1)
+        );
         // A string date and a named contract work too.
         let text = CONTRACT.replace("start = 2026-01-01", "start = \"2026-01-01T06:00:00Z\"");
         let c = Config::parse(
@@ -173,6 +190,20 @@ mod tests {
             e.contains("contract[0].accelerators: unknown accelerator 'tpu-v9'"),
             "{e}"
         );
+        let e = error(&CONTRACT.replace("term_months = 12", "term_months = -12"));
+        assert!(
+            e.contains("contract[0].term_months: must be a length in months"),
+            "{e}"
+        );
+        let e = error(&format!("{CONTRACT}overage_discount_percent = 35\n"));
+        assert!(
+            e.contains(
+                "contract[0].overage_discount_percent: must be in [0, discount_percent = 30]"
+            ),
+            "{e}"
+        );
+        let e = error(&format!("{CONTRACT}renewals = -1\n"));
+        assert!(e.contains("renewals"), "{e}");
         let e = error(&format!("{CONTRACT}term = 3\n"));
         assert!(
             e.contains("unknown field `term`") && e.contains("line 11"),

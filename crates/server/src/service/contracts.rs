@@ -1,7 +1,9 @@
 //! Contracts from real usage: what each committed pool's attempts were charged to its contract
-//! (kept in the store, priced when each attempt started), against the contract's burn
-//! schedule, projected to the end of its term by the core's [`ContractLedger`], with the share
-//! of all work it carried.
+//! (kept in the store at the committed price, priced when each attempt started), put through
+//! the core's contract rules ([`ContractLedger::from_committed_charges`]: what exceeds the
+//! totals of the terms begun is repriced at the overage rate) and reported against the burn
+//! schedule, projected to the end of the current term, with the shortfall owed and the share
+//! of all work it carried (accelerator-hours x speed).
 
 use super::{Service, ServiceError};
 use crate::job::now_ms;
@@ -26,7 +28,7 @@ pub struct ContractStanding {
     pub chip_hours: f64,
     /// Start of the term, ms since the epoch.
     pub start_ms: i64,
-    /// End of the term, ms since the epoch.
+    /// End of the last term (renewals included), ms since the epoch.
     pub end_ms: i64,
     /// Discount on list prices, percent.
     pub discount_percent: f64,
@@ -59,15 +61,14 @@ impl Service {
             .iter()
             .map(|c| {
                 let rows = charged.iter().filter(|r| r.contract == c.name);
-                let mut ledger = ContractLedger::default();
-                let mut chip_ms = 0;
+                let (mut usd, mut work_s, mut chip_ms) = (0.0, 0.0, 0);
                 for r in rows {
-                    ledger.spent.0 += r.usd;
-                    ledger.work_s += r.chip_ms as f64 / 1000.0 * speed(&r.pool);
+                    usd += r.usd;
+                    work_s += r.chip_ms as f64 / 1000.0 * speed(&r.pool);
                     chip_ms += r.chip_ms;
                 }
                 // When it was used up is not recorded: the report projects it at the run rate.
-                ledger.exhausted_at = None;
+                let ledger = ContractLedger::from_committed_charges(c, at, usd, work_s);
                 ContractStanding {
                     report: ledger.report(c, at, total_work_s),
                     pools: self

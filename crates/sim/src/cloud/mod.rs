@@ -4,15 +4,19 @@
 //! format is documented in `docs/economics.md` and `examples/scenarios/hybrid.toml`.
 
 mod availability;
+#[cfg(test)]
+mod contract_tests;
 mod report;
 mod run;
 mod scenario;
+mod sweep;
 #[cfg(test)]
 mod tests;
 mod workload;
 
 pub use availability::Availability;
 pub use report::{CostLine, EconSummary, SpendSample, write_spend_plot};
-pub use run::{EconOutcome, run_scenario};
-pub use scenario::{Scenario, ScenarioError, SimPool};
+pub use run::{AtHorizon, EconOutcome, run_scenario};
+pub use scenario::{Accounting, Scenario, ScenarioError, SimPool};
+pub use sweep::{SweepRow, cheapest_sizes, sweep_commitment};
 pub use workload::EconSimJob;

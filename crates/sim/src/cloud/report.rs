@@ -1,16 +1,20 @@
 //! The summary of a scenario run (what `spillway simulate --scenario` prints) and the plot of
 //! spending against each contract's schedule.
 //!
-//! Total cost is what the organization owes for the run's span: the owned fleet's amortized cost
-//! for the whole makespan (used or not), on-demand and spot bills, and for each contract the
-//! larger of what was charged and what its schedule says was due by the end (use it or lose it).
+//! Total cost is what the organization owes over the scenario's fixed accounting horizon: the
+//! owned fleet's amortized cost for the whole horizon (used or not), on-demand and spot bills up
+//! to it, and for each contract what it owes by then ([`Owed`]: committed charges, the
+//! shortfall of each term ended by then, the prorated schedule of a term still running,
+//! overage and list billing). Work not finished by the horizon is counted, not hidden, and the
+//! price of waiting (delay and missed deadlines) is added beside the spend, which stays
+//! visible on its own.
 
 use super::run::EconOutcome;
 use super::scenario::Scenario;
 use plotters::prelude::*;
 use serde::Serialize;
 use spillway_core::SimTime;
-use spillway_core::econ::{ContractReport, PlanKind};
+use spillway_core::econ::{ContractReport, Owed, PlanKind};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -32,12 +36,13 @@ pub struct CostLine {
     pub pool: String,
     /// Its price plan.
     pub plan: PlanKind,
-    /// Dollars billed for use (owned: its amortized cost over the run; committed: charged to the
-    /// contract).
+    /// Dollars billed for use by the horizon (owned: its amortized cost over the horizon;
+    /// committed: billed under its contract, shortfalls aside).
     pub cost_usd: f64,
-    /// Chip-hours rented.
+    /// Chip-hours rented (whole run).
     pub chip_hours: f64,
-    /// Share of all work done there.
+    /// Share of all work done there by the horizon, in reference accelerator-hours (chips x time
+    /// x speed).
     pub work_share: f64,
 }
 
@@ -48,8 +53,27 @@ pub struct EconSummary {
     pub policy: String,
     /// Jobs finished.
     pub jobs_completed: usize,
-    /// Owned (amortized, whole fleet) + on-demand + spot + committed (max of charged and due).
+    /// Spend over the horizon: owned (amortized, whole fleet, for the horizon) + on-demand + spot
+    /// billed by the horizon + what each contract owes by it.
     pub total_cost_usd: f64,
+    /// The accounting horizon, months from t = 0.
+    pub horizon_months: f64,
+    /// Where it comes from: `stated`, `contracts` or `workload`.
+    pub horizon_source: String,
+    /// Jobs not finished by the horizon.
+    pub unfinished_jobs: usize,
+    /// Reference accelerator-hours of work left at the horizon.
+    pub unfinished_accelerator_hours: f64,
+    /// Billed after the horizon (the run goes on until every job ends; not in the total).
+    pub spend_after_horizon_usd: f64,
+    /// Job-hours of delay: per job, its time to finish beyond its run time on the reference
+    /// accelerator.
+    pub delay_job_hours: f64,
+    /// Price of waiting: delay job-hours x `delay_usd_per_job_hour` + deadline misses x
+    /// `deadline_miss_usd`.
+    pub delay_cost_usd: f64,
+    /// Spend and the price of waiting together.
+    pub total_with_delay_usd: f64,
     /// Mean JCT, hours.
     pub avg_jct_hours: f64,
     /// Median JCT, hours.
@@ -80,6 +104,8 @@ pub struct EconSummary {
     pub cost_by_pool: Vec<CostLine>,
     /// Each contract at the end of the run.
     pub contracts: Vec<ContractReport>,
+    /// What each contract owes by the horizon.
+    pub contracts_owed: Vec<Owed>,
 }
 
 impl EconSummary {
@@ -93,7 +119,9 @@ impl EconSummary {
             .collect();
         jct.sort_by(f64::total_cmp);
         let hours = o.makespan.as_hours();
-        let total_work: f64 = o.pool_work_s.iter().sum();
+        let a = &s.accounting;
+        let h = &o.at_horizon;
+        let total_work: f64 = h.pool_work_s.iter().sum();
         let mut by_plan: BTreeMap<String, f64> = BTreeMap::new();
         for plan in [
             PlanKind::Owned,
@@ -108,9 +136,9 @@ impl EconSummary {
         let mut lines = Vec::new();
         for (p, pool) in s.pools.iter().enumerate() {
             let cost = if pool.plan == PlanKind::Owned {
-                f64::from(pool.quota_chips) * pool.price_per_chip_hour * hours
+                f64::from(pool.quota_chips) * pool.price_per_chip_hour * a.horizon.as_hours()
             } else {
-                o.pool_cost[p]
+                h.pool_cost[p]
             };
             if pool.plan != PlanKind::Committed {
                 *by_plan.entry(pool.plan.name().to_string()).or_default() += cost;
@@ -121,7 +149,7 @@ impl EconSummary {
                 cost_usd: cost,
                 chip_hours: o.pool_chip_hours[p],
                 work_share: if total_work > 0.0 {
-                    o.pool_work_s[p] / total_work
+                    h.pool_work_s[p] / total_work
                 } else {
                     0.0
                 },
@@ -130,25 +158,60 @@ impl EconSummary {
         let mut spent = 0.0;
         let mut due = 0.0;
         let mut contracts = Vec::new();
+        let mut owed = Vec::new();
+        let run_work: f64 = o.pool_work_s.iter().sum();
         for (c, contract) in s.contracts.iter().enumerate() {
             let l = &o.ledgers[c];
-            let scheduled = contract.scheduled(o.makespan).0;
             spent += l.spent.0;
-            due += scheduled;
-            *by_plan.entry("committed".into()).or_default() += l.spent.0.max(scheduled);
-            contracts.push(l.report(contract, o.makespan, total_work));
+            due += contract.scheduled(o.makespan).0;
+            let at_horizon = h.ledgers[c].owed(contract, a.horizon);
+            *by_plan.entry("committed".into()).or_default() += at_horizon.total();
+            owed.push(at_horizon);
+            contracts.push(l.report(contract, o.makespan, run_work));
         }
+        // Committed pools' bills are in their contracts' totals (with the shortfall); the other
+        // plans' bills after the horizon are reported apart.
+        let billed_by_horizon: f64 = s
+            .pools
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.plan != PlanKind::Owned)
+            .map(|(i, _)| h.pool_cost[i])
+            .sum();
+        let billed: f64 = o.pool_cost.iter().sum();
         let with_deadline: Vec<_> = s
             .jobs
             .iter()
             .enumerate()
             .filter(|(_, j)| j.deadline.is_some())
             .collect();
+        let misses = with_deadline
+            .iter()
+            .filter(|(i, j)| o.finishes[*i].is_none_or(|f| Some(f) > j.deadline))
+            .count();
+        let delay_job_hours: f64 = s
+            .jobs
+            .iter()
+            .zip(&o.finishes)
+            .filter_map(|(j, f)| f.map(|f| ((f.0 - j.arrival.0) as f64 / 1e6 - j.work_s).max(0.0)))
+            .sum::<f64>()
+            / 3600.0;
+        let delay_cost_usd =
+            delay_job_hours * a.delay_usd_per_job_hour + misses as f64 * a.deadline_miss_usd;
+        let total_cost_usd: f64 = by_plan.values().sum();
         let mean = crate::metrics::mean(&jct);
         EconSummary {
             policy: o.policy.name().to_string(),
             jobs_completed: jct.len(),
-            total_cost_usd: by_plan.values().sum(),
+            total_cost_usd,
+            horizon_months: a.horizon_months(),
+            horizon_source: a.horizon_source.to_string(),
+            unfinished_jobs: h.unfinished_jobs,
+            unfinished_accelerator_hours: h.unfinished_work_s / 3600.0,
+            spend_after_horizon_usd: (billed - billed_by_horizon).max(0.0),
+            delay_job_hours,
+            delay_cost_usd,
+            total_with_delay_usd: total_cost_usd + delay_cost_usd,
             avg_jct_hours: mean,
             p50_jct_hours: crate::metrics::quantile(&jct, 0.5),
             p90_jct_hours: crate::metrics::quantile(&jct, 0.9),
@@ -156,10 +219,7 @@ impl EconSummary {
             commitment_burn_ratio: if due > 0.0 { spent / due } else { 0.0 },
             committed_spent_usd: spent,
             committed_scheduled_usd: due,
-            deadline_misses: with_deadline
-                .iter()
-                .filter(|(i, j)| o.finishes[*i].is_none_or(|f| Some(f) > j.deadline))
-                .count(),
+            deadline_misses: misses,
             jobs_with_deadline: with_deadline.len(),
             failovers: o.failovers,
             preemptions: o.preemptions,
@@ -167,6 +227,7 @@ impl EconSummary {
             cost_by_plan: by_plan,
             cost_by_pool: lines,
             contracts,
+            contracts_owed: owed,
         }
     }
 }

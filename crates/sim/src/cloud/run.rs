@@ -32,11 +32,12 @@ pub struct EconOutcome {
     pub migrations: u64,
     /// Launches that failed for lack of capacity (each one a failover to the next option).
     pub failovers: u64,
-    /// Marginal dollars billed per pool (owned: 0; committed: charged to the contract).
+    /// Marginal dollars billed per pool (owned: 0; committed: what its contract billed, at the
+    /// committed price, the overage rate or list).
     pub pool_cost: Vec<f64>,
     /// Chip-hours rented per pool.
     pub pool_chip_hours: Vec<f64>,
-    /// Reference seconds of work done per pool.
+    /// Reference accelerator-seconds of work done per pool (chips x time x speed).
     pub pool_work_s: Vec<f64>,
     /// What each contract was charged.
     pub ledgers: Vec<ContractLedger>,
@@ -44,6 +45,25 @@ pub struct EconOutcome {
     pub makespan: SimTime,
     /// Spending against each contract over time (hourly).
     pub spend: Vec<SpendSample>,
+    /// The books at the scenario's accounting horizon (at the end of the run if it ended
+    /// before).
+    pub at_horizon: AtHorizon,
+}
+
+/// The books at the accounting horizon: what was billed and done by then, and what was not.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AtHorizon {
+    /// Marginal dollars billed per pool by the horizon.
+    pub pool_cost: Vec<f64>,
+    /// Reference accelerator-seconds of work done per pool by the horizon.
+    pub pool_work_s: Vec<f64>,
+    /// Each contract's ledger at the horizon.
+    pub ledgers: Vec<ContractLedger>,
+    /// Jobs not finished by the horizon.
+    pub unfinished_jobs: usize,
+    /// Reference accelerator-seconds of their work left at the horizon (chips x time on the
+    /// reference accelerator).
+    pub unfinished_work_s: f64,
 }
 
 /// What was rented (a VM, several VMs, a TPU slice; owned capacity too), billed while any job
@@ -125,10 +145,14 @@ impl State<'_> {
                 .start
                 .plus_secs_ceil(self.s.checkpoint.restart_overhead_s)
                 .max(r.credited_until);
-            let work = ((until.0 - productive_from.0) as f64 / 1e6).max(0.0) * r.speed;
+            // Accelerator-seconds of reference work: a 4,096-chip job counts 512 times an 8-chip
+            // one.
+            let work = ((until.0 - productive_from.0) as f64 / 1e6).max(0.0)
+                * r.speed
+                * f64::from(r.chips);
             self.out.pool_work_s[r.pool] += work;
             if let Some(c) = self.s.pools[r.pool].contract {
-                self.out.ledgers[c].charge(&self.s.contracts[c], until, 0.0, work);
+                self.out.ledgers[c].record_work(work);
             }
             r.credited_until = until;
         }
@@ -144,14 +168,22 @@ impl State<'_> {
             return;
         }
         let secs = (until.0 - r.billed_until.0) as f64 / 1e6;
-        let cost = secs / 3600.0 * r.price_per_hour;
         let pool = &self.s.pools[r.pool];
         self.out.pool_chip_hours[r.pool] += secs / 3600.0 * f64::from(r.chips);
+        // Committed capacity is billed by its contract's rules (committed price inside the term
+        // up to the total, then the overage rate; list outside the terms).
+        let cost = match pool.contract {
+            Some(c) => {
+                let contract = &self.s.contracts[c];
+                let list = contract.list_of(r.price_per_hour);
+                self.out.ledgers[c]
+                    .bill(contract, r.billed_until, until, list)
+                    .total()
+            }
+            None => secs / 3600.0 * r.price_per_hour,
+        };
         if pool.plan != PlanKind::Owned {
             self.out.pool_cost[r.pool] += cost;
-        }
-        if let Some(c) = pool.contract {
-            self.out.ledgers[c].charge(&self.s.contracts[c], until, cost, 0.0);
         }
         r.billed_until = until;
     }
@@ -314,21 +346,25 @@ impl State<'_> {
             let idle = (chips - job.chips).saturating_sub(self.fill[p].saturating_sub(job.chips));
             let fresh = (None, pool.price_per_chip_hour * f64::from(job.chips + idle));
             for (into, price_per_hour) in packed.into_iter().chain([fresh]) {
+                // Committed capacity: paced, priced at the overage rate once the total is used
+                // up, closed outside the terms (the core's contract rules).
+                let quote = pool.contract.map(|c| {
+                    self.out.ledgers[c].quote(
+                        &s.contracts[c],
+                        now,
+                        price_per_hour,
+                        self.committed_ahead(c, now),
+                        price_per_hour * run_s.min(PACE_HORIZON_S) / 3600.0,
+                        PACE_HORIZON_S,
+                    )
+                });
                 cands.push(Candidate {
                     pool: p,
                     plan: pool.plan,
                     location: self.locations[p].clone(),
-                    price_per_hour,
+                    price_per_hour: quote.map_or(price_per_hour, |q| q.price_per_hour),
                     speed,
-                    pace: pool.contract.map(|c| {
-                        self.out.ledgers[c].pace(
-                            &s.contracts[c],
-                            now,
-                            self.committed_ahead(c, now),
-                            price_per_hour * run_s.min(PACE_HORIZON_S) / 3600.0,
-                            PACE_HORIZON_S,
-                        )
-                    }),
+                    pace: quote.map(|q| q.pace),
                     preemptions_per_hour: self.drops_per_hour[p],
                     already_rented: into.is_some(),
                 });
@@ -423,6 +459,33 @@ impl State<'_> {
         };
         self.slot[j] = Some(slot);
         self.finishes.push(Reverse((finish, j, self.epoch[j])));
+    }
+
+    /// Copies the books at the accounting horizon `at` (everything accrued up to it): bills,
+    /// work, ledgers, and the work not finished by then.
+    fn close_books(&mut self, at: SimTime) {
+        let s = self.s;
+        let mut unfinished_jobs = 0;
+        let mut unfinished_work_s = 0.0;
+        for (j, job) in s.jobs.iter().enumerate() {
+            if self.out.finishes[j].is_some_and(|f| f <= at) {
+                continue;
+            }
+            let mut done = self.done_work[j];
+            if let Some(r) = self.slot[j].and_then(|x| self.running[x].as_ref()) {
+                let ran = (at.0 - r.start.0) as f64 / 1e6;
+                done += s.checkpoint.done_work(ran, r.speed);
+            }
+            unfinished_jobs += 1;
+            unfinished_work_s += (job.work_s - done).max(0.0) * f64::from(job.chips);
+        }
+        self.out.at_horizon = AtHorizon {
+            pool_cost: self.out.pool_cost.clone(),
+            pool_work_s: self.out.pool_work_s.clone(),
+            ledgers: self.out.ledgers.clone(),
+            unfinished_jobs,
+            unfinished_work_s,
+        };
     }
 
     /// Tries to start job `j` at `now`; true when it started.
@@ -549,8 +612,11 @@ pub fn run_scenario(
             ledgers: vec![ContractLedger::default(); s.contracts.len()],
             makespan: SimTime::ZERO,
             spend: Vec::new(),
+            at_horizon: AtHorizon::default(),
         },
     };
+    let horizon = s.accounting.horizon;
+    let mut closed_books = false;
     let mut arrivals: Vec<usize> = (0..n).collect();
     arrivals.sort_by_key(|&j| (s.jobs[j].arrival, j));
     let mut next_arrival = 0usize;
@@ -573,6 +639,14 @@ pub fn run_scenario(
             .flatten()
             .min()
             .expect("tick");
+        if !closed_books && now >= horizon {
+            // The books close at the horizon, between events: no scheduling pass happens there.
+            for slot in 0..st.running.len() {
+                st.accrue(slot, horizon);
+            }
+            st.close_books(horizon);
+            closed_books = true;
+        }
         while let Some(&Reverse((t, j, e))) = st.finishes.peek() {
             if t > now {
                 break;
@@ -687,5 +761,8 @@ pub fn run_scenario(
             .map(|c| c.scheduled(st.out.makespan).0)
             .collect(),
     });
+    if !closed_books {
+        st.close_books(st.out.makespan);
+    }
     st.out
 }

@@ -8,6 +8,7 @@ use spillway_catalog::Catalog;
 use spillway_core::SimTime;
 use spillway_core::econ::{
     AcceleratorKind, CheckpointModel, Contract, ContractTerms, FailureKind, PlanKind,
+    SECONDS_PER_MONTH,
 };
 use spillway_model::{AcceleratorFamily, AcceleratorSpec};
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ struct File {
     checkpoint: Option<CheckpointEntry>,
     workload: WorkloadSpec,
     #[serde(default)]
+    accounting: AccountingEntry,
+    #[serde(default)]
     contract: Vec<ContractEntry>,
     pool: Vec<PoolEntry>,
 }
@@ -92,6 +95,17 @@ fn default_tick() -> f64 {
     300.0
 }
 
+/// `[accounting]`: the horizon the costs are counted over and the price of waiting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountingEntry {
+    horizon_months: Option<f64>,
+    #[serde(default)]
+    delay_usd_per_job_hour: f64,
+    #[serde(default)]
+    deadline_miss_usd: f64,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckpointEntry {
@@ -107,6 +121,8 @@ struct ContractEntry {
     total_usd: f64,
     term_months: f64,
     discount_percent: f64,
+    overage_discount_percent: Option<f64>,
+    renewals: Option<u32>,
     #[serde(default)]
     start_offset_days: f64,
     #[serde(default)]
@@ -212,6 +228,31 @@ pub struct Scenario {
     pub reference: AcceleratorSpec,
     /// Seed of the random parts (stockouts).
     pub seed: u64,
+    /// What the costs are counted over, and the price of waiting.
+    pub accounting: Accounting,
+}
+
+/// The accounting of a scenario: a fixed horizon and the price of waiting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accounting {
+    /// Costs are counted from t = 0 to here: owned capacity for the whole horizon, contracts
+    /// what they owe by then, cloud bills up to then.
+    pub horizon: SimTime,
+    /// Where the horizon comes from: `stated`, `contracts` (the latest end of a contract's
+    /// terms) or `workload` (the latest end of a job run at once on the reference accelerator).
+    pub horizon_source: &'static str,
+    /// Dollars per job-hour of delay (time to finish beyond the job's run time on the reference
+    /// accelerator).
+    pub delay_usd_per_job_hour: f64,
+    /// Dollars per missed deadline.
+    pub deadline_miss_usd: f64,
+}
+
+impl Accounting {
+    /// The horizon in months.
+    pub fn horizon_months(&self) -> f64 {
+        self.horizon.as_secs() / SECONDS_PER_MONTH
+    }
 }
 
 impl Scenario {
@@ -250,6 +291,8 @@ impl Scenario {
                 total_usd: c.total_usd,
                 term_months: c.term_months,
                 discount_percent: c.discount_percent,
+                overage_discount_percent: c.overage_discount_percent,
+                renewals: c.renewals,
                 accelerators: c.accelerators.clone(),
                 regions: c.regions.clone(),
                 burn_points: c.burn_points.clone(),
@@ -303,7 +346,9 @@ impl Scenario {
             },
             workload::BuildError::Invalid(what) => invalid(what),
         })?;
+        let accounting = accounting(&file.accounting, &contracts, &jobs).map_err(invalid)?;
         let scenario = Scenario {
+            accounting,
             name: file.scenario.name,
             pools,
             contracts,
@@ -329,6 +374,49 @@ impl Scenario {
         }
         Ok(scenario)
     }
+}
+
+/// Checks `[accounting]` and fills in the default horizon: the latest end of a contract's terms,
+/// else the workload's span (the latest arrival + run time on the reference accelerator).
+fn accounting(
+    a: &AccountingEntry,
+    contracts: &[Contract],
+    jobs: &[EconSimJob],
+) -> Result<Accounting, String> {
+    let (horizon, horizon_source) = match a.horizon_months {
+        Some(m) if !(m > 0.0 && m <= 1200.0) => {
+            return Err(format!(
+                "[accounting] horizon_months must be in (0, 1200], found {m}"
+            ));
+        }
+        Some(m) => (SimTime::from_secs(m * SECONDS_PER_MONTH), "stated"),
+        None => match contracts.iter().map(Contract::end).max() {
+            Some(end) => (end, "contracts"),
+            None => (
+                jobs.iter()
+                    .map(|j| j.arrival.plus_secs_ceil(j.work_s))
+                    .max()
+                    .unwrap_or(SimTime::ZERO),
+                "workload",
+            ),
+        },
+    };
+    for (key, v) in [
+        ("delay_usd_per_job_hour", a.delay_usd_per_job_hour),
+        ("deadline_miss_usd", a.deadline_miss_usd),
+    ] {
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(format!(
+                "[accounting] {key} must be a number of dollars >= 0, found {v}"
+            ));
+        }
+    }
+    Ok(Accounting {
+        horizon,
+        horizon_source,
+        delay_usd_per_job_hour: a.delay_usd_per_job_hour,
+        deadline_miss_usd: a.deadline_miss_usd,
+    })
 }
 
 fn kind_of(spec: &AcceleratorSpec) -> AcceleratorKind {

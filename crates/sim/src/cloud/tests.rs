@@ -43,6 +43,11 @@ framework_shares = {{ cuda = 1.0, xla = 0.0, any = 0.0 }}
 deadline_share = 1.0
 deadline_factor = 3.0
 
+# A month: the job's 10 hours of work finish a day later (the default horizon, its span on the
+# reference accelerator, would leave the on-demand restart outside the books).
+[accounting]
+horizon_months = 1
+
 [[pool]]
 name = "od"
 plan = "on-demand"

@@ -65,6 +65,9 @@ pub(crate) fn run(path: &Path, names: &[String], json: bool, plot: Option<&Path>
         ("policy", Align::Left),
         ("jobs", Align::Right),
         ("total $", Align::Right),
+        ("delay $", Align::Right),
+        ("total+delay $", Align::Right),
+        ("unfinished", Align::Right),
         ("avg JCT h", Align::Right),
         ("p90 h", Align::Right),
         ("burn", Align::Right),
@@ -86,6 +89,9 @@ pub(crate) fn run(path: &Path, names: &[String], json: bool, plot: Option<&Path>
             s.policy.clone(),
             s.jobs_completed.to_string(),
             format!("{:.0}", s.total_cost_usd),
+            format!("{:.0}", s.delay_cost_usd),
+            format!("{:.0}", s.total_with_delay_usd),
+            s.unfinished_jobs.to_string(),
             format!("{:.3}", s.avg_jct_hours),
             format!("{:.3}", s.p90_jct_hours),
             format!("{:.3}", s.commitment_burn_ratio),
@@ -99,5 +105,13 @@ pub(crate) fn run(path: &Path, names: &[String], json: bool, plot: Option<&Path>
         ]);
     }
     print!("{}", table.render());
+    let a = &scenario.accounting;
+    println!(
+        "costs over a horizon of {:.1} months ({}); delay at ${}/job-hour, ${} per missed deadline",
+        a.horizon_months(),
+        a.horizon_source,
+        a.delay_usd_per_job_hour,
+        a.deadline_miss_usd
+    );
     Ok(())
 }
