@@ -728,6 +728,7 @@ mod start_tests {
             executor: "simulated".into(),
             accelerator: Some("H100".into()),
             capacity,
+            slice: None,
             max_jobs: 64,
             price: UsdPerHour(usd),
             plan,
@@ -750,6 +751,8 @@ mod start_tests {
                     count,
                 }],
                 order: ChoiceOrder::Ordered,
+                slice_choices: Vec::new(),
+                topology: None,
                 num_nodes: 1,
                 infra: None,
                 use_spot: false,
@@ -758,6 +761,8 @@ mod start_tests {
                 deadline_ms: None,
                 checkpoint_interval_s: None,
                 resumable: false,
+                speeds: None,
+                weight: None,
             },
             work_s,
         }
@@ -829,6 +834,8 @@ mod start_tests {
             accelerators: Vec::new(),
             regions: Vec::new(),
             burn: BurnSchedule::Linear,
+            overage_discount: 0.0,
+            renewals: 0,
         };
         let config = MachineConfig {
             policy: LivePolicy::CommitmentAware,
@@ -871,6 +878,8 @@ mod start_tests {
             accelerators: Vec::new(),
             regions: Vec::new(),
             burn: BurnSchedule::Linear,
+            overage_discount: 0.0,
+            renewals: 0,
         };
         let config = MachineConfig {
             policy: LivePolicy::CommitmentAware,
