@@ -141,6 +141,7 @@ pub fn simulate(
     let sim = ServiceSimConfig {
         tick_ms: 1_000,
         stop_ms: 0,
+        keep_reasons: false,
     };
     let out = driver::run_with_progress(pools, machine, &work, &sim, progress);
     outcome(jobs, cluster, policy, &out)

@@ -36,6 +36,9 @@ pub struct ServiceSimConfig {
     pub tick_ms: i64,
     /// How long a job takes to stop once asked, ms.
     pub stop_ms: i64,
+    /// Keep each attempt's start reason in words ([`AttemptRecord::reason`]); off for long
+    /// traces whose reports do not show them (millions of time-shared attempts).
+    pub keep_reasons: bool,
 }
 
 impl Default for ServiceSimConfig {
@@ -43,6 +46,7 @@ impl Default for ServiceSimConfig {
         ServiceSimConfig {
             tick_ms: 1_000,
             stop_ms: 0,
+            keep_reasons: true,
         }
     }
 }
@@ -587,7 +591,11 @@ fn carry_out(
                     started_ms: now,
                     ended_ms: None,
                     chips: accelerators.len() as u32,
-                    reason: reason.to_string(),
+                    reason: if sim.keep_reasons {
+                        reason.to_string()
+                    } else {
+                        String::new()
+                    },
                 });
                 l.current = Some((*pool, now, out.attempts.len() - 1));
                 out.jobs[i].first_start_ms.get_or_insert(now);
