@@ -16,6 +16,7 @@ mod replay;
 mod service;
 mod simulate;
 mod simulate_html;
+mod time_sharing;
 
 use assert_cmd::Command;
 

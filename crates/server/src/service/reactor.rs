@@ -328,8 +328,12 @@ impl Reactor {
         let mut launches = Vec::new();
         for action in decision.actions {
             match action {
-                Action::Preempt { job, for_job, .. } => {
-                    self.preempt(job_id(job), job_id(for_job), &mut writes)
+                Action::Preempt {
+                    job,
+                    for_job,
+                    lease_ended,
+                } => {
+                    self.preempt(job_id(job), job_id(for_job), lease_ended, &mut writes)
                         .await;
                 }
                 Action::Start {
@@ -490,7 +494,13 @@ impl Reactor {
         }
     }
 
-    async fn preempt(&mut self, id: JobId, for_job: JobId, writes: &mut Vec<Write>) {
+    async fn preempt(
+        &mut self,
+        id: JobId,
+        for_job: JobId,
+        lease_ended: bool,
+        writes: &mut Vec<Write>,
+    ) {
         let Some(live) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -499,14 +509,16 @@ impl Reactor {
         };
         live.stopping = Some(Stop::Preempt(for_job));
         let (number, pool) = (a.number, a.pool.clone());
-        self.metrics.preempted(&pool, "priority");
-        writes.push(Write::Event(
-            id,
-            event(
-                "preempt",
-                format!("preempted to make room for job {for_job}"),
+        self.metrics
+            .preempted(&pool, if lease_ended { "lease" } else { "priority" });
+        let message = match (lease_ended, for_job == id) {
+            (false, _) => format!("preempted to make room for job {for_job}"),
+            (true, false) => format!(
+                "its round lease ended: the allocation gives job {for_job} its accelerators this round"
             ),
-        ));
+            (true, true) => "its round lease ended: it is not in this round".to_string(),
+        };
+        writes.push(Write::Event(id, event("preempt", message)));
         let executor = self.executor_of(&pool);
         if let Err(e) = executor.stop(id, number, h).await {
             tracing::warn!(job = %id, error = %e, "failed to stop a preempted job");
