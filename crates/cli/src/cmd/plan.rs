@@ -95,7 +95,8 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-fn usd(v: f64) -> String {
+/// Dollars as the plan's tables and report page show them (`$1.234B`, `$5.67M`, `$890`).
+pub(crate) fn usd(v: f64) -> String {
     // No "-0" from solver dust.
     let v = if v.abs() < 0.5 { 0.0 } else { v };
     let a = v.abs();

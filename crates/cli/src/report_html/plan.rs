@@ -4,20 +4,8 @@
 //! evaluation. The page's JSON carries the whole report under `plan` (as `--json` prints it).
 
 use super::{Chart, ChartKind, Page, Series, Unit};
+use crate::cmd::plan::usd;
 use spillway_plan::report::{PlanReport, Portfolio};
-
-fn usd(v: f64) -> String {
-    // No "-0" from solver dust.
-    let v = if v.abs() < 0.5 { 0.0 } else { v };
-    let a = v.abs();
-    if a >= 1e9 {
-        format!("${:.3}B", v / 1e9)
-    } else if a >= 1e6 {
-        format!("${:.2}M", v / 1e6)
-    } else {
-        format!("${v:.0}")
-    }
-}
 
 fn decisions(page: &mut Page, p: &Portfolio) {
     if p.builds.is_empty() {

@@ -32,6 +32,7 @@ pub use policy::LivePolicy;
 pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
 pub use round::can_ever_place;
 pub(crate) use round::decide;
+pub(crate) use types::job_speed;
 pub use types::{
     Action, ContractView, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,
 };

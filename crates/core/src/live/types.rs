@@ -111,17 +111,18 @@ impl QueuedView<'_> {
     /// How long it runs on pool `index` (`pool`) once started, ms, when its work is known.
     pub fn run_ms_on(&self, index: usize, pool: &PoolView<'_>) -> Option<i64> {
         let work = self.work_secs?;
-        let speed = self
-            .speeds
-            .and_then(|s| s.get(index).copied())
-            .unwrap_or(pool.throughput);
-        let speed = if speed.is_finite() && speed > 0.0 {
-            speed
-        } else {
-            1.0
-        };
+        let speed = job_speed(self.speeds, index, pool.throughput);
         Some((work as f64 / speed * 1000.0).ceil() as i64)
     }
+}
+
+/// A job's speed on pool `index`: its own (`speeds`, pool order) where it has one, else the
+/// pool's `throughput`; 1.0 where neither is a positive number.
+pub(crate) fn job_speed(speeds: Option<&[f64]>, index: usize, throughput: f64) -> f64 {
+    let s = speeds
+        .and_then(|s| s.get(index).copied())
+        .unwrap_or(throughput);
+    if s.is_finite() && s > 0.0 { s } else { 1.0 }
 }
 
 /// A running job.

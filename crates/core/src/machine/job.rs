@@ -93,12 +93,7 @@ impl MachineJob {
 
     /// Its speed on pool `index` (units of work per second): its own, or the pool's.
     pub fn speed_on(&self, index: usize, pool: &MachinePool) -> f64 {
-        let s = self
-            .speeds
-            .as_ref()
-            .and_then(|s| s.get(index).copied())
-            .unwrap_or(pool.throughput);
-        if s.is_finite() && s > 0.0 { s } else { 1.0 }
+        crate::live::job_speed(self.speeds.as_deref(), index, pool.throughput)
     }
 
     /// How long it runs on pool `index` from a start, ms, when its work is known.

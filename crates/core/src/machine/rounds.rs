@@ -178,19 +178,7 @@ impl Rounds {
                         .as_deref()
                         .is_none_or(|i| i == pool.name || i == pool.executor)
                     && (job.use_spot || pool.plan != PlanKind::Spot);
-                if !fits {
-                    return 0.0;
-                }
-                let speed = job
-                    .speeds
-                    .as_ref()
-                    .and_then(|s| s.get(p).copied())
-                    .unwrap_or(pool.throughput);
-                if speed.is_finite() && speed > 0.0 {
-                    speed
-                } else {
-                    1.0
-                }
+                if fits { job.speed_on(p, pool) } else { 0.0 }
             })
             .collect();
         let spec = JobSpec {
@@ -508,6 +496,7 @@ impl Rounds {
     ) {
         let mut taken: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); pools.len()];
         let mut still = Vec::new();
+        let mut holders: Option<Vec<BTreeMap<u32, JobId>>> = None;
         for p in std::mem::take(&mut self.pending) {
             let pool = p.pool.0;
             let Some(t) = jobs.get(&p.job) else { continue };
@@ -551,24 +540,21 @@ impl Rounds {
                 });
                 continue;
             }
-            let holders: Vec<JobId> = jobs
-                .values()
-                .filter(|o| match &o.phase {
-                    Phase::Running {
-                        pool: op,
-                        accelerators,
-                        ..
-                    } => *op == pool && accelerators.iter().any(|w| p.workers.contains(w)),
-                    Phase::Queued => false,
-                })
-                .map(|o| o.job.id)
-                .collect();
             if queued {
+                // Who holds what, built once per call and only when a start has to wait.
+                let holder = holders.get_or_insert_with(|| holder_index(jobs, pools.len()));
+                let mut by: Vec<JobId> = p
+                    .workers
+                    .iter()
+                    .filter_map(|w| holder[pool].get(w).copied())
+                    .collect();
+                by.sort();
+                by.dedup();
                 out.waiting.push((
                     p.job,
                     WaitReason::Preempting {
                         pool: pools[pool].name.clone(),
-                        jobs: holders,
+                        jobs: by,
                     },
                 ));
             }
@@ -576,4 +562,20 @@ impl Rounds {
         }
         self.pending = still;
     }
+}
+
+/// Per pool, which running job holds each accelerator index.
+fn holder_index(jobs: &BTreeMap<JobId, Tracked>, pools: usize) -> Vec<BTreeMap<u32, JobId>> {
+    let mut out = vec![BTreeMap::new(); pools];
+    for t in jobs.values() {
+        if let Phase::Running {
+            pool, accelerators, ..
+        } = &t.phase
+        {
+            if let Some(held) = out.get_mut(*pool) {
+                held.extend(accelerators.iter().map(|&a| (a, t.job.id)));
+            }
+        }
+    }
+    out
 }
