@@ -9,6 +9,7 @@
 //! run time observed where it ran); [`driver::run`] replays it; [`ServiceOutcome`] says when
 //! each attempt started where and when each job finished.
 
+mod charges;
 pub mod driver;
 pub mod workload;
 
@@ -18,5 +19,7 @@ pub use driver::{
 };
 pub use workload::{ServiceJob, WorkloadLineError, parse_workload};
 
+#[cfg(test)]
+mod start_tests;
 #[cfg(test)]
 mod tests;
