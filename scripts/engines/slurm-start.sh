@@ -82,6 +82,10 @@ ReturnToService=2
 # MinJobAge seconds after it ends.
 MinJobAge=600
 KillWait=5
+# A requeued job (preemption by the urgent partition) may start again only cred_expire seconds
+# after its requeue (default 120 s): longer than the tests wait. 15 s keeps step credentials
+# valid on a busy CI machine (Slurm's minimum is 5).
+AuthInfo=cred_expire=15
 # Advertise 32 CPUs whatever the host has, so that many short jobs run at once.
 SlurmdParameters=config_overrides
 # The node is also a TPU slice by feature, for --constraint=tpu-v5p-8 (pools of TPU slices).
