@@ -960,7 +960,7 @@ max_usd_per_hour = 20.0
         );
         for name in ["commitment_aware", "commitment-aware"] {
             let c = Config::parse(&format!("[scheduler]\npolicy = \"{name}\"\n"), "t").unwrap();
-            assert_eq!(c.policy, LivePolicy::CommitmentAware);
+            assert_eq!(c.policy, LivePolicy::COMMITMENT_AWARE);
         }
         let e = Config::parse("[scheduler]\npolicy = \"fastest\"\n", "t").unwrap_err();
         assert!(

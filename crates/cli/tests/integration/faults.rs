@@ -311,6 +311,53 @@ fn a_committed_pools_usage_shows_in_contracts_from_the_server_and_survives_a_res
     );
 }
 
+#[test]
+fn a_committed_attempt_running_past_the_end_of_its_term_is_billed_at_list_from_then() {
+    use jiff::tz::TimeZone;
+    // A one-day term (plus a few seconds) from yesterday: it ends 8 s from now, while the job
+    // runs.
+    let now = jiff::Timestamp::now();
+    let start = now.to_zoned(TimeZone::UTC).date().yesterday().unwrap();
+    let start_s = start
+        .to_zoned(TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        .as_second();
+    let end_ms = (now.as_second() + 8) * 1000;
+    let term_months = (end_ms / 1000 - start_s) as f64 / spillway_core::econ::SECONDS_PER_MONTH;
+    let config = COMMITTED
+        .replace("start = 2026-01-01", &format!("start = {start}"))
+        .replace("term_months = 36", &format!("term_months = {term_months}"));
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &config);
+    let id = server.submit(
+        None,
+        "run: sleep 60\nresources: {accelerators: H100:2, infra: committed}\n",
+    );
+    let started_ms = loop {
+        let d = server.show(None, &id);
+        if let Some(s) = d["attempts"][0]["started_ms"].as_i64() {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(started_ms < end_ms, "the job started after the term ended");
+    // Wait (on the wall clock) until the term has ended and the job ran 2 s past it.
+    while (jiff::Timestamp::now().as_millisecond()) < end_ms + 2_000 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let j = contracts_json(&server);
+    let c = &j["contracts"][0];
+    assert_eq!(c["open"], false, "{j}");
+    // Inside the term: 2 chips at $36/h; after it, at list ($36 / 0.7), not to the contract.
+    let inside_h = (end_ms - started_ms) as f64 / 3.6e6;
+    let spent = c["spent"].as_f64().unwrap();
+    assert!((spent - 72.0 * inside_h).abs() < 1e-3, "{j}");
+    let list = c["list"].as_f64().unwrap();
+    assert!(list >= 72.0 / 0.7 * (2.0 / 3600.0) * 0.99, "{j}");
+    server.cli(None).args(["cancel", &id]).assert().success();
+}
+
 /// The `commitment_aware` policy in the service: an owned pool, a committed pool whose
 /// contract is far behind its schedule (nothing spent in years), and on-demand capacity. By
 /// configured price the owned pool is the cheapest; by marginal cost the commitment is, since

@@ -279,6 +279,11 @@ pub fn rank_candidates_explained(
         filter(&mut order, LeftOut::NoSpot, &|i| {
             candidates[i].plan != PlanKind::Spot
         });
+        // The memory of this request's own refused launches (the baseline shares none).
+        filter(&mut order, LeftOut::Blocked, &|i| {
+            let c = &candidates[i];
+            !memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now)
+        });
         order.sort_by(|&a, &b| {
             candidates[a]
                 .price_per_hour
@@ -607,7 +612,7 @@ mod tests {
     }
 
     #[test]
-    fn blocked_zones_are_skipped_by_the_shared_memory_policies_only() {
+    fn blocked_zones_are_skipped_and_the_baseline_is_given_only_its_own_refusals() {
         let cs = vec![
             cand(0, PlanKind::OnDemand, 5.0, 1.0, "a"),
             cand(1, PlanKind::OnDemand, 6.0, 1.0, "b"),
@@ -634,8 +639,10 @@ mod tests {
                 &m,
                 &CKPT
             ),
-            [0, 1]
+            [1],
+            "the memory it is given is its own request's (the drivers share none with it)"
         );
+        assert!(!EconPolicy::Baseline.shares_failover_memory());
         assert_eq!(
             "skypilot".parse::<EconPolicy>().unwrap(),
             EconPolicy::Baseline

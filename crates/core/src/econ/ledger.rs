@@ -7,8 +7,9 @@
 //! - At the end of each term its shortfall (total less what was charged in it) is owed: use it
 //!   or lose it ([`ContractLedger::owed`]).
 //!
-//! The simulator bills through [`ContractLedger::bill`]; the service, which keeps one sum per
-//! contract, through [`ContractLedger::from_committed_charges`]; the placement policies read
+//! Everything bills through [`ContractLedger::bill`]: the scenario simulator as its rentals
+//! run, the simulated service at each round, the service from its stored attempts
+//! ([`ContractLedger::from_uses`], which replays them in time order); the placement policies read
 //! [`ContractLedger::quote`].
 
 use super::contract::{Contract, PACE_LEAD, Rate};
@@ -23,7 +24,7 @@ pub struct ContractLedger {
     /// total).
     pub spent: Usd,
     /// Of those, per term (0: the first, then the renewals). Empty for a ledger made from one
-    /// sum (`spent` alone), which counts earlier terms as fully spent.
+    /// sum (`spent` alone, as in a test), which counts earlier terms as fully spent.
     pub term_spent: Vec<f64>,
     /// Dollars billed at the overage rate: use inside a term beyond its total.
     pub overage: Usd,
@@ -35,6 +36,20 @@ pub struct ContractLedger {
     pub work_s: f64,
     /// When a term's spending last reached its total, if it did.
     pub exhausted_at: Option<SimTime>,
+}
+
+/// A stretch of use of capacity a contract covers: from when to when, at what committed price
+/// per hour (all its accelerators), and the reference work it did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoveredUse {
+    /// When it started.
+    pub from: SimTime,
+    /// When it ended (or now, while it runs).
+    pub to: SimTime,
+    /// Its price per hour at the committed rate, when it started.
+    pub committed_per_hour: f64,
+    /// Reference accelerator-seconds of work it did.
+    pub work_s: f64,
 }
 
 /// What one stretch of use was billed, by rate.
@@ -113,28 +128,31 @@ pub struct Quote {
 }
 
 impl ContractLedger {
-    /// A ledger from one sum of charges priced at the committed rate (what the service's store
-    /// keeps per contract) up to `at`: what exceeds the totals of the terms begun by then is
-    /// repriced at the overage rate.
-    pub fn from_committed_charges(
-        contract: &Contract,
-        at: SimTime,
-        committed_usd: f64,
-        work_s: f64,
-    ) -> ContractLedger {
-        let begun = contract.latest_term(at).map_or(0, |k| k + 1);
-        let cap = contract.total.0 * f64::from(begun);
-        let spent = committed_usd.min(cap);
-        let beyond = (committed_usd - cap).max(0.0);
-        let list = contract.list_of(1.0);
-        ContractLedger {
-            spent: Usd(spent),
-            term_spent: Vec::new(),
-            overage: Usd(beyond * contract.price_at(Rate::Overage, list)),
-            list: Usd(0.0),
-            work_s,
-            exhausted_at: None,
+    /// A ledger from stretches of use of covered capacity (the service's attempts on committed
+    /// pools), billed in time order: where several overlap, their list rates add up, so a term's
+    /// total is reached at the instant it is, an attempt that runs past the end of a term is
+    /// billed at list from then, and each renewal's term is charged only what ran in it.
+    pub fn from_uses(contract: &Contract, uses: &[CoveredUse]) -> ContractLedger {
+        let mut ledger = ContractLedger::default();
+        // The list rate changes only where a stretch starts or ends.
+        let mut steps: Vec<(SimTime, f64)> = Vec::with_capacity(uses.len() * 2);
+        for u in uses.iter().filter(|u| u.to > u.from) {
+            let list = contract.list_of(u.committed_per_hour);
+            steps.push((u.from, list));
+            steps.push((u.to, -list));
+            ledger.work_s += u.work_s;
         }
+        steps.sort_by_key(|s| s.0);
+        let mut rate = 0.0;
+        let mut at = steps.first().map_or(SimTime::ZERO, |s| s.0);
+        for (t, delta) in steps {
+            if t > at && rate > 1e-12 {
+                ledger.bill(contract, at, t, rate);
+            }
+            at = t;
+            rate += delta;
+        }
+        ledger
     }
 
     /// What was charged at the committed price in term `k`.
@@ -515,13 +533,57 @@ mod tests {
         let mut light = ContractLedger::default();
         light.bill(&c, SimTime::ZERO, months(24.0), list_for(&c, 50.0));
         assert!((light.owed(&c, months(24.0)).shortfall - 1_200.0).abs() < 1e-6);
-        // A one-sum ledger (the service) counts earlier terms as spent first.
-        let one = ContractLedger::from_committed_charges(&c, months(18.0), 1_500.0, 0.0);
-        assert_eq!(one.term_spent(&c, 0), 1_200.0);
-        assert_eq!(one.term_spent(&c, 1), 300.0);
-        let capped = ContractLedger::from_committed_charges(&contract(), months(6.0), 1_500.0, 0.0);
-        assert_eq!(capped.spent.0, 1_200.0);
-        assert!((capped.overage.0 - 300.0 / 0.7).abs() < 1e-6);
+    }
+
+    /// Use from month `from` to month `to` at `committed_a_month` dollars a month.
+    fn used(from: f64, to: f64, committed_a_month: f64) -> CoveredUse {
+        CoveredUse {
+            from: months(from),
+            to: months(to),
+            committed_per_hour: committed_a_month / (SECONDS_PER_MONTH / 3600.0),
+            work_s: 1.0,
+        }
+    }
+
+    #[test]
+    fn stored_uses_are_billed_in_time_order_term_by_term() {
+        let c = Contract {
+            renewals: 1,
+            ..contract()
+        };
+        // Two overlapping attempts: 100 + 50 a month for the first 4 months, then 100 alone
+        // until month 14 (past the first term's end at 12): the first term is charged
+        // 600 + 800 = 1,400 > 1,200, so it caps at 1,200 (at 10 months) and the rest of it is
+        // overage; the renewal is charged only months 12 to 14 (200), not what the first term
+        // had spent beyond its total.
+        let l = ContractLedger::from_uses(&c, &[used(0.0, 14.0, 100.0), used(0.0, 4.0, 50.0)]);
+        assert!((l.term_spent(&c, 0) - 1_200.0).abs() < 1e-6, "{l:?}");
+        assert!((l.term_spent(&c, 1) - 200.0).abs() < 1e-6, "{l:?}");
+        assert!((l.overage.0 - 200.0 / 0.7).abs() < 1e-6, "{l:?}");
+        assert_eq!(l.list.0, 0.0);
+        assert_eq!(l.work_s, 2.0);
+        let at = l.exhausted_at.unwrap().as_secs() / SECONDS_PER_MONTH;
+        assert!((at - 10.0).abs() < 1e-3, "{at}");
+        // Without a renewal, what runs past the end is billed at list, not to the contract.
+        let plain = contract();
+        let l = ContractLedger::from_uses(&plain, &[used(11.0, 13.0, 100.0)]);
+        assert!((l.spent.0 - 100.0).abs() < 1e-6);
+        assert!((l.list.0 - 100.0 / 0.7).abs() < 1e-6);
+        // The order the uses come in does not matter; empty and backwards stretches are nothing.
+        let a = [
+            used(0.0, 14.0, 100.0),
+            used(0.0, 4.0, 50.0),
+            used(5.0, 5.0, 9.0),
+        ];
+        let b = [a[2], a[1], a[0]];
+        assert_eq!(
+            ContractLedger::from_uses(&c, &a),
+            ContractLedger::from_uses(&c, &b)
+        );
+        assert_eq!(
+            ContractLedger::from_uses(&c, &[]),
+            ContractLedger::default()
+        );
     }
 
     #[test]

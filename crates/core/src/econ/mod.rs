@@ -20,5 +20,5 @@ pub use contract::{
 };
 pub use failover::{BlockScope, FailoverMemory, FailureKind};
 pub use framework::{AcceleratorKind, Framework, JobKind, roofline_speed};
-pub use ledger::{Bill, ContractLedger, ContractReport, Owed, Pace, Projection, Quote};
+pub use ledger::{Bill, ContractLedger, ContractReport, CoveredUse, Owed, Pace, Projection, Quote};
 pub use spot::{CheckpointModel, spot_allowed};

@@ -23,6 +23,7 @@
 //! [`econ::Candidate`]: crate::econ::Candidate
 //! [`ContractLedger::pace`]: crate::econ::ContractLedger::pace
 
+use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, WaitReason, pool_names};
 use super::round::Candidate;
 use super::types::{QueuedView, RoundInput};
@@ -38,19 +39,23 @@ use std::sync::Arc;
 /// its cost counts over the whole look-ahead).
 const UNKNOWN_WORK_S: f64 = PACE_HORIZON_S;
 
-/// The queue under the policy: indexes into `input.queued`, by priority (high first), then
-/// earliest deadline (jobs without one after those with one), then submission.
-pub(crate) fn queue_order(input: &RoundInput<'_>) -> Vec<usize> {
+/// The queue under `policy`: indexes into `input.queued`, by priority (high first), then
+/// earliest deadline (jobs without one after those with one; not under `baseline`, which knows
+/// no deadlines), then submission.
+pub(crate) fn queue_order(input: &RoundInput<'_>, policy: EconPolicy) -> Vec<usize> {
     let mut order: Vec<usize> = (0..input.queued.len()).collect();
+    let knows_deadlines = policy != EconPolicy::Baseline;
     order.sort_by_key(|&i| {
         let q = &input.queued[i];
-        (Reverse(q.priority), q.deadline_ms.unwrap_or(i64::MAX), q.id)
+        let deadline = q.deadline_ms.filter(|_| knows_deadlines);
+        (Reverse(q.priority), deadline.unwrap_or(i64::MAX), q.id)
     });
     order
 }
 
 /// The policy's state during one round.
 pub(crate) struct Economics {
+    policy: EconPolicy,
     now: SimTime,
     /// Per contract (as `input.contracts`): what its committed capacity running now, and started
     /// earlier in this round, will cost over the pace look-ahead.
@@ -94,7 +99,12 @@ impl Economics {
             let hours = (until - input.now_ms).max(0) as f64 / 3_600_000.0;
             *ahead += pool.price.0 * r.accelerators.len() as f64 * hours;
         }
+        let policy = match input.policy {
+            LivePolicy::Econ(p) => p,
+            LivePolicy::Scheduler(_) => EconPolicy::CommitmentAware,
+        };
         Economics {
+            policy,
             now: SimTime(input.now_ms.saturating_mul(1000)),
             committed_ahead,
             locations: input
@@ -190,15 +200,9 @@ impl Economics {
                 }
             })
             .collect();
-        let memory = input.failover.unwrap_or(&self.no_memory);
-        let ranked = rank_candidates_explained(
-            EconPolicy::CommitmentAware,
-            &job,
-            &candidates,
-            self.now,
-            memory,
-            &ckpt,
-        );
+        let memory = q.failover.or(input.failover).unwrap_or(&self.no_memory);
+        let ranked =
+            rank_candidates_explained(self.policy, &job, &candidates, self.now, memory, &ckpt);
         let best_reliable_speed = candidates
             .iter()
             .filter(|c| c.plan != PlanKind::Spot)

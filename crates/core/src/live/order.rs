@@ -57,9 +57,9 @@ pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
         order
     };
     let kind = match input.policy {
-        LivePolicy::CommitmentAware => {
+        LivePolicy::Econ(policy) => {
             return Ranking {
-                order: cost::queue_order(input),
+                order: cost::queue_order(input, policy),
                 options: None,
                 shares: None,
                 error: None,

@@ -1,7 +1,9 @@
 //! The live round's policies, by the names `[scheduler] policy` accepts: the core's scheduling
-//! policies ([`PolicyKind`]: `priority_backfill` and every Gavel name) and `commitment_aware`,
-//! the placement economics of [`crate::econ`] that the scenario simulator runs.
+//! policies ([`PolicyKind`]: `priority_backfill` and every Gavel name) and the placement
+//! economics of [`crate::econ`] that the scenario simulator runs ([`EconPolicy`]:
+//! `commitment_aware`, `on_demand_only`, `baseline`).
 
+use crate::econ::EconPolicy;
 use crate::{CoreError, PolicyKind};
 use std::fmt;
 use std::str::FromStr;
@@ -12,35 +14,63 @@ pub enum LivePolicy {
     /// A policy of the core's scheduler: priority with backfill, or one that computes an
     /// allocation (the Gavel names).
     Scheduler(PolicyKind),
-    /// Commitment-aware placement ([`crate::econ::EconPolicy::CommitmentAware`]): the queue by
-    /// priority, then earliest deadline, then submission; each job's pools by marginal dollars
-    /// per unit of work, with committed capacity nearly free while its contract stays on its
-    /// burn schedule, spot for deadline jobs only while their slack allows, and a wait for
-    /// owned or committed capacity before renting.
-    CommitmentAware,
+    /// A placement policy of the economics ([`EconPolicy`]), ranking each job's pools by what
+    /// they cost:
+    /// - `commitment_aware`: the queue by priority, then earliest deadline, then submission;
+    ///   each job's pools by marginal dollars per unit of work, with committed capacity nearly
+    ///   free while its contract stays on its burn schedule, spot for deadline jobs only while
+    ///   their slack allows, and a wait for owned or committed capacity before renting;
+    /// - `on_demand_only`: the same without spot;
+    /// - `baseline` (SkyPilot's rule): the queue by priority, then submission; each job's pools
+    ///   by hourly price, cheapest first, whatever their speed, never spot; a refused launch
+    ///   moves that job (only) on to its next pool.
+    Econ(EconPolicy),
 }
 
-/// Names of [`LivePolicy::CommitmentAware`]; the first is the canonical one.
-const COMMITMENT_AWARE: [&str; 2] = ["commitment_aware", "commitment-aware"];
+/// The economics' policies and their names; the first name of each is the canonical one.
+const ECON: [(EconPolicy, [&str; 2]); 3] = [
+    (
+        EconPolicy::CommitmentAware,
+        ["commitment_aware", "commitment-aware"],
+    ),
+    (
+        EconPolicy::OnDemandOnly,
+        ["on_demand_only", "on-demand-only"],
+    ),
+    (EconPolicy::Baseline, ["baseline", "skypilot"]),
+];
 
 impl LivePolicy {
+    /// `commitment_aware`.
+    pub const COMMITMENT_AWARE: LivePolicy = LivePolicy::Econ(EconPolicy::CommitmentAware);
+
     /// The canonical name.
     pub fn name(self) -> &'static str {
         match self {
             LivePolicy::Scheduler(kind) => kind.name(),
-            LivePolicy::CommitmentAware => COMMITMENT_AWARE[0],
+            LivePolicy::Econ(p) => ECON
+                .iter()
+                .find(|(q, _)| *q == p)
+                .map_or("unknown", |(_, names)| names[0]),
         }
     }
 
     /// Whether it time-shares accelerators when given a round length: the allocation policies
-    /// (every Gavel name); `priority_backfill` and `commitment_aware` run jobs to completion.
+    /// (every Gavel name); `priority_backfill` and the economics' policies run jobs to
+    /// completion.
     pub fn time_shares(self) -> bool {
         matches!(self, LivePolicy::Scheduler(kind) if kind != PolicyKind::PriorityBackfill)
     }
 
+    /// Whether it paces committed capacity by what its contracts have been charged (the
+    /// economics' policies), so that the drivers feed it the contracts' ledgers.
+    pub fn reads_contracts(self) -> bool {
+        matches!(self, LivePolicy::Econ(_))
+    }
+
     /// Every accepted name.
     pub fn all_names() -> impl Iterator<Item = &'static str> {
-        PolicyKind::all_names().chain(COMMITMENT_AWARE)
+        PolicyKind::all_names().chain(ECON.iter().flat_map(|(_, names)| names.iter().copied()))
     }
 }
 
@@ -57,16 +87,22 @@ impl From<PolicyKind> for LivePolicy {
     }
 }
 
+impl From<EconPolicy> for LivePolicy {
+    fn from(p: EconPolicy) -> LivePolicy {
+        LivePolicy::Econ(p)
+    }
+}
+
 impl FromStr for LivePolicy {
     type Err = CoreError;
 
     fn from_str(s: &str) -> Result<LivePolicy, CoreError> {
         let wanted = s.trim();
-        if COMMITMENT_AWARE
+        if let Some((p, _)) = ECON
             .iter()
-            .any(|n| n.eq_ignore_ascii_case(wanted))
+            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(wanted)))
         {
-            return Ok(LivePolicy::CommitmentAware);
+            return Ok(LivePolicy::Econ(*p));
         }
         wanted
             .parse::<PolicyKind>()
@@ -96,7 +132,12 @@ mod tests {
         }
         assert_eq!(
             "Commitment-Aware".parse::<LivePolicy>().unwrap(),
-            LivePolicy::CommitmentAware
+            LivePolicy::COMMITMENT_AWARE
+        );
+        assert_eq!("skypilot".parse::<LivePolicy>().unwrap().name(), "baseline");
+        assert_eq!(
+            "on-demand-only".parse::<LivePolicy>().unwrap(),
+            LivePolicy::Econ(EconPolicy::OnDemandOnly)
         );
         assert_eq!(LivePolicy::default().name(), "priority_backfill");
         let e = "cheapest".parse::<LivePolicy>().unwrap_err().to_string();

@@ -47,7 +47,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
     let (all, blocked): (Vec<Vec<Candidate>>, Vec<Vec<BlockedPool>>) = input
         .queued
         .iter()
-        .map(|q| unblocked(input, candidates(input, q)))
+        .map(|q| unblocked(input, q, candidates(input, q)))
         .unzip();
     let Ranking {
         order,
@@ -80,8 +80,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         *spend.entry(r.tenant).or_default() += pool.price.0 * r.accelerators.len() as f64;
     }
     let mut stopping: Vec<bool> = input.running.iter().map(|r| r.stopping).collect();
-    let mut economics =
-        (input.policy == LivePolicy::CommitmentAware).then(|| Economics::new(input));
+    let mut economics = matches!(input.policy, LivePolicy::Econ(_)).then(|| Economics::new(input));
 
     for qi in order {
         let job = &input.queued[qi];
@@ -427,9 +426,10 @@ fn reserve(p: &mut PoolRound, job: JobId, count: u32, now_ms: i64) {
 /// blocks now (each blocked pool once).
 fn unblocked(
     input: &RoundInput<'_>,
+    job: &QueuedView<'_>,
     candidates: Vec<Candidate>,
 ) -> (Vec<Candidate>, Vec<BlockedPool>) {
-    let Some(memory) = input.failover else {
+    let Some(memory) = job.failover.or(input.failover) else {
         return (candidates, Vec::new());
     };
     let now = SimTime(input.now_ms.saturating_mul(1000));

@@ -57,6 +57,7 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         deadline_ms: None,
         checkpoint_interval_s: None,
         speeds: None,
+        failover: None,
     }
 }
 
@@ -661,6 +662,7 @@ mod invariants {
                 deadline_ms: None,
                 checkpoint_interval_s: None,
                 speeds: None,
+                failover: None,
                     }).collect();
             let mut quotas = HashMap::new();
             quotas.insert("a", QuotaView { max_accelerators: [("H100".to_string(), w.quota)].into(), max_usd_per_hour: None });
@@ -783,7 +785,7 @@ mod commitment_aware {
     ) -> RoundInput<'a> {
         let mut i = input(pools, queued, vec![]);
         i.now_ms = NOW_MS;
-        i.policy = LivePolicy::CommitmentAware;
+        i.policy = LivePolicy::COMMITMENT_AWARE;
         i.contracts = vec![ContractView {
             contract,
             ledger: ContractLedger {

@@ -105,6 +105,9 @@ pub struct QueuedView<'a> {
     /// Its own speed on each pool (units of `work_secs` per second, pool order), where it
     /// differs by job; `None`: each pool's `throughput`.
     pub speeds: Option<&'a [f64]>,
+    /// Its own failover memory, used instead of the round's, under a policy whose jobs do not
+    /// share what a refused launch taught (`baseline`: each request fails over on its own).
+    pub failover: Option<&'a crate::econ::FailoverMemory>,
 }
 
 impl QueuedView<'_> {

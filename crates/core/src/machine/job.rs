@@ -120,6 +120,7 @@ impl MachineJob {
             deadline_ms: self.deadline_ms,
             checkpoint_interval_s: self.checkpoint_interval_s,
             speeds: self.speeds.as_deref(),
+            failover: None,
         }
     }
 }

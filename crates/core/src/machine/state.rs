@@ -4,10 +4,10 @@ use super::job::{MachineJob, MachinePool, Phase};
 use super::rounds::{RoundStats, Rounds, TimeSharing};
 use crate::econ::{Contract, ContractLedger, FailoverMemory, FailureKind};
 use crate::live::{
-    Action, ContractView, Decision, LivePolicy, QuotaView, RoundInput, RunningView, WaitReason,
+    Action, ContractView, Decision, LivePolicy, QueuedView, QuotaView, RoundInput, RunningView,
+    WaitReason,
 };
 use crate::{JobId, SimTime};
-use spillway_model::Usd;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What the machine is configured with (the service's `[scheduler]`, tenants and contracts, or
@@ -89,12 +89,13 @@ pub enum Event {
         /// The job.
         job: JobId,
     },
-    /// What a contract has been charged so far (dollars, running capacity included).
-    ContractSpent {
+    /// What a contract has been charged so far, by term and rate (running capacity included, up
+    /// to now): the drivers bill their use through [`ContractLedger::bill`].
+    ContractCharged {
         /// Index into [`MachineConfig::contracts`].
         contract: usize,
-        /// Dollars.
-        usd: f64,
+        /// Its ledger.
+        ledger: ContractLedger,
     },
     /// No job will be submitted any more (a simulation's workload is exhausted): an idle
     /// time-sharing machine recomputes its allocation at once instead of after the interval.
@@ -105,6 +106,8 @@ pub enum Event {
 pub(super) struct Tracked {
     pub(super) job: MachineJob,
     pub(super) phase: Phase,
+    /// The job's own failover memory, under a policy whose jobs fail over each on their own.
+    pub(super) refused: Option<FailoverMemory>,
 }
 
 /// The decision state machine. See the module docs.
@@ -115,7 +118,7 @@ pub struct Machine {
     config: MachineConfig,
     jobs: BTreeMap<JobId, Tracked>,
     failover: FailoverMemory,
-    contract_spent: Vec<f64>,
+    contract_ledgers: Vec<ContractLedger>,
     /// Gavel's rounds, under an allocation policy with time-sharing.
     rounds: Option<Rounds>,
     /// Queued jobs the rounds do not place (all queued jobs without time-sharing): those the
@@ -135,7 +138,7 @@ impl Machine {
         Machine {
             free: pools.iter().map(|p| (0..p.capacity).collect()).collect(),
             failover: FailoverMemory::new(config.failover_half_life_s),
-            contract_spent: vec![0.0; config.contracts.len()],
+            contract_ledgers: vec![ContractLedger::default(); config.contracts.len()],
             rounds,
             queued_outside: BTreeSet::new(),
             pools,
@@ -218,6 +221,7 @@ impl Machine {
                     Tracked {
                         job,
                         phase: Phase::Queued,
+                        refused: None,
                     },
                 );
             }
@@ -245,6 +249,7 @@ impl Machine {
                                 started_ms,
                                 stopping,
                             },
+                            refused: None,
                         },
                     );
                 }
@@ -271,8 +276,20 @@ impl Machine {
                 if let Some(p) = pool {
                     let at = SimTime(now_ms.saturating_mul(1000));
                     let l = &self.pools[p].location;
-                    self.failover.record(kind, (&l.0, &l.1, &l.2), at);
-                    self.failover.prune(at);
+                    let shared = match self.config.policy {
+                        LivePolicy::Econ(e) => e.shares_failover_memory(),
+                        LivePolicy::Scheduler(_) => true,
+                    };
+                    let own = self.jobs.get_mut(&job).filter(|_| !shared);
+                    let half_life = self.config.failover_half_life_s;
+                    let memory = match own {
+                        Some(t) => t
+                            .refused
+                            .get_or_insert_with(|| FailoverMemory::new(half_life)),
+                        None => &mut self.failover,
+                    };
+                    memory.record(kind, (&l.0, &l.1, &l.2), at);
+                    memory.prune(at);
                 }
             }
             Event::Stopping { job } => {
@@ -297,9 +314,9 @@ impl Machine {
                     }
                 }
             }
-            Event::ContractSpent { contract, usd } => {
-                if let Some(s) = self.contract_spent.get_mut(contract) {
-                    *s = usd;
+            Event::ContractCharged { contract, ledger } => {
+                if let Some(l) = self.contract_ledgers.get_mut(contract) {
+                    *l = ledger;
                 }
             }
             Event::NoMoreArrivals => {
@@ -405,7 +422,10 @@ impl Machine {
         for t in self.jobs.values() {
             match &t.phase {
                 Phase::Queued if self.queued_outside.contains(&t.job.id) => {
-                    queued.push(t.job.queued_view());
+                    queued.push(QueuedView {
+                        failover: t.refused.as_ref(),
+                        ..t.job.queued_view()
+                    });
                 }
                 Phase::Queued => {}
                 Phase::Running {
@@ -446,13 +466,10 @@ impl Machine {
                 .config
                 .contracts
                 .iter()
-                .zip(&self.contract_spent)
-                .map(|(contract, &spent)| ContractView {
+                .zip(&self.contract_ledgers)
+                .map(|(contract, ledger)| ContractView {
                     contract,
-                    ledger: ContractLedger {
-                        spent: Usd(spent),
-                        ..ContractLedger::default()
-                    },
+                    ledger: ledger.clone(),
                 })
                 .collect(),
         }

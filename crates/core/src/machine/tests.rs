@@ -256,3 +256,79 @@ fn jobs_that_cannot_resume_are_never_preempted_by_a_lease() {
         );
     }
 }
+
+/// Three pools by price: spot (cheapest), on-demand in zone z1, on-demand in zone z2 (dearest).
+fn priced_pools() -> Vec<MachinePool> {
+    let mut spot = pool("spot", "z0", 2);
+    spot.plan = PlanKind::Spot;
+    spot.price = UsdPerHour(0.5);
+    spot.preemptions_per_hour = 0.1;
+    let mut cheap = pool("cheap", "z1", 2);
+    cheap.price = UsdPerHour(1.0);
+    let mut dear = pool("dear", "z2", 2);
+    dear.price = UsdPerHour(3.0);
+    vec![spot, cheap, dear]
+}
+
+fn spot_job(id: u64) -> MachineJob {
+    MachineJob {
+        use_spot: true,
+        choices: vec![
+            AcceleratorChoice {
+                accelerator: "H100".into(),
+                count: 1,
+            };
+            1
+        ],
+        order: ChoiceOrder::AnyOf,
+        ..job(id, 0, 1, Some(3600))
+    }
+}
+
+#[test]
+fn baseline_takes_the_cheapest_pool_never_spot_and_fails_over_job_by_job() {
+    let config = MachineConfig {
+        policy: "baseline".parse().unwrap(),
+        ..MachineConfig::default()
+    };
+    let mut m = Machine::new(priced_pools(), config);
+    m.handle(0, Event::Submitted(spot_job(1)));
+    assert_eq!(
+        starts(&m.decide(0)),
+        [(1, 1)],
+        "cheapest on demand, not spot"
+    );
+    m.handle(
+        1,
+        Event::LaunchRefused {
+            job: JobId(1),
+            kind: FailureKind::ZoneCapacity,
+        },
+    );
+    // Job 1 moves on to its next pool; job 2, a request of its own, still tries the cheapest.
+    m.handle(1, Event::Submitted(spot_job(2)));
+    assert_eq!(starts(&m.decide(1)), [(1, 2), (2, 1)]);
+    assert!(
+        !m.failover()
+            .is_blocked(("gcp", "us-central1", "z1"), crate::SimTime(1_000)),
+        "nothing is shared between requests"
+    );
+}
+
+#[test]
+fn on_demand_only_never_uses_spot_and_commitment_aware_does_when_allowed() {
+    let run = |policy: &str| {
+        let config = MachineConfig {
+            policy: policy.parse().unwrap(),
+            ..MachineConfig::default()
+        };
+        let mut m = Machine::new(priced_pools(), config);
+        // Waited long enough that it rents rather than waits for owned capacity.
+        let mut j = spot_job(1);
+        j.submitted_ms = -86_400_000;
+        m.handle(0, Event::Submitted(j));
+        starts(&m.decide(0))
+    };
+    assert_eq!(run("on_demand_only"), [(1, 1)]);
+    assert_eq!(run("commitment_aware"), [(1, 0)]);
+}

@@ -1,15 +1,48 @@
-//! Contracts from real usage: what each committed pool's attempts were charged to its contract
-//! (kept in the store at the committed price, priced when each attempt started), put through
-//! the core's contract rules ([`ContractLedger::from_committed_charges`]: what exceeds the
-//! totals of the terms begun is repriced at the overage rate) and reported against the burn
-//! schedule, projected to the end of the current term, with the shortfall owed and the share
-//! of all work it carried (accelerator-hours x speed).
+//! Contracts from real usage: every attempt on a committed pool is charged to its contract at
+//! the committed price it started under (kept in the store), and the core's contract rules bill
+//! those attempts in time order ([`ContractLedger::from_uses`]: committed inside each term up
+//! to its total, then the overage rate; list outside the terms; each renewal its own total).
+//! The result is reported against the burn schedule, projected to the end of the current term,
+//! with the shortfall owed and the share of all work it carried (accelerator-hours x speed).
+//! The reactor feeds the same ledgers to the machine, which paces committed pools by them.
 
 use super::{Service, ServiceError};
+use crate::config::Config;
 use crate::job::now_ms;
 use crate::schedule::pool_throughputs;
+use crate::store::ContractUsageRow;
 use spillway_core::SimTime;
-use spillway_core::econ::{ContractLedger, ContractReport};
+use spillway_core::econ::{ContractLedger, ContractReport, CoveredUse};
+
+/// Each of `config`'s contracts (in its order) billed by the core's rules for the attempts
+/// charged to it (`rows`, from the store).
+pub(crate) fn ledgers(config: &Config, rows: &[ContractUsageRow]) -> Vec<ContractLedger> {
+    let speeds = pool_throughputs(config);
+    let speed = |pool: &str| {
+        config
+            .pools
+            .iter()
+            .position(|p| p.name == pool)
+            .map_or(1.0, |i| speeds[i])
+    };
+    config
+        .contracts
+        .iter()
+        .map(|c| {
+            let uses: Vec<CoveredUse> = rows
+                .iter()
+                .filter(|r| r.contract == c.name)
+                .map(|r| CoveredUse {
+                    from: SimTime(r.started_ms.saturating_mul(1000)),
+                    to: SimTime(r.until_ms.saturating_mul(1000)),
+                    committed_per_hour: r.usd_per_chip_hour * f64::from(r.chips),
+                    work_s: r.chip_ms() as f64 / 1000.0 * speed(&r.pool),
+                })
+                .collect();
+            ContractLedger::from_uses(c, &uses)
+        })
+        .collect()
+}
 
 /// One contract's standing.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -55,20 +88,18 @@ impl Service {
             .map(|u| u.chip_ms as f64 / 1000.0 * speed(&u.pool))
             .sum();
         let at = SimTime(now.saturating_mul(1000));
+        let ledgers = ledgers(&self.config, &charged);
         let standings = self
             .config
             .contracts
             .iter()
-            .map(|c| {
-                let rows = charged.iter().filter(|r| r.contract == c.name);
-                let (mut usd, mut work_s, mut chip_ms) = (0.0, 0.0, 0);
-                for r in rows {
-                    usd += r.usd;
-                    work_s += r.chip_ms as f64 / 1000.0 * speed(&r.pool);
-                    chip_ms += r.chip_ms;
-                }
-                // When it was used up is not recorded: the report projects it at the run rate.
-                let ledger = ContractLedger::from_committed_charges(c, at, usd, work_s);
+            .zip(ledgers)
+            .map(|(c, ledger)| {
+                let chip_ms: i64 = charged
+                    .iter()
+                    .filter(|r| r.contract == c.name)
+                    .map(ContractUsageRow::chip_ms)
+                    .sum();
                 ContractStanding {
                     report: ledger.report(c, at, total_work_s),
                     pools: self

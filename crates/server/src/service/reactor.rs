@@ -20,7 +20,7 @@ use crate::config::{Config, PreemptionClock};
 use crate::executor::{ExecError, ExecReport, Executor, Handle, LaunchRequest, checkpoint_dir};
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState, now_ms};
 use crate::metrics::Metrics;
-use crate::schedule::{self, Action, Event, LivePolicy, Machine, WaitReason, core_id, job_id};
+use crate::schedule::{self, Action, Event, Machine, WaitReason, core_id, job_id};
 use crate::store::{ContractCharge, Store, Write};
 use spillway_model::spec::JobSpec;
 use std::collections::{BTreeMap, HashSet};
@@ -643,11 +643,11 @@ impl Reactor {
         writes
     }
 
-    /// Reads what each contract has been charged so far, when the policy paces contracts and
+    /// Bills each contract for its attempts so far, when the policy paces contracts and
     /// the last reading is a tick old. The pace looks a day ahead, so a second-old reading
     /// changes nothing that matters; what started since is in the round as running capacity.
     async fn refresh_contract_spending(&mut self) {
-        if self.config.policy != LivePolicy::CommitmentAware
+        if !self.config.policy.reads_contracts()
             || self.config.contracts.is_empty()
             || self.contract_spent_at.is_some_and(|at| at.elapsed() < TICK)
         {
@@ -655,14 +655,10 @@ impl Reactor {
         }
         match self.store.contract_usage(now_ms()).await {
             Ok(rows) => {
-                for (i, c) in self.config.contracts.iter().enumerate() {
-                    let usd = rows
-                        .iter()
-                        .filter(|r| r.contract == c.name)
-                        .map(|r| r.usd)
-                        .sum();
+                let ledgers = super::contracts::ledgers(&self.config, &rows);
+                for (contract, ledger) in ledgers.into_iter().enumerate() {
                     self.machine
-                        .handle(now_ms(), Event::ContractSpent { contract: i, usd });
+                        .handle(now_ms(), Event::ContractCharged { contract, ledger });
                 }
                 self.contract_spent_at = Some(Instant::now());
             }

@@ -85,14 +85,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX contract_charges_by_contract ON contract_charges(contract);",
 ];
 
-/// What each contract was charged per pool (`?1` / `$1`: now, ms), in SQL both databases
-/// run: attempts that never ran are not charged, running ones count up to now.
-pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool,
-        CAST(SUM(c.chips * (COALESCE(a.ended_ms, ?1) - a.started_ms)) AS BIGINT),
-        SUM(c.chips * c.usd_per_chip_hour * (COALESCE(a.ended_ms, ?1) - a.started_ms))
+/// Every attempt charged to a contract (`?1` / `$1`: now, ms), in SQL both databases run:
+/// attempts that never ran are not charged, running ones count up to now. One row per attempt,
+/// so that the contract's rules bill them in time order (terms that end, totals reached).
+pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool, c.chips,
+        c.usd_per_chip_hour, a.started_ms, COALESCE(a.ended_ms, ?1)
      FROM contract_charges c JOIN attempts a ON a.job_id = c.job_id AND a.number = c.number
      WHERE a.outcome NOT IN ('notstarted', 'nocapacity')
-     GROUP BY c.contract, c.pool ORDER BY c.contract, c.pool";
+     ORDER BY c.contract, a.started_ms, c.job_id, c.number";
 
 /// The latest schema version this build knows.
 pub(super) fn latest() -> i64 {

@@ -156,10 +156,26 @@ pub struct ContractUsageRow {
     pub contract: String,
     /// The pool.
     pub pool: String,
-    /// Accelerator-milliseconds, counting running attempts up to `now`.
-    pub chip_ms: i64,
-    /// Dollars charged.
-    pub usd: f64,
+    /// Accelerators the attempt held.
+    pub chips: u32,
+    /// Committed price per accelerator-hour when it started.
+    pub usd_per_chip_hour: f64,
+    /// When it started, ms since the epoch.
+    pub started_ms: i64,
+    /// When it ended, ms since the epoch; `now` while it runs.
+    pub until_ms: i64,
+}
+
+impl ContractUsageRow {
+    /// Accelerator-milliseconds.
+    pub fn chip_ms(&self) -> i64 {
+        i64::from(self.chips) * (self.until_ms - self.started_ms).max(0)
+    }
+
+    /// Dollars at the committed price it started under.
+    pub fn committed_usd(&self) -> f64 {
+        self.chip_ms() as f64 * self.usd_per_chip_hour / 3_600_000.0
+    }
 }
 
 /// Which jobs to list.

@@ -427,8 +427,10 @@ impl Store for PostgresStore {
                 Ok(ContractUsageRow {
                     contract: r.try_get(0)?,
                     pool: r.try_get(1)?,
-                    chip_ms: r.try_get::<_, Option<i64>>(2)?.unwrap_or(0),
-                    usd: r.try_get::<_, Option<f64>>(3)?.unwrap_or(0.0) / 3_600_000.0,
+                    chips: r.try_get::<_, i64>(2)? as u32,
+                    usd_per_chip_hour: r.try_get(3)?,
+                    started_ms: r.try_get(4)?,
+                    until_ms: r.try_get(5)?,
                 })
             })
             .collect()

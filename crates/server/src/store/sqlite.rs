@@ -562,8 +562,10 @@ impl Store for SqliteStore {
                 Ok(ContractUsageRow {
                     contract: r.get(0)?,
                     pool: r.get(1)?,
-                    chip_ms: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
-                    usd: r.get::<_, Option<f64>>(3)?.unwrap_or(0.0) / 3_600_000.0,
+                    chips: r.get::<_, i64>(2)? as u32,
+                    usd_per_chip_hour: r.get(3)?,
+                    started_ms: r.get(4)?,
+                    until_ms: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

@@ -553,14 +553,18 @@ async fn contracts_are_charged_by_attempt_at_the_price_they_started_under(b: Bac
         .unwrap();
     assert_eq!(store.job(job.id).await.unwrap().unwrap().preemptions, 2);
     let rows = store.contract_usage(10_000).await.unwrap();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(
-        (rows[0].contract.as_str(), rows[0].pool.as_str()),
-        ("gcp", "tpu")
+    // One row per attempt that ran, in the order they started.
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| (r.contract.as_str(), r.pool.as_str()) == ("gcp", "tpu"))
     );
-    assert_eq!(rows[0].chip_ms, 14_000);
+    assert_eq!(rows.iter().map(|r| r.chip_ms()).sum::<i64>(), 14_000);
+    assert_eq!(rows[1].started_ms, 6_000);
+    assert_eq!(rows[1].until_ms, 10_000, "running: up to now");
     // 6,000 chip-ms x $3.6 + 8,000 x $7.2, per hour.
-    assert!((rows[0].usd - 0.022).abs() < 1e-9, "{}", rows[0].usd);
+    let usd: f64 = rows.iter().map(|r| r.committed_usd()).sum();
+    assert!((usd - 0.022).abs() < 1e-9, "{usd}");
     // Written again (a retried batch), an attempt is charged once.
     store.write(vec![charge(1, 3.6)]).await.unwrap();
     assert_eq!(store.contract_usage(10_000).await.unwrap(), rows);

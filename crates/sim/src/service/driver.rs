@@ -13,9 +13,9 @@
 //!
 //! A replay may start in the middle of things ([`Start`]): jobs already running then hold their
 //! accelerators from the start for the work they have left, and the contracts have been charged
-//! something already. As the service does, the machine then reads each contract's charges
-//! (those before the start, those since, and running capacity up to now) before every round
-//! under the commitment-aware policy.
+//! something already. As the service does, the machine then reads each contract's ledger
+//! (charged before the start, by the attempts since and by running capacity up to now, by the
+//! contract's rules) before every round under the commitment-aware policy.
 //!
 //! Once nothing runs and nothing more arrives, jobs that wait only on the clock (a contract far
 //! ahead of its schedule) are looked at with doubling ticks, up to a minute, for at most
@@ -25,7 +25,8 @@ use super::charges::Charges;
 use super::workload::ServiceJob;
 use crate::metrics::{mean, quantile};
 use spillway_core::JobId;
-use spillway_core::live::{Action, Decision, LivePolicy, WaitReason};
+use spillway_core::econ::ContractLedger;
+use spillway_core::live::{Action, Decision, WaitReason};
 use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -60,8 +61,8 @@ pub struct Start {
     pub at_ms: i64,
     /// Jobs running at that instant (their workload entry's `work_s` is the work they have left).
     pub running: Vec<RunningJob>,
-    /// What each contract (as [`MachineConfig::contracts`]) was charged before the start, USD.
-    pub contract_spent_usd: Vec<f64>,
+    /// What each contract (as [`MachineConfig::contracts`]) was charged before the start.
+    pub contract_ledgers: Vec<ContractLedger>,
 }
 
 /// A job running when the replay starts.
@@ -230,16 +231,13 @@ fn run_with(
     let policy = config.policy.name().to_string();
     let pool_count = pools.len();
     // The service reads the contracts' charges only under the policy that paces them.
-    let reads_charges =
-        config.policy == LivePolicy::CommitmentAware && !config.contracts.is_empty();
+    let reads_charges = config.policy.reads_contracts() && !config.contracts.is_empty();
     let contracts = config.contracts.len();
-    let mut charges = Charges {
-        settled: (0..contracts)
-            .map(|k| start.contract_spent_usd.get(k).copied().unwrap_or(0.0))
-            .collect(),
-        rate: vec![0.0; contracts],
-        offset: vec![0.0; contracts],
-    };
+    let mut charges = Charges::new(
+        config.contracts.clone(),
+        &start.contract_ledgers,
+        start.at_ms,
+    );
     let machine_pools = pools.clone();
     let mut machine = Machine::new(pools, config);
     let index: BTreeMap<JobId, usize> = jobs
@@ -403,7 +401,7 @@ fn run_with(
                     let ran_s = (now - started) as f64 / 1000.0;
                     let chips = out.attempts[attempt].chips;
                     out.busy_s[pool] += ran_s * f64::from(chips);
-                    charges.ended(&machine_pools, pool, chips, started, now);
+                    charges.ended(&machine_pools, pool, chips, now);
                     let done = !stopped;
                     if done {
                         out.jobs[job].finished_ms = Some(now);
@@ -432,9 +430,16 @@ fn run_with(
             }
         }
         if reads_charges {
+            charges.advance_all(now);
             for k in 0..contracts {
-                let usd = charges.at(k, now);
-                machine.handle(now, Event::ContractSpent { contract: k, usd });
+                let ledger = charges.ledgers[k].clone();
+                machine.handle(
+                    now,
+                    Event::ContractCharged {
+                        contract: k,
+                        ledger,
+                    },
+                );
             }
         }
         let decision = machine.decide(now);

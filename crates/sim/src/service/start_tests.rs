@@ -5,7 +5,7 @@ use super::driver::*;
 use super::workload::ServiceJob;
 use spillway_core::JobId;
 use spillway_core::SimTime;
-use spillway_core::econ::{BurnSchedule, Contract, PlanKind};
+use spillway_core::econ::{BurnSchedule, Contract, ContractLedger, PlanKind};
 use spillway_core::live::LivePolicy;
 use spillway_core::machine::{MachineConfig, MachineJob, MachinePool};
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
@@ -69,7 +69,7 @@ fn a_job_running_at_the_start_holds_its_accelerators_for_the_work_it_has_left() 
             pool: 0,
             chips: 4,
         }],
-        contract_spent_usd: Vec::new(),
+        contract_ledgers: Vec::new(),
     };
     let o = run_from(
         vec![pool("p", 4, PlanKind::Owned, 1.0)],
@@ -127,7 +127,7 @@ fn charges_before_the_start_reach_the_commitment_aware_policy() {
         renewals: 0,
     };
     let config = MachineConfig {
-        policy: LivePolicy::CommitmentAware,
+        policy: LivePolicy::COMMITMENT_AWARE,
         contracts: vec![contract],
         ..MachineConfig::default()
     };
@@ -143,7 +143,11 @@ fn charges_before_the_start_reach_the_commitment_aware_policy() {
             &Start {
                 at_ms: 86_400_000,
                 running: Vec::new(),
-                contract_spent_usd: vec![spent],
+                contract_ledgers: vec![ContractLedger {
+                    spent: Usd(spent),
+                    term_spent: vec![spent],
+                    ..ContractLedger::default()
+                }],
             },
             &ServiceSimConfig::default(),
         );
@@ -171,7 +175,7 @@ fn a_job_held_back_for_good_by_the_clock_ends_the_replay_waiting() {
         renewals: 0,
     };
     let config = MachineConfig {
-        policy: LivePolicy::CommitmentAware,
+        policy: LivePolicy::COMMITMENT_AWARE,
         contracts: vec![contract],
         ..MachineConfig::default()
     };

@@ -23,6 +23,7 @@ mod workload;
 
 use super::client::ClientArgs;
 use anyhow::{Context, Result, bail};
+use spillway_core::econ::ContractLedger;
 use spillway_core::live::LivePolicy;
 use spillway_core::machine::MachineConfig;
 use spillway_server::config::Config;
@@ -248,7 +249,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<()> {
         // The machine's state starts with the period, not with its first arrival.
         replay.origin_ms = replay.origin_ms.min(plan.from_ms);
     }
-    let before = |config: &Config| prior::contract_spent(&prior, config, plan.from_ms);
+    let before = |config: &Config| prior::contract_ledgers(&prior, config, plan.from_ms);
     let actual = figures::actual(
         &history,
         &replay,
@@ -257,7 +258,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<()> {
         &plan.live,
         plan.now_ms,
     )
-    .with_burn(&plan.live, &before(&plan.live), plan.to_ms);
+    .with_burn(&plan.live, &spent(&before(&plan.live)), plan.to_ms);
     let calibrated = simulate(
         "replay".to_string(),
         (plan.from_ms, plan.to_ms),
@@ -354,7 +355,7 @@ pub(crate) fn simulate(
     machine: MachineConfig,
     replay: &workload::Replayable,
     carried: &workload::Carried,
-    before: Vec<f64>,
+    before: Vec<ContractLedger>,
     (scale, seed): (f64, u64),
 ) -> Run {
     let (mut jobs, copies) = if scale == 1.0 {
@@ -387,7 +388,7 @@ pub(crate) fn simulate(
     let start = Start {
         at_ms: from_ms,
         running,
-        contract_spent_usd: before.clone(),
+        contract_ledgers: before.clone(),
     };
     let outcome = run_from(pools, machine, &jobs, &start, &ServiceSimConfig::default());
     let figures = figures::replayed(
@@ -398,7 +399,7 @@ pub(crate) fn simulate(
         &copies,
         &carried.ids,
     )
-    .with_burn(config, &before, to_ms);
+    .with_burn(config, &spent(&before), to_ms);
     let mut refused: BTreeMap<String, usize> = BTreeMap::new();
     let mut unfinished = 0;
     for j in &outcome.jobs {
@@ -420,4 +421,9 @@ pub(crate) fn simulate(
         unfinished,
         carried_moved,
     }
+}
+
+/// What each ledger charged at the committed price.
+fn spent(ledgers: &[ContractLedger]) -> Vec<f64> {
+    ledgers.iter().map(|l| l.spent.0).collect()
 }

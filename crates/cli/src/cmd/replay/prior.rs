@@ -7,6 +7,8 @@
 
 use super::history::{self, PastJob, Source};
 use anyhow::Result;
+use spillway_core::SimTime;
+use spillway_core::econ::{ContractLedger, CoveredUse};
 use spillway_server::config::Config;
 
 /// The history before the period, as far as the replay needs it.
@@ -55,10 +57,15 @@ fn keep(prior: &mut Prior, j: PastJob, from_ms: i64, now_ms: i64) {
     }
 }
 
-/// What each of `config`'s contracts (in its order) was charged before `from_ms`: the
-/// accelerator time on the pools charged to it, from the contract's start, at their price.
-pub(crate) fn contract_spent(prior: &Prior, config: &Config, from_ms: i64) -> Vec<f64> {
-    let mut spent = vec![0.0; config.contracts.len()];
+/// What each of `config`'s contracts (in its order) was charged before `from_ms`, by the
+/// contract's rules ([`ContractLedger::from_uses`], as the service bills them): the accelerator
+/// time on the pools charged to it, at their committed price.
+pub(crate) fn contract_ledgers(
+    prior: &Prior,
+    config: &Config,
+    from_ms: i64,
+) -> Vec<ContractLedger> {
+    let mut uses: Vec<Vec<CoveredUse>> = vec![Vec::new(); config.contracts.len()];
     for s in &prior.slices {
         let Some(pool) = config.pool(&s.pool) else {
             continue;
@@ -70,9 +77,17 @@ pub(crate) fn contract_spent(prior: &Prior, config: &Config, from_ms: i64) -> Ve
         else {
             continue;
         };
-        let term_start_ms = config.contracts[k].start.0 / 1000;
-        let ms = (s.end_ms.min(from_ms) - s.start_ms.max(term_start_ms)).max(0);
-        spent[k] += f64::from(s.chips) * pool.price.0 * ms as f64 / 3_600_000.0;
+        uses[k].push(CoveredUse {
+            from: SimTime(s.start_ms.saturating_mul(1000)),
+            to: SimTime(s.end_ms.min(from_ms).saturating_mul(1000)),
+            committed_per_hour: f64::from(s.chips) * pool.price.0,
+            work_s: 0.0,
+        });
     }
-    spent
+    config
+        .contracts
+        .iter()
+        .zip(&uses)
+        .map(|(c, u)| ContractLedger::from_uses(c, u))
+        .collect()
 }
