@@ -11,6 +11,7 @@
 
 pub mod contract;
 pub mod demand;
+pub mod derive;
 pub mod error;
 pub mod file;
 pub mod input;

@@ -123,9 +123,30 @@ impl Solver for Highs {
             .map_err(|e| PlanError::Solver {
                 message: format!("HiGHS refused the problem: {e:?}"),
             })?;
-        model.make_quiet();
+        // HiGHS's own log (presolve, simplex or IPM iterations, branch and cut) on stderr, for
+        // profiling a slow plan: `SPILLWAY_HIGHS_LOG=1`.
+        if std::env::var_os("SPILLWAY_HIGHS_LOG").is_none() {
+            model.make_quiet();
+        } else {
+            model.set_option("output_flag", true);
+            model.set_option("log_to_console", true);
+        }
         model.set_option("time_limit", time_limit.as_secs_f64());
         model.set_option("mip_rel_gap", self.mip_gap);
+        // Extra HiGHS options for experiments, `SPILLWAY_HIGHS_OPTIONS=name=value,...`.
+        if let Ok(extra) = std::env::var("SPILLWAY_HIGHS_OPTIONS") {
+            for (name, value) in extra.split(',').filter_map(|kv| kv.split_once('=')) {
+                if let Ok(b) = value.parse::<bool>() {
+                    model.set_option(name, b);
+                } else if let Ok(i) = value.parse::<i32>() {
+                    model.set_option(name, i);
+                } else if let Ok(f) = value.parse::<f64>() {
+                    model.set_option(name, f);
+                } else {
+                    model.set_option(name, value);
+                }
+            }
+        }
         let solved = model.try_solve().map_err(|e| PlanError::Solver {
             message: format!("HiGHS failed: {e:?}"),
         })?;

@@ -15,6 +15,12 @@ use serde::Serialize;
 /// USD per LP money unit.
 pub(crate) const MONEY: f64 = 1e6;
 
+/// A build option that may order this many servers a quarter or more is solved with continuous
+/// orders, rounded to whole servers afterwards (`solve` fixes the rounded orders and solves the
+/// second stage again): half a server in hundreds changes the cost by well under the MIP gap,
+/// and branching on such orders is where branch and cut spent its time.
+pub const CONTINUOUS_BUILD_MIN_SERVERS: f64 = 100.0;
+
 /// Which sources a solve may use.
 #[derive(Debug, Clone, Copy)]
 pub struct Restrictions {
@@ -226,6 +232,10 @@ pub(crate) struct Model {
     pub commit_cols: Vec<Vec<CommitCols>>,
     /// `periods[s][t]`.
     pub periods: Vec<Vec<PeriodCols>>,
+    /// Columns `0..first_stage_cols` are the first stage; scenario `s`'s columns follow in one
+    /// run from `scenario_start[s]` (to the next scenario's start or the end).
+    pub first_stage_cols: usize,
+    pub scenario_start: Vec<Col>,
     /// Per column: its cost category, its scenario (first stage: `None`) and its cost without
     /// the scenario's probability, USD.
     tags: Vec<(Cat, Option<u32>, f64)>,
@@ -316,7 +326,14 @@ pub(crate) fn build(
             let cps = f64::from(o.chips_per_server);
             let (lb, ub, int) = match fixed {
                 Some(chips) => (chips / cps, chips / cps, false),
-                None => (0.0, (o.max_chips_per_quarter / cps).floor(), !relax),
+                None => {
+                    let servers = (o.max_chips_per_quarter / cps).floor();
+                    (
+                        0.0,
+                        servers,
+                        !relax && servers < CONTINUOUS_BUILD_MIN_SERVERS,
+                    )
+                }
             };
             if ub <= 0.0 {
                 cols.push(None);
@@ -442,7 +459,10 @@ pub(crate) fn build(
     let penalty = shortfall_penalty(input);
     let sigma = input.service_level;
     let mut periods = Vec::new();
+    let first_stage_cols = lp.num_cols();
+    let mut scenario_start = Vec::with_capacity(scenarios.len());
     for (si, s) in scenarios.iter().enumerate() {
+        scenario_start.push(lp.num_cols());
         let sc = Some(si as u32);
         let p = s.probability;
         let demand: Vec<Vec<f64>> = s
@@ -668,6 +688,8 @@ pub(crate) fn build(
         build_cols,
         commit_cols,
         periods,
+        first_stage_cols,
+        scenario_start,
         tags,
         owned_cost,
     }

@@ -123,4 +123,8 @@ pub struct PlanReport {
     pub contract: Option<ContractReport>,
     pub sensitivity: Vec<SensitivityRow>,
     pub evaluation: Option<Evaluation>,
+    /// Demand derived from a trace or the service's history (`--demand-from-trace`,
+    /// `--demand-from-server`), which replaced the file's levels and growth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_demand: Option<crate::derive::Derived>,
 }

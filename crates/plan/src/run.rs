@@ -210,6 +210,7 @@ pub fn run(
         contract,
         sensitivity,
         evaluation,
+        derived_demand: None,
     })
 }
 

@@ -2,7 +2,7 @@
 //! (the LP relaxation, its integer choices rounded and fixed, the LP solved again); then
 //! reading the solution back into a decision, costs and a timeline.
 
-use crate::demand::Scenario;
+use crate::demand::{Periods, Scenario};
 use crate::error::PlanError;
 use crate::input::{PlanInput, RentKind};
 use crate::lp::{Highs, Lp, LpSolution, Solver};
@@ -10,6 +10,8 @@ use crate::model::{
     self, CostBreakdown, Decision, Fixings, Model, Restrictions, build_share, owned_chips,
 };
 use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Above this many columns a MILP is solved by relax-and-fix instead of branch and cut.
@@ -89,7 +91,12 @@ impl Solved {
     }
 }
 
-fn solve_lp(lp: &Lp, input: &PlanInput, deadline: Instant) -> Result<LpSolution, PlanError> {
+fn solve_lp(
+    lp: &Lp,
+    input: &PlanInput,
+    deadline: Instant,
+    highs: Highs,
+) -> Result<LpSolution, PlanError> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(PlanError::Solver {
@@ -99,10 +106,164 @@ fn solve_lp(lp: &Lp, input: &PlanInput, deadline: Instant) -> Result<LpSolution,
             ),
         });
     }
-    Highs::default().solve_bounded(lp, left)
+    highs.solve_bounded(lp, left)
+}
+
+/// Whether every first-stage column of `m` is fixed: then the scenarios share nothing and each
+/// can be solved alone.
+fn first_stage_fixed(m: &Model) -> bool {
+    (0..m.first_stage_cols).all(|c| m.lp.lb[c] == m.lp.ub[c])
+}
+
+/// Solves the model `full` of `scenarios` under `fixings` (which fix the whole first stage) one
+/// scenario at a time, on as many threads as there are cores: the scenarios are independent once
+/// the first stage is fixed, and many small LPs solve much faster than one block-diagonal LP.
+/// Returns the solution in `full`'s columns.
+fn solve_by_scenario(
+    input: &PlanInput,
+    scenarios: &[Scenario],
+    fixings: &Fixings,
+    restrictions: Restrictions,
+    full: &Model,
+    deadline: Instant,
+) -> Result<LpSolution, PlanError> {
+    let n = scenarios.len();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, n.max(1));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<Vec<f64>, PlanError>>>> =
+        Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let s = next.fetch_add(1, Ordering::Relaxed);
+                    if s >= n || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let sub = model::build(input, &scenarios[s..=s], fixings, restrictions, false);
+                    let r = solve_lp(&sub.lp, input, deadline, Highs::default()).map(|sol| sol.x);
+                    if r.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    // A worker that panicked cannot leave the table half-written: each slot is
+                    // written once, whole.
+                    results.lock().unwrap_or_else(|e| e.into_inner())[s] = Some(r);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let f = full.first_stage_cols;
+    let mut x = vec![0.0; full.lp.num_cols()];
+    for (s, r) in results.into_iter().enumerate() {
+        let Some(r) = r else {
+            // Skipped after another scenario failed; that failure is reported below.
+            continue;
+        };
+        let xs = r?;
+        let start = full.scenario_start[s];
+        let len = xs.len() - f;
+        let end = full.scenario_start.get(s + 1).copied().unwrap_or(x.len());
+        if end - start != len {
+            return Err(PlanError::Solver {
+                message: format!(
+                    "internal: scenario {s} has {len} columns alone but {} in the whole model",
+                    end - start
+                ),
+            });
+        }
+        if s == 0 {
+            x[..f].copy_from_slice(&xs[..f]);
+        }
+        x[start..end].copy_from_slice(&xs[f..]);
+    }
+    if failed.load(Ordering::Relaxed) {
+        return Err(PlanError::Solver {
+            message: "a scenario's solve failed".into(),
+        });
+    }
+    let objective = full.lp.cost.iter().zip(&x).map(|(c, v)| c * v).sum();
+    Ok(LpSolution {
+        x,
+        objective,
+        gap: None,
+    })
+}
+
+/// Above this many columns a monthly model's relaxation (relax-and-fix's first solve) is solved
+/// on quarters: a third of the columns and rows.
+pub const QUARTERLY_RELAXATION_MIN_COLS: usize = 600_000;
+
+/// `input` and `scenarios` with months summed into quarters, for choosing the first stage of a
+/// large monthly model: orders are placed at quarter starts and commitments start at months,
+/// so the quarterly model's first stage is the monthly one's. Deferring work by one quarter
+/// costs three months' deferral. `None` unless the plan is monthly over whole quarters.
+fn quarterly(input: &PlanInput, scenarios: &[Scenario]) -> Option<(PlanInput, Vec<Scenario>)> {
+    if input.periods.months != 1 || input.periods.count % 3 != 0 {
+        return None;
+    }
+    let mut q = input.clone();
+    q.periods = Periods {
+        count: input.periods.count / 3,
+        months: 3,
+    };
+    q.deferral_cost = input.deferral_cost.map(|c| 3.0 * c);
+    let s = scenarios
+        .iter()
+        .map(|s| Scenario {
+            name: s.name.clone(),
+            probability: s.probability,
+            demand: s
+                .demand
+                .iter()
+                .map(|row| row.chunks(3).map(|c| c.iter().sum()).collect())
+                .collect(),
+        })
+        .collect();
+    Some((q, s))
+}
+
+/// Rounds `d`'s builds to whole servers; whether any moved.
+fn round_builds(input: &PlanInput, d: &mut Decision) -> bool {
+    let mut moved = false;
+    for (b, row) in d.builds.iter_mut().enumerate() {
+        let cps = f64::from(input.builds[b].chips_per_server);
+        for v in row.iter_mut() {
+            let r = (*v / cps).round() * cps;
+            moved |= (r - *v).abs() > 1e-6 * cps;
+            *v = r;
+        }
+    }
+    moved
+}
+
+/// The model with the first stage fixed to `d`, solved (one scenario at a time when there are
+/// several: with the first stage fixed they are independent).
+fn resolve_fixed(
+    input: &PlanInput,
+    scenarios: &[Scenario],
+    d: &Decision,
+    restrictions: Restrictions,
+    deadline: Instant,
+) -> Result<(Model, LpSolution), PlanError> {
+    let fixed = Fixings::all(d);
+    let m = model::build(input, scenarios, &fixed, restrictions, false);
+    let sol = if scenarios.len() > 1 {
+        solve_by_scenario(input, scenarios, &fixed, restrictions, &m, deadline)?
+    } else {
+        solve_lp(&m.lp, input, deadline, Highs::default())?
+    };
+    Ok((m, sol))
 }
 
 /// Builds and solves the model of `scenarios` under `fixings` and `restrictions`.
+///
+/// A first stage fixed by `fixings` (the baselines, the out-of-sample evaluation) is solved one
+/// scenario at a time; a model with no integer column as one LP; a MILP of up to
+/// [`EXACT_MILP_MAX_COLS`] columns by branch and cut; a larger one by relax-and-fix.
 pub fn solve(
     input: &PlanInput,
     scenarios: &[Scenario],
@@ -113,62 +274,76 @@ pub fn solve(
     let deadline = started + Duration::from_secs_f64(input.time_limit_s);
     let exact = model::build(input, scenarios, fixings, restrictions, false);
     let integers = exact.lp.integer.iter().filter(|&&i| i).count();
-    let (m, sol, method) = if integers == 0 {
-        let sol = solve_lp(&exact.lp, input, deadline)?;
-        (exact, sol, "lp")
-    } else if exact.lp.num_cols() <= EXACT_MILP_MAX_COLS {
-        let sol = solve_lp(&exact.lp, input, deadline)?;
-        (exact, sol, "milp")
+    let fixed_first = first_stage_fixed(&exact);
+    let (m, sol, method) = if scenarios.len() > 1 && fixed_first {
+        let sol = solve_by_scenario(input, scenarios, fixings, restrictions, &exact, deadline)?;
+        (exact, sol, "lp by scenario")
+    } else if integers == 0 || exact.lp.num_cols() <= EXACT_MILP_MAX_COLS {
+        let (highs, method) = if integers == 0 {
+            (Highs::default(), "lp")
+        } else {
+            (Highs::default(), "milp")
+        };
+        let sol = solve_lp(&exact.lp, input, deadline, highs)?;
+        let mut d = exact.decision(input, &sol.x);
+        // A first stage given whole (a baseline's) is never rounded.
+        if !fixed_first && round_builds(input, &mut d) {
+            // Orders of a large build option were continuous (see
+            // CONTINUOUS_BUILD_MIN_SERVERS): fix them rounded and solve the scenarios again.
+            let gap = sol.gap;
+            drop(exact);
+            let (m, mut sol) = resolve_fixed(input, scenarios, &d, restrictions, deadline)?;
+            sol.gap = gap;
+            (
+                m,
+                sol,
+                if integers == 0 {
+                    "lp, rounded"
+                } else {
+                    "milp, rounded"
+                },
+            )
+        } else {
+            (exact, sol, method)
+        }
     } else {
+        let cols = exact.lp.num_cols();
         drop(exact);
-        let relaxed = model::build(input, scenarios, fixings, restrictions, true);
-        let sol = solve_lp(&relaxed.lp, input, deadline)?;
-        let mut d = relaxed.decision(input, &sol.x);
+        // The first stage of a very large monthly model is chosen on its quarterly aggregation.
+        let coarse = if cols >= QUARTERLY_RELAXATION_MIN_COLS {
+            quarterly(input, scenarios)
+        } else {
+            None
+        };
+        let (ri, rs) = match &coarse {
+            Some((i, s)) => (i, s.as_slice()),
+            None => (input, scenarios),
+        };
+        let relaxed = model::build(ri, rs, fixings, restrictions, true);
+        let sol = solve_lp(&relaxed.lp, input, deadline, Highs::default())?;
+        let mut d = relaxed.decision(ri, &sol.x);
         drop(relaxed);
-        // Sign an offer only where the relaxation commits at least half its tier's minimum.
         for (c, choice) in d.commitments.iter_mut().enumerate() {
-            let too_small = choice.is_some_and(|ch| {
-                ch.spend_usd < 0.5 * input.commitments[c].tiers[ch.tier].min_spend
-            });
-            if too_small {
+            let Some(ch) = choice else { continue };
+            let tier = &input.commitments[c].tiers[ch.tier];
+            if ch.spend_usd < 0.5 * tier.min_spend {
+                // Sign an offer only where the relaxation commits at least half its tier's
+                // minimum.
                 *choice = None;
+            } else {
+                // The relaxation's spend, within the tier: the spend that was optimal with
+                // fractional builds, which rounding moves little.
+                ch.spend_usd = ch.spend_usd.clamp(tier.min_spend, tier.max_spend);
             }
         }
-        // Round builds to whole servers.
-        for (b, row) in d.builds.iter_mut().enumerate() {
-            let cps = f64::from(input.builds[b].chips_per_server);
-            for v in row.iter_mut() {
-                *v = (*v / cps).round() * cps;
-            }
-        }
-        let mut fixed = Fixings::all(&d);
-        // Spend stays free within the chosen tier and start, so the second solve may resize it.
-        for (c, choice) in d.commitments.iter().enumerate() {
-            if choice.is_some() && !fixings.commitments.get(c).is_some_and(|f| f.is_some()) {
-                fixed.commitments[c] = None;
-                fixed.required.push(c);
-            }
-        }
-        let mut input2 = input.clone();
-        for &c in &fixed.required {
-            // Only the chosen tier and start remain.
-            if let Some(ch) = d.commitments[c] {
-                let offer = &mut input2.commitments[c];
-                offer.tiers = vec![offer.tiers[ch.tier]];
-                offer.start_months = vec![ch.start_month];
-            }
-        }
-        let mut m = model::build(&input2, scenarios, &fixed, restrictions, false);
-        let sol = solve_lp(&m.lp, input, deadline)?;
-        // Report tiers in the offer's own numbering.
-        for (c, cols) in m.commit_cols.iter_mut().enumerate() {
-            if let Some(ch) = d.commitments[c] {
-                for cc in cols.iter_mut() {
-                    cc.tier = ch.tier;
-                }
-            }
-        }
-        (m, sol, "relax-and-fix")
+        round_builds(input, &mut d);
+        let (m, sol) = resolve_fixed(input, scenarios, &d, restrictions, deadline)?;
+        let method = if coarse.is_some() {
+            "relax-and-fix, quarterly relaxation"
+        } else {
+            "relax-and-fix"
+        };
+        (m, sol, method)
     };
     let stats = SolveStats {
         columns: m.lp.num_cols(),

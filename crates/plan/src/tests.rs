@@ -152,7 +152,7 @@ fn renting_only_costs_demand_times_price() {
 fn building_wins_when_cheaper_and_arrives_after_its_lead_time() {
     // 10 chips busy all year. A chip costs $3,000 over 24 months (+ $0.1/h) against $5/h rented.
     let i = input(&format!(
-        "{RENT_H100}[[build]]\nname = \"b\"\naccelerator = \"H100\"\ncapex_per_chip = 3000\nchips_per_server = 1\nlead_time_months = 3\nlifetime_months = 24\nopex_per_chip_hour = 0.1\nmax_chips_per_quarter = 100\n"
+        "{RENT_H100}[[build]]\nname = \"b\"\naccelerator = \"H100\"\ncapex_per_chip = 3000\nchips_per_server = 1\nlead_time_months = 3\nlifetime_months = 24\nopex_per_chip_hour = 0.1\nmax_chips_per_quarter = 96\n"
     ))
     .unwrap();
     let s = i.scenarios();
@@ -353,4 +353,90 @@ mod invariants {
             }
         }
     }
+}
+
+/// Five sampled paths, rentals and a build: a model whose scenarios share only the first stage.
+const SAMPLED: &str = r#"
+[plan]
+name = "sampled"
+horizon_months = 12
+discount_rate = 0.05
+service_level = 0.9
+unserved = "deferred"
+deferral_cost_per_ref_hour = 2.0
+seed = 3
+
+[uncertainty]
+mode = "sampled"
+paths = 5
+growth_sd = 0.3
+monthly_noise_sd = 0.1
+class_correlation = 0.2
+
+[[class]]
+name = "c"
+framework = "cuda"
+kind = "pretrain"
+start_ref_hours_per_month = 73000
+annual_growth = 0.5
+
+[[rent]]
+provider = "aws"
+accelerator = "H100"
+price_per_chip_hour = 5.0
+spot = true
+spot_price_per_chip_hour = 2.0
+spot_max_chips = 30
+spot_preemption_overhead = 0.2
+
+[[build]]
+name = "b"
+accelerator = "H100"
+capex_per_chip = 3000
+chips_per_server = 8
+lead_time_months = 3
+lifetime_months = 24
+opex_per_chip_hour = 0.1
+max_chips_per_quarter = 4000
+"#;
+
+#[test]
+fn scenarios_solved_one_by_one_cost_what_the_joint_lp_costs() {
+    use crate::lp::{Highs, Solver};
+    use crate::model::Decision;
+    let i = validate(&parse(SAMPLED).unwrap(), &Catalog::bundled()).unwrap();
+    let s = i.scenarios();
+    let mut d = Decision::none(&i);
+    d.builds[0][0] = 64.0;
+    d.builds[0][1] = 24.0;
+    let fixed = Fixings::all(&d);
+    let by_scenario = solve(&i, &s, &fixed, Restrictions::ALL).unwrap();
+    assert_eq!(by_scenario.stats.method, "lp by scenario");
+    let m = crate::model::build(&i, &s, &fixed, Restrictions::ALL, false);
+    let joint = Highs::default()
+        .solve_bounded(&m.lp, std::time::Duration::from_secs(30))
+        .unwrap();
+    let costs = m.costs(&joint.x);
+    for (a, b) in by_scenario.costs.iter().zip(&costs) {
+        assert!(
+            (a.total() - b.total()).abs() <= 1e-6 * b.total(),
+            "{a:?} vs {b:?}"
+        );
+    }
+}
+
+#[test]
+fn large_build_orders_are_solved_continuous_then_rounded_to_servers() {
+    // 500 servers a quarter may be ordered: continuous in the solve, whole servers in the plan.
+    let i = validate(&parse(SAMPLED).unwrap(), &Catalog::bundled()).unwrap();
+    let s = i.scenarios();
+    let p = solve(&i, &s, &Fixings::default(), Restrictions::ALL).unwrap();
+    assert!(p.stats.method.starts_with("lp"), "{}", p.stats.method);
+    assert!(p.decision.builds[0].iter().any(|&c| c > 0.0));
+    for &chips in &p.decision.builds[0] {
+        assert_eq!((chips / 8.0).fract(), 0.0, "{chips}");
+    }
+    // The reported cost is that of the rounded orders, not of the continuous ones.
+    let fixed = solve(&i, &s, &Fixings::all(&p.decision), Restrictions::ALL).unwrap();
+    assert!((fixed.expected_cost() - p.expected_cost()).abs() <= 1e-6 * p.expected_cost());
 }

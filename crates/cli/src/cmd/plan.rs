@@ -3,6 +3,8 @@
 //! named contract (`--contract`), out of sample (on by default) and with sensitivity, and
 //! write SVG plots (`--plot DIR`) and an HTML report (`--html FILE`).
 
+mod demand;
+
 use crate::output::emit;
 use crate::table::{Align, Table};
 use anyhow::{Context, Result};
@@ -41,6 +43,22 @@ pub(crate) struct PlanArgs {
     /// Skip the out-of-sample evaluation on fresh demand paths.
     #[arg(long)]
     no_evaluation: bool,
+    /// Derive each class's demand level and growth from a cluster trace (Philly, Alibaba, or
+    /// Spillway's CSV): monthly accelerator-hours fitted by a growth curve, split among the
+    /// classes in the file's proportions (docs/plan.md, "Demand from observed use").
+    #[arg(long, value_name = "FILE", conflicts_with = "demand_from_server")]
+    demand_from_trace: Option<PathBuf>,
+    /// Derive each class's demand level and growth from a running service's history (the
+    /// attempts that ran, through GET /v1/history), like --demand-from-trace.
+    #[arg(long, value_name = "URL")]
+    demand_from_server: Option<String>,
+    /// Bearer token for --demand-from-server (a tenant's sees its own jobs; an admin's all).
+    #[arg(long, env = "SPILLWAY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Multiply the observed accelerator-hours by this (a trace that stands for a share of the
+    /// organization); only with --demand-from-trace or --demand-from-server.
+    #[arg(long, value_name = "FACTOR")]
+    demand_scale: Option<f64>,
     /// Catalog overrides file (default: $SPILLWAY_CATALOG_OVERRIDES, else
     /// ~/.config/spillway/catalog.toml if it exists).
     #[arg(long, value_name = "FILE")]
@@ -51,6 +69,11 @@ pub(crate) fn run(args: PlanArgs) -> Result<()> {
     let catalog = Catalog::load(args.catalog_overrides.as_deref()).context("load the catalog")?;
     let input = spillway_plan::load(&args.file, &catalog)
         .with_context(|| format!("plan {}", args.file.display()))?;
+    let derived = derived_demand(&args, &input)?;
+    let input = match &derived {
+        Some(d) => spillway_plan::derive::apply(&input, d),
+        None => input,
+    };
     let contract = args.contract.as_deref().map(parse_contract).transpose()?;
     let options = RunOptions {
         contract,
@@ -63,8 +86,9 @@ pub(crate) fn run(args: PlanArgs) -> Result<()> {
         bar.set_position(done as u64);
         bar.set_message(step.to_string());
     };
-    let report = spillway_plan::run(&input, &catalog, &options, &mut progress)
+    let mut report = spillway_plan::run(&input, &catalog, &options, &mut progress)
         .with_context(|| format!("plan {}", args.file.display()))?;
+    report.derived_demand = derived;
     bar.finish_and_clear();
     if let Some(dir) = &args.plot {
         let files = spillway_plan::plot::write_plots(&report, dir)
@@ -81,6 +105,30 @@ pub(crate) fn run(args: PlanArgs) -> Result<()> {
         emit(&render(&report))?;
     }
     Ok(())
+}
+
+/// The demand `--demand-from-trace` or `--demand-from-server` derive, if either is given.
+fn derived_demand(
+    args: &PlanArgs,
+    input: &spillway_plan::PlanInput,
+) -> Result<Option<spillway_plan::derive::Derived>> {
+    let scale = args.demand_scale.unwrap_or(1.0);
+    let (usage, source) = match (&args.demand_from_trace, &args.demand_from_server) {
+        (Some(path), _) => (demand::from_trace(path)?, path.display().to_string()),
+        (None, Some(url)) => (demand::from_server(url, args.token.clone())?, url.clone()),
+        (None, None) => {
+            if args.demand_scale.is_some() {
+                anyhow::bail!(
+                    "--demand-scale scales observed demand: give --demand-from-trace FILE or \
+                     --demand-from-server URL with it"
+                );
+            }
+            return Ok(None);
+        }
+    };
+    Ok(Some(spillway_plan::derive::derive(
+        input, &usage, scale, &source,
+    )?))
 }
 
 fn progress_bar() -> ProgressBar {
@@ -159,6 +207,33 @@ fn portfolio_lines(out: &mut String, p: &Portfolio) {
     }
 }
 
+fn derived_lines(out: &mut String, d: &spillway_plan::derive::Derived) {
+    let _ = writeln!(
+        out,
+        "demand derived from {}: {} records, {} full months, scale x{}",
+        d.source, d.records, d.months, d.scale
+    );
+    let mut t = Table::new(&[
+        ("CLASS", Align::Left),
+        ("LAST MONTH OBSERVED", Align::Right),
+        ("START (REF-H/MONTH)", Align::Right),
+        ("ANNUAL GROWTH", Align::Right),
+    ]);
+    for c in &d.classes {
+        t.push(vec![
+            c.class.clone(),
+            format!("{:.0}", c.monthly_ref_hours.last().copied().unwrap_or(0.0)),
+            format!("{:.0}", c.start_ref_hours_per_month),
+            format!("{:+.1}%", c.annual_growth * 100.0),
+        ]);
+    }
+    out.push_str(&t.render());
+    for n in &d.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    out.push('\n');
+}
+
 fn render(r: &PlanReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -166,6 +241,9 @@ fn render(r: &PlanReport) -> String {
         "plan {}: {} periods of {} month(s), {} scenarios, demand in {}-hours\n",
         r.name, r.periods, r.months_per_period, r.scenarios, r.reference
     );
+    if let Some(d) = &r.derived_demand {
+        derived_lines(&mut out, d);
+    }
     portfolio_lines(&mut out, &r.plan);
     let _ = writeln!(
         out,

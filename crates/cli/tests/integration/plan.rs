@@ -125,3 +125,141 @@ fn plan_table_and_field_errors() {
         .failure()
         .stderr(predicate::str::contains("tpu-v9"));
 }
+
+/// A small plan: one class that runs on anything, H100 rented on demand.
+const TINY_PLAN: &str = r#"
+[plan]
+name = "tiny"
+horizon_months = 12
+step = "quarter"
+discount_rate = 0.0
+service_level = 1.0
+
+[[scenario]]
+name = "only"
+probability = 1.0
+
+[[class]]
+name = "all"
+framework = "any"
+kind = "finetune"
+start_ref_hours_per_month = 1000
+annual_growth = 0.0
+
+[[rent]]
+provider = "aws"
+accelerator = "H100"
+price_per_chip_hour = 5.0
+"#;
+
+/// One 10-hour job a day for 186 days on a growing number of GPUs (1 in the first month, 7 in
+/// the last): six full months of starts.
+fn growing_trace(dir: &Path) -> PathBuf {
+    let mut text = String::from("job_id,submit_time_s,duration_s,num_gpus\n");
+    for d in 0..186 {
+        text.push_str(&format!("j{d},{},36000,{}\n", d * 86_400, 1 + d / 30));
+    }
+    let path = dir.join("trace.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn plan_demand_from_trace_fits_level_and_growth() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("tiny.toml");
+    std::fs::write(&plan, TINY_PLAN).unwrap();
+    let trace = growing_trace(dir.path());
+    let out = spillway()
+        .arg("plan")
+        .arg(&plan)
+        .arg("--demand-from-trace")
+        .arg(&trace)
+        .args([
+            "--demand-scale",
+            "2",
+            "--json",
+            "--no-sensitivity",
+            "--no-evaluation",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let d = &v["derived_demand"];
+    assert_eq!(d["records"], 186);
+    // Six full months of starts, less the warm-up month.
+    assert_eq!(d["months"], 5);
+    let class = &d["classes"][0];
+    assert!(class["annual_growth"].as_f64().unwrap() > 0.5, "{class}");
+    // The last observed month is mostly 6- and 7-GPU days: about 30 x 10 h x 6.5 x 2 (scale).
+    let last = class["monthly_ref_hours"][4].as_f64().unwrap();
+    assert!((3000.0..5000.0).contains(&last), "{last}");
+    assert!(class["start_ref_hours_per_month"].as_f64().unwrap() > last);
+
+    // The table shows the derivation and its assumptions.
+    spillway()
+        .arg("plan")
+        .arg(&plan)
+        .arg("--demand-from-trace")
+        .arg(&trace)
+        .args(["--no-sensitivity", "--no-evaluation"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("demand derived from"))
+        .stdout(predicate::str::contains("ANNUAL GROWTH"));
+}
+
+#[test]
+fn plan_demand_sources_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("tiny.toml");
+    std::fs::write(&plan, TINY_PLAN).unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "job_id,submit_time_s,duration_s,num_gpus\nj0,0,3600,1\nj1,soon,3600,1\n",
+    )
+    .unwrap();
+    spillway()
+        .arg("plan")
+        .arg(&plan)
+        .arg("--demand-from-trace")
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--demand-from-trace"))
+        .stderr(predicate::str::contains(":3"))
+        .stderr(predicate::str::contains("submit_time_s"));
+    let short = dir.path().join("short.csv");
+    std::fs::write(
+        &short,
+        "job_id,submit_time_s,duration_s,num_gpus\nj0,0,3600,1\nj1,86400,3600,1\n",
+    )
+    .unwrap();
+    spillway()
+        .arg("plan")
+        .arg(&plan)
+        .arg("--demand-from-trace")
+        .arg(&short)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("one full month"));
+    spillway()
+        .arg("plan")
+        .arg(&plan)
+        .args(["--demand-scale", "3"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--demand-from-trace"));
+    // Nothing listens on port 1 of the loopback.
+    spillway()
+        .arg("plan")
+        .arg(&plan)
+        .args(["--demand-from-server", "http://127.0.0.1:1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--demand-from-server"));
+}
