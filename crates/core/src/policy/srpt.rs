@@ -12,11 +12,6 @@
 //! oldest first. So a job waits at most about $\beta$ times its own run time before it is served
 //! ahead of shorter work, which bounds its finish-time-fairness ratio near $\beta + 1$ unless
 //! overdue jobs compete with each other.
-//!
-//! Makespan guard: a job is *critical* when its time left alone on its best pool is at least
-//! the drain time $L = \sum_k W_k / \sum_j C_j$ (all remaining work, perfectly packed): it
-//! would end after everything else if it waited, so it goes first (longest first). Without it,
-//! shortest-first starts the longest jobs last and stretches the makespan.
 
 use super::ordered::place_in_order;
 use super::{Allocation, PolicyInput, PolicyJob};
@@ -34,37 +29,21 @@ pub(crate) fn overdue(job: &PolicyJob) -> bool {
     job.time_since_arrival_s >= STARVATION_FACTOR * seconds_left(job)
 }
 
-/// Seconds the cluster needs to drain every job's remaining work at each job's best speed,
-/// if it were perfectly packed: $L = \sum_i W_i / \sum_j C_j$.
-fn drain_time_s(input: &PolicyInput<'_>) -> f64 {
-    let work: f64 = input
-        .jobs
-        .iter()
-        .map(|job| f64::from(job.scale_factor) * seconds_left(job))
-        .sum();
-    let capacity: f64 = input.capacities.iter().map(|&c| f64::from(c)).sum();
-    work / capacity.max(1.0)
-}
-
 /// The order in which `srpt_perf` serves `input.jobs` (indexes, first served first).
 pub(crate) fn order(input: &PolicyInput<'_>) -> Vec<usize> {
-    let drain_s = drain_time_s(input);
-    // (class: 0 critical, 1 overdue, 2 the rest; then longest first among critical, oldest
-    // first among overdue, least weighted work first among the rest; job id last so that the
-    // order is total and deterministic).
+    // (class: 0 overdue, 1 the rest; then oldest first among overdue, least weighted work first
+    // among the rest; job id last so that the order is total and deterministic).
     let mut keyed: Vec<(u8, f64, usize)> = input
         .jobs
         .iter()
         .enumerate()
         .map(|(i, job)| {
             let left = seconds_left(job);
-            if left >= drain_s {
-                (0, -left, i)
-            } else if overdue(job) {
-                (1, -job.time_since_arrival_s, i)
+            if overdue(job) {
+                (0, -job.time_since_arrival_s, i)
             } else {
                 let work = f64::from(job.scale_factor) * left;
-                (2, work / job.priority_weight, i)
+                (1, work / job.priority_weight, i)
             }
         })
         .collect();
@@ -118,8 +97,6 @@ mod tests {
             // 400 s left, but a gang of 4: 1600 accelerator-seconds.
             job(2, 4, 4000, &[10.0, 1.0], 0.0),
         ];
-        // One accelerator each: the drain time (3100 s over 2) exceeds every job's time left,
-        // so none is critical.
         let caps = [1, 1];
         assert_eq!(order(&input(&jobs, &caps, &names)), [1, 0, 2]);
         let a = allocate(&input(&jobs, &caps, &names));
@@ -145,18 +122,6 @@ mod tests {
         let a = allocate(&input(&jobs, &caps, &names));
         assert_eq!(a[&JobId(0)], vec![1.0]);
         assert!(a[&JobId(2)][0] > a[&JobId(1)][0], "standby in rank order");
-    }
-
-    #[test]
-    fn a_job_that_would_end_last_anyway_starts_first() {
-        let names = vec!["v100".to_string()];
-        // Drain time: 6000 s of work on 2 accelerators = 3000 s; job 2 needs 4000 s alone.
-        let jobs = vec![
-            job(0, 1, 1000, &[1.0], 0.0),
-            job(1, 1, 1000, &[1.0], 0.0),
-            job(2, 1, 4000, &[1.0], 0.0),
-        ];
-        assert_eq!(order(&input(&jobs, &[2], &names)), [2, 0, 1]);
     }
 
     #[test]
