@@ -36,6 +36,8 @@ enum Command {
     Contracts(cmd::contracts::ContractsArgs),
     /// Replay a workload trace through the decision core on a virtual clock.
     Simulate(Box<cmd::simulate::SimulateArgs>),
+    /// Run every policy on one trace, side by side with the no-queueing bound.
+    Compare(Box<cmd::compare::CompareArgs>),
     /// Replay the service's own history through the simulator: calibration against what
     /// happened, then what-ifs (another policy, configuration or demand).
     Replay(Box<cmd::replay::ReplayArgs>),
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Estimate(args) => cmd::estimate::run(args),
         Command::Contracts(args) => cmd::contracts::run(args),
         Command::Simulate(args) => cmd::simulate::run(*args),
+        Command::Compare(args) => cmd::compare::run(*args),
         Command::Replay(args) => cmd::replay::run(*args),
         Command::Plan(args) => cmd::plan::run(*args),
         Command::Serve(args) => cmd::serve::run(args),

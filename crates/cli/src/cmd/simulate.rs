@@ -152,7 +152,7 @@ enum FormatArg {
     Csv,
 }
 
-fn parse_window(s: &str) -> Result<Range<u64>, String> {
+pub(crate) fn parse_window(s: &str) -> Result<Range<u64>, String> {
     let (a, b) = s
         .split_once("..")
         .ok_or_else(|| format!("expected A..B, found {s:?}"))?;
@@ -168,7 +168,7 @@ fn parse_window(s: &str) -> Result<Range<u64>, String> {
 }
 
 /// Parses `v100=36,p100=36@1.46,k80=36`.
-fn parse_cluster(spec: &str) -> Result<Cluster> {
+pub(crate) fn parse_cluster(spec: &str) -> Result<Cluster> {
     let mut pools = Vec::new();
     for part in spec
         .split([',', '\n'])
@@ -206,7 +206,7 @@ fn parse_cluster(spec: &str) -> Result<Cluster> {
 }
 
 /// Gavel's cluster, the default.
-const GAVEL_CLUSTER: &str = "v100=36,p100=36,k80=36";
+pub(crate) const GAVEL_CLUSTER: &str = "v100=36,p100=36,k80=36";
 
 /// The Alibaba trace's cluster, from its vendored node list.
 fn alibaba_cluster() -> Result<Cluster> {
@@ -229,7 +229,7 @@ fn cluster_from_nodes(path: &Path, text: &str) -> Result<Cluster> {
         .with_context(|| format!("read node list {}", path.display()))
 }
 
-fn load_matrix(path: Option<&Path>) -> Result<ThroughputMatrix> {
+pub(crate) fn load_matrix(path: Option<&Path>) -> Result<ThroughputMatrix> {
     match path {
         None => Ok(ThroughputMatrix::from_gavel_json(GAVEL_MATRIX)?),
         Some(p) => {
@@ -394,7 +394,7 @@ fn read_records(args: &SimulateArgs) -> Result<(Vec<spillway_model::JobRecord>, 
 }
 
 /// Generates a workload like Gavel's from `--generate`.
-fn generate_records(
+pub(crate) fn generate_records(
     spec: &str,
     matrix: &ThroughputMatrix,
 ) -> Result<Vec<spillway_model::JobRecord>> {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `spillway` binary: each module drives one subcommand as a user would.
 
+mod compare;
 mod economics;
 mod engines;
 mod engines_bench;

@@ -4,9 +4,12 @@
 //! Gavel's policy names are accepted verbatim so that published experiments re-run as they were.
 
 mod fifo;
+mod las;
 mod lp;
+mod ordered;
 #[cfg(test)]
 mod proptests;
+mod srpt;
 
 use crate::pyrandom::PyRandom;
 use crate::solver::LpSolver;
@@ -49,6 +52,13 @@ pub enum PolicyKind {
     /// Priority order (weight, then arrival), fastest pool with room, smaller jobs backfill
     /// around blocked ones (Slurm-like, no LP).
     PriorityBackfill,
+    /// Heterogeneity-aware shortest remaining work first (accelerator time left on the job's
+    /// best pool), each job where it loses least relative to its best pool, with a bound on
+    /// waiting (`srpt_perf`; see `docs/policies.md`).
+    ShortestRemaining,
+    /// Least attained service in discrete queues, Tiresias-like, service counted at the job's
+    /// best speed; needs no estimate of the work (`tiresias_perf`).
+    LeastAttained,
 }
 
 /// Accepted names and their policies; the first name is the canonical one.
@@ -84,6 +94,8 @@ const NAMES: &[(&str, PolicyKind)] = &[
     ("min_cost_slo", PolicyKind::ThroughputPerCost { slos: true }),
     ("priority_backfill", PolicyKind::PriorityBackfill),
     ("priority", PolicyKind::PriorityBackfill),
+    ("srpt_perf", PolicyKind::ShortestRemaining),
+    ("tiresias_perf", PolicyKind::LeastAttained),
 ];
 
 impl PolicyKind {
@@ -113,7 +125,13 @@ impl PolicyKind {
     /// Whether the mechanism must not run jobs whose priority is zero (FIFO-style policies: a
     /// job without an allocation waits).
     pub(crate) fn skips_zero_priority(self) -> bool {
-        matches!(self, PolicyKind::Fifo { .. } | PolicyKind::PriorityBackfill)
+        matches!(
+            self,
+            PolicyKind::Fifo { .. }
+                | PolicyKind::PriorityBackfill
+                | PolicyKind::ShortestRemaining
+                | PolicyKind::LeastAttained
+        )
     }
 }
 
@@ -215,13 +233,14 @@ pub fn allocate_once(
 }
 
 /// A policy with whatever it remembers between allocations (agnostic FIFO keeps its placements
-/// and random stream, like Gavel's).
+/// and random stream, like Gavel's; `tiresias_perf` the work each job had left when it came).
 #[derive(Debug)]
 pub(crate) struct PolicyState {
     kind: PolicyKind,
     fifo_assignments: BTreeMap<JobId, usize>,
     rng: PyRandom,
     agnostic_cache: lp::AgnosticCache,
+    attained: las::AttainedService,
 }
 
 impl PolicyState {
@@ -231,6 +250,7 @@ impl PolicyState {
             fifo_assignments: BTreeMap::new(),
             rng: PyRandom::new(seed),
             agnostic_cache: lp::AgnosticCache::new(),
+            attained: las::AttainedService::default(),
         }
     }
 
@@ -256,6 +276,8 @@ impl PolicyState {
             }
             PolicyKind::Fifo { aware: true } => fifo::aware(input),
             PolicyKind::PriorityBackfill => fifo::priority_backfill(input),
+            PolicyKind::ShortestRemaining => srpt::allocate(input),
+            PolicyKind::LeastAttained => las::allocate(input, &mut self.attained),
             PolicyKind::MaxMinFairness { aware } => lp::max_min_fairness(
                 input,
                 aware,

@@ -73,7 +73,7 @@ fn input(case: &Case) -> (PolicyInput<'_>, Vec<Option<f64>>) {
     )
 }
 
-const ALL: [PolicyKind; 9] = [
+const ALL: [PolicyKind; 11] = [
     PolicyKind::Fifo { aware: false },
     PolicyKind::Fifo { aware: true },
     PolicyKind::MaxMinFairness { aware: false },
@@ -83,6 +83,8 @@ const ALL: [PolicyKind; 9] = [
     PolicyKind::MaxSumThroughput,
     PolicyKind::ThroughputPerCost { slos: false },
     PolicyKind::PriorityBackfill,
+    PolicyKind::ShortestRemaining,
+    PolicyKind::LeastAttained,
 ];
 
 fn min_value(case: &Case, x: &[f64], coef: &dyn Fn(usize, usize) -> f64) -> f64 {

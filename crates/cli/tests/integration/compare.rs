@@ -1,0 +1,106 @@
+//! `spillway compare` end to end: every policy on a short generated trace, with the bound.
+
+use crate::spillway;
+use serde_json::Value;
+
+/// A short Gavel-style workload all at t = 0 (seed 11, not one of shared/'s) on a cluster small
+/// enough that jobs queue: the case where the order of service matters.
+const ARGS: &[&str] = &[
+    "compare",
+    "--json",
+    "--generate",
+    "jobs=40,seed=11",
+    "--cluster",
+    "v100=4,p100=4,k80=4",
+];
+
+fn run(policies: &str) -> Value {
+    let out = spillway()
+        .args(ARGS)
+        .args(["--policies", policies])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn avg_jct(doc: &Value, policy: &str) -> f64 {
+    doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == policy)
+        .unwrap_or_else(|| panic!("no row for {policy}: {doc}"))["avg_jct_hours"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn srpt_beats_fifo_and_gavel_on_a_queued_trace_and_all_stay_above_the_bound() {
+    let doc = run("fifo_perf,max_min_fairness_perf,srpt_perf,tiresias_perf");
+    let bound = avg_jct(&doc, "no-queueing bound");
+    let fifo = avg_jct(&doc, "fifo_perf");
+    let gavel = avg_jct(&doc, "max_min_fairness_perf");
+    let srpt = avg_jct(&doc, "srpt_perf");
+    assert!(
+        srpt < fifo && srpt < gavel,
+        "srpt_perf: {srpt} vs {fifo}, {gavel}"
+    );
+    // With every job at t = 0, least attained service cannot tell short jobs from long ones
+    // (it is within a few percent of FIFO here); it must still finish everything.
+    for new in ["srpt_perf", "tiresias_perf"] {
+        let ours = avg_jct(&doc, new);
+        assert!(ours >= bound, "{new}: {ours} below the bound {bound}");
+    }
+    let row = &doc["rows"].as_array().unwrap()[2];
+    assert!(row["gap_closed"].as_f64().unwrap() > 0.0, "{row}");
+    assert_eq!(doc["rows"][0]["gap_closed"], Value::Null, "Gavel's own row");
+    // Deterministic: the same figures twice (wall time aside).
+    let again = run("fifo_perf,max_min_fairness_perf,srpt_perf,tiresias_perf");
+    for p in ["fifo_perf", "srpt_perf", "tiresias_perf"] {
+        assert_eq!(avg_jct(&doc, p), avg_jct(&again, p));
+    }
+}
+
+#[test]
+fn every_policy_by_default_and_a_table() {
+    let out = spillway()
+        .args(&ARGS[..1])
+        .args(&ARGS[2..])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for name in [
+        "fifo ",
+        "fifo_perf",
+        "max_min_fairness_perf",
+        "min_total_duration_perf",
+        "finish_time_fairness_perf",
+        "max_sum_throughput_perf",
+        "priority_backfill *",
+        "srpt_perf *",
+        "tiresias_perf *",
+        "no-queueing bound *",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("throughput_normalized_by_cost"),
+        "no prices, no cost policy"
+    );
+}
+
+#[test]
+fn bad_policy_name_is_named() {
+    spillway()
+        .args(ARGS)
+        .args(["--policies", "fifo_perf,shortest"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("shortest"));
+}

@@ -1,0 +1,147 @@
+//! Placement in a priority order, shared by the order-based policies (`srpt_perf`,
+//! `tiresias_perf`): each policy ranks the active jobs, and this module turns the ranking into an
+//! allocation the round mechanism honours.
+//!
+//! Jobs are taken in rank order; each gets, whole gang on one pool, the pool with room on which
+//! it loses least relative to its fastest pool (largest $T_{ij} / \max_k T_{ik}$; ties go to the
+//! faster pool in absolute terms, then the lower index), $x_{ij} = 1$. A job that fits nowhere is
+//! passed over and the jobs behind it may take what is left (backfill); it is not starved by
+//! them, because the next allocation places it first again if it still ranks first, and the
+//! mechanism then stops the jobs that were in its way.
+//!
+//! Jobs left over get a *standby* share: a tiny $x_{ij} = \varepsilon_r$ on every pool where they
+//! run, decreasing geometrically with their rank $r$. Allocations are recomputed only when jobs
+//! arrive or finish, and at most once every `min_reallocation_interval_s` (Gavel: 32 minutes);
+//! without standby shares the accelerators of a job that finishes would sit idle until then. The
+//! mechanism ranks jobs per pool by allocation over time received, so a placed job
+//! ($x = 1$) always goes before a standby one ($\varepsilon \le 10^{-9}$), and standby jobs take
+//! idle accelerators in rank order. The shares add at most $10^{-9}$ per job to a pool's load on
+//! paper; the mechanism never runs more than a pool holds.
+
+use super::{Allocation, PolicyInput, PolicyJob};
+
+/// Standby share of the first job left over.
+const STANDBY_SHARE: f64 = 1e-9;
+/// Each further standby job gets this much less: a standby job that started keeps its place
+/// against the next one for about `(STANDBY_RATIO - 1) / 2` rounds of the mechanism (its
+/// priority falls as its received time grows), which covers Gavel's 32-minute interval at
+/// 6-minute rounds.
+const STANDBY_RATIO: f64 = 16.0;
+/// The smallest standby share: jobs further down still fill idle accelerators, in id order.
+const STANDBY_FLOOR: f64 = 1e-300;
+
+/// The pool on which `job` loses least relative to its fastest pool, among those with room for
+/// its gang.
+pub(crate) fn least_loss_pool(job: &PolicyJob, avail: &[i64]) -> Option<usize> {
+    let sf = i64::from(job.scale_factor);
+    (0..avail.len())
+        .filter(|&p| avail[p] >= sf && job.throughputs[p] > 0.0)
+        .max_by(|&a, &b| {
+            // Relative and absolute speed order the same pools for one job; the comparison is
+            // kept in relative terms because that is what the policy promises.
+            let best = job.best_throughput();
+            (job.throughputs[a] / best)
+                .total_cmp(&(job.throughputs[b] / best))
+                .then(b.cmp(&a))
+        })
+}
+
+/// The allocation of `order` (indexes into `input.jobs`, highest priority first; every job must
+/// appear once).
+pub(crate) fn place_in_order(input: &PolicyInput<'_>, order: &[usize]) -> Allocation {
+    let m = input.capacities.len();
+    let mut avail: Vec<i64> = input.capacities.iter().map(|&c| i64::from(c)).collect();
+    let mut rows: Vec<Vec<f64>> = vec![vec![0.0; m]; input.jobs.len()];
+    let mut standby = STANDBY_SHARE;
+    // Once every pool is full, no further job can be placed: skip the search.
+    let mut free: i64 = avail.iter().sum();
+    for &i in order {
+        let job = &input.jobs[i];
+        let placed = if free > 0 {
+            least_loss_pool(job, &avail)
+        } else {
+            None
+        };
+        match placed {
+            Some(p) => {
+                rows[i][p] = 1.0;
+                avail[p] -= i64::from(job.scale_factor);
+                free -= i64::from(job.scale_factor);
+            }
+            None => {
+                for (x, t) in rows[i].iter_mut().zip(&job.throughputs) {
+                    if *t > 0.0 {
+                        *x = standby;
+                    }
+                }
+                standby = (standby / STANDBY_RATIO).max(STANDBY_FLOOR);
+            }
+        }
+    }
+    input
+        .jobs
+        .iter()
+        .zip(rows)
+        .map(|(job, row)| (job.id, row))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JobId;
+
+    fn job(id: u64, sf: u32, thr: &[f64]) -> PolicyJob {
+        PolicyJob {
+            id: JobId(id),
+            scale_factor: sf,
+            throughputs: thr.to_vec(),
+            priority_weight: 1.0,
+            remaining_steps: 100,
+            time_since_arrival_s: 0.0,
+            time_to_deadline_s: None,
+        }
+    }
+
+    #[test]
+    fn jobs_take_the_pool_where_they_lose_least_in_rank_order() {
+        let names = vec!["v100".to_string(), "k80".to_string()];
+        // Job 1 ranks first and takes the only v100; job 0 falls back to k80; job 2 (k80 only,
+        // a 2-gang) finds no room and stands by.
+        let jobs = vec![
+            job(0, 1, &[4.0, 1.0]),
+            job(1, 1, &[2.0, 1.0]),
+            job(2, 2, &[0.0, 1.0]),
+        ];
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1, 2],
+            pool_names: &names,
+            prices: &[None, None],
+        };
+        let a = place_in_order(&input, &[1, 0, 2]);
+        assert_eq!(a[&JobId(1)], vec![1.0, 0.0]);
+        assert_eq!(a[&JobId(0)], vec![0.0, 1.0]);
+        assert_eq!(a[&JobId(2)][0], 0.0, "no share where it cannot run");
+        assert!(a[&JobId(2)][1] > 0.0 && a[&JobId(2)][1] <= STANDBY_SHARE);
+    }
+
+    #[test]
+    fn standby_shares_fall_with_rank_and_never_reach_zero() {
+        let names = vec!["v100".to_string()];
+        let jobs: Vec<PolicyJob> = (0..400).map(|i| job(i, 1, &[1.0])).collect();
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1],
+            pool_names: &names,
+            prices: &[None],
+        };
+        let order: Vec<usize> = (0..400).rev().collect();
+        let a = place_in_order(&input, &order);
+        assert_eq!(a[&JobId(399)], vec![1.0]);
+        assert!(a[&JobId(398)][0] > a[&JobId(397)][0]);
+        assert!(a.values().all(|row| row[0] > 0.0));
+        let load: f64 = a.values().map(|row| row[0]).sum();
+        assert!(load <= 1.0 + 2e-9, "{load}");
+    }
+}
