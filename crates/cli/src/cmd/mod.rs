@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 pub(crate) mod cancel;
 pub(crate) mod client;
+pub(crate) mod completions;
 pub(crate) mod contracts;
 pub(crate) mod estimate;
 pub(crate) mod explain;

@@ -7,6 +7,7 @@ mod estimate;
 mod faults;
 mod fidelity;
 mod ha;
+mod habits;
 mod hardening;
 mod msrv;
 mod offers;
