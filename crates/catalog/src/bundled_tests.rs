@@ -28,7 +28,7 @@ fn every_shipped_row_parses() {
     assert!(malformed.is_empty(), "malformed rows: {malformed:#?}");
     assert_eq!(
         catalog.accelerators().len(),
-        19,
+        23,
         "every accelerators.csv row is a spec"
     );
 }

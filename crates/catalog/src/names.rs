@@ -7,15 +7,9 @@
 
 use crate::error::{CatalogError, NameKind};
 
-/// Other names people use for catalog accelerators. Kept short on purpose: only names that
-/// vendors themselves use (TPU v5e is sold as `v5litepod` slices; Trillium is v6e).
-const ACCELERATOR_ALIASES: &[(&str, &str)] = &[
-    ("tpu-v5e", "tpu-v5litepod"),
-    ("v5e", "tpu-v5litepod"),
-    ("trillium", "tpu-v6e"),
-    ("trn1", "Trainium"),
-    ("trn2", "Trainium2"),
-];
+/// Other names people use for catalog accelerators: the spec's table, so that `offers` and
+/// `validate` read a name alike.
+use spillway_model::spec::ACCELERATOR_ALIASES;
 
 /// Most suggestions shown in one message.
 const MAX_SUGGESTIONS: usize = 3;
@@ -45,7 +39,7 @@ pub(crate) fn resolve<'a>(
         }
         let alias = ACCELERATOR_ALIASES
             .iter()
-            .find(|(alias, _)| *alias == wanted)
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(&wanted))
             .and_then(|(_, target)| find(&target.to_lowercase()));
         if let Some(found) = alias {
             return Ok(found);
@@ -64,7 +58,17 @@ pub(crate) fn resolve<'a>(
             });
         }
     }
-    let suggestions = suggest(&wanted, candidates.clone());
+    // Accelerators: only the same hardware spelt otherwise, as `validate` suggests (`A10` is
+    // not an `A100`); other names: the closest ones.
+    let suggestions = if kind == NameKind::Accelerator {
+        spillway_model::spec::AcceleratorNames::new(candidates.clone())
+            .suggest(&wanted)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    } else {
+        suggest(&wanted, candidates.clone())
+    };
     let mut known: Vec<String> = Vec::new();
     if suggestions.is_empty() {
         known = candidates.into_iter().map(str::to_string).collect();
@@ -194,11 +198,17 @@ mod tests {
     }
 
     #[test]
-    fn typo_suggests_names_a_few_edits_away() {
+    fn accelerators_are_suggested_only_as_the_same_hardware_spelt_otherwise() {
+        // `H1000` is one edit from `H100`, but a suggestion must never name other hardware.
         let err = accel("H1000").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown accelerator 'H1000': did you mean H100?"
+            "unknown accelerator 'H1000' (known accelerators: H100, H100-MEGA, Trainium, Trainium2, tpu-v4, tpu-v5litepod, tpu-v5p, tpu-v6e)"
+        );
+        let err = accel("h100_mega").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown accelerator 'h100_mega': did you mean H100-MEGA?"
         );
     }
 

@@ -64,11 +64,35 @@ enum Command {
     Validate(cmd::validate::ValidateArgs),
     /// Measure the service on this machine: submits per second, scheduling round time.
     Bench(cmd::bench::BenchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::CompletionsArgs),
+    /// Print the man page (roff), from the same definitions as --help.
+    Man(cmd::completions::ManArgs),
+}
+
+impl Command {
+    /// Whether the command was asked for JSON, so that its errors are JSON too.
+    fn json(&self) -> bool {
+        match self {
+            Command::Submit(a) => a.json,
+            Command::Validate(a) => a.json,
+            Command::Cancel(a) => a.json,
+            Command::Logs(a) => a.json,
+            Command::Jobs(a) => a.json,
+            _ => false,
+        }
+    }
+}
+
+/// The clap definition of the whole command line, for completions and the man page.
+pub(crate) fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
     let cli = Cli::parse();
+    let json = cli.command.json();
     let result = match cli.command {
         Command::Offers(args) => cmd::offers::run(args),
         Command::Estimate(args) => cmd::estimate::run(args),
@@ -87,9 +111,20 @@ fn main() -> ExitCode {
         Command::Pools(args) => cmd::pools::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Completions(args) => cmd::completions::completions(args),
+        Command::Man(args) => cmd::completions::man(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<output::Reported>() => ExitCode::from(1),
+        Err(err) if err.is::<output::ExitWith>() => {
+            ExitCode::from(err.downcast_ref::<output::ExitWith>().map_or(1, |e| e.0))
+        }
+        Err(err) if json => {
+            // Under --json, errors are JSON on standard output too, for scripts.
+            println!("{}", output::json_error(&err));
+            ExitCode::from(1)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(1)

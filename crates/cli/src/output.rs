@@ -17,3 +17,20 @@ pub(crate) fn emit(text: &str) -> std::io::Result<()> {
         other => other,
     }
 }
+
+/// An error the command has already reported (in its JSON output, or a job's exit status):
+/// `main` exits with the failure status and prints nothing more.
+#[derive(Debug, thiserror::Error)]
+#[error("already reported")]
+pub(crate) struct Reported;
+
+/// An exit status to end with, already explained to the user (`logs --follow` ends with the
+/// job's own exit code, as `sky logs` does).
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub(crate) struct ExitWith(pub(crate) u8);
+
+/// An error as `--json` prints it on standard output: `{"error": "..."}`.
+pub(crate) fn json_error(err: &anyhow::Error) -> String {
+    serde_json::json!({ "error": format!("{err:#}") }).to_string()
+}

@@ -43,7 +43,7 @@ price_per_chip_hour = 5.0
 
 #[test]
 fn errors_name_the_field() {
-    let e = err("[[rent]]\nprovider = \"aws\"\naccelerator = \"H10\"\n");
+    let e = err("[[rent]]\nprovider = \"aws\"\naccelerator = \"h100_mega\"\n");
     assert!(e.contains("rent[0].accelerator"), "{e}");
     assert!(e.contains("did you mean"), "{e}");
     let e = err(&format!(

@@ -973,13 +973,13 @@ max_usd_per_hour = 20.0
     #[test]
     fn errors_name_the_field() {
         let e = Config::parse(
-            "[[pool]]\nname = \"p\"\naccelerator = \"H10\"\ncount = 2\n",
+            "[[pool]]\nname = \"p\"\naccelerator = \"h100_mega\"\ncount = 2\n",
             "t",
         )
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid config: pool[0].accelerator: unknown accelerator 'H10': did you mean H100, H200?"
+            "invalid config: pool[0].accelerator: unknown accelerator 'h100_mega': did you mean H100-MEGA?"
         );
         let e = Config::parse("[[pool]]\nname = \"p\"\nexecutor = \"slurm\"\n", "t").unwrap_err();
         assert!(e.to_string().contains("pool[0].slurm_conf"), "{e}");

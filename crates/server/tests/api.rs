@@ -117,10 +117,10 @@ const SPEC_CASES: &[Case] = &[
         "runn: unknown field 'runn': did you mean 'run'?",
     ),
     (
-        "run: x\nresources:\n  accelerators: [H100:8, H10:8]\n",
+        "run: x\nresources:\n  accelerators: [H100:8, h100mega:8]\n",
         INVALID,
         "invalid_spec",
-        "resources.accelerators[1]: unknown accelerator 'H10': did you mean H100, H200?",
+        "resources.accelerators[1]: unknown accelerator 'h100mega': did you mean H100-MEGA?",
     ),
     (
         "run: x\nresources:\n  accelerators: H100:0\n",
@@ -132,7 +132,7 @@ const SPEC_CASES: &[Case] = &[
         "run: x\nresources:\n  accelerators: H100:0.5\n",
         INVALID,
         "invalid_spec",
-        "resources.accelerators: fractional count '0.5' of H100: Spillway hands out whole accelerators",
+        "resources.accelerators: fractional count '0.5' of H100: Spillway hands out whole accelerators and never shares one between jobs: ask for H100:1",
     ),
     (
         "run: x\nresources:\n  accelerators: H100:x\n",
@@ -141,22 +141,22 @@ const SPEC_CASES: &[Case] = &[
         "resources.accelerators: count 'x' of H100 is not a whole number",
     ),
     (
-        "run: x\nresources:\n  accelerators: [H100:1, h100:2]\n",
+        "run: x\nresources:\n  accelerators: [H100:1, h100:1]\n",
         INVALID,
         "invalid_spec",
-        "resources.accelerators: H100 is listed twice: keep one count per accelerator",
+        "resources.accelerators: H100:1 is listed twice: keep one",
     ),
     (
-        "run: x\nresources:\n  accelerators: H100\n  any_of:\n    - accelerators: A100\n",
+        "run: x\nresources:\n  any_of:\n    - accelerators: A100\n  ordered:\n    - accelerators: A100\n",
         INVALID,
         "invalid_spec",
-        "resources: set only one of accelerators, any_of: they are alternative ways to list accelerators",
+        "resources: set only one of any_of, ordered: they are alternative ways to list accelerators",
     ),
     (
         "run: x\nresources:\n  any_of:\n    - use_spot: true\n",
         INVALID,
         "invalid_spec",
-        "resources.any_of[0]: missing accelerators",
+        "resources.any_of[0]: missing accelerators: give them here or in resources.accelerators",
     ),
     (
         "run: x\nresources:\n  use_spot: yes please\n",
@@ -252,13 +252,25 @@ const SPEC_CASES: &[Case] = &[
         "run: x\nnum_nodes: 2\nresources:\n  accelerators: H100:8\n",
         INVALID,
         "unplaceable",
-        "resources: no pool can run it: it needs 2 nodes and the declared pools run single-node jobs",
+        "num_nodes: 2 nodes at once (a gang) need a pool with nodes, and Spillway's scheduler places single-node jobs only for now; no declared pool could: a gang needs a Slurm or Ray pool with its accelerators",
     ),
     (
         "run: x\nresources:\n  accelerators: H100:1\n  infra: slurm\n",
         INVALID,
         "unplaceable",
-        "resources: no pool can run it: infra 'slurm' names no declared pool or executor",
+        "resources.infra: 'slurm' matches no declared pool: infra names a pool, an executor kind (local, slurm, ray) or a cloud[/region[/zone]]",
+    ),
+    (
+        "run: x\nresources:\n  accelerators: H100:1\n  infra: aws/us-east-1\n",
+        INVALID,
+        "unplaceable",
+        "resources.infra: 'aws/us-east-1' matches no declared pool",
+    ),
+    (
+        "run: x\nworkdir: /nonexistent/spillway-workdir\n",
+        INVALID,
+        "invalid_spec",
+        "workdir: /nonexistent/spillway-workdir is not a directory on the machine that runs the job",
     ),
     (
         "run: x\ntenant: nobody\n",

@@ -115,10 +115,27 @@ fn meaning(p: &spillway_model::spec::ParsedSpec) -> String {
         spillway_model::spec::ChoiceOrder::Ordered => "ordered",
         spillway_model::spec::ChoiceOrder::AnyOf => "any_of",
     };
+    // Spot per alternative when they differ, else the job's.
+    let spot = if r.alternatives.iter().any(|a| a.use_spot.is_some()) {
+        (0..r.accelerators.len())
+            .map(|i| r.use_spot_of(i).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        r.use_spot.to_string()
+    };
     let mut out = format!(
-        "{choices} | {order} | spot={} | nodes={}",
-        r.use_spot, p.spec.num_nodes
+        "{choices} | {order} | spot={spot} | nodes={}",
+        p.spec.num_nodes
     );
+    if r.alternatives.iter().any(|a| a.infra.is_some()) {
+        let each: Vec<&str> = (0..r.accelerators.len())
+            .map(|i| r.infra_of(i).unwrap_or("any"))
+            .collect();
+        out.push_str(&format!(" | infra={}", each.join(",")));
+    } else if let Some(infra) = &r.infra {
+        out.push_str(&format!(" | infra={infra}"));
+    }
     let given: Vec<String> = p
         .spec
         .unset_envs
@@ -199,4 +216,162 @@ fn skypilot_shaped_tasks_validate_and_mean_what_skypilot_means() {
         refused.join("\n")
     );
     assert!(valid * 10 >= total * 9, "{valid} of {total} validate");
+}
+
+/// Pools for the corpus' acceptance figure: Slurm, Ray and local pools in two clouds, with
+/// the accelerators SkyPilot's examples name (TPUs as slices of the shapes they ask for).
+/// Every pool is on demand: a `use_spot` job may still run there (see docs/job-spec.md).
+fn corpus_pools() -> Config {
+    // (name, executor, provider/region/zone, accelerator, count or slices)
+    let pools: &[(&str, &str, &str, &str, u32)] = &[
+        ("hpc-h100", "slurm", "aws/us-east-1/us-east-1a", "H100", 16),
+        ("hpc-a100", "slurm", "aws/us-east-1/us-east-1a", "A100", 16),
+        (
+            "hpc-a100-80",
+            "slurm",
+            "aws/us-east-1/us-east-1b",
+            "A100-80GB",
+            16,
+        ),
+        ("hpc-v100", "slurm", "aws/us-east-1/us-east-1b", "V100", 16),
+        ("hpc-h200", "slurm", "aws/us-east-1/us-east-1c", "H200", 16),
+        (
+            "hpc-mi300",
+            "slurm",
+            "aws/us-east-1/us-east-1c",
+            "MI300X",
+            8,
+        ),
+        ("ray-l4", "ray", "gcp/us-central1/us-central1-a", "L4", 16),
+        (
+            "ray-l40s",
+            "ray",
+            "gcp/us-central1/us-central1-a",
+            "L40S",
+            8,
+        ),
+        ("ray-t4", "ray", "gcp/us-central1/us-central1-b", "T4", 8),
+        (
+            "ray-a10g",
+            "ray",
+            "gcp/us-central1/us-central1-b",
+            "A10G",
+            8,
+        ),
+        ("local-a10", "local", "aws/us-west-2/us-west-2a", "A10", 4),
+        (
+            "local-a40",
+            "local",
+            "lambda/us-south-1/us-south-1a",
+            "A40",
+            4,
+        ),
+        (
+            "local-trn",
+            "local",
+            "aws/us-west-2/us-west-2b",
+            "Trainium",
+            16,
+        ),
+        ("v6e", "local", "gcp/us-east5/us-east5-b", "tpu-v6e-8", 2),
+        ("v5p", "local", "gcp/us-east5/us-east5-a", "tpu-v5p-32", 2),
+        (
+            "v5e16",
+            "local",
+            "gcp/us-west4/us-west4-a",
+            "tpu-v5litepod-16",
+            2,
+        ),
+        (
+            "v5e8",
+            "local",
+            "gcp/us-west4/us-west4-a",
+            "tpu-v5litepod-8",
+            2,
+        ),
+        (
+            "v4",
+            "local",
+            "gcp/us-central2/us-central2-b",
+            "tpu-v4-32",
+            2,
+        ),
+        (
+            "v2",
+            "local",
+            "gcp/us-central1/us-central1-f",
+            "tpu-v2-8",
+            2,
+        ),
+        ("cpu", "local", "local/cpu/cpu", "", 0),
+    ];
+    let mut toml = String::new();
+    for (name, executor, place, acc, n) in pools {
+        let mut p = place.split('/');
+        let (provider, region, zone) = (p.next().unwrap(), p.next().unwrap(), p.next().unwrap());
+        toml.push_str(&format!(
+            "[[pool]]\nname = \"{name}\"\nexecutor = \"{executor}\"\nprovider = \"{provider}\"\nregion = \"{region}\"\nzone = \"{zone}\"\n"
+        ));
+        match *executor {
+            "slurm" => toml.push_str("slurm_conf = \"/tmp/slurm.conf\"\n"),
+            "ray" => toml.push_str("address = \"http://127.0.0.1:8265\"\n"),
+            _ => {}
+        }
+        if acc.starts_with("tpu-") {
+            toml.push_str(&format!("accelerator = \"{acc}\"\nslices = {n}\n"));
+            if *acc == "tpu-v5p-32" {
+                toml.push_str("topology = \"2x2x4\"\n");
+            }
+        } else if !acc.is_empty() {
+            toml.push_str(&format!("accelerator = \"{acc}\"\ncount = {n}\n"));
+        }
+    }
+    Config::parse(&toml, "corpus pools").unwrap()
+}
+
+/// The second figure of docs/job-spec.md: of the corpus, the share a server with Slurm, Ray
+/// and local pools accepts at submit (infra matched against providers and regions, gangs,
+/// whether any pool could ever run it), each refusal with its reason.
+#[test]
+fn skypilot_shaped_tasks_are_accepted_by_a_server_whose_pools_can_run_them() {
+    let names = known_accelerators();
+    let config = corpus_pools();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/skypilot-tasks");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut accepted = 0;
+    let mut refused = Vec::new();
+    for path in &files {
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(path).unwrap();
+        let Ok(tasks) = spillway_model::spec::parse_specs(&text, &names) else {
+            refused.push(format!("{file}: invalid"));
+            continue;
+        };
+        let mut why = None;
+        for t in tasks {
+            let mut spec = t.spec;
+            if let Err(e) = spillway_server::service::check_submit(&config, &mut spec) {
+                why.get_or_insert(e.to_string());
+            }
+        }
+        match why {
+            None => accepted += 1,
+            Some(e) => refused.push(format!("{file}: {e}")),
+        }
+    }
+    let total = files.len();
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/job-spec.md"),
+    )
+    .unwrap();
+    let stated = format!("{accepted} of {total} task files are accepted");
+    assert!(
+        docs.contains(&stated),
+        "docs/job-spec.md should state \"{stated}\"; refused:\n{}",
+        refused.join("\n")
+    );
 }

@@ -1,20 +1,66 @@
-//! `spillway cancel`: cancel a job.
+//! `spillway cancel`: cancel jobs, by id or all of the caller's live ones.
 
 use super::client::{Api, ClientArgs};
-use spillway_server::api::JobView;
+use spillway_server::api::{JobList, JobView};
 
 /// Flags of `spillway cancel`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CancelArgs {
-    /// The job id.
-    id: String,
+    /// The job ids.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    ids: Vec<String>,
+    /// Cancel every queued and running job the token can see (an admin: every tenant's).
+    #[arg(long)]
+    all: bool,
+    /// Print the cancelled jobs as a JSON list.
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     client: ClientArgs,
 }
 
 pub(crate) fn run(args: CancelArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.client)?;
-    let job: JobView = api.send(api.post(&format!("/v1/jobs/{}/cancel", args.id)))?;
-    println!("job {}: {}", job.id, crate::table::printable(&job.message));
-    Ok(())
+    let ids: Vec<String> = if args.all {
+        let mut ids = Vec::new();
+        for state in ["queued", "running"] {
+            let list: JobList = api.send(
+                api.get("/v1/jobs")
+                    .query(&[("state", state), ("limit", "1000")]),
+            )?;
+            ids.extend(list.jobs.iter().map(|j| j.id.to_string()));
+        }
+        ids
+    } else {
+        args.ids.clone()
+    };
+    // Every id is tried; the first failure is the command's error, after the others.
+    let mut done: Vec<JobView> = Vec::new();
+    let mut failed: Vec<String> = Vec::new();
+    for id in &ids {
+        match api.send::<JobView>(api.post(&format!("/v1/jobs/{id}/cancel"))) {
+            Ok(job) => {
+                if !args.json {
+                    println!("job {}: {}", job.id, crate::table::printable(&job.message));
+                }
+                done.push(job);
+            }
+            Err(e) => failed.push(format!("job {id}: {e:#}")),
+        }
+    }
+    if args.json {
+        let out = serde_json::json!({ "cancelled": done, "errors": failed });
+        crate::output::emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+        if !failed.is_empty() {
+            return Err(crate::output::Reported.into());
+        }
+        return Ok(());
+    }
+    if args.all && ids.is_empty() {
+        println!("no queued or running job to cancel");
+    }
+    match failed.len() {
+        0 => Ok(()),
+        _ => Err(anyhow::anyhow!("{}", failed.join("\n"))),
+    }
 }

@@ -93,14 +93,15 @@ impl Api {
     }
 }
 
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC.
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`: the zone is said, so that a
+/// reader in another one does not take it for local time.
 pub(crate) fn time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
@@ -124,7 +125,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 mod tests {
     #[test]
     fn formats_utc_times() {
-        assert_eq!(super::time(0), "1970-01-01 00:00:00");
-        assert_eq!(super::time(1_796_083_200_000), "2026-12-01 00:00:00");
+        assert_eq!(super::time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::time(1_796_083_200_000), "2026-12-01 00:00:00 UTC");
     }
 }

@@ -135,7 +135,7 @@ fn from_server(args: &ContractsArgs) -> Result<()> {
         format!("exhausted on {}", &day[..10])
     });
     println!(
-        "from real usage on {} at {} UTC; projections at each contract's run rate since the start of its term",
+        "from real usage on {} at {}; projections at each contract's run rate since the start of its term",
         args.client.server,
         time(list.at_ms)
     );

@@ -4,6 +4,7 @@ pub(crate) mod bench;
 pub(crate) mod cancel;
 pub(crate) mod client;
 pub(crate) mod compare;
+pub(crate) mod completions;
 pub(crate) mod contracts;
 pub(crate) mod estimate;
 pub(crate) mod explain;

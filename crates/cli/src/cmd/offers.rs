@@ -38,6 +38,12 @@ pub(crate) struct OffersArgs {
     /// Print a JSON array instead of a table.
     #[arg(long)]
     json: bool,
+    /// Show at most this many offers (after sorting); the footer says how many more there are.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Skip this many offers first (with --limit: pages of N).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    offset: usize,
     /// Catalog overrides file (default: $SPILLWAY_CATALOG_OVERRIDES, else
     /// $XDG_CONFIG_HOME/spillway/catalog.toml or ~/.config/spillway/catalog.toml if it exists).
     #[arg(long, value_name = "FILE")]
@@ -95,7 +101,12 @@ pub(crate) fn run(args: OffersArgs) -> anyhow::Result<()> {
         },
         precision: Some(precision),
     };
-    let result = catalog.query(&query)?;
+    let mut result = catalog.query(&query)?;
+    let matched = result.offers.len();
+    let end = args
+        .limit
+        .map_or(matched, |l| args.offset.saturating_add(l).min(matched));
+    result.offers = result.offers.drain(args.offset.min(matched)..end).collect();
     let out = if args.json {
         let rows: Vec<JsonOffer<'_>> = result
             .offers
@@ -107,11 +118,15 @@ pub(crate) fn run(args: OffersArgs) -> anyhow::Result<()> {
         text
     } else {
         let mut text = table(&result.offers, precision).render();
-        text.push_str(&footer(
-            result.offers.len(),
-            &result.left_out,
-            catalog.data_date(),
-        ));
+        text.push_str(&footer(matched, &result.left_out, catalog.data_date()));
+        if result.offers.len() < matched {
+            text.push_str(&format!(
+                "showing offers {} to {} of {matched}: --offset {} for the next page\n",
+                (args.offset + 1).min(matched),
+                args.offset.min(matched) + result.offers.len(),
+                args.offset.min(matched) + result.offers.len()
+            ));
+        }
         text
     };
     crate::output::emit(&out)?;

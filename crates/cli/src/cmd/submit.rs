@@ -32,6 +32,18 @@ pub(crate) struct SubmitArgs {
     /// fails or is cancelled.
     #[arg(long, value_name = "ID")]
     after: Option<i64>,
+    /// Check the file and the values given here, and say what would be submitted, without
+    /// sending anything (the server's pools are not consulted).
+    #[arg(long)]
+    dry_run: bool,
+    /// After submitting, print the (last) job's output until it ends, and exit with its exit
+    /// status, as `spillway logs --follow`.
+    #[arg(long, short, conflicts_with_all = ["json", "dry_run"])]
+    follow: bool,
+    /// Print `{"jobs": [{"id", "state", "created", "dialect", "warnings"}]}` as JSON;
+    /// errors are JSON too.
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     client: ClientArgs,
 }
@@ -63,6 +75,9 @@ pub(crate) fn run(args: SubmitArgs) -> anyhow::Result<()> {
     let text = read_spec(&args.spec)?;
     let envs = values(&args.envs, "--env", |n| std::env::var(n).ok())?;
     let secrets = values(&args.secrets, "--secret", |n| std::env::var(n).ok())?;
+    if args.dry_run {
+        return dry_run(&args, &text, &envs, &secrets);
+    }
     // A pipeline is checked whole before any task is sent, so that a mistake in the last
     // task does not leave the first ones submitted; then each task goes as its own document.
     // A single document goes as written, so that the server's errors keep their paths.
@@ -79,6 +94,7 @@ pub(crate) fn run(args: SubmitArgs) -> anyhow::Result<()> {
     };
     let api = Api::new(&args.client)?;
     let mut after = args.after;
+    let mut submitted = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
         let mut body = serde_json::json!({ "envs": envs, "secrets": secrets, "after": after });
         let field = if task.is_string() { "yaml" } else { "spec" };
@@ -106,11 +122,90 @@ pub(crate) fn run(args: SubmitArgs) -> anyhow::Result<()> {
             rb = rb.header("Idempotency-Key", key);
         }
         let resp: SubmitResponse = api.send(rb)?;
-        for w in &resp.warnings {
-            eprintln!("warning: {}", crate::table::printable(w));
+        if !args.json {
+            for w in &resp.warnings {
+                eprintln!("warning: {}", crate::table::printable(w));
+            }
+            println!("{}", resp.id);
         }
-        println!("{}", resp.id);
         after = Some(resp.id);
+        submitted.push(resp);
     }
+    if args.json {
+        let out = serde_json::json!({ "jobs": submitted });
+        crate::output::emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+    }
+    if let (true, Some(last)) = (args.follow, submitted.last()) {
+        return super::logs::follow(&api, &last.id.to_string());
+    }
+    Ok(())
+}
+
+/// `--dry-run`: everything the client can check, and what would be sent.
+fn dry_run(
+    args: &SubmitArgs,
+    text: &str,
+    envs: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let names = spillway_server::accelerators::known_accelerators();
+    let mut specs = parse_specs(text, &names)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid job spec:\n{e}", args.spec.display()))?;
+    let values = spillway_model::spec::SubmitValues {
+        envs: envs.clone(),
+        secrets: secrets.clone(),
+    };
+    for parsed in &mut specs {
+        spillway_model::spec::fill_at_submit(parsed, &values)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let jobs: Vec<serde_json::Value> = specs
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.spec.name,
+                "accelerators": p.spec.resources.accelerators.iter().map(|c| p.spec.resources.describe(c)).collect::<Vec<_>>(),
+                "num_nodes": p.spec.num_nodes,
+                "use_spot": p.spec.resources.use_spot,
+                "infra": p.spec.resources.infra,
+                "warnings": p.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    if args.json {
+        let out = serde_json::json!({ "dry_run": true, "jobs": jobs });
+        crate::output::emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+        return Ok(());
+    }
+    for (i, p) in specs.iter().enumerate() {
+        for w in &p.warnings {
+            eprintln!("warning: {w}");
+        }
+        let accs: Vec<String> = p
+            .spec
+            .resources
+            .accelerators
+            .iter()
+            .map(|c| p.spec.resources.describe(c))
+            .collect();
+        println!(
+            "would submit job '{}'{}: {}, {} node{}{}",
+            p.spec.name,
+            if i > 0 { " after the one before" } else { "" },
+            if accs.is_empty() {
+                "no accelerators".to_string()
+            } else {
+                accs.join(" or ")
+            },
+            p.spec.num_nodes,
+            if p.spec.num_nodes == 1 { "" } else { "s" },
+            if p.spec.resources.use_spot {
+                ", spot only"
+            } else {
+                ""
+            },
+        );
+    }
+    println!("dry run: nothing sent; the server checks its pools at submit");
     Ok(())
 }

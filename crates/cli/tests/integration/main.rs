@@ -8,6 +8,7 @@ mod estimate;
 mod faults;
 mod fidelity;
 mod ha;
+mod habits;
 mod hardening;
 mod msrv;
 mod offers;

@@ -400,7 +400,7 @@ fn validate_works_offline() {
     let bad = dir.path().join("bad.yaml");
     std::fs::write(
         &bad,
-        "run: x\nresources:\n  accelerators: [H100:8, H10:8]\n",
+        "run: x\nresources:\n  accelerators: [H100:8, h100mega:8]\n",
     )
     .unwrap();
     crate::spillway()
@@ -409,7 +409,7 @@ fn validate_works_offline() {
         .assert()
         .failure()
         .stderr(predicates::str::contains(
-            "resources.accelerators[1]: unknown accelerator 'H10': did you mean H100, H200?",
+            "resources.accelerators[1]: unknown accelerator 'h100mega': did you mean H100-MEGA?",
         ));
 }
 

@@ -13,6 +13,7 @@
 
 mod duration;
 mod error;
+mod infra;
 mod limits;
 mod names;
 mod parse;
@@ -23,13 +24,14 @@ mod types;
 
 pub use duration::{format_duration, parse_duration};
 pub use error::{SpecError, SpecErrors, SpecWarning};
+pub use infra::{PoolPlace, infra_matches, is_skypilot_infra};
 pub use limits::{MAX_DURATION_SECS, MAX_TEXT_BYTES, MAX_TOTAL_BYTES};
-pub use names::{AcceleratorNames, skypilot_only};
-pub use parse::{parse_spec, parse_spec_value, parse_specs, task_documents};
+pub use names::{ACCELERATOR_ALIASES, AcceleratorNames, skypilot_only};
+pub use parse::{expand_workdir, parse_spec, parse_spec_value, parse_specs, task_documents};
 pub use submit::{SubmitValues, fill_at_submit};
 pub use types::{
-    AcceleratorArgs, AcceleratorChoice, Checkpoint, ChoiceOrder, Deadline, Dialect, JobSpec,
-    ParsedSpec, Resources, SecretValues, WorkEstimate,
+    AcceleratorArgs, AcceleratorChoice, AlternativeFields, Checkpoint, ChoiceOrder, Deadline,
+    Dialect, JobSpec, ParsedSpec, Resources, SecretValues, WorkEstimate,
 };
 
 #[cfg(test)]

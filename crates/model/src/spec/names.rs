@@ -5,8 +5,6 @@
 /// catalog has no spec for. A spec naming one gets a message that says so and how to add it,
 /// instead of a "did you mean" that would send a TPU or Inferentia user astray.
 const SKYPILOT_ONLY: &[&str] = &[
-    "A10",
-    "A40",
     "A4000",
     "A5000",
     "A6000",
@@ -20,8 +18,6 @@ const SKYPILOT_ONLY: &[&str] = &[
     "Inferentia",
     "Inferentia2",
     "K520",
-    "L40",
-    "L40S",
     "M60",
     "MI100",
     "MI210",
@@ -39,6 +35,27 @@ const SKYPILOT_ONLY: &[&str] = &[
     "T4g",
     "V100-32GB",
 ];
+
+/// Other names for catalog accelerators: the ones vendors and SkyPilot's catalog use (TPU v5e
+/// is sold as `v5litepod` slices; Trillium is v6e; SkyPilot's `A100` is the 40 GB card and
+/// `MI300` the MI300X). Shared by specs and `spillway offers`, so that both read a name alike.
+pub const ACCELERATOR_ALIASES: &[(&str, &str)] = &[
+    ("tpu-v5e", "tpu-v5litepod"),
+    ("v5e", "tpu-v5litepod"),
+    ("trillium", "tpu-v6e"),
+    ("trn1", "Trainium"),
+    ("trn2", "Trainium2"),
+    ("a100-40gb", "A100"),
+    ("mi300", "MI300X"),
+];
+
+/// A name reduced to what tells hardware apart: lowercase, without `-`, `_`, spaces and dots.
+fn folded(name: &str) -> String {
+    name.chars()
+        .filter(|c| !"-_ .".contains(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
 
 /// The spelling of `name` in SkyPilot's catalog, when it is one of SkyPilot's accelerators
 /// that Spillway's bundled catalog lacks (`inferentia` -> `Inferentia`).
@@ -73,34 +90,54 @@ impl AcceleratorNames {
         &self.names
     }
 
-    /// The canonical spelling of `name`, matched case-insensitively (`h100` -> `H100`).
+    /// The canonical spelling of `name`, matched case-insensitively (`h100` -> `H100`), or
+    /// through a well-known alias (`v5e` -> `tpu-v5litepod`, `A100-40GB` -> `A100`), or with
+    /// the `tpu-` prefix left out (`v5p`).
     pub fn canonical(&self, name: &str) -> Option<&str> {
-        self.names
-            .iter()
-            .find(|n| n.eq_ignore_ascii_case(name))
-            .map(String::as_str)
+        let name = name.trim();
+        let find = |n: &str| {
+            self.names
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(n))
+                .map(String::as_str)
+        };
+        find(name)
+            .or_else(|| {
+                ACCELERATOR_ALIASES
+                    .iter()
+                    .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+                    .and_then(|(_, target)| find(target))
+            })
+            .or_else(|| {
+                let bare = name.to_ascii_lowercase();
+                (bare.starts_with('v') && bare.len() > 1)
+                    .then(|| find(&format!("tpu-{bare}")))
+                    .flatten()
+            })
     }
 
-    /// Up to three close names for a misspelt one: those within two edits, preferring names
-    /// that start with the same letter (so `H10` suggests `H100, H200` before `A100`).
+    /// Names that are the same hardware spelt otherwise (`a100_80gb` -> `A100-80GB`). Never a
+    /// name one edit away: `A10` is not an `A100`, and a suggestion must not send anyone to
+    /// other hardware.
+    ///
+    /// A TPU family written short of its generation (`tpu-v5`) is completed with the
+    /// generations of that family (`tpu-v5p, tpu-v5litepod`): what was typed names them all.
     pub fn suggest(&self, name: &str) -> Vec<&str> {
-        let lower = name.to_ascii_lowercase();
-        let first = lower.chars().next();
-        let mut scored: Vec<(bool, usize, &str)> = self
+        let want = folded(name);
+        let family = want.starts_with("tpuv") && want.len() > 4;
+        let mut out: Vec<&str> = self
             .names
             .iter()
-            .map(|n| {
-                let nl = n.to_ascii_lowercase();
-                let same_start = nl.chars().next() == first;
-                (!same_start, strsim::levenshtein(&lower, &nl), n.as_str())
+            .filter(|n| {
+                let have = folded(n);
+                have == want || (family && have.starts_with(&want))
             })
-            .filter(|(_, d, _)| *d <= 2)
+            .map(String::as_str)
             .collect();
-        scored.sort();
-        if scored.iter().any(|(other, _, _)| !other) {
-            scored.retain(|(other, _, _)| !other);
-        }
-        scored.into_iter().take(3).map(|(_, _, n)| n).collect()
+        // Shortest completion first: `tpu-v5p` before `tpu-v5litepod`.
+        out.sort_by_key(|n| (n.len(), n.to_ascii_lowercase()));
+        out.truncate(3);
+        out
     }
 
     /// The message for an unknown name, with suggestions when there are any.
@@ -141,12 +178,28 @@ mod tests {
     }
 
     #[test]
-    fn suggests_same_initial_first() {
+    fn suggests_only_the_same_hardware_spelt_otherwise() {
         assert_eq!(
-            names().unknown_message("H10"),
-            "unknown accelerator 'H10': did you mean H100, H200?"
+            names().unknown_message("h100_mega"),
+            "unknown accelerator 'h100_mega': did you mean H100-MEGA?"
         );
-        assert_eq!(names().suggest("A10"), vec!["A100", "A10G"]);
+        assert!(names().suggest("A10").is_empty());
+        assert!(names().suggest("H10").is_empty());
+        assert!(
+            names()
+                .unknown_message("H10")
+                .starts_with("unknown accelerator 'H10': known accelerators are A100, A10G")
+        );
+    }
+
+    #[test]
+    fn aliases_and_bare_tpu_generations_resolve() {
+        let n = AcceleratorNames::new(["A100", "MI300X", "tpu-v5litepod", "tpu-v5p"]);
+        assert_eq!(n.canonical("A100-40GB"), Some("A100"));
+        assert_eq!(n.canonical("mi300"), Some("MI300X"));
+        assert_eq!(n.canonical("v5e"), Some("tpu-v5litepod"));
+        assert_eq!(n.canonical("v5p"), Some("tpu-v5p"));
+        assert_eq!(n.canonical("v6e"), None);
     }
 
     #[test]

@@ -42,6 +42,12 @@ const SKYPILOT_IGNORED: &[&str] = &[
     "outputs",
     "experimental",
     "storage_mounts",
+    "volume_mounts",
+    "managed_secrets",
+    "file_mounts_mapping",
+    "api_server_access",
+    "priority_class",
+    "pool",
 ];
 
 /// Environment variables the executor sets itself; a spec may not override them.
@@ -352,7 +358,7 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
         },
     };
     let setup = get("setup").and_then(|v| w.string("setup", v));
-    let workdir = get("workdir").and_then(|v| w.string("workdir", v));
+    let workdir = get("workdir").and_then(|v| walk_workdir(w, v));
     let tenant = get("tenant").and_then(|v| w.string("tenant", v));
     let (envs, unset_envs) = get("envs")
         .map(|v| walk_envs(w, "envs", v))
@@ -375,6 +381,14 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
     let num_nodes = get("num_nodes")
         .and_then(|v| w.integer("num_nodes", v, 1, 4096))
         .unwrap_or(1) as u32;
+    if num_nodes > 1 {
+        w.warnings.push(SpecWarning {
+            path: "num_nodes".into(),
+            message: format!(
+                "{num_nodes} nodes at once (a gang) need a pool with nodes (Slurm, Ray); Spillway's scheduler places single-node jobs only for now, so a server refuses it at submit, naming the pools that could run it"
+            ),
+        });
+    }
     let (resources, resource_priority) = parse_resources(w, get("resources"));
     let priority = match (get("priority"), resource_priority) {
         (Some(_), Some(_)) => {
@@ -464,6 +478,59 @@ pub(super) fn check_env_name(k: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `workdir`: a directory on the machine that runs the job. A relative or `~` path is valid
+/// and said back as what it will be; SkyPilot's git form (`{url, ref}`) is refused with what
+/// to write instead, since Spillway makes no checkout.
+fn walk_workdir(w: &mut Walk<'_>, v: &Value) -> Option<String> {
+    if let Value::Object(m) = v {
+        let url = m.get("url").and_then(Value::as_str).unwrap_or("URL");
+        let at = m
+            .get("ref")
+            .and_then(Value::as_str)
+            .map(|r| format!(" && git checkout {r}"))
+            .unwrap_or_default();
+        w.error(
+            "workdir",
+            format!(
+                "a git workdir ({{url, ref}}) is not checked out by Spillway: leave workdir out and start setup with `git clone {url} .{at}`"
+            ),
+        );
+        return None;
+    }
+    let dir = w.string("workdir", v)?;
+    if dir.trim().is_empty() {
+        w.error("workdir", "empty: give a directory, or leave the field out");
+        return None;
+    }
+    if dir == "~" || dir.starts_with("~/") {
+        w.warnings.push(SpecWarning {
+            path: "workdir".into(),
+            message: format!(
+                "{dir} is read on the machine that runs the job: ~ is the home directory of the user the executor runs jobs as there, and the directory must exist there (SkyPilot would upload it from your machine; Spillway does not)"
+            ),
+        });
+    } else if !dir.starts_with('/') {
+        w.warnings.push(SpecWarning {
+            path: "workdir".into(),
+            message: format!(
+                "{dir} is relative to the working directory of the Spillway server, on the machine that runs the job, and must exist there (SkyPilot would upload it from your machine; Spillway does not)"
+            ),
+        });
+    }
+    Some(dir)
+}
+
+/// A job's `workdir` as a path on the machine that runs it: `~` is `home`, a relative path
+/// stays relative (to the process's working directory).
+pub fn expand_workdir(dir: &str, home: Option<&std::path::Path>) -> std::path::PathBuf {
+    match (dir.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            home.join(rest.trim_start_matches('/'))
+        }
+        _ => std::path::PathBuf::from(dir),
+    }
 }
 
 fn walk_work(w: &mut Walk<'_>, v: &Value) -> Option<WorkEstimate> {

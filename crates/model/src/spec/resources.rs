@@ -3,17 +3,20 @@
 //! - `accelerators: H100:8` — one choice;
 //! - `accelerators: [H100:8, A100:8]` — a list: ordered alternatives, first preferred;
 //! - `accelerators: {H100: 8, A100: 8}` or `{H100:8, A100:8}` (a set) — any of them;
-//! - `ordered: [{accelerators: H100:8}, ...]` and `any_of: [...]` — SkyPilot's explicit forms;
+//! - `ordered: [{accelerators: H100:8}, ...]` and `any_of: [...]` — SkyPilot's explicit forms,
+//!   each entry with its own `use_spot` and `infra`, over the section's `accelerators`;
+//! - `gpus:` — another name for `accelerators`;
 //! - `candidates: [...]` — SkyPilot's older spelling of `ordered` (from its benchmark feature);
 //! - TPU slice names (`tpu-v5p-32`) wherever an accelerator is named ([`super::tpu`]).
 
 use super::parse::{Walk, join, kind, show};
 use super::tpu::{check_topology, parse_slice};
-use super::types::{AcceleratorArgs, AcceleratorChoice, ChoiceOrder, Resources};
+use super::types::{AcceleratorArgs, AcceleratorChoice, AlternativeFields, ChoiceOrder, Resources};
 use serde_json::{Map, Value};
 
 const RESOURCE_FIELDS: &[&str] = &[
     "accelerators",
+    "gpus",
     "any_of",
     "ordered",
     "candidates",
@@ -26,7 +29,14 @@ const RESOURCE_FIELDS: &[&str] = &[
 ];
 
 /// Fields allowed inside one entry of `any_of` / `ordered`.
-const ENTRY_FIELDS: &[&str] = &["accelerators", "use_spot", "cpus", "memory", "infra"];
+const ENTRY_FIELDS: &[&str] = &[
+    "accelerators",
+    "gpus",
+    "use_spot",
+    "cpus",
+    "memory",
+    "infra",
+];
 
 /// SkyPilot resource fields that Spillway accepts and ignores, with a warning.
 const SKYPILOT_IGNORED: &[&str] = &[
@@ -43,7 +53,43 @@ const SKYPILOT_IGNORED: &[&str] = &[
     "job_recovery",
     "spot_recovery",
     "autostop",
+    "ephemeral_storage",
+    "local_disk",
+    "max_hourly_cost",
+    "priority_class",
+    "volumes",
 ];
+
+/// What a resources section or one of its entries sets besides accelerators.
+#[derive(Default)]
+struct Fields {
+    use_spot: Option<bool>,
+    cpus: Option<String>,
+    memory: Option<String>,
+    infra: Option<String>,
+}
+
+/// `accelerators`, or its alias `gpus`, of a section or an entry at `path`.
+fn accelerators_field<'v>(
+    w: &mut Walk<'_>,
+    path: &str,
+    m: &'v Map<String, Value>,
+) -> Option<(String, &'v Value)> {
+    let acc = m.get("accelerators").filter(|v| !v.is_null());
+    let gpus = m.get("gpus").filter(|v| !v.is_null());
+    match (acc, gpus) {
+        (Some(_), Some(_)) => {
+            w.error(
+                &join(path, "gpus"),
+                "gpus is another name for accelerators: give one of them",
+            );
+            None
+        }
+        (Some(a), None) => Some((join(path, "accelerators"), a)),
+        (None, Some(g)) => Some((join(path, "gpus"), g)),
+        (None, None) => None,
+    }
+}
 
 /// Parses `resources`, returning them and `resources.priority` if given there.
 pub(super) fn parse_resources(w: &mut Walk<'_>, v: Option<&Value>) -> (Resources, Option<u32>) {
@@ -59,39 +105,49 @@ pub(super) fn parse_resources(w: &mut Walk<'_>, v: Option<&Value>) -> (Resources
     };
     check_keys(w, "resources", m, RESOURCE_FIELDS);
     let mut res = Resources::default();
-    scalars(w, "resources", m, &mut res);
+    let fields = scalars(w, "resources", m);
+    res.use_spot = fields.use_spot.unwrap_or(false);
+    res.cpus = fields.cpus;
+    res.memory = fields.memory;
+    res.infra = fields.infra;
     let priority = m
         .get("priority")
         .and_then(|p| w.integer("resources.priority", p, 0, 1000))
         .map(|p| p as u32);
 
-    let forms: Vec<&str> = ["accelerators", "any_of", "ordered", "candidates"]
+    let lists: Vec<&str> = ["any_of", "ordered", "candidates"]
         .into_iter()
         .filter(|k| m.get(*k).is_some_and(|v| !v.is_null()))
         .collect();
-    if forms.len() > 1 {
+    if lists.len() > 1 {
         w.error(
             "resources",
             format!(
                 "set only one of {}: they are alternative ways to list accelerators",
-                forms.join(", ")
+                lists.join(", ")
             ),
         );
         return (res, priority);
     }
-    if let Some(acc) = m.get("accelerators").filter(|v| !v.is_null()) {
-        let (choices, order) = accelerators(w, "resources.accelerators", acc);
-        res.accelerators = choices;
-        res.order = order;
-    }
-    for (key, order) in [
-        ("any_of", ChoiceOrder::AnyOf),
-        ("ordered", ChoiceOrder::Ordered),
-        ("candidates", ChoiceOrder::Ordered),
-    ] {
-        if let Some(list) = m.get(key).filter(|v| !v.is_null()) {
-            res.order = order;
-            res.accelerators = entries(w, &join("resources", key), list, &mut res);
+    // The section's accelerators: the job's choices, or, with `any_of`/`ordered`, what an
+    // entry without its own uses (SkyPilot reads each entry over the section's fields).
+    let top = accelerators_field(w, "resources", m).map(|(p, acc)| accelerators(w, &p, acc));
+    match lists.first() {
+        None => {
+            if let Some((choices, order)) = top {
+                res.accelerators = choices;
+                res.order = order;
+            }
+        }
+        Some(&key) => {
+            res.order = if key == "any_of" {
+                ChoiceOrder::AnyOf
+            } else {
+                ChoiceOrder::Ordered
+            };
+            let top = top.map(|(c, _)| c).unwrap_or_default();
+            let list = &m[key];
+            entries(w, &join("resources", key), list, &top, &mut res);
             if key == "candidates" {
                 w.warnings.push(super::SpecWarning {
                     path: "resources.candidates".into(),
@@ -156,76 +212,83 @@ fn check_keys(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>, allowed: &[&
     }
 }
 
-/// The clouds SkyPilot's `infra` names (`aws`, `gcp/us-central1`, `k8s/my-context`).
-const SKYPILOT_CLOUDS: &[&str] = &[
-    "aws",
-    "azure",
-    "cudo",
-    "do",
-    "fluidstack",
-    "gcp",
-    "hyperbolic",
-    "ibm",
-    "k8s",
-    "kubernetes",
-    "lambda",
-    "nebius",
-    "oci",
-    "paperspace",
-    "runpod",
-    "scp",
-    "ssh",
-    "vast",
-    "vsphere",
-];
-
-fn is_skypilot_cloud(infra: &str) -> bool {
-    let cloud = infra.split('/').next().unwrap_or("").trim();
-    SKYPILOT_CLOUDS
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(cloud))
-}
-
-/// `use_spot`, `cpus`, `memory`, `infra`.
-fn scalars(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>, res: &mut Resources) {
+/// `use_spot`, `cpus`, `memory`, `infra` of a section or an entry at `path`.
+fn scalars(w: &mut Walk<'_>, path: &str, m: &Map<String, Value>) -> Fields {
+    let mut out = Fields::default();
     if let Some(v) = m.get("use_spot").filter(|v| !v.is_null()) {
-        res.use_spot = w.boolean(&join(path, "use_spot"), v).unwrap_or(false) || res.use_spot;
+        out.use_spot = w.boolean(&join(path, "use_spot"), v);
     }
-    for key in ["cpus", "memory"] {
-        if let Some(v) = m.get(key).filter(|v| !v.is_null()) {
-            let p = join(path, key);
-            if let Some(s) = w.string(&p, v) {
-                let digits = s.strip_suffix('+').unwrap_or(&s);
-                if digits
-                    .parse::<f64>()
-                    .map_or(true, |x| x.is_nan() || x <= 0.0)
-                {
-                    w.error(
-                        &p,
-                        format!(
-                            "invalid amount '{s}': write a number such as 8 or 8+ (at least 8)"
-                        ),
-                    );
-                } else if key == "cpus" {
-                    res.cpus = Some(s);
-                } else {
-                    res.memory = Some(s);
-                }
+    if let Some(v) = m.get("cpus").filter(|v| !v.is_null()) {
+        let p = join(path, "cpus");
+        if let Some(s) = w.string(&p, v) {
+            let digits = s.strip_suffix('+').unwrap_or(&s);
+            if positive(digits) {
+                out.cpus = Some(s);
+            } else {
+                w.error(
+                    &p,
+                    format!("invalid amount '{s}': write a number such as 8 or 8+ (at least 8)"),
+                );
+            }
+        }
+    }
+    if let Some(v) = m.get("memory").filter(|v| !v.is_null()) {
+        let p = join(path, "memory");
+        if let Some(s) = w.string(&p, v) {
+            match memory_gib(&s) {
+                Some(gib) => out.memory = Some(gib),
+                None => w.error(
+                    &p,
+                    format!(
+                        "invalid amount '{s}': write GiB such as 32, 32GB or 32+ (at least 32)"
+                    ),
+                ),
             }
         }
     }
     if let Some(v) = m.get("infra").filter(|v| !v.is_null()) {
         let p = join(path, "infra");
-        match w.string(&p, v) {
-            // SkyPilot's `infra: aws` (or `gcp/us-central1`) names a cloud, not one of
-            // Spillway's pools or executors: kept, it would make the job unplaceable.
-            Some(i) if is_skypilot_cloud(&i) => w.ignored(
-                &p,
-                "names a SkyPilot cloud; Spillway's infra names a pool or an executor kind",
-            ),
-            other => res.infra = other,
+        if let Some(i) = w.string(&p, v) {
+            match super::infra::check_infra(i.trim()) {
+                Ok(()) => out.infra = Some(i.trim().to_string()),
+                Err(e) => w.error(&p, e),
+            }
         }
     }
+    out
+}
+
+fn positive(digits: &str) -> bool {
+    digits
+        .trim()
+        .parse::<f64>()
+        .is_ok_and(|x| x.is_finite() && x > 0.0)
+}
+
+/// SkyPilot's memory in GiB (`32`, `32+`, `32GB`, `80GB+`, `1TB`), as Spillway keeps it:
+/// the number of GiB with its `+` (`32`, `80+`). SkyPilot reads `GB` as GiB; so does this.
+fn memory_gib(text: &str) -> Option<String> {
+    let t = text.trim();
+    let (t, plus) = match t.strip_suffix('+') {
+        Some(rest) => (rest.trim_end(), "+"),
+        None => (t, ""),
+    };
+    let lower = t.to_ascii_lowercase();
+    let (digits, factor) = [
+        ("tib", 1024.0),
+        ("tb", 1024.0),
+        ("gib", 1.0),
+        ("gb", 1.0),
+        ("g", 1.0),
+    ]
+    .iter()
+    .find_map(|(unit, f)| lower.strip_suffix(unit).map(|d| (d.trim().to_string(), *f)))
+    .unwrap_or((lower.clone(), 1.0));
+    if !positive(&digits) {
+        return None;
+    }
+    let gib = digits.parse::<f64>().ok()? * factor;
+    Some(format!("{gib}{plus}"))
 }
 
 /// `accelerators:` in its string, list or map/set form.
@@ -283,16 +346,12 @@ fn accelerators(w: &mut Walk<'_>, path: &str, v: &Value) -> (Vec<AcceleratorChoi
     }
 }
 
+/// The same accelerator at the same count twice is a slip; at several counts (`{L4:1, L4:4}`)
+/// it is a set of alternatives like any other.
 fn dedup(w: &mut Walk<'_>, path: &str, choices: &[AcceleratorChoice]) {
     for (i, c) in choices.iter().enumerate() {
-        if choices[..i].iter().any(|o| o.accelerator == c.accelerator) {
-            w.error(
-                path,
-                format!(
-                    "{} is listed twice: keep one count per accelerator",
-                    c.accelerator
-                ),
-            );
+        if choices[..i].contains(c) {
+            w.error(path, format!("{c} is listed twice: keep one"));
         }
     }
 }
@@ -331,30 +390,28 @@ fn choice(
     let count_given = count_text.is_some();
     let count = match count_text {
         None => 1,
-        Some(c) => {
-            match c.parse::<u32>() {
-                Ok(0) => {
-                    w.error(path, format!("count of {name} must be at least 1"));
-                    return None;
-                }
-                Ok(n) => n,
-                Err(_) if c.starts_with('-') => {
-                    w.error(
-                        path,
-                        format!("count of {name} must be at least 1, found {c}"),
-                    );
-                    return None;
-                }
-                Err(_) if c.parse::<f64>().is_ok() => {
-                    w.error(path, format!("fractional count '{c}' of {name}: Spillway hands out whole accelerators"));
-                    return None;
-                }
-                Err(_) => {
-                    w.error(path, format!("count '{c}' of {name} is not a whole number"));
-                    return None;
-                }
+        Some(c) => match c.parse::<u32>() {
+            Ok(0) => {
+                w.error(path, format!("count of {name} must be at least 1"));
+                return None;
             }
-        }
+            Ok(n) => n,
+            Err(_) if c.starts_with('-') => {
+                w.error(
+                    path,
+                    format!("count of {name} must be at least 1, found {c}"),
+                );
+                return None;
+            }
+            Err(_) if c.parse::<f64>().is_ok() => {
+                w.error(path, format!("fractional count '{c}' of {name}: Spillway hands out whole accelerators and never shares one between jobs: ask for {name}:1"));
+                return None;
+            }
+            Err(_) => {
+                w.error(path, format!("count '{c}' of {name} is not a whole number"));
+                return None;
+            }
+        },
     };
     if name.is_empty() {
         w.error(path, "missing accelerator name before ':'");
@@ -410,16 +467,27 @@ fn slice_choice(
     })
 }
 
-/// `any_of:` / `ordered:` lists of resource entries, each with its own `accelerators`.
-fn entries(w: &mut Walk<'_>, path: &str, v: &Value, res: &mut Resources) -> Vec<AcceleratorChoice> {
+/// `any_of:` / `ordered:` lists of resource entries. Each entry keeps its own `use_spot` and
+/// `infra`; one without `accelerators` takes the section's (`top`).
+fn entries(
+    w: &mut Walk<'_>,
+    path: &str,
+    v: &Value,
+    top: &[AcceleratorChoice],
+    res: &mut Resources,
+) {
     let Value::Array(items) = v else {
         w.error(
             path,
             format!("expected a list of resource entries, found {}", kind(v)),
         );
-        return Vec::new();
+        return;
     };
-    let mut out = Vec::new();
+    if items.is_empty() {
+        w.error(path, "empty list: give at least one entry");
+    }
+    let mut choices = Vec::new();
+    let mut alternatives = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
         let Value::Object(m) = item else {
@@ -430,12 +498,93 @@ fn entries(w: &mut Walk<'_>, path: &str, v: &Value, res: &mut Resources) -> Vec<
             continue;
         };
         check_keys(w, &p, m, ENTRY_FIELDS);
-        scalars(w, &p, m, res);
-        match m.get("accelerators").filter(|v| !v.is_null()) {
-            Some(acc) => out.extend(accelerators(w, &join(&p, "accelerators"), acc).0),
-            None => w.error(&p, "missing accelerators"),
+        let fields = scalars(w, &p, m);
+        res.cpus = res.cpus.take().or(fields.cpus);
+        res.memory = res.memory.take().or(fields.memory);
+        let own = AlternativeFields {
+            use_spot: fields.use_spot,
+            infra: fields.infra,
+        };
+        let these = match accelerators_field(w, &p, m) {
+            Some((ap, acc)) => accelerators(w, &ap, acc).0,
+            None if !top.is_empty() => top.to_vec(),
+            None => {
+                w.error(
+                    &p,
+                    "missing accelerators: give them here or in resources.accelerators",
+                );
+                Vec::new()
+            }
+        };
+        for c in these {
+            if choices
+                .iter()
+                .zip(&alternatives)
+                .any(|(oc, oa)| *oc == c && *oa == own)
+            {
+                // Entries that differ only in fields Spillway ignores (`region`, `cloud`)
+                // are one alternative here.
+                continue;
+            }
+            choices.push(c);
+            alternatives.push(own.clone());
         }
     }
-    dedup(w, path, &out);
-    out
+    settle_alternatives(w, path, res, &mut alternatives);
+    if alternatives
+        .iter()
+        .all(|a| *a == AlternativeFields::default())
+    {
+        alternatives.clear();
+    }
+    res.accelerators = choices;
+    res.alternatives = alternatives;
+}
+
+/// Folds what every alternative sets alike into the section, so that only real differences
+/// stay per alternative. Spillway's placement takes one `use_spot` and one `infra` per job
+/// for now: alternatives that differ in `use_spot` run on demand (never on spot capacity one
+/// of them refused), with a warning. Alternatives in different `infra` keep theirs, and the
+/// service refuses at submit what its placement could not keep apart.
+fn settle_alternatives(
+    w: &mut Walk<'_>,
+    path: &str,
+    res: &mut Resources,
+    alternatives: &mut [AlternativeFields],
+) {
+    if alternatives.is_empty() {
+        return;
+    }
+    let spots: Vec<bool> = alternatives
+        .iter()
+        .map(|a| a.use_spot.unwrap_or(res.use_spot))
+        .collect();
+    if spots.iter().all(|s| *s == spots[0]) {
+        res.use_spot = spots[0];
+        alternatives.iter_mut().for_each(|a| a.use_spot = None);
+    } else {
+        for (a, s) in alternatives.iter_mut().zip(spots) {
+            a.use_spot = Some(s);
+        }
+        res.use_spot = false;
+        w.warnings.push(super::SpecWarning {
+            path: path.to_string(),
+            message: "alternatives differ in use_spot: each keeps its own in the spec, but Spillway places a job on one kind of capacity for now, so every alternative runs on demand (never on spot capacity an alternative refused)".into(),
+        });
+    }
+    let infras: Vec<Option<String>> = alternatives
+        .iter()
+        .map(|a| a.infra.clone().or_else(|| res.infra.clone()))
+        .collect();
+    if infras.iter().all(|i| *i == infras[0]) {
+        res.infra = infras[0].clone();
+        alternatives.iter_mut().for_each(|a| a.infra = None);
+    } else {
+        // Kept per alternative; the service checks at submit that each alternative's
+        // accelerator is only found within its own infra.
+        for (a, i) in alternatives.iter_mut().zip(infras) {
+            a.infra = i;
+        }
+        res.infra = None;
+    }
 }

@@ -52,7 +52,8 @@ fn skypilot_forms_of_accelerators() {
         "run: x\nresources:\n  any_of:\n    - accelerators: H100:8\n    - accelerators: A100:8\n      use_spot: true\n",
     );
     assert_eq!(any.spec.resources.order, ChoiceOrder::AnyOf);
-    assert!(any.spec.resources.use_spot);
+    let r = &any.spec.resources;
+    assert_eq!((r.use_spot_of(0), r.use_spot_of(1)), (false, true));
 }
 
 #[test]
@@ -101,8 +102,8 @@ fn skypilot_fields_we_ignore_are_warnings() {
 #[test]
 fn error_names_the_list_item() {
     assert_eq!(
-        err("run: x\nresources:\n  accelerators: [H100:8, H10:8]\n"),
-        "resources.accelerators[1]: unknown accelerator 'H10': did you mean H100, H200?"
+        err("run: x\nresources:\n  accelerators: [H100:8, h100mega:8]\n"),
+        "resources.accelerators[1]: unknown accelerator 'h100mega': did you mean H100-MEGA?"
     );
 }
 
@@ -260,13 +261,163 @@ fn pipelines_are_several_jobs_and_job_groups_are_refused() {
 }
 
 #[test]
-fn skypilot_cloud_infra_is_a_warning_and_a_pool_name_is_kept() {
+fn infra_keeps_skypilot_clouds_and_pool_names_alike() {
     let p = ok("run: x\nresources:\n  infra: gcp/us-central1\n  accelerators: H100\n");
-    assert_eq!(p.spec.resources.infra, None);
-    assert_eq!(
-        p.warnings[0].to_string(),
-        "resources.infra: ignored: names a SkyPilot cloud; Spillway's infra names a pool or an executor kind"
-    );
+    assert_eq!(p.spec.resources.infra.as_deref(), Some("gcp/us-central1"));
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     let p = ok("run: x\nresources:\n  infra: slurm\n");
     assert_eq!(p.spec.resources.infra.as_deref(), Some("slurm"));
+    assert_eq!(
+        err("run: x\nresources:\n  infra: aws//x\n"),
+        "resources.infra: invalid infra 'aws//x': write a pool's name, an executor kind (local, slurm, ray) or SkyPilot's cloud[/region[/zone]] such as gcp/us-central1"
+    );
+}
+
+#[test]
+fn each_alternative_keeps_its_own_use_spot_and_infra() {
+    // The case: H100 on demand first, else L4 on spot. Spillway places a job on one
+    // kind of capacity for now, so it runs on demand, and says so.
+    let p = ok(
+        "run: x\nresources:\n  ordered:\n    - {accelerators: H100:1, use_spot: false}\n    - {accelerators: A10G:1, use_spot: true}\n",
+    );
+    let r = &p.spec.resources;
+    assert_eq!(r.order, ChoiceOrder::Ordered);
+    assert_eq!(r.accelerators[0].to_string(), "H100:1");
+    assert_eq!((r.use_spot_of(0), r.use_spot_of(1)), (false, true));
+    assert!(!r.use_spot);
+    assert!(
+        p.warnings[0]
+            .message
+            .contains("alternatives differ in use_spot")
+    );
+    // Alike in every alternative: folded into the section.
+    let p = ok(
+        "run: x\nresources:\n  use_spot: true\n  any_of:\n    - {accelerators: H100:1, infra: aws}\n    - {accelerators: A100:1, infra: aws}\n",
+    );
+    let r = &p.spec.resources;
+    assert!(r.use_spot && r.alternatives.is_empty());
+    assert_eq!(r.infra.as_deref(), Some("aws"));
+    assert_eq!(r.infra_of(1), Some("aws"));
+    let p = ok(
+        "run: x\nresources:\n  any_of:\n    - {accelerators: H100:1, infra: aws}\n    - {accelerators: A100:1, infra: gcp}\n",
+    );
+    let r = &p.spec.resources;
+    assert_eq!(
+        (r.infra_of(0), r.infra_of(1), r.infra.as_deref()),
+        (Some("aws"), Some("gcp"), None)
+    );
+}
+
+#[test]
+fn accelerators_combine_with_any_of_as_in_skypilot() {
+    // Entries without accelerators take the section's; an entry's own wins.
+    let p = ok(
+        "run: x\nresources:\n  accelerators: H100:8\n  any_of:\n    - infra: aws\n    - infra: aws\n      use_spot: true\n    - accelerators: A100:8\n      infra: aws\n",
+    );
+    let r = &p.spec.resources;
+    let got: Vec<String> = r.accelerators.iter().map(ToString::to_string).collect();
+    assert_eq!(got, ["H100:8", "H100:8", "A100:8"]);
+    assert!(r.use_spot_of(1));
+    assert!(!r.use_spot_of(2));
+    assert_eq!(
+        err("run: x\nresources:\n  any_of:\n    - use_spot: true\n"),
+        "resources.any_of[0]: missing accelerators: give them here or in resources.accelerators"
+    );
+}
+
+#[test]
+fn one_accelerator_at_several_counts_and_the_gpus_alias() {
+    let p = ok("run: x\nresources:\n  accelerators: {H100:1, H100:2, A100:4}\n");
+    let got: Vec<String> = p
+        .spec
+        .resources
+        .accelerators
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(got, ["A100:4", "H100:1", "H100:2"]);
+    assert_eq!(
+        err("run: x\nresources:\n  accelerators: [H100:1, h100:1]\n"),
+        "resources.accelerators: H100:1 is listed twice: keep one"
+    );
+    let p = ok("run: x\nresources:\n  gpus: H100:8\n");
+    assert_eq!(p.spec.resources.accelerators[0].to_string(), "H100:8");
+    assert_eq!(
+        err("run: x\nresources:\n  gpus: H100\n  accelerators: H100\n"),
+        "resources.gpus: gpus is another name for accelerators: give one of them"
+    );
+}
+
+#[test]
+fn fractional_counts_are_refused_with_what_to_ask_for() {
+    assert_eq!(
+        err("run: x\nresources:\n  accelerators: H100:0.5\n"),
+        "resources.accelerators: fractional count '0.5' of H100: Spillway hands out whole accelerators and never shares one between jobs: ask for H100:1"
+    );
+}
+
+#[test]
+fn memory_takes_skypilots_units() {
+    for (written, kept) in [
+        ("32", "32"),
+        ("32GB", "32"),
+        ("80GB+", "80+"),
+        ("64 GiB", "64"),
+        ("1TB", "1024"),
+        ("16+", "16+"),
+    ] {
+        let p = ok(&format!("run: x\nresources:\n  memory: {written}\n"));
+        assert_eq!(p.spec.resources.memory.as_deref(), Some(kept), "{written}");
+    }
+    assert!(
+        err("run: x\nresources:\n  memory: lots\n")
+            .starts_with("resources.memory: invalid amount 'lots'")
+    );
+}
+
+#[test]
+fn fields_skypilot_has_and_spillway_does_not_use_are_warnings() {
+    let p = ok(
+        "run: x\nvolume_mounts: []\nmanaged_secrets: {}\nfile_mounts_mapping: {}\napi_server_access: true\nvolumes: {}\npool: p\nresources:\n  ephemeral_storage: 100\n  local_disk: nvme\n  max_hourly_cost: 3\n  priority_class: high\n",
+    );
+    let paths: Vec<&str> = p.warnings.iter().map(|w| w.path.as_str()).collect();
+    for field in [
+        "volume_mounts",
+        "managed_secrets",
+        "file_mounts_mapping",
+        "api_server_access",
+        "volumes",
+        "pool",
+        "resources.ephemeral_storage",
+        "resources.local_disk",
+        "resources.max_hourly_cost",
+        "resources.priority_class",
+    ] {
+        assert!(paths.contains(&field), "{field} not in {paths:?}");
+    }
+}
+
+#[test]
+fn workdir_says_where_it_is_read_and_git_is_refused_with_what_to_write() {
+    let p = ok("run: x\nworkdir: ~/code\n");
+    assert!(p.warnings[0].message.contains("home directory of the user"));
+    let p = ok("run: x\nworkdir: ./code\n");
+    assert!(
+        p.warnings[0]
+            .message
+            .contains("relative to the working directory of the Spillway server")
+    );
+    assert!(ok("run: x\nworkdir: /srv/code\n").warnings.is_empty());
+    assert_eq!(
+        err("run: x\nworkdir: {url: https://github.com/x/y, ref: main}\n"),
+        "workdir: a git workdir ({url, ref}) is not checked out by Spillway: leave workdir out and start setup with `git clone https://github.com/x/y . && git checkout main`"
+    );
+    assert_eq!(
+        expand_workdir("~/code", Some(std::path::Path::new("/home/u"))),
+        std::path::PathBuf::from("/home/u/code")
+    );
+    assert_eq!(
+        expand_workdir("~x", Some(std::path::Path::new("/h"))),
+        std::path::PathBuf::from("~x")
+    );
 }

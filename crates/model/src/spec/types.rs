@@ -71,13 +71,17 @@ pub struct Resources {
     pub accelerators: Vec<AcceleratorChoice>,
     /// Whether the alternatives are in order of preference or equally good.
     pub order: ChoiceOrder,
-    /// Whether spot (preemptible) capacity is acceptable.
+    /// `use_spot` of the section: true asks for spot (preemptible) capacity only, SkyPilot's
+    /// rule. An alternative of `any_of`/`ordered` may set its own ([`Resources::use_spot_of`]);
+    /// when every alternative sets the same value, this is it.
     pub use_spot: bool,
     /// CPUs per node, as SkyPilot writes it (`8`, `8+`); advisory for the local executor.
     pub cpus: Option<String>,
     /// Memory per node in GiB, as SkyPilot writes it (`32`, `32+`); advisory.
     pub memory: Option<String>,
-    /// Restricts placement to pools with this name or executor (`local`, `slurm`).
+    /// Restricts placement: a pool's name, an executor kind (`local`, `slurm`, `ray`), or
+    /// SkyPilot's `cloud[/region[/zone]]` matched against pools' provider, region and zone
+    /// ([`super::infra_matches`]). When every alternative names the same, this is it.
     pub infra: Option<String>,
     /// TPU slices named by the job (`tpu-v5p` -> `tpu-v5p-32`), by the accelerator of the
     /// choice they became. Such a choice is one gang of the slice's chips, never less.
@@ -86,9 +90,42 @@ pub struct Resources {
     /// SkyPilot's `accelerator_args`, kept for the executors that can use them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accelerator_args: Option<AcceleratorArgs>,
+    /// What each alternative of `any_of`/`ordered` sets for itself, by the index of its
+    /// choice in `accelerators`; empty when no entry sets anything of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<AlternativeFields>,
+}
+
+/// The fields one entry of `any_of`/`ordered` sets for itself. SkyPilot reads each entry as a
+/// whole resources section over the section's own fields, so an entry's value wins and a
+/// missing one falls back to the section's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AlternativeFields {
+    /// The entry's own `use_spot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_spot: Option<bool>,
+    /// The entry's own `infra`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infra: Option<String>,
 }
 
 impl Resources {
+    /// Whether the alternative at `index` of `accelerators` asks for spot capacity (only).
+    pub fn use_spot_of(&self, index: usize) -> bool {
+        self.alternatives
+            .get(index)
+            .and_then(|a| a.use_spot)
+            .unwrap_or(self.use_spot)
+    }
+
+    /// The `infra` the alternative at `index` of `accelerators` is restricted to.
+    pub fn infra_of(&self, index: usize) -> Option<&str> {
+        self.alternatives
+            .get(index)
+            .and_then(|a| a.infra.as_deref())
+            .or(self.infra.as_deref())
+    }
+
     /// A choice as the user reads it back, in both forms for TPUs: `tpu-v5p-32 = 16 chips`
     /// when written as a slice, `tpu-v5p:16 = tpu-v5p-32` when written as chips.
     pub fn describe(&self, choice: &AcceleratorChoice) -> String {

@@ -130,7 +130,10 @@ impl Executor for LocalExecutor {
         std::fs::create_dir_all(&adir).map_err(prepare(&adir))?;
         req.prepare_checkpoint_dir()?;
         let workdir = match &req.spec.workdir {
-            Some(w) => PathBuf::from(w),
+            Some(w) => spillway_model::spec::expand_workdir(
+                w,
+                std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+            ),
             None => {
                 let w = jdir.join("work");
                 std::fs::create_dir_all(&w).map_err(prepare(&w))?;
@@ -170,6 +173,11 @@ impl Executor for LocalExecutor {
             "SPILLWAY_RESTART_COUNT",
             "SPILLWAY_CHECKPOINT_DIR",
             "CUDA_VISIBLE_DEVICES",
+            "SKYPILOT_TASK_ID",
+            "SKYPILOT_NUM_NODES",
+            "SKYPILOT_NUM_GPUS_PER_NODE",
+            "SKYPILOT_NODE_RANK",
+            "SKYPILOT_NODE_IPS",
         ];
         if let Some(acc) = &req.accelerator {
             ours.extend(visibility_vars(acc).iter().copied());
@@ -204,6 +212,10 @@ impl Executor for LocalExecutor {
             .env("SPILLWAY_RESUMED", if req.resume { "1" } else { "0" })
             .env("SPILLWAY_RESTART_COUNT", req.restart_count.to_string())
             .env("SPILLWAY_CHECKPOINT_DIR", &req.checkpoint_dir)
+            .envs(req.skypilot_env())
+            // One node, this machine: SkyPilot's single-node values.
+            .env("SKYPILOT_NODE_RANK", "0")
+            .env("SKYPILOT_NODE_IPS", "127.0.0.1")
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

@@ -95,6 +95,19 @@ pub struct LaunchRequest {
 }
 
 impl LaunchRequest {
+    /// The variables SkyPilot gives a task that are the same on every node: its id, how many
+    /// nodes it has and the accelerators on each (`SKYPILOT_NODE_RANK` and
+    /// `SKYPILOT_NODE_IPS` depend on the node, and are set where it runs).
+    pub(crate) fn skypilot_env(&self) -> Vec<(&'static str, String)> {
+        let nodes = self.spec.num_nodes.max(1);
+        let per_node = (self.accelerators.len() as u32).div_ceil(nodes);
+        vec![
+            ("SKYPILOT_TASK_ID", format!("spillway-job-{}", self.job)),
+            ("SKYPILOT_NUM_NODES", nodes.to_string()),
+            ("SKYPILOT_NUM_GPUS_PER_NODE", per_node.to_string()),
+        ]
+    }
+
     /// Creates the checkpoint directory.
     pub(crate) fn prepare_checkpoint_dir(&self) -> Result<(), ExecError> {
         std::fs::create_dir_all(&self.checkpoint_dir).map_err(|source| ExecError::Prepare {

@@ -16,6 +16,18 @@ macro_rules! secrets_line {
     };
 }
 
+/// SkyPilot's per-node variables, from the engine's own: the node's rank (Slurm's
+/// `SLURM_NODEID`, else 0) and the nodes' addresses, one per line, rank 0 first (Slurm's node
+/// list resolved to IPv4 addresses, else this node's first address).
+macro_rules! skypilot_node_lines {
+    () => {
+        r#"export SKYPILOT_NODE_RANK="${SLURM_NODEID:-0}"
+if [ -n "${SLURM_JOB_NODELIST:-}" ] && command -v scontrol >/dev/null 2>&1; then SKYPILOT_NODE_IPS=$(for h in $(scontrol show hostnames "$SLURM_JOB_NODELIST"); do getent ahostsv4 "$h" | { read -r ip _ && echo "$ip"; }; done); fi
+if [ -z "${SKYPILOT_NODE_IPS:-}" ]; then read -r SKYPILOT_NODE_IPS _ < <(hostname -I 2>/dev/null); fi
+export SKYPILOT_NODE_IPS="${SKYPILOT_NODE_IPS:-127.0.0.1}""#
+    };
+}
+
 /// The secrets line alone, for tests.
 #[cfg(test)]
 pub(super) const SECRETS_LINE: &str = secrets_line!();
@@ -26,7 +38,10 @@ pub(super) const WRAPPER: &str = concat!(
     r#"rc=0
 "#,
     secrets_line!(),
+    "\n",
+    skypilot_node_lines!(),
     r#"
+case "${SPILLWAY_WORKDIR:-}" in "~" | "~/"*) SPILLWAY_WORKDIR="$HOME${SPILLWAY_WORKDIR#"~"}" ;; esac
 if [ -n "${SPILLWAY_WORKDIR:-}" ]; then cd "$SPILLWAY_WORKDIR" || exit 96; fi
 if [ -n "${SPILLWAY_SETUP:-}" ]; then bash -c "$SPILLWAY_SETUP" || rc=$?; fi
 if [ "$rc" -eq 0 ]; then bash -c "$SPILLWAY_RUN"; rc=$?; fi
@@ -46,6 +61,9 @@ pub(super) fn run_text(req: &LaunchRequest) -> String {
 /// Ray's GPU assignment).
 pub(super) fn attempt_env(req: &LaunchRequest, workdir: Option<&Path>) -> BTreeMap<String, String> {
     let mut env = req.spec.envs.clone();
+    for (k, v) in req.skypilot_env() {
+        env.insert(k.into(), v);
+    }
     env.insert("SPILLWAY_ATTEMPT".into(), req.attempt.to_string());
     env.insert(
         "SPILLWAY_RESUMED".into(),
@@ -120,5 +138,27 @@ mod tests {
         let req = request("setup: exit 4\nrun: echo ran\n");
         let (code, out) = run(&attempt_env(&req, None));
         assert_eq!((code, out.as_str()), (Some(4), ""));
+    }
+
+    #[test]
+    fn the_job_sees_skypilots_variables() {
+        let mut req = request(
+            "run: echo $SKYPILOT_TASK_ID $SKYPILOT_NUM_NODES $SKYPILOT_NUM_GPUS_PER_NODE $SKYPILOT_NODE_RANK; echo \"$SKYPILOT_NODE_IPS\" | wc -l\nenvs: {SKYPILOT_NUM_NODES: 9}\n",
+        );
+        req.accelerators = vec![0, 1];
+        let (code, out) = run(&attempt_env(&req, None));
+        assert_eq!((code, out.as_str()), (Some(0), "spillway-job-3 1 2 0\n1\n"));
+    }
+
+    #[test]
+    fn a_workdir_under_home_is_the_nodes_home() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join("w")).unwrap();
+        let req = request("run: pwd\n");
+        let mut env = attempt_env(&req, Some(Path::new("~/w")));
+        env.insert("HOME".into(), home.path().display().to_string());
+        let (code, out) = run(&env);
+        let want = home.path().join("w").canonicalize().unwrap();
+        assert_eq!((code, out.trim()), (Some(0), want.to_str().unwrap()));
     }
 }

@@ -193,7 +193,10 @@ fn job_spec(
 ) -> Result<SlurmJobSpec, ExecError> {
     let jdir = job_dir(data_dir, req.job);
     let workdir = match &req.spec.workdir {
-        Some(w) => PathBuf::from(w),
+        Some(w) => spillway_model::spec::expand_workdir(
+            w,
+            std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+        ),
         None => jdir.join("work"),
     };
     req.prepare_checkpoint_dir()?;

@@ -14,6 +14,7 @@ mod recovery;
 mod reports;
 mod spot;
 mod status;
+mod submit_checks;
 
 use crate::config::{Config, ExecutorKind, PoolEngine, PricePlan};
 use crate::executor::{Executor, FaultyExecutor, LocalExecutor, RayExecutor, SlurmExecutor};
@@ -276,11 +277,12 @@ impl Service {
     pub async fn submit_with(
         &self,
         tenant: String,
-        spec: JobSpec,
+        mut spec: JobSpec,
         idempotency_key: Option<String>,
         secrets: &SecretValues,
     ) -> Result<Submitted, ServiceError> {
-        self.check_placeable(&spec)?;
+        check_submit(&self.config, &mut spec)?;
+        submit_checks::check_local_workdir(&self.config, &spec)?;
         if let Some(before) = spec.after {
             match self.store.job(JobId(before)).await? {
                 Some(j) if j.tenant == tenant => {}
@@ -327,15 +329,6 @@ impl Service {
         Ok(submitted)
     }
 
-    /// Refuses at submit a job that no declared pool could ever run, so that it does not wait
-    /// forever.
-    fn check_placeable(&self, spec: &JobSpec) -> Result<(), ServiceError> {
-        // Whether it can ever run does not depend on its tenant, time or deadline.
-        let job = machine_job(JobId(0), "", 0, None, spec);
-        can_ever_place(&machine_pools(&self.config), &job)
-            .map_err(|r| ServiceError::Unplaceable(format!("resources: {r}")))
-    }
-
     /// Cancels a job: a queued one at once, a running one by stopping its process.
     pub async fn cancel(&self, id: JobId) -> Result<Job, ServiceError> {
         self.require_leader()?;
@@ -375,4 +368,16 @@ impl Service {
     fn send(&self, cmd: Command) -> Result<(), ServiceError> {
         self.inbox.send(cmd).map_err(|_| ServiceError::Stopped)
     }
+}
+
+/// What submit checks of a spec against the declared pools, before storing it: its `infra`
+/// (resolved into what the scheduler matches, or refused), a gang's nodes, and whether any
+/// pool could ever run it, so that it does not wait forever. Public for the corpus tests.
+pub fn check_submit(config: &Config, spec: &mut JobSpec) -> Result<(), ServiceError> {
+    submit_checks::resolve_infra(config, spec)?;
+    submit_checks::check_nodes(config, spec)?;
+    // Whether it can ever run does not depend on its tenant, time or deadline.
+    let job = machine_job(JobId(0), "", 0, None, spec);
+    can_ever_place(&machine_pools(config), &job)
+        .map_err(|r| ServiceError::Unplaceable(format!("resources: {r}")))
 }
