@@ -78,7 +78,7 @@ pub fn derive(
     }
     for (i, u) in usage.iter().enumerate() {
         let ok = u.start_s.is_finite() && u.end_s.is_finite() && u.end_s >= u.start_s;
-        if !ok || !(u.chips.is_finite() && u.chips >= 0.0) {
+        if !(ok && u.chips.is_finite() && u.chips >= 0.0) {
             return Err(PlanError::field(
                 format!("{source}: record {i}"),
                 format!(

@@ -14,6 +14,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// One scenario's second-stage solution (its column values), or why it failed.
+type ScenarioSolve = Result<Vec<f64>, PlanError>;
+
 /// Above this many columns a MILP is solved by relax-and-fix instead of branch and cut.
 pub const EXACT_MILP_MAX_COLS: usize = 150_000;
 
@@ -133,8 +136,7 @@ fn solve_by_scenario(
         .clamp(1, n.max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<Vec<f64>, PlanError>>>> =
-        Mutex::new((0..n).map(|_| None).collect());
+    let results: Mutex<Vec<Option<ScenarioSolve>>> = Mutex::new((0..n).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -202,7 +204,7 @@ pub const QUARTERLY_RELAXATION_MIN_COLS: usize = 600_000;
 /// so the quarterly model's first stage is the monthly one's. Deferring work by one quarter
 /// costs three months' deferral. `None` unless the plan is monthly over whole quarters.
 fn quarterly(input: &PlanInput, scenarios: &[Scenario]) -> Option<(PlanInput, Vec<Scenario>)> {
-    if input.periods.months != 1 || input.periods.count % 3 != 0 {
+    if input.periods.months != 1 || !input.periods.count.is_multiple_of(3) {
         return None;
     }
     let mut q = input.clone();
