@@ -96,28 +96,8 @@ pub(crate) fn allocate(input: &PolicyInput<'_>, memory: &mut AttainedService) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::PolicyJob;
 
-    fn job(id: u64, sf: u32, steps: u64, thr: &[f64], age_s: f64) -> PolicyJob {
-        PolicyJob {
-            id: JobId(id),
-            scale_factor: sf,
-            throughputs: thr.to_vec(),
-            priority_weight: 1.0,
-            remaining_steps: steps,
-            time_since_arrival_s: age_s,
-            time_to_deadline_s: None,
-        }
-    }
-
-    fn input<'a>(jobs: &'a [PolicyJob], caps: &'a [u32], names: &'a [String]) -> PolicyInput<'a> {
-        PolicyInput {
-            jobs,
-            capacities: caps,
-            pool_names: names,
-            prices: &[],
-        }
-    }
+    use crate::policy::ordered::fixtures::{input, job};
 
     #[test]
     fn queues_by_attained_service_fifo_within_a_queue() {

@@ -86,6 +86,40 @@ pub(crate) fn place_in_order(input: &PolicyInput<'_>, order: &[usize]) -> Alloca
         .collect()
 }
 
+/// Test fixtures shared by the order-based policies' tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::JobId;
+    use crate::policy::{PolicyInput, PolicyJob};
+
+    /// A job of `steps` steps on `sf` accelerators, `thr` steps/s per pool, `age_s` old.
+    pub(crate) fn job(id: u64, sf: u32, steps: u64, thr: &[f64], age_s: f64) -> PolicyJob {
+        PolicyJob {
+            id: JobId(id),
+            scale_factor: sf,
+            throughputs: thr.to_vec(),
+            priority_weight: 1.0,
+            remaining_steps: steps,
+            time_since_arrival_s: age_s,
+            time_to_deadline_s: None,
+        }
+    }
+
+    /// The policy's input over `jobs` and pools of `caps` named `names`, without prices.
+    pub(crate) fn input<'a>(
+        jobs: &'a [PolicyJob],
+        caps: &'a [u32],
+        names: &'a [String],
+    ) -> PolicyInput<'a> {
+        PolicyInput {
+            jobs,
+            capacities: caps,
+            pool_names: names,
+            prices: &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,26 +65,7 @@ mod tests {
     use super::*;
     use crate::JobId;
 
-    fn job(id: u64, sf: u32, steps: u64, thr: &[f64], age_s: f64) -> PolicyJob {
-        PolicyJob {
-            id: JobId(id),
-            scale_factor: sf,
-            throughputs: thr.to_vec(),
-            priority_weight: 1.0,
-            remaining_steps: steps,
-            time_since_arrival_s: age_s,
-            time_to_deadline_s: None,
-        }
-    }
-
-    fn input<'a>(jobs: &'a [PolicyJob], caps: &'a [u32], names: &'a [String]) -> PolicyInput<'a> {
-        PolicyInput {
-            jobs,
-            capacities: caps,
-            pool_names: names,
-            prices: &[],
-        }
-    }
+    use crate::policy::ordered::fixtures::{input, job};
 
     #[test]
     fn least_remaining_work_on_the_best_pool_goes_first() {
