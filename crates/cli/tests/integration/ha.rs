@@ -137,7 +137,10 @@ fn the_follower_takes_over_a_killed_leader_and_runs_every_job_exactly_once() {
     let a = Replica::start("a", dir.path(), &config, &url);
     poll("replica a leads", || a.pools().filter(|(s, _)| *s == 200));
     let b = Replica::start("b", dir.path(), &config, &url);
-    let (status, body) = b.pools().unwrap();
+    // A follower answers "no leader is elected yet" until it has read the lease once.
+    let (status, body) = poll("replica b reads the lease", || {
+        b.pools().filter(|(_, body)| !body.contains("no leader is elected yet"))
+    });
     assert_eq!(status, 503, "{body}");
     assert!(
         body.contains(&format!("follows the leader at http://{}", a.addr)),
