@@ -139,7 +139,8 @@ fn the_follower_takes_over_a_killed_leader_and_runs_every_job_exactly_once() {
     let b = Replica::start("b", dir.path(), &config, &url);
     // A follower answers "no leader is elected yet" until it has read the lease once.
     let (status, body) = poll("replica b reads the lease", || {
-        b.pools().filter(|(_, body)| !body.contains("no leader is elected yet"))
+        b.pools()
+            .filter(|(_, body)| !body.contains("no leader is elected yet"))
     });
     assert_eq!(status, 503, "{body}");
     assert!(

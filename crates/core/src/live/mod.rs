@@ -22,12 +22,14 @@
 //!   never preempted.
 
 mod cost;
+mod load;
 mod order;
 mod policy;
 mod reason;
 mod round;
 mod types;
 
+pub use load::RunningLoad;
 pub use policy::LivePolicy;
 pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
 pub use round::can_ever_place;

@@ -62,6 +62,12 @@ impl LivePolicy {
         matches!(self, LivePolicy::Scheduler(kind) if kind != PolicyKind::PriorityBackfill)
     }
 
+    /// Whether it ranks the queue by an allocation computed over every job at once (the Gavel
+    /// names); the others order it by the jobs' own fields (priority, deadline, submission).
+    pub fn allocates(self) -> bool {
+        self.time_shares()
+    }
+
     /// Whether it paces committed capacity by what its contracts have been charged (the
     /// economics' policies), so that the drivers feed it the contracts' ledgers.
     pub fn reads_contracts(self) -> bool {

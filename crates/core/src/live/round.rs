@@ -3,6 +3,7 @@
 //! lower priorities, within tenant quotas, pool job limits and budgets.
 
 use super::cost::Economics;
+use super::load::RunningLoad;
 use super::order::{Ranking, rank};
 use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, StartReason, WaitReason};
@@ -13,14 +14,24 @@ use crate::{JobId, PolicyKind};
 use spillway_model::spec::tpu::slice_name;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A pool's state during the round.
 struct PoolRound {
     free: Vec<u32>,
+    /// Free indices beyond `free` that the input did not list ([`PoolView::free_unlisted`]).
+    unlisted: u32,
     jobs: u32,
     stopping: u32,
     reservation: Option<Reservation>,
+}
+
+impl PoolRound {
+    /// Free accelerators, listed or not.
+    fn free_count(&self) -> u32 {
+        self.free.len() as u32 + self.unlisted
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -44,11 +55,18 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
     let mut decision = Decision::default();
     // Pools the failover memory blocks are set aside before the policy ranks: a job goes on
     // to its next pool at once, and waits with the blocks as its reason when none is left.
-    let (all, blocked): (Vec<Vec<Candidate>>, Vec<Vec<BlockedPool>>) = input
-        .queued
-        .iter()
-        .map(|q| unblocked(input, q, candidates(input, q)))
-        .unzip();
+    // Only an allocation policy ranks on every job's options at once; the others order the
+    // queue by the jobs' own fields, and each job's options are worked out when it comes.
+    let allocates = input.policy.allocates();
+    let (all, blocked): (Vec<Vec<Candidate>>, Vec<Vec<BlockedPool>>) = if allocates {
+        input
+            .queued
+            .iter()
+            .map(|q| unblocked(input, q, candidates(input, q)))
+            .unzip()
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let Ranking {
         order,
         options,
@@ -56,40 +74,68 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         error,
     } = rank(input, &all);
     decision.policy_error = error;
+    let computed;
+    let load = match input.load {
+        Some(load) => load,
+        None => {
+            computed = RunningLoad::of(input.pools.len(), &input.running);
+            &computed
+        }
+    };
     let mut pools: Vec<PoolRound> = input
         .pools
         .iter()
-        .map(|p| PoolRound {
+        .enumerate()
+        .map(|(i, p)| PoolRound {
             free: usable_free(p),
-            jobs: 0,
-            stopping: 0,
+            unlisted: if p.slice.is_some() {
+                0
+            } else {
+                p.free_unlisted
+            },
+            jobs: load.jobs.get(i).copied().unwrap_or(0),
+            stopping: load.stopping.get(i).copied().unwrap_or(0),
             reservation: None,
         })
         .collect();
+    // What each tenant holds, only where quotas are set (the rest never need it).
     let mut held: HashMap<(&str, &str), u32> = HashMap::new();
     let mut spend: HashMap<&str, f64> = HashMap::new();
-    for r in &input.running {
-        let pool = &input.pools[r.pool];
-        pools[r.pool].jobs += 1;
-        if r.stopping {
-            pools[r.pool].stopping += r.accelerators.len() as u32;
+    if !input.quotas.is_empty() {
+        for r in input.running.iter() {
+            let pool = &input.pools[r.pool];
+            if let Some(acc) = pool.accelerator {
+                *held.entry((&r.tenant, acc)).or_default() += r.accelerators.len() as u32;
+            }
+            *spend.entry(&r.tenant).or_default() += pool.price.0 * r.accelerators.len() as f64;
         }
-        if let Some(acc) = pool.accelerator {
-            *held.entry((r.tenant, acc)).or_default() += r.accelerators.len() as u32;
-        }
-        *spend.entry(r.tenant).or_default() += pool.price.0 * r.accelerators.len() as f64;
     }
-    let mut stopping: Vec<bool> = input.running.iter().map(|r| r.stopping).collect();
+    // Running jobs asked to stop in this round.
+    let mut stopped: HashSet<JobId> = HashSet::new();
     let mut economics = matches!(input.policy, LivePolicy::Econ(_)).then(|| Economics::new(input));
 
     for qi in order {
+        if input
+            .stop_when_stuck
+            .is_some_and(|bounds| stuck(input, &pools, load, bounds))
+        {
+            decision.stuck = true;
+            break;
+        }
         let job = &input.queued[qi];
-        if all[qi].is_empty() {
-            let reason = if blocked[qi].is_empty() {
+        let own;
+        let (job_all, job_blocked) = if allocates {
+            (&all[qi], &blocked[qi])
+        } else {
+            own = unblocked(input, job, candidates(input, job));
+            (&own.0, &own.1)
+        };
+        if job_all.is_empty() {
+            let reason = if job_blocked.is_empty() {
                 no_pool_reason(input, job)
             } else {
                 WaitReason::Blocked {
-                    pools: blocked[qi].clone(),
+                    pools: job_blocked.clone(),
                 }
             };
             decision.waiting.push((job.id, reason));
@@ -102,11 +148,11 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             .map(|e| e.options(input, job, candidates(input, job)));
         let candidates = match &priced {
             Some(p) => &p.ranked,
-            None => options.as_ref().map_or(&all[qi], |o| &o[qi]),
+            None => options.as_ref().map_or(job_all, |o| &o[qi]),
         };
         if candidates.is_empty() {
             let reason = match &priced {
-                Some(p) => p.hold(input, |c| has_room(input, &pools, c), &blocked[qi]),
+                Some(p) => p.hold(input, |c| has_room(input, &pools, c), job_blocked),
                 None => WaitReason::NoShare {
                     policy: input.policy.name(),
                 },
@@ -136,8 +182,13 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
 
         let fits = within.iter().find(|c| {
             let p = &pools[c.pool];
-            let free = p.free.len() as u32;
-            if free < c.count || p.jobs >= input.pools[c.pool].max_jobs {
+            let free = p.free_count();
+            // The listed indices always cover what the queue takes (the machine lists that
+            // many); a start takes the lowest of them.
+            if free < c.count
+                || (p.free.len() as u32) < c.count
+                || p.jobs >= input.pools[c.pool].max_jobs
+            {
                 return false;
             }
             match p.reservation {
@@ -194,7 +245,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 priority: job.priority,
                 backfilled,
                 accelerators: accelerators.clone(),
-                blocked: skipped(input, job, &blocked[qi], c),
+                blocked: skipped(input, job, job_blocked, c),
                 spot_ruled_out: (job.use_spot
                     && input.pools.iter().any(PoolView::is_spot)
                     && !deadline_allows_spot(input, job))
@@ -216,15 +267,16 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         if let Some(c) = within.iter().find(|c| {
             let p = &pools[c.pool];
             p.stopping > 0
-                && p.free.len() as u32 + p.stopping >= c.count
+                && p.free_count() + p.stopping >= c.count
                 && p.reservation.is_none_or(|r| r.job == job.id)
         }) {
-            let jobs: Vec<JobId> = input
+            let mut jobs: Vec<JobId> = input
                 .running
                 .iter()
                 .filter(|r| r.pool == c.pool && r.stopping)
                 .map(|r| r.id)
                 .collect();
+            jobs.sort_unstable();
             reserve(&mut pools[c.pool], job.id, c.count, input.now_ms);
             decision.waiting.push((
                 job.id,
@@ -238,11 +290,11 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
 
         // Preempt lower-priority work where that makes room.
         if let Some((c, victims)) = within.iter().find_map(|c| {
-            preemption_victims(input, &pools[c.pool], c, job, &stopping).map(|v| (c, v))
+            preemption_victims(input, load, &pools[c.pool], c, job, &stopped).map(|v| (c, v))
         }) {
             for &v in &victims {
-                stopping[v] = true;
                 let r = &input.running[v];
+                stopped.insert(r.id);
                 pools[c.pool].stopping += r.accelerators.len() as u32;
                 decision.actions.push(Action::Preempt {
                     job: r.id,
@@ -275,14 +327,14 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             _ => None,
         };
         if p.reservation.is_none() {
-            let shadow = shadow_time(input, c.pool, p.free.len() as u32, c.count);
+            let shadow = load.shadow_ms(c.pool, p.free_count(), c.count, input.now_ms);
             p.reservation = Some(Reservation {
                 job: job.id,
                 count: c.count,
                 shadow_ms: shadow,
             });
         }
-        let reason = if p.free.len() as u32 >= c.count && p.jobs >= view.max_jobs {
+        let reason = if p.free_count() >= c.count && p.jobs >= view.max_jobs {
             WaitReason::PoolFull {
                 pool: view.name.to_string(),
                 max_jobs: view.max_jobs,
@@ -291,7 +343,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             WaitReason::NoCapacity {
                 wanted,
                 pool: view.name.to_string(),
-                free: p.free.len() as u32,
+                free: p.free_count(),
                 behind,
             }
         };
@@ -305,6 +357,27 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
     decision
 }
 
+/// Whether no queued job could start or preempt anything any more in this round, given
+/// `(smallest, highest)`: the smallest accelerator count and the highest priority over the
+/// whole queue. On every pool: too few free accelerators for the smallest job (or no job
+/// slot), and no preemption possible (another job reserved it, or nothing of a lower
+/// priority than the highest queued runs there).
+fn stuck(
+    input: &RoundInput<'_>,
+    pools: &[PoolRound],
+    load: &RunningLoad,
+    (smallest, highest): (u32, u32),
+) -> bool {
+    pools.iter().enumerate().all(|(i, p)| {
+        let no_room = p.free_count() < smallest || p.jobs >= input.pools[i].max_jobs;
+        let no_preemption = p.reservation.is_some()
+            || load
+                .lowest_priority(i)
+                .is_none_or(|lowest| lowest >= highest);
+        no_room && no_preemption
+    })
+}
+
 /// Whether a job could ever run on these pools (given their full capacity); the reason if not.
 /// Used at submit to refuse jobs that would otherwise wait forever.
 pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<(), WaitReason> {
@@ -312,7 +385,9 @@ pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<()
         now_ms: 0,
         pools: pools.to_vec(),
         queued: Vec::new(),
-        running: Vec::new(),
+        running: Cow::Borrowed(&[]),
+        load: None,
+        stop_when_stuck: None,
         quotas: HashMap::new(),
         policy: PolicyKind::PriorityBackfill.into(),
         failover: None,
@@ -409,7 +484,7 @@ fn slice_mismatch(
 /// Whether candidate `c` would fit on its pool now, reservations aside.
 fn has_room(input: &RoundInput<'_>, pools: &[PoolRound], c: &Candidate) -> bool {
     let p = &pools[c.pool];
-    p.free.len() as u32 >= c.count && p.jobs < input.pools[c.pool].max_jobs
+    p.free_count() >= c.count && p.jobs < input.pools[c.pool].max_jobs
 }
 
 fn reserve(p: &mut PoolRound, job: JobId, count: u32, now_ms: i64) {
@@ -574,9 +649,8 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
             let cost = |c: &Candidate| input.pools[c.pool].price.0 * f64::from(c.count);
             cost(a).total_cmp(&cost(b)).then(
                 input.pools[b.pool]
-                    .free
-                    .len()
-                    .cmp(&input.pools[a.pool].free.len()),
+                    .free_count()
+                    .cmp(&input.pools[a.pool].free_count()),
             )
         });
     }
@@ -695,18 +769,26 @@ fn quota_check(
 /// enough.
 fn preemption_victims(
     input: &RoundInput<'_>,
+    load: &RunningLoad,
     pool: &PoolRound,
     c: &Candidate,
     job: &QueuedView<'_>,
-    stopping: &[bool],
+    stopped: &HashSet<JobId>,
 ) -> Option<Vec<usize>> {
     if pool.reservation.is_some_and(|r| r.job != job.id) {
+        return None;
+    }
+    // Nothing of a lower priority runs there (or all of it is being stopped already).
+    if load
+        .lowest_priority(c.pool)
+        .is_none_or(|lowest| lowest >= job.priority)
+    {
         return None;
     }
     let mut victims: Vec<usize> = (0..input.running.len())
         .filter(|&i| {
             let r = &input.running[i];
-            r.pool == c.pool && !stopping[i] && r.priority < job.priority
+            r.pool == c.pool && !r.stopping && !stopped.contains(&r.id) && r.priority < job.priority
         })
         .collect();
     victims.sort_by_key(|&i| {
@@ -718,7 +800,7 @@ fn preemption_victims(
         )
     });
     let max_jobs = input.pools[c.pool].max_jobs;
-    let mut free = pool.free.len() as u32 + pool.stopping;
+    let mut free = pool.free_count() + pool.stopping;
     let mut jobs = pool.jobs;
     let mut chosen = Vec::new();
     for v in victims {
@@ -730,36 +812,4 @@ fn preemption_victims(
         chosen.push(v);
     }
     (free >= c.count && jobs < max_jobs && !chosen.is_empty()).then_some(chosen)
-}
-
-/// When `count` accelerators will be free on a pool, from running jobs' expected ends;
-/// `i64::MAX` if some job needed has no estimate.
-fn shadow_time(input: &RoundInput<'_>, pool: usize, free: u32, count: u32) -> i64 {
-    let mut ends: Vec<(i64, u32)> = input
-        .running
-        .iter()
-        .filter(|r| r.pool == pool)
-        .map(|r| {
-            (
-                r.expected_end_ms.unwrap_or(i64::MAX),
-                r.accelerators.len() as u32,
-            )
-        })
-        .collect();
-    ends.sort_unstable();
-    let mut have = free;
-    for (end, n) in ends {
-        if have >= count {
-            break;
-        }
-        have += n;
-        if have >= count {
-            return end;
-        }
-    }
-    if have >= count {
-        input.now_ms
-    } else {
-        i64::MAX
-    }
 }

@@ -29,6 +29,7 @@ fn pool(
         capacity: cap,
         slice: None,
         free: free.to_vec(),
+        free_unlisted: 0,
         max_jobs: 64,
         price: UsdPerHour(1.0),
         plan: PlanKind::Owned,
@@ -64,13 +65,15 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
 fn input<'a>(
     pools: Vec<PoolView<'a>>,
     queued: Vec<QueuedView<'a>>,
-    running: Vec<RunningView<'a>>,
+    running: Vec<RunningView>,
 ) -> RoundInput<'a> {
     RoundInput {
         now_ms: 0,
         pools,
         queued,
-        running,
+        running: running.into(),
+        load: None,
+        stop_when_stuck: None,
         quotas: HashMap::new(),
         policy: PolicyKind::PriorityBackfill.into(),
         failover: None,
@@ -111,10 +114,10 @@ fn blocked_job_reserves_and_only_short_jobs_backfill() {
     let held = [0u32, 1];
     let running = vec![RunningView {
         id: JobId(9),
-        tenant: "t",
+        tenant: "t".into(),
         priority: 500,
         pool: 0,
-        accelerators: &held,
+        accelerators: held.to_vec(),
         started_ms: 0,
         expected_end_ms: Some(3_600_000),
         stopping: false,
@@ -152,10 +155,10 @@ fn higher_priority_preempts_the_lowest_most_recent() {
     let (h0, h1) = ([0u32], [1u32]);
     let run = |id, prio, started, acc: &'static [u32]| RunningView {
         id: JobId(id),
-        tenant: "t",
+        tenant: "t".into(),
         priority: prio,
         pool: 0,
-        accelerators: acc,
+        accelerators: acc.to_vec(),
         started_ms: started,
         expected_end_ms: None,
         stopping: false,
@@ -469,12 +472,12 @@ fn fifo_does_not_overtake_and_says_the_policy_holds_the_job() {
         vec![],
     );
     let held = [4u32, 5, 6, 7];
-    inp.running.push(RunningView {
+    inp.running.to_mut().push(RunningView {
         id: JobId(9),
-        tenant: "t",
+        tenant: "t".into(),
         priority: 500,
         pool: 0,
-        accelerators: &held,
+        accelerators: held.to_vec(),
         started_ms: 0,
         expected_end_ms: None,
         stopping: false,
@@ -624,6 +627,7 @@ mod invariants {
                 capacity: *cap,
                 slice: None,
                 free: (taken[i]..*cap).collect(),
+                free_unlisted: 0,
                 max_jobs: *max_jobs,
                 price: UsdPerHour(1.0 + i as f64),
                 // Every plan but spot (no job here accepts it), committed pools under one
@@ -634,12 +638,12 @@ mod invariants {
                 contract: (i % 3 == 1).then_some(0),
                 preemptions_per_hour: 0.0,
             }).collect();
-            let running: Vec<RunningView<'_>> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
+            let running: Vec<RunningView> = running_specs.iter().zip(&held).enumerate().map(|(i, ((p, prio, t), acc))| RunningView {
                 id: JobId(10_000 + i as u64),
-                tenant: TENANTS[*t],
+                tenant: TENANTS[*t].into(),
                 priority: *prio,
                 pool: *p,
-                accelerators: acc,
+                accelerators: acc.to_vec(),
                 started_ms: i as i64,
                 expected_end_ms: None,
                 stopping: false,
@@ -683,15 +687,15 @@ mod invariants {
                 contract: &contract,
                 ledger: crate::econ::ContractLedger { spent: spillway_model::Usd(12_000_000.0 - 1_000_000.0 + w.spent), ..Default::default() },
             }];
-            let input = RoundInput { now_ms: 0, pools, queued, running, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, contracts };
+            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, contracts };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 
             let mut given: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); input.pools.len()];
             let mut jobs: Vec<u32> = vec![0; input.pools.len()];
-            for r in &input.running { jobs[r.pool] += 1; }
+            for r in input.running.iter() { jobs[r.pool] += 1; }
             let mut h100_of_a: u32 = input.running.iter()
-                .filter(|r| r.tenant == "a" && input.pools[r.pool].accelerator == Some("H100"))
+                .filter(|r| &*r.tenant == "a" && input.pools[r.pool].accelerator == Some("H100"))
                 .map(|r| r.accelerators.len() as u32).sum();
             let mut started = HashSet::new();
             for action in &d.actions {
@@ -911,12 +915,12 @@ mod commitment_aware {
             &c,
             allowed(&c) - 45.0,
         );
-        i.running.push(RunningView {
+        i.running.to_mut().push(RunningView {
             id: JobId(1),
-            tenant: "t",
+            tenant: "t".into(),
             priority: 500,
             pool: 1,
-            accelerators: &held,
+            accelerators: held.to_vec(),
             started_ms: NOW_MS,
             expected_end_ms: Some(NOW_MS + 10 * HOUR_MS),
             stopping: false,

@@ -1,6 +1,7 @@
 //! What a live round decides on (pools, queued and running jobs, quotas, the policy) and what
 //! it decides (actions, and why the others wait).
 
+use super::load::RunningLoad;
 use super::policy::LivePolicy;
 use super::reason::{StartReason, WaitReason};
 use crate::JobId;
@@ -8,7 +9,9 @@ use crate::econ::{Contract, ContractLedger, FailoverMemory, PlanKind};
 use spillway_model::spec::tpu::SliceShape;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// A pool as the round sees it.
 #[derive(Debug, Clone)]
@@ -24,8 +27,12 @@ pub struct PoolView<'a> {
     /// For a pool of TPU slices: their shape. Slice `k` is indices `k * chips .. (k + 1) *
     /// chips`; a job takes one whole slice of exactly this shape, never chips of two.
     pub slice: Option<&'a SliceShape>,
-    /// Indices not held by any running job, ascending.
+    /// Indices not held by any running job, ascending: all of them, or (from the machine) the
+    /// lowest ones, as many as the queue could take at once.
     pub free: Vec<u32>,
+    /// Free indices above those listed in `free` (the machine lists no more than the queue
+    /// could take); the pool has `free.len() + free_unlisted` free accelerators.
+    pub free_unlisted: u32,
     /// Most jobs at once.
     pub max_jobs: u32,
     /// Price of one accelerator-hour (owned: amortized; committed: after the discount).
@@ -47,6 +54,11 @@ pub struct PoolView<'a> {
 }
 
 impl PoolView<'_> {
+    /// Free accelerators, listed or not.
+    pub fn free_count(&self) -> u32 {
+        self.free.len() as u32 + self.free_unlisted
+    }
+
     /// Whether its capacity is preemptible (only jobs with `use_spot` go there).
     pub fn is_spot(&self) -> bool {
         self.plan == PlanKind::Spot
@@ -129,18 +141,18 @@ pub(crate) fn job_speed(speeds: Option<&[f64]>, index: usize, throughput: f64) -
 }
 
 /// A running job.
-#[derive(Debug, Clone)]
-pub struct RunningView<'a> {
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningView {
     /// Its id.
     pub id: JobId,
     /// Its tenant.
-    pub tenant: &'a str,
+    pub tenant: Arc<str>,
     /// Its priority.
     pub priority: u32,
     /// Index into the pools.
     pub pool: usize,
     /// Accelerator indices it holds.
-    pub accelerators: &'a [u32],
+    pub accelerators: Vec<u32>,
     /// When it started, ms.
     pub started_ms: i64,
     /// When it is expected to end (start + work estimate), ms.
@@ -167,8 +179,16 @@ pub struct RoundInput<'a> {
     pub pools: Vec<PoolView<'a>>,
     /// Queued jobs, any order.
     pub queued: Vec<QueuedView<'a>>,
-    /// Running jobs.
-    pub running: Vec<RunningView<'a>>,
+    /// Running jobs, any order.
+    pub running: Cow<'a, [RunningView]>,
+    /// What the running jobs hold per pool, kept up to date by the machine as jobs start and
+    /// stop; `None`: the round computes it from `running`.
+    pub load: Option<&'a RunningLoad>,
+    /// `(smallest accelerator count, highest priority)` over the whole queue (listed in
+    /// `queued` or not): with it, the round stops as soon as no remaining job could start or
+    /// preempt anything ([`Decision::stuck`]), and the rest wait without a reason (the
+    /// simulator of a long trace). `None`: every queued job gets its reason.
+    pub stop_when_stuck: Option<(u32, u32)>,
     /// Tenants' quotas; a tenant not listed has none.
     pub quotas: HashMap<&'a str, QuotaView>,
     /// The policy that orders the queue and chooses among alternatives.
@@ -219,4 +239,7 @@ pub struct Decision {
     /// The policy could not compute an allocation (a solver failure); the round fell back to
     /// priority order for this round.
     pub policy_error: Option<String>,
+    /// The round stopped before the end of the queue because no remaining job could act
+    /// ([`RoundInput::stop_when_stuck`]); those jobs have no reason in `waiting`.
+    pub stuck: bool,
 }

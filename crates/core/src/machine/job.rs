@@ -164,6 +164,7 @@ impl MachinePool {
             capacity: self.capacity,
             slice: self.slice.as_ref(),
             free,
+            free_unlisted: 0,
             max_jobs: self.max_jobs,
             price: self.price,
             plan: self.plan,

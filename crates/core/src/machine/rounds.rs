@@ -94,6 +94,9 @@ pub(super) struct Rounds {
     forced: bool,
     /// A forced recomputation placed nothing either: the waiting jobs cannot run.
     stalled: bool,
+    /// Jobs that started running in the current round (or kept their lease) since
+    /// [`Rounds::take_finishing`] last looked.
+    fresh: Vec<JobId>,
     stats: RoundStats,
 }
 
@@ -138,6 +141,7 @@ impl Rounds {
             drained: false,
             forced: false,
             stalled: false,
+            fresh: Vec::new(),
             stats: RoundStats::default(),
         })
     }
@@ -259,20 +263,23 @@ impl Rounds {
         })
     }
 
-    /// The jobs running in the current round whose placement completes their work, with when
-    /// they finish at their speed there.
-    pub(super) fn finishing(&self) -> Vec<(JobId, i64)> {
+    /// The jobs that started running in the current round since the last call (or kept their
+    /// lease into it) whose placement completes their work, with when they finish at their
+    /// speed there. (A job's remaining work does not change while it runs in a round, so
+    /// looking once at each start is enough.)
+    pub(super) fn take_finishing(&mut self) -> Vec<(JobId, i64)> {
+        let fresh = std::mem::take(&mut self.fresh);
         let Some(round) = &self.current else {
             return Vec::new();
         };
-        round
-            .open
-            .iter()
-            .filter_map(|(job, &started_ms)| {
-                let p = round.placed.get(job)?;
-                (self.scheduler.remaining_steps(*job)? == p.max_steps).then(|| {
+        fresh
+            .into_iter()
+            .filter_map(|job| {
+                let started_ms = *round.open.get(&job)?;
+                let p = round.placed.get(&job)?;
+                (self.scheduler.remaining_steps(job)? == p.max_steps).then(|| {
                     (
-                        *job,
+                        job,
                         started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
                     )
                 })
@@ -439,6 +446,7 @@ impl Rounds {
             if keeps {
                 self.stats.lease_extensions += 1;
                 open.insert(p.job, now_ms);
+                self.fresh.push(p.job);
             } else {
                 self.pending.push(p.clone());
             }
@@ -509,6 +517,7 @@ impl Rounds {
                 taken[pool].extend(p.workers.iter().copied());
                 if let Some(r) = self.current.as_mut() {
                     r.open.insert(p.job, now_ms);
+                    self.fresh.push(p.job);
                 }
                 let share = self
                     .scheduler

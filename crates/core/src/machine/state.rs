@@ -1,13 +1,14 @@
 //! The machine: its state, the events that change it and the round that decides.
 
+use super::index::{OutsideQueue, RunningSet};
 use super::job::{MachineJob, MachinePool, Phase};
 use super::rounds::{RoundStats, Rounds, TimeSharing};
-use crate::econ::{Contract, ContractLedger, FailoverMemory, FailureKind};
+use crate::econ::{Contract, ContractLedger, EconPolicy, FailoverMemory, FailureKind};
 use crate::live::{
-    Action, ContractView, Decision, LivePolicy, QueuedView, QuotaView, RoundInput, RunningView,
-    WaitReason,
+    Action, ContractView, Decision, LivePolicy, QueuedView, QuotaView, RoundInput, WaitReason,
 };
 use crate::{JobId, SimTime};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What the machine is configured with (the service's `[scheduler]`, tenants and contracts, or
@@ -28,6 +29,11 @@ pub struct MachineConfig {
     /// jobs that can be stopped and resumed take turns on the accelerators by their share of
     /// the allocation. `None`, or any other policy: jobs run to completion once started.
     pub time_sharing: Option<TimeSharing>,
+    /// Give every waiting job its reason at every round (the service: `explain` shows them).
+    /// Off (the simulator of a long trace), a round in which no queued job could start or
+    /// preempt anything (no pool has room for the smallest of them, none outranks a running
+    /// job) is skipped: its actions are none either way, and the reasons are left out.
+    pub explain_every_wait: bool,
 }
 
 impl Default for MachineConfig {
@@ -39,6 +45,7 @@ impl Default for MachineConfig {
             quotas: HashMap::new(),
             contracts: Vec::new(),
             time_sharing: None,
+            explain_every_wait: true,
         }
     }
 }
@@ -123,7 +130,9 @@ pub struct Machine {
     rounds: Option<Rounds>,
     /// Queued jobs the rounds do not place (all queued jobs without time-sharing): those the
     /// live mechanism decides on.
-    queued_outside: BTreeSet<JobId>,
+    queued_outside: OutsideQueue,
+    /// Running jobs as the live mechanism sees them, and their load per pool.
+    running: RunningSet,
 }
 
 impl Machine {
@@ -140,7 +149,11 @@ impl Machine {
             failover: FailoverMemory::new(config.failover_half_life_s),
             contract_ledgers: vec![ContractLedger::default(); config.contracts.len()],
             rounds,
-            queued_outside: BTreeSet::new(),
+            queued_outside: OutsideQueue::new(matches!(
+                config.policy,
+                LivePolicy::Econ(p) if p != EconPolicy::Baseline
+            )),
+            running: RunningSet::new(pools.len()),
             pools,
             config,
             jobs: BTreeMap::new(),
@@ -177,13 +190,14 @@ impl Machine {
         self.rounds.as_ref().is_some_and(|r| r.is_member(job))
     }
 
-    /// Under time-sharing, the jobs running in the current round whose placement completes
-    /// their work, with when they finish at their speed there: a simulator ends them then (a
-    /// job that keeps running into the next round is credited round by round, as Gavel does).
-    pub fn round_finishes(&self) -> Vec<(JobId, i64)> {
+    /// Under time-sharing, the jobs that started running in the current round since the last
+    /// call (or kept their lease into it) whose placement completes their work, with when they
+    /// finish at their speed there: a simulator ends them then (a job that keeps running into
+    /// the next round is credited round by round, as Gavel does).
+    pub fn round_finishes(&mut self) -> Vec<(JobId, i64)> {
         self.rounds
-            .as_ref()
-            .map_or_else(Vec::new, Rounds::finishing)
+            .as_mut()
+            .map_or_else(Vec::new, Rounds::take_finishing)
     }
 
     /// Jobs not finished.
@@ -214,7 +228,7 @@ impl Machine {
                     .as_mut()
                     .is_some_and(|r| r.submit(&job, &self.pools));
                 if !member {
-                    self.queued_outside.insert(job.id);
+                    self.queued_outside.insert(&job);
                 }
                 self.jobs.insert(
                     job.id,
@@ -239,6 +253,9 @@ impl Machine {
                     if let Some(r) = self.rounds.as_mut() {
                         r.submit(&job, &self.pools);
                     }
+                    let run_ms = job.expected_run_ms(pool, &self.pools[pool]);
+                    self.running
+                        .add(&job, pool, &accelerators, started_ms, run_ms, stopping);
                     self.jobs.insert(
                         job.id,
                         Tracked {
@@ -261,7 +278,7 @@ impl Machine {
                 self.release(job);
                 if !requeue {
                     self.jobs.remove(&job);
-                    self.queued_outside.remove(&job);
+                    self.queued_outside.remove(job);
                 }
             }
             Event::LaunchRefused { job, kind } => {
@@ -299,6 +316,7 @@ impl Machine {
                 }) = self.jobs.get_mut(&job)
                 {
                     *stopping = true;
+                    self.running.stopping(job);
                 }
             }
             Event::Withdrawn { job } => {
@@ -308,7 +326,7 @@ impl Machine {
                     .is_some_and(|t| t.phase == Phase::Queued)
                 {
                     self.jobs.remove(&job);
-                    self.queued_outside.remove(&job);
+                    self.queued_outside.remove(job);
                     if let Some(r) = self.rounds.as_mut() {
                         r.remove(job);
                     }
@@ -338,8 +356,9 @@ impl Machine {
         {
             let capacity = self.pools[pool].capacity;
             self.free[pool].extend(accelerators.into_iter().filter(|a| *a < capacity));
+            self.running.remove(job);
             if self.rounds.as_ref().is_none_or(|r| !r.is_member(job)) {
-                self.queued_outside.insert(job);
+                self.queued_outside.insert(&t.job);
             }
         }
     }
@@ -359,17 +378,41 @@ impl Machine {
             decision.waiting = r.waiting;
             decision.policy_error = r.error;
         }
-        if !self.queued_outside.is_empty() {
-            let live = {
-                let input = self.round_input(now_ms);
-                crate::live::decide(&input)
-            };
+        if !self.queued_outside.is_empty()
+            && (self.config.explain_every_wait || self.queue_could_act())
+        {
+            let live = self.decide_live(now_ms);
             self.apply(now_ms, &live.actions);
             decision.actions.extend(live.actions);
             decision.waiting.extend(live.waiting);
             decision.policy_error = decision.policy_error.or(live.policy_error);
         }
         decision
+    }
+
+    /// The live mechanism's round over the queue outside the rounds. When not every wait needs
+    /// its reason and the policy orders the queue by the jobs' own fields, the round looks at
+    /// the head of the queue only, as far as some job could still act: the first 256 jobs,
+    /// then four times as many while the round did not get stuck before their end (the jobs
+    /// of a head decide the same whatever follows them, so this changes no action).
+    fn decide_live(&self, now_ms: i64) -> Decision {
+        let prefix = !self.config.explain_every_wait && !self.config.policy.allocates();
+        let total = self.queued_outside.len();
+        let mut limit = if prefix { 256 } else { total };
+        loop {
+            let mut input = self.round_input(now_ms, limit);
+            if prefix {
+                input.stop_when_stuck = self
+                    .queued_outside
+                    .smallest_count()
+                    .zip(self.queued_outside.highest_priority());
+            }
+            let live = crate::live::decide(&input);
+            if live.stuck || limit >= total {
+                return live;
+            }
+            limit = limit.saturating_mul(4);
+        }
     }
 
     /// Applies a round's actions to the state: a started job holds its accelerators, a
@@ -386,8 +429,11 @@ impl Machine {
                     for a in accelerators {
                         self.free[*pool].remove(a);
                     }
-                    self.queued_outside.remove(job);
+                    self.queued_outside.remove(*job);
                     if let Some(t) = self.jobs.get_mut(job) {
+                        let run_ms = t.job.expected_run_ms(*pool, &self.pools[*pool]);
+                        self.running
+                            .add(&t.job, *pool, accelerators, now_ms, run_ms, false);
                         t.phase = Phase::Running {
                             pool: *pool,
                             accelerators: accelerators.clone(),
@@ -409,50 +455,64 @@ impl Machine {
         self.rounds.as_ref().and_then(Rounds::next_wake_ms)
     }
 
+    /// Whether some job of the queue outside the rounds could start or preempt anything now:
+    /// a pool has room (job slots, and free accelerators for the smallest of them), or runs a
+    /// job (not being stopped) of a lower priority than the highest queued one. When none
+    /// could, a round would only say why each one waits.
+    fn queue_could_act(&self) -> bool {
+        let (Some(smallest), Some(highest)) = (
+            self.queued_outside.smallest_count(),
+            self.queued_outside.highest_priority(),
+        ) else {
+            return false;
+        };
+        let load = &self.running.load;
+        self.pools.iter().enumerate().any(|(i, p)| {
+            let room = (self.free[i].len() as u32) >= smallest && load.jobs[i] < p.max_jobs;
+            room || load
+                .lowest_priority(i)
+                .is_some_and(|lowest| lowest < highest)
+        })
+    }
+
     /// The live mechanism's input: the state as it is, with the queued jobs outside the rounds.
-    fn round_input(&self, now_ms: i64) -> RoundInput<'_> {
+    /// Each pool lists as many of its lowest free indices as the whole queue could take at
+    /// once (a pool of slices all of them), the others counted only.
+    fn round_input(&self, now_ms: i64, limit: usize) -> RoundInput<'_> {
+        let demand = usize::try_from(self.queued_outside.demand()).unwrap_or(usize::MAX);
         let pools = self
             .pools
             .iter()
             .zip(&self.free)
-            .map(|(p, free)| p.view(free.iter().copied().collect()))
+            .map(|(p, free)| {
+                let listed = if p.slice.is_some() {
+                    free.len()
+                } else {
+                    demand.min(free.len())
+                };
+                let mut view = p.view(free.iter().take(listed).copied().collect());
+                view.free_unlisted = (free.len() - listed) as u32;
+                view
+            })
             .collect();
-        let mut queued = Vec::new();
-        let mut running = Vec::new();
-        for t in self.jobs.values() {
-            match &t.phase {
-                Phase::Queued if self.queued_outside.contains(&t.job.id) => {
-                    queued.push(QueuedView {
-                        failover: t.refused.as_ref(),
-                        ..t.job.queued_view()
-                    });
-                }
-                Phase::Queued => {}
-                Phase::Running {
-                    pool,
-                    accelerators,
-                    started_ms,
-                    stopping,
-                } => running.push(RunningView {
-                    id: t.job.id,
-                    tenant: &t.job.tenant,
-                    priority: t.job.priority,
-                    pool: *pool,
-                    accelerators,
-                    started_ms: *started_ms,
-                    expected_end_ms: t
-                        .job
-                        .expected_run_ms(*pool, &self.pools[*pool])
-                        .map(|run_ms| started_ms.saturating_add(run_ms)),
-                    stopping: *stopping,
-                }),
-            }
-        }
+        let queued = self
+            .queued_outside
+            .ids()
+            .take(limit)
+            .filter_map(|id| self.jobs.get(&id))
+            .filter(|t| t.phase == Phase::Queued)
+            .map(|t| QueuedView {
+                failover: t.refused.as_ref(),
+                ..t.job.queued_view()
+            })
+            .collect();
         RoundInput {
             now_ms,
             pools,
             queued,
-            running,
+            running: Cow::Borrowed(&self.running.views),
+            load: Some(&self.running.load),
+            stop_when_stuck: None,
             quotas: self
                 .config
                 .quotas

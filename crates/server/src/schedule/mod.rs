@@ -83,6 +83,7 @@ pub fn machine_config(config: &Config) -> MachineConfig {
             .collect(),
         contracts: config.contracts.clone(),
         time_sharing: config.round_s.map(TimeSharing::rounds_of),
+        explain_every_wait: true,
     }
 }
 
@@ -112,6 +113,7 @@ pub fn pool_view(config: &Config, i: usize, free: Vec<u32>, throughput: f64) -> 
         capacity: p.count,
         slice: p.slice.as_ref(),
         free,
+        free_unlisted: 0,
         max_jobs: p.max_jobs,
         price: p.price,
         plan: match p.plan {

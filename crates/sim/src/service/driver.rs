@@ -39,7 +39,9 @@ pub struct ServiceSimConfig {
     /// How long a job takes to stop once asked, ms.
     pub stop_ms: i64,
     /// Keep each attempt's start reason in words ([`AttemptRecord::reason`]); off for long
-    /// traces whose reports do not show them (millions of time-shared attempts).
+    /// traces whose reports do not show them (millions of time-shared attempts). Off, the
+    /// machine also skips rounds in which no queued job could act
+    /// ([`MachineConfig::explain_every_wait`]): the same actions, fewer wait reasons.
     pub keep_reasons: bool,
 }
 
@@ -228,6 +230,8 @@ fn run_with(
     sim: &ServiceSimConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
+    let mut config = config;
+    config.explain_every_wait &= sim.keep_reasons;
     let policy = config.policy.name().to_string();
     let pool_count = pools.len();
     // The service reads the contracts' charges only under the policy that paces them.

@@ -230,3 +230,65 @@ fn workload_lines_convert_observed_run_times_and_bad_lines_name_their_field() {
     assert_eq!(e.line, 1);
     assert!(e.to_string().contains("submitted_ms"), "{e}");
 }
+
+/// The machine's shortcuts for long traces (no round when no queued job could act; a round
+/// over the head of the queue only, as far as some job could act) change no action: a loaded
+/// run with priorities, preemption, mixed sizes and two pools of different speeds starts,
+/// stops and ends every attempt exactly as with every wait explained, under each
+/// queue-ordering policy.
+#[test]
+fn the_shortcuts_for_long_traces_change_no_action() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut t = 0i64;
+    let jobs: Vec<ServiceJob> = (1..=400u64)
+        .map(|id| {
+            t += rng.random_range(0..120i64);
+            let count = [1u32, 1, 2, 4, 8][rng.random_range(0..5usize)];
+            let priority = [100u32, 500, 500, 900][rng.random_range(0..4usize)];
+            let mut j = job(id, t, count, priority, rng.random_range(60..3_000u64));
+            if id % 3 == 0 {
+                j.job.order = ChoiceOrder::AnyOf;
+            }
+            if id % 5 == 0 {
+                j.job.work_secs = None;
+            }
+            if id % 7 == 0 {
+                j.job.choices.clear();
+            }
+            j
+        })
+        .collect();
+    let pools = vec![pool("fast", 16, 2.0), pool("slow", 24, 1.0)];
+    for policy in ["priority_backfill", "commitment_aware", "baseline"] {
+        let config = MachineConfig {
+            policy: policy.parse().unwrap(),
+            ..MachineConfig::default()
+        };
+        let explained = run(
+            pools.clone(),
+            config.clone(),
+            &jobs,
+            &ServiceSimConfig::default(),
+        );
+        let quick = run(
+            pools.clone(),
+            config,
+            &jobs,
+            &ServiceSimConfig {
+                keep_reasons: false,
+                ..ServiceSimConfig::default()
+            },
+        );
+        let attempts = |o: &ServiceOutcome| -> Vec<(u64, String, i64, Option<i64>, u32)> {
+            o.attempts
+                .iter()
+                .map(|a| (a.job, a.pool.clone(), a.started_ms, a.ended_ms, a.chips))
+                .collect()
+        };
+        assert!(explained.preemptions > 0, "{policy}: the workload preempts");
+        assert_eq!(attempts(&explained), attempts(&quick), "{policy}");
+        assert_eq!(explained.makespan_ms, quick.makespan_ms, "{policy}");
+        assert!(quick.rounds <= explained.rounds, "{policy}");
+    }
+}
