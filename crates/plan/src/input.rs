@@ -101,6 +101,10 @@ pub struct Rental {
     pub max_chips: Option<f64>,
     /// Share of a chip-hour that does work (1 - preemption overhead for spot).
     pub efficiency: f64,
+    /// Share of the stated cap obtainable on average (1 - `stockout_rate`, spot: 1 -
+    /// `spot_unavailable_rate`); `max_chips` already includes it. `--validate` replays it as
+    /// stockouts of the stated cap.
+    pub availability: f64,
 }
 
 /// The validated plan.
@@ -592,6 +596,7 @@ pub fn validate(file: &PlanFile, catalog: &Catalog) -> Result<PlanInput, PlanErr
                 },
                 price_per_chip_hour: price,
                 max_chips: cap.map(|c| c * avail),
+                availability: avail,
                 efficiency: if spot {
                     1.0 - r.spot_preemption_overhead
                 } else {

@@ -7,7 +7,8 @@
 //! stochastic MILP (first stage: builds and commitments; second stage per scenario: rentals
 //! and deferral) and [`solve`] solves it with HiGHS ([`lp`]). [`mod@run`] adds the baselines, a
 //! named contract ([`contract`]), sensitivity and the out-of-sample evaluation; [`plot`] draws
-//! SVGs. The model in math: docs/plan.md.
+//! SVGs; [`validate`] holds the plan's side of `--validate` (its first-year estimate and the
+//! comparison with the simulator's replay). The model in math: docs/plan.md.
 
 pub mod contract;
 pub mod demand;
@@ -21,6 +22,7 @@ pub mod plot;
 pub mod report;
 pub mod run;
 pub mod solve;
+pub mod validate;
 
 pub use contract::{ContractSpec, parse as parse_contract};
 pub use error::PlanError;

@@ -187,7 +187,7 @@ pub(crate) fn period_discount(input: &PlanInput, t: usize) -> f64 {
 }
 
 /// Level monthly payment that repays `capex` over `months` at the plan's discount rate.
-fn annuity(input: &PlanInput, capex: f64, months: usize) -> f64 {
+pub(crate) fn annuity(input: &PlanInput, capex: f64, months: usize) -> f64 {
     let i = (1.0 + input.discount_rate).powf(1.0 / 12.0) - 1.0;
     if i <= 0.0 {
         capex / months as f64

@@ -127,4 +127,11 @@ pub struct PlanReport {
     /// `--demand-from-server`), which replaced the file's levels and growth.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derived_demand: Option<crate::derive::Derived>,
+    /// The plan's own estimate of its first year (with `RunOptions::validate`), for the replay
+    /// in the simulator; not printed.
+    #[serde(skip)]
+    pub year_one: Option<crate::validate::YearOne>,
+    /// The first year replayed in the simulator against the plan's estimate (`--validate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::validate::Validation>,
 }

@@ -19,6 +19,8 @@ pub struct RunOptions {
     pub contract: Option<ContractSpec>,
     pub sensitivity: bool,
     pub evaluate: bool,
+    /// Compute the plan's first-year estimate for `--validate` ([`crate::validate::year_one`]).
+    pub validate: bool,
 }
 
 /// Progress: a step's name, and how many of all steps are done.
@@ -61,7 +63,8 @@ pub fn run(
     let steps = 3
         + usize::from(options.contract.is_some())
         + if options.sensitivity { 6 } else { 0 }
-        + if options.evaluate { 2 } else { 0 };
+        + if options.evaluate { 2 } else { 0 }
+        + usize::from(options.validate);
     let mut done = 0;
     let mut step = |name: &str, progress: &mut dyn FnMut(&str, usize, usize)| {
         progress(name, done, steps);
@@ -197,6 +200,12 @@ pub fn run(
     } else {
         None
     };
+    let year_one = if options.validate {
+        step("first-year estimate", progress);
+        Some(crate::validate::year_one(input, &scenarios, &plan)?)
+    } else {
+        None
+    };
     progress("done", steps, steps);
 
     Ok(PlanReport {
@@ -211,6 +220,8 @@ pub fn run(
         sensitivity,
         evaluation,
         derived_demand: None,
+        year_one,
+        validation: None,
     })
 }
 
@@ -315,6 +326,7 @@ fn commit_to_usage(
                 price_per_chip_hour: list * (1.0 - offer.tiers[0].discount),
                 max_chips: offer.max_chips,
                 efficiency: 1.0,
+                availability: 1.0,
             });
         }
     }

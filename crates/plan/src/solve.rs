@@ -4,7 +4,7 @@
 
 use crate::demand::{Periods, Scenario};
 use crate::error::PlanError;
-use crate::input::{PlanInput, RentKind};
+use crate::input::{HOURS_PER_MONTH, PlanInput, RentKind};
 use crate::lp::{Highs, Lp, LpSolution, Solver};
 use crate::model::{
     self, CostBreakdown, Decision, Fixings, Model, Restrictions, build_share, owned_chips,
@@ -59,6 +59,47 @@ pub struct PeriodRow {
     pub committed_spend_usd: Vec<f64>,
     /// Per commitment offer: what the schedule makes payable, USD.
     pub committed_schedule_usd: Vec<f64>,
+    /// Expected cost of the period by source, undiscounted, USD: the owned fleet's opex, the
+    /// built chips in service (capex payment and opex), the commitments' payments, rentals at
+    /// their prices, deferred and lost work at their costs. `--validate` compares the first
+    /// year of these with the simulator.
+    pub cost_usd: PeriodCost,
+}
+
+/// One period's cost by source, undiscounted, USD.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct PeriodCost {
+    pub owned: f64,
+    pub build: f64,
+    pub commitment: f64,
+    pub on_demand: f64,
+    pub spot: f64,
+    pub deferral: f64,
+    pub lost: f64,
+}
+
+impl PeriodCost {
+    /// The sum.
+    pub fn total(&self) -> f64 {
+        self.owned
+            + self.build
+            + self.commitment
+            + self.on_demand
+            + self.spot
+            + self.deferral
+            + self.lost
+    }
+
+    /// `self + w x other`.
+    pub fn add_scaled(&mut self, other: &PeriodCost, w: f64) {
+        self.owned += w * other.owned;
+        self.build += w * other.build;
+        self.commitment += w * other.commitment;
+        self.on_demand += w * other.on_demand;
+        self.spot += w * other.spot;
+        self.deferral += w * other.deferral;
+        self.lost += w * other.lost;
+    }
 }
 
 /// A solved model, read back.
@@ -228,6 +269,32 @@ fn quarterly(input: &PlanInput, scenarios: &[Scenario]) -> Option<(PlanInput, Ve
     Some((q, s))
 }
 
+/// The most scenarios relax-and-fix's relaxation sees; more are subsampled
+/// ([`subsample`]). The relaxation's time grows faster than its size (bench-8y: 200 scenarios,
+/// 547,277 columns on quarters, 173,354 dual simplex iterations).
+pub const RELAXATION_MAX_SCENARIOS: usize = 50;
+
+/// `max` of `scenarios`, evenly spaced (every `n / max`-th), with their probabilities scaled to
+/// sum to 1; `None` when there are no more than `max`.
+fn subsample(scenarios: &[Scenario], max: usize) -> Option<Vec<Scenario>> {
+    let n = scenarios.len();
+    if n <= max || max == 0 {
+        return None;
+    }
+    let picked: Vec<&Scenario> = (0..max).map(|i| &scenarios[i * n / max]).collect();
+    let total: f64 = picked.iter().map(|s| s.probability).sum();
+    Some(
+        picked
+            .into_iter()
+            .map(|s| Scenario {
+                name: s.name.clone(),
+                probability: s.probability / total,
+                demand: s.demand.clone(),
+            })
+            .collect(),
+    )
+}
+
 /// Rounds `d`'s builds to whole servers; whether any moved.
 fn round_builds(input: &PlanInput, d: &mut Decision) -> bool {
     let mut moved = false;
@@ -321,6 +388,10 @@ pub fn solve(
             Some((i, s)) => (i, s.as_slice()),
             None => (input, scenarios),
         };
+        // Many scenarios: the relaxation sees an evenly spaced subset of them (probabilities
+        // renormalized); the first stage it chooses is then operated on every scenario.
+        let subset = subsample(rs, RELAXATION_MAX_SCENARIOS);
+        let rs = subset.as_deref().unwrap_or(rs);
         let relaxed = model::build(ri, rs, fixings, restrictions, true);
         let sol = solve_lp(&relaxed.lp, input, deadline, Highs::default())?;
         let mut d = relaxed.decision(ri, &sol.x);
@@ -340,10 +411,11 @@ pub fn solve(
         }
         round_builds(input, &mut d);
         let (m, sol) = resolve_fixed(input, scenarios, &d, restrictions, deadline)?;
-        let method = if coarse.is_some() {
-            "relax-and-fix, quarterly relaxation"
-        } else {
-            "relax-and-fix"
+        let method = match (coarse.is_some(), subset.is_some()) {
+            (true, true) => "relax-and-fix, quarterly relaxation on a scenario subset",
+            (true, false) => "relax-and-fix, quarterly relaxation",
+            (false, true) => "relax-and-fix, relaxation on a scenario subset",
+            (false, false) => "relax-and-fix",
         };
         (m, sol, method)
     };
@@ -404,6 +476,8 @@ fn read_back(
                 let v = |c: Option<usize>| c.map(|c| x[c]).unwrap_or(0.0) * hours;
                 row.deferred_ref_hours += p * v(pc.backlog[k]);
                 row.lost_ref_hours += p * v(pc.lost[k]);
+                row.cost_usd.deferral += p * v(pc.backlog[k]) * input.deferral_cost.unwrap_or(0.0);
+                row.cost_usd.lost += p * v(pc.lost[k]) * input.lost_cost.unwrap_or(0.0);
                 let short = v(Some(pc.shortfall[k]));
                 row.shortfall_ref_hours += p * short;
                 // Solver tolerances leave dust; a real shortfall is over an hour and 0.01% of demand.
@@ -448,9 +522,16 @@ fn read_back(
                 row.spot_ref_hours += p * spot * per_chip;
             }
             for &(r, c) in &pc.rent {
+                let usd = p * x[c] * input.rentals[r].price_per_chip_hour * hours;
                 match input.rentals[r].kind {
-                    RentKind::OnDemand => row.on_demand_chips += p * x[c],
-                    RentKind::Spot => row.spot_chips += p * x[c],
+                    RentKind::OnDemand => {
+                        row.on_demand_chips += p * x[c];
+                        row.cost_usd.on_demand += usd;
+                    }
+                    RentKind::Spot => {
+                        row.spot_chips += p * x[c];
+                        row.cost_usd.spot += usd;
+                    }
                 }
             }
             for &(c, a, col) in &pc.used {
@@ -478,6 +559,23 @@ fn read_back(
             if let Some(ch) = choice {
                 row.committed_schedule_usd[c] =
                     ch.spend_usd * model::commit_share(input, c, ch.start_month, t);
+                row.cost_usd.commitment += row.committed_schedule_usd[c];
+            }
+        }
+        let months = input.periods.months as f64;
+        for o in &input.owned {
+            let end = o.retire_month.unwrap_or(usize::MAX);
+            let in_service: usize = (t * input.periods.months..(t + 1) * input.periods.months)
+                .filter(|&m| m < end)
+                .count();
+            row.cost_usd.owned +=
+                o.chips * o.opex_per_chip_hour * HOURS_PER_MONTH * in_service as f64;
+        }
+        for (b, o) in input.builds.iter().enumerate() {
+            let per_chip_month = model::annuity(input, o.capex_per_chip, o.lifetime_months)
+                + o.opex_per_chip_hour * HOURS_PER_MONTH;
+            for (q, chips) in decision.builds[b].iter().enumerate() {
+                row.cost_usd.build += chips * build_share(input, b, q, t) * months * per_chip_month;
             }
         }
     }
@@ -558,4 +656,28 @@ pub fn infeasibility(
             }
         ),
     })
+}
+
+#[cfg(test)]
+mod subsample_tests {
+    use super::*;
+
+    #[test]
+    fn many_scenarios_are_subsampled_evenly_with_probabilities_summing_to_one() {
+        let scenarios: Vec<Scenario> = (0..200)
+            .map(|i| Scenario {
+                name: format!("s{i}"),
+                probability: 1.0 / 200.0,
+                demand: vec![vec![f64::from(i)]],
+            })
+            .collect();
+        let sub = subsample(&scenarios, 50).unwrap();
+        assert_eq!(sub.len(), 50);
+        assert_eq!(sub[0].name, "s0");
+        assert_eq!(sub[1].name, "s4");
+        assert_eq!(sub[49].name, "s196");
+        let total: f64 = sub.iter().map(|s| s.probability).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+        assert!(subsample(&scenarios[..50], 50).is_none());
+    }
 }

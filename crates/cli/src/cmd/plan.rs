@@ -4,6 +4,7 @@
 //! write SVG plots (`--plot DIR`) and an HTML report (`--html FILE`).
 
 mod demand;
+mod validate;
 
 use crate::output::emit;
 use crate::table::{Align, Table};
@@ -59,6 +60,15 @@ pub(crate) struct PlanArgs {
     /// organization); only with --demand-from-trace or --demand-from-server.
     #[arg(long, value_name = "FACTOR")]
     demand_scale: Option<f64>,
+    /// Replay the plan's first year in the simulator (pools and contracts from the plan, a
+    /// workload sampled to its mean demand) and compare its service and cost with the plan's own
+    /// estimate (docs/plan.md, "Validation in the simulator").
+    #[arg(long)]
+    validate: bool,
+    /// Most jobs the --validate replay samples; demand and capacities are scaled down to fit
+    /// and costs scaled back.
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "validate")]
+    validate_jobs: usize,
     /// Catalog overrides file (default: $SPILLWAY_CATALOG_OVERRIDES, else
     /// ~/.config/spillway/catalog.toml if it exists).
     #[arg(long, value_name = "FILE")]
@@ -66,6 +76,9 @@ pub(crate) struct PlanArgs {
 }
 
 pub(crate) fn run(args: PlanArgs) -> Result<()> {
+    if args.validate && args.validate_jobs == 0 {
+        anyhow::bail!("--validate-jobs must be at least 1");
+    }
     let catalog = Catalog::load(args.catalog_overrides.as_deref()).context("load the catalog")?;
     let input = spillway_plan::load(&args.file, &catalog)
         .with_context(|| format!("plan {}", args.file.display()))?;
@@ -79,6 +92,7 @@ pub(crate) fn run(args: PlanArgs) -> Result<()> {
         contract,
         sensitivity: !args.no_sensitivity,
         evaluate: !args.no_evaluation,
+        validate: args.validate,
     };
     let bar = progress_bar();
     let mut progress = |step: &str, done: usize, total: usize| {
@@ -89,6 +103,12 @@ pub(crate) fn run(args: PlanArgs) -> Result<()> {
     let mut report = spillway_plan::run(&input, &catalog, &options, &mut progress)
         .with_context(|| format!("plan {}", args.file.display()))?;
     report.derived_demand = derived;
+    if let Some(year) = report.year_one.take() {
+        bar.set_message("replay the first year in the simulator");
+        let replay = validate::replay(&input, &year, &catalog, args.validate_jobs)
+            .with_context(|| format!("plan {}", args.file.display()))?;
+        report.validation = Some(spillway_plan::validate::compare(&year, replay));
+    }
     bar.finish_and_clear();
     if let Some(dir) = &args.plot {
         let files = spillway_plan::plot::write_plots(&report, dir)
@@ -384,5 +404,94 @@ fn render(r: &PlanReport) -> String {
             }
         );
     }
+    if let Some(v) = &r.validation {
+        validation_lines(&mut out, v);
+    }
     out
+}
+
+fn validation_lines(out: &mut String, v: &spillway_plan::validate::Validation) {
+    let r = &v.replay;
+    let _ = writeln!(
+        out,
+        "\nvalidation: months 0-{} replayed in the simulator ({} policy, scale {:.4}, {:.1} s)",
+        v.months.saturating_sub(1),
+        r.policy,
+        r.scale,
+        r.seconds
+    );
+    let s = &r.service;
+    let _ = writeln!(
+        out,
+        "  service: {} jobs, JCT average {:.1} h, p90 {:.1} h, {} deadline misses, {:.1}% of the \
+         work on time (plan's service level {:.1}%), {} preemptions, {} unfinished at the end \
+         ({:.0} reference-hours)",
+        s.jobs,
+        s.avg_jct_hours,
+        s.p90_jct_hours,
+        s.deadline_misses,
+        s.on_time_share * 100.0,
+        s.planned_service_level * 100.0,
+        s.preemptions,
+        s.unfinished_at_end,
+        s.unfinished_ref_hours_at_end
+    );
+    let mut t = Table::new(&[
+        ("SOURCE", Align::Left),
+        ("PLAN (EXPECTED)", Align::Right),
+        ("PLAN (MEAN DEMAND)", Align::Right),
+        ("SIMULATED", Align::Right),
+        ("DIFFERENCE", Align::Right),
+    ]);
+    for row in &v.sources {
+        t.push(vec![
+            row.source.clone(),
+            usd(row.planned_expected_usd),
+            usd(row.planned_usd),
+            usd(row.simulated_usd),
+            usd(row.difference_usd),
+        ]);
+    }
+    t.push(vec![
+        "total".into(),
+        usd(v.planned_expected_usd),
+        usd(v.planned_usd),
+        usd(v.simulated_usd),
+        format!("{:+.1}%", v.difference_percent),
+    ]);
+    out.push_str(&t.render());
+    for line in &v.explanation {
+        let _ = writeln!(out, "  {line}");
+    }
+    let mut t = Table::new(&[
+        ("REPLAY POOL", Align::Left),
+        ("PLAN", Align::Left),
+        ("CHIPS", Align::Right),
+        ("CHIP-HOURS", Align::Right),
+        ("WORK SHARE", Align::Right),
+    ]);
+    for p in &r.pools {
+        t.push(vec![
+            p.pool.clone(),
+            p.plan.clone(),
+            if p.chips >= 1e6 {
+                "no cap".into()
+            } else {
+                format!("{:.0}", p.chips)
+            },
+            format!("{:.0}", p.chip_hours),
+            format!("{:.1}%", p.work_share * 100.0),
+        ]);
+    }
+    out.push_str(&t.render());
+    for shape in &r.shapes {
+        let _ = writeln!(
+            out,
+            "  jobs of {}: {} chips x {:.1} h, {} sampled",
+            shape.class, shape.chips, shape.hours, shape.jobs
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
 }

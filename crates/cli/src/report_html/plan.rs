@@ -267,6 +267,63 @@ pub(crate) fn page(r: &PlanReport) -> Page {
             }
         ));
     }
+    if let Some(v) = &r.validation {
+        validation(&mut page, v);
+    }
     page.figures("plan", r);
     page
+}
+
+/// `--validate`: the first year replayed in the simulator against the plan's estimate.
+fn validation(page: &mut Page, v: &spillway_plan::validate::Validation) {
+    let s = &v.replay.service;
+    page.heading(format!(
+        "Validation: months 0-{} in the simulator",
+        v.months.saturating_sub(1)
+    ));
+    page.paragraph(format!(
+        "{} jobs ({} policy, scale {:.5}): JCT average {:.1} h, p90 {:.1} h; {} deadline misses; \
+         {:.1}% of the work on time against the plan's service level of {:.1}%.",
+        s.jobs,
+        v.replay.policy,
+        v.replay.scale,
+        s.avg_jct_hours,
+        s.p90_jct_hours,
+        s.deadline_misses,
+        s.on_time_share * 100.0,
+        s.planned_service_level * 100.0
+    ));
+    let mut rows: Vec<Vec<String>> = v
+        .sources
+        .iter()
+        .map(|row| {
+            vec![
+                row.source.clone(),
+                usd(row.planned_expected_usd),
+                usd(row.planned_usd),
+                usd(row.simulated_usd),
+                usd(row.difference_usd),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "total".into(),
+        usd(v.planned_expected_usd),
+        usd(v.planned_usd),
+        usd(v.simulated_usd),
+        format!("{:+.1}%", v.difference_percent),
+    ]);
+    page.table(
+        &[
+            "source",
+            "plan (expected)",
+            "plan (mean demand)",
+            "simulated",
+            "difference",
+        ],
+        rows,
+    );
+    for line in &v.explanation {
+        page.paragraph(line.clone());
+    }
 }

@@ -13,6 +13,8 @@ mod hardening;
 mod msrv;
 mod offers;
 mod plan;
+mod plan_server;
+mod plan_validate;
 mod readme;
 mod replay;
 mod service;

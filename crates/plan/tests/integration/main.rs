@@ -27,6 +27,7 @@ fn check_out_of_sample(name: &str) {
         contract: None,
         sensitivity: false,
         evaluate: true,
+        validate: false,
     };
     let report = run(&input, &catalog, &options, &mut |_, _, _| {}).unwrap();
     let e = report.evaluation.unwrap();
