@@ -90,7 +90,7 @@ pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut AttainedService) -> Ve
 
 /// The `tiresias_perf` allocation.
 pub(crate) fn allocate(input: &PolicyInput<'_>, memory: &mut AttainedService) -> Allocation {
-    place_in_order(input, &order(input, memory))
+    place_in_order(input, &order(input, memory), &[])
 }
 
 #[cfg(test)]

@@ -241,6 +241,7 @@ pub(crate) struct PolicyState {
     rng: PyRandom,
     agnostic_cache: lp::AgnosticCache,
     attained: las::AttainedService,
+    finish_by: srpt::FinishBy,
 }
 
 impl PolicyState {
@@ -251,6 +252,7 @@ impl PolicyState {
             rng: PyRandom::new(seed),
             agnostic_cache: lp::AgnosticCache::new(),
             attained: las::AttainedService::default(),
+            finish_by: srpt::FinishBy::default(),
         }
     }
 
@@ -276,7 +278,7 @@ impl PolicyState {
             }
             PolicyKind::Fifo { aware: true } => fifo::aware(input),
             PolicyKind::PriorityBackfill => fifo::priority_backfill(input),
-            PolicyKind::ShortestRemaining => srpt::allocate(input),
+            PolicyKind::ShortestRemaining => srpt::allocate(input, &mut self.finish_by),
             PolicyKind::LeastAttained => las::allocate(input, &mut self.attained),
             PolicyKind::MaxMinFairness { aware } => lp::max_min_fairness(
                 input,

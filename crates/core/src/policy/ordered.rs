@@ -19,6 +19,7 @@
 //! paper; the mechanism never runs more than a pool holds.
 
 use super::{Allocation, PolicyInput, PolicyJob};
+use std::collections::BTreeMap;
 
 /// Standby share of the first job left over.
 const STANDBY_SHARE: f64 = 1e-9;
@@ -46,28 +47,108 @@ pub(crate) fn least_loss_pool(job: &PolicyJob, avail: &[i64]) -> Option<usize> {
         })
 }
 
+/// Relative speed of `job` on pool `p`: $T_{ip} / \max_k T_{ik}$.
+fn relative(job: &PolicyJob, p: usize) -> f64 {
+    job.throughputs[p] / job.best_throughput().max(f64::MIN_POSITIVE)
+}
+
+/// Jobs that could change pools, each with what it gains by moving (index into the input).
+type Candidates = Vec<(usize, f64)>;
+
+/// Rounds of pairwise exchanges between pools at most (each pass visits every pair of pools).
+const SWAP_PASSES: usize = 4;
+
+/// Exchanges placed jobs of the same gang size between two pools wherever that raises their
+/// summed relative speed (each job at $T_{ij} / \max_k T_{ik}$): the rank order decided *which*
+/// jobs run, this decides *where*, so that a job that gains much from the fast pool is not left
+/// on a slow one because a job that gains little ranked before it. Capacity is unchanged (equal
+/// gangs change places); `pinned` jobs do not move.
+///
+/// For a pair of pools $(p, q)$ and a gang size, the jobs on $p$ are sorted by what they gain by
+/// moving to $q$ and those on $q$ by what they gain by moving to $p$; the $k$-th of each list
+/// change places while the two gains sum to more than zero (the best exchanges first).
+fn improve_by_swaps(input: &PolicyInput<'_>, pool_of: &mut [Option<usize>], pinned: &[bool]) {
+    let m = input.capacities.len();
+    for _ in 0..SWAP_PASSES {
+        let mut swapped = false;
+        for p in 0..m {
+            for q in p + 1..m {
+                // Per gang size: (job, gain) on p moving to q, and on q moving to p.
+                let mut lists: BTreeMap<u32, (Candidates, Candidates)> = BTreeMap::new();
+                for (i, job) in input.jobs.iter().enumerate() {
+                    if pinned.get(i).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    let (from, to) = match pool_of[i] {
+                        Some(a) if a == p => (p, q),
+                        Some(a) if a == q => (q, p),
+                        _ => continue,
+                    };
+                    if job.throughputs[to] <= 0.0 {
+                        continue;
+                    }
+                    let gain = relative(job, to) - relative(job, from);
+                    let entry = lists.entry(job.scale_factor).or_default();
+                    if from == p {
+                        entry.0.push((i, gain));
+                    } else {
+                        entry.1.push((i, gain));
+                    }
+                }
+                for (_, (mut on_p, mut on_q)) in lists {
+                    let by_gain = |a: &(usize, f64), b: &(usize, f64)| {
+                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+                    };
+                    on_p.sort_unstable_by(by_gain);
+                    on_q.sort_unstable_by(by_gain);
+                    for (&(a, ga), &(b, gb)) in on_p.iter().zip(&on_q) {
+                        if ga + gb <= 1e-9 {
+                            break;
+                        }
+                        pool_of[a] = Some(q);
+                        pool_of[b] = Some(p);
+                        swapped = true;
+                    }
+                }
+            }
+        }
+        if !swapped {
+            break;
+        }
+    }
+}
+
 /// The allocation of `order` (indexes into `input.jobs`, highest priority first; every job must
-/// appear once).
-pub(crate) fn place_in_order(input: &PolicyInput<'_>, order: &[usize]) -> Allocation {
+/// appear once). Jobs marked in `pinned` (indexes into `input.jobs`; shorter slices count as
+/// false) keep the pool they are given in rank order; the others may change places after.
+pub(crate) fn place_in_order(
+    input: &PolicyInput<'_>,
+    order: &[usize],
+    pinned: &[bool],
+) -> Allocation {
     let m = input.capacities.len();
     let mut avail: Vec<i64> = input.capacities.iter().map(|&c| i64::from(c)).collect();
-    let mut rows: Vec<Vec<f64>> = vec![vec![0.0; m]; input.jobs.len()];
-    let mut standby = STANDBY_SHARE;
+    let mut pool_of: Vec<Option<usize>> = vec![None; input.jobs.len()];
     // Once every pool is full, no further job can be placed: skip the search.
     let mut free: i64 = avail.iter().sum();
     for &i in order {
+        if free <= 0 {
+            break;
+        }
         let job = &input.jobs[i];
-        let placed = if free > 0 {
-            least_loss_pool(job, &avail)
-        } else {
-            None
-        };
-        match placed {
-            Some(p) => {
-                rows[i][p] = 1.0;
-                avail[p] -= i64::from(job.scale_factor);
-                free -= i64::from(job.scale_factor);
-            }
+        if let Some(p) = least_loss_pool(job, &avail) {
+            pool_of[i] = Some(p);
+            avail[p] -= i64::from(job.scale_factor);
+            free -= i64::from(job.scale_factor);
+        }
+    }
+    improve_by_swaps(input, &mut pool_of, pinned);
+    let mut rows: Vec<Vec<f64>> = vec![vec![0.0; m]; input.jobs.len()];
+    let mut standby = STANDBY_SHARE;
+    for &i in order {
+        let job = &input.jobs[i];
+        match pool_of[i] {
+            Some(p) => rows[i][p] = 1.0,
             None => {
                 for (x, t) in rows[i].iter_mut().zip(&job.throughputs) {
                     if *t > 0.0 {
@@ -153,11 +234,42 @@ mod tests {
             pool_names: &names,
             prices: &[None, None],
         };
-        let a = place_in_order(&input, &[1, 0, 2]);
+        // (All pinned: the rank order alone; see the next test for the exchanges.)
+        let a = place_in_order(&input, &[1, 0, 2], &[true; 3]);
         assert_eq!(a[&JobId(1)], vec![1.0, 0.0]);
         assert_eq!(a[&JobId(0)], vec![0.0, 1.0]);
         assert_eq!(a[&JobId(2)][0], 0.0, "no share where it cannot run");
         assert!(a[&JobId(2)][1] > 0.0 && a[&JobId(2)][1] <= STANDBY_SHARE);
+    }
+
+    #[test]
+    fn placed_jobs_change_places_where_both_gain_in_sum() {
+        let names = vec!["v100".to_string(), "k80".to_string()];
+        // Job 0 ranks first and takes the v100, where it is barely faster; job 1, 4x faster
+        // there, is left the k80. They change places; a pinned job keeps its pool.
+        let jobs = vec![job(0, 1, &[1.1, 1.0]), job(1, 1, &[4.0, 1.0])];
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1, 1],
+            pool_names: &names,
+            prices: &[None, None],
+        };
+        let a = place_in_order(&input, &[0, 1], &[]);
+        assert_eq!(a[&JobId(1)], vec![1.0, 0.0]);
+        assert_eq!(a[&JobId(0)], vec![0.0, 1.0]);
+        let pinned = place_in_order(&input, &[0, 1], &[true, false]);
+        assert_eq!(pinned[&JobId(0)], vec![1.0, 0.0]);
+        // Gangs of different sizes never change places (capacity would not hold).
+        let jobs = vec![job(0, 1, &[1.1, 1.0]), job(1, 2, &[4.0, 1.0])];
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[2, 2],
+            pool_names: &names,
+            prices: &[None, None],
+        };
+        let a = place_in_order(&input, &[0, 1], &[]);
+        assert_eq!(a[&JobId(0)], vec![1.0, 0.0]);
+        assert_eq!(a[&JobId(1)], vec![0.0, 1.0]);
     }
 
     #[test]
@@ -171,7 +283,7 @@ mod tests {
             prices: &[None],
         };
         let order: Vec<usize> = (0..400).rev().collect();
-        let a = place_in_order(&input, &order);
+        let a = place_in_order(&input, &order, &[]);
         assert_eq!(a[&JobId(399)], vec![1.0]);
         assert!(a[&JobId(398)][0] > a[&JobId(397)][0]);
         assert!(a.values().all(|row| row[0] > 0.0));

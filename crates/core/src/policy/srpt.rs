@@ -1,10 +1,12 @@
-//! `srpt_perf`: heterogeneity-aware shortest remaining work first, with a bound on waiting.
+//! `srpt_perf`: heterogeneity-aware shortest remaining work first, with a bound on waiting and
+//! a makespan guard.
 //!
 //! A job's remaining work is the accelerator time it still needs on the pool that suits it
 //! best: $W_i = s_i R_i / \max_j T_{ij}$ (gang size times the seconds left there; the gang size
 //! makes an 8-accelerator job count for what it holds, as Tiresias's two-dimensional service
 //! does). Jobs go in increasing $W_i / w_i$ and are placed by
-//! [`ordered`](mod@super::ordered), each where it loses least relative to its best pool.
+//! [`ordered`](mod@super::ordered), each where it loses least relative to its best pool, then
+//! improved by swaps that raise the total normalized throughput.
 //!
 //! Starvation guard: a job that has been in the system for at least
 //! [`STARVATION_FACTOR`] times the time it has left alone on its best pool
@@ -12,12 +14,29 @@
 //! oldest first. So a job waits at most about $\beta$ times its own run time before it is served
 //! ahead of shorter work, which bounds its finish-time-fairness ratio near $\beta + 1$ unless
 //! overdue jobs compete with each other.
+//!
+//! Makespan guard (latest start): when the policy first sees a job it fixes the job's
+//! *finish-by* age $F_i = t_i + (1 + \sigma) H$, where $H = \max(\max_k L_k, \sum_k W_k /
+//! \sum_j C_j)$ is the time the active jobs need at least from now (the longest one alone on
+//! its best pool, or all of them spread over the whole cluster at their best speed) and
+//! $\sigma$ = [`MAKESPAN_SLACK`]. A job whose time left alone on its best pool reaches the time
+//! left to its finish-by age ($t_i + L_i \ge F_i$) is *critical* and goes before every other
+//! job, least slack first, so that the longest jobs start just late enough to end together
+//! near $(1 + \sigma) H$ instead of after all the short ones. The finish-by ages are remembered
+//! between allocations; a caller without memory (one allocation from scratch) never sees a
+//! critical job.
 
 use super::ordered::place_in_order;
 use super::{Allocation, PolicyInput, PolicyJob};
+use crate::JobId;
+use std::collections::BTreeMap;
 
 /// $\beta$: how many times its remaining run time a job may wait before it goes first.
 pub(crate) const STARVATION_FACTOR: f64 = 8.0;
+
+/// $\sigma$: how much longer than the least time the active jobs need (when a job is first
+/// seen) the makespan guard lets the longest of them take.
+pub(crate) const MAKESPAN_SLACK: f64 = 0.15;
 
 /// Seconds `job` has left alone on its fastest pool.
 fn seconds_left(job: &PolicyJob) -> f64 {
@@ -29,21 +48,64 @@ pub(crate) fn overdue(job: &PolicyJob) -> bool {
     job.time_since_arrival_s >= STARVATION_FACTOR * seconds_left(job)
 }
 
-/// The order in which `srpt_perf` serves `input.jobs` (indexes, first served first).
-pub(crate) fn order(input: &PolicyInput<'_>) -> Vec<usize> {
-    // (class: 0 overdue, 1 the rest; then oldest first among overdue, least weighted work first
-    // among the rest; job id last so that the order is total and deterministic).
+/// What `srpt_perf` remembers between allocations: each active job's finish-by age (seconds
+/// after its arrival), fixed when the policy first saw it.
+#[derive(Debug, Default)]
+pub(crate) struct FinishBy {
+    ages: BTreeMap<JobId, f64>,
+}
+
+impl FinishBy {
+    /// Fixes the finish-by age of jobs seen for the first time and forgets those that left.
+    fn update(&mut self, input: &PolicyInput<'_>) {
+        let capacity: f64 = input.capacities.iter().map(|&c| f64::from(c)).sum();
+        let mut horizon: Option<f64> = None;
+        let mut next = BTreeMap::new();
+        for job in input.jobs {
+            let age = match self.ages.get(&job.id) {
+                Some(&age) => age,
+                None => {
+                    let h = *horizon.get_or_insert_with(|| {
+                        let longest = input.jobs.iter().map(seconds_left).fold(0.0, f64::max);
+                        let work: f64 = input
+                            .jobs
+                            .iter()
+                            .map(|j| f64::from(j.scale_factor) * seconds_left(j))
+                            .sum();
+                        longest.max(work / capacity.max(1.0))
+                    });
+                    job.time_since_arrival_s + (1.0 + MAKESPAN_SLACK) * h
+                }
+            };
+            next.insert(job.id, age);
+        }
+        self.ages = next;
+    }
+}
+
+/// The order in which `srpt_perf` serves `input.jobs` (indexes, first served first), and
+/// whether each job is critical for the makespan.
+pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut FinishBy) -> (Vec<usize>, Vec<bool>) {
+    memory.update(input);
+    // (class: 0 critical, 1 overdue, 2 the rest; then least slack first among critical, oldest
+    // first among overdue, least weighted work first among the rest; job id last so that the
+    // order is total and deterministic).
+    let mut critical = vec![false; input.jobs.len()];
     let mut keyed: Vec<(u8, f64, usize)> = input
         .jobs
         .iter()
         .enumerate()
         .map(|(i, job)| {
             let left = seconds_left(job);
-            if overdue(job) {
-                (0, -job.time_since_arrival_s, i)
+            let slack = memory.ages[&job.id] - job.time_since_arrival_s - left;
+            if slack <= 0.0 {
+                critical[i] = true;
+                (0, slack, i)
+            } else if overdue(job) {
+                (1, -job.time_since_arrival_s, i)
             } else {
                 let work = f64::from(job.scale_factor) * left;
-                (1, work / job.priority_weight, i)
+                (2, work / job.priority_weight, i)
             }
         })
         .collect();
@@ -52,12 +114,13 @@ pub(crate) fn order(input: &PolicyInput<'_>) -> Vec<usize> {
             .then(a.1.total_cmp(&b.1))
             .then(input.jobs[a.2].id.cmp(&input.jobs[b.2].id))
     });
-    keyed.into_iter().map(|(_, _, i)| i).collect()
+    (keyed.into_iter().map(|(_, _, i)| i).collect(), critical)
 }
 
 /// The `srpt_perf` allocation.
-pub(crate) fn allocate(input: &PolicyInput<'_>) -> Allocation {
-    place_in_order(input, &order(input))
+pub(crate) fn allocate(input: &PolicyInput<'_>, memory: &mut FinishBy) -> Allocation {
+    let (order, critical) = order(input, memory);
+    place_in_order(input, &order, &critical)
 }
 
 #[cfg(test)]
@@ -66,6 +129,11 @@ mod tests {
     use crate::JobId;
 
     use crate::policy::ordered::fixtures::{input, job};
+
+    /// The order of one allocation from scratch.
+    fn order_of(input: &PolicyInput<'_>) -> Vec<usize> {
+        order(input, &mut FinishBy::default()).0
+    }
 
     #[test]
     fn least_remaining_work_on_the_best_pool_goes_first() {
@@ -79,8 +147,8 @@ mod tests {
             job(2, 4, 4000, &[10.0, 1.0], 0.0),
         ];
         let caps = [1, 1];
-        assert_eq!(order(&input(&jobs, &caps, &names)), [1, 0, 2]);
-        let a = allocate(&input(&jobs, &caps, &names));
+        assert_eq!(order_of(&input(&jobs, &caps, &names)), [1, 0, 2]);
+        let a = allocate(&input(&jobs, &caps, &names), &mut FinishBy::default());
         assert_eq!(a[&JobId(1)], vec![0.0, 1.0], "k80 suits it best");
         assert_eq!(a[&JobId(0)], vec![1.0, 0.0]);
         // The gang of 4 fits nowhere: it stands by.
@@ -99,8 +167,8 @@ mod tests {
         ];
         let caps = [1];
         assert!(overdue(&jobs[0]) && !overdue(&jobs[1]) && !overdue(&jobs[2]));
-        assert_eq!(order(&input(&jobs, &caps, &names)), [0, 2, 1]);
-        let a = allocate(&input(&jobs, &caps, &names));
+        assert_eq!(order_of(&input(&jobs, &caps, &names)), [0, 2, 1]);
+        let a = allocate(&input(&jobs, &caps, &names), &mut FinishBy::default());
         assert_eq!(a[&JobId(0)], vec![1.0]);
         assert!(a[&JobId(2)][0] > a[&JobId(1)][0], "standby in rank order");
     }
@@ -110,7 +178,43 @@ mod tests {
         let names = vec!["v100".to_string()];
         let mut jobs = vec![job(0, 1, 1000, &[1.0], 0.0), job(1, 1, 1500, &[1.0], 0.0)];
         jobs[1].priority_weight = 2.0;
-        assert_eq!(order(&input(&jobs, &[1], &names)), [1, 0]);
+        assert_eq!(order_of(&input(&jobs, &[1], &names)), [1, 0]);
+    }
+
+    #[test]
+    fn the_longest_job_becomes_critical_when_its_latest_start_comes() {
+        let names = vec!["v100".to_string()];
+        let caps = [2];
+        let mut memory = FinishBy::default();
+        // One long job (10,000 s) and three short ones (100 s) on 2 accelerators: the least
+        // time they need is H = 10,000 s (the longest alone), so the long job must finish by
+        // (1 + sigma) H and start by sigma H.
+        let mut jobs = vec![
+            job(0, 1, 10_000, &[1.0], 0.0),
+            job(1, 1, 100, &[1.0], 0.0),
+            job(2, 1, 100, &[1.0], 0.0),
+            job(3, 1, 100, &[1.0], 0.0),
+        ];
+        let (first, critical) = order(&input(&jobs, &caps, &names), &mut memory);
+        assert_eq!(first, [1, 2, 3, 0], "shortest first at the start");
+        assert!(!critical.iter().any(|&c| c));
+        // Just before its latest start it still waits; at it, it goes first.
+        let latest_start = MAKESPAN_SLACK * 10_000.0;
+        for j in &mut jobs {
+            j.time_since_arrival_s = latest_start - 1.0;
+        }
+        assert_eq!(order(&input(&jobs, &caps, &names), &mut memory).0[3], 0);
+        for j in &mut jobs {
+            j.time_since_arrival_s = latest_start + 1.0;
+        }
+        let (then, critical) = order(&input(&jobs, &caps, &names), &mut memory);
+        assert_eq!(then[0], 0);
+        assert!(critical[0] && !critical[1]);
+        // A job seen later gets its own finish-by age, from the jobs active then.
+        jobs.push(job(4, 1, 100, &[1.0], 0.0));
+        order(&input(&jobs, &caps, &names), &mut memory);
+        assert!(memory.ages[&JobId(4)] >= (1.0 + MAKESPAN_SLACK) * 10_000.0 - 1e-6);
+        assert_eq!(memory.ages.len(), 5);
     }
 
     /// Average JCT (s) of `jobs` (steps, gang, throughputs), all at t = 0, under `kind` in the
