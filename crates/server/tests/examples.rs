@@ -221,6 +221,7 @@ fn skypilot_shaped_tasks_validate_and_mean_what_skypilot_means() {
 /// Pools for the corpus' acceptance figure: Slurm, Ray and local pools in two clouds, with
 /// the accelerators SkyPilot's examples name (TPUs as slices of the shapes they ask for).
 /// Every pool is on demand: a `use_spot` job may still run there (see docs/job-spec.md).
+/// Slurm and Ray pools declare their nodes, so gangs (`num_nodes`) run there.
 fn corpus_pools() -> Config {
     // (name, executor, provider/region/zone, accelerator, count or slices)
     let pools: &[(&str, &str, &str, &str, u32)] = &[
@@ -324,6 +325,14 @@ fn corpus_pools() -> Config {
             }
         } else if !acc.is_empty() {
             toml.push_str(&format!("accelerator = \"{acc}\"\ncount = {n}\n"));
+            // Slurm pools are machines of 8 GPUs, Ray clusters machines of 4 (gangs run
+            // there, one share of each node); local pools are one machine.
+            let per_node = match *executor {
+                "slurm" => 8,
+                "ray" => 4,
+                _ => *n,
+            };
+            toml.push_str(&format!("nodes = {}\n", (n / per_node).max(1)));
         }
     }
     Config::parse(&toml, "corpus pools").unwrap()

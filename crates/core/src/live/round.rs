@@ -3,6 +3,7 @@
 //! lower priorities, within tenant quotas, pool job limits and budgets.
 
 use super::cost::Economics;
+use super::nodes;
 use super::order::{Ranking, rank};
 use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, StartReason, WaitReason};
@@ -137,7 +138,10 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         let fits = within.iter().find(|c| {
             let p = &pools[c.pool];
             let free = p.free.len() as u32;
-            if free < c.count || p.jobs >= input.pools[c.pool].max_jobs {
+            if free < c.count
+                || p.jobs >= input.pools[c.pool].max_jobs
+                || !nodes::can_take(&input.pools[c.pool], &p.free, c.count, job.num_nodes)
+            {
                 return false;
             }
             match p.reservation {
@@ -156,7 +160,9 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         if let Some(c) = fits {
             let backfilled = pools[c.pool].reservation.is_some_and(|r| r.job != job.id);
             let p = &mut pools[c.pool];
-            let accelerators: Vec<u32> = p.free.drain(..c.count as usize).collect();
+            let accelerators: Vec<u32> =
+                nodes::take(&input.pools[c.pool], &mut p.free, c.count, job.num_nodes)
+                    .expect("fits checked that the pool's nodes have room");
             p.jobs += 1;
             let view = &input.pools[c.pool];
             if let Some(acc) = view.accelerator {
@@ -342,13 +348,15 @@ fn usable_free(p: &PoolView<'_>) -> Vec<u32> {
         .collect()
 }
 
-/// Whether pool `p` can ever hold `choice` of `job` at once: the same accelerator, enough of
-/// them, and on a pool of TPU slices exactly one slice of its shape (chips, and the topology
-/// when the job states one). A choice written as a slice name (`tpu-v5p-32`) goes only to
-/// pools of slices of that shape: a pool of loose chips would assemble it from chips that are
-/// not one slice.
+/// Whether pool `p` can ever hold `choice` of `job` at once: the same accelerator, the job's
+/// nodes each with `choice.count` of them (one node: enough of them on one machine), and on a
+/// pool of TPU slices exactly one slice of its shape (chips, and the topology when the job
+/// states one). A choice written as a slice name (`tpu-v5p-32`) goes only to pools of slices
+/// of that shape: a pool of loose chips would assemble it from chips that are not one slice.
 fn holds(p: &PoolView<'_>, job: &QueuedView<'_>, choice: &AcceleratorChoice) -> bool {
-    if p.accelerator != Some(choice.accelerator.as_str()) || p.capacity < choice.count {
+    if p.accelerator != Some(choice.accelerator.as_str())
+        || !nodes::shape_holds(p, job.num_nodes, choice.count)
+    {
         return false;
     }
     match p.slice {
@@ -520,11 +528,9 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     )
 }
 
-/// Where a job may go, in order of preference.
+/// Where a job may go, in order of preference. A candidate's `count` is all the accelerators
+/// the job holds there: its choice's count on each of its `num_nodes` nodes.
 pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
-    if job.num_nodes > 1 {
-        return Vec::new();
-    }
     let spot_ok = job.use_spot && deadline_allows_spot(input, job);
     let infra_ok = |p: &PoolView<'_>| {
         job.infra.is_none_or(|i| i == p.name || i == p.executor) && (spot_ok || !p.is_spot())
@@ -534,7 +540,10 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         // CPU-only: CPU pools first, then accelerator pools (using none of their chips).
         for cpu_first in [true, false] {
             for (i, p) in input.pools.iter().enumerate() {
-                if p.accelerator.is_none() == cpu_first && infra_ok(p) {
+                if p.accelerator.is_none() == cpu_first
+                    && infra_ok(p)
+                    && nodes::shape_holds(p, job.num_nodes, 0)
+                {
                     out.push(Candidate {
                         pool: i,
                         accelerator: None,
@@ -545,6 +554,7 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         }
         return out;
     }
+    let gang = job.num_nodes.max(1);
     for choice in job.choices {
         let mut here: Vec<usize> = input
             .pools
@@ -553,7 +563,7 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
             .filter(|(_, p)| {
                 holds(p, job, choice)
                     && infra_ok(p)
-                    && estimated_cost(job, p, choice.count)
+                    && estimated_cost(job, p, choice.count * gang)
                         .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
             })
             .map(|(i, _)| i)
@@ -565,7 +575,7 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         out.extend(here.into_iter().map(|pool| Candidate {
             pool,
             accelerator: Some(choice.accelerator.clone()),
-            count: choice.count,
+            count: choice.count * gang,
         }));
     }
     if job.order == ChoiceOrder::AnyOf {
@@ -584,11 +594,8 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
 }
 
 fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
-    let detail = if job.num_nodes > 1 {
-        format!(
-            "it needs {} nodes and the declared pools run single-node jobs",
-            job.num_nodes
-        )
+    let detail = if let Some(gang) = nodes_mismatch(input, job) {
+        gang
     } else if let Some(i) = job
         .infra
         .filter(|i| !input.pools.iter().any(|p| p.name == *i || p.executor == *i))
@@ -632,6 +639,58 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
     WaitReason::NoPool { detail }
 }
 
+/// Why no pool holds a gang (`num_nodes` > 1), when that is a matter of nodes: the pools
+/// that have one of its accelerators (any pool, CPU only) and how many nodes of how many
+/// accelerators each they are. `None` for a single-node job or when some pool has the nodes.
+fn nodes_mismatch(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<String> {
+    if job.num_nodes <= 1 {
+        return None;
+    }
+    let n = job.num_nodes;
+    let same: Vec<&PoolView<'_>> = input
+        .pools
+        .iter()
+        .filter(|p| {
+            job.choices.is_empty()
+                || job
+                    .choices
+                    .iter()
+                    .any(|c| p.accelerator == Some(c.accelerator.as_str()))
+        })
+        .collect();
+    let shape_ok = |p: &PoolView<'_>| {
+        job.choices.is_empty() && nodes::shape_holds(p, n, 0)
+            || job.choices.iter().any(|c| {
+                p.accelerator == Some(c.accelerator.as_str()) && nodes::shape_holds(p, n, c.count)
+            })
+    };
+    if same.iter().any(|p| shape_ok(p)) {
+        return None;
+    }
+    let wanted = if job.choices.is_empty() {
+        format!("{n} nodes")
+    } else {
+        let each: Vec<String> = job.choices.iter().map(ToString::to_string).collect();
+        format!("{n} nodes with {} on each", each.join(" or "))
+    };
+    let pools: Vec<String> = same
+        .iter()
+        .map(|p| match (p.nodes, p.accelerator) {
+            (0 | 1, _) => format!("pool {} is one node ({} executor)", p.name, p.executor),
+            (k, Some(a)) => format!("pool {} is {k} nodes of {} {a}", p.name, nodes::per_node(p)),
+            (k, None) => format!("pool {} is {k} nodes", p.name),
+        })
+        .collect();
+    Some(if pools.is_empty() {
+        format!("it needs {wanted}, and no declared pool has its accelerators")
+    } else {
+        format!(
+            "it needs {wanted} (a gang: all at once), and no declared pool has that many nodes: {} (declare a pool's nodes with nodes = N in its [[pool]]: Slurm or Ray)",
+            pools.join("; ")
+        )
+    })
+}
+
 /// Estimated cost of running `job` with `count` accelerators of pool `p`, USD, when the job
 /// has a work estimate.
 fn estimated_cost(job: &QueuedView<'_>, p: &PoolView<'_>, count: u32) -> Option<f64> {
@@ -648,7 +707,7 @@ fn cheapest_cost(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<f64> {
                 .pools
                 .iter()
                 .filter(move |p| holds(p, job, c))
-                .filter_map(move |p| estimated_cost(job, p, c.count))
+                .filter_map(move |p| estimated_cost(job, p, c.count * job.num_nodes.max(1)))
         })
         .min_by(f64::total_cmp)
 }

@@ -7,6 +7,7 @@ use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use std::collections::HashMap;
 
+mod gangs;
 mod slices;
 
 fn h100(n: u32) -> Vec<AcceleratorChoice> {
@@ -28,6 +29,7 @@ fn pool(
         accelerator: acc,
         capacity: cap,
         slice: None,
+        nodes: 1,
         free: free.to_vec(),
         max_jobs: 64,
         price: UsdPerHour(1.0),
@@ -623,6 +625,7 @@ mod invariants {
                 accelerator: Some(ACCS[*a]),
                 capacity: *cap,
                 slice: None,
+                nodes: 1,
                 free: (taken[i]..*cap).collect(),
                 max_jobs: *max_jobs,
                 price: UsdPerHour(1.0 + i as f64),

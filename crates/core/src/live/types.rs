@@ -24,6 +24,11 @@ pub struct PoolView<'a> {
     /// For a pool of TPU slices: their shape. Slice `k` is indices `k * chips .. (k + 1) *
     /// chips`; a job takes one whole slice of exactly this shape, never chips of two.
     pub slice: Option<&'a SliceShape>,
+    /// Machines it is made of (at least 1), each with `capacity / nodes` accelerators: node
+    /// `k` holds indices `k * per_node .. (k + 1) * per_node`. A job of `num_nodes` nodes
+    /// needs that many of them, each with its accelerators free; no job spans two nodes for
+    /// accelerators of one node (see `nodes.rs`).
+    pub nodes: u32,
     /// Indices not held by any running job, ascending.
     pub free: Vec<u32>,
     /// Most jobs at once.

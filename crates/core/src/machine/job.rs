@@ -139,6 +139,9 @@ pub struct MachinePool {
     /// For a pool of TPU slices: their shape. Its capacity is whole slices, and a job placed
     /// on it takes exactly one of them. `None`: accelerators are handed out one by one.
     pub slice: Option<SliceShape>,
+    /// Machines it is made of (1 unless declared), each with `capacity / nodes` accelerators:
+    /// a job of `num_nodes` nodes takes that many of them ([`PoolView::nodes`]).
+    pub nodes: u32,
     /// Most jobs at once.
     pub max_jobs: u32,
     /// Price of one accelerator-hour.
@@ -163,6 +166,7 @@ impl MachinePool {
             accelerator: self.accelerator.as_deref(),
             capacity: self.capacity,
             slice: self.slice.as_ref(),
+            nodes: self.nodes,
             free,
             max_jobs: self.max_jobs,
             price: self.price,

@@ -14,6 +14,7 @@ fn pool(name: &str, zone: &str, capacity: u32) -> MachinePool {
         accelerator: Some("H100".into()),
         capacity,
         slice: None,
+        nodes: 1,
         max_jobs: 64,
         price: UsdPerHour(1.0),
         plan: PlanKind::OnDemand,

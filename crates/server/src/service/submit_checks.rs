@@ -183,39 +183,3 @@ pub(super) fn check_local_workdir(config: &Config, spec: &JobSpec) -> Result<(),
         path.display()
     )))
 }
-
-/// A gang of several nodes: the scheduler places single-node jobs only for now, so the job is
-/// refused here, saying which declared pools could run it once gangs are placed (Slurm pools
-/// with `--nodes`, Ray pools with placement groups, that have its accelerator).
-pub(super) fn check_nodes(config: &Config, spec: &JobSpec) -> Result<(), ServiceError> {
-    let nodes = spec.num_nodes;
-    if nodes <= 1 {
-        return Ok(());
-    }
-    let r = &spec.resources;
-    let could: Vec<String> = config
-        .pools
-        .iter()
-        .filter(|p| p.executor != ExecutorKind::Local)
-        .filter(|p| {
-            r.accelerators.is_empty()
-                || r.accelerators.iter().enumerate().any(|(i, c)| {
-                    p.accelerator.as_deref() == Some(c.accelerator.as_str())
-                        && r.infra_of(i)
-                            .is_none_or(|inf| infra_matches(inf, &place(p)))
-                })
-        })
-        .map(|p| format!("{} ({})", p.name, p.executor.as_str()))
-        .collect();
-    let which = if could.is_empty() {
-        "no declared pool could: a gang needs a Slurm or Ray pool with its accelerators".to_string()
-    } else {
-        format!(
-            "pools that could run it once gangs are placed: {}",
-            could.join(", ")
-        )
-    };
-    Err(ServiceError::Unplaceable(format!(
-        "num_nodes: {nodes} nodes at once (a gang) need a pool with nodes, and Spillway's scheduler places single-node jobs only for now; {which}"
-    )))
-}

@@ -18,6 +18,7 @@ pub(super) fn pool(name: &str, capacity: u32, plan: PlanKind, usd: f64) -> Machi
         accelerator: Some("H100".into()),
         capacity,
         slice: None,
+        nodes: 1,
         max_jobs: 64,
         price: UsdPerHour(usd),
         plan,
