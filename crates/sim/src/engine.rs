@@ -202,6 +202,7 @@ fn machine_job(job: &SimJob, cluster: &Cluster) -> ServiceJob {
             num_nodes: 1,
             infra: None,
             use_spot: false,
+            alternatives: Vec::new(),
             budget: None,
             work_secs: Some(spec.total_steps),
             deadline_ms: spec.deadline.map(ceil_ms),

@@ -12,7 +12,7 @@ use crate::SimTime;
 use crate::econ::{CheckpointModel, spot_allowed};
 use crate::{JobId, PolicyKind};
 use spillway_model::spec::tpu::slice_name;
-use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder, PoolPlace, infra_matches};
 use spillway_model::{Usd, UsdPerHour};
 use std::collections::{BTreeSet, HashMap};
 
@@ -501,7 +501,7 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     let reliable_speed = input
         .pools
         .iter()
-        .filter(|p| !p.is_spot() && job.infra.is_none_or(|i| i == p.name || i == p.executor))
+        .filter(|p| !p.is_spot() && job.infra.is_none_or(|i| within_infra(i, p)))
         .filter(|p| job.choices.is_empty() || job.choices.iter().any(|c| holds(p, job, c)))
         .map(|p| {
             if job.choices.is_empty() {
@@ -528,13 +528,60 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     )
 }
 
+/// Whether alternative `index` of `job` asks for spot capacity: its own `use_spot`, else the
+/// job's.
+fn wants_spot(job: &QueuedView<'_>, index: usize) -> bool {
+    job.alternatives
+        .get(index)
+        .and_then(|a| a.use_spot)
+        .unwrap_or(job.use_spot)
+}
+
+/// Whether pool `p` lies within `infra` as SkyPilot means it (a pool's name, an executor
+/// kind, `cloud[/region[/zone]]`). The pool's zone is its failover-memory zone, which marks
+/// spot capacity with a `#spot` suffix.
+fn within_infra(infra: &str, p: &PoolView<'_>) -> bool {
+    infra_matches(
+        infra,
+        &PoolPlace {
+            name: p.name,
+            executor: p.executor,
+            provider: p.location.0,
+            region: p.location.1,
+            zone: p.location.2.trim_end_matches("#spot"),
+        },
+    )
+}
+
 /// Where a job may go, in order of preference. A candidate's `count` is all the accelerators
 /// the job holds there: its choice's count on each of its `num_nodes` nodes.
+///
+/// Spot follows SkyPilot's rule: an alternative with `use_spot: true` goes to spot pools
+/// only, one without to reliable (owned, committed, on-demand) pools only. The one exception
+/// is the spot deadline rule: once a job's deadline can no longer absorb a preemption, its
+/// spot alternatives go to reliable pools instead, since a missed deadline is what the user
+/// asked to avoid. The economics' policies (`commitment_aware`, `on_demand_only`,
+/// `baseline`) exist to decide between spot and reliable capacity: under them `use_spot`
+/// means that spot is allowed, and they choose. Each alternative's own `infra` restricts that
+/// alternative only.
 pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
-    let spot_ok = job.use_spot && deadline_allows_spot(input, job);
-    let infra_ok = |p: &PoolView<'_>| {
-        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (spot_ok || !p.is_spot())
+    let any_spot = job.use_spot || job.alternatives.iter().any(|a| a.use_spot == Some(true));
+    let spot_now = any_spot && deadline_allows_spot(input, job);
+    let spot_only = !matches!(input.policy, LivePolicy::Econ(_));
+    let place_ok = |p: &PoolView<'_>, index: usize| {
+        let alternative = job.alternatives.get(index);
+        let spot = wants_spot(job, index) && spot_now;
+        job.infra.is_none_or(|i| within_infra(i, p))
+            && alternative
+                .and_then(|a| a.infra.as_deref())
+                .is_none_or(|i| within_infra(i, p))
+            && if spot_only {
+                p.is_spot() == spot
+            } else {
+                spot || !p.is_spot()
+            }
     };
+    let infra_ok = |p: &PoolView<'_>| place_ok(p, usize::MAX);
     let mut out = Vec::new();
     if job.choices.is_empty() {
         // CPU-only: CPU pools first, then accelerator pools (using none of their chips).
@@ -555,14 +602,14 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         return out;
     }
     let gang = job.num_nodes.max(1);
-    for choice in job.choices {
+    for (index, choice) in job.choices.iter().enumerate() {
         let mut here: Vec<usize> = input
             .pools
             .iter()
             .enumerate()
             .filter(|(_, p)| {
                 holds(p, job, choice)
-                    && infra_ok(p)
+                    && place_ok(p, index)
                     && estimated_cost(job, p, choice.count * gang)
                         .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
             })
@@ -598,9 +645,9 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
         gang
     } else if let Some(i) = job
         .infra
-        .filter(|i| !input.pools.iter().any(|p| p.name == *i || p.executor == *i))
+        .filter(|i| !input.pools.iter().any(|p| within_infra(i, p)))
     {
-        format!("infra '{i}' names no declared pool or executor")
+        format!("infra '{i}' names no declared pool, executor kind or cloud/region/zone")
     } else if let Some(cheapest) = job.budget.and_then(|_| cheapest_cost(input, job)) {
         format!(
             "every alternative would cost more than its budget of {}: the cheapest is {} for its estimated {}",
@@ -617,6 +664,8 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
     } {
         "only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
             .to_string()
+    } else if let Some(reliable) = spot_only_blocks(input, job) {
+        reliable
     } else {
         let slices: Vec<Option<String>> = job
             .choices
@@ -637,6 +686,37 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
         }
     };
     WaitReason::NoPool { detail }
+}
+
+/// Why a job that asks for spot capacity has no pool, when reliable pools could run it: spot
+/// means spot only (SkyPilot's rule). `None` when it asks for no spot or that is not why.
+fn spot_only_blocks(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<String> {
+    if !(job.use_spot || job.alternatives.iter().any(|a| a.use_spot == Some(true))) {
+        return None;
+    }
+    let reliable: Vec<spillway_model::spec::AlternativeFields> = job
+        .alternatives
+        .iter()
+        .map(|a| spillway_model::spec::AlternativeFields {
+            use_spot: None,
+            ..a.clone()
+        })
+        .collect();
+    let on_demand = QueuedView {
+        use_spot: false,
+        alternatives: &reliable,
+        ..job.clone()
+    };
+    let pools: BTreeSet<&str> = candidates(input, &on_demand)
+        .iter()
+        .map(|c| input.pools[c.pool].name)
+        .collect();
+    (!pools.is_empty()).then(|| {
+        format!(
+            "it asks for spot capacity only (resources.use_spot: true, SkyPilot's rule) and no spot pool could run it; reliable pools could ({}): set use_spot: false to run there",
+            pools.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// Why no pool holds a gang (`num_nodes` > 1), when that is a matter of nodes: the pools

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 mod gangs;
 mod slices;
+mod spot;
 
 fn h100(n: u32) -> Vec<AcceleratorChoice> {
     vec![AcceleratorChoice {
@@ -54,6 +55,7 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         num_nodes: 1,
         infra: None,
         use_spot: false,
+        alternatives: &[],
         budget: None,
         work_secs: None,
         deadline_ms: None,
@@ -661,6 +663,7 @@ mod invariants {
                 infra: None,
                 work_secs: (i % 2 == 0).then_some(3600 * (i as u64 % 5 + 1)),
                 use_spot: false,
+                alternatives: &[],
                 budget: None,
                 deadline_ms: None,
                 checkpoint_interval_s: None,

@@ -6,7 +6,7 @@ use super::reason::{StartReason, WaitReason};
 use crate::JobId;
 use crate::econ::{Contract, ContractLedger, FailoverMemory, PlanKind};
 use spillway_model::spec::tpu::SliceShape;
-use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use spillway_model::spec::{AcceleratorChoice, AlternativeFields, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
 use std::collections::{BTreeMap, HashMap};
 
@@ -90,10 +90,16 @@ pub struct QueuedView<'a> {
     pub topology: Option<&'a str>,
     /// Nodes needed at once.
     pub num_nodes: u32,
-    /// Restrict to pools with this name or executor.
+    /// Restrict to pools within this infra: a pool's name, an executor kind, or SkyPilot's
+    /// `cloud[/region[/zone]]` matched against the pools' location.
     pub infra: Option<&'a str>,
-    /// Whether it accepts spot (preemptible) capacity.
+    /// Whether it asks for spot (preemptible) capacity: SkyPilot's rule, spot **only**
+    /// (unless the spot deadline rule rules spot out, see `round.rs`).
     pub use_spot: bool,
+    /// What each alternative of `choices` sets for itself (by index; empty: nothing): its
+    /// own `use_spot`, and its own `infra` (SkyPilot's `cloud[/region[/zone]]`, a pool's
+    /// name or an executor kind), which restrict that alternative only.
+    pub alternatives: &'a [AlternativeFields],
     /// The most it may cost; with `work_secs` it rules out alternatives priced above it.
     pub budget: Option<Usd>,
     /// Estimated run time in reference hours' worth of seconds (`work: 6h`); `None` means

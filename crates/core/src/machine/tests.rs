@@ -41,6 +41,7 @@ fn job(id: u64, priority: u32, count: u32, work_s: Option<u64>) -> MachineJob {
         num_nodes: 1,
         infra: None,
         use_spot: false,
+        alternatives: Vec::new(),
         budget: None,
         work_secs: work_s,
         deadline_ms: None,

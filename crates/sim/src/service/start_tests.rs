@@ -46,6 +46,7 @@ fn job(id: u64, at_ms: i64, count: u32, work_s: f64) -> ServiceJob {
             num_nodes: 1,
             infra: None,
             use_spot: false,
+            alternatives: Vec::new(),
             budget: None,
             work_secs: Some(work_s as u64),
             deadline_ms: None,

@@ -43,6 +43,7 @@ fn job(id: u64, at_s: i64, count: u32, priority: u32, work_s: u64) -> ServiceJob
             num_nodes: 1,
             infra: None,
             use_spot: false,
+            alternatives: Vec::new(),
             budget: None,
             work_secs: Some(work_s),
             deadline_ms: None,
