@@ -225,5 +225,7 @@ fn a_served_job_sees_skypilot_variables_and_the_cli_habits_work_on_it() {
         .assert()
         .success()
         .stdout(predicates::str::contains("ELAPSED"))
+        .stdout(predicates::str::contains(" POOL "))
+        .stdout(predicates::str::contains(" local "))
         .stdout(predicates::str::contains(" UTC"));
 }
