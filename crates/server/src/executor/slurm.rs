@@ -244,7 +244,9 @@ fn job_spec(
 /// that each node runs `setup` and `run` with its own `SKYPILOT_NODE_RANK` (Slurm's
 /// `SLURM_NODEID`) and all see the same `SKYPILOT_NODE_IPS`, as SkyPilot runs a task on
 /// every node of its cluster. The attempt fails when any node fails (`--kill-on-bad-exit`
-/// stops the others), with the first failing code.
+/// stops the others), with srun's code: the highest of the nodes' (often 143, a node stopped
+/// with SIGTERM; the failing node's own code is in stderr.log: `srun: error: gang2: task 1:
+/// Exited with exit code 4`).
 fn batch_body(nodes: u32) -> String {
     if nodes <= 1 {
         return WRAPPER.to_string();
