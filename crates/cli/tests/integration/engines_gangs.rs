@@ -30,6 +30,10 @@ fn a_two_node_gang_runs_on_both_slurm_nodes_each_with_its_rank() {
              nodes = 2\ntime_limit = \"10m\"\npoll_interval = \"200ms\"\n"
         ),
     );
+    // `spillway pools` says how the pool's accelerators split over its nodes.
+    let out = server.cli().arg("pools").output().unwrap();
+    let pools = String::from_utf8_lossy(&out.stdout);
+    assert!(pools.contains("8 = 2x4"), "{pools}");
     let id = server.submit(GANG);
     let d = server.wait_final(&id);
     assert_eq!(d["job"]["state"], "succeeded", "{d:#}");

@@ -201,7 +201,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 backfilled,
                 accelerators: accelerators.clone(),
                 blocked: skipped(input, job, &blocked[qi], c),
-                spot_ruled_out: (job.use_spot
+                spot_ruled_out: (asks_for_spot(job)
                     && input.pools.iter().any(PoolView::is_spot)
                     && !deadline_allows_spot(input, job))
                     || priced.as_ref().is_some_and(|p| p.spot_ruled_out()),
@@ -528,6 +528,11 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     )
 }
 
+/// Whether `job` or any of its alternatives asks for spot capacity.
+fn asks_for_spot(job: &QueuedView<'_>) -> bool {
+    job.use_spot || job.alternatives.iter().any(|a| a.use_spot == Some(true))
+}
+
 /// Whether alternative `index` of `job` asks for spot capacity: its own `use_spot`, else the
 /// job's.
 fn wants_spot(job: &QueuedView<'_>, index: usize) -> bool {
@@ -565,8 +570,7 @@ fn within_infra(infra: &str, p: &PoolView<'_>) -> bool {
 /// means that spot is allowed, and they choose. Each alternative's own `infra` restricts that
 /// alternative only.
 pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
-    let any_spot = job.use_spot || job.alternatives.iter().any(|a| a.use_spot == Some(true));
-    let spot_now = any_spot && deadline_allows_spot(input, job);
+    let spot_now = asks_for_spot(job) && deadline_allows_spot(input, job);
     let spot_only = !matches!(input.policy, LivePolicy::Econ(_));
     let place_ok = |p: &PoolView<'_>, index: usize| {
         let alternative = job.alternatives.get(index);
@@ -691,7 +695,7 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
 /// Why a job that asks for spot capacity has no pool, when reliable pools could run it: spot
 /// means spot only (SkyPilot's rule). `None` when it asks for no spot or that is not why.
 fn spot_only_blocks(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<String> {
-    if !(job.use_spot || job.alternatives.iter().any(|a| a.use_spot == Some(true))) {
+    if !asks_for_spot(job) {
         return None;
     }
     let reliable: Vec<spillway_model::spec::AlternativeFields> = job

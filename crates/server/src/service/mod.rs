@@ -100,6 +100,8 @@ pub struct PoolStatus {
     pub accelerator: Option<String>,
     /// Accelerators it has.
     pub count: u32,
+    /// Machines it is made of (`count / nodes` accelerators each; gangs run on several).
+    pub nodes: u32,
     /// Accelerators free now.
     pub free: u32,
     /// Jobs running on it.
