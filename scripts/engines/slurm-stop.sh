@@ -4,7 +4,8 @@
 set -uo pipefail
 D=${1:?usage: slurm-stop.sh DIR}
 pids=""
-for f in slurmd slurmctld munged; do
+# slurmd-<node>.pid: the daemons of a cluster of several nodes on one host (slurm-gang-start.sh).
+for f in slurmd $(cd "$D" 2>/dev/null && ls slurmd-*.pid 2>/dev/null | sed 's/\.pid$//') slurmctld munged; do
   if [ -f "$D/$f.pid" ]; then
     p=$(cat "$D/$f.pid")
     if [ -n "$p" ] && kill "$p" 2>/dev/null; then pids="$pids $p"; fi

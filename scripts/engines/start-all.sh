@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install (when missing) and start the engines the engine tests run against (and install the
 # headless Chromium of the dashboard's browser tests):
-#   - two one-host Slurm 22.05 clusters (A on 127.0.0.1:16817, B on 127.0.0.1:16827),
+#   - two one-host Slurm 22.05 clusters (A on 127.0.0.1:16817, B on 127.0.0.1:16827), and a
+#     cluster of two nodes on this host for gangs (127.0.0.1:16837, slurm-gang-start.sh),
 #   - a Ray head (Jobs API on http://127.0.0.1:8265) from a venv,
 #   - a private PostgreSQL 15 cluster on 127.0.0.1:55432,
 # and write their addresses to an env file (default target/engines.env), which the tests
@@ -11,7 +12,7 @@
 # Settings (environment): SPILLWAY_ENGINES="slurm ray postgres" (which to start),
 # SPILLWAY_ENGINES_DIR (state, default /tmp/spillway-engines), SPILLWAY_ENGINES_ENV (the env
 # file), SPILLWAY_RAY_VENV (default ~/.cache/spillway/ray-venv), SPILLWAY_RAY_VERSION, and the
-# ports SPILLWAY_SLURM_A_PORT (slurmd uses the next one), SPILLWAY_SLURM_B_PORT,
+# ports SPILLWAY_SLURM_A_PORT (slurmd uses the next one), SPILLWAY_SLURM_B_PORT, SPILLWAY_SLURM_GANG_PORT,
 # SPILLWAY_RAY_PORT, SPILLWAY_RAY_GCS_PORT, SPILLWAY_PG_PORT.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +24,7 @@ VENV=${SPILLWAY_RAY_VENV:-$HOME/.cache/spillway/ray-venv}
 RAY_VERSION=${SPILLWAY_RAY_VERSION:-2.60.0}
 SLURM_A_PORT=${SPILLWAY_SLURM_A_PORT:-16817}
 SLURM_B_PORT=${SPILLWAY_SLURM_B_PORT:-16827}
+SLURM_GANG_PORT=${SPILLWAY_SLURM_GANG_PORT:-16837}
 RAY_PORT=${SPILLWAY_RAY_PORT:-8265}
 RAY_GCS_PORT=${SPILLWAY_RAY_GCS_PORT:-6380}
 PG_PORT=${SPILLWAY_PG_PORT:-55432}
@@ -62,6 +64,12 @@ if wants slurm; then
     else
       failed+=("slurm: a cluster did not start (logs in $DIR/slurm-a/log, $DIR/slurm-b/log)")
     fi
+    # A cluster of two nodes on this host, for gangs (num_nodes: 2).
+    if "$HERE/slurm-gang-start.sh" "$DIR/slurm-gang" "$SLURM_GANG_PORT"; then
+      lines+=("SPILLWAY_SLURM_GANG_CONF=$DIR/slurm-gang/slurm.conf")
+    else
+      failed+=("slurm: the two-node cluster did not start (logs in $DIR/slurm-gang/log)")
+    fi
   fi
 fi
 
@@ -77,7 +85,8 @@ if wants ray; then
   fi
   if [ -x "$VENV/bin/ray" ]; then
     if "$HERE/ray-start.sh" "$VENV" "$DIR/ray" "$RAY_PORT" "$RAY_GCS_PORT"; then
-      lines+=("SPILLWAY_RAY_ADDRESS=http://127.0.0.1:$RAY_PORT" "SPILLWAY_RAY_DIR=$DIR/ray")
+      lines+=("SPILLWAY_RAY_ADDRESS=http://127.0.0.1:$RAY_PORT" "SPILLWAY_RAY_DIR=$DIR/ray"
+              "SPILLWAY_RAY_PYTHON=$VENV/bin/python")
     else
       failed+=("ray: the head did not start (log in $DIR/ray/ray.log)")
     fi

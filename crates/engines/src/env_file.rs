@@ -11,8 +11,12 @@ pub const SLURM_DIR: &str = "SPILLWAY_SLURM_DIR";
 /// `SLURM_CONF` of the second local Slurm cluster.
 pub const SLURM_B_CONF: &str = "SPILLWAY_SLURM_B_CONF";
 pub const SLURM_B_DIR: &str = "SPILLWAY_SLURM_B_DIR";
+/// `SLURM_CONF` of the local Slurm cluster of two nodes (gangs, `num_nodes: 2`).
+pub const SLURM_GANG_CONF: &str = "SPILLWAY_SLURM_GANG_CONF";
 /// The Ray dashboard (Jobs API) address, e.g. `http://127.0.0.1:8265`.
 pub const RAY_ADDRESS: &str = "SPILLWAY_RAY_ADDRESS";
+/// The Python that runs the Ray head (with `ray` installed): a Ray pool's `ray_python`.
+pub const RAY_PYTHON: &str = "SPILLWAY_RAY_PYTHON";
 /// A PostgreSQL URL for tests, e.g. `postgres://spillway:spillway@127.0.0.1:55432/spillway`.
 pub const DATABASE_URL: &str = "SPILLWAY_TEST_DATABASE_URL";
 /// Which file to read instead of `target/engines.env`.
@@ -47,7 +51,9 @@ impl EnginesEnv {
             SLURM_DIR,
             SLURM_B_CONF,
             SLURM_B_DIR,
+            SLURM_GANG_CONF,
             RAY_ADDRESS,
+            RAY_PYTHON,
             DATABASE_URL,
         ] {
             if let Some(value) = std::env::var(key).ok().filter(|v| !v.is_empty()) {

@@ -95,6 +95,7 @@ struct PoolFile {
     count: u32,
     slices: Option<u32>,
     topology: Option<String>,
+    nodes: Option<u32>,
     max_jobs: Option<u32>,
     price: Option<PriceFile>,
     provider: Option<String>,
@@ -113,6 +114,7 @@ struct PoolFile {
     address: Option<String>,
     ray_resource: Option<String>,
     admission_timeout: Option<String>,
+    ray_python: Option<String>,
     poll_interval: Option<String>,
 }
 
@@ -225,6 +227,10 @@ pub struct Pool {
     /// For a pool of TPU slices (`accelerator = "tpu-v5p-32"`): their shape. `count` is then
     /// a whole number of slices, and each job placed there takes exactly one whole slice.
     pub slice: Option<SliceShape>,
+    /// Machines it is made of (`nodes`, default 1), each with `count / nodes` accelerators:
+    /// a job with `num_nodes` > 1 (a gang) runs only on a pool with that many nodes, one
+    /// share of each (Slurm `--nodes`, a Ray placement group). Local pools are one node.
+    pub nodes: u32,
     /// Most jobs running at once on it.
     pub max_jobs: u32,
     /// How it is paid for.
@@ -249,6 +255,7 @@ impl Pool {
             accelerator,
             count,
             slice: None,
+            nodes: 1,
             max_jobs: 1,
             plan: PricePlan::Owned,
             price: UsdPerHour(0.0),
@@ -313,6 +320,42 @@ fn slice_pool(
         },
         total,
     ))
+}
+
+/// A pool's nodes (`nodes`, default 1): its accelerators must split evenly over them, and
+/// only engines that start a job on several machines have more than one (Slurm, Ray).
+fn pool_nodes(
+    at: &dyn Fn(&str) -> String,
+    nodes: Option<u32>,
+    kind: ExecutorKind,
+    slices: bool,
+    count: u32,
+) -> Result<u32, ConfigError> {
+    let Some(n) = nodes else { return Ok(1) };
+    if n == 0 {
+        return Err(field(at("nodes"), "must be at least 1"));
+    }
+    if n > 1 && kind == ExecutorKind::Local {
+        return Err(field(
+            at("nodes"),
+            "a local pool is this one machine: drop nodes, or run gangs on a Slurm or Ray pool",
+        ));
+    }
+    if n > 1 && slices {
+        return Err(field(
+            at("nodes"),
+            "a pool of TPU slices places one whole slice per job: drop nodes",
+        ));
+    }
+    if !count.is_multiple_of(n) {
+        return Err(field(
+            at("nodes"),
+            format!(
+                "{count} accelerators do not split evenly over {n} nodes: count is all the pool's accelerators, nodes x accelerators per node"
+            ),
+        ));
+    }
+    Ok(n)
 }
 
 fn location(
@@ -517,6 +560,7 @@ impl Config {
                 address: p.address,
                 ray_resource: p.ray_resource,
                 admission_timeout: p.admission_timeout,
+                ray_python: p.ray_python,
                 poll_interval: p.poll_interval,
             }
             .validate(&p.executor, &at)?;
@@ -575,6 +619,7 @@ impl Config {
                     "a CPU-only pool has no accelerators: drop count or set accelerator",
                 ));
             }
+            let nodes = pool_nodes(&at, p.nodes, engine.kind(), slice.is_some(), count)?;
             let (plan, price) = match p.price {
                 Some(pr) if !(pr.usd_per_chip_hour >= 0.0 && pr.usd_per_chip_hour.is_finite()) => {
                     return Err(field(at("price.usd_per_chip_hour"), "must be zero or more"));
@@ -638,6 +683,7 @@ impl Config {
                 accelerator,
                 count,
                 slice,
+                nodes,
                 max_jobs,
                 plan,
                 price,
@@ -901,6 +947,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("from 1 to 86400"), "{e}");
+    }
+
+    #[test]
+    fn pools_declare_their_nodes_on_engines_that_run_gangs() {
+        let slurm = "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\naccelerator = \"H100\"\ncount = 16\n";
+        let c = Config::parse(&format!("{slurm}nodes = 2\n"), "t").unwrap();
+        assert_eq!((c.pools[0].count, c.pools[0].nodes), (16, 2));
+        assert_eq!(crate::schedule::machine_pools(&c)[0].nodes, 2);
+        assert_eq!(Config::parse(slurm, "t").unwrap().pools[0].nodes, 1);
+        for (toml, wanted) in [
+            (
+                format!("{slurm}nodes = 3\n"),
+                "16 accelerators do not split evenly over 3 nodes",
+            ),
+            (
+                format!("{slurm}nodes = 0\n"),
+                "pool[0].nodes: must be at least 1",
+            ),
+            (
+                "[[pool]]\nname = \"l\"\naccelerator = \"H100\"\ncount = 8\nnodes = 2\n"
+                    .to_string(),
+                "pool[0].nodes: a local pool is this one machine",
+            ),
+        ] {
+            let e = Config::parse(&toml, "t").unwrap_err().to_string();
+            assert!(e.contains(wanted), "{e}");
+        }
     }
 
     #[test]

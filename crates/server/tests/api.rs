@@ -252,7 +252,7 @@ const SPEC_CASES: &[Case] = &[
         "run: x\nnum_nodes: 2\nresources:\n  accelerators: H100:8\n",
         INVALID,
         "unplaceable",
-        "num_nodes: 2 nodes at once (a gang) need a pool with nodes, and Spillway's scheduler places single-node jobs only for now; no declared pool could: a gang needs a Slurm or Ray pool with its accelerators",
+        "resources: no pool can run it: it needs 2 nodes with H100:8 on each (a gang: all at once), and no declared pool has that many nodes",
     ),
     (
         "run: x\nresources:\n  accelerators: H100:1\n  infra: slurm\n",

@@ -11,8 +11,23 @@ fn slurm_and_ray_example_config_loads() {
     let kinds: Vec<ExecutorKind> = c.pools.iter().map(|p| p.executor).collect();
     assert_eq!(
         kinds,
-        [ExecutorKind::Slurm, ExecutorKind::Slurm, ExecutorKind::Ray]
+        [
+            ExecutorKind::Slurm,
+            ExecutorKind::Slurm,
+            ExecutorKind::Ray,
+            ExecutorKind::Slurm
+        ]
     );
+    // The two-node pool takes gangs: examples/jobs/gang.yaml can run there.
+    assert_eq!((c.pools[3].count, c.pools[3].nodes), (8, 2));
+    let text = std::fs::read_to_string(path.with_file_name("jobs/gang.yaml")).unwrap();
+    let mut spec = spillway_model::spec::parse_spec(
+        &text,
+        &spillway_server::accelerators::known_accelerators(),
+    )
+    .unwrap()
+    .spec;
+    spillway_server::service::check_submit(&c, &mut spec).unwrap();
     let PoolEngine::Slurm(a) = &c.pools[0].engine else {
         panic!("{:?}", c.pools[0].engine);
     };

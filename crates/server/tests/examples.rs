@@ -220,7 +220,8 @@ fn skypilot_shaped_tasks_validate_and_mean_what_skypilot_means() {
 
 /// Pools for the corpus' acceptance figure: Slurm, Ray and local pools in two clouds, with
 /// the accelerators SkyPilot's examples name (TPUs as slices of the shapes they ask for).
-/// Every pool is on demand: a `use_spot` job may still run there (see docs/job-spec.md).
+/// Slurm and Ray pools declare their nodes, so gangs (`num_nodes`) run there; spot pools
+/// take the tasks with `use_spot: true` (spot only, see docs/job-spec.md).
 fn corpus_pools() -> Config {
     // (name, executor, provider/region/zone, accelerator, count or slices)
     let pools: &[(&str, &str, &str, &str, u32)] = &[
@@ -324,8 +325,77 @@ fn corpus_pools() -> Config {
             }
         } else if !acc.is_empty() {
             toml.push_str(&format!("accelerator = \"{acc}\"\ncount = {n}\n"));
+            // Slurm pools are machines of 8 GPUs, Ray clusters machines of 4 (gangs run
+            // there, one share of each node); local pools are one machine.
+            let per_node = match *executor {
+                "slurm" => 8,
+                "ray" => 4,
+                _ => *n,
+            };
+            toml.push_str(&format!("nodes = {}\n", (n / per_node).max(1)));
         }
     }
+    // Spot capacity, where the corpus asks for it (use_spot: true is spot only, SkyPilot's
+    // rule), and H100 in gcp/us-central1 for the alternative that names that region.
+    toml.push_str(
+        r#"
+[[pool]]
+name = "gcp-h100"
+executor = "ray"
+address = "http://127.0.0.1:8265"
+provider = "gcp"
+region = "us-central1"
+zone = "us-central1-c"
+accelerator = "H100"
+count = 16
+nodes = 2
+
+[[pool]]
+name = "spot-h100"
+executor = "ray"
+address = "http://127.0.0.1:8265"
+provider = "aws"
+region = "us-east-1"
+zone = "us-east-1d"
+accelerator = "H100"
+count = 16
+nodes = 2
+price = { plan = "spot", usd_per_chip_hour = 2.5 }
+
+[[pool]]
+name = "spot-l4"
+executor = "ray"
+address = "http://127.0.0.1:8265"
+provider = "gcp"
+region = "us-central1"
+zone = "us-central1-a"
+accelerator = "L4"
+count = 8
+nodes = 2
+price = { plan = "spot", usd_per_chip_hour = 0.3 }
+
+[[pool]]
+name = "spot-t4"
+executor = "ray"
+address = "http://127.0.0.1:8265"
+provider = "gcp"
+region = "us-central1"
+zone = "us-central1-b"
+accelerator = "T4"
+count = 8
+nodes = 2
+price = { plan = "spot", usd_per_chip_hour = 0.15 }
+
+[[pool]]
+name = "spot-v5e16"
+provider = "gcp"
+region = "us-west4"
+zone = "us-west4-b"
+accelerator = "tpu-v5litepod-16"
+slices = 2
+price = { plan = "spot", usd_per_chip_hour = 0.5 }
+"#,
+    );
     Config::parse(&toml, "corpus pools").unwrap()
 }
 

@@ -92,6 +92,7 @@ fn once(api: &Api, args: &JobsArgs) -> anyhow::Result<usize> {
         ("STATE", Align::Left),
         ("PRIO", Align::Right),
         ("ACCELERATORS", Align::Left),
+        ("POOL", Align::Left),
         ("SUBMITTED", Align::Left),
         ("ELAPSED", Align::Right),
         ("REASON", Align::Left),
@@ -113,6 +114,8 @@ fn once(api: &Api, args: &JobsArgs) -> anyhow::Result<usize> {
             } else {
                 j.accelerators.join(",")
             },
+            // Where it runs, or last ran.
+            j.pool.clone().unwrap_or_else(|| "-".into()),
             time(j.submitted_ms),
             // From submission to its end, or to now for a live job.
             spillway_model::spec::format_duration(

@@ -40,7 +40,12 @@ pub(crate) fn run(args: PoolsArgs) -> anyhow::Result<()> {
                 .unwrap_or_default()
                 .to_string(),
             p.accelerator.clone().unwrap_or_else(|| "cpu".into()),
-            p.count.to_string(),
+            // A pool of several machines: how they split its accelerators.
+            if p.nodes > 1 {
+                format!("{} = {}x{}", p.count, p.nodes, p.count / p.nodes)
+            } else {
+                p.count.to_string()
+            },
             p.free.to_string(),
             p.running_jobs.to_string(),
             p.queued_jobs.to_string(),

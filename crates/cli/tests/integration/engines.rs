@@ -67,7 +67,7 @@ fn slurm_up(conf: &str) -> Result<(), String> {
 }
 
 /// The env with both clusters answering, or `None` after a skip.
-fn need_slurm(test: &str, keys: &[&str]) -> Option<EnginesEnv> {
+pub(crate) fn need_slurm(test: &str, keys: &[&str]) -> Option<EnginesEnv> {
     let env = engines();
     for key in keys {
         let Some(conf) = env.get(key) else {
@@ -80,7 +80,7 @@ fn need_slurm(test: &str, keys: &[&str]) -> Option<EnginesEnv> {
     Some(env)
 }
 
-fn need_ray(test: &str) -> Option<EnginesEnv> {
+pub(crate) fn need_ray(test: &str) -> Option<EnginesEnv> {
     let env = engines();
     let Some(address) = env.get(env_file::RAY_ADDRESS) else {
         return unavailable(
@@ -96,7 +96,7 @@ fn need_ray(test: &str) -> Option<EnginesEnv> {
     }
 }
 
-fn lock_slurm() -> MutexGuard<'static, ()> {
+pub(crate) fn lock_slurm() -> MutexGuard<'static, ()> {
     SLURM.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -4,6 +4,7 @@ mod compare;
 mod economics;
 mod engines;
 mod engines_bench;
+mod engines_gangs;
 mod estimate;
 mod faults;
 mod fidelity;

@@ -11,7 +11,9 @@
 //! each job's options (modules `order` and `cost`); the mechanism (module `round`) places jobs
 //! in that order within the constraints that hold whatever the policy:
 //! - tenant quotas (accelerators per type, $/hour at the pools' prices);
-//! - pools' job limits and free indices (gang: all of a job's accelerators or none);
+//! - pools' job limits and free indices (gang: all of a job's accelerators or none); on a
+//!   pool of several nodes, a job of `num_nodes` nodes takes that many whole shares of one
+//!   node each (module `nodes`);
 //! - spot pools take only jobs with `use_spot`; alternatives whose estimated cost (`work` x
 //!   accelerators x price) exceeds the job's budget are ruled out; `infra` restricts pools;
 //! - EASY backfill: a job that does not fit reserves its preferred pool; later jobs use only
@@ -23,6 +25,7 @@
 
 mod cost;
 mod load;
+mod nodes;
 mod order;
 mod policy;
 mod reason;

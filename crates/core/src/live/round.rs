@@ -4,6 +4,7 @@
 
 use super::cost::Economics;
 use super::load::RunningLoad;
+use super::nodes;
 use super::order::{Ranking, rank};
 use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, StartReason, WaitReason};
@@ -12,7 +13,7 @@ use crate::SimTime;
 use crate::econ::{CheckpointModel, spot_allowed};
 use crate::{JobId, PolicyKind};
 use spillway_model::spec::tpu::slice_name;
-use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use spillway_model::spec::{AcceleratorChoice, ChoiceOrder, PoolPlace, infra_matches};
 use spillway_model::{Usd, UsdPerHour};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -184,10 +185,12 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             let p = &pools[c.pool];
             let free = p.free_count();
             // The listed indices always cover what the queue takes (the machine lists that
-            // many); a start takes the lowest of them.
+            // many, and all of them on a pool of several nodes); a start takes the lowest of
+            // them, or whole nodes.
             if free < c.count
                 || (p.free.len() as u32) < c.count
                 || p.jobs >= input.pools[c.pool].max_jobs
+                || !nodes::can_take(&input.pools[c.pool], &p.free, c.count, job.num_nodes)
             {
                 return false;
             }
@@ -207,7 +210,9 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         if let Some(c) = fits {
             let backfilled = pools[c.pool].reservation.is_some_and(|r| r.job != job.id);
             let p = &mut pools[c.pool];
-            let accelerators: Vec<u32> = p.free.drain(..c.count as usize).collect();
+            let accelerators: Vec<u32> =
+                nodes::take(&input.pools[c.pool], &mut p.free, c.count, job.num_nodes)
+                    .expect("fits checked that the pool's nodes have room");
             p.jobs += 1;
             let view = &input.pools[c.pool];
             if let Some(acc) = view.accelerator {
@@ -246,7 +251,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 backfilled,
                 accelerators: accelerators.clone(),
                 blocked: skipped(input, job, job_blocked, c),
-                spot_ruled_out: (job.use_spot
+                spot_ruled_out: (asks_for_spot(job)
                     && input.pools.iter().any(PoolView::is_spot)
                     && !deadline_allows_spot(input, job))
                     || priced.as_ref().is_some_and(|p| p.spot_ruled_out()),
@@ -417,13 +422,15 @@ fn usable_free(p: &PoolView<'_>) -> Vec<u32> {
         .collect()
 }
 
-/// Whether pool `p` can ever hold `choice` of `job` at once: the same accelerator, enough of
-/// them, and on a pool of TPU slices exactly one slice of its shape (chips, and the topology
-/// when the job states one). A choice written as a slice name (`tpu-v5p-32`) goes only to
-/// pools of slices of that shape: a pool of loose chips would assemble it from chips that are
-/// not one slice.
+/// Whether pool `p` can ever hold `choice` of `job` at once: the same accelerator, the job's
+/// nodes each with `choice.count` of them (one node: enough of them on one machine), and on a
+/// pool of TPU slices exactly one slice of its shape (chips, and the topology when the job
+/// states one). A choice written as a slice name (`tpu-v5p-32`) goes only to pools of slices
+/// of that shape: a pool of loose chips would assemble it from chips that are not one slice.
 fn holds(p: &PoolView<'_>, job: &QueuedView<'_>, choice: &AcceleratorChoice) -> bool {
-    if p.accelerator != Some(choice.accelerator.as_str()) || p.capacity < choice.count {
+    if p.accelerator != Some(choice.accelerator.as_str())
+        || !nodes::shape_holds(p, job.num_nodes, choice.count)
+    {
         return false;
     }
     match p.slice {
@@ -568,7 +575,7 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     let reliable_speed = input
         .pools
         .iter()
-        .filter(|p| !p.is_spot() && job.infra.is_none_or(|i| i == p.name || i == p.executor))
+        .filter(|p| !p.is_spot() && job.infra.is_none_or(|i| within_infra(i, p)))
         .filter(|p| job.choices.is_empty() || job.choices.iter().any(|c| holds(p, job, c)))
         .map(|p| {
             if job.choices.is_empty() {
@@ -595,21 +602,73 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     )
 }
 
-/// Where a job may go, in order of preference.
+/// Whether `job` or any of its alternatives asks for spot capacity.
+fn asks_for_spot(job: &QueuedView<'_>) -> bool {
+    job.use_spot || job.alternatives.iter().any(|a| a.use_spot == Some(true))
+}
+
+/// Whether alternative `index` of `job` asks for spot capacity: its own `use_spot`, else the
+/// job's.
+fn wants_spot(job: &QueuedView<'_>, index: usize) -> bool {
+    job.alternatives
+        .get(index)
+        .and_then(|a| a.use_spot)
+        .unwrap_or(job.use_spot)
+}
+
+/// Whether pool `p` lies within `infra` as SkyPilot means it (a pool's name, an executor
+/// kind, `cloud[/region[/zone]]`). The pool's zone is its failover-memory zone, which marks
+/// spot capacity with a `#spot` suffix.
+fn within_infra(infra: &str, p: &PoolView<'_>) -> bool {
+    infra_matches(
+        infra,
+        &PoolPlace {
+            name: p.name,
+            executor: p.executor,
+            provider: p.location.0,
+            region: p.location.1,
+            zone: p.location.2.trim_end_matches("#spot"),
+        },
+    )
+}
+
+/// Where a job may go, in order of preference. A candidate's `count` is all the accelerators
+/// the job holds there: its choice's count on each of its `num_nodes` nodes.
+///
+/// Spot follows SkyPilot's rule: an alternative with `use_spot: true` goes to spot pools
+/// only, one without to reliable (owned, committed, on-demand) pools only. The one exception
+/// is the spot deadline rule: once a job's deadline can no longer absorb a preemption, its
+/// spot alternatives go to reliable pools instead, since a missed deadline is what the user
+/// asked to avoid. The economics' policies (`commitment_aware`, `on_demand_only`,
+/// `baseline`) exist to decide between spot and reliable capacity: under them `use_spot`
+/// means that spot is allowed, and they choose. Each alternative's own `infra` restricts that
+/// alternative only.
 pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
-    if job.num_nodes > 1 {
-        return Vec::new();
-    }
-    let spot_ok = job.use_spot && deadline_allows_spot(input, job);
-    let infra_ok = |p: &PoolView<'_>| {
-        job.infra.is_none_or(|i| i == p.name || i == p.executor) && (spot_ok || !p.is_spot())
+    let spot_now = asks_for_spot(job) && deadline_allows_spot(input, job);
+    let spot_only = !matches!(input.policy, LivePolicy::Econ(_));
+    let place_ok = |p: &PoolView<'_>, index: usize| {
+        let alternative = job.alternatives.get(index);
+        let spot = wants_spot(job, index) && spot_now;
+        job.infra.is_none_or(|i| within_infra(i, p))
+            && alternative
+                .and_then(|a| a.infra.as_deref())
+                .is_none_or(|i| within_infra(i, p))
+            && if spot_only {
+                p.is_spot() == spot
+            } else {
+                spot || !p.is_spot()
+            }
     };
+    let infra_ok = |p: &PoolView<'_>| place_ok(p, usize::MAX);
     let mut out = Vec::new();
     if job.choices.is_empty() {
         // CPU-only: CPU pools first, then accelerator pools (using none of their chips).
         for cpu_first in [true, false] {
             for (i, p) in input.pools.iter().enumerate() {
-                if p.accelerator.is_none() == cpu_first && infra_ok(p) {
+                if p.accelerator.is_none() == cpu_first
+                    && infra_ok(p)
+                    && nodes::shape_holds(p, job.num_nodes, 0)
+                {
                     out.push(Candidate {
                         pool: i,
                         accelerator: None,
@@ -620,15 +679,16 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         }
         return out;
     }
-    for choice in job.choices {
+    let gang = job.num_nodes.max(1);
+    for (index, choice) in job.choices.iter().enumerate() {
         let mut here: Vec<usize> = input
             .pools
             .iter()
             .enumerate()
             .filter(|(_, p)| {
                 holds(p, job, choice)
-                    && infra_ok(p)
-                    && estimated_cost(job, p, choice.count)
+                    && place_ok(p, index)
+                    && estimated_cost(job, p, choice.count * gang)
                         .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
             })
             .map(|(i, _)| i)
@@ -640,7 +700,7 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         out.extend(here.into_iter().map(|pool| Candidate {
             pool,
             accelerator: Some(choice.accelerator.clone()),
-            count: choice.count,
+            count: choice.count * gang,
         }));
     }
     if job.order == ChoiceOrder::AnyOf {
@@ -658,16 +718,13 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
 }
 
 fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
-    let detail = if job.num_nodes > 1 {
-        format!(
-            "it needs {} nodes and the declared pools run single-node jobs",
-            job.num_nodes
-        )
+    let detail = if let Some(gang) = nodes_mismatch(input, job) {
+        gang
     } else if let Some(i) = job
         .infra
-        .filter(|i| !input.pools.iter().any(|p| p.name == *i || p.executor == *i))
+        .filter(|i| !input.pools.iter().any(|p| within_infra(i, p)))
     {
-        format!("infra '{i}' names no declared pool or executor")
+        format!("infra '{i}' names no declared pool, executor kind or cloud/region/zone")
     } else if let Some(cheapest) = job.budget.and_then(|_| cheapest_cost(input, job)) {
         format!(
             "every alternative would cost more than its budget of {}: the cheapest is {} for its estimated {}",
@@ -684,6 +741,8 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
     } {
         "only spot pools could run it: set resources.use_spot: true to accept preemptible capacity"
             .to_string()
+    } else if let Some(reliable) = spot_only_blocks(input, job) {
+        reliable
     } else {
         let slices: Vec<Option<String>> = job
             .choices
@@ -706,6 +765,89 @@ fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {
     WaitReason::NoPool { detail }
 }
 
+/// Why a job that asks for spot capacity has no pool, when reliable pools could run it: spot
+/// means spot only (SkyPilot's rule). `None` when it asks for no spot or that is not why.
+fn spot_only_blocks(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<String> {
+    if !asks_for_spot(job) {
+        return None;
+    }
+    let reliable: Vec<spillway_model::spec::AlternativeFields> = job
+        .alternatives
+        .iter()
+        .map(|a| spillway_model::spec::AlternativeFields {
+            use_spot: None,
+            ..a.clone()
+        })
+        .collect();
+    let on_demand = QueuedView {
+        use_spot: false,
+        alternatives: &reliable,
+        ..job.clone()
+    };
+    let pools: BTreeSet<&str> = candidates(input, &on_demand)
+        .iter()
+        .map(|c| input.pools[c.pool].name)
+        .collect();
+    (!pools.is_empty()).then(|| {
+        format!(
+            "it asks for spot capacity only (resources.use_spot: true, SkyPilot's rule) and no spot pool could run it; reliable pools could ({}): set use_spot: false to run there",
+            pools.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// Why no pool holds a gang (`num_nodes` > 1), when that is a matter of nodes: the pools
+/// that have one of its accelerators (any pool, CPU only) and how many nodes of how many
+/// accelerators each they are. `None` for a single-node job or when some pool has the nodes.
+fn nodes_mismatch(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<String> {
+    if job.num_nodes <= 1 {
+        return None;
+    }
+    let n = job.num_nodes;
+    let same: Vec<&PoolView<'_>> = input
+        .pools
+        .iter()
+        .filter(|p| {
+            job.choices.is_empty()
+                || job
+                    .choices
+                    .iter()
+                    .any(|c| p.accelerator == Some(c.accelerator.as_str()))
+        })
+        .collect();
+    let shape_ok = |p: &PoolView<'_>| {
+        job.choices.is_empty() && nodes::shape_holds(p, n, 0)
+            || job.choices.iter().any(|c| {
+                p.accelerator == Some(c.accelerator.as_str()) && nodes::shape_holds(p, n, c.count)
+            })
+    };
+    if same.iter().any(|p| shape_ok(p)) {
+        return None;
+    }
+    let wanted = if job.choices.is_empty() {
+        format!("{n} nodes")
+    } else {
+        let each: Vec<String> = job.choices.iter().map(ToString::to_string).collect();
+        format!("{n} nodes with {} on each", each.join(" or "))
+    };
+    let pools: Vec<String> = same
+        .iter()
+        .map(|p| match (p.nodes, p.accelerator) {
+            (0 | 1, _) => format!("pool {} is one node ({} executor)", p.name, p.executor),
+            (k, Some(a)) => format!("pool {} is {k} nodes of {} {a}", p.name, nodes::per_node(p)),
+            (k, None) => format!("pool {} is {k} nodes", p.name),
+        })
+        .collect();
+    Some(if pools.is_empty() {
+        format!("it needs {wanted}, and no declared pool has its accelerators")
+    } else {
+        format!(
+            "it needs {wanted} (a gang: all at once), and no declared pool has that many nodes: {} (declare a pool's nodes with nodes = N in its [[pool]]: Slurm or Ray)",
+            pools.join("; ")
+        )
+    })
+}
+
 /// Estimated cost of running `job` with `count` accelerators of pool `p`, USD, when the job
 /// has a work estimate.
 fn estimated_cost(job: &QueuedView<'_>, p: &PoolView<'_>, count: u32) -> Option<f64> {
@@ -722,7 +864,7 @@ fn cheapest_cost(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Option<f64> {
                 .pools
                 .iter()
                 .filter(move |p| holds(p, job, c))
-                .filter_map(move |p| estimated_cost(job, p, c.count))
+                .filter_map(move |p| estimated_cost(job, p, c.count * job.num_nodes.max(1)))
         })
         .min_by(f64::total_cmp)
 }

@@ -7,7 +7,9 @@ use spillway_model::UsdPerHour;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
 use std::collections::HashMap;
 
+mod gangs;
 mod slices;
+mod spot;
 
 fn h100(n: u32) -> Vec<AcceleratorChoice> {
     vec![AcceleratorChoice {
@@ -28,6 +30,7 @@ fn pool(
         accelerator: acc,
         capacity: cap,
         slice: None,
+        nodes: 1,
         free: free.to_vec(),
         free_unlisted: 0,
         max_jobs: 64,
@@ -53,6 +56,7 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         num_nodes: 1,
         infra: None,
         use_spot: false,
+        alternatives: &[],
         budget: None,
         work_secs: None,
         deadline_ms: None,
@@ -626,6 +630,7 @@ mod invariants {
                 accelerator: Some(ACCS[*a]),
                 capacity: *cap,
                 slice: None,
+                nodes: 1,
                 free: (taken[i]..*cap).collect(),
                 free_unlisted: 0,
                 max_jobs: *max_jobs,
@@ -662,6 +667,7 @@ mod invariants {
                 infra: None,
                 work_secs: (i % 2 == 0).then_some(3600 * (i as u64 % 5 + 1)),
                 use_spot: false,
+                alternatives: &[],
                 budget: None,
                 deadline_ms: None,
                 checkpoint_interval_s: None,

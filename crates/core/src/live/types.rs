@@ -7,7 +7,7 @@ use super::reason::{StartReason, WaitReason};
 use crate::JobId;
 use crate::econ::{Contract, ContractLedger, FailoverMemory, PlanKind};
 use spillway_model::spec::tpu::SliceShape;
-use spillway_model::spec::{AcceleratorChoice, ChoiceOrder};
+use spillway_model::spec::{AcceleratorChoice, AlternativeFields, ChoiceOrder};
 use spillway_model::{Usd, UsdPerHour};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -27,8 +27,14 @@ pub struct PoolView<'a> {
     /// For a pool of TPU slices: their shape. Slice `k` is indices `k * chips .. (k + 1) *
     /// chips`; a job takes one whole slice of exactly this shape, never chips of two.
     pub slice: Option<&'a SliceShape>,
-    /// Indices not held by any running job, ascending: all of them, or (from the machine) the
-    /// lowest ones, as many as the queue could take at once.
+    /// Machines it is made of (at least 1), each with `capacity / nodes` accelerators: node
+    /// `k` holds indices `k * per_node .. (k + 1) * per_node`. A job of `num_nodes` nodes
+    /// needs that many of them, each with its accelerators free; no job spans two nodes for
+    /// accelerators of one node (see `nodes.rs`).
+    pub nodes: u32,
+    /// Indices not held by any running job, ascending: all of them, or (from the machine, on a
+    /// pool of one node and loose accelerators) the lowest ones, as many as the queue could
+    /// take at once.
     pub free: Vec<u32>,
     /// Free indices above those listed in `free` (the machine lists no more than the queue
     /// could take); the pool has `free.len() + free_unlisted` free accelerators.
@@ -97,10 +103,16 @@ pub struct QueuedView<'a> {
     pub topology: Option<&'a str>,
     /// Nodes needed at once.
     pub num_nodes: u32,
-    /// Restrict to pools with this name or executor.
+    /// Restrict to pools within this infra: a pool's name, an executor kind, or SkyPilot's
+    /// `cloud[/region[/zone]]` matched against the pools' location.
     pub infra: Option<&'a str>,
-    /// Whether it accepts spot (preemptible) capacity.
+    /// Whether it asks for spot (preemptible) capacity: SkyPilot's rule, spot **only**
+    /// (unless the spot deadline rule rules spot out, see `round.rs`).
     pub use_spot: bool,
+    /// What each alternative of `choices` sets for itself (by index; empty: nothing): its
+    /// own `use_spot`, and its own `infra` (SkyPilot's `cloud[/region[/zone]]`, a pool's
+    /// name or an executor kind), which restrict that alternative only.
+    pub alternatives: &'a [AlternativeFields],
     /// The most it may cost; with `work_secs` it rules out alternatives priced above it.
     pub budget: Option<Usd>,
     /// Estimated run time in reference hours' worth of seconds (`work: 6h`); `None` means

@@ -4,7 +4,9 @@ use crate::JobId;
 use crate::econ::PlanKind;
 use crate::live::{PoolView, QueuedView};
 use spillway_model::spec::tpu::SliceShape;
-use spillway_model::spec::{AcceleratorChoice, ChoiceOrder, JobSpec, WorkEstimate};
+use spillway_model::spec::{
+    AcceleratorChoice, AlternativeFields, ChoiceOrder, JobSpec, WorkEstimate,
+};
 use spillway_model::{Usd, UsdPerHour};
 
 /// A job as the decision sees it (its spec, its tenant, when it came).
@@ -32,8 +34,11 @@ pub struct MachineJob {
     pub num_nodes: u32,
     /// Restrict to pools with this name or executor.
     pub infra: Option<String>,
-    /// Whether it accepts spot (preemptible) capacity.
+    /// Whether it asks for spot (preemptible) capacity (only, as in SkyPilot).
     pub use_spot: bool,
+    /// What each alternative sets for itself (`use_spot`, `infra`), by the index of its
+    /// choice; empty when none does.
+    pub alternatives: Vec<AlternativeFields>,
     /// The most it may cost.
     pub budget: Option<Usd>,
     /// Estimated run time in reference seconds (`work: 6h`); `None`: unknown (long-running).
@@ -78,6 +83,7 @@ impl MachineJob {
             num_nodes: spec.num_nodes,
             infra: spec.resources.infra.clone(),
             use_spot: spec.resources.use_spot,
+            alternatives: spec.resources.alternatives.clone(),
             budget: spec.budget,
             work_secs: match spec.work {
                 Some(WorkEstimate::Seconds(s)) => Some(s),
@@ -115,6 +121,7 @@ impl MachineJob {
             num_nodes: self.num_nodes,
             infra: self.infra.as_deref(),
             use_spot: self.use_spot,
+            alternatives: &self.alternatives,
             budget: self.budget,
             work_secs: self.work_secs,
             deadline_ms: self.deadline_ms,
@@ -139,6 +146,9 @@ pub struct MachinePool {
     /// For a pool of TPU slices: their shape. Its capacity is whole slices, and a job placed
     /// on it takes exactly one of them. `None`: accelerators are handed out one by one.
     pub slice: Option<SliceShape>,
+    /// Machines it is made of (1 unless declared), each with `capacity / nodes` accelerators:
+    /// a job of `num_nodes` nodes takes that many of them ([`PoolView::nodes`]).
+    pub nodes: u32,
     /// Most jobs at once.
     pub max_jobs: u32,
     /// Price of one accelerator-hour.
@@ -163,6 +173,7 @@ impl MachinePool {
             accelerator: self.accelerator.as_deref(),
             capacity: self.capacity,
             slice: self.slice.as_ref(),
+            nodes: self.nodes,
             free,
             free_unlisted: 0,
             max_jobs: self.max_jobs,

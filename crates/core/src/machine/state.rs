@@ -477,7 +477,7 @@ impl Machine {
 
     /// The live mechanism's input: the state as it is, with the queued jobs outside the rounds.
     /// Each pool lists as many of its lowest free indices as the whole queue could take at
-    /// once (a pool of slices all of them), the others counted only.
+    /// once (a pool of slices or of several nodes all of them), the others counted only.
     fn round_input(&self, now_ms: i64, limit: usize) -> RoundInput<'_> {
         let demand = usize::try_from(self.queued_outside.demand()).unwrap_or(usize::MAX);
         let pools = self
@@ -485,7 +485,8 @@ impl Machine {
             .iter()
             .zip(&self.free)
             .map(|(p, free)| {
-                let listed = if p.slice.is_some() {
+                // Slices and nodes are chosen from every free index.
+                let listed = if p.slice.is_some() || p.nodes > 1 {
                     free.len()
                 } else {
                     demand.min(free.len())

@@ -385,7 +385,7 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
         w.warnings.push(SpecWarning {
             path: "num_nodes".into(),
             message: format!(
-                "{num_nodes} nodes at once (a gang) need a pool with nodes (Slurm, Ray); Spillway's scheduler places single-node jobs only for now, so a server refuses it at submit, naming the pools that could run it"
+                "{num_nodes} nodes at once (a gang) need a pool with nodes: a Slurm or Ray pool declared with nodes >= {num_nodes}, each node with the accelerators asked for (resources.accelerators is per node); a server without one refuses it at submit, naming its pools"
             ),
         });
     }

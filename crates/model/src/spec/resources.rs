@@ -530,7 +530,7 @@ fn entries(
             alternatives.push(own.clone());
         }
     }
-    settle_alternatives(w, path, res, &mut alternatives);
+    settle_alternatives(res, &mut alternatives);
     if alternatives
         .iter()
         .all(|a| *a == AlternativeFields::default())
@@ -542,16 +542,9 @@ fn entries(
 }
 
 /// Folds what every alternative sets alike into the section, so that only real differences
-/// stay per alternative. Spillway's placement takes one `use_spot` and one `infra` per job
-/// for now: alternatives that differ in `use_spot` run on demand (never on spot capacity one
-/// of them refused), with a warning. Alternatives in different `infra` keep theirs, and the
-/// service refuses at submit what its placement could not keep apart.
-fn settle_alternatives(
-    w: &mut Walk<'_>,
-    path: &str,
-    res: &mut Resources,
-    alternatives: &mut [AlternativeFields],
-) {
+/// stay per alternative: those keep their own `use_spot` and `infra`, which the scheduler
+/// applies to that alternative only (the section's `use_spot` is then false).
+fn settle_alternatives(res: &mut Resources, alternatives: &mut [AlternativeFields]) {
     if alternatives.is_empty() {
         return;
     }
@@ -567,10 +560,6 @@ fn settle_alternatives(
             a.use_spot = Some(s);
         }
         res.use_spot = false;
-        w.warnings.push(super::SpecWarning {
-            path: path.to_string(),
-            message: "alternatives differ in use_spot: each keeps its own in the spec, but Spillway places a job on one kind of capacity for now, so every alternative runs on demand (never on spot capacity an alternative refused)".into(),
-        });
     }
     let infras: Vec<Option<String>> = alternatives
         .iter()
@@ -580,8 +569,7 @@ fn settle_alternatives(
         res.infra = infras[0].clone();
         alternatives.iter_mut().for_each(|a| a.infra = None);
     } else {
-        // Kept per alternative; the service checks at submit that each alternative's
-        // accelerator is only found within its own infra.
+        // Kept per alternative; the scheduler restricts each alternative to its own.
         for (a, i) in alternatives.iter_mut().zip(infras) {
             a.infra = i;
         }

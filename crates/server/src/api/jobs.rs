@@ -17,6 +17,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use spillway_model::spec::{Dialect, SubmitValues, fill_at_submit, parse_spec, parse_spec_value};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
@@ -254,6 +255,13 @@ pub async fn list(
     } else {
         service.wait_reasons(queued).await.unwrap_or_default()
     };
+    // The pool of each listed job's latest attempt (one read per job that has run).
+    let mut pools = BTreeMap::new();
+    for j in jobs.iter().filter(|j| j.attempts > 0) {
+        if let Some(a) = service.store.attempts(j.id).await?.last() {
+            pools.insert(j.id, a.pool.clone());
+        }
+    }
     let redact = Redactor::new(&service, &caller, jobs.iter().map(|j| j.message.as_str())).await?;
     let next_before = match jobs.last() {
         Some(last) if jobs.len() == limit as usize => Some(last.id.0),
@@ -266,6 +274,7 @@ pub async fn list(
                 let mut v = JobView::from(j);
                 v.message = redact.text(&v.message);
                 v.reason = reasons.get(&j.id).cloned();
+                v.pool = pools.remove(&j.id);
                 v
             })
             .collect(),
@@ -293,6 +302,7 @@ pub async fn show(
     let redact = Redactor::new(&service, &caller, texts.chain([job.message.as_str()])).await?;
     let mut view = JobView::from(&job);
     view.message = redact.text(&view.message);
+    view.pool = attempts.last().map(|a| a.pool.clone());
     Ok(Json(JobDetail {
         job: view,
         attempts: attempts.into_iter().map(Into::into).collect(),

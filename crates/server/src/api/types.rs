@@ -95,6 +95,10 @@ pub struct JobView {
     /// `GET /v1/jobs/{id}/explain` gives it in words. Filled in by the job list only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The pool of its latest attempt (where it runs or last ran); absent before its first.
+    /// Filled in by the job list and by show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// The validated spec.
     #[schema(value_type = Object)]
     pub spec: serde_json::Value,
@@ -128,6 +132,7 @@ impl From<&Job> for JobView {
             exit_code: j.exit_code,
             message: j.message.clone(),
             reason: None,
+            pool: None,
             spec: serde_json::to_value(&j.spec).unwrap_or_default(),
         }
     }

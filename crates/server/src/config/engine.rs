@@ -30,6 +30,8 @@ pub(super) struct EngineFile {
     pub(super) ray_resource: Option<String>,
     /// Ray: how long a job may stay PENDING before it is taken back (default 5m).
     pub(super) admission_timeout: Option<String>,
+    /// Ray: the Python (with `ray` installed) that runs a gang's driver on the cluster.
+    pub(super) ray_python: Option<String>,
     /// Slurm and Ray: how often the engine is polled (default 1s).
     pub(super) poll_interval: Option<String>,
 }
@@ -79,8 +81,13 @@ pub struct RaySettings {
     /// For a pool of TPU slices: their shape. A job asks for the slice's head host as Ray
     /// names it (`TPU-v5p-32-head`) and for that host's chips.
     pub slice: Option<SliceShape>,
-    /// How long Ray may keep a job PENDING before Spillway stops it and requeues it.
+    /// How long Ray may keep a job PENDING before Spillway stops it and requeues it; a gang
+    /// whose placement group is not placed within it ends (see `executor/ray_gang.rs`).
     pub admission_timeout: Duration,
+    /// The Python with `ray` installed that runs a gang's driver (`ray_python`, default
+    /// `python3`): the Jobs API runs the entrypoint with the head's `PATH`, which need not
+    /// lead to the Python that runs Ray.
+    pub python: String,
     /// Time between two status polls.
     pub poll_interval: Duration,
 }
@@ -127,6 +134,7 @@ impl EngineFile {
             ("address", self.address.is_some()),
             ("ray_resource", self.ray_resource.is_some()),
             ("admission_timeout", self.admission_timeout.is_some()),
+            ("ray_python", self.ray_python.is_some()),
         ];
         let refuse = |fields: &[(&str, bool)], engine: &str| {
             fields.iter().find(|(_, set)| *set).map(|(name, _)| {
@@ -226,11 +234,19 @@ impl EngineFile {
                     self.admission_timeout.as_deref(),
                     DEFAULT_ADMISSION,
                 )?;
+                let python = self.ray_python.unwrap_or_else(|| "python3".into());
+                if python.is_empty() || python.contains(['\'', '"', '\n']) {
+                    return Err(field(
+                        at("ray_python"),
+                        format!("{python:?} is not a path to a Python: e.g. /opt/ray/bin/python"),
+                    ));
+                }
                 Ok(PoolEngine::Ray(RaySettings {
                     address,
                     resource: self.ray_resource,
                     slice: None,
                     admission_timeout,
+                    python,
                     poll_interval: poll,
                 }))
             }

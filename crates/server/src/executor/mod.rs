@@ -10,6 +10,7 @@ mod faulty;
 mod local;
 mod process;
 mod ray;
+mod ray_gang;
 mod script;
 mod secrets;
 mod slurm;

@@ -5,6 +5,8 @@
 //!   [`super::instance_id`]): deterministic, so a submit retried
 //!   after a crash finds the job it made instead of making another, and recovery finds it
 //!   without a recorded id.
+//! - A gang (`num_nodes` > 1) runs a driver that places one bundle per node in a placement
+//!   group and the wrapper once in each, with its rank (see `ray_gang.rs`).
 //! - Accelerators are asked as `entrypoint_num_gpus` (Ray sets `CUDA_VISIBLE_DEVICES`), or as
 //!   the pool's custom resource; a TPU slice as Ray names it (`TPU-v5p-32-head` and `TPU`).
 //! - A polling task reads each followed job's status once per interval, appends what it
@@ -87,7 +89,15 @@ fn job_spec(
         })?;
     }
     req.prepare_checkpoint_dir()?;
-    let mut spec = RayJobSpec::new(req.job.to_string(), entrypoint());
+    let gang = req.spec.num_nodes > 1;
+    let mut spec = RayJobSpec::new(
+        req.job.to_string(),
+        if gang {
+            super::ray_gang::entrypoint(settings)
+        } else {
+            entrypoint()
+        },
+    );
     spec.submission_id = submission_id(instance, req.job, req.attempt);
     let workdir = req.spec.workdir.as_deref().map(Path::new);
     spec.env = attempt_env(req, workdir);
@@ -102,6 +112,11 @@ fn job_spec(
         if let Some(text) = spec.env.remove(name) {
             spec.env.insert(format!("{name}_B64"), BASE64.encode(text));
         }
+    }
+    if gang {
+        // The driver asks for nothing itself: its placement group's bundles hold the nodes.
+        spec.env.extend(super::ray_gang::env(settings, req));
+        return Ok(spec);
     }
     let count = req.accelerators.len() as u32;
     spec.accelerator = accelerator_request(settings, req.accelerator.is_some(), count);
@@ -489,6 +504,35 @@ mod tests {
             crate::config::PoolEngine::Ray(r) => r.clone(),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A gang's entrypoint is the driver, run by the pool's Python, asking nothing itself;
+    /// each node's bundle holds its share of the accelerators.
+    #[test]
+    fn a_gang_is_submitted_as_a_driver_with_one_bundle_per_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "run: x\nnum_nodes: 2\nresources:\n  accelerators: H100:4\n  cpus: 2\n";
+        let req = request(yaml, Some("H100"), 8, dir.path());
+        let s = settings(
+            "accelerator = \"H100\"\ncount = 8\nnodes = 2\nray_python = \"/opt/ray/bin/python\"\n",
+        );
+        let body = job_spec(&s, dir.path(), "i", &req)
+            .unwrap()
+            .submission_json();
+        assert!(
+            body["entrypoint"]
+                .as_str()
+                .unwrap()
+                .starts_with("/opt/ray/bin/python -c \"import base64, os; exec(base64.b64decode(os.environ['SPILLWAY_GANG_DRIVER_B64'])"),
+            "{body:#}"
+        );
+        assert!(body.get("entrypoint_num_gpus").is_none(), "{body:#}");
+        assert!(body.get("entrypoint_resources").is_none(), "{body:#}");
+        let env = &body["runtime_env"]["env_vars"];
+        assert_eq!(env["SPILLWAY_GANG_BUNDLE"], r#"{"CPU":2.0,"GPU":4}"#);
+        assert_eq!(env["SKYPILOT_NUM_NODES"], "2");
+        assert_eq!(env["SKYPILOT_NUM_GPUS_PER_NODE"], "4");
+        assert_eq!(env["SPILLWAY_GANG_ADMISSION_S"], "300");
     }
 
     /// The submission of a slice job asks for the slice's head host and its chips, and its

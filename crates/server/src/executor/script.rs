@@ -18,11 +18,14 @@ macro_rules! secrets_line {
 
 /// SkyPilot's per-node variables, from the engine's own: the node's rank (Slurm's
 /// `SLURM_NODEID`, else 0) and the nodes' addresses, one per line, rank 0 first (Slurm's node
-/// list resolved to IPv4 addresses, else this node's first address).
+/// list, each node's address as Slurm reaches it (`NodeAddr`) resolved to IPv4, else this
+/// node's first address). A gang's driver on Ray gives both as `SPILLWAY_NODE_RANK` and
+/// `SPILLWAY_NODE_IPS` (see `ray_gang.rs`), which win.
 macro_rules! skypilot_node_lines {
     () => {
-        r#"export SKYPILOT_NODE_RANK="${SLURM_NODEID:-0}"
-if [ -n "${SLURM_JOB_NODELIST:-}" ] && command -v scontrol >/dev/null 2>&1; then SKYPILOT_NODE_IPS=$(for h in $(scontrol show hostnames "$SLURM_JOB_NODELIST"); do getent ahostsv4 "$h" | { read -r ip _ && echo "$ip"; }; done); fi
+        r#"export SKYPILOT_NODE_RANK="${SPILLWAY_NODE_RANK:-${SLURM_NODEID:-0}}"
+SKYPILOT_NODE_IPS="${SPILLWAY_NODE_IPS:-}"
+if [ -z "$SKYPILOT_NODE_IPS" ] && [ -n "${SLURM_JOB_NODELIST:-}" ] && command -v scontrol >/dev/null 2>&1; then SKYPILOT_NODE_IPS=$(for h in $(scontrol show hostnames "$SLURM_JOB_NODELIST"); do a=$(sinfo -h -N -n "$h" -o %o 2>/dev/null | head -n 1); getent ahostsv4 "${a:-$h}" | { read -r ip _ && echo "$ip"; }; done); fi
 if [ -z "${SKYPILOT_NODE_IPS:-}" ]; then read -r SKYPILOT_NODE_IPS _ < <(hostname -I 2>/dev/null); fi
 export SKYPILOT_NODE_IPS="${SKYPILOT_NODE_IPS:-127.0.0.1}""#
     };

@@ -206,15 +206,15 @@ fn job_spec(
             source,
         })?;
     }
+    let nodes = req.spec.num_nodes.max(1);
     // sbatch reads #SBATCH lines before the first command: appending keeps the output of
     // earlier attempts and of a run before a Slurm requeue.
     let mut spec = SlurmJobSpec::new(
         req.job.to_string(),
-        format!("#SBATCH --open-mode=append\n{WRAPPER}"),
+        format!("#SBATCH --open-mode=append\n{}", batch_body(nodes)),
     );
     spec.name = Some(job_name(instance, req.job, req.attempt));
     spec.partition = settings.partition.clone();
-    let nodes = req.spec.num_nodes.max(1);
     let count = req.accelerators.len() as u32;
     (spec.gres, spec.constraint) =
         accelerator_request(settings, req.accelerator.is_some(), count, nodes)?;
@@ -237,6 +237,24 @@ fn job_spec(
         super::secrets::SecretsBy::File,
     )?);
     Ok(spec)
+}
+
+/// What the batch script runs: the wrapper itself on a job of one node; on a gang of several,
+/// the wrapper once on every node of the allocation through `srun` (one task per node), so
+/// that each node runs `setup` and `run` with its own `SKYPILOT_NODE_RANK` (Slurm's
+/// `SLURM_NODEID`) and all see the same `SKYPILOT_NODE_IPS`, as SkyPilot runs a task on
+/// every node of its cluster. The attempt fails when any node fails (`--kill-on-bad-exit`
+/// stops the others), with srun's code: the highest of the nodes' (often 143, a node stopped
+/// with SIGTERM; the failing node's own code is in stderr.log: `srun: error: gang2: task 1:
+/// Exited with exit code 4`).
+fn batch_body(nodes: u32) -> String {
+    if nodes <= 1 {
+        return WRAPPER.to_string();
+    }
+    debug_assert!(!WRAPPER.contains('\''));
+    format!(
+        "exec srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '{WRAPPER}'"
+    )
 }
 
 /// How an attempt's accelerators are asked of Slurm: `--gres=<gres>:<count per node>` (GRES

@@ -63,6 +63,7 @@ impl Reactor {
                     executor: p.executor,
                     accelerator: p.accelerator.clone(),
                     count: p.count,
+                    nodes: p.nodes,
                     free: self.machine.free(i).count() as u32,
                     running_jobs: g.running as u32,
                     queued_jobs: g.queued as u32,

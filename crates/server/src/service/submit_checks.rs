@@ -16,11 +16,11 @@ fn place(p: &Pool) -> PoolPlace<'_> {
     }
 }
 
-/// Resolves a SkyPilot-style `infra` (`aws`, `gcp/us-central1`, `slurm/hpc`) into what the
-/// scheduler matches (a pool's name or an executor kind), among the pools that could hold the
-/// job: the one pool it names, the executor kind whose pools are exactly those it names, or
-/// nothing when it names them all. Refuses
-/// an `infra` that names no pool, or a set of pools the scheduler cannot express, naming them.
+/// Resolves a SkyPilot-style `infra` (`aws`, `gcp/us-central1`, `slurm/hpc`) among the pools
+/// that could hold the job: the one pool it names, the executor kind whose pools are exactly
+/// those it names, nothing when it names them all, else the infra as written (the scheduler
+/// matches it against the pools' locations). Refuses an `infra` that names no pool, or no
+/// pool with the job's accelerators, naming the pools.
 pub(super) fn resolve_infra(config: &Config, spec: &mut JobSpec) -> Result<(), ServiceError> {
     check_alternatives_infra(config, spec)?;
     let Some(infra) = spec.resources.infra.clone() else {
@@ -98,21 +98,17 @@ pub(super) fn resolve_infra(config: &Config, spec: &mut JobSpec) -> Result<(), S
     } else if let Some(kind) = one_executor_kind(&holders, &here) {
         Some(kind.as_str().to_string())
     } else {
-        let names: Vec<&str> = here.iter().map(|p| p.name.as_str()).collect();
-        return Err(ServiceError::Unplaceable(format!(
-            "resources.infra: '{infra}' matches pools {}, which the scheduler cannot yet take as one set: name one of them as infra, or submit one job per pool",
-            names.join(", ")
-        )));
+        // Several pools of several kinds: the scheduler matches the infra itself.
+        Some(infra)
     };
     spec.resources.infra = resolved;
     Ok(())
 }
 
 /// Alternatives with an `infra` of their own (`ordered: [{infra: gcp, accelerators: H100:8},
-/// {infra: aws, accelerators: A100:8}]`). The scheduler restricts a job, not one of its
-/// alternatives, so the job is accepted when every pool that has an alternative's
-/// accelerator lies within that alternative's infra (it then goes nowhere else), and refused,
-/// naming the pool, otherwise.
+/// {infra: aws, accelerators: A100:8}]`): the scheduler restricts each alternative to the
+/// pools within its own infra, so an alternative is refused only when no pool there has its
+/// accelerator.
 fn check_alternatives_infra(config: &Config, spec: &JobSpec) -> Result<(), ServiceError> {
     let r = &spec.resources;
     if r.alternatives.iter().all(|a| a.infra.is_none()) {
@@ -122,23 +118,14 @@ fn check_alternatives_infra(config: &Config, spec: &JobSpec) -> Result<(), Servi
         let Some(infra) = r.infra_of(i) else {
             continue;
         };
-        let holders: Vec<&Pool> = config
-            .pools
-            .iter()
-            .filter(|p| p.accelerator.as_deref() == Some(choice.accelerator.as_str()))
-            .collect();
-        if !holders.iter().any(|p| infra_matches(infra, &place(p))) {
+        let there = config.pools.iter().any(|p| {
+            p.accelerator.as_deref() == Some(choice.accelerator.as_str())
+                && infra_matches(infra, &place(p))
+        });
+        if !there {
             return Err(ServiceError::Unplaceable(format!(
                 "resources: alternative {} ({choice}) asks for infra '{infra}', and no declared pool there has {}",
                 i + 1,
-                choice.accelerator
-            )));
-        }
-        if let Some(outside) = holders.iter().find(|p| !infra_matches(infra, &place(p))) {
-            return Err(ServiceError::Unplaceable(format!(
-                "resources: alternative {} ({choice}) asks for infra '{infra}', but pool {} outside it has {} too, and Spillway restricts a whole job, not one alternative, for now: give every alternative the same infra, or submit one job per infra",
-                i + 1,
-                outside.name,
                 choice.accelerator
             )));
         }
@@ -181,41 +168,5 @@ pub(super) fn check_local_workdir(config: &Config, spec: &JobSpec) -> Result<(),
     Err(ServiceError::Refused(format!(
         "workdir: {} is not a directory on the machine that runs the job (this server's; relative paths start at {cwd}): Spillway does not upload a workdir as SkyPilot does; create it there, or leave workdir out for a fresh one",
         path.display()
-    )))
-}
-
-/// A gang of several nodes: the scheduler places single-node jobs only for now, so the job is
-/// refused here, saying which declared pools could run it once gangs are placed (Slurm pools
-/// with `--nodes`, Ray pools with placement groups, that have its accelerator).
-pub(super) fn check_nodes(config: &Config, spec: &JobSpec) -> Result<(), ServiceError> {
-    let nodes = spec.num_nodes;
-    if nodes <= 1 {
-        return Ok(());
-    }
-    let r = &spec.resources;
-    let could: Vec<String> = config
-        .pools
-        .iter()
-        .filter(|p| p.executor != ExecutorKind::Local)
-        .filter(|p| {
-            r.accelerators.is_empty()
-                || r.accelerators.iter().enumerate().any(|(i, c)| {
-                    p.accelerator.as_deref() == Some(c.accelerator.as_str())
-                        && r.infra_of(i)
-                            .is_none_or(|inf| infra_matches(inf, &place(p)))
-                })
-        })
-        .map(|p| format!("{} ({})", p.name, p.executor.as_str()))
-        .collect();
-    let which = if could.is_empty() {
-        "no declared pool could: a gang needs a Slurm or Ray pool with its accelerators".to_string()
-    } else {
-        format!(
-            "pools that could run it once gangs are placed: {}",
-            could.join(", ")
-        )
-    };
-    Err(ServiceError::Unplaceable(format!(
-        "num_nodes: {nodes} nodes at once (a gang) need a pool with nodes, and Spillway's scheduler places single-node jobs only for now; {which}"
     )))
 }

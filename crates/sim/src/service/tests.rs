@@ -15,6 +15,7 @@ fn pool(name: &str, capacity: u32, throughput: f64) -> MachinePool {
         accelerator: Some("H100".into()),
         capacity,
         slice: None,
+        nodes: 1,
         max_jobs: 64,
         price: UsdPerHour(1.0),
         plan: PlanKind::Owned,
@@ -42,6 +43,7 @@ fn job(id: u64, at_s: i64, count: u32, priority: u32, work_s: u64) -> ServiceJob
             num_nodes: 1,
             infra: None,
             use_spot: false,
+            alternatives: Vec::new(),
             budget: None,
             work_secs: Some(work_s),
             deadline_ms: None,
@@ -291,4 +293,37 @@ fn the_shortcuts_for_long_traces_change_no_action() {
         assert_eq!(explained.makespan_ms, quick.makespan_ms, "{policy}");
         assert!(quick.rounds <= explained.rounds, "{policy}");
     }
+
+#[test]
+fn gangs_take_whole_nodes_all_at_once_through_the_machine() {
+    // A pool of 2 nodes of 4 H100. Job 1 takes 2 on one node; the gang (2 nodes x 4) waits
+    // for it although 6 are free, then holds all 8. Job 3 (4 on one node) could use the whole
+    // free node, but it would end after the gang's reserved start: it waits behind the gang.
+    let mut nodes = pool("hpc", 8, 1.0);
+    nodes.nodes = 2;
+    let mut gang = job(2, 1, 4, 500, 50);
+    gang.job.num_nodes = 2;
+    let jobs = vec![job(1, 0, 2, 500, 100), gang, job(3, 2, 4, 500, 200)];
+    let o = run(
+        vec![nodes],
+        MachineConfig::default(),
+        &jobs,
+        &ServiceSimConfig::default(),
+    );
+    assert_eq!(order(&o), [(1, 0), (2, 100_000), (3, 150_000)]);
+    assert_eq!(
+        o.attempts[1].chips, 8,
+        "the gang holds 4 on each of 2 nodes"
+    );
+    assert_eq!(o.jobs[1].finished_ms, Some(150_000));
+    // The same gang can never run on a pool of one node: refused up front, never started.
+    let mut one = jobs[1].clone();
+    one.job.id = JobId(1);
+    let o = run(
+        vec![pool("box", 8, 1.0)],
+        MachineConfig::default(),
+        &[one],
+        &ServiceSimConfig::default(),
+    );
+    assert!(o.attempts.is_empty());
 }

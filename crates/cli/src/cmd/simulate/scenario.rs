@@ -28,7 +28,9 @@ pub(crate) fn policies(names: &[String]) -> Result<Vec<EconPolicy>> {
     Ok(names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?)
 }
 
-/// Runs every policy; returns each summary with its outcome.
+/// Runs every policy; returns each summary with its outcome. Each run shows a progress bar
+/// of the jobs done on standard error when that is a terminal (`simulate --scenario` and
+/// `contracts --scenario` both come here).
 pub(crate) fn run_all(
     scenario: &Scenario,
     policies: &[EconPolicy],
@@ -36,7 +38,12 @@ pub(crate) fn run_all(
     policies
         .iter()
         .map(|&p| {
-            let outcome = run_scenario(scenario, p, &mut |_, _| {});
+            let bar = super::progress_bar(scenario.jobs.len(), &format!("scenario {p}"));
+            let outcome = run_scenario(scenario, p, &mut |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            });
+            bar.finish_and_clear();
             (EconSummary::new(scenario, &outcome), outcome)
         })
         .collect()

@@ -251,3 +251,30 @@ fn a_slice_is_asked_by_its_constraint_or_the_pools_gres() {
         "{args:?}"
     );
 }
+
+#[test]
+fn a_gang_asks_for_its_nodes_and_runs_the_wrapper_on_each_through_srun() {
+    let (args, script) = sbatch(
+        "accelerator = \"H100\"\ncount = 16\nnodes = 2\ngres = \"gpu:h100\"\n",
+        "run: x\nnum_nodes: 2\nresources:\n  accelerators: H100:8\n",
+        Some("H100"),
+        16,
+    );
+    // GRES is per node: 8 on each of 2 nodes.
+    assert!(args.contains(&"--gres=gpu:h100:8".to_string()), "{args:?}");
+    assert!(args.contains(&"--nodes=2".to_string()), "{args:?}");
+    assert!(
+        script.contains(
+            "exec srun --nodes=2 --ntasks=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '"
+        ),
+        "{script}"
+    );
+    // One node: the wrapper runs in the batch script itself.
+    let (_, script) = sbatch(
+        "accelerator = \"H100\"\ncount = 16\nnodes = 2\ngres = \"gpu:h100\"\n",
+        "run: x\nresources:\n  accelerators: H100:8\n",
+        Some("H100"),
+        8,
+    );
+    assert!(!script.contains("srun"), "{script}");
+}

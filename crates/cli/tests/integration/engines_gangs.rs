@@ -1,0 +1,114 @@
+//! Gangs (`num_nodes: 2`) run for real: on the two-node Slurm cluster of
+//! `scripts/engines/slurm-gang-start.sh` (started by start-all.sh), one task per node through
+//! `srun`, and on the Ray head, one placement-group bundle per node; each node sees its rank,
+//! the node count, its GPUs and the node list, as SkyPilot gives them. Skipped with a banner
+//! without the engines (see engines.rs).
+
+use crate::engines::{Server, lock_slurm, need_ray, need_slurm};
+use spillway_engines::env_file;
+
+/// Prints, on each node, one line with what SkyPilot gives it.
+const GANG: &str = "name: gang\nnum_nodes: 2\nsetup: echo \"setup on $SKYPILOT_NODE_RANK\"\n\
+run: |\n  echo \"rank=$SKYPILOT_NODE_RANK of=$SKYPILOT_NUM_NODES per=$SKYPILOT_NUM_GPUS_PER_NODE \
+ips=$(echo \"$SKYPILOT_NODE_IPS\" | paste -sd, -) gpus=$CUDA_VISIBLE_DEVICES\"\n\
+resources:\n  accelerators: H100:2\n";
+
+#[test]
+fn a_two_node_gang_runs_on_both_slurm_nodes_each_with_its_rank() {
+    let test = "a_two_node_gang_runs_on_both_slurm_nodes_each_with_its_rank";
+    let _slurm = lock_slurm();
+    let Some(env) = need_slurm(test, &[env_file::SLURM_GANG_CONF]) else {
+        return;
+    };
+    let conf = env.get(env_file::SLURM_GANG_CONF).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &format!(
+            "[[pool]]\nname = \"hpc\"\nexecutor = \"slurm\"\nslurm_conf = \"{conf}\"\n\
+             partition = \"batch\"\ngres = \"gpu:h100\"\naccelerator = \"H100\"\ncount = 8\n\
+             nodes = 2\ntime_limit = \"10m\"\npoll_interval = \"200ms\"\n"
+        ),
+    );
+    // `spillway pools` says how the pool's accelerators split over its nodes.
+    let out = server.cli().arg("pools").output().unwrap();
+    let pools = String::from_utf8_lossy(&out.stdout);
+    assert!(pools.contains("8 = 2x4"), "{pools}");
+    let id = server.submit(GANG);
+    let d = server.wait_final(&id);
+    assert_eq!(d["job"]["state"], "succeeded", "{d:#}");
+    let logs = server.logs(&id);
+    let mut lines: Vec<&str> = logs.lines().filter(|l| l.starts_with("rank=")).collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "rank=0 of=2 per=2 ips=127.0.0.1,127.0.0.2 gpus=0,1",
+            "rank=1 of=2 per=2 ips=127.0.0.1,127.0.0.2 gpus=0,1",
+        ],
+        "{logs}"
+    );
+    assert_eq!(logs.matches("setup on ").count(), 2, "{logs}");
+    // A gang larger than the pool is refused at submit, naming the pool's nodes.
+    let out = server
+        .cli()
+        .args(["submit", "-"])
+        .write_stdin(GANG.replace("num_nodes: 2", "num_nodes: 3"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("pool hpc is 2 nodes of 4 H100"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_two_node_gang_runs_on_the_ray_head_one_bundle_per_rank() {
+    let test = "a_two_node_gang_runs_on_the_ray_head_one_bundle_per_rank";
+    let Some(env) = need_ray(test) else {
+        return;
+    };
+    let address = env.get(env_file::RAY_ADDRESS).unwrap();
+    let python = env.get(env_file::RAY_PYTHON).unwrap_or("python3");
+    let dir = tempfile::tempdir().unwrap();
+    // The head is one node with 4 GPUs: a pool of 2 "nodes" of 2, whose bundles Ray places
+    // on the one node (SPREAD where it cannot spread).
+    let server = Server::start(
+        dir.path(),
+        &format!(
+            "[[pool]]\nname = \"ray\"\nexecutor = \"ray\"\naddress = \"{address}\"\n\
+             ray_python = \"{python}\"\naccelerator = \"H100\"\ncount = 4\nnodes = 2\n\
+             admission_timeout = \"60s\"\npoll_interval = \"200ms\"\n"
+        ),
+    );
+    let id = server.submit(GANG);
+    let d = server.wait_final(&id);
+    let logs = server.logs(&id);
+    assert_eq!(d["job"]["state"], "succeeded", "{d:#}\n{logs}");
+    let mut ranks: Vec<String> = logs
+        .lines()
+        .filter_map(|l| l.split_once("rank=").map(|(_, r)| format!("rank={r}")))
+        .collect();
+    ranks.sort_unstable();
+    assert_eq!(ranks.len(), 2, "{logs}");
+    // Both bundles are on the head: the same address twice, as Ray names the node.
+    for (rank, line) in ranks.iter().enumerate() {
+        let rest = line
+            .strip_prefix(&format!("rank={rank} of=2 per=2 ips="))
+            .unwrap_or_else(|| panic!("{logs}"));
+        let ips = rest.split(' ').next().unwrap();
+        let ips: Vec<&str> = ips.split(',').collect();
+        assert!(
+            ips.len() == 2 && ips[0] == ips[1] && !ips[0].is_empty(),
+            "{logs}"
+        );
+    }
+    assert_eq!(logs.matches("setup on ").count(), 2, "{logs}");
+    assert!(
+        logs.lines()
+            .filter(|l| l.contains("(node pid="))
+            .all(|l| !l.contains('\u{1b}')),
+        "no colour codes in the nodes' lines: {logs}"
+    );
+}

@@ -1,0 +1,174 @@
+//! Nodes of a pool: which accelerator indices a job takes on a pool made of several machines.
+//!
+//! A pool that declares nodes (`nodes = N` in the config: a Slurm partition or a Ray cluster of
+//! N machines with the same accelerators each) numbers its accelerators node by node: node `k`
+//! holds indices `k * per_node .. (k + 1) * per_node`. A job asks for `num_nodes` nodes with
+//! `count` accelerators on each, as SkyPilot means `num_nodes` and `accelerators`: it starts
+//! only when that many nodes each have that many free (all or nothing, a gang), and a
+//! single-node job never takes accelerators of two machines. A pool without nodes is one
+//! machine: a job takes its lowest free indices, as before nodes existed.
+
+use super::types::PoolView;
+
+/// Accelerators per node of pool `p`: all of them on a pool of one node.
+pub(crate) fn per_node(p: &PoolView<'_>) -> u32 {
+    p.capacity / p.nodes.max(1)
+}
+
+/// Whether pool `p` has room, at its full size, for `num_nodes` nodes of `count` accelerators
+/// each: enough nodes, and enough accelerators on one node.
+pub(crate) fn shape_holds(p: &PoolView<'_>, num_nodes: u32, count: u32) -> bool {
+    p.nodes.max(1) >= num_nodes.max(1) && per_node(p) >= count
+}
+
+/// Whether a job of `num_nodes` nodes holding `total` accelerators in all (the same number on
+/// each node) can start on pool `p` with these free indices now.
+pub(crate) fn can_take(p: &PoolView<'_>, free: &[u32], total: u32, num_nodes: u32) -> bool {
+    if p.nodes <= 1 {
+        return free.len() as u32 >= total;
+    }
+    choose(p, free, total, num_nodes).is_some()
+}
+
+/// Takes the accelerators a job of `num_nodes` nodes and `total` accelerators in all gets on
+/// pool `p` out of `free` (ascending) and returns them, ascending; `None` (and `free`
+/// untouched) when the pool has no such room. On a pool of one node: the lowest `total` free
+/// indices. On a pool of nodes: the lowest free indices of each of the chosen nodes.
+pub(crate) fn take(
+    p: &PoolView<'_>,
+    free: &mut Vec<u32>,
+    total: u32,
+    num_nodes: u32,
+) -> Option<Vec<u32>> {
+    if p.nodes <= 1 {
+        let n = total as usize;
+        return (free.len() >= n).then(|| free.drain(..n).collect());
+    }
+    let chosen = choose(p, free, total, num_nodes)?;
+    let mut taken = chosen.iter().peekable();
+    free.retain(|i| {
+        if taken.peek() == Some(&i) {
+            taken.next();
+            false
+        } else {
+            true
+        }
+    });
+    Some(chosen)
+}
+
+/// The indices a gang takes on a pool of nodes, ascending, if it fits: `total / num_nodes` on
+/// each of `num_nodes` nodes. Nodes are chosen best fit (those with the fewest free
+/// accelerators that still hold a share first, then the lowest), so that whole free nodes stay
+/// whole for the next gang; a job without accelerators (CPU only) needs only that many nodes.
+fn choose(p: &PoolView<'_>, free: &[u32], total: u32, num_nodes: u32) -> Option<Vec<u32>> {
+    let num_nodes = num_nodes.max(1);
+    let per = per_node(p);
+    if total == 0 {
+        return (p.nodes >= num_nodes).then(Vec::new);
+    }
+    if per == 0 || !total.is_multiple_of(num_nodes) || free.len() < total as usize {
+        return None;
+    }
+    let want = total / num_nodes;
+    // Free indices per node, in order (`free` is ascending, so each node's run is contiguous).
+    let mut runs: Vec<(u32, &[u32])> = Vec::new();
+    let mut start = 0;
+    while start < free.len() {
+        let node = free[start] / per;
+        let len = free[start..]
+            .iter()
+            .take_while(|&&i| i / per == node)
+            .count();
+        if node < p.nodes && len as u32 >= want {
+            runs.push((node, &free[start..start + len]));
+        }
+        start += len;
+    }
+    if (runs.len() as u32) < num_nodes {
+        return None;
+    }
+    runs.sort_by_key(|(node, f)| (f.len(), *node));
+    let mut nodes: Vec<(u32, &[u32])> = runs.into_iter().take(num_nodes as usize).collect();
+    nodes.sort_by_key(|(node, _)| *node);
+    Some(
+        nodes
+            .iter()
+            .flat_map(|(_, f)| f[..want as usize].iter().copied())
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::econ::PlanKind;
+    use spillway_model::UsdPerHour;
+
+    fn pool(nodes: u32, capacity: u32) -> PoolView<'static> {
+        PoolView {
+            name: "p",
+            executor: "slurm",
+            accelerator: Some("H100"),
+            capacity,
+            slice: None,
+            nodes,
+            free: (0..capacity).collect(),
+            max_jobs: 64,
+            price: UsdPerHour(1.0),
+            plan: PlanKind::Owned,
+            throughput: 1.0,
+            location: ("local", "p", "p"),
+            contract: None,
+            preemptions_per_hour: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_gang_takes_the_same_count_on_each_of_its_nodes() {
+        let p = pool(4, 16);
+        let mut free: Vec<u32> = (0..16).collect();
+        assert_eq!(take(&p, &mut free, 4, 2), Some(vec![0, 1, 4, 5]));
+        assert_eq!(free, vec![2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    }
+
+    #[test]
+    fn all_or_nothing_when_too_few_nodes_have_room() {
+        let p = pool(2, 8);
+        // Node 0 has 3 free, node 1 has 1: 4 free in all, but not 2 on each node.
+        let mut free = vec![0, 1, 2, 4];
+        assert!(!can_take(&p, &free, 4, 2));
+        assert_eq!(take(&p, &mut free, 4, 2), None);
+        assert_eq!(free, vec![0, 1, 2, 4]);
+        // A single-node job never spans two nodes either.
+        assert!(!can_take(&p, &free, 4, 1));
+        assert!(can_take(&p, &free, 3, 1));
+    }
+
+    #[test]
+    fn best_fit_keeps_whole_nodes_whole() {
+        let p = pool(3, 12);
+        // Node 0 whole, node 1 has 2 free, node 2 whole: a 2-accelerator job goes to node 1.
+        let mut free = vec![0, 1, 2, 3, 6, 7, 8, 9, 10, 11];
+        assert_eq!(take(&p, &mut free, 2, 1), Some(vec![6, 7]));
+        assert_eq!(
+            take(&p, &mut free, 8, 2),
+            Some(vec![0, 1, 2, 3, 8, 9, 10, 11])
+        );
+        assert!(free.is_empty());
+    }
+
+    #[test]
+    fn shapes_and_cpu_gangs() {
+        let p = pool(2, 8);
+        assert!(shape_holds(&p, 2, 4));
+        assert!(!shape_holds(&p, 3, 1));
+        assert!(!shape_holds(&p, 1, 5));
+        // One node: the pool's whole capacity is one machine.
+        assert!(shape_holds(&pool(1, 8), 1, 8));
+        assert!(!shape_holds(&pool(1, 8), 2, 4));
+        let mut none: Vec<u32> = Vec::new();
+        assert_eq!(take(&p, &mut none, 0, 2), Some(vec![]));
+        assert_eq!(take(&p, &mut none, 0, 3), None);
+    }
+}

@@ -1,0 +1,90 @@
+# The driver of a gang on Ray (`num_nodes` > 1), run by the Jobs API as the job's entrypoint:
+# one placement group of one bundle per node (the node's accelerators and CPUs), the
+# wrapper run once in each bundle with its rank and all the nodes' addresses, as SkyPilot runs
+# a task on every node of its cluster. Settings come from the job's environment (set by
+# executor/ray_gang.rs); the wrapper arrives base64-encoded in SPILLWAY_GANG_WRAPPER_B64.
+import base64
+import json
+import logging
+import os
+import subprocess
+import sys
+
+try:
+    import ray
+    from ray.util.placement_group import placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+except ImportError:
+    sys.stderr.write(
+        "spillway: %s has no ray module: set ray_python in the pool to the Python that runs Ray\n"
+        % sys.executable
+    )
+    sys.exit(2)
+
+nodes = int(os.environ["SKYPILOT_NUM_NODES"])
+bundle = json.loads(os.environ.get("SPILLWAY_GANG_BUNDLE") or "{}")
+strategy = os.environ.get("SPILLWAY_GANG_STRATEGY") or "SPREAD"
+admission_s = float(os.environ.get("SPILLWAY_GANG_ADMISSION_S") or "300")
+wrapper = base64.b64decode(os.environ["SPILLWAY_GANG_WRAPPER_B64"]).decode()
+
+# Lines of each node come to the job's log as "(node pid=...) ...", without colour codes.
+os.environ.setdefault("RAY_COLOR_PREFIX", "0")
+ray.init(log_to_driver=True, logging_level=logging.WARNING)
+pg = placement_group([dict(bundle) for _ in range(nodes)], strategy=strategy)
+try:
+    ray.get(pg.ready(), timeout=admission_s)
+except ray.exceptions.GetTimeoutError:
+    sys.stderr.write(
+        "spillway: the cluster did not place %d bundles of %s (%s) within %gs\n"
+        % (nodes, json.dumps(bundle), strategy, admission_s)
+    )
+    sys.exit(75)
+
+
+def at(rank):
+    return PlacementGroupSchedulingStrategy(
+        placement_group=pg, placement_group_bundle_index=rank
+    )
+
+
+@ray.remote(num_cpus=0)
+def address():
+    return ray.util.get_node_ip_address()
+
+
+ips = ray.get([address.options(scheduling_strategy=at(i)).remote() for i in range(nodes)])
+
+
+@ray.remote
+def node(rank):
+    env = dict(os.environ)
+    for name in ("SPILLWAY_RUN", "SPILLWAY_SETUP"):
+        encoded = env.pop(name + "_B64", None)
+        if encoded:
+            env[name] = base64.b64decode(encoded).decode()
+    env["SPILLWAY_NODE_RANK"] = str(rank)
+    env["SPILLWAY_NODE_IPS"] = "\n".join(ips)
+    return subprocess.run(["bash", "-c", wrapper], env=env).returncode
+
+
+gpus = bundle.get("GPU", 0)
+custom = {k: v for k, v in bundle.items() if k not in ("CPU", "GPU")}
+pending = [
+    node.options(
+        num_cpus=bundle.get("CPU", 1),
+        num_gpus=gpus,
+        resources=custom,
+        scheduling_strategy=at(i),
+    ).remote(i)
+    for i in range(nodes)
+]
+code = 0
+while pending:
+    done, pending = ray.wait(pending, num_returns=1)
+    code = ray.get(done[0])
+    if code:
+        # One node failed: the gang fails, as on Slurm with --kill-on-bad-exit.
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        break
+sys.exit(code)
