@@ -114,6 +114,7 @@ mod tests {
             slice: None,
             nodes,
             free: (0..capacity).collect(),
+            free_unlisted: 0,
             max_jobs: 64,
             price: UsdPerHour(1.0),
             plan: PlanKind::Owned,

@@ -293,6 +293,7 @@ fn the_shortcuts_for_long_traces_change_no_action() {
         assert_eq!(explained.makespan_ms, quick.makespan_ms, "{policy}");
         assert!(quick.rounds <= explained.rounds, "{policy}");
     }
+}
 
 #[test]
 fn gangs_take_whole_nodes_all_at_once_through_the_machine() {
