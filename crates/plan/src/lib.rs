@@ -7,7 +7,7 @@
 //! stochastic MILP (first stage: builds and commitments; second stage per scenario: rentals
 //! and deferral) and [`solve`] solves it with HiGHS ([`lp`]). [`mod@run`] adds the baselines, a
 //! named contract ([`contract`]), sensitivity and the out-of-sample evaluation; [`plot`] draws
-//! SVGs; [`validate`] holds the plan's side of `--validate` (its first-year estimate and the
+//! SVGs; [`mod@validate`] holds the plan's side of `--validate` (its first-year estimate and the
 //! comparison with the simulator's replay). The model in math: docs/plan.md.
 
 pub mod contract;

@@ -270,7 +270,7 @@ fn quarterly(input: &PlanInput, scenarios: &[Scenario]) -> Option<(PlanInput, Ve
 }
 
 /// The most scenarios relax-and-fix's relaxation sees; more are subsampled
-/// ([`subsample`]). The relaxation's time grows faster than its size (bench-8y: 200 scenarios,
+/// (`subsample`). The relaxation's time grows faster than its size (bench-8y: 200 scenarios,
 /// 547,277 columns on quarters, 173,354 dual simplex iterations).
 pub const RELAXATION_MAX_SCENARIOS: usize = 50;
 
