@@ -18,10 +18,16 @@
 //!   accelerators x price) exceeds the job's budget are ruled out; `infra` restricts pools;
 //! - EASY backfill: a job that does not fit reserves its preferred pool; later jobs use only
 //!   accelerators beyond the reservation, or free ones if their `work` ends before the
-//!   reserved job could start (a job without `work` is treated as long-running);
+//!   reserved job could start (a job without `work` is treated as long-running). On a pool
+//!   of several nodes the reservation is whole nodes: the `num_nodes` nodes that get the
+//!   job's share first (from running jobs' expected ends, node by node), and the reserved
+//!   job's start time is when the last of them does; later jobs use the other nodes, or the
+//!   reserved ones if they end before then;
 //! - preemption: a job that does not fit and outranks running jobs (strictly higher priority)
 //!   stops the fewest, lowest-priority, most recently started of them; equal priorities are
-//!   never preempted.
+//!   never preempted. On a pool of several nodes, room means whole shares on nodes: victims
+//!   are taken in that order until the freed indices make the job's nodes, and those that
+//!   turn out not to be needed are spared.
 
 mod cost;
 mod load;

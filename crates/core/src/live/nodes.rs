@@ -57,6 +57,17 @@ pub(crate) fn take(
     Some(chosen)
 }
 
+/// The nodes a job of `num_nodes` nodes and `total` accelerators would take out of `free`
+/// (ascending), if it fits; empty for a job without accelerators.
+pub(crate) fn chosen_nodes(
+    p: &PoolView<'_>,
+    free: &[u32],
+    total: u32,
+    num_nodes: u32,
+) -> Option<Vec<u32>> {
+    choose(p, free, total, num_nodes).map(|taken| nodes_of(p, &taken))
+}
+
 /// The indices a gang takes on a pool of nodes, ascending, if it fits: `total / num_nodes` on
 /// each of `num_nodes` nodes. Nodes are chosen best fit (those with the fewest free
 /// accelerators that still hold a share first, then the lowest), so that whole free nodes stay
@@ -97,6 +108,92 @@ fn choose(p: &PoolView<'_>, free: &[u32], total: u32, num_nodes: u32) -> Option<
             .flat_map(|(_, f)| f[..want as usize].iter().copied())
             .collect(),
     )
+}
+
+/// The nodes that `indices` lie on, ascending, each once.
+pub(crate) fn nodes_of(p: &PoolView<'_>, indices: &[u32]) -> Vec<u32> {
+    let per = per_node(p).max(1);
+    let mut nodes: Vec<u32> = indices.iter().map(|i| i / per).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    nodes
+}
+
+/// The free indices of `free` that lie outside `nodes` (ascending, as `free` is): what a job
+/// may take on a pool of nodes without touching the nodes reserved for a waiting gang.
+pub(crate) fn outside(p: &PoolView<'_>, free: &[u32], nodes: &[u32]) -> Vec<u32> {
+    let per = per_node(p).max(1);
+    free.iter()
+        .copied()
+        .filter(|i| !nodes.contains(&(i / per)))
+        .collect()
+}
+
+/// When a job of `num_nodes` nodes and `total` accelerators in all could start on pool `p`
+/// (a pool of nodes), and on which nodes: node by node, the time its `free` indices plus those
+/// of the running jobs that end by then (`held`: each job's expected end, `i64::MAX` when
+/// unknown, and the indices it holds there) give it the job's share; the job's nodes are the
+/// `num_nodes` that get there first (the most free now, then the lowest, among equal times),
+/// and its time is the last of theirs. `None` when the pool does not have that many nodes of
+/// that many accelerators at all.
+pub(crate) fn earliest<'a>(
+    p: &PoolView<'_>,
+    free: &[u32],
+    held: impl IntoIterator<Item = (i64, &'a [u32])>,
+    total: u32,
+    num_nodes: u32,
+    now_ms: i64,
+) -> Option<(i64, Vec<u32>)> {
+    let num_nodes = num_nodes.max(1);
+    let per = per_node(p);
+    if per == 0 || p.nodes < num_nodes || !total.is_multiple_of(num_nodes) {
+        return None;
+    }
+    let want = total / num_nodes;
+    if want > per {
+        return None;
+    }
+    let mut free_now = vec![0u32; p.nodes as usize];
+    for &i in free {
+        if let Some(n) = free_now.get_mut((i / per) as usize) {
+            *n += 1;
+        }
+    }
+    // Per node: (end, indices freed there then), by end.
+    let mut ends: Vec<Vec<(i64, u32)>> = vec![Vec::new(); p.nodes as usize];
+    for (end, indices) in held {
+        for node in nodes_of(p, indices) {
+            if let Some(e) = ends.get_mut(node as usize) {
+                let n = indices.iter().filter(|&&i| i / per == node).count() as u32;
+                e.push((end.max(now_ms), n));
+            }
+        }
+    }
+    let mut when: Vec<(i64, std::cmp::Reverse<u32>, u32)> = (0..p.nodes)
+        .map(|node| {
+            let mut have = free_now[node as usize];
+            let mut at = now_ms;
+            let e = &mut ends[node as usize];
+            e.sort_unstable();
+            for &(end, n) in e.iter() {
+                if have >= want {
+                    break;
+                }
+                have += n;
+                at = end;
+            }
+            if have < want {
+                at = i64::MAX;
+            }
+            (at, std::cmp::Reverse(free_now[node as usize]), node)
+        })
+        .collect();
+    when.sort_unstable();
+    when.truncate(num_nodes as usize);
+    let at = when.last().map_or(now_ms, |w| w.0);
+    let mut chosen: Vec<u32> = when.into_iter().map(|w| w.2).collect();
+    chosen.sort_unstable();
+    Some((at, chosen))
 }
 
 #[cfg(test)]

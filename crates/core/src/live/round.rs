@@ -35,12 +35,16 @@ impl PoolRound {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Reservation {
     job: JobId,
     count: u32,
     /// When the reserved job is expected to be able to start.
     shadow_ms: i64,
+    /// On a pool of several nodes: the nodes the reserved job is to get (whole nodes, not a
+    /// count of accelerators, since a gang needs its share on each of its nodes). Empty on a
+    /// pool of one node.
+    nodes: Vec<u32>,
 }
 
 /// One placement option for a job: an alternative on one pool.
@@ -194,11 +198,19 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             {
                 return false;
             }
-            match p.reservation {
+            let view = &input.pools[c.pool];
+            match &p.reservation {
                 None => true,
                 Some(r) if r.job == job.id => true,
                 Some(r) => {
-                    free - r.count.min(free) >= c.count
+                    let beyond = if view.nodes > 1 && !r.nodes.is_empty() {
+                        // Beyond the reservation on a pool of nodes: on the other nodes.
+                        let others = nodes::outside(view, &p.free, &r.nodes);
+                        nodes::can_take(view, &others, c.count, job.num_nodes)
+                    } else {
+                        free - r.count.min(free) >= c.count
+                    };
+                    beyond
                         || job
                             .run_ms_on(c.pool, &input.pools[c.pool])
                             .is_some_and(|run_ms| {
@@ -208,11 +220,29 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             }
         });
         if let Some(c) = fits {
-            let backfilled = pools[c.pool].reservation.is_some_and(|r| r.job != job.id);
+            let backfilled = pools[c.pool]
+                .reservation
+                .as_ref()
+                .is_some_and(|r| r.job != job.id);
             let p = &mut pools[c.pool];
-            let accelerators: Vec<u32> =
-                nodes::take(&input.pools[c.pool], &mut p.free, c.count, job.num_nodes)
-                    .expect("fits checked that the pool's nodes have room");
+            let view = &input.pools[c.pool];
+            // A job placed next to a gang's reservation takes the other nodes where it can (it
+            // may use the reserved ones only when it ends before the gang could start).
+            let beside = match &p.reservation {
+                Some(r) if r.job != job.id && view.nodes > 1 && !r.nodes.is_empty() => {
+                    let mut others = nodes::outside(view, &p.free, &r.nodes);
+                    nodes::take(view, &mut others, c.count, job.num_nodes)
+                }
+                _ => None,
+            };
+            let accelerators: Vec<u32> = match beside {
+                Some(taken) => {
+                    p.free.retain(|i| taken.binary_search(i).is_err());
+                    taken
+                }
+                None => nodes::take(view, &mut p.free, c.count, job.num_nodes)
+                    .expect("fits checked that the pool's nodes have room"),
+            };
             p.jobs += 1;
             let view = &input.pools[c.pool];
             if let Some(acc) = view.accelerator {
@@ -234,9 +264,12 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 }
                 (None, None) => Choice::Fallback {
                     preferred: format!(
-                        "{}:{} on pool {}",
-                        first.accelerator.as_deref().unwrap_or("cpu"),
-                        first.count,
+                        "{} on pool {}",
+                        gang_words(
+                            first.accelerator.as_deref().unwrap_or("cpu"),
+                            first.count,
+                            job.num_nodes
+                        ),
                         input.pools[first.pool].name
                     ),
                 },
@@ -271,9 +304,16 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         // Room being made already (from preemptions of an earlier round)?
         if let Some(c) = within.iter().find(|c| {
             let p = &pools[c.pool];
+            let view = &input.pools[c.pool];
             p.stopping > 0
-                && p.free_count() + p.stopping >= c.count
-                && p.reservation.is_none_or(|r| r.job == job.id)
+                && p.reservation.as_ref().is_none_or(|r| r.job == job.id)
+                && if view.nodes > 1 {
+                    // On a pool of nodes, the freed indices must make whole shares on nodes.
+                    let soon = soon_free(input, p, c.pool, &stopped);
+                    nodes::can_take(view, &soon, c.count, job.num_nodes)
+                } else {
+                    p.free_count() + p.stopping >= c.count
+                }
         }) {
             let mut jobs: Vec<JobId> = input
                 .running
@@ -282,7 +322,14 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 .map(|r| r.id)
                 .collect();
             jobs.sort_unstable();
-            reserve(&mut pools[c.pool], job.id, c.count, input.now_ms);
+            let view = &input.pools[c.pool];
+            let reserved = if view.nodes > 1 {
+                let soon = soon_free(input, &pools[c.pool], c.pool, &stopped);
+                nodes::chosen_nodes(view, &soon, c.count, job.num_nodes).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            reserve(&mut pools[c.pool], job.id, c.count, input.now_ms, reserved);
             decision.waiting.push((
                 job.id,
                 WaitReason::Preempting {
@@ -294,7 +341,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         }
 
         // Preempt lower-priority work where that makes room.
-        if let Some((c, victims)) = within.iter().find_map(|c| {
+        if let Some((c, (victims, reserved))) = within.iter().find_map(|c| {
             preemption_victims(input, load, &pools[c.pool], c, job, &stopped).map(|v| (c, v))
         }) {
             for &v in &victims {
@@ -307,7 +354,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                     lease_ended: false,
                 });
             }
-            reserve(&mut pools[c.pool], job.id, c.count, input.now_ms);
+            reserve(&mut pools[c.pool], job.id, c.count, input.now_ms, reserved);
             decision.waiting.push((
                 job.id,
                 WaitReason::Preempting {
@@ -324,19 +371,43 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         let p = &mut pools[c.pool];
         let wanted = match (&c.accelerator, view.slice) {
             (Some(_), Some(shape)) => format!("a whole {} slice", shape.name),
-            (Some(a), None) => format!("{a}:{}", c.count),
+            (Some(a), None) => gang_words(a, c.count, job.num_nodes),
+            (None, _) if job.num_nodes > 1 => format!("{} nodes", job.num_nodes),
             (None, _) => "a job slot".to_string(),
         };
-        let behind = match p.reservation {
+        let behind = match &p.reservation {
             Some(r) if r.job != job.id => Some(r.job),
             _ => None,
         };
         if p.reservation.is_none() {
-            let shadow = load.shadow_ms(c.pool, p.free_count(), c.count, input.now_ms);
+            // On a pool of nodes, the gang (or single-node job) waits for whole shares on
+            // nodes: it reserves the nodes that get them first, and its shadow time is when
+            // the last of them does.
+            let (shadow, reserved) = match (view.nodes > 1)
+                .then(|| {
+                    let held = input.running.iter().filter(|r| r.pool == c.pool).map(|r| {
+                        let end = if r.stopping || stopped.contains(&r.id) {
+                            input.now_ms
+                        } else {
+                            r.expected_end_ms.unwrap_or(i64::MAX)
+                        };
+                        (end, r.accelerators.as_slice())
+                    });
+                    nodes::earliest(view, &p.free, held, c.count, job.num_nodes, input.now_ms)
+                })
+                .flatten()
+            {
+                Some(plan) => plan,
+                None => (
+                    load.shadow_ms(c.pool, p.free_count(), c.count, input.now_ms),
+                    Vec::new(),
+                ),
+            };
             p.reservation = Some(Reservation {
                 job: job.id,
                 count: c.count,
                 shadow_ms: shadow,
+                nodes: reserved,
             });
         }
         let reason = if p.free_count() >= c.count && p.jobs >= view.max_jobs {
@@ -494,14 +565,44 @@ fn has_room(input: &RoundInput<'_>, pools: &[PoolRound], c: &Candidate) -> bool 
     p.free_count() >= c.count && p.jobs < input.pools[c.pool].max_jobs
 }
 
-fn reserve(p: &mut PoolRound, job: JobId, count: u32, now_ms: i64) {
+/// What a job asks for, in words: `H100:8` on one node, `2 nodes x 8 H100` for a gang of
+/// `total` accelerators over `num_nodes` nodes.
+fn gang_words(accelerator: &str, total: u32, num_nodes: u32) -> String {
+    if num_nodes > 1 {
+        format!("{num_nodes} nodes x {} {accelerator}", total / num_nodes)
+    } else {
+        format!("{accelerator}:{total}")
+    }
+}
+
+fn reserve(p: &mut PoolRound, job: JobId, count: u32, now_ms: i64, nodes: Vec<u32>) {
     if p.reservation.is_none() {
         p.reservation = Some(Reservation {
             job,
             count,
             shadow_ms: now_ms,
+            nodes,
         });
     }
+}
+
+/// The indices of pool `pool` that are free now or soon: its free ones and those of its
+/// running jobs asked to stop (in an earlier round or this one), ascending.
+fn soon_free(
+    input: &RoundInput<'_>,
+    p: &PoolRound,
+    pool: usize,
+    stopped: &HashSet<JobId>,
+) -> Vec<u32> {
+    let mut soon = p.free.clone();
+    for r in input.running.iter() {
+        if r.pool == pool && (r.stopping || stopped.contains(&r.id)) {
+            soon.extend_from_slice(&r.accelerators);
+        }
+    }
+    soon.sort_unstable();
+    soon.dedup();
+    soon
 }
 
 /// Splits a job's candidates into those the failover memory lets through and the pools it
@@ -908,7 +1009,13 @@ fn quota_check(
 
 /// Running jobs on a candidate's pool whose preemption makes room for `job`: strictly lower
 /// priority, lowest first, most recently started first; `None` if even all of them are not
-/// enough.
+/// enough. With them, on a pool of several nodes, the nodes the job will take once they
+/// stop (empty elsewhere).
+///
+/// On a pool of nodes the room counts whole shares on nodes, not free accelerators: a gang
+/// of 2 nodes x 8 needs two nodes with 8 free each, so victims are added in that order until
+/// the freed indices make such nodes, then those that turn out not to be needed (on other
+/// nodes) are spared again, last added first.
 fn preemption_victims(
     input: &RoundInput<'_>,
     load: &RunningLoad,
@@ -916,8 +1023,8 @@ fn preemption_victims(
     c: &Candidate,
     job: &QueuedView<'_>,
     stopped: &HashSet<JobId>,
-) -> Option<Vec<usize>> {
-    if pool.reservation.is_some_and(|r| r.job != job.id) {
+) -> Option<(Vec<usize>, Vec<u32>)> {
+    if pool.reservation.as_ref().is_some_and(|r| r.job != job.id) {
         return None;
     }
     // Nothing of a lower priority runs there (or all of it is being stopped already).
@@ -942,6 +1049,10 @@ fn preemption_victims(
         )
     });
     let max_jobs = input.pools[c.pool].max_jobs;
+    let view = &input.pools[c.pool];
+    if view.nodes > 1 {
+        return node_victims(input, pool, c, job, stopped, &victims);
+    }
     let mut free = pool.free_count() + pool.stopping;
     let mut jobs = pool.jobs;
     let mut chosen = Vec::new();
@@ -953,5 +1064,55 @@ fn preemption_victims(
         jobs -= 1;
         chosen.push(v);
     }
-    (free >= c.count && jobs < max_jobs && !chosen.is_empty()).then_some(chosen)
+    (free >= c.count && jobs < max_jobs && !chosen.is_empty()).then_some((chosen, Vec::new()))
+}
+
+/// [`preemption_victims`] on a pool of several nodes: `victims` in order of preference.
+fn node_victims(
+    input: &RoundInput<'_>,
+    pool: &PoolRound,
+    c: &Candidate,
+    job: &QueuedView<'_>,
+    stopped: &HashSet<JobId>,
+    victims: &[usize],
+) -> Option<(Vec<usize>, Vec<u32>)> {
+    let view = &input.pools[c.pool];
+    let base = soon_free(input, pool, c.pool, stopped);
+    let with = |chosen: &[usize]| {
+        let mut set = base.clone();
+        for &v in chosen {
+            set.extend_from_slice(&input.running[v].accelerators);
+        }
+        set.sort_unstable();
+        set.dedup();
+        set
+    };
+    let room = |chosen: &[usize]| {
+        pool.jobs - (chosen.len() as u32).min(pool.jobs) < view.max_jobs
+            && nodes::can_take(view, &with(chosen), c.count, job.num_nodes)
+    };
+    let mut chosen: Vec<usize> = Vec::new();
+    for &v in victims {
+        if room(&chosen) {
+            break;
+        }
+        chosen.push(v);
+    }
+    if chosen.is_empty() || !room(&chosen) {
+        return None;
+    }
+    // Spare those not needed after all, the most valuable (last added) first.
+    for k in (0..chosen.len()).rev() {
+        let mut fewer = chosen.clone();
+        fewer.remove(k);
+        if room(&fewer) {
+            chosen = fewer;
+        }
+    }
+    if chosen.is_empty() {
+        return None;
+    }
+    let reserved =
+        nodes::chosen_nodes(view, &with(&chosen), c.count, job.num_nodes).unwrap_or_default();
+    Some((chosen, reserved))
 }
