@@ -304,13 +304,45 @@ pub struct StartReason {
     pub spot_ruled_out: bool,
 }
 
+impl StartReason {
+    /// The words for a job of `num_nodes` nodes: a gang's accelerators said per node
+    /// ("2 nodes x 8 H100"), since `count` holds all of them; as `Display` for one node.
+    pub fn describe(&self, num_nodes: u32) -> String {
+        Described {
+            reason: self,
+            num_nodes,
+        }
+        .to_string()
+    }
+}
+
+/// A start reason with its job's number of nodes, for its words.
+struct Described<'a> {
+    reason: &'a StartReason,
+    num_nodes: u32,
+}
+
 impl fmt::Display for StartReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match &self.accelerator {
-            Some(a) => format!("{a}:{}", self.count),
+        Described {
+            reason: self,
+            num_nodes: 1,
+        }
+        .fmt(f)
+    }
+}
+
+impl fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.num_nodes;
+        let this = self.reason;
+        let what = match &this.accelerator {
+            Some(a) if n > 1 => format!("{n} nodes x {} {a}", this.count / n),
+            Some(a) => format!("{a}:{}", this.count),
+            None if n > 1 => format!("{n} nodes without accelerators"),
             None => "no accelerators".to_string(),
         };
-        let why = match &self.choice {
+        let why = match &this.choice {
             Choice::FirstChoice => "its first choice".to_string(),
             Choice::Cheapest => "the cheapest of its alternatives with room".to_string(),
             Choice::Fallback { preferred } => {
@@ -354,23 +386,23 @@ impl fmt::Display for StartReason {
         write!(
             f,
             "placed on pool {} with {what} ({why}) by policy {}; priority {}",
-            self.pool, self.policy, self.priority
+            this.pool, this.policy, this.priority
         )?;
-        if self.backfilled {
+        if this.backfilled {
             f.write_str(", backfilled ahead of a blocked job")?;
         }
-        if !self.blocked.is_empty() {
-            write!(f, ", skipping {}", list(&self.blocked))?;
+        if !this.blocked.is_empty() {
+            write!(f, ", skipping {}", list(&this.blocked))?;
         }
-        if self.spot_ruled_out {
+        if this.spot_ruled_out {
             f.write_str(
                 ", not on spot: its deadline leaves too little slack to absorb a preemption",
             )?;
         }
-        if self.accelerators.is_empty() {
+        if this.accelerators.is_empty() {
             f.write_str(", no accelerator indices")
         } else {
-            write!(f, ", accelerator indices {:?}", self.accelerators)
+            write!(f, ", accelerator indices {:?}", this.accelerators)
         }
     }
 }

@@ -342,10 +342,12 @@ impl Reactor {
                     accelerators,
                     reason,
                 } => {
-                    let (job, reason) = (job_id(job), reason.to_string());
+                    let job = job_id(job);
                     let Some(live) = self.jobs.get_mut(&job) else {
                         continue;
                     };
+                    // A gang's accelerators said per node: "2 nodes x 8 H100".
+                    let reason = reason.describe(live.spec.num_nodes);
                     // Earlier attempts that ran (refused and never-started launches do not
                     // count): a restart resumes from the checkpoint.
                     let restart_count = live.job.preemptions + live.job.restarts;

@@ -54,6 +54,13 @@ fn a_gang_takes_its_count_on_each_of_its_nodes() {
         reason.count, 8,
         "the reason counts all the gang's accelerators"
     );
+    // Its words say them per node.
+    let words = reason.describe(2);
+    assert!(
+        words.starts_with("placed on pool hpc with 2 nodes x 4 H100 (its first choice)"),
+        "{words}"
+    );
+    assert!(reason.to_string().contains("with H100:8 ("), "{reason}");
 }
 
 #[test]
