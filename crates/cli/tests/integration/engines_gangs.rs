@@ -49,6 +49,15 @@ fn a_two_node_gang_runs_on_both_slurm_nodes_each_with_its_rank() {
         "{logs}"
     );
     assert_eq!(logs.matches("setup on ").count(), 2, "{logs}");
+    // One node fails (rank 1, exit 4) while the other runs on: --kill-on-bad-exit stops it
+    // (SIGTERM, 143, which is what srun returns) and the job's exit code is rank 1's own.
+    let id = server.submit(
+        "name: failing-gang\nnum_nodes: 2\nrun: |\n  if [ \"$SKYPILOT_NODE_RANK\" = 1 ]; then sleep 1; exit 4; fi\n  sleep 60\n\
+         resources:\n  accelerators: H100:1\n",
+    );
+    let d = server.wait_final(&id);
+    assert_eq!(d["job"]["state"], "failed", "{d:#}");
+    assert_eq!(d["job"]["exit_code"], 4, "{d:#}");
     // A gang larger than the pool is refused at submit, naming the pool's nodes.
     let out = server
         .cli()

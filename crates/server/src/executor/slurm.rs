@@ -231,6 +231,15 @@ fn job_spec(
     spec.workdir = Some(workdir);
     spec.requeue = true;
     spec.env = attempt_env(req, None);
+    if nodes > 1 {
+        // Where each node of a gang writes its own exit code (see `batch_body`).
+        spec.env.insert(
+            "SPILLWAY_NODE_CODES".into(),
+            jdir.join(format!("node-codes-{}", req.attempt))
+                .display()
+                .to_string(),
+        );
+    }
     spec.env.extend(super::secrets::extra_env(
         data_dir,
         req,
@@ -243,17 +252,38 @@ fn job_spec(
 /// the wrapper once on every node of the allocation through `srun` (one task per node), so
 /// that each node runs `setup` and `run` with its own `SKYPILOT_NODE_RANK` (Slurm's
 /// `SLURM_NODEID`) and all see the same `SKYPILOT_NODE_IPS`, as SkyPilot runs a task on
-/// every node of its cluster. The attempt fails when any node fails (`--kill-on-bad-exit`
-/// stops the others), with srun's code: the highest of the nodes' (often 143, a node stopped
-/// with SIGTERM; the failing node's own code is in stderr.log: `srun: error: gang2: task 1:
-/// Exited with exit code 4`).
+/// every node of its cluster.
+///
+/// The attempt fails when any node fails (`--kill-on-bad-exit` stops the others), and its
+/// exit code is the worst node's own, not srun's: srun returns the highest of the tasks'
+/// codes, which is most often 143, a sibling stopped with SIGTERM, where the failing node
+/// said 4. So each node writes the code its wrapper ended with to
+/// `$SPILLWAY_NODE_CODES/<SLURM_NODEID>` (the attempt's directory under the job's directory,
+/// which the nodes share as they share the job's logs and workdir), and the batch script
+/// exits with the worst of them: the highest code below 128 (a node's own failure) if any,
+/// else the highest (a node killed by a signal); srun's code when no node wrote one (nodes
+/// stopped before their wrapper ended, or no shared directory).
 fn batch_body(nodes: u32) -> String {
     if nodes <= 1 {
         return WRAPPER.to_string();
     }
     debug_assert!(!WRAPPER.contains('\''));
     format!(
-        "exec srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '{WRAPPER}'"
+        "codes=\"$SPILLWAY_NODE_CODES\"\n\
+         rm -rf \"$codes\" && mkdir -p \"$codes\"\n\
+         srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '(\n{WRAPPER}\n)\n\
+         c=$?; echo \"$c\" > \"$SPILLWAY_NODE_CODES/$SLURM_NODEID\"; exit \"$c\"'\n\
+         rc=$?\n\
+         own=0; any=0\n\
+         for f in \"$codes\"/*; do\n\
+         \x20 [ -f \"$f\" ] || continue; c=$(cat \"$f\"); case \"$c\" in ''|*[!0-9]*) continue ;; esac\n\
+         \x20 [ \"$c\" -gt \"$any\" ] && any=$c\n\
+         \x20 [ \"$c\" -lt 128 ] && [ \"$c\" -gt \"$own\" ] && own=$c\n\
+         done\n\
+         if [ \"$rc\" -ne 0 ]; then\n\
+         \x20 if [ \"$own\" -ne 0 ]; then rc=$own; elif [ \"$any\" -ne 0 ]; then rc=$any; fi\n\
+         fi\n\
+         exit \"$rc\""
     )
 }
 

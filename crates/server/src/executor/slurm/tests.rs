@@ -265,7 +265,7 @@ fn a_gang_asks_for_its_nodes_and_runs_the_wrapper_on_each_through_srun() {
     assert!(args.contains(&"--nodes=2".to_string()), "{args:?}");
     assert!(
         script.contains(
-            "exec srun --nodes=2 --ntasks=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '"
+            "\nsrun --nodes=2 --ntasks=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '("
         ),
         "{script}"
     );
@@ -277,4 +277,54 @@ fn a_gang_asks_for_its_nodes_and_runs_the_wrapper_on_each_through_srun() {
         8,
     );
     assert!(!script.contains("srun"), "{script}");
+}
+
+/// Runs a gang's batch body with a stand-in `srun` that runs the task on each of 2 nodes
+/// (`SLURM_NODEID` 0 and 1) and returns the highest code, as srun does; `run` is the job's
+/// run text. Returns the batch script's exit code.
+fn gang_exit(run: &str, srun_runs_tasks: bool) -> i32 {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let srun = bin.join("srun");
+    let body = if srun_runs_tasks {
+        "script=\"${@: -1}\"; max=0\nfor n in 0 1; do SLURM_NODEID=$n bash -c \"$script\"; c=$?; [ $c -gt $max ] && max=$c; done\nexit $max\n"
+    } else {
+        "exit 5\n"
+    };
+    std::fs::write(&srun, format!("#!/bin/bash\n{body}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&srun, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(batch_body(2))
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("SPILLWAY_NODE_CODES", dir.path().join("codes"))
+        .env("SPILLWAY_RUN", run)
+        .env("SPILLWAY_NODE_IPS", "127.0.0.1")
+        .status()
+        .unwrap();
+    status.code().unwrap()
+}
+
+#[test]
+fn a_gangs_exit_code_is_the_worst_nodes_own_not_sruns() {
+    // Node 1 fails with 4; node 0 is stopped with SIGTERM (143) by --kill-on-bad-exit and
+    // srun says 143: the attempt's code is node 1's.
+    assert_eq!(
+        gang_exit(r#"[ "$SLURM_NODEID" = 1 ] && exit 4; exit 143"#, true),
+        4
+    );
+    // The worst of several failures below 128; a signal only when no node failed itself.
+    assert_eq!(gang_exit(r#"exit $((SLURM_NODEID + 2))"#, true), 3);
+    assert_eq!(
+        gang_exit(r#"[ "$SLURM_NODEID" = 1 ] && exit 137; exit 0"#, true),
+        137
+    );
+    assert_eq!(gang_exit("exit 0", true), 0);
+    // No node wrote its code (stopped before its wrapper ended): srun's.
+    assert_eq!(gang_exit("exit 0", false), 5);
 }
