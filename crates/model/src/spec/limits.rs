@@ -78,6 +78,14 @@ pub(super) fn check(w: &mut Walk<'_>, spec: &JobSpec) {
     let names = [
         ("tenant", spec.tenant.as_deref()),
         ("workdir", spec.workdir.as_deref()),
+        (
+            "workdir.url",
+            spec.workdir_git.as_ref().map(|g| g.url.as_str()),
+        ),
+        (
+            "workdir.ref",
+            spec.workdir_git.as_ref().and_then(|g| g.git_ref.as_deref()),
+        ),
         ("resources.infra", spec.resources.infra.as_deref()),
         ("resources.cpus", spec.resources.cpus.as_deref()),
         ("resources.memory", spec.resources.memory.as_deref()),
@@ -216,6 +224,10 @@ mod tests {
         assert!(
             refused("run: x\nworkdir: \"/tmp/\\e[31mred\"\n")
                 .starts_with("workdir: contains the control character \\u{1b}")
+        );
+        assert!(
+            refused("run: x\nworkdir: {url: \"/tmp/\\nx\"}\n")
+                .starts_with("workdir.url: contains the control character")
         );
         assert!(
             refused("run: x\ntenant: \"a\\nb\"\n")

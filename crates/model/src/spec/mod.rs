@@ -31,7 +31,7 @@ pub use parse::{expand_workdir, parse_spec, parse_spec_value, parse_specs, task_
 pub use submit::{SubmitValues, fill_at_submit};
 pub use types::{
     AcceleratorArgs, AcceleratorChoice, AlternativeFields, Checkpoint, ChoiceOrder, Deadline,
-    Dialect, JobSpec, ParsedSpec, Resources, SecretValues, WorkEstimate,
+    Dialect, GitWorkdir, JobSpec, ParsedSpec, Resources, SecretValues, WorkEstimate,
 };
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use super::names::AcceleratorNames;
 use super::resources::parse_resources;
 use super::types::{
-    Checkpoint, Deadline, Dialect, JobSpec, ParsedSpec, SecretValues, WorkEstimate,
+    Checkpoint, Deadline, Dialect, GitWorkdir, JobSpec, ParsedSpec, SecretValues, WorkEstimate,
 };
 use super::{SpecError, SpecErrors, SpecWarning, parse_duration};
 use crate::Usd;
@@ -358,7 +358,7 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
         },
     };
     let setup = get("setup").and_then(|v| w.string("setup", v));
-    let workdir = get("workdir").and_then(|v| walk_workdir(w, v));
+    let (workdir, workdir_git) = get("workdir").map_or((None, None), |v| walk_workdir(w, v));
     let tenant = get("tenant").and_then(|v| w.string("tenant", v));
     let (envs, unset_envs) = get("envs")
         .map(|v| walk_envs(w, "envs", v))
@@ -416,6 +416,7 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
         setup,
         run,
         workdir,
+        workdir_git,
         envs,
         unset_envs,
         secrets,
@@ -481,24 +482,57 @@ pub(super) fn check_env_name(k: &str) -> Result<(), String> {
 }
 
 /// `workdir`: a directory on the machine that runs the job. A relative or `~` path is valid
-/// and said back as what it will be; SkyPilot's git form (`{url, ref}`) is refused with what
-/// to write instead, since Spillway makes no checkout.
-fn walk_workdir(w: &mut Walk<'_>, v: &Value) -> Option<String> {
+/// and said back as what it will be. SkyPilot's git form (`{url, ref}`) is a checkout that the
+/// executor makes in the job's fresh directory before `setup`: it goes to `git`.
+fn walk_workdir(w: &mut Walk<'_>, v: &Value) -> (Option<String>, Option<GitWorkdir>) {
     if let Value::Object(m) = v {
-        let url = m.get("url").and_then(Value::as_str).unwrap_or("URL");
-        let at = m
-            .get("ref")
-            .and_then(Value::as_str)
-            .map(|r| format!(" && git checkout {r}"))
-            .unwrap_or_default();
-        w.error(
-            "workdir",
-            format!(
-                "a git workdir ({{url, ref}}) is not checked out by Spillway: leave workdir out and start setup with `git clone {url} .{at}`"
+        for k in m.keys() {
+            if k != "url" && k != "ref" {
+                w.error(
+                    &format!("workdir.{k}"),
+                    "unknown field: a git workdir has url and ref",
+                );
+            }
+        }
+        let url = match m.get("url") {
+            Some(u) => w.string("workdir.url", u),
+            None => {
+                w.error(
+                    "workdir.url",
+                    "missing: a git workdir needs the repository's url",
+                );
+                None
+            }
+        };
+        let git_ref = m.get("ref").and_then(|r| w.string("workdir.ref", r));
+        let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+            return (None, None);
+        };
+        for (field, text) in [
+            ("workdir.url", Some(&url)),
+            ("workdir.ref", git_ref.as_ref()),
+        ] {
+            if text.is_some_and(|t| t.starts_with('-')) {
+                w.error(
+                    field,
+                    "must not start with '-' (git would read it as an option)",
+                );
+                return (None, None);
+            }
+        }
+        w.warnings.push(SpecWarning {
+            path: "workdir".into(),
+            message: format!(
+                "a git checkout of {url}{} is made in the job's own fresh directory before setup, on the machine that runs the job (git must be installed there and reach the repository; a restarted job keeps its checkout)",
+                git_ref.as_deref().map(|r| format!(" at {r}")).unwrap_or_default()
             ),
-        );
-        return None;
+        });
+        return (None, Some(GitWorkdir { url, git_ref }));
     }
+    (walk_dir(w, v), None)
+}
+
+fn walk_dir(w: &mut Walk<'_>, v: &Value) -> Option<String> {
     let dir = w.string("workdir", v)?;
     if dir.trim().is_empty() {
         w.error("workdir", "empty: give a directory, or leave the field out");

@@ -394,7 +394,7 @@ fn fields_skypilot_has_and_spillway_does_not_use_are_warnings() {
 }
 
 #[test]
-fn workdir_says_where_it_is_read_and_git_is_refused_with_what_to_write() {
+fn workdir_says_where_it_is_read_and_git_is_checked_out() {
     let p = ok("run: x\nworkdir: ~/code\n");
     assert!(p.warnings[0].message.contains("home directory of the user"));
     let p = ok("run: x\nworkdir: ./code\n");
@@ -404,9 +404,33 @@ fn workdir_says_where_it_is_read_and_git_is_refused_with_what_to_write() {
             .contains("relative to the working directory of the Spillway server")
     );
     assert!(ok("run: x\nworkdir: /srv/code\n").warnings.is_empty());
+    let p = ok("run: x\nworkdir: {url: https://github.com/x/y, ref: main}\n");
+    assert_eq!(p.spec.workdir, None);
     assert_eq!(
-        err("run: x\nworkdir: {url: https://github.com/x/y, ref: main}\n"),
-        "workdir: a git workdir ({url, ref}) is not checked out by Spillway: leave workdir out and start setup with `git clone https://github.com/x/y . && git checkout main`"
+        p.spec.workdir_git,
+        Some(crate::spec::GitWorkdir {
+            url: "https://github.com/x/y".into(),
+            git_ref: Some("main".into())
+        })
+    );
+    assert!(
+        p.warnings[0]
+            .message
+            .starts_with("a git checkout of https://github.com/x/y at main is made in the job's own fresh directory before setup"),
+        "{:?}",
+        p.warnings
+    );
+    assert_eq!(
+        err("run: x\nworkdir: {ref: main}\n"),
+        "workdir.url: missing: a git workdir needs the repository's url"
+    );
+    assert_eq!(
+        err("run: x\nworkdir: {url: u, branch: main}\n"),
+        "workdir.branch: unknown field: a git workdir has url and ref"
+    );
+    assert_eq!(
+        err("run: x\nworkdir: {url: --upload-pack=x}\n"),
+        "workdir.url: must not start with '-' (git would read it as an option)"
     );
     assert_eq!(
         expand_workdir("~/code", Some(std::path::Path::new("/home/u"))),

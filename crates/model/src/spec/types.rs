@@ -17,6 +17,18 @@ pub enum Dialect {
     Spillway,
 }
 
+/// A git repository to check out as a job's working directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitWorkdir {
+    /// What `git clone` is given (`https://...`, `git@...`, `file://...` or a path on the
+    /// machine that runs the job).
+    pub url: String,
+    /// What `git checkout` is given after the clone (a branch, tag or commit); the
+    /// repository's default branch when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+}
+
 /// A validated job spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
@@ -30,6 +42,10 @@ pub struct JobSpec {
     pub run: String,
     /// Working directory of the job.
     pub workdir: Option<String>,
+    /// SkyPilot's git `workdir: {url, ref}`: a checkout made in the job's fresh directory
+    /// before `setup` (then `workdir` is `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir_git: Option<GitWorkdir>,
     /// Extra environment variables.
     pub envs: BTreeMap<String, String>,
     /// Names of `envs` written without a value (`HF_TOKEN: null`): given at submit

@@ -36,11 +36,25 @@ const WRAPPER: &str = r#"set -C
 { echo $$ > "$1"; } 2>/dev/null || exit 97
 set +C
 rc=0
-if [ -n "$3" ]; then env -- "${@:5}" "$BASH" -c "$3" || rc=$?; fi
+if [ -n "${SPILLWAY_GIT_URL:-}" ] && [ ! -e .git ]; then git clone -q -- "$SPILLWAY_GIT_URL" . && { [ -z "${SPILLWAY_GIT_REF:-}" ] || git checkout -q "$SPILLWAY_GIT_REF" --; } || rc=$?; fi
+if [ "$rc" -eq 0 ] && [ -n "$3" ]; then env -- "${@:5}" "$BASH" -c "$3" || rc=$?; fi
 if [ "$rc" -eq 0 ]; then env -- "${@:5}" "$BASH" -c "$4"; rc=$?; fi
 echo "$rc" > "$2.tmp" && mv -f "$2.tmp" "$2"
 exit "$rc"
 "#;
+
+/// A git `workdir`'s repository and ref for the wrapper, which checks it out in the job's
+/// fresh directory (`jobs/<id>/work`) before `setup`, once: a restarted job keeps it.
+fn git_env(req: &LaunchRequest) -> Vec<(&'static str, String)> {
+    let Some(git) = &req.spec.workdir_git else {
+        return Vec::new();
+    };
+    let mut env = vec![("SPILLWAY_GIT_URL", git.url.clone())];
+    if let Some(r) = &git.git_ref {
+        env.push(("SPILLWAY_GIT_REF", r.clone()));
+    }
+    env
+}
 
 /// How long a stopped job gets between SIGTERM and SIGKILL.
 /// Variables the wrapper's own shell acts on: never set on it from a job's secrets or extra
@@ -212,6 +226,7 @@ impl Executor for LocalExecutor {
             .env("SPILLWAY_RESUMED", if req.resume { "1" } else { "0" })
             .env("SPILLWAY_RESTART_COUNT", req.restart_count.to_string())
             .env("SPILLWAY_CHECKPOINT_DIR", &req.checkpoint_dir)
+            .envs(git_env(&req))
             .envs(req.skypilot_env())
             // One node, this machine: SkyPilot's single-node values.
             .env("SKYPILOT_NODE_RANK", "0")
@@ -303,4 +318,4 @@ impl Executor for LocalExecutor {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -36,7 +36,10 @@ export SKYPILOT_NODE_IPS="${SKYPILOT_NODE_IPS:-127.0.0.1}""#
 pub(super) const SECRETS_LINE: &str = secrets_line!();
 
 /// The wrapper body. Setup and run each run under their own `bash -c`, as locally: a failed
-/// setup skips the run and its code is the attempt's.
+/// setup skips the run and its code is the attempt's. A git `workdir` is cloned on each node
+/// into a fresh directory of its own under `$TMPDIR` (per job, attempt and rank, so that the
+/// nodes of a gang sharing a file system never clone into one directory), checked out at its
+/// ref, and the job runs there; a failed clone or checkout ends the attempt with 95.
 pub(super) const WRAPPER: &str = concat!(
     r#"rc=0
 "#,
@@ -46,6 +49,7 @@ pub(super) const WRAPPER: &str = concat!(
     r#"
 case "${SPILLWAY_WORKDIR:-}" in "~" | "~/"*) SPILLWAY_WORKDIR="$HOME${SPILLWAY_WORKDIR#"~"}" ;; esac
 if [ -n "${SPILLWAY_WORKDIR:-}" ]; then cd "$SPILLWAY_WORKDIR" || exit 96; fi
+if [ -n "${SPILLWAY_GIT_URL:-}" ]; then g="${TMPDIR:-/tmp}/spillway-git-${SPILLWAY_JOB_ID:-job}-${SPILLWAY_ATTEMPT:-0}-$SKYPILOT_NODE_RANK"; rm -rf "$g" && git clone -q -- "$SPILLWAY_GIT_URL" "$g" && cd "$g" && { [ -z "${SPILLWAY_GIT_REF:-}" ] || git checkout -q "$SPILLWAY_GIT_REF" --; } || exit 95; fi
 if [ -n "${SPILLWAY_SETUP:-}" ]; then bash -c "$SPILLWAY_SETUP" || rc=$?; fi
 if [ "$rc" -eq 0 ]; then bash -c "$SPILLWAY_RUN"; rc=$?; fi
 exit "$rc""#
@@ -83,6 +87,12 @@ pub(super) fn attempt_env(req: &LaunchRequest, workdir: Option<&Path>) -> BTreeM
     env.insert("SPILLWAY_RUN".into(), run_text(req));
     if let Some(setup) = req.spec.setup.as_deref().filter(|s| !s.is_empty()) {
         env.insert("SPILLWAY_SETUP".into(), setup.to_string());
+    }
+    if let Some(git) = &req.spec.workdir_git {
+        env.insert("SPILLWAY_GIT_URL".into(), git.url.clone());
+        if let Some(r) = &git.git_ref {
+            env.insert("SPILLWAY_GIT_REF".into(), r.clone());
+        }
     }
     if let Some(dir) = workdir {
         env.insert("SPILLWAY_WORKDIR".into(), dir.display().to_string());
@@ -163,5 +173,32 @@ mod tests {
         let (code, out) = run(&env);
         let want = home.path().join("w").canonicalize().unwrap();
         assert_eq!((code, out.trim()), (Some(0), want.to_str().unwrap()));
+    }
+
+    #[test]
+    fn a_git_workdir_is_cloned_per_node_and_checked_out_at_its_ref() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = crate::executor::local::tests::git_repo(dir.path());
+        let req = request(&format!(
+            "workdir: {{url: '{}', ref: other}}\nsetup: cat hello.txt\nrun: pwd\n",
+            repo.display()
+        ));
+        let mut env = attempt_env(&req, None);
+        env.insert("TMPDIR".into(), dir.path().display().to_string());
+        env.insert("SPILLWAY_JOB_ID".into(), "3".into());
+        env.insert("SLURM_NODEID".into(), "1".into());
+        let (code, out) = run(&env);
+        let want = dir
+            .path()
+            .canonicalize()
+            .unwrap()
+            .join("spillway-git-3-2-1");
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(out, format!("other\n{}\n", want.display()));
+        // A repository that is not there: 95, before setup.
+        let req = request("workdir: {url: /nonexistent/repo}\nsetup: echo setup\nrun: echo ran\n");
+        let mut env = attempt_env(&req, None);
+        env.insert("TMPDIR".into(), dir.path().display().to_string());
+        assert_eq!(run(&env), (Some(95), String::new()));
     }
 }

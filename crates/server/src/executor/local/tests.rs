@@ -193,3 +193,72 @@ async fn the_jobs_environment_stays_out_of_the_wrapper() {
     let out = std::fs::read_to_string(job_dir(dir.path(), JobId(21)).join("stdout.log")).unwrap();
     assert_eq!(out, "hello\n");
 }
+
+/// A git repository in `dir/repo` with `hello.txt` on branch `main` ("main") and on branch
+/// `other` ("other"); its path.
+pub(crate) fn git_repo(dir: &std::path::Path) -> std::path::PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "git {args:?}: {ok:?}");
+    };
+    git(&["init", "-q"]);
+    std::fs::write(repo.join("hello.txt"), "main\n").unwrap();
+    git(&["add", "hello.txt"]);
+    git(&["commit", "-qm", "main"]);
+    git(&["checkout", "-qb", "other"]);
+    std::fs::write(repo.join("hello.txt"), "other\n").unwrap();
+    git(&["commit", "-qam", "other"]);
+    git(&["checkout", "-q", "main"]);
+    repo
+}
+
+#[tokio::test]
+async fn a_git_workdir_is_checked_out_before_setup_and_kept_for_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = git_repo(dir.path());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ex = LocalExecutor::new(dir.path().join("data"), tx);
+    let yaml = format!(
+        "workdir: {{url: 'file://{}', ref: other}}\nsetup: cat hello.txt\nrun: cat hello.txt; echo run >> ran.txt\n",
+        repo.display()
+    );
+    for attempt in [1, 2] {
+        let mut req = request(&yaml, 6, None, vec![]);
+        req.attempt = attempt;
+        ex.launch(req).await.unwrap();
+        assert_eq!(rx.recv().await.unwrap().exit_code(), Some(0));
+    }
+    let jdir = job_dir(&dir.path().join("data"), JobId(6));
+    let out = std::fs::read_to_string(jdir.join("stdout.log")).unwrap();
+    assert_eq!(out, "other\nother\nother\nother\n");
+    // The second attempt ran in the first one's checkout.
+    assert_eq!(
+        std::fs::read_to_string(jdir.join("work/ran.txt")).unwrap(),
+        "run\nrun\n"
+    );
+    // A ref that does not exist ends the attempt before setup.
+    let yaml = format!(
+        "workdir: {{url: '{}', ref: nope}}\nsetup: echo setup\nrun: echo ran\n",
+        repo.display()
+    );
+    ex.launch(request(&yaml, 7, None, vec![])).await.unwrap();
+    assert_ne!(rx.recv().await.unwrap().exit_code(), Some(0));
+    let out =
+        std::fs::read_to_string(job_dir(&dir.path().join("data"), JobId(7)).join("stdout.log"))
+            .unwrap();
+    assert_eq!(out, "");
+}
