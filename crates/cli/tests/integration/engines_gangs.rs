@@ -58,6 +58,40 @@ fn a_two_node_gang_runs_on_both_slurm_nodes_each_with_its_rank() {
     let d = server.wait_final(&id);
     assert_eq!(d["job"]["state"], "failed", "{d:#}");
     assert_eq!(d["job"]["exit_code"], 4, "{d:#}");
+    // A git workdir is checked out on each node before setup (a local repository: no network).
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::write(repo.join("hello.txt"), "from git\n").unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "hello.txt"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "x",
+        ],
+    ] {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "git {args:?}");
+    }
+    let id = server.submit(&format!(
+        "name: git-gang\nnum_nodes: 2\nworkdir: {{url: 'file://{}'}}\nsetup: cat hello.txt\n\
+         run: echo \"rank $SKYPILOT_NODE_RANK in $(basename $PWD)\"\nresources:\n  accelerators: H100:1\n",
+        repo.display()
+    ));
+    let d = server.wait_final(&id);
+    assert_eq!(d["job"]["state"], "succeeded", "{d:#}");
+    let logs = server.logs(&id);
+    assert_eq!(logs.matches("from git").count(), 2, "{logs}");
+    assert!(logs.contains("rank 1 in spillway-git-"), "{logs}");
     // A gang larger than the pool is refused at submit, naming the pool's nodes.
     let out = server
         .cli()
