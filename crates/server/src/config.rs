@@ -115,6 +115,7 @@ struct PoolFile {
     ray_resource: Option<String>,
     admission_timeout: Option<String>,
     ray_python: Option<String>,
+    ray_gang_spread: Option<String>,
     poll_interval: Option<String>,
 }
 
@@ -561,6 +562,7 @@ impl Config {
                 ray_resource: p.ray_resource,
                 admission_timeout: p.admission_timeout,
                 ray_python: p.ray_python,
+                ray_gang_spread: p.ray_gang_spread,
                 poll_interval: p.poll_interval,
             }
             .validate(&p.executor, &at)?;

@@ -155,3 +155,30 @@ fn a_two_node_gang_runs_on_the_ray_head_one_bundle_per_rank() {
         "no colour codes in the nodes' lines: {logs}"
     );
 }
+
+#[test]
+fn a_strict_spread_gang_waits_for_machines_the_one_node_ray_head_does_not_have() {
+    let test = "a_strict_spread_gang_waits_for_machines_the_one_node_ray_head_does_not_have";
+    let Some(env) = need_ray(test) else {
+        return;
+    };
+    let address = env.get(env_file::RAY_ADDRESS).unwrap();
+    let python = env.get(env_file::RAY_PYTHON).unwrap_or("python3");
+    let dir = tempfile::tempdir().unwrap();
+    // `ray_gang_spread = "strict"`: each bundle on a machine of its own. The head is one
+    // machine, so the placement group is never placed and the attempt ends with 75.
+    let server = Server::start(
+        dir.path(),
+        &format!(
+            "[[pool]]\nname = \"ray\"\nexecutor = \"ray\"\naddress = \"{address}\"\n\
+             ray_python = \"{python}\"\naccelerator = \"H100\"\ncount = 4\nnodes = 2\n\
+             ray_gang_spread = \"strict\"\nadmission_timeout = \"5s\"\npoll_interval = \"200ms\"\n"
+        ),
+    );
+    let id = server.submit(GANG);
+    let d = server.wait_final(&id);
+    let logs = server.logs(&id);
+    assert_eq!(d["job"]["state"], "failed", "{d:#}\n{logs}");
+    assert_eq!(d["job"]["exit_code"], 75, "{d:#}\n{logs}");
+    assert!(!logs.contains("rank="), "{logs}");
+}

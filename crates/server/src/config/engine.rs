@@ -32,6 +32,8 @@ pub(super) struct EngineFile {
     pub(super) admission_timeout: Option<String>,
     /// Ray: the Python (with `ray` installed) that runs a gang's driver on the cluster.
     pub(super) ray_python: Option<String>,
+    /// Ray: how a gang's bundles are placed: `spread` (default) or `strict`.
+    pub(super) ray_gang_spread: Option<String>,
     /// Slurm and Ray: how often the engine is polled (default 1s).
     pub(super) poll_interval: Option<String>,
 }
@@ -88,6 +90,10 @@ pub struct RaySettings {
     /// `python3`): the Jobs API runs the entrypoint with the head's `PATH`, which need not
     /// lead to the Python that runs Ray.
     pub python: String,
+    /// Whether a gang's bundles go `STRICT_SPREAD` (`ray_gang_spread = "strict"`: one node
+    /// of the cluster each, or the gang waits) rather than `SPREAD` (apart where the cluster
+    /// has the machines, packed where it has not).
+    pub strict_spread: bool,
     /// Time between two status polls.
     pub poll_interval: Duration,
 }
@@ -135,6 +141,7 @@ impl EngineFile {
             ("ray_resource", self.ray_resource.is_some()),
             ("admission_timeout", self.admission_timeout.is_some()),
             ("ray_python", self.ray_python.is_some()),
+            ("ray_gang_spread", self.ray_gang_spread.is_some()),
         ];
         let refuse = |fields: &[(&str, bool)], engine: &str| {
             fields.iter().find(|(_, set)| *set).map(|(name, _)| {
@@ -241,12 +248,25 @@ impl EngineFile {
                         format!("{python:?} is not a path to a Python: e.g. /opt/ray/bin/python"),
                     ));
                 }
+                let strict_spread = match self.ray_gang_spread.as_deref() {
+                    None | Some("spread") => false,
+                    Some("strict") => true,
+                    Some(other) => {
+                        return Err(field(
+                            at("ray_gang_spread"),
+                            format!(
+                                "unknown placement '{other}': use \"spread\" (the default: apart where the cluster has the machines) or \"strict\" (one machine per node, else the gang waits)"
+                            ),
+                        ));
+                    }
+                };
                 Ok(PoolEngine::Ray(RaySettings {
                     address,
                     resource: self.ray_resource,
                     slice: None,
                     admission_timeout,
                     python,
+                    strict_spread,
                     poll_interval: poll,
                 }))
             }

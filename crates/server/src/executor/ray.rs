@@ -533,6 +533,28 @@ mod tests {
         assert_eq!(env["SKYPILOT_NUM_NODES"], "2");
         assert_eq!(env["SKYPILOT_NUM_GPUS_PER_NODE"], "4");
         assert_eq!(env["SPILLWAY_GANG_ADMISSION_S"], "300");
+        assert_eq!(env["SPILLWAY_GANG_STRATEGY"], "SPREAD");
+        // `ray_gang_spread = "strict"`: one machine per node, or the gang waits.
+        let s = settings(
+            "accelerator = \"H100\"\ncount = 8\nnodes = 2\nray_gang_spread = \"strict\"\n",
+        );
+        let body = job_spec(&s, dir.path(), "i", &req)
+            .unwrap()
+            .submission_json();
+        assert_eq!(
+            body["runtime_env"]["env_vars"]["SPILLWAY_GANG_STRATEGY"],
+            "STRICT_SPREAD"
+        );
+        let e = crate::config::Config::parse(
+            "[[pool]]\nname = \"r\"\nexecutor = \"ray\"\naddress = \"http://127.0.0.1:1\"\nray_gang_spread = \"pack\"\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("pool[0].ray_gang_spread: unknown placement 'pack'"),
+            "{e}"
+        );
     }
 
     /// The submission of a slice job asks for the slice's head host and its chips, and its

@@ -5,10 +5,12 @@
 //! addresses, rank 0 first. The entrypoint itself asks Ray for nothing: the bundles hold the
 //! accelerators.
 //!
-//! Bundles are placed `SPREAD` (one per node where the cluster has them, several on one node
-//! otherwise, e.g. on a one-node test cluster), since Ray's `STRICT_SPREAD` would never place
-//! a gang larger than the cluster's node count; the pool's `nodes` keeps Spillway from sending
-//! a gang larger than the cluster. A gang not placed within the pool's `admission_timeout`
+//! Bundles are placed `SPREAD` by default (one per node where the cluster has them, several
+//! on one node otherwise, e.g. on a one-node test cluster), since Ray's `STRICT_SPREAD` would
+//! never place a gang larger than the cluster's node count; the pool's `nodes` keeps Spillway
+//! from sending a gang larger than the cluster. A pool with `ray_gang_spread = "strict"`
+//! asks for `STRICT_SPREAD`: each bundle on a machine of its own, or the gang waits (and ends
+//! after `admission_timeout`). A gang not placed within the pool's `admission_timeout`
 //! ends with code 75 and says so; one node that fails ends the others (`ray.cancel`).
 
 use super::LaunchRequest;
@@ -63,7 +65,15 @@ pub(super) fn env(settings: &RaySettings, req: &LaunchRequest) -> BTreeMap<Strin
             "SPILLWAY_GANG_BUNDLE".to_string(),
             serde_json::Value::Object(bundle).to_string(),
         ),
-        ("SPILLWAY_GANG_STRATEGY".to_string(), "SPREAD".to_string()),
+        (
+            "SPILLWAY_GANG_STRATEGY".to_string(),
+            if settings.strict_spread {
+                "STRICT_SPREAD"
+            } else {
+                "SPREAD"
+            }
+            .to_string(),
+        ),
         (
             "SPILLWAY_GANG_ADMISSION_S".to_string(),
             settings.admission_timeout.as_secs().max(1).to_string(),
