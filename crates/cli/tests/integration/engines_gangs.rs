@@ -59,39 +59,8 @@ fn a_two_node_gang_runs_on_both_slurm_nodes_each_with_its_rank() {
     assert_eq!(d["job"]["state"], "failed", "{d:#}");
     assert_eq!(d["job"]["exit_code"], 4, "{d:#}");
     // A git workdir is checked out on each node before setup (a local repository: no network).
-    let repo = dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
-    std::fs::write(repo.join("hello.txt"), "from git\n").unwrap();
-    for args in [
-        &["init", "-q"][..],
-        &["add", "hello.txt"],
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "x",
-        ],
-    ] {
-        let ok = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&repo)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "git {args:?}");
-    }
-    let id = server.submit(&format!(
-        "name: git-gang\nnum_nodes: 2\nworkdir: {{url: 'file://{}'}}\nsetup: cat hello.txt\n\
-         run: echo \"rank $SKYPILOT_NODE_RANK in $(basename $PWD)\"\nresources:\n  accelerators: H100:1\n",
-        repo.display()
-    ));
-    let d = server.wait_final(&id);
-    assert_eq!(d["job"]["state"], "succeeded", "{d:#}");
-    let logs = server.logs(&id);
-    assert_eq!(logs.matches("from git").count(), 2, "{logs}");
-    assert!(logs.contains("rank 1 in spillway-git-"), "{logs}");
+    let repo = git_repo(dir.path());
+    git_gang_runs(&server, &repo);
     // A gang larger than the pool is refused at submit, naming the pool's nodes.
     let out = server
         .cli()
@@ -154,6 +123,7 @@ fn a_two_node_gang_runs_on_the_ray_head_one_bundle_per_rank() {
             .all(|l| !l.contains('\u{1b}')),
         "no colour codes in the nodes' lines: {logs}"
     );
+    git_gang_runs(&server, &git_repo(dir.path()));
 }
 
 #[test]
@@ -181,4 +151,47 @@ fn a_strict_spread_gang_waits_for_machines_the_one_node_ray_head_does_not_have()
     assert_eq!(d["job"]["state"], "failed", "{d:#}\n{logs}");
     assert_eq!(d["job"]["exit_code"], 75, "{d:#}\n{logs}");
     assert!(!logs.contains("rank="), "{logs}");
+}
+
+/// A git repository in `dir/repo` whose `hello.txt` says "from git".
+fn git_repo(dir: &std::path::Path) -> std::path::PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::write(repo.join("hello.txt"), "from git\n").unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "hello.txt"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "x",
+        ],
+    ] {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "git {args:?}");
+    }
+    repo
+}
+
+/// A gang with `repo` as its git workdir: each node reads the checkout in setup and runs in
+/// a checkout of its own.
+fn git_gang_runs(server: &Server, repo: &std::path::Path) {
+    let id = server.submit(&format!(
+        "name: git-gang\nnum_nodes: 2\nworkdir: {{url: 'file://{}'}}\nsetup: cat hello.txt\n\
+         run: echo \"rank $SKYPILOT_NODE_RANK in $(basename $PWD)\"\nresources:\n  accelerators: H100:1\n",
+        repo.display()
+    ));
+    let d = server.wait_final(&id);
+    assert_eq!(d["job"]["state"], "succeeded", "{d:#}");
+    let logs = server.logs(&id);
+    assert_eq!(logs.matches("from git").count(), 2, "{logs}");
+    assert!(logs.contains("rank 1 in spillway-git-"), "{logs}");
 }
