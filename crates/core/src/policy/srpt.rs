@@ -26,7 +26,7 @@
 //! between allocations; a caller without memory (one allocation from scratch) never sees a
 //! critical job.
 
-use super::ordered::place_in_order;
+use super::ordered::place_by_pairs;
 use super::{Allocation, PolicyInput, PolicyJob};
 use crate::JobId;
 use std::collections::BTreeMap;
@@ -52,12 +52,23 @@ pub(crate) fn overdue(job: &PolicyJob) -> bool {
 /// after its arrival), fixed when the policy first saw it.
 #[derive(Debug, Default)]
 pub(crate) struct FinishBy {
+    /// No job will arrive any more: the guard acts.
+    arrivals_ended: bool,
     ages: BTreeMap<JobId, f64>,
 }
 
 impl FinishBy {
+    /// No job will arrive any more.
+    pub(crate) fn arrivals_ended(&mut self) {
+        self.arrivals_ended = true;
+    }
+
     /// Fixes the finish-by age of jobs seen for the first time and forgets those that left.
     fn update(&mut self, input: &PolicyInput<'_>) {
+        if !self.arrivals_ended {
+            self.ages.clear();
+            return;
+        }
         let capacity: f64 = input.capacities.iter().map(|&c| f64::from(c)).sum();
         let mut horizon: Option<f64> = None;
         let mut next = BTreeMap::new();
@@ -97,7 +108,10 @@ pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut FinishBy) -> (Vec<usiz
         .enumerate()
         .map(|(i, job)| {
             let left = seconds_left(job);
-            let slack = memory.ages[&job.id] - job.time_since_arrival_s - left;
+            let slack = memory
+                .ages
+                .get(&job.id)
+                .map_or(f64::INFINITY, |age| age - job.time_since_arrival_s - left);
             if slack <= 0.0 {
                 critical[i] = true;
                 (0, slack, i)
@@ -120,7 +134,17 @@ pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut FinishBy) -> (Vec<usiz
 /// The `srpt_perf` allocation.
 pub(crate) fn allocate(input: &PolicyInput<'_>, memory: &mut FinishBy) -> Allocation {
     let (order, critical) = order(input, memory);
-    place_in_order(input, &order, &critical)
+    // Critical and overdue jobs come first in the order; they are placed in rank order, the
+    // rest by (job, pool) pairs, least accelerator time on that pool first.
+    let urgent = order
+        .iter()
+        .take_while(|&&i| critical[i] || overdue(&input.jobs[i]))
+        .count();
+    place_by_pairs(input, &order, urgent, &critical, |job, p| {
+        f64::from(job.scale_factor) * job.remaining_steps as f64
+            / job.throughputs[p]
+            / job.priority_weight
+    })
 }
 
 #[cfg(test)]
@@ -195,6 +219,17 @@ mod tests {
             job(2, 1, 100, &[1.0], 0.0),
             job(3, 1, 100, &[1.0], 0.0),
         ];
+        // While jobs may still arrive the guard does not act, however late the long job is.
+        let late = jobs.clone().into_iter().map(|mut j| {
+            j.time_since_arrival_s = 10_000.0;
+            j
+        });
+        let late: Vec<PolicyJob> = late.collect();
+        let (first, critical) = order(&input(&late, &caps, &names), &mut memory);
+        assert_eq!(first, [1, 2, 3, 0]);
+        assert!(!critical.iter().any(|&c| c) && memory.ages.is_empty());
+        // Once the arrivals have ended it fixes the finish-by ages.
+        memory.arrivals_ended();
         let (first, critical) = order(&input(&jobs, &caps, &names), &mut memory);
         assert_eq!(first, [1, 2, 3, 0], "shortest first at the start");
         assert!(!critical.iter().any(|&c| c));
