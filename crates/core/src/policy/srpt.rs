@@ -4,9 +4,11 @@
 //! A job's remaining work is the accelerator time it still needs on the pool that suits it
 //! best: $W_i = s_i R_i / \max_j T_{ij}$ (gang size times the seconds left there; the gang size
 //! makes an 8-accelerator job count for what it holds, as Tiresias's two-dimensional service
-//! does). Jobs go in increasing $W_i / w_i$ and are placed by
-//! [`ordered`](mod@super::ordered), each where it loses least relative to its best pool, then
-//! improved by swaps that raise the total normalized throughput.
+//! does). Jobs are ranked in increasing $W_i / w_i$. Critical and overdue jobs (below) are
+//! placed first, in rank order, each where it loses least relative to its best pool; the others
+//! by (job, pool) pairs in increasing accelerator time on that pool, $s_i R_i / (T_{ij} w_i)$,
+//! so that each pool goes to the jobs that need least of it (see
+//! [`ordered`](mod@super::ordered)); then swaps raise the total normalized throughput.
 //!
 //! Starvation guard: a job that has been in the system for at least
 //! [`STARVATION_FACTOR`] times the time it has left alone on its best pool
@@ -22,7 +24,10 @@
 //! $\sigma$ = [`MAKESPAN_SLACK`]. A job whose time left alone on its best pool reaches the time
 //! left to its finish-by age ($t_i + L_i \ge F_i$) is *critical* and goes before every other
 //! job, least slack first, so that the longest jobs start just late enough to end together
-//! near $(1 + \sigma) H$ instead of after all the short ones. The finish-by ages are remembered
+//! near $(1 + \sigma) H$ instead of after all the short ones. The guard acts only once no job
+//! will arrive any more ([`crate::Scheduler::arrivals_ended`]; the ages are fixed at the next
+//! allocation): under arrivals it made long jobs critical in busy periods, where they held
+//! pools that short arrivals needed. The finish-by ages are remembered
 //! between allocations; a caller without memory (one allocation from scratch) never sees a
 //! critical job.
 
