@@ -184,6 +184,12 @@ impl Scheduler {
         self.need_reallocation = true;
     }
 
+    /// No job will arrive any more (a simulator at the end of a finite trace; the service, where
+    /// jobs may always come, never says so). `srpt_perf` starts its makespan guard then.
+    pub fn arrivals_ended(&mut self) {
+        self.policy.arrivals_ended();
+    }
+
     /// Whether some active job has no allocation yet (it arrived after the last recomputation).
     pub fn has_unallocated_jobs(&self) -> bool {
         self.jobs.keys().any(|j| !self.allocation.contains_key(j))

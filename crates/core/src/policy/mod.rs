@@ -256,6 +256,11 @@ impl PolicyState {
         }
     }
 
+    /// No job will arrive any more (see [`crate::Scheduler::arrivals_ended`]).
+    pub(crate) fn arrivals_ended(&mut self) {
+        self.finish_by.arrivals_ended();
+    }
+
     /// Computes the allocation for `input`.
     pub(crate) fn allocate(
         &mut self,

@@ -126,7 +126,6 @@ pub(crate) fn place_in_order(
     order: &[usize],
     pinned: &[bool],
 ) -> Allocation {
-    let m = input.capacities.len();
     let mut avail: Vec<i64> = input.capacities.iter().map(|&c| i64::from(c)).collect();
     let mut pool_of: Vec<Option<usize>> = vec![None; input.jobs.len()];
     // Once every pool is full, no further job can be placed: skip the search.
@@ -142,6 +141,72 @@ pub(crate) fn place_in_order(
             free -= i64::from(job.scale_factor);
         }
     }
+    finish(input, order, pool_of, pinned)
+}
+
+/// Like [`place_in_order`] for the first `urgent` jobs of `order`; the others are then placed
+/// by (job, pool) pairs in increasing `key(job, pool)` (a pair whose job is placed already or
+/// whose pool has no room is skipped), so that a pool goes to the jobs that need least of it.
+pub(crate) fn place_by_pairs(
+    input: &PolicyInput<'_>,
+    order: &[usize],
+    urgent: usize,
+    pinned: &[bool],
+    key: impl Fn(&PolicyJob, usize) -> f64,
+) -> Allocation {
+    let mut avail: Vec<i64> = input.capacities.iter().map(|&c| i64::from(c)).collect();
+    let mut pool_of: Vec<Option<usize>> = vec![None; input.jobs.len()];
+    let mut free: i64 = avail.iter().sum();
+    for &i in &order[..urgent] {
+        if free <= 0 {
+            break;
+        }
+        let job = &input.jobs[i];
+        if let Some(p) = least_loss_pool(job, &avail) {
+            pool_of[i] = Some(p);
+            avail[p] -= i64::from(job.scale_factor);
+            free -= i64::from(job.scale_factor);
+        }
+    }
+    if free > 0 {
+        let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+        for &i in &order[urgent..] {
+            let job = &input.jobs[i];
+            for (p, &t) in job.throughputs.iter().enumerate() {
+                if t > 0.0 {
+                    pairs.push((key(job, p), i, p));
+                }
+            }
+        }
+        pairs.sort_unstable_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then(input.jobs[a.1].id.cmp(&input.jobs[b.1].id))
+                .then(a.2.cmp(&b.2))
+        });
+        for (_, i, p) in pairs {
+            if free <= 0 {
+                break;
+            }
+            let sf = i64::from(input.jobs[i].scale_factor);
+            if pool_of[i].is_none() && avail[p] >= sf {
+                pool_of[i] = Some(p);
+                avail[p] -= sf;
+                free -= sf;
+            }
+        }
+    }
+    finish(input, order, pool_of, pinned)
+}
+
+/// Improves the placement `pool_of` by exchanges and turns it into an allocation, with standby
+/// shares for the jobs left over in `order`.
+fn finish(
+    input: &PolicyInput<'_>,
+    order: &[usize],
+    mut pool_of: Vec<Option<usize>>,
+    pinned: &[bool],
+) -> Allocation {
+    let m = input.capacities.len();
     improve_by_swaps(input, &mut pool_of, pinned);
     let mut rows: Vec<Vec<f64>> = vec![vec![0.0; m]; input.jobs.len()];
     let mut standby = STANDBY_SHARE;
@@ -269,6 +334,37 @@ mod tests {
         };
         let a = place_in_order(&input, &[0, 1], &[]);
         assert_eq!(a[&JobId(0)], vec![1.0, 0.0]);
+        assert_eq!(a[&JobId(1)], vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn by_pairs_a_pool_goes_to_the_job_that_needs_least_of_it() {
+        let names = vec!["v100".to_string(), "k80".to_string()];
+        // Seconds left on (v100, k80): A (100, 400), B (120, 130), C (110, 10,000); one
+        // accelerator of each. In rank order (A, C, B: least work on the best pool first) A and
+        // C would run and C, 90x slower on the k80, would hold it; by pairs the k80 goes to B.
+        let mut jobs = vec![
+            job(0, 1, &[1.0, 0.25]),
+            job(1, 1, &[100.0 / 120.0, 100.0 / 130.0]),
+            job(2, 1, &[100.0 / 110.0, 0.01]),
+        ];
+        for j in &mut jobs {
+            j.remaining_steps = 100;
+        }
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1, 1],
+            pool_names: &names,
+            prices: &[None, None],
+        };
+        let time = |j: &PolicyJob, p: usize| j.remaining_steps as f64 / j.throughputs[p];
+        let a = place_by_pairs(&input, &[0, 2, 1], 0, &[], time);
+        assert_eq!(a[&JobId(0)], vec![1.0, 0.0]);
+        assert_eq!(a[&JobId(1)], vec![0.0, 1.0]);
+        assert!(a[&JobId(2)][0] <= STANDBY_SHARE && a[&JobId(2)][0] > 0.0);
+        // An urgent job is placed first, in rank order, whatever the pairs say.
+        let a = place_by_pairs(&input, &[2, 0, 1], 1, &[true], time);
+        assert_eq!(a[&JobId(2)], vec![1.0, 0.0]);
         assert_eq!(a[&JobId(1)], vec![0.0, 1.0]);
     }
 

@@ -4,9 +4,11 @@
 //! A job's remaining work is the accelerator time it still needs on the pool that suits it
 //! best: $W_i = s_i R_i / \max_j T_{ij}$ (gang size times the seconds left there; the gang size
 //! makes an 8-accelerator job count for what it holds, as Tiresias's two-dimensional service
-//! does). Jobs go in increasing $W_i / w_i$ and are placed by
-//! [`ordered`](mod@super::ordered), each where it loses least relative to its best pool, then
-//! improved by swaps that raise the total normalized throughput.
+//! does). Jobs are ranked in increasing $W_i / w_i$. Critical and overdue jobs (below) are
+//! placed first, in rank order, each where it loses least relative to its best pool; the others
+//! by (job, pool) pairs in increasing accelerator time on that pool, $s_i R_i / (T_{ij} w_i)$,
+//! so that each pool goes to the jobs that need least of it (see
+//! [`ordered`](mod@super::ordered)); then swaps raise the total normalized throughput.
 //!
 //! Starvation guard: a job that has been in the system for at least
 //! [`STARVATION_FACTOR`] times the time it has left alone on its best pool
@@ -22,11 +24,14 @@
 //! $\sigma$ = [`MAKESPAN_SLACK`]. A job whose time left alone on its best pool reaches the time
 //! left to its finish-by age ($t_i + L_i \ge F_i$) is *critical* and goes before every other
 //! job, least slack first, so that the longest jobs start just late enough to end together
-//! near $(1 + \sigma) H$ instead of after all the short ones. The finish-by ages are remembered
+//! near $(1 + \sigma) H$ instead of after all the short ones. The guard acts only once no job
+//! will arrive any more ([`crate::Scheduler::arrivals_ended`]; the ages are fixed at the next
+//! allocation): under arrivals it made long jobs critical in busy periods, where they held
+//! pools that short arrivals needed. The finish-by ages are remembered
 //! between allocations; a caller without memory (one allocation from scratch) never sees a
 //! critical job.
 
-use super::ordered::place_in_order;
+use super::ordered::place_by_pairs;
 use super::{Allocation, PolicyInput, PolicyJob};
 use crate::JobId;
 use std::collections::BTreeMap;
@@ -52,12 +57,23 @@ pub(crate) fn overdue(job: &PolicyJob) -> bool {
 /// after its arrival), fixed when the policy first saw it.
 #[derive(Debug, Default)]
 pub(crate) struct FinishBy {
+    /// No job will arrive any more: the guard acts.
+    arrivals_ended: bool,
     ages: BTreeMap<JobId, f64>,
 }
 
 impl FinishBy {
+    /// No job will arrive any more.
+    pub(crate) fn arrivals_ended(&mut self) {
+        self.arrivals_ended = true;
+    }
+
     /// Fixes the finish-by age of jobs seen for the first time and forgets those that left.
     fn update(&mut self, input: &PolicyInput<'_>) {
+        if !self.arrivals_ended {
+            self.ages.clear();
+            return;
+        }
         let capacity: f64 = input.capacities.iter().map(|&c| f64::from(c)).sum();
         let mut horizon: Option<f64> = None;
         let mut next = BTreeMap::new();
@@ -97,7 +113,10 @@ pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut FinishBy) -> (Vec<usiz
         .enumerate()
         .map(|(i, job)| {
             let left = seconds_left(job);
-            let slack = memory.ages[&job.id] - job.time_since_arrival_s - left;
+            let slack = memory
+                .ages
+                .get(&job.id)
+                .map_or(f64::INFINITY, |age| age - job.time_since_arrival_s - left);
             if slack <= 0.0 {
                 critical[i] = true;
                 (0, slack, i)
@@ -120,7 +139,17 @@ pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut FinishBy) -> (Vec<usiz
 /// The `srpt_perf` allocation.
 pub(crate) fn allocate(input: &PolicyInput<'_>, memory: &mut FinishBy) -> Allocation {
     let (order, critical) = order(input, memory);
-    place_in_order(input, &order, &critical)
+    // Critical and overdue jobs come first in the order; they are placed in rank order, the
+    // rest by (job, pool) pairs, least accelerator time on that pool first.
+    let urgent = order
+        .iter()
+        .take_while(|&&i| critical[i] || overdue(&input.jobs[i]))
+        .count();
+    place_by_pairs(input, &order, urgent, &critical, |job, p| {
+        f64::from(job.scale_factor) * job.remaining_steps as f64
+            / job.throughputs[p]
+            / job.priority_weight
+    })
 }
 
 #[cfg(test)]
@@ -195,6 +224,17 @@ mod tests {
             job(2, 1, 100, &[1.0], 0.0),
             job(3, 1, 100, &[1.0], 0.0),
         ];
+        // While jobs may still arrive the guard does not act, however late the long job is.
+        let late = jobs.clone().into_iter().map(|mut j| {
+            j.time_since_arrival_s = 10_000.0;
+            j
+        });
+        let late: Vec<PolicyJob> = late.collect();
+        let (first, critical) = order(&input(&late, &caps, &names), &mut memory);
+        assert_eq!(first, [1, 2, 3, 0]);
+        assert!(!critical.iter().any(|&c| c) && memory.ages.is_empty());
+        // Once the arrivals have ended it fixes the finish-by ages.
+        memory.arrivals_ended();
         let (first, critical) = order(&input(&jobs, &caps, &names), &mut memory);
         assert_eq!(first, [1, 2, 3, 0], "shortest first at the start");
         assert!(!critical.iter().any(|&c| c));
