@@ -65,6 +65,8 @@ pub struct RoundReport {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct QueueEntry {
     pub(crate) job: JobId,
+    /// The job's position among the round's jobs (`0..jobs` of [`select_jobs`]).
+    pub(crate) slot: usize,
     pub(crate) priority: f64,
     pub(crate) deficit: f64,
     pub(crate) allocation: f64,
@@ -73,16 +75,20 @@ pub(crate) struct QueueEntry {
 }
 
 /// Picks the jobs of the round: pools in `order`, each pool's queue (already in arrival order)
-/// sorted by (priority, deficit, allocation) descending with ties kept in arrival order.
+/// sorted by (priority, deficit, allocation) descending with ties kept in arrival order. Each
+/// entry's `slot` is below `jobs`.
 pub(crate) fn select_jobs(
     order: &[usize],
     capacities: &[u32],
     mut queues: Vec<Vec<QueueEntry>>,
+    jobs: usize,
     skip_zero_priority: bool,
 ) -> Vec<Vec<(JobId, u32)>> {
     let mut left: Vec<u32> = capacities.to_vec();
     let mut chosen: Vec<Vec<(JobId, u32)>> = vec![Vec::new(); capacities.len()];
-    let mut taken = std::collections::BTreeSet::new();
+    // Whether each job (by slot) is taken already: a flag per job rather than a set, as the
+    // round looks it up once per queue entry.
+    let mut taken = vec![false; jobs];
     for &p in order {
         let queue = &mut queues[p];
         // Entries that can never be taken go before the sort (stable: the order of the rest
@@ -102,7 +108,7 @@ pub(crate) fn select_jobs(
             if left[p] == 0 {
                 break;
             }
-            if taken.contains(&e.job) || !e.runnable {
+            if taken[e.slot] || !e.runnable {
                 continue;
             }
             if skip_zero_priority && e.priority <= 0.0 {
@@ -112,7 +118,7 @@ pub(crate) fn select_jobs(
                 continue;
             }
             left[p] -= e.scale_factor;
-            taken.insert(e.job);
+            taken[e.slot] = true;
             chosen[p].push((e.job, e.scale_factor));
         }
     }

@@ -58,6 +58,9 @@ struct ActiveJob {
     time_received: Vec<f64>,
     priority: Vec<f64>,
     deficit: Vec<f64>,
+    /// Its row of the current allocation (`None`: it arrived after the last computation), kept
+    /// here so that a round reads it without a search of the allocation map.
+    share: Option<Vec<f64>>,
 }
 
 /// The decision core's state. See the crate docs for the calling sequence.
@@ -139,6 +142,7 @@ impl Scheduler {
                 time_received: vec![self.config.round_s / 2.0; m],
                 priority: vec![0.0; m],
                 deficit: vec![0.0; m],
+                share: None,
             },
         );
         self.need_reallocation = true;
@@ -235,27 +239,32 @@ impl Scheduler {
         if self.kind.is_agnostic() {
             self.pool_order_rng.shuffle(&mut order);
         }
-        // Each job's allocation row, looked up once rather than once per pool.
-        let rows: Vec<Option<&Vec<f64>>> =
-            self.jobs.keys().map(|id| self.allocation.get(id)).collect();
-        let queues: Vec<Vec<QueueEntry>> = (0..m)
-            .map(|p| {
-                self.jobs
-                    .values()
-                    .zip(&rows)
-                    .filter(|(j, _)| !pinned.contains_key(&j.spec.id))
-                    .map(|(j, row)| QueueEntry {
-                        job: j.spec.id,
-                        priority: j.priority[p],
-                        deficit: j.deficit[p],
-                        allocation: row.map_or(0.0, |a| a[p]),
-                        scale_factor: j.spec.scale_factor,
-                        runnable: j.spec.throughputs[p] > 0.0,
-                    })
-                    .collect()
-            })
-            .collect();
-        let chosen = select_jobs(&order, &capacities, queues, self.kind.skips_zero_priority());
+        // The pools' queues in one pass over the jobs (in job order, as `select_jobs` wants),
+        // without the entries it would drop before sorting: jobs that cannot run on the pool
+        // and, under policies that skip them, jobs of no priority there.
+        let skip_zero = self.kind.skips_zero_priority();
+        let mut queues: Vec<Vec<QueueEntry>> = vec![Vec::with_capacity(self.jobs.len()); m];
+        for (slot, j) in self.jobs.values().enumerate() {
+            if !pinned.is_empty() && pinned.contains_key(&j.spec.id) {
+                continue;
+            }
+            for (p, queue) in queues.iter_mut().enumerate() {
+                let runnable = j.spec.throughputs[p] > 0.0;
+                if !runnable || (skip_zero && j.priority[p] <= 0.0) {
+                    continue;
+                }
+                queue.push(QueueEntry {
+                    job: j.spec.id,
+                    slot,
+                    priority: j.priority[p],
+                    deficit: j.deficit[p],
+                    allocation: j.share.as_ref().map_or(0.0, |a| a[p]),
+                    scale_factor: j.spec.scale_factor,
+                    runnable,
+                });
+            }
+        }
+        let chosen = select_jobs(&order, &capacities, queues, self.jobs.len(), skip_zero);
         let allocation = &self.allocation;
         let mut placed =
             assign_workers(&order, &full, &reserved, &chosen, &self.assignments, |j| {
@@ -306,13 +315,15 @@ impl Scheduler {
         if self.need_reallocation && due {
             self.reset_time_received(now);
             self.allocation = self.compute_allocation(now)?;
+            for job in self.jobs.values_mut() {
+                job.share = self.allocation.get(&job.spec.id).cloned();
+            }
             self.allocations_computed += 1;
             self.need_reallocation = false;
         }
         let m = self.cluster.len();
         for job in self.jobs.values_mut() {
-            // Looked up once per job: the allocation is a map, and this runs every round.
-            let allocation = self.allocation.get(&job.spec.id);
+            let allocation = job.share.as_ref();
             for p in 0..m {
                 let pool_time = self.pool_time_received[p];
                 let fraction = if pool_time == 0.0 {
@@ -338,10 +349,7 @@ impl Scheduler {
             self.pool_time_received[p] = 0.0;
             for job in self.jobs.values_mut() {
                 let received = job.time_received[p] - prior;
-                let promised = self
-                    .allocation
-                    .get(&job.spec.id)
-                    .map_or(0.0, |a| a[p] * elapsed);
+                let promised = job.share.as_ref().map_or(0.0, |a| a[p] * elapsed);
                 job.deficit[p] += promised - received;
                 job.time_received[p] = prior;
                 self.pool_time_received[p] += prior;

@@ -21,7 +21,7 @@ use crate::{
     Cluster, JobId, JobSpec, Placement, PolicyKind, Pool, RoundReport, Scheduler, SchedulerConfig,
     SimTime,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Work assumed for a job without an estimate (units of its speed): it never ends by itself.
 const UNKNOWN_WORK: u64 = 1 << 40;
@@ -358,7 +358,9 @@ impl Rounds {
         // rounds; members that cannot resume keep theirs (pinned).
         let mut held: Vec<Vec<u32>> = vec![Vec::new(); pools.len()];
         let mut pinned: BTreeMap<JobId, (usize, Vec<u32>)> = BTreeMap::new();
-        let mut leased: BTreeMap<JobId, (usize, Vec<u32>)> = BTreeMap::new();
+        // Members on a lease, in job order, borrowed rather than copied: every running job is
+        // one, every round.
+        let mut leased: Vec<(JobId, usize, &Vec<u32>)> = Vec::new();
 
         for t in jobs.values() {
             let Phase::Running {
@@ -374,7 +376,7 @@ impl Rounds {
             if *stopping || !member {
                 held[*pool].extend(accelerators.iter().copied());
             } else if t.job.resumable {
-                leased.insert(t.job.id, (*pool, accelerators.clone()));
+                leased.push((t.job.id, *pool, accelerators));
             } else {
                 pinned.insert(t.job.id, (*pool, accelerators.clone()));
             }
@@ -452,22 +454,32 @@ impl Rounds {
             }
             placed.insert(p.job, p);
         }
-        // Leases that end: the job is not in this round, or runs elsewhere in it.
-        for (job, (pool, accelerators)) in &leased {
+        // Leases that end: the job is not in this round, or runs elsewhere in it. Who takes
+        // each accelerator is indexed once per round, and only when some lease ends (a search
+        // of every placement per ended lease cost a round what its placements times its
+        // preemptions number).
+        let mut holders: Option<HashMap<(usize, u32), JobId>> = None;
+        for &(ref job, ref pool, accelerators) in &leased {
             let moved = placed
                 .get(job)
                 .is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
             if placed.contains_key(job) && !moved {
                 continue;
             }
-            let for_job = placed
-                .values()
-                .find(|p| {
-                    p.job != *job
-                        && p.pool.0 == *pool
-                        && p.workers.iter().any(|w| accelerators.contains(w))
-                })
-                .map_or(*job, |p| p.job);
+            let holder = holders.get_or_insert_with(|| {
+                placed
+                    .values()
+                    .flat_map(|p| p.workers.iter().map(move |&w| ((p.pool.0, w), p.job)))
+                    .collect()
+            });
+            // The first placement in job order that takes one of these accelerators (placements
+            // of a pool hold disjoint accelerators, so each has one holder).
+            let for_job = accelerators
+                .iter()
+                .filter_map(|&w| holder.get(&(*pool, w)).copied())
+                .filter(|j| j != job)
+                .min()
+                .unwrap_or(*job);
             out.actions.push(Action::Preempt {
                 job: *job,
                 for_job,
