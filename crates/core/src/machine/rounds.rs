@@ -200,6 +200,7 @@ impl Rounds {
 
     pub(super) fn drained(&mut self) {
         self.drained = true;
+        self.scheduler.arrivals_ended();
     }
 
     /// A member's attempt ended at `now`: the time it ran this round is credited (all its work
