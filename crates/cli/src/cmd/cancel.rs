@@ -1,7 +1,8 @@
 //! `spillway cancel`: cancel jobs, by id or all of the caller's live ones.
 
 use super::client::{Api, ClientArgs};
-use spillway_server::api::{JobList, JobView};
+use spillway_server::api::{JobDetail, JobList, JobView};
+use spillway_server::service::CANCELLING;
 
 /// Flags of `spillway cancel`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +29,13 @@ pub(crate) fn run(args: CancelArgs) -> anyhow::Result<()> {
                 api.get("/v1/jobs")
                     .query(&[("state", state), ("limit", "1000")]),
             )?;
-            ids.extend(list.jobs.iter().map(|j| j.id.to_string()));
+            // A job whose cancel is under way already is not cancelled again.
+            ids.extend(
+                list.jobs
+                    .iter()
+                    .filter(|j| j.message != CANCELLING)
+                    .map(|j| j.id.to_string()),
+            );
         }
         ids
     } else {
@@ -45,6 +52,8 @@ pub(crate) fn run(args: CancelArgs) -> anyhow::Result<()> {
                 }
                 done.push(job);
             }
+            // Under `--all`, a job that ended between the listing and its cancel is skipped.
+            Err(_) if args.all && has_ended(&api, id) => {}
             Err(e) => failed.push(format!("job {id}: {e:#}")),
         }
     }
@@ -63,4 +72,10 @@ pub(crate) fn run(args: CancelArgs) -> anyhow::Result<()> {
         0 => Ok(()),
         _ => Err(anyhow::anyhow!("{}", failed.join("\n"))),
     }
+}
+
+/// Whether job `id` has reached a final state (finished, failed, cancelled).
+fn has_ended(api: &Api, id: &str) -> bool {
+    api.send::<JobDetail>(api.get(&format!("/v1/jobs/{id}")))
+        .is_ok_and(|d| d.job.state.is_final())
 }

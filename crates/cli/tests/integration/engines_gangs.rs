@@ -78,22 +78,12 @@ fn a_two_node_gang_runs_on_both_slurm_nodes_each_with_its_rank() {
 #[test]
 fn a_two_node_gang_runs_on_the_ray_head_one_bundle_per_rank() {
     let test = "a_two_node_gang_runs_on_the_ray_head_one_bundle_per_rank";
-    let Some(env) = need_ray(test) else {
-        return;
-    };
-    let address = env.get(env_file::RAY_ADDRESS).unwrap();
-    let python = env.get(env_file::RAY_PYTHON).unwrap_or("python3");
     let dir = tempfile::tempdir().unwrap();
     // The head is one node with 4 GPUs: a pool of 2 "nodes" of 2, whose bundles Ray places
     // on the one node (SPREAD where it cannot spread).
-    let server = Server::start(
-        dir.path(),
-        &format!(
-            "[[pool]]\nname = \"ray\"\nexecutor = \"ray\"\naddress = \"{address}\"\n\
-             ray_python = \"{python}\"\naccelerator = \"H100\"\ncount = 4\nnodes = 2\n\
-             admission_timeout = \"60s\"\npoll_interval = \"200ms\"\n"
-        ),
-    );
+    let Some(server) = ray_gang_server(test, dir.path(), "admission_timeout = \"60s\"\n") else {
+        return;
+    };
     let id = server.submit(GANG);
     let d = server.wait_final(&id);
     let logs = server.logs(&id);
@@ -129,22 +119,13 @@ fn a_two_node_gang_runs_on_the_ray_head_one_bundle_per_rank() {
 #[test]
 fn a_strict_spread_gang_waits_for_machines_the_one_node_ray_head_does_not_have() {
     let test = "a_strict_spread_gang_waits_for_machines_the_one_node_ray_head_does_not_have";
-    let Some(env) = need_ray(test) else {
-        return;
-    };
-    let address = env.get(env_file::RAY_ADDRESS).unwrap();
-    let python = env.get(env_file::RAY_PYTHON).unwrap_or("python3");
     let dir = tempfile::tempdir().unwrap();
     // `ray_gang_spread = "strict"`: each bundle on a machine of its own. The head is one
     // machine, so the placement group is never placed and the attempt ends with 75.
-    let server = Server::start(
-        dir.path(),
-        &format!(
-            "[[pool]]\nname = \"ray\"\nexecutor = \"ray\"\naddress = \"{address}\"\n\
-             ray_python = \"{python}\"\naccelerator = \"H100\"\ncount = 4\nnodes = 2\n\
-             ray_gang_spread = \"strict\"\nadmission_timeout = \"5s\"\npoll_interval = \"200ms\"\n"
-        ),
-    );
+    let extra = "ray_gang_spread = \"strict\"\nadmission_timeout = \"5s\"\n";
+    let Some(server) = ray_gang_server(test, dir.path(), extra) else {
+        return;
+    };
     let id = server.submit(GANG);
     let d = server.wait_final(&id);
     let logs = server.logs(&id);
@@ -194,4 +175,20 @@ fn git_gang_runs(server: &Server, repo: &std::path::Path) {
     let logs = server.logs(&id);
     assert_eq!(logs.matches("from git").count(), 2, "{logs}");
     assert!(logs.contains("rank 1 in spillway-git-"), "{logs}");
+}
+
+/// A server with one Ray pool of 2 nodes of 2 H100 on the test Ray head, plus the pool lines
+/// `extra`; `None` (the test skipped) without a Ray head.
+fn ray_gang_server(test: &str, dir: &std::path::Path, extra: &str) -> Option<Server> {
+    let env = need_ray(test)?;
+    let address = env.get(env_file::RAY_ADDRESS).unwrap();
+    let python = env.get(env_file::RAY_PYTHON).unwrap_or("python3");
+    Some(Server::start(
+        dir,
+        &format!(
+            "[[pool]]\nname = \"ray\"\nexecutor = \"ray\"\naddress = \"{address}\"\n\
+             ray_python = \"{python}\"\naccelerator = \"H100\"\ncount = 4\nnodes = 2\n\
+             {extra}poll_interval = \"200ms\"\n"
+        ),
+    ))
 }

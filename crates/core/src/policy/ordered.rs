@@ -128,6 +128,18 @@ pub(crate) fn place_in_order(
 ) -> Allocation {
     let mut avail: Vec<i64> = input.capacities.iter().map(|&c| i64::from(c)).collect();
     let mut pool_of: Vec<Option<usize>> = vec![None; input.jobs.len()];
+    place_greedily(input, order, &mut avail, &mut pool_of);
+    finish(input, order, pool_of, pinned)
+}
+
+/// Places each job of `order` in turn on the pool it loses least on, out of `avail`; returns
+/// the chips left free in all pools.
+fn place_greedily(
+    input: &PolicyInput<'_>,
+    order: &[usize],
+    avail: &mut [i64],
+    pool_of: &mut [Option<usize>],
+) -> i64 {
     // Once every pool is full, no further job can be placed: skip the search.
     let mut free: i64 = avail.iter().sum();
     for &i in order {
@@ -135,13 +147,13 @@ pub(crate) fn place_in_order(
             break;
         }
         let job = &input.jobs[i];
-        if let Some(p) = least_loss_pool(job, &avail) {
+        if let Some(p) = least_loss_pool(job, avail) {
             pool_of[i] = Some(p);
             avail[p] -= i64::from(job.scale_factor);
             free -= i64::from(job.scale_factor);
         }
     }
-    finish(input, order, pool_of, pinned)
+    free
 }
 
 /// Like [`place_in_order`] for the first `urgent` jobs of `order`; the others are then placed
@@ -156,18 +168,7 @@ pub(crate) fn place_by_pairs(
 ) -> Allocation {
     let mut avail: Vec<i64> = input.capacities.iter().map(|&c| i64::from(c)).collect();
     let mut pool_of: Vec<Option<usize>> = vec![None; input.jobs.len()];
-    let mut free: i64 = avail.iter().sum();
-    for &i in &order[..urgent] {
-        if free <= 0 {
-            break;
-        }
-        let job = &input.jobs[i];
-        if let Some(p) = least_loss_pool(job, &avail) {
-            pool_of[i] = Some(p);
-            avail[p] -= i64::from(job.scale_factor);
-            free -= i64::from(job.scale_factor);
-        }
-    }
+    let mut free = place_greedily(input, &order[..urgent], &mut avail, &mut pool_of);
     if free > 0 {
         let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
         for &i in &order[urgent..] {

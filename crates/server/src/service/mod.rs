@@ -31,6 +31,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use contracts::ContractStanding;
+pub use reactor::CANCELLING;
 
 /// Why a request to the service failed.
 #[derive(Debug, thiserror::Error)]

@@ -67,7 +67,7 @@ impl LiveJob {
 
 /// The message of a job whose cancel is in progress; recovery finishes the cancel when a
 /// crash interrupted it.
-pub(super) const CANCELLING: &str = "cancelling: stopping its processes";
+pub const CANCELLING: &str = "cancelling: stopping its processes";
 
 /// How often a round runs with nothing else happening (backfill depends on the clock).
 const TICK: Duration = Duration::from_secs(1);
