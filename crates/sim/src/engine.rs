@@ -140,8 +140,8 @@ pub fn simulate(
     };
     let sim = ServiceSimConfig {
         tick_ms: 1_000,
-        stop_ms: 0,
         keep_reasons: false,
+        ..ServiceSimConfig::default()
     };
     let out = driver::run_with_progress(pools, machine, &work, &sim, progress);
     outcome(jobs, cluster, policy, &out)

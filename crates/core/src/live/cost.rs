@@ -138,7 +138,7 @@ impl Economics {
         let ckpt = CheckpointModel {
             interval_s: q.checkpoint_interval_s.map_or(work_s, |i| i as f64),
             restart_overhead_s: input.restart_overhead_s,
-            failover_allowance_s: 0.0,
+            failover_allowance_s: input.failover_allowance_s,
         };
         (job, ckpt)
     }
@@ -146,12 +146,13 @@ impl Economics {
     /// What running `job` on `c` costs over the pace look-ahead, dollars.
     fn cost_ahead(
         input: &RoundInput<'_>,
+        q: &QueuedView<'_>,
         job: &EconJob,
         ckpt: &CheckpointModel,
         c: &Candidate,
     ) -> f64 {
         let pool = &input.pools[c.pool];
-        let speed = pool.throughput.max(1e-12);
+        let speed = super::job_speed(q.speeds, c.pool, pool.throughput).max(1e-12);
         let run_s = ckpt.restart_overhead_s + job.remaining_work_s / speed;
         pool.price.0 * f64::from(c.count) * run_s.min(PACE_HORIZON_S) / 3600.0
     }
@@ -184,7 +185,7 @@ impl Economics {
                         self.now,
                         price_per_hour,
                         self.committed_ahead[k],
-                        Self::cost_ahead(input, &job, &ckpt, c),
+                        Self::cost_ahead(input, q, &job, &ckpt, c),
                         PACE_HORIZON_S,
                     )
                 });
@@ -193,7 +194,7 @@ impl Economics {
                     plan: pool.plan,
                     location: self.locations[c.pool].clone(),
                     price_per_hour: quote.map_or(price_per_hour, |q| q.price_per_hour),
-                    speed: pool.throughput,
+                    speed: super::job_speed(q.speeds, c.pool, pool.throughput),
                     pace: quote.map(|q| q.pace),
                     preemptions_per_hour: pool.preemptions_per_hour,
                     already_rented: false,
@@ -233,9 +234,17 @@ impl Economics {
     pub(crate) fn started(&mut self, input: &RoundInput<'_>, q: &QueuedView<'_>, c: &Candidate) {
         if let Some(k) = Self::contract_of(input, c) {
             let (job, ckpt) = self.job(input, q);
-            self.committed_ahead[k] += Self::cost_ahead(input, &job, &ckpt, c);
+            self.committed_ahead[k] += Self::cost_ahead(input, q, &job, &ckpt, c);
         }
     }
+}
+
+/// Whether the rule `why` can stop holding a job back by the passing of time alone.
+fn lapses(why: LeftOut) -> bool {
+    matches!(
+        why,
+        LeftOut::BurstWait | LeftOut::WaitsForSpot | LeftOut::AheadOfSchedule
+    )
 }
 
 impl Options {
@@ -265,10 +274,16 @@ impl Options {
         input: &RoundInput<'_>,
         has_room: impl Fn(&Candidate) -> bool,
     ) -> Option<WaitReason> {
-        let (c, why) = self
-            .held
-            .iter()
-            .find(|(c, why)| *why != LeftOut::Blocked && has_room(c))?;
+        // A rule that time lifts (a wait before renting, spot slack, a contract's pace) says
+        // more than one that holds for good (a closed contract): the job starts when it lapses.
+        let with_room = || {
+            self.held
+                .iter()
+                .filter(|(c, why)| *why != LeftOut::Blocked && has_room(c))
+        };
+        let (c, why) = with_room()
+            .find(|(_, why)| lapses(*why))
+            .or_else(|| with_room().next())?;
         Some(self.reason(input, c, *why))
     }
 
@@ -283,7 +298,11 @@ impl Options {
         if let Some(r) = self.held_with_room(input, has_room) {
             return r;
         }
-        match self.held.iter().find(|(_, why)| *why != LeftOut::Blocked) {
+        let not_blocked = || self.held.iter().filter(|(_, why)| *why != LeftOut::Blocked);
+        match not_blocked()
+            .find(|(_, why)| lapses(*why))
+            .or_else(|| not_blocked().next())
+        {
             Some((c, why)) => self.reason(input, c, *why),
             None => WaitReason::Blocked {
                 pools: blocked.to_vec(),

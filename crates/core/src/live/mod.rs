@@ -38,11 +38,12 @@ mod reason;
 mod round;
 mod types;
 
+pub(crate) use cost::Economics;
 pub use load::RunningLoad;
 pub use policy::LivePolicy;
 pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
-pub use round::can_ever_place;
-pub(crate) use round::decide;
+pub use round::{can_ever_place, can_ever_place_under};
+pub(crate) use round::{candidates, decide};
 pub(crate) use types::job_speed;
 pub use types::{
     Action, ContractView, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,

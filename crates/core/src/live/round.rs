@@ -457,6 +457,17 @@ fn stuck(
 /// Whether a job could ever run on these pools (given their full capacity); the reason if not.
 /// Used at submit to refuse jobs that would otherwise wait forever.
 pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<(), WaitReason> {
+    can_ever_place_under(pools, job, PolicyKind::PriorityBackfill.into())
+}
+
+/// [`can_ever_place`] under `policy`: under the placement economics' policies a job that asks
+/// for spot may also run on reliable capacity (the policy weighs the two), under the others
+/// spot means spot only.
+pub fn can_ever_place_under(
+    pools: &[PoolView<'_>],
+    job: &QueuedView<'_>,
+    policy: LivePolicy,
+) -> Result<(), WaitReason> {
     let input = RoundInput {
         now_ms: 0,
         pools: pools.to_vec(),
@@ -465,9 +476,10 @@ pub fn can_ever_place(pools: &[PoolView<'_>], job: &QueuedView<'_>) -> Result<()
         load: None,
         stop_when_stuck: None,
         quotas: HashMap::new(),
-        policy: PolicyKind::PriorityBackfill.into(),
+        policy,
         failover: None,
         restart_overhead_s: 0.0,
+        failover_allowance_s: 0.0,
         contracts: Vec::new(),
     };
     if candidates(&input, job).is_empty() {
@@ -676,13 +688,14 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     let reliable_speed = input
         .pools
         .iter()
-        .filter(|p| !p.is_spot() && job.infra.is_none_or(|i| within_infra(i, p)))
-        .filter(|p| job.choices.is_empty() || job.choices.iter().any(|c| holds(p, job, c)))
-        .map(|p| {
+        .enumerate()
+        .filter(|(_, p)| !p.is_spot() && job.infra.is_none_or(|i| within_infra(i, p)))
+        .filter(|(_, p)| job.choices.is_empty() || job.choices.iter().any(|c| holds(p, job, c)))
+        .map(|(i, p)| {
             if job.choices.is_empty() {
                 1.0
             } else {
-                p.throughput
+                super::job_speed(job.speeds, i, p.throughput)
             }
         })
         .fold(0.0, f64::max);
@@ -692,7 +705,7 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     let model = CheckpointModel {
         interval_s: job.checkpoint_interval_s.unwrap_or(work_s) as f64,
         restart_overhead_s: input.restart_overhead_s,
-        failover_allowance_s: 0.0,
+        failover_allowance_s: input.failover_allowance_s,
     };
     spot_allowed(
         SimTime(input.now_ms.saturating_mul(1000)),

@@ -82,6 +82,7 @@ fn input<'a>(
         policy: PolicyKind::PriorityBackfill.into(),
         failover: None,
         restart_overhead_s: 0.0,
+        failover_allowance_s: 0.0,
         contracts: Vec::new(),
     }
 }
@@ -693,7 +694,7 @@ mod invariants {
                 contract: &contract,
                 ledger: crate::econ::ContractLedger { spent: spillway_model::Usd(12_000_000.0 - 1_000_000.0 + w.spent), ..Default::default() },
             }];
-            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, contracts };
+            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, failover_allowance_s: 0.0, contracts };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 

@@ -211,6 +211,9 @@ pub struct RoundInput<'a> {
     /// Seconds from a (re)start until a job's work progresses again (provisioning, loading a
     /// checkpoint): part of the margin the spot deadline rule keeps.
     pub restart_overhead_s: f64,
+    /// Seconds a preempted spot job may lose to failed launches before it reaches reliable
+    /// capacity (part of the spot rule's margin).
+    pub failover_allowance_s: f64,
     /// Committed-spend contracts, which committed pools name ([`PoolView::contract`]).
     pub contracts: Vec<ContractView<'a>>,
 }

@@ -21,6 +21,7 @@
 
 mod index;
 mod job;
+mod migrate;
 mod rounds;
 mod state;
 

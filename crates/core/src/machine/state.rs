@@ -21,6 +21,9 @@ pub struct MachineConfig {
     pub restart_overhead_s: f64,
     /// Half-life of the failover memory's blocks, seconds.
     pub failover_half_life_s: f64,
+    /// Seconds a preempted spot job may lose to failed launches before it reaches reliable
+    /// capacity: part of the margin the spot rule keeps before a deadline.
+    pub failover_allowance_s: f64,
     /// Tenants' quotas; a tenant not listed has none.
     pub quotas: HashMap<String, QuotaView>,
     /// Committed-spend contracts, which committed pools name.
@@ -42,6 +45,7 @@ impl Default for MachineConfig {
             policy: LivePolicy::default(),
             restart_overhead_s: 0.0,
             failover_half_life_s: 300.0,
+            failover_allowance_s: 0.0,
             quotas: HashMap::new(),
             contracts: Vec::new(),
             time_sharing: None,
@@ -107,6 +111,22 @@ pub enum Event {
     /// No job will be submitted any more (a simulation's workload is exhausted): an idle
     /// time-sharing machine recomputes its allocation at once instead of after the interval.
     NoMoreArrivals,
+    /// The capacity a pool can give now changed (spot availability, a stockout): the machine
+    /// moves no job onto it beyond that many accelerators held in all.
+    CapacityChanged {
+        /// Index of the pool.
+        pool: usize,
+        /// Accelerators it can hold now, in all.
+        available: u32,
+    },
+    /// A queued job's work left, in reference seconds, as its driver knows it (what a stopped
+    /// attempt saved): the policies rank and place it by that instead of its whole estimate.
+    WorkLeft {
+        /// The job.
+        job: JobId,
+        /// Reference seconds of work it has left.
+        work_secs: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -120,10 +140,10 @@ pub(super) struct Tracked {
 /// The decision state machine. See the module docs.
 #[derive(Debug)]
 pub struct Machine {
-    pools: Vec<MachinePool>,
-    free: Vec<BTreeSet<u32>>,
-    config: MachineConfig,
-    jobs: BTreeMap<JobId, Tracked>,
+    pub(super) pools: Vec<MachinePool>,
+    pub(super) free: Vec<BTreeSet<u32>>,
+    pub(super) config: MachineConfig,
+    pub(super) jobs: BTreeMap<JobId, Tracked>,
     failover: FailoverMemory,
     contract_ledgers: Vec<ContractLedger>,
     /// Gavel's rounds, under an allocation policy with time-sharing.
@@ -133,6 +153,11 @@ pub struct Machine {
     queued_outside: OutsideQueue,
     /// Running jobs as the live mechanism sees them, and their load per pool.
     running: RunningSet,
+    /// When the machine next looks for jobs to move back to spot (`commitment_aware`).
+    pub(super) next_migration_ms: Option<i64>,
+    /// Per pool, the accelerators it can hold now in all ([`Event::CapacityChanged`]; its
+    /// capacity until told otherwise).
+    pub(super) available: Vec<u32>,
 }
 
 impl Machine {
@@ -154,6 +179,8 @@ impl Machine {
                 LivePolicy::Econ(p) if p != EconPolicy::Baseline
             )),
             running: RunningSet::new(pools.len()),
+            next_migration_ms: None,
+            available: pools.iter().map(|p| p.capacity).collect(),
             pools,
             config,
             jobs: BTreeMap::new(),
@@ -213,7 +240,12 @@ impl Machine {
     /// Whether `job` could ever run on these pools (at their full capacity); the reason if not.
     /// The service refuses such jobs at submit rather than let them wait forever.
     pub fn can_ever_place(&self, job: &MachineJob) -> Result<(), WaitReason> {
-        can_ever_place(&self.pools, job)
+        let views: Vec<_> = self
+            .pools
+            .iter()
+            .map(|p| p.view((0..p.capacity).collect()))
+            .collect();
+        crate::live::can_ever_place_under(&views, &job.queued_view(), self.config.policy)
     }
 
     /// Applies one event at `now_ms`.
@@ -279,6 +311,16 @@ impl Machine {
                 if !requeue {
                     self.jobs.remove(&job);
                     self.queued_outside.remove(job);
+                }
+            }
+            Event::CapacityChanged { pool, available } => {
+                if let Some(a) = self.available.get_mut(pool) {
+                    *a = available;
+                }
+            }
+            Event::WorkLeft { job, work_secs } => {
+                if let Some(t) = self.jobs.get_mut(&job) {
+                    t.job.work_secs = Some(work_secs);
                 }
             }
             Event::LaunchRefused { job, kind } => {
@@ -387,6 +429,9 @@ impl Machine {
             decision.waiting.extend(live.waiting);
             decision.policy_error = decision.policy_error.or(live.policy_error);
         }
+        let moves = self.migrations(now_ms);
+        self.apply(now_ms, &moves);
+        decision.actions.extend(moves);
         decision
     }
 
@@ -478,7 +523,7 @@ impl Machine {
     /// The live mechanism's input: the state as it is, with the queued jobs outside the rounds.
     /// Each pool lists as many of its lowest free indices as the whole queue could take at
     /// once (a pool of slices or of several nodes all of them), the others counted only.
-    fn round_input(&self, now_ms: i64, limit: usize) -> RoundInput<'_> {
+    pub(super) fn round_input(&self, now_ms: i64, limit: usize) -> RoundInput<'_> {
         let demand = usize::try_from(self.queued_outside.demand()).unwrap_or(usize::MAX);
         let pools = self
             .pools
@@ -523,6 +568,7 @@ impl Machine {
             policy: self.config.policy,
             failover: Some(&self.failover),
             restart_overhead_s: self.config.restart_overhead_s,
+            failover_allowance_s: self.config.failover_allowance_s,
             contracts: self
                 .config
                 .contracts

@@ -69,6 +69,7 @@ pub fn machine_config(config: &Config) -> MachineConfig {
         policy: config.policy,
         restart_overhead_s: config.restart_overhead_s,
         failover_half_life_s: config.failover_half_life_s,
+        failover_allowance_s: 0.0,
         quotas: config
             .tenants
             .iter()

@@ -511,10 +511,16 @@ impl Reactor {
         };
         live.stopping = Some(Stop::Preempt(for_job));
         let (number, pool) = (a.number, a.pool.clone());
-        self.metrics
-            .preempted(&pool, if lease_ended { "lease" } else { "priority" });
+        let moving = !lease_ended && for_job == id;
+        let why = match (lease_ended, moving) {
+            (true, _) => "lease",
+            (false, true) => "to_spot",
+            (false, false) => "priority",
+        };
+        self.metrics.preempted(&pool, why);
         let message = match (lease_ended, for_job == id) {
-            (false, _) => format!("preempted to make room for job {for_job}"),
+            (false, true) => "stopped to move back to spot: the commitment-aware policy now ranks a spot pool with room first and the deadline's slack allows it (it checkpoints and restarts there)".to_string(),
+            (false, false) => format!("preempted to make room for job {for_job}"),
             (true, false) => format!(
                 "its round lease ended: the allocation gives job {for_job} its accelerators this round"
             ),

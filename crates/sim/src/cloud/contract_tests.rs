@@ -80,13 +80,22 @@ fn close(a: f64, b: f64, what: &str) {
 
 #[test]
 fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list() {
+    a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_with(Engine::Loop);
+}
+
+#[test]
+fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_through_the_machine() {
+    a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_with(Engine::Machine);
+}
+
+fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_with(engine: Engine) {
     let s = load(
         "term-ends",
         TWO_JOBS,
         "",
         "total_usd = 1000000\nterm_months = 1\nstart_offset_days = -30",
     );
-    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
     let l = &o.ledgers[0];
     // Job a starts on the commitment (behind schedule: nearly free); the term ends under it:
     // committed price up to the end, list after it, nothing charged to the contract after.
@@ -110,6 +119,18 @@ fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list() {
 
 #[test]
 fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest() {
+    a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_with(Engine::Loop);
+}
+
+#[test]
+fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_through_the_machine()
+{
+    a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_with(
+        Engine::Machine,
+    );
+}
+
+fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_with(engine: Engine) {
     // $100 buys 6.6 hours of the slice; the baseline takes the slice (cheapest per hour).
     let s = load(
         "total-caps",
@@ -117,7 +138,7 @@ fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest() 
         "",
         "total_usd = 100\nterm_months = 12\noverage_discount_percent = 10",
     );
-    let o = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
+    let o = run_scenario_with(&s, EconPolicy::Baseline, engine, &mut |_, _| {});
     let l = &o.ledgers[0];
     close(l.spent.0, 100.0, "committed");
     assert_eq!(l.term_spent, [100.0]);
@@ -130,13 +151,22 @@ fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest() 
 
 #[test]
 fn a_stated_renewal_keeps_the_pool_open_for_another_term() {
+    a_stated_renewal_keeps_the_pool_open_for_another_term_with(Engine::Loop);
+}
+
+#[test]
+fn a_stated_renewal_keeps_the_pool_open_for_another_term_through_the_machine() {
+    a_stated_renewal_keeps_the_pool_open_for_another_term_with(Engine::Machine);
+}
+
+fn a_stated_renewal_keeps_the_pool_open_for_another_term_with(engine: Engine) {
     let s = load(
         "renewal",
         TWO_JOBS,
         "",
         "total_usd = 1000000\nterm_months = 1\nstart_offset_days = -30\nrenewals = 1",
     );
-    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
     let l = &o.ledgers[0];
     // Job a crosses into the renewal at the committed price; job b runs in the second term too.
     assert_eq!(l.term_spent.len(), 2);
@@ -155,6 +185,18 @@ fn a_stated_renewal_keeps_the_pool_open_for_another_term() {
 
 #[test]
 fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished() {
+    the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_with(Engine::Loop);
+}
+
+#[test]
+fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_through_the_machine()
+{
+    the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_with(
+        Engine::Machine,
+    );
+}
+
+fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_with(engine: Engine) {
     let owned = "[[pool]]\nname = \"owned\"\nplan = \"owned\"\naccelerator = \"H100\"\nchips = 8\nprice_per_chip_hour = 2.0\n";
     let text = |accounting: &str| {
         format!(
@@ -165,7 +207,7 @@ fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished() 
     let s = Scenario::load(&write("horizon", ONE_JOB, &text("")), &Catalog::bundled()).unwrap();
     assert_eq!(s.accounting.horizon_source, "workload");
     assert_eq!(s.accounting.horizon, SimTime::from_secs(36_000.0));
-    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
     let summary = EconSummary::new(&s, &o);
     // Owned capacity costs its amortization for the horizon, not for the run (10 h 5 min).
     close(summary.cost_by_plan["owned"], 8.0 * 2.0 * 10.0, "owned");
@@ -187,7 +229,7 @@ fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished() 
     .unwrap();
     let summary = EconSummary::new(
         &s,
-        &run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {}),
+        &run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {}),
     );
     assert_eq!(summary.unfinished_jobs, 0);
     close(summary.horizon_months, 1.0, "months");
@@ -200,11 +242,20 @@ fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished() 
 
 #[test]
 fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips() {
+    waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_with(Engine::Loop);
+}
+
+#[test]
+fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_through_the_machine() {
+    waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_with(Engine::Machine);
+}
+
+fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_with(engine: Engine) {
     // Two 8-chip jobs at once, 8 owned chips: the second waits 10 h 5 min for the first.
     let jobs = "job_id,submit_time_s,duration_s,num_gpus\na,0,36000,8\nb,0,36000,8\nc,0,36000,1\n";
     let text = "[scenario]\nname = \"d\"\n\n[workload]\ntrace = \"jobs.csv\"\nframework_shares = { cuda = 1.0, xla = 0.0, any = 0.0 }\n\n[accounting]\nhorizon_months = 1\ndelay_usd_per_job_hour = 10\n\n[[pool]]\nname = \"owned\"\nplan = \"owned\"\naccelerator = \"H100\"\nchips = 9\nprice_per_chip_hour = 2.0\n";
     let s = Scenario::load(&write("delay", jobs, text), &Catalog::bundled()).unwrap();
-    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
+    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
     let summary = EconSummary::new(&s, &o);
     // Delay: each job's restart (300 s), and the wait of the one that went second.
     let waited: f64 = s

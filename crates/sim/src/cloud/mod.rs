@@ -4,19 +4,22 @@
 //! format is documented in `docs/economics.md` and `examples/scenarios/hybrid.toml`.
 
 mod availability;
+mod books;
 #[cfg(test)]
 mod contract_tests;
 mod report;
 mod run;
+mod run_old;
 mod scenario;
 mod sweep;
 #[cfg(test)]
 mod tests;
 mod workload;
+mod world;
 
 pub use availability::Availability;
 pub use report::{CostLine, EconSummary, SpendSample, write_spend_plot};
-pub use run::{AtHorizon, EconOutcome, run_scenario};
+pub use run::{AtHorizon, EconOutcome, Engine, run_scenario, run_scenario_with};
 pub use scenario::{Accounting, Scenario, ScenarioError, SimPool};
 pub use sweep::{SweepRow, cheapest_sizes, sweep_commitment};
 pub use workload::EconSimJob;

@@ -23,9 +23,10 @@
 
 use super::charges::Charges;
 use super::workload::ServiceJob;
+use super::world::{Unlimited, World};
 use crate::metrics::{mean, quantile};
 use spillway_core::JobId;
-use spillway_core::econ::ContractLedger;
+use spillway_core::econ::{ContractLedger, FailureKind};
 use spillway_core::live::{Action, Decision, WaitReason};
 use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
 use std::cmp::Reverse;
@@ -43,6 +44,13 @@ pub struct ServiceSimConfig {
     /// machine also skips rounds in which no queued job could act
     /// ([`MachineConfig::explain_every_wait`]): the same actions, fewer wait reasons.
     pub keep_reasons: bool,
+    /// Time from a (re)start until a job's work progresses again, ms (provisioning, loading a
+    /// checkpoint): an attempt runs that much longer, and a stopped one saves none of it.
+    pub restart_overhead_ms: i64,
+    /// Tell the machine what a stopped job saved ([`Event::WorkLeft`]), so that its policy
+    /// ranks the job by the work it has left (the scenarios' clouds; the service's `explain`
+    /// does not know it).
+    pub tell_work_left: bool,
 }
 
 impl Default for ServiceSimConfig {
@@ -51,6 +59,8 @@ impl Default for ServiceSimConfig {
             tick_ms: 1_000,
             stop_ms: 0,
             keep_reasons: true,
+            restart_overhead_ms: 0,
+            tell_work_left: false,
         }
     }
 }
@@ -100,6 +110,9 @@ pub struct AttemptRecord {
     pub chips: u32,
     /// Why it started where it did, in words (what `spillway explain` shows).
     pub reason: String,
+    /// The accelerator indices it held on its pool.
+    #[serde(skip)]
+    pub accelerators: Vec<u32>,
 }
 
 /// What happened to one job.
@@ -144,8 +157,13 @@ pub struct ServiceOutcome {
     pub attempts: Vec<AttemptRecord>,
     /// Every job, in id order.
     pub jobs: Vec<JobRecord>,
-    /// Preemptions in all.
+    /// Preemptions in all (spot reclaims included).
     pub preemptions: u64,
+    /// Launches the world refused for lack of capacity (each one a failover).
+    pub refusals: u64,
+    /// Jobs the machine moved back to spot (stopped to restart at once elsewhere; they keep
+    /// all their work).
+    pub migrations: u64,
     /// Rounds decided (under time-sharing: Gavel rounds planned).
     pub rounds: u64,
     /// Under time-sharing: placements that kept their accelerators from the round before.
@@ -168,6 +186,8 @@ enum Due {
         stopped: bool,
     },
     Wake,
+    /// A tick of the world: capacity may change.
+    Tick,
 }
 
 struct Live {
@@ -180,6 +200,16 @@ struct Live {
     /// The current attempt: pool, start, index into `attempts`.
     current: Option<(usize, i64, usize)>,
     stopping: bool,
+    /// Stopping to move elsewhere at once: it checkpoints as it leaves.
+    moving: bool,
+}
+
+/// A launch the world refused (`kind`: what ran out), or that was not tried because its pool
+/// refused another one in the same round (`kind` `None`).
+struct Refused {
+    job: JobId,
+    pool: usize,
+    kind: Option<FailureKind>,
 }
 
 /// Replays `jobs` through a machine over `pools` with `config`, from an empty start.
@@ -193,7 +223,15 @@ pub fn run(
         at_ms: i64::MIN,
         ..Start::default()
     };
-    run_with(pools, config, jobs, &start, sim, &mut |_, _| {})
+    run_with(
+        pools,
+        config,
+        jobs,
+        &start,
+        sim,
+        &mut Unlimited,
+        &mut |_, _| {},
+    )
 }
 
 /// [`run`], calling `progress(finished, total)` as jobs finish.
@@ -208,7 +246,25 @@ pub fn run_with_progress(
         at_ms: i64::MIN,
         ..Start::default()
     };
-    run_with(pools, config, jobs, &start, sim, progress)
+    run_with(pools, config, jobs, &start, sim, &mut Unlimited, progress)
+}
+
+/// Replays `jobs` through a machine over `pools` with `config`, from an empty start, on the
+/// capacity `world` gives: launches it refuses fail over, jobs whose capacity it takes back at
+/// its ticks are stopped and requeued.
+pub fn run_in_world(
+    pools: Vec<MachinePool>,
+    config: MachineConfig,
+    jobs: &[ServiceJob],
+    sim: &ServiceSimConfig,
+    world: &mut dyn World,
+    progress: &mut dyn FnMut(usize, usize),
+) -> ServiceOutcome {
+    let start = Start {
+        at_ms: i64::MIN,
+        ..Start::default()
+    };
+    run_with(pools, config, jobs, &start, sim, world, progress)
 }
 
 /// Replays `jobs` through a machine over `pools` with `config`, from `start`.
@@ -219,7 +275,15 @@ pub fn run_from(
     start: &Start,
     sim: &ServiceSimConfig,
 ) -> ServiceOutcome {
-    run_with(pools, config, jobs, start, sim, &mut |_, _| {})
+    run_with(
+        pools,
+        config,
+        jobs,
+        start,
+        sim,
+        &mut Unlimited,
+        &mut |_, _| {},
+    )
 }
 
 fn run_with(
@@ -228,6 +292,7 @@ fn run_with(
     jobs: &[ServiceJob],
     start: &Start,
     sim: &ServiceSimConfig,
+    world: &mut dyn World,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
     let mut config = config;
@@ -273,6 +338,7 @@ fn run_with(
             end_scheduled: None,
             current: None,
             stopping: false,
+            moving: false,
         })
         .collect();
     let mut out = ServiceOutcome {
@@ -291,6 +357,8 @@ fn run_with(
             })
             .collect(),
         preemptions: 0,
+        refusals: 0,
+        migrations: 0,
         rounds: 0,
         lease_extensions: 0,
         allocations: 0,
@@ -330,6 +398,7 @@ fn run_with(
             ended_ms: None,
             chips: r.chips,
             reason: "running when the replay starts".to_string(),
+            accelerators: Vec::new(),
         });
         live[i].current = Some((p, start.at_ms, out.attempts.len() - 1));
         out.jobs[i].first_start_ms = Some(start.at_ms);
@@ -363,8 +432,12 @@ fn run_with(
     let mut ended = 0usize;
     let mut idle_since: Option<i64> = None;
     let mut idle_tick = sim.tick_ms.max(1);
+    // The world's next tick on the heap, if any (ticks run while the machine has jobs).
+    let mut tick_at: Option<i64> = None;
     while let Some(Reverse((now, _, _))) = heap.peek().copied() {
-        // Every event of this instant, then one round.
+        // Every event of this instant, then one round (none when only a tick came and it changed
+        // nothing: the machine would decide as it did).
+        let mut changed = false;
         while let Some(Reverse((at, _, due))) = heap.peek().copied() {
             if at != now {
                 break;
@@ -373,7 +446,38 @@ fn run_with(
             if matches!(due, Due::Arrive(_)) {
                 arrivals_left -= 1;
             }
+            changed |= !matches!(due, Due::Tick);
             match due {
+                Due::Tick => {
+                    tick_at = None;
+                    let t = world.tick(now);
+                    changed |= t.grew;
+                    for (pool, available) in t.capacity {
+                        machine.handle(now, Event::CapacityChanged { pool, available });
+                    }
+                    for i in t.reclaimed {
+                        let l = &mut live[i];
+                        if l.current.is_none() || l.stopping {
+                            continue;
+                        }
+                        l.stopping = true;
+                        machine.handle(
+                            now,
+                            Event::Stopping {
+                                job: jobs[i].job.id,
+                            },
+                        );
+                        push(
+                            &mut heap,
+                            now,
+                            Due::End {
+                                job: i,
+                                epoch: l.epoch,
+                                stopped: true,
+                            },
+                        );
+                    }
+                }
                 // The service refuses at submit a job no pool could ever run.
                 Due::Arrive(i) => {
                     match machine.can_ever_place(&jobs[i].job) {
@@ -400,12 +504,14 @@ fn run_with(
                     };
                     l.epoch += 1;
                     l.stopping = false;
+                    let moving = std::mem::take(&mut l.moving);
                     out.attempts[attempt].ended_ms = Some(now);
                     ended += 1;
                     let ran_s = (now - started) as f64 / 1000.0;
                     let chips = out.attempts[attempt].chips;
                     out.busy_s[pool] += ran_s * f64::from(chips);
                     charges.ended(&machine_pools, pool, chips, now);
+                    world.ended(now, pool, job);
                     let done = !stopped;
                     if done {
                         out.jobs[job].finished_ms = Some(now);
@@ -413,10 +519,17 @@ fn run_with(
                         finished += 1;
                         progress(finished, jobs.len());
                     } else {
-                        out.jobs[job].preemptions += 1;
-                        out.preemptions += 1;
                         let speed = jobs[job].job.speed_on(pool, &machine.pools()[pool]);
-                        l.saved_s += saved_work(&jobs[job], ran_s, speed);
+                        let overhead_s = sim.restart_overhead_ms as f64 / 1000.0;
+                        if moving {
+                            out.migrations += 1;
+                            l.saved_s += (ran_s - overhead_s).max(0.0) * speed;
+                        } else {
+                            out.jobs[job].preemptions += 1;
+                            out.preemptions += 1;
+                            l.saved_s += saved_work(&jobs[job], ran_s - overhead_s, speed);
+                        }
+                        l.saved_s = l.saved_s.min(jobs[job].work_s);
                     }
                     machine.handle(
                         now,
@@ -425,6 +538,16 @@ fn run_with(
                             requeue: !done,
                         },
                     );
+                    if !done && sim.tell_work_left {
+                        let left = (jobs[job].work_s - live[job].saved_s).max(0.0);
+                        machine.handle(
+                            now,
+                            Event::WorkLeft {
+                                job: jobs[job].job.id,
+                                work_secs: left.ceil() as u64,
+                            },
+                        );
+                    }
                 }
                 Due::Wake => {
                     if wake_at.is_some_and(|w| w <= now) {
@@ -432,6 +555,15 @@ fn run_with(
                     }
                 }
             }
+        }
+        if tick_at.is_none() && !machine.is_empty() {
+            if let Some(at) = world.next_tick_ms(now) {
+                tick_at = Some(at);
+                push(&mut heap, at, Due::Tick);
+            }
+        }
+        if !changed {
+            continue;
         }
         if reads_charges {
             charges.advance_all(now);
@@ -449,9 +581,23 @@ fn run_with(
         let decision = machine.decide(now);
         out.rounds += 1;
         let first_new = out.attempts.len();
-        carry_out(
-            &decision, now, jobs, &index, &machine, &mut live, &mut out, sim, &mut heap, &mut push,
+        let refused = carry_out(
+            &decision, now, jobs, &index, &machine, &mut live, &mut out, sim, world, &mut heap,
+            &mut push,
         );
+        for r in &refused {
+            let event = match r.kind {
+                Some(kind) => {
+                    out.refusals += 1;
+                    Event::LaunchRefused { job: r.job, kind }
+                }
+                None => Event::AttemptEnded {
+                    job: r.job,
+                    requeue: true,
+                },
+            };
+            machine.handle(now, event);
+        }
         for a in &out.attempts[first_new..] {
             let started = index
                 .get(&JobId(a.job))
@@ -499,6 +645,11 @@ fn run_with(
             sim.tick_ms.max(1)
         };
         let mut wake = on_clock.then(|| now + tick);
+        // A refused launch: the job tries elsewhere once the refusal has taken its time.
+        if !refused.is_empty() {
+            let at = now + world.refusal_ms().max(1);
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+        }
         // The end of a time-sharing lease.
         if let Some(lease_end) = machine.next_wake_ms() {
             let at = lease_end.max(now + 1);
@@ -536,9 +687,11 @@ fn carry_out(
     live: &mut [Live],
     out: &mut ServiceOutcome,
     sim: &ServiceSimConfig,
+    world: &mut dyn World,
     heap: &mut BinaryHeap<Reverse<(i64, u64, Due)>>,
     push: &mut impl FnMut(&mut BinaryHeap<Reverse<(i64, u64, Due)>>, i64, Due),
-) {
+) -> Vec<Refused> {
+    let mut refused: Vec<Refused> = Vec::new();
     for action in &decision.actions {
         match action {
             Action::Start {
@@ -548,10 +701,28 @@ fn carry_out(
                 reason,
             } => {
                 let Some(&i) = index.get(job) else { continue };
+                // A pool that refused a launch in this round is not asked again in it: the
+                // job goes back to the queue untried.
+                if refused.iter().any(|r| r.pool == *pool) {
+                    refused.push(Refused {
+                        job: *job,
+                        pool: *pool,
+                        kind: None,
+                    });
+                    continue;
+                }
+                if let Err(kind) = world.launch(now, *pool, i, accelerators) {
+                    refused.push(Refused {
+                        job: *job,
+                        pool: *pool,
+                        kind: Some(kind),
+                    });
+                    continue;
+                }
                 let l = &mut live[i];
                 let left_s = (jobs[i].work_s - l.saved_s).max(0.0);
                 let speed = jobs[i].job.speed_on(*pool, &machine.pools()[*pool]);
-                let run_ms = (left_s / speed * 1000.0).ceil() as i64;
+                let run_ms = (left_s / speed * 1000.0).ceil() as i64 + sim.restart_overhead_ms;
                 out.attempts.push(AttemptRecord {
                     job: job.0,
                     pool: machine.pools()[*pool].name.clone(),
@@ -563,6 +734,7 @@ fn carry_out(
                     } else {
                         String::new()
                     },
+                    accelerators: accelerators.clone(),
                 });
                 l.current = Some((*pool, now, out.attempts.len() - 1));
                 out.jobs[i].first_start_ms.get_or_insert(now);
@@ -580,13 +752,14 @@ fn carry_out(
                     },
                 );
             }
-            Action::Preempt { job, .. } => {
+            Action::Preempt { job, for_job, .. } => {
                 let Some(&i) = index.get(job) else { continue };
                 let l = &mut live[i];
                 if l.current.is_none() || l.stopping {
                     continue;
                 }
                 l.stopping = true;
+                l.moving = for_job == job;
                 push(
                     heap,
                     now + sim.stop_ms.max(0),
@@ -599,6 +772,7 @@ fn carry_out(
             }
         }
     }
+    refused
 }
 
 /// Reference seconds of work a stopped attempt keeps: all of it for a job that resumes without
@@ -608,6 +782,7 @@ fn saved_work(job: &ServiceJob, ran_s: f64, speed: f64) -> f64 {
     if !job.job.resumable {
         return 0.0;
     }
+    let ran_s = ran_s.max(0.0);
     let kept_s = match job.job.checkpoint_interval_s {
         Some(i) if i > 0 => (ran_s / i as f64).floor() * i as f64,
         _ => ran_s,

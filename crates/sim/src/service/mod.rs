@@ -12,12 +12,14 @@
 mod charges;
 pub mod driver;
 pub mod workload;
+pub mod world;
 
 pub use driver::{
-    AttemptRecord, JobRecord, ServiceOutcome, ServiceSimConfig, ServiceSummary, run,
+    AttemptRecord, JobRecord, ServiceOutcome, ServiceSimConfig, ServiceSummary, run, run_in_world,
     run_with_progress,
 };
 pub use workload::{ServiceJob, WorkloadLineError, parse_workload};
+pub use world::{TickOutcome, Unlimited, World};
 
 #[cfg(test)]
 mod start_tests;

@@ -6,7 +6,9 @@ use crate::table::{Align, Table};
 use anyhow::{Context, Result};
 use spillway_catalog::Catalog;
 use spillway_core::econ::EconPolicy;
-use spillway_sim::cloud::{EconOutcome, EconSummary, Scenario, run_scenario, write_spend_plot};
+use spillway_sim::cloud::{
+    EconOutcome, EconSummary, Engine, Scenario, run_scenario_with, write_spend_plot,
+};
 use std::path::Path;
 
 /// The policies run when `--policy` is left at its default.
@@ -34,12 +36,13 @@ pub(crate) fn policies(names: &[String]) -> Result<Vec<EconPolicy>> {
 pub(crate) fn run_all(
     scenario: &Scenario,
     policies: &[EconPolicy],
+    engine: Engine,
 ) -> Vec<(EconSummary, EconOutcome)> {
     policies
         .iter()
         .map(|&p| {
             let bar = super::progress_bar(scenario.jobs.len(), &format!("scenario {p}"));
-            let outcome = run_scenario(scenario, p, &mut |done, total| {
+            let outcome = run_scenario_with(scenario, p, engine, &mut |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             });
@@ -49,10 +52,16 @@ pub(crate) fn run_all(
         .collect()
 }
 
-pub(crate) fn run(path: &Path, names: &[String], json: bool, plot: Option<&Path>) -> Result<()> {
+pub(crate) fn run(
+    path: &Path,
+    names: &[String],
+    engine: Engine,
+    json: bool,
+    plot: Option<&Path>,
+) -> Result<()> {
     let scenario = load(path, None)?;
     let policies = policies(names)?;
-    let runs = run_all(&scenario, &policies);
+    let runs = run_all(&scenario, &policies, engine);
     if let Some(dir) = plot {
         for (_, o) in &runs {
             write_spend_plot(dir, &scenario, o).map_err(anyhow::Error::msg)?;

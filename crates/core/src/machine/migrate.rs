@@ -1,0 +1,83 @@
+//! Moving jobs back to spot (`commitment_aware`): a job with a deadline that runs on on-demand
+//! capacity because spot was short when it started moves back once the policy ranks a spot
+//! place with room above every reliable one with room (its own included) and its slack allows
+//! it, as Can't Be Late's policies switch back. It checkpoints as it leaves (nothing is lost)
+//! and pays one restart; only a job with an hour of work left moves. The machine looks at
+//! most once an hour.
+
+use super::job::Phase;
+use super::state::Machine;
+use crate::econ::{EconPolicy, PlanKind};
+use crate::live::{Action, Economics, LivePolicy, candidates};
+
+/// How often the machine looks for jobs to move back to spot, ms.
+const EVERY_MS: i64 = 3_600_000;
+/// Work a job must have left to be worth moving, reference seconds.
+const MIN_LEFT_S: f64 = 3_600.0;
+
+impl Machine {
+    /// The jobs to move back to spot now, as preemptions of each job for itself (`for_job` is
+    /// the job: it restarts at once, on spot).
+    pub(super) fn migrations(&mut self, now_ms: i64) -> Vec<Action> {
+        if self.config.policy != LivePolicy::Econ(EconPolicy::CommitmentAware)
+            || self.next_migration_ms.is_some_and(|t| now_ms < t)
+        {
+            return Vec::new();
+        }
+        self.next_migration_ms = Some(now_ms.saturating_add(EVERY_MS));
+        let input = self.round_input(now_ms, 0);
+        let econ = Economics::new(&input);
+        // Free accelerators each pool can give now (its free indices, within what it can hold).
+        let mut room: Vec<u32> = self
+            .free
+            .iter()
+            .zip(&self.pools)
+            .zip(&self.available)
+            .map(|((f, p), &a)| {
+                let held = p.capacity - f.len() as u32;
+                (f.len() as u32).min(a.saturating_sub(held))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (id, t) in &self.jobs {
+            let Phase::Running {
+                pool,
+                started_ms,
+                stopping: false,
+                ..
+            } = t.phase
+            else {
+                continue;
+            };
+            let (Some(work), Some(_)) = (t.job.work_secs, t.job.deadline_ms) else {
+                continue;
+            };
+            if self.pools[pool].plan != PlanKind::OnDemand {
+                continue;
+            }
+            let speed = t.job.speed_on(pool, &self.pools[pool]);
+            let ran_s =
+                ((now_ms - started_ms) as f64 / 1000.0 - self.config.restart_overhead_s).max(0.0);
+            let left = (work as f64 - ran_s * speed).max(0.0);
+            if left < MIN_LEFT_S {
+                continue;
+            }
+            let mut q = t.job.queued_view();
+            q.work_secs = Some(left.ceil() as u64);
+            let options = econ.options(&input, &q, candidates(&input, &q));
+            let target = options
+                .ranked
+                .iter()
+                .find(|c| c.pool == pool || room[c.pool] >= c.count);
+            if let Some(c) = target.filter(|c| self.pools[c.pool].plan == PlanKind::Spot) {
+                room[c.pool] -= c.count;
+                out.push(Action::Preempt {
+                    job: *id,
+                    for_job: *id,
+                    lease_ended: false,
+                });
+            }
+        }
+        out
+    }
+}
