@@ -134,6 +134,21 @@ impl Scheduler {
             return Err(CoreError::DuplicateJob(spec.id));
         }
         let m = self.cluster.len();
+        // Until the next recomputation the job has no allocation and does not run (Gavel's
+        // behaviour), unless the policy gives arrivals a share meanwhile (the order-based
+        // policies: a standby share, so that it may take an idle accelerator).
+        let share = self.policy.arrival_share(&PolicyJob {
+            id: spec.id,
+            scale_factor: spec.scale_factor,
+            throughputs: spec.throughputs.clone(),
+            priority_weight: spec.priority_weight,
+            remaining_steps: spec.total_steps,
+            time_since_arrival_s: 0.0,
+            time_to_deadline_s: None,
+        });
+        if let Some(row) = &share {
+            self.allocation.insert(spec.id, row.clone());
+        }
         self.jobs.insert(
             spec.id,
             ActiveJob {
@@ -142,7 +157,7 @@ impl Scheduler {
                 time_received: vec![self.config.round_s / 2.0; m],
                 priority: vec![0.0; m],
                 deficit: vec![0.0; m],
-                share: None,
+                share,
             },
         );
         self.need_reallocation = true;
@@ -194,7 +209,8 @@ impl Scheduler {
         self.policy.arrivals_ended();
     }
 
-    /// Whether some active job has no allocation yet (it arrived after the last recomputation).
+    /// Whether some active job has no allocation yet (it arrived after the last recomputation
+    /// and its policy gives arrivals no share meanwhile).
     pub fn has_unallocated_jobs(&self) -> bool {
         self.jobs.keys().any(|j| !self.allocation.contains_key(j))
     }
@@ -563,6 +579,55 @@ mod tests {
         }
         assert_eq!(ran, [0, 1, 0, 1], "equal shares alternate");
         assert_eq!(preempted, 3);
+    }
+
+    /// Which of `arrivals` run in the first round after they arrive, before the allocation is
+    /// recomputed: one long job runs alone on `caps` from 360 s, then `arrivals` come at 720 s.
+    fn placed_on_arrival(kind: PolicyKind, caps: &[u32], arrivals: &[JobSpec]) -> Vec<u64> {
+        let mut s = Scheduler::new(cluster(caps), kind, SchedulerConfig::default());
+        s.submit(job(0, 1, 1_000_000, &[1.0])).unwrap();
+        // (The first allocation at a positive time, so that the next is not due at once.)
+        let first = s.plan_round(SimTime::from_secs(360.0)).unwrap();
+        run_round(&mut s, &first);
+        let at = SimTime::from_secs(720.0);
+        for spec in arrivals {
+            s.submit(JobSpec {
+                arrival: at,
+                ..spec.clone()
+            })
+            .unwrap();
+        }
+        let next = s.plan_round(at).unwrap();
+        assert_eq!(s.allocations_computed(), 1, "not recomputed yet");
+        assert!(next.placements.iter().any(|p| p.job == JobId(0)));
+        next.placements
+            .iter()
+            .map(|p| p.job.0)
+            .filter(|&j| j != 0)
+            .collect()
+    }
+
+    #[test]
+    fn order_based_policies_let_arrivals_take_idle_accelerators_before_the_recomputation() {
+        let arrivals = [job(1, 1, 3600, &[1.0]), job(2, 1, 100, &[1.0])];
+        for kind in [PolicyKind::ShortestRemaining, PolicyKind::LeastAttained] {
+            // One idle accelerator: the arrival that ranks first takes it (the shorter one
+            // under srpt_perf, the older, here the first submitted, under tiresias_perf).
+            let first = if kind == PolicyKind::ShortestRemaining {
+                2
+            } else {
+                1
+            };
+            assert_eq!(placed_on_arrival(kind, &[2], &arrivals), [first], "{kind}");
+            // No idle accelerator: a placed job is never preempted for an arrival.
+            assert!(
+                placed_on_arrival(kind, &[1], &arrivals).is_empty(),
+                "{kind}"
+            );
+        }
+        // Gavel's policies keep Gavel's behaviour: an arrival waits for the recomputation.
+        let gavel = PolicyKind::MaxMinFairness { aware: true };
+        assert!(placed_on_arrival(gavel, &[2], &arrivals).is_empty());
     }
 
     #[test]
