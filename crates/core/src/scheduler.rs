@@ -581,55 +581,6 @@ mod tests {
         assert_eq!(preempted, 3);
     }
 
-    /// Which of `arrivals` run in the first round after they arrive, before the allocation is
-    /// recomputed: one long job runs alone on `caps` from 360 s, then `arrivals` come at 720 s.
-    fn placed_on_arrival(kind: PolicyKind, caps: &[u32], arrivals: &[JobSpec]) -> Vec<u64> {
-        let mut s = Scheduler::new(cluster(caps), kind, SchedulerConfig::default());
-        s.submit(job(0, 1, 1_000_000, &[1.0])).unwrap();
-        // (The first allocation at a positive time, so that the next is not due at once.)
-        let first = s.plan_round(SimTime::from_secs(360.0)).unwrap();
-        run_round(&mut s, &first);
-        let at = SimTime::from_secs(720.0);
-        for spec in arrivals {
-            s.submit(JobSpec {
-                arrival: at,
-                ..spec.clone()
-            })
-            .unwrap();
-        }
-        let next = s.plan_round(at).unwrap();
-        assert_eq!(s.allocations_computed(), 1, "not recomputed yet");
-        assert!(next.placements.iter().any(|p| p.job == JobId(0)));
-        next.placements
-            .iter()
-            .map(|p| p.job.0)
-            .filter(|&j| j != 0)
-            .collect()
-    }
-
-    #[test]
-    fn order_based_policies_let_arrivals_take_idle_accelerators_before_the_recomputation() {
-        let arrivals = [job(1, 1, 3600, &[1.0]), job(2, 1, 100, &[1.0])];
-        for kind in [PolicyKind::ShortestRemaining, PolicyKind::LeastAttained] {
-            // One idle accelerator: the arrival that ranks first takes it (the shorter one
-            // under srpt_perf, the older, here the first submitted, under tiresias_perf).
-            let first = if kind == PolicyKind::ShortestRemaining {
-                2
-            } else {
-                1
-            };
-            assert_eq!(placed_on_arrival(kind, &[2], &arrivals), [first], "{kind}");
-            // No idle accelerator: a placed job is never preempted for an arrival.
-            assert!(
-                placed_on_arrival(kind, &[1], &arrivals).is_empty(),
-                "{kind}"
-            );
-        }
-        // Gavel's policies keep Gavel's behaviour: an arrival waits for the recomputation.
-        let gavel = PolicyKind::MaxMinFairness { aware: true };
-        assert!(placed_on_arrival(gavel, &[2], &arrivals).is_empty());
-    }
-
     #[test]
     fn a_lone_job_keeps_its_accelerators_and_finishes() {
         let mut s = Scheduler::new(

@@ -95,4 +95,84 @@ mod tests {
             0.0
         );
     }
+
+    /// A one-pool cluster of `capacity` and a job of `steps` steps at 1 step/s arriving at
+    /// `at_s`.
+    fn cluster(capacity: u32) -> crate::Cluster {
+        let pool = crate::Pool {
+            name: "v100".to_string(),
+            capacity,
+            price_per_hour: None,
+        };
+        crate::Cluster::new(vec![pool]).unwrap()
+    }
+
+    fn spec(id: u64, steps: u64, at_s: f64) -> crate::JobSpec {
+        crate::JobSpec {
+            id: crate::JobId(id),
+            scale_factor: 1,
+            total_steps: steps,
+            throughputs: vec![1.0],
+            priority_weight: 1.0,
+            arrival: crate::SimTime::from_secs(at_s),
+            deadline: None,
+        }
+    }
+
+    /// Which of `arrivals` (id, steps) run in the first round after they arrive, before the
+    /// allocation is recomputed: one long job runs alone on `capacity` accelerators from 360 s
+    /// (the first allocation at a positive time, so that the next is not due at once), then
+    /// `arrivals` come at 720 s.
+    fn placed_on_arrival(
+        kind: crate::PolicyKind,
+        capacity: u32,
+        arrivals: &[(u64, u64)],
+    ) -> Vec<u64> {
+        use crate::{RoundReport, Scheduler, SchedulerConfig, SimTime};
+        let mut s = Scheduler::new(cluster(capacity), kind, SchedulerConfig::default());
+        s.submit(spec(0, 1_000_000, 0.0)).unwrap();
+        let first = s.plan_round(SimTime::from_secs(360.0)).unwrap();
+        let reports: Vec<RoundReport> = first
+            .placements
+            .iter()
+            .map(|p| RoundReport {
+                job: p.job,
+                steps: p.max_steps,
+                elapsed_s: p.expected_duration_s,
+            })
+            .collect();
+        s.record_round(&reports);
+        for &(id, steps) in arrivals {
+            s.submit(spec(id, steps, 720.0)).unwrap();
+        }
+        let next = s.plan_round(SimTime::from_secs(720.0)).unwrap();
+        assert_eq!(s.allocations_computed(), 1, "not recomputed yet");
+        assert!(next.placements.iter().any(|p| p.job.0 == 0));
+        next.placements
+            .iter()
+            .map(|p| p.job.0)
+            .filter(|&j| j != 0)
+            .collect()
+    }
+
+    #[test]
+    fn order_based_policies_let_arrivals_take_idle_accelerators_before_the_recomputation() {
+        use crate::PolicyKind;
+        let arrivals = [(1, 3600), (2, 100)];
+        for kind in [PolicyKind::ShortestRemaining, PolicyKind::LeastAttained] {
+            // One idle accelerator: the arrival that ranks first takes it (the shorter one
+            // under srpt_perf, the older, here the first submitted, under tiresias_perf).
+            let first = if kind == PolicyKind::ShortestRemaining {
+                2
+            } else {
+                1
+            };
+            assert_eq!(placed_on_arrival(kind, 2, &arrivals), [first], "{kind}");
+            // No idle accelerator: a placed job is never preempted for an arrival.
+            assert!(placed_on_arrival(kind, 1, &arrivals).is_empty(), "{kind}");
+        }
+        // Gavel's policies keep Gavel's behaviour: an arrival waits for the recomputation.
+        let gavel = PolicyKind::MaxMinFairness { aware: true };
+        assert!(placed_on_arrival(gavel, 2, &arrivals).is_empty());
+    }
 }
