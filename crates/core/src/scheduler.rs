@@ -134,6 +134,21 @@ impl Scheduler {
             return Err(CoreError::DuplicateJob(spec.id));
         }
         let m = self.cluster.len();
+        // Until the next recomputation the job has no allocation and does not run (Gavel's
+        // behaviour), unless the policy gives arrivals a share meanwhile (the order-based
+        // policies: a standby share, so that it may take an idle accelerator).
+        let share = self.policy.arrival_share(&PolicyJob {
+            id: spec.id,
+            scale_factor: spec.scale_factor,
+            throughputs: spec.throughputs.clone(),
+            priority_weight: spec.priority_weight,
+            remaining_steps: spec.total_steps,
+            time_since_arrival_s: 0.0,
+            time_to_deadline_s: None,
+        });
+        if let Some(row) = &share {
+            self.allocation.insert(spec.id, row.clone());
+        }
         self.jobs.insert(
             spec.id,
             ActiveJob {
@@ -142,7 +157,7 @@ impl Scheduler {
                 time_received: vec![self.config.round_s / 2.0; m],
                 priority: vec![0.0; m],
                 deficit: vec![0.0; m],
-                share: None,
+                share,
             },
         );
         self.need_reallocation = true;
@@ -194,7 +209,8 @@ impl Scheduler {
         self.policy.arrivals_ended();
     }
 
-    /// Whether some active job has no allocation yet (it arrived after the last recomputation).
+    /// Whether some active job has no allocation yet (it arrived after the last recomputation
+    /// and its policy gives arrivals no share meanwhile).
     pub fn has_unallocated_jobs(&self) -> bool {
         self.jobs.keys().any(|j| !self.allocation.contains_key(j))
     }

@@ -19,7 +19,8 @@
 //! back to the first queue.
 
 use super::ordered::place_in_order;
-use super::{Allocation, PolicyInput};
+use super::standby::{RankKey, Standby};
+use super::{Allocation, PolicyInput, PolicyJob};
 use crate::JobId;
 use std::collections::BTreeMap;
 
@@ -31,10 +32,12 @@ pub(crate) const QUEUE_LIMITS_S: [f64; 2] = [3_600.0, 36_000.0];
 pub(crate) const PROMOTE_FACTOR: f64 = 8.0;
 
 /// What `tiresias_perf` remembers between allocations: the steps each active job had left when
-/// first seen.
+/// first seen, and where the standby jobs ranked.
 #[derive(Debug, Default)]
 pub(crate) struct AttainedService {
     first_remaining: BTreeMap<JobId, u64>,
+    /// The last allocation's standby jobs, for the share of a job that arrives before the next.
+    standby: Standby,
 }
 
 impl AttainedService {
@@ -63,9 +66,15 @@ pub(crate) fn queue_of(attained_s: f64) -> usize {
 }
 
 /// The order in which `tiresias_perf` serves `input.jobs` (indexes, first served first).
+#[cfg(test)]
 pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut AttainedService) -> Vec<usize> {
+    ranked(input, memory).into_iter().map(|(_, i)| i).collect()
+}
+
+/// [`order`] with each job's rank key (queue, then minus its age).
+fn ranked(input: &PolicyInput<'_>, memory: &mut AttainedService) -> Vec<(RankKey, usize)> {
     memory.update(input);
-    let mut keyed: Vec<(usize, f64, usize)> = input
+    let mut keyed: Vec<(u8, f64, usize)> = input
         .jobs
         .iter()
         .enumerate()
@@ -75,7 +84,11 @@ pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut AttainedService) -> Ve
             let attained = f64::from(job.scale_factor) * per_accelerator;
             let promoted =
                 done > 0 && job.time_since_arrival_s > (PROMOTE_FACTOR + 1.0) * per_accelerator;
-            let queue = if promoted { 0 } else { queue_of(attained) };
+            let queue = if promoted {
+                0
+            } else {
+                queue_of(attained) as u8
+            };
             // Oldest first within a queue.
             (queue, -job.time_since_arrival_s, i)
         })
@@ -85,19 +98,31 @@ pub(crate) fn order(input: &PolicyInput<'_>, memory: &mut AttainedService) -> Ve
             .then(a.1.total_cmp(&b.1))
             .then(input.jobs[a.2].id.cmp(&input.jobs[b.2].id))
     });
-    keyed.into_iter().map(|(_, _, i)| i).collect()
+    keyed.into_iter().map(|(q, age, i)| ((q, age), i)).collect()
+}
+
+/// The share of a job that arrived since the last allocation, until the next: a standby share
+/// behind the first queue's standby jobs (it has no service yet; FIFO within the queue).
+pub(crate) fn arrival_share(job: &PolicyJob, memory: &mut AttainedService) -> Vec<f64> {
+    memory
+        .standby
+        .share_for(job, (0, -job.time_since_arrival_s))
 }
 
 /// The `tiresias_perf` allocation.
 pub(crate) fn allocate(input: &PolicyInput<'_>, memory: &mut AttainedService) -> Allocation {
-    place_in_order(input, &order(input, memory), &[])
+    let keyed = ranked(input, memory);
+    let order: Vec<usize> = keyed.iter().map(|&(_, i)| i).collect();
+    let allocation = place_in_order(input, &order, &[]);
+    memory.standby.record(input, &allocation, &keyed);
+    allocation
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use crate::policy::ordered::fixtures::{input, job};
+    use crate::policy::ordered::fixtures::{input, job, placed};
 
     #[test]
     fn queues_by_attained_service_fifo_within_a_queue() {
@@ -125,8 +150,8 @@ mod tests {
         }
         assert_eq!(order(&input(&jobs, &caps, &names), &mut memory), [1, 2, 0]);
         let a = allocate(&input(&jobs, &caps, &names), &mut memory);
-        assert_eq!(a[&JobId(1)], vec![1.0, 0.0]);
-        assert_eq!(a[&JobId(2)], vec![0.0, 1.0]);
+        assert_eq!(placed(&a[&JobId(1)]), Some(0));
+        assert_eq!(placed(&a[&JobId(2)]), Some(1));
         assert!(a[&JobId(0)][0] < 1e-8, "served job stands by");
     }
 

@@ -10,6 +10,7 @@ mod ordered;
 #[cfg(test)]
 mod proptests;
 mod srpt;
+mod standby;
 
 use crate::pyrandom::PyRandom;
 use crate::solver::LpSolver;
@@ -259,6 +260,20 @@ impl PolicyState {
     /// No job will arrive any more (see [`crate::Scheduler::arrivals_ended`]).
     pub(crate) fn arrivals_ended(&mut self) {
         self.finish_by.arrivals_ended();
+    }
+
+    /// The share a job that arrived since the last allocation gets until the next one, or
+    /// `None` (it gets none: Gavel's behaviour, kept for Gavel's policies so that their
+    /// published results reproduce). The order-based policies give it a standby share where
+    /// its rank puts it among the last allocation's standby jobs, so that it may take an
+    /// accelerator left idle without waiting for the next recomputation; the recomputation
+    /// interval is unchanged.
+    pub(crate) fn arrival_share(&mut self, job: &PolicyJob) -> Option<Vec<f64>> {
+        match self.kind {
+            PolicyKind::ShortestRemaining => Some(srpt::arrival_share(job, &mut self.finish_by)),
+            PolicyKind::LeastAttained => Some(las::arrival_share(job, &mut self.attained)),
+            _ => None,
+        }
     }
 
     /// Computes the allocation for `input`.

@@ -17,19 +17,26 @@
 //! ($x = 1$) always goes before a standby one ($\varepsilon \le 10^{-9}$), and standby jobs take
 //! idle accelerators in rank order. The shares add at most $10^{-9}$ per job to a pool's load on
 //! paper; the mechanism never runs more than a pool holds.
+//!
+//! Placed jobs also get an *upgrade* share on every pool where they run faster, below every
+//! standby share ([`upgrade_shares`]): an accelerator of a faster pool that frees up between
+//! two allocations and that no placed or standby job takes goes to a job running slower
+//! elsewhere instead of sitting idle.
 
 use super::{Allocation, PolicyInput, PolicyJob};
 use std::collections::BTreeMap;
 
-/// Standby share of the first job left over.
-const STANDBY_SHARE: f64 = 1e-9;
+/// Standby shares stay below this: the first job left over gets `STANDBY_SHARE /
+/// STANDBY_RATIO`, so that a job that arrives before the next allocation and ranks before all
+/// of them can be given more ([`super::standby::Standby::share_for`]).
+pub(crate) const STANDBY_SHARE: f64 = 1e-9;
 /// Each further standby job gets this much less: a standby job that started keeps its place
 /// against the next one for about `(STANDBY_RATIO - 1) / 2` rounds of the mechanism (its
 /// priority falls as its received time grows), which covers Gavel's 32-minute interval at
 /// 6-minute rounds.
-const STANDBY_RATIO: f64 = 16.0;
+pub(crate) const STANDBY_RATIO: f64 = 16.0;
 /// The smallest standby share: jobs further down still fill idle accelerators, in id order.
-const STANDBY_FLOOR: f64 = 1e-300;
+pub(crate) const STANDBY_FLOOR: f64 = 1e-300;
 
 /// The pool on which `job` loses least relative to its fastest pool, among those with room for
 /// its gang.
@@ -210,11 +217,14 @@ fn finish(
     let m = input.capacities.len();
     improve_by_swaps(input, &mut pool_of, pinned);
     let mut rows: Vec<Vec<f64>> = vec![vec![0.0; m]; input.jobs.len()];
-    let mut standby = STANDBY_SHARE;
+    let mut standby = STANDBY_SHARE / STANDBY_RATIO;
     for &i in order {
         let job = &input.jobs[i];
         match pool_of[i] {
-            Some(p) => rows[i][p] = 1.0,
+            Some(p) => {
+                rows[i][p] = 1.0;
+                upgrade_shares(job, p, &mut rows[i]);
+            }
             None => {
                 for (x, t) in rows[i].iter_mut().zip(&job.throughputs) {
                     if *t > 0.0 {
@@ -231,6 +241,24 @@ fn finish(
         .zip(rows)
         .map(|(job, row)| (job.id, row))
         .collect()
+}
+
+/// Upgrade shares stay below this, itself below every standby share.
+const UPGRADE_SHARE: f64 = 1e-302;
+
+/// Gives a job placed on pool `p` a share on every pool where it runs faster, below every
+/// standby share: when such a pool has an accelerator that neither a placed nor a standby job
+/// takes (a job there ended between two allocations), the mechanism moves the job up to it
+/// instead of leaving it idle until the next allocation (Gavel's 32 minutes). The more the job
+/// gains there, the larger its share, so the largest gains move first.
+fn upgrade_shares(job: &PolicyJob, p: usize, row: &mut [f64]) {
+    let here = job.throughputs[p];
+    for (q, x) in row.iter_mut().enumerate() {
+        let there = job.throughputs[q];
+        if q != p && there > here {
+            *x = UPGRADE_SHARE * (1.0 - here / there);
+        }
+    }
 }
 
 /// Test fixtures shared by the order-based policies' tests.
@@ -252,6 +280,11 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// The pool a job of allocation row `row` is placed on ($x = 1$), if any.
+    pub(crate) fn placed(row: &[f64]) -> Option<usize> {
+        row.iter().position(|&x| x >= 1.0)
+    }
+
     /// The policy's input over `jobs` and pools of `caps` named `names`, without prices.
     pub(crate) fn input<'a>(
         jobs: &'a [PolicyJob],
@@ -271,6 +304,7 @@ pub(crate) mod fixtures {
 mod tests {
     use super::*;
     use crate::JobId;
+    use fixtures::placed;
 
     fn job(id: u64, sf: u32, thr: &[f64]) -> PolicyJob {
         PolicyJob {
@@ -302,8 +336,8 @@ mod tests {
         };
         // (All pinned: the rank order alone; see the next test for the exchanges.)
         let a = place_in_order(&input, &[1, 0, 2], &[true; 3]);
-        assert_eq!(a[&JobId(1)], vec![1.0, 0.0]);
-        assert_eq!(a[&JobId(0)], vec![0.0, 1.0]);
+        assert_eq!(placed(&a[&JobId(1)]), Some(0));
+        assert_eq!(placed(&a[&JobId(0)]), Some(1));
         assert_eq!(a[&JobId(2)][0], 0.0, "no share where it cannot run");
         assert!(a[&JobId(2)][1] > 0.0 && a[&JobId(2)][1] <= STANDBY_SHARE);
     }
@@ -321,10 +355,10 @@ mod tests {
             prices: &[None, None],
         };
         let a = place_in_order(&input, &[0, 1], &[]);
-        assert_eq!(a[&JobId(1)], vec![1.0, 0.0]);
-        assert_eq!(a[&JobId(0)], vec![0.0, 1.0]);
+        assert_eq!(placed(&a[&JobId(1)]), Some(0));
+        assert_eq!(placed(&a[&JobId(0)]), Some(1));
         let pinned = place_in_order(&input, &[0, 1], &[true, false]);
-        assert_eq!(pinned[&JobId(0)], vec![1.0, 0.0]);
+        assert_eq!(placed(&pinned[&JobId(0)]), Some(0));
         // Gangs of different sizes never change places (capacity would not hold).
         let jobs = vec![job(0, 1, &[1.1, 1.0]), job(1, 2, &[4.0, 1.0])];
         let input = PolicyInput {
@@ -334,8 +368,8 @@ mod tests {
             prices: &[None, None],
         };
         let a = place_in_order(&input, &[0, 1], &[]);
-        assert_eq!(a[&JobId(0)], vec![1.0, 0.0]);
-        assert_eq!(a[&JobId(1)], vec![0.0, 1.0]);
+        assert_eq!(placed(&a[&JobId(0)]), Some(0));
+        assert_eq!(placed(&a[&JobId(1)]), Some(1));
     }
 
     #[test]
@@ -360,13 +394,46 @@ mod tests {
         };
         let time = |j: &PolicyJob, p: usize| j.remaining_steps as f64 / j.throughputs[p];
         let a = place_by_pairs(&input, &[0, 2, 1], 0, &[], time);
-        assert_eq!(a[&JobId(0)], vec![1.0, 0.0]);
-        assert_eq!(a[&JobId(1)], vec![0.0, 1.0]);
+        assert_eq!(placed(&a[&JobId(0)]), Some(0));
+        assert_eq!(placed(&a[&JobId(1)]), Some(1));
         assert!(a[&JobId(2)][0] <= STANDBY_SHARE && a[&JobId(2)][0] > 0.0);
         // An urgent job is placed first, in rank order, whatever the pairs say.
         let a = place_by_pairs(&input, &[2, 0, 1], 1, &[true], time);
-        assert_eq!(a[&JobId(2)], vec![1.0, 0.0]);
-        assert_eq!(a[&JobId(1)], vec![0.0, 1.0]);
+        assert_eq!(placed(&a[&JobId(2)]), Some(0));
+        assert_eq!(placed(&a[&JobId(1)]), Some(1));
+    }
+
+    #[test]
+    fn placed_jobs_may_move_up_to_faster_pools_below_every_standby_job() {
+        let names = vec!["v100".to_string(), "p100".to_string(), "k80".to_string()];
+        // Job 0 takes the only v100; job 1, 4x faster there than on the k80, is placed on the
+        // k80 (the p100 is full with job 2); job 3 stands by.
+        let jobs = vec![
+            job(0, 1, &[8.0, 2.0, 1.0]),
+            job(1, 1, &[4.0, 2.0, 1.0]),
+            job(2, 1, &[3.0, 3.0, 1.0]),
+            job(3, 1, &[4.0, 2.0, 1.0]),
+        ];
+        let input = PolicyInput {
+            jobs: &jobs,
+            capacities: &[1, 1, 1],
+            pool_names: &names,
+            prices: &[None, None, None],
+        };
+        let a = place_in_order(&input, &[0, 2, 1, 3], &[true; 4]);
+        assert_eq!(
+            a[&JobId(0)],
+            vec![1.0, 0.0, 0.0],
+            "nothing faster than its pool"
+        );
+        let moving = &a[&JobId(1)];
+        assert_eq!(moving[2], 1.0);
+        // It gains more on the v100 (4x) than on the p100 (2x): a larger share there.
+        assert!(moving[0] > moving[1] && moving[1] > 0.0, "{moving:?}");
+        let waiting = &a[&JobId(3)];
+        assert!(moving[0] < waiting[0] && moving[1] < waiting[1]);
+        // Job 2 runs on the p100, as fast as on the v100: no share there.
+        assert_eq!(a[&JobId(2)], vec![0.0, 1.0, 0.0]);
     }
 
     #[test]
