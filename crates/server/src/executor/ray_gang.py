@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 
@@ -26,6 +27,9 @@ bundle = json.loads(os.environ.get("SPILLWAY_GANG_BUNDLE") or "{}")
 strategy = os.environ.get("SPILLWAY_GANG_STRATEGY") or "SPREAD"
 admission_s = float(os.environ.get("SPILLWAY_GANG_ADMISSION_S") or "300")
 wrapper = base64.b64decode(os.environ["SPILLWAY_GANG_WRAPPER_B64"]).decode()
+# How long a stopped node's wrapper has to end after SIGTERM before SIGKILL. Ray's own grace
+# for a stopped job's driver is RAY_JOB_STOP_WAIT_TIME_S (3 s by default).
+STOP_GRACE_S = 2
 
 # Lines of each node come to the job's log as "(node pid=...) ...", without colour codes.
 os.environ.setdefault("RAY_COLOR_PREFIX", "0")
@@ -64,7 +68,24 @@ def node(rank):
             env[name] = base64.b64decode(encoded).decode()
     env["SPILLWAY_NODE_RANK"] = str(rank)
     env["SPILLWAY_NODE_IPS"] = "\n".join(ips)
-    return subprocess.run(["bash", "-c", wrapper], env=env).returncode
+    # The wrapper and its commands in a process group of their own, so that a cancelled
+    # node stops them as Slurm does (SIGTERM to all), and the wrapper removes its git
+    # checkout before it ends.
+    p = subprocess.Popen(["bash", "-c", wrapper], env=env, start_new_session=True)
+    try:
+        # In short waits: Ray's cancel arrives as a KeyboardInterrupt between them.
+        while True:
+            try:
+                return p.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+    except BaseException:
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+        raise
 
 
 gpus = bundle.get("GPU", 0)
@@ -78,13 +99,42 @@ pending = [
     ).remote(i)
     for i in range(nodes)
 ]
+
+
+def stop(pending):
+    """Stops the nodes still running: each stops its wrapper with SIGTERM (see `node`) and
+    is forced after the grace time."""
+    for ref in pending:
+        ray.cancel(ref)
+    _, late = ray.wait(pending, num_returns=len(pending), timeout=STOP_GRACE_S + 1)
+    for ref in late:
+        ray.cancel(ref, force=True)
+
+
+class Stopped(Exception):
+    pass
+
+
+def on_term(signum, _frame):
+    raise Stopped(signum)
+
+
+# `ray job stop` sends SIGTERM to the driver alone (the nodes are Ray's workers, not its
+# children): the driver passes it on to the nodes.
+signal.signal(signal.SIGTERM, on_term)
 code = 0
-while pending:
-    done, pending = ray.wait(pending, num_returns=1)
-    code = ray.get(done[0])
-    if code:
-        # One node failed: the gang fails, as on Slurm with --kill-on-bad-exit.
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        break
+try:
+    while pending:
+        # In short waits, so that a SIGTERM is seen between them.
+        done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
+        if not done:
+            continue
+        code = ray.get(done[0])
+        if code:
+            # One node failed: the gang fails, as on Slurm with --kill-on-bad-exit.
+            stop(pending)
+            break
+except Stopped as e:
+    stop(pending)
+    code = 128 + e.args[0]
 sys.exit(code)
