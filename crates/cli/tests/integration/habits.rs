@@ -301,13 +301,7 @@ fn the_servers_log_has_no_colour_codes_when_it_is_not_a_terminal() {
     std::fs::write(&config, POOL).unwrap();
     let log = dir.path().join("serve.log");
     let addr_file = dir.path().join("addr");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--addr-file")
-        .arg(&addr_file)
+    let mut child = crate::serve_command(dir.path(), &config, &addr_file)
         .env("RUST_LOG", "info")
         .env_remove("NO_COLOR")
         .stdout(std::process::Stdio::null())
