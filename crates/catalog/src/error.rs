@@ -35,7 +35,7 @@ fn did_you_mean(kind: &NameKind, suggestions: &[String], known: &[String]) -> St
     if !suggestions.is_empty() {
         format!(": did you mean {}?", suggestions.join(", "))
     } else if !known.is_empty() {
-        format!(" (known {kind}s: {})", known.join(", "))
+        format!(": known {kind}s are {}", known.join(", "))
     } else {
         String::new()
     }

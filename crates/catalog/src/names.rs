@@ -74,7 +74,9 @@ pub(crate) fn resolve<'a>(
         known = candidates.into_iter().map(str::to_string).collect();
         known.sort_unstable();
         known.dedup();
-        if known.len() > MAX_LISTED {
+        // Accelerators are always listed, as `validate` lists them (a few dozen names);
+        // regions and zones only when they are few.
+        if kind != NameKind::Accelerator && known.len() > MAX_LISTED {
             known.clear();
         }
     }
@@ -203,7 +205,7 @@ mod tests {
         let err = accel("H1000").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown accelerator 'H1000' (known accelerators: H100, H100-MEGA, Trainium, Trainium2, tpu-v4, tpu-v5litepod, tpu-v5p, tpu-v6e)"
+            "unknown accelerator 'H1000': known accelerators are H100, H100-MEGA, Trainium, Trainium2, tpu-v4, tpu-v5litepod, tpu-v5p, tpu-v6e"
         );
         let err = accel("h100_mega").unwrap_err();
         assert_eq!(
@@ -217,7 +219,7 @@ mod tests {
         let err = resolve(NameKind::Provider, "azure", ["aws", "gcp"]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown provider 'azure' (known providers: aws, gcp)"
+            "unknown provider 'azure': known providers are aws, gcp"
         );
     }
 

@@ -98,6 +98,23 @@ fn example_faults_config_loads() {
     assert_eq!(c.failover_half_life_s, 120.0);
 }
 
+/// The corpus' task files, sorted.
+fn corpus() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/skypilot-tasks");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// docs/job-spec.md, where the corpus' figures are stated.
+fn job_spec_docs() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/job-spec.md"))
+        .unwrap()
+}
+
 /// What a validated task means, in one line: its alternatives (TPUs in both forms), how they
 /// are weighed, spot, nodes, and what must be given at submit.
 fn meaning(p: &spillway_model::spec::ParsedSpec) -> String {
@@ -162,12 +179,7 @@ fn meaning(p: &spillway_model::spec::ParsedSpec) -> String {
 #[test]
 fn skypilot_shaped_tasks_validate_and_mean_what_skypilot_means() {
     let names = known_accelerators();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/skypilot-tasks");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = corpus();
     let (mut valid, mut refused) = (0, Vec::new());
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -204,12 +216,10 @@ fn skypilot_shaped_tasks_validate_and_mean_what_skypilot_means() {
     }
     let total = files.len();
     assert!(total >= 20, "the corpus has {total} files");
-    // The figure stated in docs/job-spec.md.
-    let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/job-spec.md"),
-    )
-    .unwrap();
-    let stated = format!("{valid} of {total} task files");
+    // The figure stated in docs/job-spec.md, in bold (so that "1 of 34" is not found in "31
+    // of 34").
+    let docs = job_spec_docs();
+    let stated = format!("**{valid} of {total} task files");
     assert!(
         docs.contains(&stated),
         "docs/job-spec.md should state \"{stated}\"; refused:\n{}",
@@ -406,12 +416,7 @@ price = { plan = "spot", usd_per_chip_hour = 0.5 }
 fn skypilot_shaped_tasks_are_accepted_by_a_server_whose_pools_can_run_them() {
     let names = known_accelerators();
     let config = corpus_pools();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/skypilot-tasks");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = corpus();
     let mut accepted = 0;
     let mut refused = Vec::new();
     for path in &files {
@@ -434,14 +439,157 @@ fn skypilot_shaped_tasks_are_accepted_by_a_server_whose_pools_can_run_them() {
         }
     }
     let total = files.len();
-    let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/job-spec.md"),
-    )
-    .unwrap();
-    let stated = format!("{accepted} of {total} task files are accepted");
+    let docs = job_spec_docs();
+    let stated = format!("**{accepted} of {total} task files are accepted");
     assert!(
         docs.contains(&stated),
         "docs/job-spec.md should state \"{stated}\"; refused:\n{}",
         refused.join("\n")
+    );
+}
+
+/// Where the first start of a job puts it: its pool and how many accelerators it holds.
+fn first_start(config: &Config, spec: &spillway_model::spec::JobSpec) -> Option<(usize, usize)> {
+    use spillway_server::schedule::{
+        Action, Event, Machine, machine_config, machine_job, machine_pools,
+    };
+    let mut machine = Machine::new(machine_pools(config), machine_config(config));
+    let id = spillway_server::job::JobId(1);
+    machine.handle(1, Event::Submitted(machine_job(id, "t", 0, None, spec)));
+    machine.decide(10).actions.iter().find_map(|a| match a {
+        Action::Start {
+            job,
+            pool,
+            accelerators,
+            ..
+        } if *job == spillway_server::schedule::core_id(id) => Some((*pool, accelerators.len())),
+        _ => None,
+    })
+}
+
+/// Why pool `p` of `config` does not hold alternative `i` of `spec` as SkyPilot means it
+/// (its accelerator, on every node, on spot capacity exactly when it asks for spot, within
+/// its own infra, on a pool with the nodes); `None` when it does.
+fn not_as_meant(
+    config: &Config,
+    spec: &spillway_model::spec::JobSpec,
+    i: Option<usize>,
+    p: usize,
+) -> Option<String> {
+    use spillway_model::spec::{PoolPlace, infra_matches};
+    let pool = &config.pools[p];
+    let r = &spec.resources;
+    let accelerator = i.map(|i| r.accelerators[i].accelerator.as_str());
+    let spot = i.map_or(r.use_spot, |i| r.use_spot_of(i));
+    let infra = i.map_or(r.infra.as_deref(), |i| r.infra_of(i));
+    let place = PoolPlace {
+        name: &pool.name,
+        executor: pool.executor.as_str(),
+        provider: &pool.location.provider,
+        region: &pool.location.region,
+        zone: &pool.location.zone,
+    };
+    if accelerator.is_some() && pool.accelerator.as_deref() != accelerator {
+        Some(format!("pool {} has {:?}", pool.name, pool.accelerator))
+    } else if spot != (pool.plan == spillway_server::config::PricePlan::Spot) {
+        Some(format!(
+            "use_spot {spot} on pool {} ({:?})",
+            pool.name, pool.plan
+        ))
+    } else if infra.is_some_and(|inf| !infra_matches(inf, &place)) {
+        Some(format!("infra {infra:?} on pool {}", pool.name))
+    } else if pool.nodes < spec.num_nodes {
+        Some(format!(
+            "{} nodes on pool {} of {}",
+            spec.num_nodes, pool.name, pool.nodes
+        ))
+    } else {
+        None
+    }
+}
+
+/// The third figure of docs/job-spec.md: every accepted file, submitted alone to a server
+/// whose pools are all free, starts as SkyPilot means it: on a pool of one of its
+/// alternatives' accelerators with that alternative's spot and infra, per-node count times
+/// nodes in all, and for ordered alternatives on the first that some pool can hold.
+#[test]
+fn accepted_skypilot_tasks_start_as_skypilot_means_them() {
+    let names = known_accelerators();
+    let config = corpus_pools();
+    let (mut accepted, mut as_meant, mut wrong) = (0, 0, Vec::new());
+    for path in corpus() {
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Ok(tasks) = spillway_model::spec::parse_specs(&text, &names) else {
+            continue;
+        };
+        let mut specs = Vec::new();
+        for t in tasks {
+            let mut submitted = t.spec.clone();
+            if spillway_server::service::check_submit(&config, &mut submitted).is_err() {
+                specs.clear();
+                break;
+            }
+            specs.push((t.spec, submitted));
+        }
+        if specs.is_empty() {
+            continue;
+        }
+        accepted += 1;
+        let mut why = None;
+        for (spec, submitted) in &specs {
+            let Some((p, held)) = first_start(&config, submitted) else {
+                why.get_or_insert("not started on an empty server".to_string());
+                continue;
+            };
+            let r = &spec.resources;
+            let alternatives: Vec<Option<usize>> = if r.accelerators.is_empty() {
+                vec![None]
+            } else {
+                (0..r.accelerators.len()).map(Some).collect()
+            };
+            let fits = |i: Option<usize>| {
+                (0..config.pools.len()).any(|q| not_as_meant(&config, spec, i, q).is_none())
+            };
+            // The alternative it started as; for ordered ones, the first that can start.
+            let chosen = alternatives
+                .iter()
+                .copied()
+                .find(|&i| not_as_meant(&config, spec, i, p).is_none());
+            let per_node = chosen.flatten().map_or(0, |i| r.accelerators[i].count);
+            let problem = match chosen {
+                None => Some(format!(
+                    "started on pool {} that none of its alternatives means: {}",
+                    config.pools[p].name,
+                    not_as_meant(&config, spec, alternatives[0], p).unwrap_or_default()
+                )),
+                Some(_) if held != (per_node * spec.num_nodes) as usize => Some(format!(
+                    "holds {held}, not {per_node} x {} nodes",
+                    spec.num_nodes
+                )),
+                Some(i)
+                    if r.order == spillway_model::spec::ChoiceOrder::Ordered
+                        && alternatives.iter().copied().find(|&j| fits(j)) != Some(i) =>
+                {
+                    Some(format!(
+                        "alternative {i:?} started before an earlier one that fits"
+                    ))
+                }
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                why.get_or_insert(problem);
+            }
+        }
+        match why {
+            None => as_meant += 1,
+            Some(e) => wrong.push(format!("{file}: {e}")),
+        }
+    }
+    let stated = format!("**{as_meant} of {accepted} accepted task files start as SkyPilot means");
+    assert!(
+        job_spec_docs().contains(&stated),
+        "docs/job-spec.md should state \"{stated}\"; not as meant:\n{}",
+        wrong.join("\n")
     );
 }

@@ -120,11 +120,15 @@ pub(crate) fn run(args: OffersArgs) -> anyhow::Result<()> {
         let mut text = table(&result.offers, precision).render();
         text.push_str(&footer(matched, &result.left_out, catalog.data_date()));
         if result.offers.len() < matched {
+            let shown_to = args.offset.min(matched) + result.offers.len();
+            let next = if shown_to < matched {
+                format!("--offset {shown_to} for the next page")
+            } else {
+                "the last page".to_string()
+            };
             text.push_str(&format!(
-                "showing offers {} to {} of {matched}: --offset {} for the next page\n",
+                "showing offers {} to {shown_to} of {matched}: {next}\n",
                 (args.offset + 1).min(matched),
-                args.offset.min(matched) + result.offers.len(),
-                args.offset.min(matched) + result.offers.len()
             ));
         }
         text

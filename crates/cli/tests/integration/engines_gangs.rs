@@ -4,7 +4,7 @@
 //! the node count, its GPUs and the node list, as SkyPilot gives them. Skipped with a banner
 //! without the engines (see engines.rs).
 
-use crate::engines::{Server, lock_slurm, need_ray, need_slurm};
+use crate::engines::{Server, lock_slurm, need_ray, need_slurm, wait};
 use spillway_engines::env_file;
 
 /// Prints, on each node, one line with what SkyPilot gives it.
@@ -163,18 +163,69 @@ fn git_repo(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// A gang with `repo` as its git workdir: each node reads the checkout in setup and runs in
-/// a checkout of its own.
+/// a checkout of its own, under the job's `TMPDIR`, which is empty again once the attempt has
+/// ended: when it succeeds, when a node fails, and when it is cancelled while it runs.
 fn git_gang_runs(server: &Server, repo: &std::path::Path) {
-    let id = server.submit(&format!(
-        "name: git-gang\nnum_nodes: 2\nworkdir: {{url: 'file://{}'}}\nsetup: cat hello.txt\n\
-         run: echo \"rank $SKYPILOT_NODE_RANK in $(basename $PWD)\"\nresources:\n  accelerators: H100:1\n",
-        repo.display()
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = |name: &str, run: &str| {
+        format!(
+            "name: {name}\nnum_nodes: 2\nworkdir: {{url: 'file://{}'}}\nenvs: {{TMPDIR: '{}'}}\n\
+             setup: cat hello.txt\nrun: |\n  {run}\nresources:\n  accelerators: H100:1\n",
+            repo.display(),
+            tmp.path().display()
+        )
+    };
+    let checkouts = || -> Vec<String> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("spillway-git-"))
+            .collect()
+    };
+    // The wrapper removes its checkout before the node's task ends, but the engine may report
+    // the job's end a moment before the other node's task has ended: wait for it.
+    let removed = |what: &str| {
+        wait(&format!("the checkouts of {what} removed"), || {
+            checkouts().is_empty().then_some(())
+        })
+    };
+    let id = server.submit(&spec(
+        "git-gang",
+        "echo \"rank $SKYPILOT_NODE_RANK in $(basename $PWD)\"",
     ));
     let d = server.wait_final(&id);
     assert_eq!(d["job"]["state"], "succeeded", "{d:#}");
     let logs = server.logs(&id);
     assert_eq!(logs.matches("from git").count(), 2, "{logs}");
     assert!(logs.contains("rank 1 in spillway-git-"), "{logs}");
+    removed("a gang that succeeded");
+    // Rank 1 fails while rank 0 runs on: the engine stops rank 0 with SIGTERM.
+    let id = server.submit(&spec(
+        "git-gang-fails",
+        "if [ \"$SKYPILOT_NODE_RANK\" = 1 ]; then sleep 1; exit 4; fi; sleep 60",
+    ));
+    let d = server.wait_final(&id);
+    assert_eq!(
+        (d["job"]["state"].as_str(), d["job"]["exit_code"].as_i64()),
+        (Some("failed"), Some(4)),
+        "{d:#}"
+    );
+    removed("a gang whose node failed");
+    // Cancelled once both nodes run.
+    let id = server.submit(&spec(
+        "git-gang-cancelled",
+        "touch \"$TMPDIR/started-$SKYPILOT_NODE_RANK\"; sleep 60",
+    ));
+    wait("both nodes running", || {
+        (0..2)
+            .all(|r| tmp.path().join(format!("started-{r}")).exists())
+            .then_some(())
+    });
+    assert_eq!(checkouts().len(), 2, "{:?}", checkouts());
+    server.cli().args(["cancel", &id]).assert().success();
+    let d = server.wait_final(&id);
+    assert_eq!(d["job"]["state"], "cancelled", "{d:#}");
+    removed("a cancelled gang");
 }
 
 /// A server with one Ray pool of 2 nodes of 2 H100 on the test Ray head, plus the pool lines

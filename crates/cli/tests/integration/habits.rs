@@ -229,3 +229,95 @@ fn a_served_job_sees_skypilot_variables_and_the_cli_habits_work_on_it() {
         .stdout(predicates::str::contains(" local "))
         .stdout(predicates::str::contains(" UTC"));
 }
+
+#[test]
+fn offers_and_validate_read_accelerator_names_in_the_same_words() {
+    // A neighbour one edit away is other hardware: listed, never suggested.
+    for name in ["A1000", "H10", "h100mega", "tpu-v5", "Inferentia"] {
+        let offers = crate::spillway()
+            .args(["offers", "--accelerator", name])
+            .output()
+            .unwrap();
+        let offers = String::from_utf8(offers.stderr).unwrap();
+        let validate = crate::spillway()
+            .args(["validate", "-"])
+            .write_stdin(format!("run: x\nresources: {{accelerators: '{name}:1'}}\n"))
+            .output()
+            .unwrap();
+        let validate = String::from_utf8(validate.stderr).unwrap();
+        let said = |text: &str| -> String {
+            let at = text
+                .find("unknown accelerator")
+                .unwrap_or_else(|| panic!("{name}: {text}"));
+            text[at..].lines().next().unwrap().to_string()
+        };
+        assert_eq!(said(&offers), said(&validate), "{name}");
+        if name == "A1000" {
+            assert!(
+                said(&offers).contains(": known accelerators are A10, A100,"),
+                "{offers}"
+            );
+        }
+    }
+}
+
+#[test]
+fn offers_pages_say_where_the_next_starts_and_which_is_the_last() {
+    let out = crate::spillway()
+        .args(["offers", "--accelerator", "H200", "--json"])
+        .output()
+        .unwrap();
+    let all = json(&out).as_array().unwrap().len();
+    assert!(all > 2, "{all}");
+    crate::spillway()
+        .args(["offers", "--accelerator", "H200", "--limit", "1"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "showing offers 1 to 1 of {all}: --offset 1 for the next page"
+        )));
+    let offset = (all - 1).to_string();
+    crate::spillway()
+        .args([
+            "offers",
+            "--accelerator",
+            "H200",
+            "--limit",
+            "5",
+            "--offset",
+            &offset,
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "showing offers {all} to {all} of {all}: the last page"
+        )));
+}
+
+#[test]
+fn the_servers_log_has_no_colour_codes_when_it_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("spillway.toml");
+    std::fs::write(&config, POOL).unwrap();
+    let log = dir.path().join("serve.log");
+    let addr_file = dir.path().join("addr");
+    let mut child = crate::serve_command(dir.path(), &config, &addr_file)
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // The address is written once the server listens, after its first log line.
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if addr_file.exists() && text.contains("serving") {
+            break text;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "serve ended: {text}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+}

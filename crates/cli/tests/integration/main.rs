@@ -44,19 +44,30 @@ pub(crate) fn spawn_serve(
     addr_file: &std::path::Path,
     extra: &[&std::ffi::OsStr],
 ) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(config)
-        .args(extra)
-        .arg("--addr-file")
-        .arg(addr_file)
+    let mut cmd = serve_command(dir, config, addr_file);
+    cmd.args(extra)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// `spillway serve` on a free port of 127.0.0.1, with its data under `dir`, `config`, and
+/// its address written to `addr_file`.
+pub(crate) fn serve_command(
+    dir: &std::path::Path,
+    config: &std::path::Path,
+    addr_file: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(config)
+        .arg("--addr-file")
+        .arg(addr_file);
+    cmd
 }
 
 /// Runs `submit -` with `spec` on stdin through a client command already pointed at a server;

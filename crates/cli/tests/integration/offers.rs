@@ -184,7 +184,7 @@ fn unknown_provider_suggests_the_closest() {
     let err = stderr_of_failure(&["--provider", "azure"]);
     assert_eq!(
         err,
-        "error: unknown provider 'azure' (known providers: aws, gcp)\n"
+        "error: unknown provider 'azure': known providers are aws, gcp\n"
     );
 }
 

@@ -523,7 +523,7 @@ fn walk_workdir(w: &mut Walk<'_>, v: &Value) -> (Option<String>, Option<GitWorkd
         w.warnings.push(SpecWarning {
             path: "workdir".into(),
             message: format!(
-                "a git checkout of {url}{} is made in the job's own fresh directory before setup, on the machine that runs the job (git must be installed there and reach the repository; a restarted job keeps its checkout)",
+                "a git checkout of {url}{} is made in the job's own fresh directory before setup, on the machine that runs the job (git must be installed there and reach the repository): on a local pool once in jobs/<id>/work (a restarted job keeps its checkout), on Slurm and Ray on each node under $TMPDIR, removed when the attempt ends",
                 git_ref.as_deref().map(|r| format!(" at {r}")).unwrap_or_default()
             ),
         });

@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 
@@ -26,6 +27,8 @@ bundle = json.loads(os.environ.get("SPILLWAY_GANG_BUNDLE") or "{}")
 strategy = os.environ.get("SPILLWAY_GANG_STRATEGY") or "SPREAD"
 admission_s = float(os.environ.get("SPILLWAY_GANG_ADMISSION_S") or "300")
 wrapper = base64.b64decode(os.environ["SPILLWAY_GANG_WRAPPER_B64"]).decode()
+# How long a stopped node's wrapper has to end after SIGTERM before SIGKILL.
+STOP_GRACE_S = 2
 
 # Lines of each node come to the job's log as "(node pid=...) ...", without colour codes.
 os.environ.setdefault("RAY_COLOR_PREFIX", "0")
@@ -55,6 +58,36 @@ def address():
 ips = ray.get([address.options(scheduling_strategy=at(i)).remote() for i in range(nodes)])
 
 
+@ray.remote(num_cpus=0)
+class Stop:
+    """The driver's word to the nodes that the gang is over (one node failed, or the job is
+    stopped): `ray.cancel` does not interrupt a running node without force (Ray 2.60), and
+    with force kills its worker and the worker's children with SIGKILL."""
+
+    def __init__(self):
+        self.stopped = False
+
+    def set(self):
+        self.stopped = True
+
+    def is_set(self):
+        return self.stopped
+
+
+stop = Stop.remote()
+
+
+def end(p):
+    """Stops a wrapper as Slurm does: SIGTERM to it and its commands (its process group),
+    SIGKILL after the grace time. The wrapper removes its git checkout when it ends."""
+    os.killpg(p.pid, signal.SIGTERM)
+    try:
+        return p.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        return p.wait()
+
+
 @ray.remote
 def node(rank):
     env = dict(os.environ)
@@ -64,8 +97,20 @@ def node(rank):
             env[name] = base64.b64decode(encoded).decode()
     env["SPILLWAY_NODE_RANK"] = str(rank)
     env["SPILLWAY_NODE_IPS"] = "\n".join(ips)
-    return subprocess.run(["bash", "-c", wrapper], env=env).returncode
-
+    # The wrapper and its commands in a process group of their own, so that a stopped node
+    # can stop them all.
+    p = subprocess.Popen(["bash", "-c", wrapper], env=env, start_new_session=True)
+    try:
+        while True:
+            try:
+                return p.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if ray.get(stop.is_set.remote()):
+                    return end(p)
+    except BaseException:
+        # Ray ends the worker (SystemExit on its SIGTERM).
+        end(p)
+        raise
 
 gpus = bundle.get("GPU", 0)
 custom = {k: v for k, v in bundle.items() if k not in ("CPU", "GPU")}
@@ -78,13 +123,27 @@ pending = [
     ).remote(i)
     for i in range(nodes)
 ]
+
+
+# One node failed, or `ray job stop` sent SIGTERM to the driver (which has 3 s before Ray's
+# SIGKILL): the driver tells the nodes still running to stop (`Stop`), waits for them to have
+# stopped their wrappers, and exits. The handler only notes the signal: an exception raised
+# inside Ray's wait comes out as a SystemError.
+stopping = []
+signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
 code = 0
-while pending:
-    done, pending = ray.wait(pending, num_returns=1)
+while pending and not stopping:
+    # In short waits, so that a SIGTERM is seen between them.
+    done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
+    if not done:
+        continue
     code = ray.get(done[0])
     if code:
-        # One node failed: the gang fails, as on Slurm with --kill-on-bad-exit.
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        # The gang fails, as on Slurm with --kill-on-bad-exit.
         break
+if pending:
+    ray.get(stop.set.remote())
+    ray.wait(pending, num_returns=len(pending), timeout=STOP_GRACE_S + 1)
+if stopping:
+    code = 128 + stopping[0]
 sys.exit(code)

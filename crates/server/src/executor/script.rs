@@ -40,6 +40,14 @@ pub(super) const SECRETS_LINE: &str = secrets_line!();
 /// into a fresh directory of its own under `$TMPDIR` (per job, attempt and rank, so that the
 /// nodes of a gang sharing a file system never clone into one directory), checked out at its
 /// ref, and the job runs there; a failed clone or checkout ends the attempt with 95.
+///
+/// The checkout is removed when the attempt ends: on success, on failure (95 included) and
+/// when the engine stops it. Slurm (`scancel`, `--kill-on-bad-exit`) and Ray (`ray job stop`,
+/// and the gang driver, see `ray_gang.py`) send SIGTERM to the wrapper and its commands; the
+/// traps turn a SIGTERM, SIGINT or SIGHUP into an ordinary exit (143, 130, 129) once the
+/// running command has ended, so that the exit trap runs. Only a SIGKILL (an engine's last
+/// resort when the commands outlive its grace time: Slurm's `KillWait`, Ray's
+/// `RAY_JOB_STOP_WAIT_TIME_S`) leaves a checkout behind.
 pub(super) const WRAPPER: &str = concat!(
     r#"rc=0
 "#,
@@ -49,7 +57,7 @@ pub(super) const WRAPPER: &str = concat!(
     r#"
 case "${SPILLWAY_WORKDIR:-}" in "~" | "~/"*) SPILLWAY_WORKDIR="$HOME${SPILLWAY_WORKDIR#"~"}" ;; esac
 if [ -n "${SPILLWAY_WORKDIR:-}" ]; then cd "$SPILLWAY_WORKDIR" || exit 96; fi
-if [ -n "${SPILLWAY_GIT_URL:-}" ]; then g="${TMPDIR:-/tmp}/spillway-git-${SPILLWAY_JOB_ID:-job}-${SPILLWAY_ATTEMPT:-0}-$SKYPILOT_NODE_RANK"; rm -rf "$g" && git clone -q -- "$SPILLWAY_GIT_URL" "$g" && cd "$g" && { [ -z "${SPILLWAY_GIT_REF:-}" ] || git checkout -q "$SPILLWAY_GIT_REF" --; } || exit 95; fi
+if [ -n "${SPILLWAY_GIT_URL:-}" ]; then g="${TMPDIR:-/tmp}/spillway-git-${SPILLWAY_JOB_ID:-job}-${SPILLWAY_ATTEMPT:-0}-$SKYPILOT_NODE_RANK"; spillway_git_clean() { cd / && rm -rf "$g"; }; trap spillway_git_clean EXIT; trap "exit 129" HUP; trap "exit 130" INT; trap "exit 143" TERM; rm -rf "$g" && git clone -q -- "$SPILLWAY_GIT_URL" "$g" && cd "$g" && { [ -z "${SPILLWAY_GIT_REF:-}" ] || git checkout -q "$SPILLWAY_GIT_REF" --; } || exit 95; fi
 if [ -n "${SPILLWAY_SETUP:-}" ]; then bash -c "$SPILLWAY_SETUP" || rc=$?; fi
 if [ "$rc" -eq 0 ]; then bash -c "$SPILLWAY_RUN"; rc=$?; fi
 exit "$rc""#
@@ -195,10 +203,97 @@ mod tests {
             .join("spillway-git-3-2-1");
         assert_eq!(code, Some(0), "{out}");
         assert_eq!(out, format!("other\n{}\n", want.display()));
+        assert!(
+            !want.exists(),
+            "the checkout is removed when the attempt ends"
+        );
         // A repository that is not there: 95, before setup.
         let req = request("workdir: {url: /nonexistent/repo}\nsetup: echo setup\nrun: echo ran\n");
         let mut env = attempt_env(&req, None);
         env.insert("TMPDIR".into(), dir.path().display().to_string());
         assert_eq!(run(&env), (Some(95), String::new()));
+    }
+
+    /// The `spillway-git-*` entries under `dir`.
+    fn checkouts(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("spillway-git-"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The environment of an attempt of `spec` (with `repo` as its git workdir) whose
+    /// checkouts go under `tmp`.
+    fn git_env(repo: &Path, tmp: &Path, commands: &str) -> BTreeMap<String, String> {
+        let req = request(&format!(
+            "workdir: {{url: '{}'}}\n{commands}",
+            repo.display()
+        ));
+        let mut env = attempt_env(&req, None);
+        env.insert("TMPDIR".into(), tmp.display().to_string());
+        env
+    }
+
+    #[test]
+    fn a_git_checkout_is_removed_after_a_failed_setup_or_run_keeping_the_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = crate::executor::local::tests::git_repo(dir.path());
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        for (commands, want) in [
+            ("setup: exit 4\nrun: echo ran\n", 4),
+            ("run: ls hello.txt; exit 3\n", 3),
+        ] {
+            let (code, _) = run(&git_env(&repo, &tmp, commands));
+            assert_eq!(code, Some(want), "{commands}");
+            assert_eq!(checkouts(&tmp), Vec::<String>::new(), "{commands}");
+        }
+    }
+
+    #[test]
+    fn a_git_checkout_is_removed_when_the_engine_stops_the_attempt() {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let repo = crate::executor::local::tests::git_repo(dir.path());
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let started = dir.path().join("started");
+        let env = git_env(
+            &repo,
+            &tmp,
+            &format!("run: touch '{}'; sleep 60\n", started.display()),
+        );
+        // As Slurm's scancel and Ray's job stop do: SIGTERM to the wrapper and its commands
+        // (its process group).
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(WRAPPER)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(&env)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        // Waits for the run to have started (a condition, not a guess at a duration).
+        while !started.exists() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the attempt ended early"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(checkouts(&tmp).len(), 1);
+        let group = i32::try_from(child.id()).unwrap();
+        let killed = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{group}")])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(143));
+        assert_eq!(checkouts(&tmp), Vec::<String>::new());
     }
 }

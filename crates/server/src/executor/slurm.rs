@@ -262,7 +262,9 @@ fn job_spec(
 /// which the nodes share as they share the job's logs and workdir), and the batch script
 /// exits with the worst of them: the highest code below 128 (a node's own failure) if any,
 /// else the highest (a node killed by a signal); srun's code when no node wrote one (nodes
-/// stopped before their wrapper ended, or no shared directory).
+/// stopped before their wrapper ended, or no shared directory). The shell around each node's
+/// wrapper outlives a SIGTERM (`scancel`, `--kill-on-bad-exit`) until the wrapper has ended,
+/// so that the task stays alive while the wrapper removes its git checkout.
 fn batch_body(nodes: u32) -> String {
     if nodes <= 1 {
         return WRAPPER.to_string();
@@ -271,7 +273,7 @@ fn batch_body(nodes: u32) -> String {
     format!(
         "codes=\"$SPILLWAY_NODE_CODES\"\n\
          rm -rf \"$codes\" && mkdir -p \"$codes\"\n\
-         srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '(\n{WRAPPER}\n)\n\
+         srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c 'trap : HUP INT TERM\n(\n{WRAPPER}\n)\n\
          c=$?; echo \"$c\" > \"$SPILLWAY_NODE_CODES/$SLURM_NODEID\"; exit \"$c\"'\n\
          rc=$?\n\
          own=0; any=0\n\

@@ -730,7 +730,7 @@ fn carry_out(
                     ended_ms: None,
                     chips: accelerators.len() as u32,
                     reason: if sim.keep_reasons {
-                        reason.to_string()
+                        reason.describe(jobs[i].job.num_nodes)
                     } else {
                         String::new()
                     },

@@ -316,6 +316,9 @@ fn gangs_take_whole_nodes_all_at_once_through_the_machine() {
         o.attempts[1].chips, 8,
         "the gang holds 4 on each of 2 nodes"
     );
+    // Its start reason says it as SkyPilot does, per node, as `spillway explain` does.
+    let reason = &o.attempts[1].reason;
+    assert!(reason.contains(" with 2 nodes x 4 H100 ("), "{reason}");
     assert_eq!(o.jobs[1].finished_ms, Some(150_000));
     // The same gang can never run on a pool of one node: refused up front, never started.
     let mut one = jobs[1].clone();

@@ -265,7 +265,7 @@ fn a_gang_asks_for_its_nodes_and_runs_the_wrapper_on_each_through_srun() {
     assert!(args.contains(&"--nodes=2".to_string()), "{args:?}");
     assert!(
         script.contains(
-            "\nsrun --nodes=2 --ntasks=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c '("
+            "\nsrun --nodes=2 --ntasks=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c 'trap : HUP INT TERM\n("
         ),
         "{script}"
     );
