@@ -54,7 +54,15 @@ pub(crate) fn run(args: CancelArgs) -> anyhow::Result<()> {
             }
             // Under `--all`, a job that ended between the listing and its cancel is skipped.
             Err(_) if args.all && has_ended(&api, id) => {}
-            Err(e) => failed.push(format!("job {id}: {e:#}")),
+            Err(e) => {
+                // The server's error usually names the job already ("job 99 not found").
+                let message = format!("{e:#}");
+                failed.push(if message.contains(&format!("job {id}")) {
+                    message
+                } else {
+                    format!("job {id}: {message}")
+                });
+            }
         }
     }
     if args.json {

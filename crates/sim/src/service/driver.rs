@@ -752,14 +752,19 @@ fn carry_out(
                     },
                 );
             }
-            Action::Preempt { job, for_job, .. } => {
+            Action::Preempt {
+                job,
+                for_job,
+                lease_ended,
+            } => {
                 let Some(&i) = index.get(job) else { continue };
                 let l = &mut live[i];
                 if l.current.is_none() || l.stopping {
                     continue;
                 }
                 l.stopping = true;
-                l.moving = for_job == job;
+                // A job stopped for itself, not at the end of a lease, moves back to spot.
+                l.moving = for_job == job && !lease_ended;
                 push(
                     heap,
                     now + sim.stop_ms.max(0),
