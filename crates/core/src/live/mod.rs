@@ -47,6 +47,7 @@ pub(crate) use round::{candidates, decide};
 pub(crate) use types::job_speed;
 pub use types::{
     Action, ContractView, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,
+    pools_by_accelerator,
 };
 
 #[cfg(test)]

@@ -481,6 +481,7 @@ pub fn can_ever_place_under(
         restart_overhead_s: 0.0,
         failover_allowance_s: 0.0,
         contracts: Vec::new(),
+        pools_by_accelerator: None,
     };
     if candidates(&input, job).is_empty() {
         Err(no_pool_reason(&input, job))
@@ -685,10 +686,25 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     let (Some(deadline_ms), Some(work_s)) = (job.deadline_ms, job.work_secs) else {
         return true;
     };
-    let reliable_speed = input
-        .pools
-        .iter()
-        .enumerate()
+    // The pools of the job's accelerators (all of them for a CPU-only job, or without an index).
+    let pools: Vec<usize> = match (&input.pools_by_accelerator, job.choices.is_empty()) {
+        (Some(by), false) => {
+            let mut v: Vec<usize> = job
+                .choices
+                .iter()
+                .filter_map(|c| by.get(c.accelerator.as_str()))
+                .flatten()
+                .copied()
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        _ => (0..input.pools.len()).collect(),
+    };
+    let reliable_speed = pools
+        .into_iter()
+        .map(|i| (i, &input.pools[i]))
         .filter(|(_, p)| !p.is_spot() && job.infra.is_none_or(|i| within_infra(i, p)))
         .filter(|(_, p)| job.choices.is_empty() || job.choices.iter().any(|c| holds(p, job, c)))
         .map(|(i, p)| {
@@ -794,11 +810,20 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         return out;
     }
     let gang = job.num_nodes.max(1);
+    let all: Vec<usize> = match input.pools_by_accelerator {
+        Some(_) => Vec::new(),
+        None => (0..input.pools.len()).collect(),
+    };
     for (index, choice) in job.choices.iter().enumerate() {
-        let mut here: Vec<usize> = input
-            .pools
+        let of_type: &[usize] = match &input.pools_by_accelerator {
+            Some(by) => by
+                .get(choice.accelerator.as_str())
+                .map_or(&[], Vec::as_slice),
+            None => &all,
+        };
+        let mut here: Vec<usize> = of_type
             .iter()
-            .enumerate()
+            .map(|&i| (i, &input.pools[i]))
             .filter(|(_, p)| {
                 holds(p, job, choice)
                     && place_ok(p, index)

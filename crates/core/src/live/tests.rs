@@ -73,6 +73,7 @@ fn input<'a>(
 ) -> RoundInput<'a> {
     RoundInput {
         now_ms: 0,
+        pools_by_accelerator: Some(super::types::pools_by_accelerator(&pools)),
         pools,
         queued,
         running: running.into(),
@@ -694,7 +695,7 @@ mod invariants {
                 contract: &contract,
                 ledger: crate::econ::ContractLedger { spent: spillway_model::Usd(12_000_000.0 - 1_000_000.0 + w.spent), ..Default::default() },
             }];
-            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, failover_allowance_s: 0.0, contracts };
+            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, failover_allowance_s: 0.0, contracts, pools_by_accelerator: None };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 

@@ -216,6 +216,21 @@ pub struct RoundInput<'a> {
     pub failover_allowance_s: f64,
     /// Committed-spend contracts, which committed pools name ([`PoolView::contract`]).
     pub contracts: Vec<ContractView<'a>>,
+    /// The pools of each accelerator type, when the driver indexed them (the machine does, each
+    /// round): a job's options are looked up by name instead of matched against every pool.
+    /// `None`: every pool is looked at.
+    pub pools_by_accelerator: Option<HashMap<&'a str, Vec<usize>>>,
+}
+
+/// Indexes `pools` by accelerator type (for [`RoundInput::pools_by_accelerator`]).
+pub fn pools_by_accelerator<'a>(pools: &[PoolView<'a>]) -> HashMap<&'a str, Vec<usize>> {
+    let mut index: HashMap<&'a str, Vec<usize>> = HashMap::new();
+    for (i, p) in pools.iter().enumerate() {
+        if let Some(a) = p.accelerator {
+            index.entry(a).or_default().push(i);
+        }
+    }
+    index
 }
 
 /// What to do.

@@ -5,7 +5,8 @@ use super::job::{MachineJob, MachinePool, Phase};
 use super::rounds::{RoundStats, Rounds, TimeSharing};
 use crate::econ::{Contract, ContractLedger, EconPolicy, FailoverMemory, FailureKind};
 use crate::live::{
-    Action, ContractView, Decision, LivePolicy, QueuedView, QuotaView, RoundInput, WaitReason,
+    Action, ContractView, Decision, LivePolicy, PoolView, QueuedView, QuotaView, RoundInput,
+    WaitReason,
 };
 use crate::{JobId, SimTime};
 use std::borrow::Cow;
@@ -525,7 +526,7 @@ impl Machine {
     /// once (a pool of slices or of several nodes all of them), the others counted only.
     pub(super) fn round_input(&self, now_ms: i64, limit: usize) -> RoundInput<'_> {
         let demand = usize::try_from(self.queued_outside.demand()).unwrap_or(usize::MAX);
-        let pools = self
+        let pools: Vec<PoolView<'_>> = self
             .pools
             .iter()
             .zip(&self.free)
@@ -554,6 +555,7 @@ impl Machine {
             .collect();
         RoundInput {
             now_ms,
+            pools_by_accelerator: Some(crate::live::pools_by_accelerator(&pools)),
             pools,
             queued,
             running: Cow::Borrowed(&self.running.views),
