@@ -11,7 +11,7 @@
 //!   event loop (`run_old.rs`), which calls the core's economics but decides in its own loop.
 use super::books;
 use super::report::SpendSample;
-use super::scenario::Scenario;
+use super::scenario::{Scenario, SimPool};
 use super::world::{ScenarioWorld, block_of};
 use crate::service::{ServiceJob, ServiceSimConfig, run_in_world};
 use spillway_core::econ::{ContractLedger, EconPolicy, PlanKind, roofline_speed};
@@ -81,38 +81,36 @@ pub(super) fn kind_speeds(s: &Scenario) -> Vec<[f64; 3]> {
         .collect()
 }
 
+/// The zone of pool `p` as the failover memory scopes it: a zone's capacity is per accelerator
+/// and price plan (a stockout of spot H100 says nothing of H200, or of on-demand H100, there).
+pub(super) fn zone_scope(p: &SimPool) -> String {
+    let spot = if p.plan == PlanKind::Spot {
+        "#spot"
+    } else {
+        ""
+    };
+    format!("{}#{}{spot}", p.zone, p.accelerator)
+}
+
 /// The scenario's pools as the machine sees them: each its own accelerator type (named after
 /// the pool, so that a job's choice names the pool and says how many chips it holds there).
 fn machine_pools(s: &Scenario) -> Vec<MachinePool> {
     s.pools
         .iter()
-        .map(|p| {
-            // A zone's capacity is per accelerator and price plan: a stockout of spot H100 says
-            // nothing of H200, or of on-demand H100, there.
-            let spot = if p.plan == PlanKind::Spot {
-                "#spot"
-            } else {
-                ""
-            };
-            MachinePool {
-                name: p.name.clone(),
-                executor: "simulated".into(),
-                accelerator: Some(p.name.clone()),
-                capacity: p.quota_chips,
-                slice: None,
-                nodes: 1,
-                max_jobs: p.quota_chips.max(1),
-                price: UsdPerHour(p.price_per_chip_hour),
-                plan: p.plan,
-                throughput: 1.0,
-                location: (
-                    p.provider.clone(),
-                    p.region.clone(),
-                    format!("{}#{}{spot}", p.zone, p.accelerator),
-                ),
-                contract: p.contract,
-                preemptions_per_hour: p.availability.drops_per_hour(),
-            }
+        .map(|p| MachinePool {
+            name: p.name.clone(),
+            executor: "simulated".into(),
+            accelerator: Some(p.name.clone()),
+            capacity: p.quota_chips,
+            slice: None,
+            nodes: 1,
+            max_jobs: p.quota_chips.max(1),
+            price: UsdPerHour(p.price_per_chip_hour),
+            plan: p.plan,
+            throughput: 1.0,
+            location: (p.provider.clone(), p.region.clone(), zone_scope(p)),
+            contract: p.contract,
+            preemptions_per_hour: p.availability.drops_per_hour(),
         })
         .collect()
 }

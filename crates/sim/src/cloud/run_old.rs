@@ -8,7 +8,7 @@ use super::scenario::Scenario;
 use spillway_core::SimTime;
 use spillway_core::econ::{
     Candidate, ContractLedger, EconJob, EconPolicy, FailoverMemory, PACE_HORIZON_S, PlanKind,
-    rank_candidates, roofline_speed,
+    rank_candidates,
 };
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -492,16 +492,7 @@ pub fn run_scenario_old(
     let s = scenario;
     let n = s.jobs.len();
     let m = s.pools.len();
-    let reference = (s.reference.bf16_dense_tflops, s.reference.memory_tb_s);
-    let speeds = s
-        .pools
-        .iter()
-        .map(|p| {
-            let here = (p.spec.bf16_dense_tflops, p.spec.memory_tb_s);
-            use spillway_core::econ::JobKind::*;
-            [Pretrain, Finetune, Eval].map(|k| roofline_speed(k, here, reference).unwrap_or(0.0))
-        })
-        .collect();
+    let speeds = super::run::kind_speeds(s);
     let mut st = State {
         s,
         policy,
@@ -528,18 +519,10 @@ pub fn run_scenario_old(
             .pools
             .iter()
             .map(|p| {
-                // A zone's capacity is per accelerator and price plan: a stockout of spot H100
-                // says nothing of H200, or of on-demand H100, there.
-                let spot = if p.plan == PlanKind::Spot {
-                    "#spot"
-                } else {
-                    ""
-                };
-                let zone = format!("{}#{}{spot}", p.zone, p.accelerator);
                 (
                     Arc::from(p.provider.as_str()),
                     Arc::from(p.region.as_str()),
-                    Arc::from(zone.as_str()),
+                    Arc::from(super::run::zone_scope(p).as_str()),
                 )
             })
             .collect(),
