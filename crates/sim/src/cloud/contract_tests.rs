@@ -78,17 +78,7 @@ fn close(a: f64, b: f64, what: &str) {
     assert!((a - b).abs() < 0.01, "{what}: {a} != {b}");
 }
 
-#[test]
-fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list() {
-    a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_with(Engine::Loop);
-}
-
-#[test]
-fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_through_the_machine() {
-    a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_with(Engine::Machine);
-}
-
-fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_with(engine: Engine) {
+fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list(engine: Engine) {
     let s = load(
         "term-ends",
         TWO_JOBS,
@@ -117,20 +107,7 @@ fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list_with(engin
     assert!(!summary.contracts[0].open);
 }
 
-#[test]
-fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest() {
-    a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_with(Engine::Loop);
-}
-
-#[test]
-fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_through_the_machine()
-{
-    a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_with(
-        Engine::Machine,
-    );
-}
-
-fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_with(engine: Engine) {
+fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest(engine: Engine) {
     // $100 buys 6.6 hours of the slice; the baseline takes the slice (cheapest per hour).
     let s = load(
         "total-caps",
@@ -149,17 +126,7 @@ fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest_wi
     close(o.pool_cost[1], l.spent.0 + l.overage.0, "pool cost");
 }
 
-#[test]
-fn a_stated_renewal_keeps_the_pool_open_for_another_term() {
-    a_stated_renewal_keeps_the_pool_open_for_another_term_with(Engine::Loop);
-}
-
-#[test]
-fn a_stated_renewal_keeps_the_pool_open_for_another_term_through_the_machine() {
-    a_stated_renewal_keeps_the_pool_open_for_another_term_with(Engine::Machine);
-}
-
-fn a_stated_renewal_keeps_the_pool_open_for_another_term_with(engine: Engine) {
+fn a_stated_renewal_keeps_the_pool_open_for_another_term(engine: Engine) {
     let s = load(
         "renewal",
         TWO_JOBS,
@@ -183,20 +150,7 @@ fn a_stated_renewal_keeps_the_pool_open_for_another_term_with(engine: Engine) {
     assert_eq!(s.accounting.horizon, SimTime::from_secs(TERM_END_S + month));
 }
 
-#[test]
-fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished() {
-    the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_with(Engine::Loop);
-}
-
-#[test]
-fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_through_the_machine()
-{
-    the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_with(
-        Engine::Machine,
-    );
-}
-
-fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_with(engine: Engine) {
+fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished(engine: Engine) {
     let owned = "[[pool]]\nname = \"owned\"\nplan = \"owned\"\naccelerator = \"H100\"\nchips = 8\nprice_per_chip_hour = 2.0\n";
     let text = |accounting: &str| {
         format!(
@@ -240,17 +194,7 @@ fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished_wi
     );
 }
 
-#[test]
-fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips() {
-    waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_with(Engine::Loop);
-}
-
-#[test]
-fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_through_the_machine() {
-    waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_with(Engine::Machine);
-}
-
-fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips_with(engine: Engine) {
+fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips(engine: Engine) {
     // Two 8-chip jobs at once, 8 owned chips: the second waits 10 h 5 min for the first.
     let jobs = "job_id,submit_time_s,duration_s,num_gpus\na,0,36000,8\nb,0,36000,8\nc,0,36000,1\n";
     let text = "[scenario]\nname = \"d\"\n\n[workload]\ntrace = \"jobs.csv\"\nframework_shares = { cuda = 1.0, xla = 0.0, any = 0.0 }\n\n[accounting]\nhorizon_months = 1\ndelay_usd_per_job_hour = 10\n\n[[pool]]\nname = \"owned\"\nplan = \"owned\"\naccelerator = \"H100\"\nchips = 9\nprice_per_chip_hour = 2.0\n";
@@ -337,3 +281,11 @@ fn bad_contracts_and_accounting_are_errors_that_name_the_field() {
     let e = error("[accounting]\nhorizon = 3", "term_months = 12");
     assert!(e.contains("unknown field `horizon`"), "{e}");
 }
+
+on_both_engines!(
+    a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest,
+    the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished,
+    a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list,
+    a_stated_renewal_keeps_the_pool_open_for_another_term,
+    waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips,
+);

@@ -5,6 +5,24 @@
 
 mod availability;
 mod books;
+/// Runs each named scenario test (a function of the engine) through both engines: as
+/// `name::through_the_loop` and `name::through_the_machine`.
+#[cfg(test)]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn through_the_loop() {
+                super::$name(super::Engine::Loop);
+            }
+
+            #[test]
+            fn through_the_machine() {
+                super::$name(super::Engine::Machine);
+            }
+        }
+    )*};
+}
 #[cfg(test)]
 mod contract_tests;
 mod report;

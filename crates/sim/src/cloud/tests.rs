@@ -60,17 +60,7 @@ quota_chips = 8
     )
 }
 
-#[test]
-fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline() {
-    a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline_with(Engine::Loop);
-}
-
-#[test]
-fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline_through_the_machine() {
-    a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline_with(Engine::Machine);
-}
-
-fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline_with(engine: Engine) {
+fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline(engine: Engine) {
     // Spot for 2.5 hours (30 ticks of 5 min), then gone past the deadline (the series replays
     // after 33 h).
     let trace = availability_series(400, |i| if i < 30 { 4 } else { 0 });
@@ -127,17 +117,7 @@ availability_trace = "spot.json"
     assert!((plain.finishes[0].unwrap().as_secs() - 36_300.0).abs() < 1.0);
 }
 
-#[test]
-fn committed_use_is_charged_to_the_contract_at_the_discount() {
-    committed_use_is_charged_to_the_contract_at_the_discount_with(Engine::Loop);
-}
-
-#[test]
-fn committed_use_is_charged_to_the_contract_at_the_discount_through_the_machine() {
-    committed_use_is_charged_to_the_contract_at_the_discount_with(Engine::Machine);
-}
-
-fn committed_use_is_charged_to_the_contract_at_the_discount_with(engine: Engine) {
+fn committed_use_is_charged_to_the_contract_at_the_discount(engine: Engine) {
     let tpu = r#"
 [[contract]]
 name = "c"
@@ -177,22 +157,7 @@ quota_chips = 8
     assert!(b.ledgers[0].spent.0 > 0.0);
 }
 
-#[test]
-fn a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand() {
-    a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand_with(
-        Engine::Loop,
-    );
-}
-
-#[test]
-fn a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand_through_the_machine()
- {
-    a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand_with(
-        Engine::Machine,
-    );
-}
-
-fn a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand_with(
+fn a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand(
     engine: Engine,
 ) {
     // No spot for the first 30 minutes, then plenty.
@@ -241,17 +206,7 @@ availability_trace = "spot.json"
     assert!((plain.finishes[0].unwrap().as_secs() - 36_300.0).abs() < 1.0);
 }
 
-#[test]
-fn small_jobs_share_a_rented_vm_under_the_packing_policies_only() {
-    small_jobs_share_a_rented_vm_under_the_packing_policies_only_with(Engine::Loop);
-}
-
-#[test]
-fn small_jobs_share_a_rented_vm_under_the_packing_policies_only_through_the_machine() {
-    small_jobs_share_a_rented_vm_under_the_packing_policies_only_with(Engine::Machine);
-}
-
-fn small_jobs_share_a_rented_vm_under_the_packing_policies_only_with(engine: Engine) {
+fn small_jobs_share_a_rented_vm_under_the_packing_policies_only(engine: Engine) {
     // Three 1-GPU jobs of 1 h arriving together, no deadlines; the only pool rents whole
     // 8-GPU VMs. The baseline rents a VM per job, the commitment-aware policy packs them onto
     // one (waiting 6 minutes first, a tenth of their run time, as no owned capacity exists).
@@ -284,17 +239,7 @@ fn small_jobs_share_a_rented_vm_under_the_packing_policies_only_with(engine: Eng
     );
 }
 
-#[test]
-fn committed_capacity_is_paced_to_the_burn_schedule() {
-    committed_capacity_is_paced_to_the_burn_schedule_with(Engine::Loop);
-}
-
-#[test]
-fn committed_capacity_is_paced_to_the_burn_schedule_through_the_machine() {
-    committed_capacity_is_paced_to_the_burn_schedule_with(Engine::Machine);
-}
-
-fn committed_capacity_is_paced_to_the_burn_schedule_with(engine: Engine) {
+fn committed_capacity_is_paced_to_the_burn_schedule(engine: Engine) {
     // A $1,000 / 1-month commitment on v6e ($1.89/chip-h after 30% off): the schedule allows
     // about $1.37/h, a 1-chip slice job costs $1.89/h. Ten 1-chip jobs of 10 h arrive at once:
     // paced, they do not all go to the commitment at once; the rest use on-demand H100.
@@ -347,22 +292,7 @@ quota_chips = 16
     assert_eq!(summary.jobs_completed, 10);
 }
 
-#[test]
-fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies() {
-    a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies_with(
-        Engine::Loop,
-    );
-}
-
-#[test]
-fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies_through_the_machine()
- {
-    a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies_with(
-        Engine::Machine,
-    );
-}
-
-fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies_with(
+fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies(
     engine: Engine,
 ) {
     // Pool `a` (us-central1-a) has no capacity for the first 100 ticks and its failures are
@@ -449,3 +379,12 @@ quota_chips = 8
         "{err}"
     );
 }
+
+on_both_engines!(
+    a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies,
+    a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand,
+    a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline,
+    committed_use_is_charged_to_the_contract_at_the_discount,
+    small_jobs_share_a_rented_vm_under_the_packing_policies_only,
+    committed_capacity_is_paced_to_the_burn_schedule,
+);
