@@ -50,6 +50,21 @@ pub struct RoundPlan {
     pub preempted: Vec<JobId>,
 }
 
+impl RoundPlan {
+    /// The reports of a round in which every placement ran as planned (its steps in its
+    /// expected time): what a simulator reports when nothing interrupts the round.
+    pub fn reports_as_planned(&self) -> Vec<RoundReport> {
+        self.placements
+            .iter()
+            .map(|p| RoundReport {
+                job: p.job,
+                steps: p.max_steps,
+                elapsed_s: p.expected_duration_s,
+            })
+            .collect()
+    }
+}
+
 /// What one placement achieved, reported at the end of its round.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RoundReport {

@@ -541,15 +541,7 @@ mod tests {
     }
 
     fn run_round(s: &mut Scheduler, plan: &RoundPlan) -> Vec<JobId> {
-        let reports: Vec<RoundReport> = plan
-            .placements
-            .iter()
-            .map(|p| RoundReport {
-                job: p.job,
-                steps: p.max_steps,
-                elapsed_s: p.expected_duration_s,
-            })
-            .collect();
+        let reports: Vec<RoundReport> = plan.reports_as_planned();
         s.record_round(&reports)
     }
 

@@ -207,9 +207,7 @@ proptest! {
                 s.force_reallocation();
             }
             let longest = plan.placements.iter().map(|p| p.expected_duration_s).fold(1.0, f64::max);
-            let reports: Vec<RoundReport> = plan.placements.iter()
-                .map(|p| RoundReport { job: p.job, steps: p.max_steps, elapsed_s: p.expected_duration_s })
-                .collect();
+            let reports: Vec<RoundReport> = plan.reports_as_planned();
             finished += s.record_round(&reports).len();
             now = now.plus_secs_ceil(longest);
             if finished == case.jobs.len() {

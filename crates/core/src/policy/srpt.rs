@@ -325,15 +325,7 @@ mod tests {
                 s.force_reallocation();
                 continue;
             }
-            let reports: Vec<RoundReport> = plan
-                .placements
-                .iter()
-                .map(|p| RoundReport {
-                    job: p.job,
-                    steps: p.max_steps,
-                    elapsed_s: p.expected_duration_s,
-                })
-                .collect();
+            let reports: Vec<RoundReport> = plan.reports_as_planned();
             for id in s.record_round(&reports) {
                 let r = reports.iter().find(|r| r.job == id).unwrap();
                 total_jct += now.as_secs() + r.elapsed_s;

@@ -132,15 +132,7 @@ mod tests {
         let mut s = Scheduler::new(cluster(capacity), kind, SchedulerConfig::default());
         s.submit(spec(0, 1_000_000, 0.0)).unwrap();
         let first = s.plan_round(SimTime::from_secs(360.0)).unwrap();
-        let reports: Vec<RoundReport> = first
-            .placements
-            .iter()
-            .map(|p| RoundReport {
-                job: p.job,
-                steps: p.max_steps,
-                elapsed_s: p.expected_duration_s,
-            })
-            .collect();
+        let reports: Vec<RoundReport> = first.reports_as_planned();
         s.record_round(&reports);
         for &(id, steps) in arrivals {
             s.submit(spec(id, steps, 720.0)).unwrap();

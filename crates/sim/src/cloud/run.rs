@@ -248,6 +248,7 @@ pub fn run_scenario_with(
         keep_reasons: false,
         restart_overhead_ms: (s.checkpoint.restart_overhead_s * 1000.0).round() as i64,
         tell_work_left: true,
+        keep_accelerators: true,
     };
     let mut world = ScenarioWorld::new(s);
     let out = run_in_world(machine_pools(s), config, &jobs, &sim, &mut world, progress);

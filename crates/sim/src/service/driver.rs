@@ -22,9 +22,9 @@
 //! [`IDLE_LIMIT_MS`]; then the replay ends with them waiting, their reasons recorded.
 
 use super::charges::Charges;
+pub use super::outcome::{AttemptRecord, JobRecord, ServiceOutcome, ServiceSummary};
 use super::workload::ServiceJob;
 use super::world::{Unlimited, World};
-use crate::metrics::{mean, quantile};
 use spillway_core::JobId;
 use spillway_core::econ::{ContractLedger, FailureKind};
 use spillway_core::live::{Action, Decision, WaitReason};
@@ -51,6 +51,9 @@ pub struct ServiceSimConfig {
     /// ranks the job by the work it has left (the scenarios' clouds; the service's `explain`
     /// does not know it).
     pub tell_work_left: bool,
+    /// Keep each attempt's accelerator indices ([`AttemptRecord::accelerators`]; the scenarios'
+    /// books bill rentals by them). Off for traces of millions of attempts.
+    pub keep_accelerators: bool,
 }
 
 impl Default for ServiceSimConfig {
@@ -61,6 +64,7 @@ impl Default for ServiceSimConfig {
             keep_reasons: true,
             restart_overhead_ms: 0,
             tell_work_left: false,
+            keep_accelerators: false,
         }
     }
 }
@@ -94,87 +98,6 @@ pub struct RunningJob {
 pub const IDLE_LIMIT_MS: i64 = 30 * 86_400_000;
 /// The longest tick while idle, ms.
 pub const IDLE_TICK_MAX_MS: i64 = 60_000;
-
-/// One attempt: where and when it ran.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct AttemptRecord {
-    /// The job.
-    pub job: u64,
-    /// The pool's name.
-    pub pool: String,
-    /// When it started, ms from the start of the workload.
-    pub started_ms: i64,
-    /// When it ended, ms (`None`: still running at the end).
-    pub ended_ms: Option<i64>,
-    /// Accelerators it held.
-    pub chips: u32,
-    /// Why it started where it did, in words (what `spillway explain` shows).
-    pub reason: String,
-    /// The accelerator indices it held on its pool.
-    #[serde(skip)]
-    pub accelerators: Vec<u32>,
-}
-
-/// What happened to one job.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct JobRecord {
-    /// The job.
-    pub job: u64,
-    /// Its tenant.
-    pub tenant: String,
-    /// When it arrived, ms.
-    pub submitted_ms: i64,
-    /// When its first attempt started, ms.
-    pub first_start_ms: Option<i64>,
-    /// When it finished, ms (`None`: never placed, or still running at the end).
-    pub finished_ms: Option<i64>,
-    /// Times it was preempted.
-    pub preemptions: u32,
-    /// Why it never ran, when it did not.
-    pub waiting: Option<String>,
-}
-
-impl JobRecord {
-    /// Seconds from arrival to finish.
-    pub fn jct_s(&self) -> Option<f64> {
-        self.finished_ms
-            .map(|f| (f - self.submitted_ms) as f64 / 1000.0)
-    }
-
-    /// Seconds from arrival to first start.
-    pub fn queueing_s(&self) -> Option<f64> {
-        self.first_start_ms
-            .map(|s| (s - self.submitted_ms) as f64 / 1000.0)
-    }
-}
-
-/// The outcome of one replay.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ServiceOutcome {
-    /// The policy's name.
-    pub policy: String,
-    /// Every attempt, in the order they started.
-    pub attempts: Vec<AttemptRecord>,
-    /// Every job, in id order.
-    pub jobs: Vec<JobRecord>,
-    /// Preemptions in all (spot reclaims included).
-    pub preemptions: u64,
-    /// Launches the world refused for lack of capacity (each one a failover).
-    pub refusals: u64,
-    /// Jobs the machine moved back to spot (stopped to restart at once elsewhere; they keep
-    /// all their work).
-    pub migrations: u64,
-    /// Rounds decided (under time-sharing: Gavel rounds planned).
-    pub rounds: u64,
-    /// Under time-sharing: placements that kept their accelerators from the round before.
-    pub lease_extensions: u64,
-    /// Under time-sharing: allocations the policy computed.
-    pub allocations: u64,
-    /// Accelerator-seconds busy per pool (pool order).
-    pub busy_s: Vec<f64>,
-    /// When the last job finished, ms.
-    pub makespan_ms: i64,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
@@ -734,7 +657,11 @@ fn carry_out(
                     } else {
                         String::new()
                     },
-                    accelerators: accelerators.clone(),
+                    accelerators: if sim.keep_accelerators {
+                        accelerators.clone()
+                    } else {
+                        Vec::new()
+                    },
                 });
                 l.current = Some((*pool, now, out.attempts.len() - 1));
                 out.jobs[i].first_start_ms.get_or_insert(now);
@@ -804,63 +731,4 @@ fn waits_on_clock(reason: &WaitReason) -> bool {
             | WaitReason::WaitingForSpot { .. }
             | WaitReason::BurstWait { .. }
     )
-}
-
-/// The figures of one replay that users compare.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ServiceSummary {
-    /// The policy.
-    pub policy: String,
-    /// Jobs in the workload.
-    pub jobs: usize,
-    /// Jobs that finished.
-    pub finished: usize,
-    /// Average seconds from arrival to finish, over finished jobs.
-    pub avg_jct_s: f64,
-    /// 90th percentile of the same.
-    pub p90_jct_s: f64,
-    /// Average seconds from arrival to first start, over jobs that started.
-    pub avg_queueing_s: f64,
-    /// When the last job finished, seconds from the first arrival.
-    pub makespan_s: f64,
-    /// Preemptions.
-    pub preemptions: u64,
-    /// Busy share of each pool's accelerators over the makespan (pool order).
-    pub utilization: Vec<f64>,
-}
-
-impl ServiceSummary {
-    /// Condenses an outcome; `capacities` are the pools' accelerator counts.
-    pub fn new(outcome: &ServiceOutcome, capacities: &[u32]) -> ServiceSummary {
-        let mut jcts: Vec<f64> = outcome.jobs.iter().filter_map(JobRecord::jct_s).collect();
-        jcts.sort_by(f64::total_cmp);
-        let waits: Vec<f64> = outcome
-            .jobs
-            .iter()
-            .filter_map(JobRecord::queueing_s)
-            .collect();
-        let span_s = outcome.makespan_ms as f64 / 1000.0;
-        ServiceSummary {
-            policy: outcome.policy.clone(),
-            jobs: outcome.jobs.len(),
-            finished: jcts.len(),
-            avg_jct_s: mean(&jcts),
-            p90_jct_s: quantile(&jcts, 0.9),
-            avg_queueing_s: mean(&waits),
-            makespan_s: span_s,
-            preemptions: outcome.preemptions,
-            utilization: outcome
-                .busy_s
-                .iter()
-                .zip(capacities)
-                .map(|(b, &c)| {
-                    if c == 0 || span_s <= 0.0 {
-                        0.0
-                    } else {
-                        b / (f64::from(c) * span_s)
-                    }
-                })
-                .collect(),
-        }
-    }
 }

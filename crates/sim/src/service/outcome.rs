@@ -1,0 +1,145 @@
+//! What a replay of the simulated service produced: every attempt, every job, and the figures
+//! users compare ([`ServiceSummary`]).
+
+use crate::metrics::{mean, quantile};
+
+/// One attempt: where and when it ran.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AttemptRecord {
+    /// The job.
+    pub job: u64,
+    /// The pool's name.
+    pub pool: String,
+    /// When it started, ms from the start of the workload.
+    pub started_ms: i64,
+    /// When it ended, ms (`None`: still running at the end).
+    pub ended_ms: Option<i64>,
+    /// Accelerators it held.
+    pub chips: u32,
+    /// Why it started where it did, in words (what `spillway explain` shows).
+    pub reason: String,
+    /// The accelerator indices it held on its pool (empty unless
+    /// [`ServiceSimConfig::keep_accelerators`]).
+    #[serde(skip)]
+    pub accelerators: Vec<u32>,
+}
+
+/// What happened to one job.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JobRecord {
+    /// The job.
+    pub job: u64,
+    /// Its tenant.
+    pub tenant: String,
+    /// When it arrived, ms.
+    pub submitted_ms: i64,
+    /// When its first attempt started, ms.
+    pub first_start_ms: Option<i64>,
+    /// When it finished, ms (`None`: never placed, or still running at the end).
+    pub finished_ms: Option<i64>,
+    /// Times it was preempted.
+    pub preemptions: u32,
+    /// Why it never ran, when it did not.
+    pub waiting: Option<String>,
+}
+
+impl JobRecord {
+    /// Seconds from arrival to finish.
+    pub fn jct_s(&self) -> Option<f64> {
+        self.finished_ms
+            .map(|f| (f - self.submitted_ms) as f64 / 1000.0)
+    }
+
+    /// Seconds from arrival to first start.
+    pub fn queueing_s(&self) -> Option<f64> {
+        self.first_start_ms
+            .map(|s| (s - self.submitted_ms) as f64 / 1000.0)
+    }
+}
+
+/// The outcome of one replay.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceOutcome {
+    /// The policy's name.
+    pub policy: String,
+    /// Every attempt, in the order they started.
+    pub attempts: Vec<AttemptRecord>,
+    /// Every job, in id order.
+    pub jobs: Vec<JobRecord>,
+    /// Preemptions in all (spot reclaims included).
+    pub preemptions: u64,
+    /// Launches the world refused for lack of capacity (each one a failover).
+    pub refusals: u64,
+    /// Jobs the machine moved back to spot (stopped to restart at once elsewhere; they keep
+    /// all their work).
+    pub migrations: u64,
+    /// Rounds decided (under time-sharing: Gavel rounds planned).
+    pub rounds: u64,
+    /// Under time-sharing: placements that kept their accelerators from the round before.
+    pub lease_extensions: u64,
+    /// Under time-sharing: allocations the policy computed.
+    pub allocations: u64,
+    /// Accelerator-seconds busy per pool (pool order).
+    pub busy_s: Vec<f64>,
+    /// When the last job finished, ms.
+    pub makespan_ms: i64,
+}
+
+/// The figures of one replay that users compare.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceSummary {
+    /// The policy.
+    pub policy: String,
+    /// Jobs in the workload.
+    pub jobs: usize,
+    /// Jobs that finished.
+    pub finished: usize,
+    /// Average seconds from arrival to finish, over finished jobs.
+    pub avg_jct_s: f64,
+    /// 90th percentile of the same.
+    pub p90_jct_s: f64,
+    /// Average seconds from arrival to first start, over jobs that started.
+    pub avg_queueing_s: f64,
+    /// When the last job finished, seconds from the first arrival.
+    pub makespan_s: f64,
+    /// Preemptions.
+    pub preemptions: u64,
+    /// Busy share of each pool's accelerators over the makespan (pool order).
+    pub utilization: Vec<f64>,
+}
+
+impl ServiceSummary {
+    /// Condenses an outcome; `capacities` are the pools' accelerator counts.
+    pub fn new(outcome: &ServiceOutcome, capacities: &[u32]) -> ServiceSummary {
+        let mut jcts: Vec<f64> = outcome.jobs.iter().filter_map(JobRecord::jct_s).collect();
+        jcts.sort_by(f64::total_cmp);
+        let waits: Vec<f64> = outcome
+            .jobs
+            .iter()
+            .filter_map(JobRecord::queueing_s)
+            .collect();
+        let span_s = outcome.makespan_ms as f64 / 1000.0;
+        ServiceSummary {
+            policy: outcome.policy.clone(),
+            jobs: outcome.jobs.len(),
+            finished: jcts.len(),
+            avg_jct_s: mean(&jcts),
+            p90_jct_s: quantile(&jcts, 0.9),
+            avg_queueing_s: mean(&waits),
+            makespan_s: span_s,
+            preemptions: outcome.preemptions,
+            utilization: outcome
+                .busy_s
+                .iter()
+                .zip(capacities)
+                .map(|(b, &c)| {
+                    if c == 0 || span_s <= 0.0 {
+                        0.0
+                    } else {
+                        b / (f64::from(c) * span_s)
+                    }
+                })
+                .collect(),
+        }
+    }
+}
