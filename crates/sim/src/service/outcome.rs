@@ -19,7 +19,7 @@ pub struct AttemptRecord {
     /// Why it started where it did, in words (what `spillway explain` shows).
     pub reason: String,
     /// The accelerator indices it held on its pool (empty unless
-    /// [`ServiceSimConfig::keep_accelerators`]).
+    /// [`ServiceSimConfig::keep_accelerators`](super::ServiceSimConfig::keep_accelerators)).
     #[serde(skip)]
     pub accelerators: Vec<u32>,
 }
