@@ -7,6 +7,7 @@ mod fifo;
 mod las;
 mod lp;
 mod ordered;
+mod positional;
 #[cfg(test)]
 mod proptests;
 mod srpt;

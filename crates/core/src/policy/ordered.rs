@@ -141,7 +141,7 @@ pub(crate) fn place_in_order(
 
 /// Places each job of `order` in turn on the pool it loses least on, out of `avail`; returns
 /// the chips left free in all pools.
-fn place_greedily(
+pub(crate) fn place_greedily(
     input: &PolicyInput<'_>,
     order: &[usize],
     avail: &mut [i64],
@@ -208,7 +208,7 @@ pub(crate) fn place_by_pairs(
 
 /// Improves the placement `pool_of` by exchanges and turns it into an allocation, with standby
 /// shares for the jobs left over in `order`.
-fn finish(
+pub(crate) fn finish(
     input: &PolicyInput<'_>,
     order: &[usize],
     mut pool_of: Vec<Option<usize>>,
