@@ -233,6 +233,52 @@ pub struct UsageRow {
     pub attempts: u64,
 }
 
+/// A tenant's successful runs of one job name: how many there were, and the latest of them
+/// with the time their attempts ran. What work estimates from history are made of.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SucceededRuns {
+    /// Successful jobs of the name, all of them.
+    pub total: u64,
+    /// The latest of them (at most the limit asked for), newest first.
+    pub latest: Vec<SucceededRun>,
+}
+
+/// One successful job and its attempts that ran (refused and never-started launches left
+/// out), first first: preempted and restarted attempts count, each on its own pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SucceededRun {
+    /// The job.
+    pub job: JobId,
+    /// Its attempts: pool, start and end, ms since the epoch. An end is missing only in a
+    /// malformed record; an empty list too.
+    pub attempts: Vec<(String, i64, Option<i64>)>,
+}
+
+/// Groups the rows of `SUCCEEDED_RUNS_SQL` (job, pool, started, ended; a null pool for a job
+/// without an attempt that ran), in its order, into runs.
+pub(super) fn group_runs(
+    total: i64,
+    rows: impl IntoIterator<Item = (i64, Option<String>, Option<i64>, Option<i64>)>,
+) -> SucceededRuns {
+    let mut latest: Vec<SucceededRun> = Vec::new();
+    for (job, pool, started, ended) in rows {
+        if latest.last().is_none_or(|r| r.job.0 != job) {
+            latest.push(SucceededRun {
+                job: JobId(job),
+                attempts: Vec::new(),
+            });
+        }
+        if let (Some(pool), Some(started)) = (pool, started) {
+            let run = latest.last_mut().expect("pushed above");
+            run.attempts.push((pool, started, ended));
+        }
+    }
+    SucceededRuns {
+        total: u64::try_from(total).unwrap_or(0),
+        latest,
+    }
+}
+
 /// Who holds the leader lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseHolder {
@@ -270,6 +316,14 @@ pub trait Store: Send + Sync + 'static {
     /// One page of the history: the jobs a query selects, oldest first, each with its
     /// attempts (first first). What `spillway replay` replays.
     async fn history(&self, query: HistoryQuery) -> Result<Vec<(Job, Vec<Attempt>)>, StoreError>;
+    /// A tenant's successful jobs named `name`: how many, and the latest `limit` of them with
+    /// the attempts that ran (what a work estimate from history needs).
+    async fn succeeded_runs(
+        &self,
+        tenant: &str,
+        name: &str,
+        limit: u32,
+    ) -> Result<SucceededRuns, StoreError>;
     /// Ids of the jobs stored as queued, oldest first: how a leader finds the jobs that
     /// other replicas accepted.
     async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError>;
