@@ -101,7 +101,8 @@ pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool, c.chips,
 /// of a tenant's latest successful jobs of one name, newest job first, each job's attempts
 /// first first. A job with no attempt that ran still has one row, with a null pool: the
 /// reader skips it as malformed instead of counting a run of no time.
-pub(super) const SUCCEEDED_RUNS_SQL: &str = "SELECT j.id, a.pool, a.started_ms, a.ended_ms
+pub(super) const SUCCEEDED_RUNS_SQL: &str =
+    "SELECT j.id, a.pool, a.resumed, a.started_ms, a.ended_ms
      FROM (SELECT id FROM jobs WHERE tenant = ?1 AND name = ?2 AND state = 'succeeded'
            ORDER BY id DESC LIMIT ?3) j
      LEFT JOIN attempts a ON a.job_id = j.id AND a.outcome NOT IN ('notstarted', 'nocapacity')

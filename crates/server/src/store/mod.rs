@@ -244,33 +244,54 @@ pub struct SucceededRuns {
 }
 
 /// One successful job and its attempts that ran (refused and never-started launches left
-/// out), first first: preempted and restarted attempts count, each on its own pool.
+/// out), first first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SucceededRun {
     /// The job.
     pub job: JobId,
-    /// Its attempts: pool, start and end, ms since the epoch. An end is missing only in a
-    /// malformed record; an empty list too.
-    pub attempts: Vec<(String, i64, Option<i64>)>,
+    /// Its attempts; empty only in a malformed record.
+    pub attempts: Vec<RanAttempt>,
 }
 
-/// Groups the rows of `SUCCEEDED_RUNS_SQL` (job, pool, started, ended; a null pool for a job
-/// without an attempt that ran), in its order, into runs.
+/// An attempt that ran, as a work estimate needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RanAttempt {
+    /// Its pool.
+    pub pool: String,
+    /// Whether it resumed from the checkpoint of the attempts before it (else it started
+    /// from scratch).
+    pub resumed: bool,
+    /// Start, ms since the epoch.
+    pub started_ms: i64,
+    /// End, ms since the epoch; missing only in a malformed record.
+    pub ended_ms: Option<i64>,
+}
+
+/// A row of `SUCCEEDED_RUNS_SQL`: job, then the attempt's pool, resumed (0 or 1), start and
+/// end, all null for a job without an attempt that ran.
+pub(super) type SucceededRunRow = (i64, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+
+/// Groups the rows of `SUCCEEDED_RUNS_SQL`, in its order, into runs.
 pub(super) fn group_runs(
     total: i64,
-    rows: impl IntoIterator<Item = (i64, Option<String>, Option<i64>, Option<i64>)>,
+    rows: impl IntoIterator<Item = SucceededRunRow>,
 ) -> SucceededRuns {
     let mut latest: Vec<SucceededRun> = Vec::new();
-    for (job, pool, started, ended) in rows {
+    for (job, pool, resumed, started, ended) in rows {
         if latest.last().is_none_or(|r| r.job.0 != job) {
             latest.push(SucceededRun {
                 job: JobId(job),
                 attempts: Vec::new(),
             });
         }
-        if let (Some(pool), Some(started)) = (pool, started) {
+        if let (Some(pool), Some(started_ms)) = (pool, started) {
             let run = latest.last_mut().expect("pushed above");
-            run.attempts.push((pool, started, ended));
+            run.attempts.push(RanAttempt {
+                pool,
+                resumed: resumed.is_some_and(|r| r != 0),
+                started_ms,
+                ended_ms: ended,
+            });
         }
     }
     SucceededRuns {

@@ -458,7 +458,15 @@ impl Store for PostgresStore {
             .await?;
         let rows = rows
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(group_runs(total, rows))
     }

@@ -536,7 +536,7 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached(SUCCEEDED_RUNS_SQL)?;
             let rows = stmt
                 .query_map(params![tenant, name, i64::from(limit)], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(group_runs(total, rows))

@@ -130,6 +130,8 @@ async fn finished_job(
     for (i, &(pool, started, ended, outcome)) in attempts.iter().enumerate() {
         writes.push(Write::Attempt(Attempt {
             pool: pool.into(),
+            // Attempts on pool b resume from a checkpoint (a fact the runs read back).
+            resumed: pool == "b",
             started_ms: started,
             ended_ms: Some(ended),
             outcome,
@@ -184,7 +186,12 @@ async fn succeeded_runs_are_the_tenants_successful_jobs_of_the_name(b: Backend) 
         job,
         attempts: attempts
             .iter()
-            .map(|&(p, s, e)| (p.to_string(), s, Some(e)))
+            .map(|&(p, s, e)| RanAttempt {
+                pool: p.to_string(),
+                resumed: p == "b",
+                started_ms: s,
+                ended_ms: Some(e),
+            })
             .collect(),
     };
     assert_eq!(
