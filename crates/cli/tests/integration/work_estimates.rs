@@ -25,22 +25,11 @@ fn job(name: &str, work: Option<&str>, run: &str) -> String {
     format!("name: {name}\ntenant: acme\nresources:\n  accelerators: H100:1\n{work}run: '{run}'\n")
 }
 
-/// `spillway explain`'s lines.
-fn explain(server: &Server, id: &str) -> String {
-    let out = server.cli(None).args(["explain", id]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Polls `explain` until the job is queued: the scheduler has been told of it (the
 /// explanation comes through the same channel as the submit, after it).
 fn explain_queued(server: &Server, id: &str) -> String {
     for _ in 0..ATTEMPTS {
-        let text = explain(server, id);
+        let text = server.explain(id);
         if text.starts_with(&format!("job {id} is queued")) {
             return text;
         }
@@ -98,7 +87,7 @@ fn a_job_without_work_is_estimated_from_its_earlier_runs_and_ordered_by_it() {
     assert!(
         explain_queued(&server, &other).contains("\nwork: 30 s from the spec\n"),
         "{}",
-        explain(&server, &other)
+        server.explain(&other)
     );
     let unnamed = server.submit(
         None,
@@ -108,7 +97,7 @@ fn a_job_without_work_is_estimated_from_its_earlier_runs_and_ordered_by_it() {
         explain_queued(&server, &unnamed)
             .contains("\nwork: unknown (the job has no name to find earlier runs by)\n"),
         "{}",
-        explain(&server, &unnamed)
+        server.explain(&unnamed)
     );
 
     std::fs::write(&go, "").unwrap();
@@ -135,7 +124,7 @@ fn a_job_without_work_is_estimated_from_its_earlier_runs_and_ordered_by_it() {
         ),
     );
     server.wait_running(&again);
-    let text = explain(&server, &again);
+    let text = server.explain(&again);
     assert!(
         text.contains(" s estimated from 3 earlier runs of \"train\" (tenant acme)\n"),
         "{text}"
