@@ -12,7 +12,8 @@
 //!
 //! The reactor keeps a [`RunHistory`] per (tenant, name), read from the store the first time
 //! a job of that name needs an estimate and kept up to date as jobs of that name succeed,
-//! so that a scheduling round never reads the store for it. [`WorkSource`] is the one rule
+//! so that a scheduling round never reads the store for it. A job keeps the [`Snapshot`] it
+//! was given when it was queued (the scheduler keeps its work from then on). [`WorkSource`] is the one rule
 //! that decides where a job's work comes from; the machine's job and `spillway explain` both
 //! follow it.
 
@@ -81,9 +82,18 @@ impl RunHistory {
         self.total += 1;
     }
 
+    /// What a job queued now is given: the estimate and what it is made of.
+    pub(super) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            estimate: self.estimate(),
+            runs: self.latest.len(),
+            total: self.total,
+        }
+    }
+
     /// The median work of the latest runs, whole reference seconds (at least 1); `None`
     /// without any.
-    pub(super) fn estimate(&self) -> Option<u64> {
+    fn estimate(&self) -> Option<u64> {
         let mut works: Vec<f64> = self.latest.iter().copied().collect();
         if works.is_empty() {
             return None;
@@ -97,6 +107,18 @@ impl RunHistory {
         };
         Some((median.ceil() as u64).max(1))
     }
+}
+
+/// What a job was given from the history of its name when it was told to the scheduler (the
+/// history goes on; the job keeps this, so that `explain` says what the scheduler uses).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Snapshot {
+    /// The estimate, reference seconds; `None` without any run.
+    estimate: Option<u64>,
+    /// Runs it is the median of.
+    runs: usize,
+    /// Successful runs in all.
+    total: u64,
 }
 
 /// A successful run's work, or why it cannot be counted.
@@ -145,12 +167,12 @@ pub(super) enum WorkSource<'a> {
 }
 
 impl<'a> WorkSource<'a> {
-    /// Where the work of `spec`, a job of `tenant`, comes from, given the history of its
-    /// name (`None`: not read, as when the store could not be read).
+    /// Where the work of `spec`, a job of `tenant`, comes from, given what the history of its
+    /// name gave it (`None`: not read, as when the store could not be read).
     pub(super) fn of(
         spec: &'a JobSpec,
         tenant: &'a str,
-        history: Option<&RunHistory>,
+        history: Option<Snapshot>,
     ) -> WorkSource<'a> {
         let name = spec.name.as_str();
         if let Some(work) = spec.work {
@@ -171,10 +193,10 @@ impl<'a> WorkSource<'a> {
                 "the earlier runs of \"{name}\" could not be read"
             ));
         };
-        match history.estimate() {
+        match history.estimate {
             Some(secs) => WorkSource::History {
                 secs,
-                runs: history.latest.len(),
+                runs: history.runs,
                 total: history.total,
                 tenant,
                 name,
@@ -369,36 +391,40 @@ mod tests {
         }
         let named = spec("name: train-resnet\nrun: x\n");
         assert_eq!(
-            line(WorkSource::of(&named, "acme", Some(&h))),
+            line(WorkSource::of(&named, "acme", Some(h.snapshot()))),
             "work: 1.5 h estimated from 3 earlier runs of \"train-resnet\" (tenant acme)"
         );
         assert_eq!(
-            WorkSource::of(&named, "acme", Some(&h)).estimated_secs(),
+            WorkSource::of(&named, "acme", Some(h.snapshot())).estimated_secs(),
             Some(5400)
         );
         h.total = 30;
         assert_eq!(
-            line(WorkSource::of(&named, "acme", Some(&h))),
+            line(WorkSource::of(&named, "acme", Some(h.snapshot()))),
             "work: 1.5 h estimated from the latest 3 of 30 earlier runs of \"train-resnet\" (tenant acme)"
         );
         assert_eq!(
-            line(WorkSource::of(&named, "acme", Some(&RunHistory::default()))),
+            line(WorkSource::of(
+                &named,
+                "acme",
+                Some(RunHistory::default().snapshot())
+            )),
             "work: unknown (no earlier successful run of \"train-resnet\")"
         );
         let stated = spec("name: train-resnet\nwork: 2h\nrun: x\n");
-        let source = WorkSource::of(&stated, "acme", Some(&h));
+        let source = WorkSource::of(&stated, "acme", Some(h.snapshot()));
         assert_eq!(line(source.clone()), "work: 2.0 h from the spec");
         assert_eq!(source.estimated_secs(), None, "the machine reads the spec");
         let unnamed = spec("run: x\n");
         assert!(!WorkSource::wants_history(&unnamed));
         assert_eq!(
-            line(WorkSource::of(&unnamed, "acme", Some(&h))),
+            line(WorkSource::of(&unnamed, "acme", Some(h.snapshot()))),
             "work: unknown (the job has no name to find earlier runs by)"
         );
         let budget = spec("name: train-resnet\nbudget: 10\nrun: x\n");
         assert!(!WorkSource::wants_history(&budget));
         assert_eq!(
-            WorkSource::of(&budget, "acme", Some(&h)).estimated_secs(),
+            WorkSource::of(&budget, "acme", Some(h.snapshot())).estimated_secs(),
             None
         );
         assert_eq!(

@@ -14,7 +14,7 @@
 //! charged so far (from the store's charges, read at most once per tick), so that the core
 //! paces committed capacity to each contract's burn schedule.
 
-use super::estimates::{LATEST_RUNS, RunHistory, WorkSource, attempt_work, work_after};
+use super::estimates::{LATEST_RUNS, RunHistory, Snapshot, WorkSource, attempt_work, work_after};
 use super::leader::Role;
 use super::{Command, ServiceError};
 use crate::config::{Config, PreemptionClock};
@@ -53,6 +53,9 @@ pub(super) struct LiveJob {
     /// Work done by its attempts that ended after running (back to the last that started
     /// from scratch), reference seconds: what a success adds to the history of its name.
     pub(super) work_done_s: f64,
+    /// What the history of its name gave it when it was tracked (`None`: not read, or it
+    /// takes no work from history): the estimate the scheduler has of its work.
+    pub(super) history: Option<Snapshot>,
 }
 
 impl LiveJob {
@@ -66,6 +69,7 @@ impl LiveJob {
             stopping: None,
             wait: None,
             work_done_s: 0.0,
+            history: None,
         }
     }
 }
@@ -101,7 +105,7 @@ pub(super) struct Reactor {
     contract_spent_at: Option<Instant>,
     /// Per pool (same order as `config.pools`), its speed: what turns an attempt's run time
     /// into work.
-    pub(super) speeds: Vec<f64>,
+    speeds: Vec<f64>,
     /// The successful runs of each (tenant, job name) that a job has needed an estimate for
     /// (see `estimates.rs`): read from the store once, when the first such job is tracked,
     /// then kept up to date as jobs of the name succeed. Rounds read only this.
@@ -155,8 +159,8 @@ impl Reactor {
     }
 
     /// Starts tracking a job that waits for an attempt, and tells the machine.
-    pub(super) async fn track_queued(&mut self, live: LiveJob) {
-        self.load_history(&live).await;
+    pub(super) async fn track_queued(&mut self, mut live: LiveJob) {
+        self.estimate_work(&mut live).await;
         // A job that runs after another reaches the machine once released (deps.rs).
         if !super::deps::held(&live) {
             let job = self.machine_job(&live);
@@ -180,38 +184,38 @@ impl Reactor {
 
     /// Where a tracked job's work comes from.
     pub(super) fn work_source<'a>(&self, live: &'a LiveJob) -> WorkSource<'a> {
-        let key = (live.job.tenant.clone(), live.spec.name.clone());
-        WorkSource::of(&live.spec, &live.job.tenant, self.histories.get(&key))
+        WorkSource::of(&live.spec, &live.job.tenant, live.history)
     }
 
-    /// Reads the history of a job's name from the store, unless it is read already or the job
-    /// takes no work from it. A failed read leaves the job without an estimate (and the next
-    /// job of the name tries again): the service goes on.
-    pub(super) async fn load_history(&mut self, live: &LiveJob) {
+    /// Gives a job about to be tracked what the history of its name says of its work, reading
+    /// that history from the store unless it is read already (or the job takes no work from
+    /// it). A failed read leaves the job without an estimate (and the next job of the name
+    /// tries again): the service goes on.
+    pub(super) async fn estimate_work(&mut self, live: &mut LiveJob) {
         if !WorkSource::wants_history(&live.spec) {
             return;
         }
         let key = (live.job.tenant.clone(), live.spec.name.clone());
-        if self.histories.contains_key(&key) {
-            return;
-        }
-        let (tenant, name) = (&key.0, &key.1);
-        match self.store.succeeded_runs(tenant, name, LATEST_RUNS).await {
-            Ok(runs) => {
-                let speed = |pool: &str| self.pool_index(pool).map(|i| self.speeds[i]);
-                let history = RunHistory::from_store(runs, speed, tenant, name);
-                self.histories.insert(key, history);
+        if !self.histories.contains_key(&key) {
+            let (tenant, name) = (&key.0, &key.1);
+            match self.store.succeeded_runs(tenant, name, LATEST_RUNS).await {
+                Ok(runs) => {
+                    let speed = |pool: &str| self.pool_index(pool).map(|i| self.speeds[i]);
+                    let history = RunHistory::from_store(runs, speed, tenant, name);
+                    self.histories.insert(key.clone(), history);
+                }
+                Err(e) => {
+                    tracing::warn!(%tenant, %name, error = %e, "failed to read the earlier runs of a job name: its jobs have no work estimate");
+                }
             }
-            Err(e) => {
-                tracing::warn!(%tenant, %name, error = %e, "failed to read the earlier runs of a job name: its jobs have no work estimate");
-            }
         }
+        live.history = self.histories.get(&key).map(RunHistory::snapshot);
     }
 
     /// A job's work after attempt `a` ended, given the work `done` before it (reference
     /// seconds; see `estimates.rs`). An attempt that never ran (a refused or never-started
     /// launch), or on a pool no longer configured, changes nothing.
-    pub(super) fn work_after(&self, done: f64, a: &Attempt) -> f64 {
+    pub(super) fn work_after_attempt(&self, done: f64, a: &Attempt) -> f64 {
         let ran = !matches!(
             a.outcome,
             AttemptOutcome::NotStarted | AttemptOutcome::NoCapacity
@@ -619,7 +623,7 @@ impl Reactor {
         a.outcome = outcome;
         a.ended_ms = Some(now_ms());
         a.exit_code = exit_code;
-        let work_done_s = self.work_after(live_work_done, &a);
+        let work_done_s = self.work_after_attempt(live_work_done, &a);
         let live = self.jobs.get_mut(&id).expect("present");
         live.work_done_s = work_done_s;
         let job = &mut live.job;
