@@ -71,6 +71,7 @@ fn example_config_loads() {
         0,
         None,
         &spec,
+        None,
     );
     spillway_core::machine::can_ever_place(&pools, &job).unwrap();
     assert_eq!(c.tenants[0].max_accelerators["H100"], 6);
@@ -455,7 +456,10 @@ fn first_start(config: &Config, spec: &spillway_model::spec::JobSpec) -> Option<
     };
     let mut machine = Machine::new(machine_pools(config), machine_config(config));
     let id = spillway_server::job::JobId(1);
-    machine.handle(1, Event::Submitted(machine_job(id, "t", 0, None, spec)));
+    machine.handle(
+        1,
+        Event::Submitted(machine_job(id, "t", 0, None, spec, None)),
+    );
     machine.decide(10).actions.iter().find_map(|a| match a {
         Action::Start {
             job,

@@ -25,6 +25,9 @@ pub(crate) fn run(args: ExplainArgs) -> anyhow::Result<()> {
     }
     println!("job {} is {}", e.id, printable(&e.reason));
     println!("policy: {}", e.policy);
+    if let Some(work) = &e.work {
+        println!("work: {}", printable(work));
+    }
     if !e.events.is_empty() {
         println!("\nhistory:");
         for ev in &e.events {

@@ -398,16 +398,6 @@ provider = "aws"
 region = "us-east-1"
 "#;
 
-fn explain(server: &Server, id: &str) -> String {
-    let out = server.cli(None).args(["explain", id]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn commitment_aware_places_work_on_a_contract_behind_schedule_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
@@ -418,7 +408,7 @@ fn commitment_aware_places_work_on_a_contract_behind_schedule_and_says_why() {
     server.wait_running(&first);
     let d = server.show(None, &first);
     assert_eq!(d["attempts"][0]["pool"], "committed", "{d}");
-    let why = explain(&server, &first);
+    let why = server.explain(&first);
     assert!(
         why.contains(
             "placed on pool committed with H100:1 (committed capacity under contract gcp-commit, nearly free while its spending stays within the burn schedule: the lowest marginal cost per unit of work among its options) by policy commitment_aware"
@@ -432,9 +422,9 @@ fn commitment_aware_places_work_on_a_contract_behind_schedule_and_says_why() {
     let d = server.show(None, &second);
     assert_eq!(d["attempts"][0]["pool"], "owned", "{d}");
     assert!(
-        explain(&server, &second).contains("(owned capacity, nearly free to use: the lowest marginal cost per unit of work among its options with room)"),
+        server.explain(&second).contains("(owned capacity, nearly free to use: the lowest marginal cost per unit of work among its options with room)"),
         "{}",
-        explain(&server, &second)
+        server.explain(&second)
     );
 
     // Both are full: a 10-hour job waits an hour for them before it rents on demand, and
@@ -442,7 +432,7 @@ fn commitment_aware_places_work_on_a_contract_behind_schedule_and_says_why() {
     let third = server.submit(None, &spec("10h"));
     let mut why = String::new();
     for _ in 0..crate::service::ATTEMPTS {
-        why = explain(&server, &third);
+        why = server.explain(&third);
         if why.contains("before bursting") {
             break;
         }

@@ -22,6 +22,7 @@ mod service;
 mod simulate;
 mod simulate_html;
 mod time_sharing;
+mod work_estimates;
 
 use assert_cmd::Command;
 

@@ -83,6 +83,17 @@ impl Server {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// `spillway explain` of a job, as printed.
+    pub(crate) fn explain(&self, id: &str) -> String {
+        let out = self.cli(None).args(["explain", id]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Polls until the job is in a final state; returns that state.
     pub(crate) fn wait_final(&self, token: Option<&str>, id: &str) -> String {
         for _ in 0..ATTEMPTS {

@@ -30,8 +30,9 @@ pub use names::{ACCELERATOR_ALIASES, AcceleratorNames, skypilot_only};
 pub use parse::{expand_workdir, parse_spec, parse_spec_value, parse_specs, task_documents};
 pub use submit::{SubmitValues, fill_at_submit};
 pub use types::{
-    AcceleratorArgs, AcceleratorChoice, AlternativeFields, Checkpoint, ChoiceOrder, Deadline,
-    Dialect, GitWorkdir, JobSpec, ParsedSpec, Resources, SecretValues, WorkEstimate,
+    AcceleratorArgs, AcceleratorChoice, AlternativeFields, Checkpoint, ChoiceOrder,
+    DEFAULT_JOB_NAME, Deadline, Dialect, GitWorkdir, JobSpec, ParsedSpec, Resources, SecretValues,
+    WorkEstimate,
 };
 
 #[cfg(test)]

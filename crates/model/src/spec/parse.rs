@@ -338,7 +338,7 @@ fn walk_document(w: &mut Walk<'_>, doc: &Map<String, Value>) -> JobSpec {
             }
             n
         }
-        None => "job".to_string(),
+        None => super::types::DEFAULT_JOB_NAME.to_string(),
     };
     let run = match doc.get("run") {
         None | Some(Value::Null) => {

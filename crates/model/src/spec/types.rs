@@ -29,10 +29,14 @@ pub struct GitWorkdir {
     pub git_ref: Option<String>,
 }
 
+/// The name of a job whose spec gives none.
+pub const DEFAULT_JOB_NAME: &str = "job";
+
 /// A validated job spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
-    /// Human name (letters, digits, `.`, `_`, `-`).
+    /// Human name (letters, digits, `.`, `_`, `-`); [`DEFAULT_JOB_NAME`] when the spec gives
+    /// none.
     pub name: String,
     /// The tenant the job is for; the service checks it against the caller's token.
     pub tenant: Option<String>,

@@ -421,12 +421,12 @@ pub async fn explain(
     let job = visible_job(&service, &caller, parse_id(&id)?).await?;
     let live = service.explain(job.id).await?;
     // The job may have finished between the two reads: re-read it for a consistent answer.
-    let (job, reason) = match live {
-        Some(r) => (job, r),
+    let (job, reason, work) = match live {
+        Some(r) => (job, r.reason, Some(r.work)),
         None => {
             let j = service.store.job(job.id).await?.unwrap_or(job);
             let r = format!("{}: {}", j.state, j.message);
-            (j, r)
+            (j, r, None)
         }
     };
     let events = service.store.events(job.id).await?;
@@ -437,6 +437,8 @@ pub async fn explain(
         state: job.state,
         reason: redact.text(&reason),
         policy: service.config.policy.name().to_string(),
+        // It names the job's own tenant and name, no job ids: nothing to redact.
+        work,
         events: redact.events(events),
     }))
 }

@@ -214,6 +214,11 @@ pub struct Explanation {
     pub reason: String,
     /// The decision core's policy that gave the reason (`[scheduler] policy`).
     pub policy: String,
+    /// Where the scheduler's estimate of its work comes from, for a job not finished:
+    /// `2.0 h from the spec`, `1.5 h estimated from 7 earlier runs of "train" (tenant
+    /// acme)`, `unknown (no earlier successful run of "train")`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<String>,
     /// What happened to it, oldest first.
     pub events: Vec<JobEvent>,
 }

@@ -90,15 +90,22 @@ pub fn machine_config(config: &Config) -> MachineConfig {
 }
 
 /// What the machine knows of a job: its spec's scheduling fields, its tenant, when it was
-/// submitted and its absolute deadline.
+/// submitted and its absolute deadline. `estimate` is its work estimated from earlier runs
+/// (reference seconds, the unit of the spec's `work`), used when the spec states no `work`;
+/// the service decides when to give one (`service/estimates.rs`).
 pub fn machine_job(
     id: JobId,
     tenant: &str,
     submitted_ms: i64,
     deadline_ms: Option<i64>,
     spec: &JobSpec,
+    estimate: Option<u64>,
 ) -> MachineJob {
-    MachineJob::from_spec(core_id(id), tenant, submitted_ms, deadline_ms, spec)
+    let mut job = MachineJob::from_spec(core_id(id), tenant, submitted_ms, deadline_ms, spec);
+    if spec.work.is_none() {
+        job.work_secs = estimate;
+    }
+    job
 }
 
 /// The core's view of pool `i` of `config`, with `free` accelerator indices and `throughput`
@@ -263,7 +270,7 @@ price = { plan = "on_demand", usd_per_chip_hour = 4.2 }
         let chips = spec("run: x\nresources:\n  accelerators: tpu-v5p:16\n");
         let mut machine = Machine::new(pools.clone(), machine_config(&c));
         for (id, s) in [(1, &slice), (2, &chips), (3, &slice)] {
-            let job = machine_job(JobId(id), "t", id, None, s);
+            let job = machine_job(JobId(id), "t", id, None, s, None);
             spillway_core::machine::can_ever_place(&pools, &job).unwrap();
             machine.handle(id, Event::Submitted(job));
         }
@@ -296,7 +303,7 @@ price = { plan = "on_demand", usd_per_chip_hour = 4.2 }
         );
         let e = spillway_core::machine::can_ever_place(
             &pools,
-            &machine_job(JobId(4), "t", 0, None, &other),
+            &machine_job(JobId(4), "t", 0, None, &other, None),
         )
         .unwrap_err()
         .to_string();

@@ -158,7 +158,7 @@ impl Reactor {
             match self.store.job(id).await {
                 Ok(Some(job)) if job.state == crate::job::JobState::Queued => {
                     self.from_store.insert(id);
-                    self.track_queued(LiveJob::queued(job));
+                    self.track_queued(LiveJob::queued(job)).await;
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(job = %id, error = %e, "failed to load a queued job"),

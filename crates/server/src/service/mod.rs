@@ -7,6 +7,7 @@
 
 mod contracts;
 mod deps;
+mod estimates;
 mod failover;
 pub mod leader;
 mod reactor;
@@ -78,7 +79,7 @@ pub enum ServiceError {
 pub(crate) enum Command {
     Submitted(Job),
     Cancel(JobId, oneshot::Sender<Result<Job, ServiceError>>),
-    Explain(JobId, oneshot::Sender<Option<String>>),
+    Explain(JobId, oneshot::Sender<Option<LiveExplanation>>),
     WaitReasons(Vec<JobId>, oneshot::Sender<BTreeMap<JobId, String>>),
     Pools(oneshot::Sender<Vec<PoolStatus>>),
 }
@@ -88,6 +89,16 @@ impl Command {
     fn changes_state(&self) -> bool {
         matches!(self, Command::Submitted(_) | Command::Cancel(..))
     }
+}
+
+/// What the scheduler says of a job it tracks (queued or running).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveExplanation {
+    /// Why it waits, or why it runs where it runs.
+    pub reason: String,
+    /// Where its work estimate comes from: `2.0 h from the spec`, `1.5 h estimated from 7
+    /// earlier runs of "train" (tenant acme)`, `unknown (...)`.
+    pub work: String,
 }
 
 /// A pool and what runs on it now.
@@ -340,8 +351,9 @@ impl Service {
         rx.await.map_err(|_| ServiceError::Stopped)?
     }
 
-    /// Why a live job waits or runs where it runs; `None` for a finished or unknown job.
-    pub async fn explain(&self, id: JobId) -> Result<Option<String>, ServiceError> {
+    /// Why a live job waits or runs where it runs, and where its work estimate comes from;
+    /// `None` for a finished or unknown job.
+    pub async fn explain(&self, id: JobId) -> Result<Option<LiveExplanation>, ServiceError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Explain(id, tx))?;
         rx.await.map_err(|_| ServiceError::Stopped)
@@ -379,7 +391,7 @@ impl Service {
 pub fn check_submit(config: &Config, spec: &mut JobSpec) -> Result<(), ServiceError> {
     submit_checks::resolve_infra(config, spec)?;
     // Whether it can ever run does not depend on its tenant, time or deadline.
-    let job = machine_job(JobId(0), "", 0, None, spec);
+    let job = machine_job(JobId(0), "", 0, None, spec, None);
     can_ever_place(&machine_pools(config), &job)
         .map_err(|r| ServiceError::Unplaceable(format!("resources: {r}")))
 }

@@ -14,6 +14,7 @@
 //! charged so far (from the store's charges, read at most once per tick), so that the core
 //! paces committed capacity to each contract's burn schedule.
 
+use super::estimates::{LATEST_RUNS, RunHistory, Snapshot, WorkSource, attempt_work, work_after};
 use super::leader::Role;
 use super::{Command, ServiceError};
 use crate::config::{Config, PreemptionClock};
@@ -23,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::schedule::{self, Action, Event, Machine, WaitReason, core_id, job_id};
 use crate::store::{ContractCharge, Store, Write};
 use spillway_model::spec::JobSpec;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -49,6 +50,12 @@ pub(super) struct LiveJob {
     pub(super) stopping: Option<Stop>,
     /// Why it waited in the last round.
     pub(super) wait: Option<WaitReason>,
+    /// Work done by its attempts that ended after running (back to the last that started
+    /// from scratch), reference seconds: what a success adds to the history of its name.
+    pub(super) work_done_s: f64,
+    /// What the history of its name gave it when it was tracked (`None`: not read, or it
+    /// takes no work from history): the estimate the scheduler has of its work.
+    pub(super) history: Option<Snapshot>,
 }
 
 impl LiveJob {
@@ -61,6 +68,8 @@ impl LiveJob {
             handle: None,
             stopping: None,
             wait: None,
+            work_done_s: 0.0,
+            history: None,
         }
     }
 }
@@ -94,6 +103,13 @@ pub(super) struct Reactor {
     /// When the contracts' charges were last read from the store for the machine (`None`:
     /// never).
     contract_spent_at: Option<Instant>,
+    /// Per pool (same order as `config.pools`), its speed: what turns an attempt's run time
+    /// into work.
+    speeds: Vec<f64>,
+    /// The successful runs of each (tenant, job name) that a job has needed an estimate for
+    /// (see `estimates.rs`): read from the store once, when the first such job is tracked,
+    /// then kept up to date as jobs of the name succeed. Rounds read only this.
+    histories: HashMap<(String, String), RunHistory>,
 }
 
 pub(super) fn event(kind: &str, message: impl Into<String>) -> JobEvent {
@@ -128,6 +144,8 @@ impl Reactor {
             .collect();
         Reactor {
             contract_spent_at: None,
+            speeds: schedule::pool_throughputs(&config),
+            histories: HashMap::new(),
             started,
             machine,
             reclaims,
@@ -141,7 +159,8 @@ impl Reactor {
     }
 
     /// Starts tracking a job that waits for an attempt, and tells the machine.
-    pub(super) fn track_queued(&mut self, live: LiveJob) {
+    pub(super) async fn track_queued(&mut self, mut live: LiveJob) {
+        self.estimate_work(&mut live).await;
         // A job that runs after another reaches the machine once released (deps.rs).
         if !super::deps::held(&live) {
             let job = self.machine_job(&live);
@@ -150,7 +169,8 @@ impl Reactor {
         self.jobs.insert(live.job.id, live);
     }
 
-    /// What the machine knows of a tracked job.
+    /// What the machine knows of a tracked job: its work from the spec, or estimated from
+    /// the history of its name.
     pub(super) fn machine_job(&self, live: &LiveJob) -> spillway_core::machine::MachineJob {
         schedule::machine_job(
             live.job.id,
@@ -158,7 +178,55 @@ impl Reactor {
             live.job.submitted_ms,
             live.job.deadline_ms,
             &live.spec,
+            self.work_source(live).estimated_secs(),
         )
+    }
+
+    /// Where a tracked job's work comes from.
+    pub(super) fn work_source<'a>(&self, live: &'a LiveJob) -> WorkSource<'a> {
+        WorkSource::of(&live.spec, &live.job.tenant, live.history)
+    }
+
+    /// Gives a job about to be tracked what the history of its name says of its work, reading
+    /// that history from the store unless it is read already (or the job takes no work from
+    /// it). A failed read leaves the job without an estimate (and the next job of the name
+    /// tries again): the service goes on.
+    pub(super) async fn estimate_work(&mut self, live: &mut LiveJob) {
+        if !WorkSource::wants_history(&live.spec) {
+            return;
+        }
+        let key = (live.job.tenant.clone(), live.spec.name.clone());
+        if !self.histories.contains_key(&key) {
+            let (tenant, name) = (&key.0, &key.1);
+            match self.store.succeeded_runs(tenant, name, LATEST_RUNS).await {
+                Ok(runs) => {
+                    let speed = |pool: &str| self.pool_index(pool).map(|i| self.speeds[i]);
+                    let history = RunHistory::from_store(runs, speed, tenant, name);
+                    self.histories.insert(key.clone(), history);
+                }
+                Err(e) => {
+                    tracing::warn!(%tenant, %name, error = %e, "failed to read the earlier runs of a job name: its jobs have no work estimate");
+                }
+            }
+        }
+        live.history = self.histories.get(&key).map(RunHistory::snapshot);
+    }
+
+    /// A job's work after attempt `a` ended, given the work `done` before it (reference
+    /// seconds; see `estimates.rs`). An attempt that never ran (a refused or never-started
+    /// launch), or on a pool no longer configured, changes nothing.
+    pub(super) fn work_after_attempt(&self, done: f64, a: &Attempt) -> f64 {
+        let ran = !matches!(
+            a.outcome,
+            AttemptOutcome::NotStarted | AttemptOutcome::NoCapacity
+        );
+        match (ran, a.ended_ms, self.pool_index(&a.pool)) {
+            (true, Some(ended), Some(pool)) => {
+                let work = attempt_work(a.started_ms, ended, self.speeds[pool]);
+                work_after(done, a.resumed, work)
+            }
+            _ => done,
+        }
     }
 
     pub(super) fn pool_index(&self, name: &str) -> Option<usize> {
@@ -240,7 +308,7 @@ impl Reactor {
         match cmd {
             Command::Submitted(job) => {
                 if !self.known_from_store(job.id) {
-                    self.track_queued(LiveJob::queued(job));
+                    self.track_queued(LiveJob::queued(job)).await;
                 }
             }
             Command::Cancel(id, reply) => {
@@ -549,11 +617,15 @@ impl Reactor {
             return Vec::new();
         };
         let stopping = live.stopping.take();
+        let live_work_done = live.work_done_s;
         let pool_name = a.pool.clone();
         live.handle = None;
         a.outcome = outcome;
         a.ended_ms = Some(now_ms());
         a.exit_code = exit_code;
+        let work_done_s = self.work_after_attempt(live_work_done, &a);
+        let live = self.jobs.get_mut(&id).expect("present");
+        live.work_done_s = work_done_s;
         let job = &mut live.job;
         job.exit_code = exit_code.or(job.exit_code);
         let code = exit_code.map_or("no exit code".to_string(), |c| format!("exit code {c}"));
@@ -628,6 +700,13 @@ impl Reactor {
         tracing::info!(job = %id, attempt = a.number, outcome = outcome.as_str(), state = %state, "attempt ended");
         if state.is_final() {
             job.finished_ms = Some(now_ms());
+        }
+        if state == JobState::Succeeded {
+            // A history not read yet will be read with this run in it.
+            let key = (job.tenant.clone(), live.spec.name.clone());
+            if let Some(history) = self.histories.get_mut(&key) {
+                history.record(live.work_done_s);
+            }
         }
         self.machine.handle(
             now_ms(),

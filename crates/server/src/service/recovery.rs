@@ -20,18 +20,23 @@ impl Reactor {
         for (job, attempts) in unfinished {
             let id = job.id;
             let spec = Arc::new(job.spec.clone());
+            let work_done_s = attempts
+                .iter()
+                .fold(0.0, |w, a| self.work_after_attempt(w, a));
             let live_attempt = attempts.into_iter().rev().find(|a| a.outcome.is_live());
             let was_running = job.state == JobState::Running;
-            let live = LiveJob {
+            let mut live = LiveJob {
                 job,
                 spec,
                 attempt: None,
                 handle: None,
                 stopping: None,
                 wait: None,
+                work_done_s,
+                history: None,
             };
             let Some(mut attempt) = live_attempt else {
-                self.track_queued(live);
+                self.track_queued(live).await;
                 if was_running {
                     // Running without a live attempt cannot happen through this code; requeue.
                     let live = self.jobs.get_mut(&id).expect("inserted");
@@ -44,6 +49,7 @@ impl Reactor {
             let result = executor.recover(&attempt).await;
             // The attempt holds its accelerators until it is settled below (an exit recorded
             // while the server was down frees them at once).
+            self.estimate_work(&mut live).await;
             let job = self.machine_job(&live);
             match self.pool_index(&attempt.pool) {
                 Some(pool) => self.machine.handle(

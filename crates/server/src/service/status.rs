@@ -1,16 +1,16 @@
 //! What the reactor tells about its live state: explanations, pool status and metrics gauges.
 
-use super::PoolStatus;
 use super::reactor::{Reactor, Stop};
+use super::{LiveExplanation, PoolStatus};
 use crate::job::JobId;
 use crate::metrics::PoolGauges;
 use crate::schedule::WaitReason;
 use std::collections::BTreeMap;
 
 impl Reactor {
-    pub(super) fn explain(&self, id: JobId) -> Option<String> {
+    pub(super) fn explain(&self, id: JobId) -> Option<LiveExplanation> {
         let live = self.jobs.get(&id)?;
-        Some(match (&live.attempt, live.stopping) {
+        let reason = match (&live.attempt, live.stopping) {
             (Some(_), Some(Stop::Cancel)) => {
                 "being cancelled: its processes were asked to stop".to_string()
             }
@@ -32,6 +32,10 @@ impl Reactor {
                 Some(w) => format!("queued: {w}"),
                 None => "queued: not yet considered by a scheduling round".to_string(),
             },
+        };
+        Some(LiveExplanation {
+            reason,
+            work: self.work_source(live).to_string(),
         })
     }
 

@@ -83,6 +83,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (job_id, number)
     );
     CREATE INDEX contract_charges_by_contract ON contract_charges(contract);",
+    // 5: the successful runs of a job name, newest first, for work estimates from history
+    // (`SUCCEEDED_RUNS_SQL`), without scanning all of a tenant's jobs.
+    "CREATE INDEX jobs_by_name ON jobs(tenant, name, state, id);",
 ];
 
 /// Every attempt charged to a contract (`?1` / `$1`: now, ms), in SQL both databases run:
@@ -93,6 +96,27 @@ pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool, c.chips,
      FROM contract_charges c JOIN attempts a ON a.job_id = c.job_id AND a.number = c.number
      WHERE a.outcome NOT IN ('notstarted', 'nocapacity')
      ORDER BY c.contract, a.started_ms, c.job_id, c.number";
+
+/// The attempts that ran (`?1` / `$1`: tenant, `?2`: job name, `?3`: at most this many jobs)
+/// of a tenant's latest successful jobs of one name, newest job first, each job's attempts
+/// first first. A job with no attempt that ran still has one row, with a null pool: the
+/// reader skips it as malformed instead of counting a run of no time.
+pub(super) const SUCCEEDED_RUNS_SQL: &str =
+    "SELECT j.id, a.pool, a.resumed, a.started_ms, a.ended_ms
+     FROM (SELECT id FROM jobs WHERE tenant = ?1 AND name = ?2 AND state = 'succeeded'
+           ORDER BY id DESC LIMIT ?3) j
+     LEFT JOIN attempts a ON a.job_id = j.id AND a.outcome NOT IN ('notstarted', 'nocapacity')
+     ORDER BY j.id DESC, a.number";
+
+/// How many successful jobs of one name a tenant has (`?1`: tenant, `?2`: job name).
+pub(super) const SUCCEEDED_COUNT_SQL: &str =
+    "SELECT COUNT(*) FROM jobs WHERE tenant = ?1 AND name = ?2 AND state = 'succeeded'";
+
+/// A query of this module in Postgres's spelling of parameters: `$1` for `?1`. (The queries
+/// hold no other `?`.)
+pub(super) fn postgres_params(sql: &str) -> String {
+    sql.replace('?', "$")
+}
 
 /// The latest schema version this build knows.
 pub(super) fn latest() -> i64 {

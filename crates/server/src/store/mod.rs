@@ -233,6 +233,73 @@ pub struct UsageRow {
     pub attempts: u64,
 }
 
+/// A tenant's successful runs of one job name: how many there were, and the latest of them
+/// with the time their attempts ran. What work estimates from history are made of.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SucceededRuns {
+    /// Successful jobs of the name, all of them.
+    pub total: u64,
+    /// The latest of them (at most the limit asked for), newest first.
+    pub latest: Vec<SucceededRun>,
+}
+
+/// One successful job and its attempts that ran (refused and never-started launches left
+/// out), first first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SucceededRun {
+    /// The job.
+    pub job: JobId,
+    /// Its attempts; empty only in a malformed record.
+    pub attempts: Vec<RanAttempt>,
+}
+
+/// An attempt that ran, as a work estimate needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RanAttempt {
+    /// Its pool.
+    pub pool: String,
+    /// Whether it resumed from the checkpoint of the attempts before it (else it started
+    /// from scratch).
+    pub resumed: bool,
+    /// Start, ms since the epoch.
+    pub started_ms: i64,
+    /// End, ms since the epoch; missing only in a malformed record.
+    pub ended_ms: Option<i64>,
+}
+
+/// A row of `SUCCEEDED_RUNS_SQL`: job, then the attempt's pool, resumed (0 or 1), start and
+/// end, all null for a job without an attempt that ran.
+pub(super) type SucceededRunRow = (i64, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+
+/// Groups the rows of `SUCCEEDED_RUNS_SQL`, in its order, into runs.
+pub(super) fn group_runs(
+    total: i64,
+    rows: impl IntoIterator<Item = SucceededRunRow>,
+) -> SucceededRuns {
+    let mut latest: Vec<SucceededRun> = Vec::new();
+    for (job, pool, resumed, started, ended) in rows {
+        if latest.last().is_none_or(|r| r.job.0 != job) {
+            latest.push(SucceededRun {
+                job: JobId(job),
+                attempts: Vec::new(),
+            });
+        }
+        if let (Some(pool), Some(started_ms)) = (pool, started) {
+            let run = latest.last_mut().expect("pushed above");
+            run.attempts.push(RanAttempt {
+                pool,
+                resumed: resumed.is_some_and(|r| r != 0),
+                started_ms,
+                ended_ms: ended,
+            });
+        }
+    }
+    SucceededRuns {
+        total: u64::try_from(total).unwrap_or(0),
+        latest,
+    }
+}
+
 /// Who holds the leader lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseHolder {
@@ -270,6 +337,14 @@ pub trait Store: Send + Sync + 'static {
     /// One page of the history: the jobs a query selects, oldest first, each with its
     /// attempts (first first). What `spillway replay` replays.
     async fn history(&self, query: HistoryQuery) -> Result<Vec<(Job, Vec<Attempt>)>, StoreError>;
+    /// A tenant's successful jobs named `name`: how many, and the latest `limit` of them with
+    /// the attempts that ran (what a work estimate from history needs).
+    async fn succeeded_runs(
+        &self,
+        tenant: &str,
+        name: &str,
+        limit: u32,
+    ) -> Result<SucceededRuns, StoreError>;
     /// Ids of the jobs stored as queued, oldest first: how a leader finds the jobs that
     /// other replicas accepted.
     async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError>;

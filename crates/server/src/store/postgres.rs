@@ -18,10 +18,13 @@ mod rows;
 pub(crate) mod testing;
 mod writer;
 
-use super::migrations::{CONTRACT_USAGE_SQL, MIGRATIONS, latest, postgres_sql};
+use super::migrations::{
+    CONTRACT_USAGE_SQL, MIGRATIONS, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL, latest,
+    postgres_params, postgres_sql,
+};
 use super::{
     ContractUsageRow, HistoryQuery, JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted,
-    UsageRow, Write, check_version,
+    SucceededRuns, UsageRow, Write, check_version, group_runs,
 };
 use crate::job::{Attempt, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
@@ -420,7 +423,7 @@ impl Store for PostgresStore {
     }
 
     async fn contract_usage(&self, now_ms: i64) -> Result<Vec<ContractUsageRow>, StoreError> {
-        let sql = CONTRACT_USAGE_SQL.replace("?1", "$1");
+        let sql = postgres_params(CONTRACT_USAGE_SQL);
         let rows = self.reader().await?.query(&sql, &[&now_ms]).await?;
         rows.iter()
             .map(|r| {
@@ -434,6 +437,38 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn succeeded_runs(
+        &self,
+        tenant: &str,
+        name: &str,
+        limit: u32,
+    ) -> Result<SucceededRuns, StoreError> {
+        let c = self.reader().await?;
+        let total: i64 = c
+            .query_one(&postgres_params(SUCCEEDED_COUNT_SQL), &[&tenant, &name])
+            .await?
+            .try_get(0)?;
+        let rows = c
+            .query(
+                &postgres_params(SUCCEEDED_RUNS_SQL),
+                &[&tenant, &name, &i64::from(limit)],
+            )
+            .await?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(group_runs(total, rows))
     }
 
     async fn queued_ids(&self) -> Result<Vec<JobId>, StoreError> {

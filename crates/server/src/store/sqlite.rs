@@ -5,10 +5,10 @@
 //! answered, yet a burst of submits costs one fsync, not one each. Reads use their own
 //! connection, which WAL lets run beside the writer.
 
-use super::migrations::{CONTRACT_USAGE_SQL, migrate};
+use super::migrations::{CONTRACT_USAGE_SQL, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL, migrate};
 use super::{
-    ContractUsageRow, HistoryQuery, JobFilter, NewJob, Store, StoreError, Submitted, UsageRow,
-    Write, check_version,
+    ContractUsageRow, HistoryQuery, JobFilter, NewJob, Store, StoreError, Submitted, SucceededRuns,
+    UsageRow, Write, check_version, group_runs,
 };
 use crate::job::{Attempt, AttemptOutcome, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
@@ -518,6 +518,28 @@ impl Store for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn succeeded_runs(
+        &self,
+        tenant: &str,
+        name: &str,
+        limit: u32,
+    ) -> Result<SucceededRuns, StoreError> {
+        let (tenant, name) = (tenant.to_string(), name.to_string());
+        self.read(move |c| {
+            let total: i64 = c
+                .prepare_cached(SUCCEEDED_COUNT_SQL)?
+                .query_row(params![tenant, name], |r| r.get(0))?;
+            let mut stmt = c.prepare_cached(SUCCEEDED_RUNS_SQL)?;
+            let rows = stmt
+                .query_map(params![tenant, name, i64::from(limit)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(group_runs(total, rows))
         })
         .await
     }

@@ -99,7 +99,118 @@ on_both_backends!(
     attempts_are_replaced_by_number,
     contracts_are_charged_by_attempt_at_the_price_they_started_under,
     history_pages_through_a_period_with_attempts,
+    succeeded_runs_are_the_tenants_successful_jobs_of_the_name,
 );
+
+/// Stores a job of `tenant` named `name` that ended in `state` with these attempts (pool,
+/// start, end, outcome).
+async fn finished_job(
+    store: &dyn Store,
+    tenant: &str,
+    name: &str,
+    state: JobState,
+    attempts: &[(&str, i64, i64, AttemptOutcome)],
+) -> JobId {
+    let spec = parse_spec(
+        &format!("name: {name}\nrun: echo {name}\n"),
+        &AcceleratorNames::new(["H100"]),
+    )
+    .unwrap()
+    .spec;
+    let mut job = store
+        .submit(NewJob {
+            tenant: tenant.into(),
+            spec,
+            ..new_job("x", None)
+        })
+        .await
+        .unwrap()
+        .job;
+    let mut writes = Vec::new();
+    for (i, &(pool, started, ended, outcome)) in attempts.iter().enumerate() {
+        writes.push(Write::Attempt(Attempt {
+            pool: pool.into(),
+            // Attempts on pool b resume from a checkpoint (a fact the runs read back).
+            resumed: pool == "b",
+            started_ms: started,
+            ended_ms: Some(ended),
+            outcome,
+            ..attempt(job.id, i as u32 + 1)
+        }));
+    }
+    job.state = state;
+    job.attempts = attempts.len() as u32;
+    writes.push(Write::Job(job.clone()));
+    store.write(writes).await.unwrap();
+    job.id
+}
+
+async fn succeeded_runs_are_the_tenants_successful_jobs_of_the_name(b: Backend) {
+    use AttemptOutcome::{NoCapacity, Preempted, Succeeded};
+    let store = &*b.store;
+    let first = finished_job(
+        store,
+        "t1",
+        "train",
+        JobState::Succeeded,
+        &[
+            ("a", 0, 2_000, Preempted),
+            ("b", 2_500, 2_500, NoCapacity),
+            ("b", 3_000, 4_000, Succeeded),
+        ],
+    )
+    .await;
+    // Failed and cancelled jobs, other names and other tenants do not count.
+    let failed = [("a", 0, 9_000, AttemptOutcome::Failed)];
+    finished_job(store, "t1", "train", JobState::Failed, &failed).await;
+    let cancelled = [("a", 0, 9_000, AttemptOutcome::Cancelled)];
+    finished_job(store, "t1", "train", JobState::Cancelled, &cancelled).await;
+    let other = [("a", 0, 9_000, Succeeded)];
+    finished_job(store, "t1", "eval", JobState::Succeeded, &other).await;
+    finished_job(store, "t2", "train", JobState::Succeeded, &other).await;
+    let second = finished_job(
+        store,
+        "t1",
+        "train",
+        JobState::Succeeded,
+        &[("a", 10_000, 11_500, Succeeded)],
+    )
+    .await;
+    // A malformed record (succeeded without an attempt that ran) is returned as it is, for
+    // the reader to skip.
+    let third = finished_job(store, "t1", "train", JobState::Succeeded, &[]).await;
+
+    let all = store.succeeded_runs("t1", "train", 20).await.unwrap();
+    assert_eq!(all.total, 3);
+    let run = |job, attempts: &[(&str, i64, i64)]| SucceededRun {
+        job,
+        attempts: attempts
+            .iter()
+            .map(|&(p, s, e)| RanAttempt {
+                pool: p.to_string(),
+                resumed: p == "b",
+                started_ms: s,
+                ended_ms: Some(e),
+            })
+            .collect(),
+    };
+    assert_eq!(
+        all.latest,
+        [
+            run(third, &[]),
+            run(second, &[("a", 10_000, 11_500)]),
+            run(first, &[("a", 0, 2_000), ("b", 3_000, 4_000)]),
+        ],
+        "newest first, refused launches left out"
+    );
+    let latest = store.succeeded_runs("t1", "train", 2).await.unwrap();
+    assert_eq!(latest.total, 3, "the count is of all of them");
+    assert_eq!(latest.latest, all.latest[..2]);
+    assert_eq!(
+        store.succeeded_runs("t1", "nothing", 20).await.unwrap(),
+        SucceededRuns::default()
+    );
+}
 
 async fn history_pages_through_a_period_with_attempts(b: Backend) {
     let store = b.store;

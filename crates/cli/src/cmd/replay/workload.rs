@@ -86,6 +86,8 @@ pub(crate) fn replayable(history: &[PastJob], pools: &[MachinePool], now_ms: i64
                 j.submitted_ms,
                 j.deadline_ms,
                 &j.spec,
+                // Not the service's estimate from earlier runs: the replay knows the work.
+                None,
             ),
             work_s,
         });
@@ -176,6 +178,8 @@ pub(crate) fn carried(
                 j.submitted_ms,
                 j.deadline_ms,
                 &j.spec,
+                // Not the service's estimate from earlier runs: the replay knows the work.
+                None,
             ),
             work_s: work(j, &runs, pools, from_ms, now_ms, unknown_pools),
         });

@@ -106,7 +106,7 @@ pub(super) async fn rows(
         } else {
             // A follower has no live state: fall back to the stored message.
             match service.explain(job.id).await {
-                Ok(Some(r)) => r,
+                Ok(Some(r)) => r.reason,
                 _ => job.message.clone(),
             }
         };
