@@ -24,18 +24,19 @@ pub(crate) fn run(args: CancelArgs) -> anyhow::Result<()> {
     let api = Api::new(&args.client)?;
     let ids: Vec<String> = if args.all {
         let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for state in ["queued", "running"] {
             let list: JobList = api.send(
                 api.get("/v1/jobs")
                     .query(&[("state", state), ("limit", "1000")]),
             )?;
-            // A job whose cancel is under way already is not cancelled again.
-            ids.extend(
-                list.jobs
-                    .iter()
-                    .filter(|j| j.message != CANCELLING)
-                    .map(|j| j.id.to_string()),
-            );
+            // A job whose cancel is under way already is not cancelled again, and a job that
+            // started between the two listings (in both) is cancelled once.
+            for job in list.jobs.iter().filter(|j| j.message != CANCELLING) {
+                if seen.insert(job.id) {
+                    ids.push(job.id.to_string());
+                }
+            }
         }
         ids
     } else {
