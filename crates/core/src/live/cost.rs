@@ -159,9 +159,43 @@ impl Economics {
 
     /// The contract that committed capacity on `c` is charged to, if the round knows it.
     fn contract_of(input: &RoundInput<'_>, c: &Candidate) -> Option<usize> {
-        let pool = &input.pools[c.pool];
-        pool.contract
-            .filter(|&k| pool.plan == PlanKind::Committed && k < input.contracts.len())
+        Self::contract_of_pool(input, c.pool)
+    }
+
+    /// The contract that committed capacity on pool `pool` is charged to, if the round knows it.
+    fn contract_of_pool(input: &RoundInput<'_>, pool: usize) -> Option<usize> {
+        let p = &input.pools[pool];
+        p.contract
+            .filter(|&k| p.plan == PlanKind::Committed && k < input.contracts.len())
+    }
+
+    /// Whether the policy leaves pool `pool` out of the options of every job now (of every
+    /// job without a deadline, when `no_deadline`): committed capacity outside its contract's
+    /// terms, or, under the policies that pace contracts, committed capacity whose contract
+    /// the capacity running now (and started earlier in this round) already pulls ahead of its
+    /// schedule: what a job adds to it (never less than nothing) only pulls it further.
+    pub(crate) fn leaves_out(
+        &self,
+        input: &RoundInput<'_>,
+        pool: usize,
+        no_deadline: bool,
+    ) -> bool {
+        let Some(k) = Self::contract_of_pool(input, pool) else {
+            return false;
+        };
+        let view = &input.contracts[k];
+        let pace = view.ledger.pace(
+            view.contract,
+            self.now,
+            self.committed_ahead[k],
+            0.0,
+            PACE_HORIZON_S,
+        );
+        pace == Pace::Closed
+            || (pace == Pace::Ahead
+                && no_deadline
+                && self.policy != EconPolicy::Baseline
+                && input.pools[pool].price.0 >= 0.0)
     }
 
     /// Job `q`'s options (`all`: every pool that could run it, blocked ones included: the

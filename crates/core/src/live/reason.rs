@@ -146,6 +146,21 @@ fn list(pools: &[BlockedPool]) -> String {
         .join(", ")
 }
 
+impl WaitReason {
+    /// Whether the wait can end by the passing of time alone, nothing else happening: a
+    /// failover block fading, a wait before renting, spot slack, a contract's pace. A driver
+    /// whose clock jumps from event to event looks again a tick later while some job waits so.
+    pub fn lapses_with_time(&self) -> bool {
+        matches!(
+            self,
+            WaitReason::Blocked { .. }
+                | WaitReason::AheadOfSchedule { .. }
+                | WaitReason::WaitingForSpot { .. }
+                | WaitReason::BurstWait { .. }
+        )
+    }
+}
+
 impl fmt::Display for WaitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -10,7 +10,7 @@ use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, StartReason, WaitReason};
 use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput};
 use crate::SimTime;
-use crate::econ::{CheckpointModel, spot_allowed};
+use crate::econ::{CheckpointModel, EconPolicy, spot_allowed};
 use crate::{JobId, PolicyKind};
 use spillway_model::spec::tpu::slice_name;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder, PoolPlace, infra_matches};
@@ -118,6 +118,8 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
     // Running jobs asked to stop in this round.
     let mut stopped: HashSet<JobId> = HashSet::new();
     let mut economics = matches!(input.policy, LivePolicy::Econ(_)).then(|| Economics::new(input));
+    // Whether some job of this round waits for a reason that time alone lifts.
+    let mut on_clock = false;
 
     for qi in order {
         if input
@@ -127,12 +129,25 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             decision.stuck = true;
             break;
         }
+        on_clock |= decision
+            .waiting
+            .last()
+            .is_some_and(|(_, r)| r.lapses_with_time());
         let job = &input.queued[qi];
+        if input.stop_when_stuck.is_some()
+            && !allocates
+            && changes_nothing(input, &pools, load, economics.as_ref(), job, on_clock)
+        {
+            continue;
+        }
         let own;
+        let mut raw = None;
         let (job_all, job_blocked) = if allocates {
             (&all[qi], &blocked[qi])
         } else {
-            own = unblocked(input, job, candidates(input, job));
+            let c = candidates(input, job);
+            own = unblocked(input, job, c.clone());
+            raw = Some(c);
             (&own.0, &own.1)
         };
         if job_all.is_empty() {
@@ -148,9 +163,10 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         }
         // Under `commitment_aware` the job's options are priced now, after the jobs placed
         // before it in this round (blocked pools included: the policy skips them itself).
-        let priced = economics
-            .as_ref()
-            .map(|e| e.options(input, job, candidates(input, job)));
+        let priced = economics.as_ref().map(|e| {
+            let all = raw.take().unwrap_or_else(|| candidates(input, job));
+            e.options(input, job, all)
+        });
         let candidates = match &priced {
             Some(p) => &p.ranked,
             None => options.as_ref().map_or(job_all, |o| &o[qi]),
@@ -452,6 +468,92 @@ fn stuck(
                 .is_none_or(|lowest| lowest >= highest);
         no_room && no_preemption
     })
+}
+
+/// Whether `job` may be passed over in a round that need not explain every wait
+/// ([`RoundInput::stop_when_stuck`]): it can neither start, preempt nor reserve anything, and
+/// its wait reason would add nothing to what the driver needs of the round's reasons (whether
+/// some job waits for a reason that time alone lifts, `on_clock`).
+///
+/// The policy only ever ranks pools that hold one of the job's alternatives and that the
+/// failover memory does not block (under `baseline` and `on_demand_only`, never spot pools). On
+/// each such pool the job has no room (free accelerators or a job slot), nothing is being
+/// freed, nothing of a lower priority runs, and another job has reserved it or no queued job
+/// could use it in this round: it waits, and a reservation it would make there changes
+/// nothing. (Committed capacity the policy leaves out for every such job, `Economics::
+/// leaves_out`, is not ranked either.) Its reason matters only while no earlier job's
+/// lapses with time; under policies whose rules never lapse with time (all but
+/// `commitment_aware` and `on_demand_only`), a job that has an option the failover memory does
+/// not block never waits as blocked, and an allocation policy's reasons are not these.
+fn changes_nothing(
+    input: &RoundInput<'_>,
+    pools: &[PoolRound],
+    load: &RunningLoad,
+    economics: Option<&Economics>,
+    job: &QueuedView<'_>,
+    on_clock: bool,
+) -> bool {
+    let (Some(by_accelerator), Some((smallest, highest))) =
+        (&input.pools_by_accelerator, input.stop_when_stuck)
+    else {
+        return false;
+    };
+    if job.choices.is_empty() {
+        return false;
+    }
+    let econ = matches!(input.policy, LivePolicy::Econ(_));
+    let takes_spot = !matches!(
+        input.policy,
+        LivePolicy::Econ(EconPolicy::Baseline | EconPolicy::OnDemandOnly)
+    );
+    let lapsing = matches!(
+        input.policy,
+        LivePolicy::Econ(EconPolicy::CommitmentAware | EconPolicy::OnDemandOnly)
+    );
+    let memory = job.failover.or(input.failover);
+    let now = SimTime(input.now_ms.saturating_mul(1000));
+    let gang = job.num_nodes.max(1);
+    // As the economics see it (see `Economics::job`).
+    let no_deadline = job.deadline_ms.is_none() || job.work_secs.is_none();
+    let mut spot_now: Option<bool> = None;
+    // Some option is certainly a candidate the memory does not block.
+    let mut open = false;
+    for (index, choice) in job.choices.iter().enumerate() {
+        let of_type = by_accelerator.get(choice.accelerator.as_str());
+        for &i in of_type.map_or(&[][..], Vec::as_slice) {
+            let p = &input.pools[i];
+            if !holds(p, job, choice) || memory.is_some_and(|m| m.is_blocked(p.location, now)) {
+                continue;
+            }
+            if econ && !open {
+                // Under the economics' policies only a spot pool depends on the spot rule.
+                let spot_now = p.is_spot()
+                    && *spot_now.get_or_insert_with(|| {
+                        asks_for_spot(job) && deadline_allows_spot(input, job)
+                    });
+                open = admits(input, job, index, choice, p, spot_now);
+            }
+            let ranked_never = (p.is_spot() && !takes_spot)
+                || economics.is_some_and(|e| e.leaves_out(input, i, no_deadline));
+            if ranked_never {
+                continue;
+            }
+            let count = choice.count * gang;
+            let r = &pools[i];
+            let room = r.free_count() >= count && r.jobs < p.max_jobs;
+            let preempts = load.lowest_priority(i).is_some_and(|l| l < job.priority);
+            // No queued job can start, preempt or wait for room being made there in this round
+            // (free indices and job slots only shrink in a round): a reservation would change
+            // nothing.
+            let dead = (r.free_count() < smallest || r.jobs >= p.max_jobs)
+                && r.stopping == 0
+                && load.lowest_priority(i).is_none_or(|l| l >= highest);
+            if room || r.stopping > 0 || preempts || (r.reservation.is_none() && !dead) {
+                return false;
+            }
+        }
+    }
+    on_clock || (open && !lapsing)
 }
 
 /// Whether a job could ever run on these pools (given their full capacity); the reason if not.
@@ -775,21 +877,7 @@ fn within_infra(infra: &str, p: &PoolView<'_>) -> bool {
 /// alternative only.
 pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
     let spot_now = asks_for_spot(job) && deadline_allows_spot(input, job);
-    let spot_only = !matches!(input.policy, LivePolicy::Econ(_));
-    let place_ok = |p: &PoolView<'_>, index: usize| {
-        let alternative = job.alternatives.get(index);
-        let spot = wants_spot(job, index) && spot_now;
-        job.infra.is_none_or(|i| within_infra(i, p))
-            && alternative
-                .and_then(|a| a.infra.as_deref())
-                .is_none_or(|i| within_infra(i, p))
-            && if spot_only {
-                p.is_spot() == spot
-            } else {
-                spot || !p.is_spot()
-            }
-    };
-    let infra_ok = |p: &PoolView<'_>| place_ok(p, usize::MAX);
+    let infra_ok = |p: &PoolView<'_>| place_ok(input, job, p, usize::MAX, spot_now);
     let mut out = Vec::new();
     if job.choices.is_empty() {
         // CPU-only: CPU pools first, then accelerator pools (using none of their chips).
@@ -824,12 +912,7 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         let mut here: Vec<usize> = of_type
             .iter()
             .map(|&i| (i, &input.pools[i]))
-            .filter(|(_, p)| {
-                holds(p, job, choice)
-                    && place_ok(p, index)
-                    && estimated_cost(job, p, choice.count * gang)
-                        .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
-            })
+            .filter(|(_, p)| admits(input, job, index, choice, p, spot_now))
             .map(|(i, _)| i)
             .collect();
         here.sort_by(|&a, &b| {
@@ -854,6 +937,46 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
         });
     }
     out
+}
+
+/// Whether alternative `index` of `job` may go to pool `p` (`spot_now`: the job may use spot
+/// capacity now): within the job's and the alternative's `infra`, and by the spot rule of
+/// [`candidates`].
+fn place_ok(
+    input: &RoundInput<'_>,
+    job: &QueuedView<'_>,
+    p: &PoolView<'_>,
+    index: usize,
+    spot_now: bool,
+) -> bool {
+    let alternative = job.alternatives.get(index);
+    let spot = wants_spot(job, index) && spot_now;
+    let spot_only = !matches!(input.policy, LivePolicy::Econ(_));
+    job.infra.is_none_or(|i| within_infra(i, p))
+        && alternative
+            .and_then(|a| a.infra.as_deref())
+            .is_none_or(|i| within_infra(i, p))
+        && if spot_only {
+            p.is_spot() == spot
+        } else {
+            spot || !p.is_spot()
+        }
+}
+
+/// Whether pool `p` is one of `job`'s candidates for its alternative `index` (`choice`): it
+/// holds the choice, the place is allowed, and the estimated cost is within the budget.
+fn admits(
+    input: &RoundInput<'_>,
+    job: &QueuedView<'_>,
+    index: usize,
+    choice: &AcceleratorChoice,
+    p: &PoolView<'_>,
+    spot_now: bool,
+) -> bool {
+    holds(p, job, choice)
+        && place_ok(input, job, p, index, spot_now)
+        && estimated_cost(job, p, choice.count * job.num_nodes.max(1))
+            .is_none_or(|c| job.budget.is_none_or(|b| c <= b.0 + 1e-9))
 }
 
 fn no_pool_reason(input: &RoundInput<'_>, job: &QueuedView<'_>) -> WaitReason {

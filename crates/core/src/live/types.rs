@@ -199,7 +199,10 @@ pub struct RoundInput<'a> {
     /// `(smallest accelerator count, highest priority)` over the whole queue (listed in
     /// `queued` or not): with it, the round stops as soon as no remaining job could start or
     /// preempt anything ([`Decision::stuck`]), and the rest wait without a reason (the
-    /// simulator of a long trace). `None`: every queued job gets its reason.
+    /// simulator of a long trace); before that, a job that could change nothing in the round
+    /// is passed over without its reason too, unless that reason would be the first in the
+    /// round that time alone lifts ([`WaitReason::lapses_with_time`]), which the driver
+    /// needs to know. `None`: every queued job gets its reason.
     pub stop_when_stuck: Option<(u32, u32)>,
     /// Tenants' quotas; a tenant not listed has none.
     pub quotas: HashMap<&'a str, QuotaView>,

@@ -548,7 +548,7 @@ fn run_with(
             );
         }
         // Wait reasons that time alone changes: look again a tick later (as the service does).
-        let on_clock = decision.waiting.iter().any(|(_, r)| waits_on_clock(r));
+        let on_clock = decision.waiting.iter().any(|(_, r)| r.lapses_with_time());
         if !decision.waiting.is_empty() {
             last_waits = decision.waiting;
         }
@@ -720,15 +720,4 @@ fn saved_work(job: &ServiceJob, ran_s: f64, speed: f64) -> f64 {
         _ => ran_s,
     };
     kept_s * speed
-}
-
-/// Whether a wait can end by the passing of time alone (nothing else happening).
-fn waits_on_clock(reason: &WaitReason) -> bool {
-    matches!(
-        reason,
-        WaitReason::Blocked { .. }
-            | WaitReason::AheadOfSchedule { .. }
-            | WaitReason::WaitingForSpot { .. }
-            | WaitReason::BurstWait { .. }
-    )
 }
