@@ -9,6 +9,7 @@ pub mod accelerators;
 pub mod cloud;
 pub mod engine;
 pub mod metrics;
+pub mod parallel;
 pub mod parity;
 pub mod plot;
 pub mod service;

@@ -80,7 +80,7 @@ pub(crate) fn run(args: ContractsArgs) -> Result<()> {
     if args.sweep {
         return sweep(&args, &s, policy);
     }
-    let runs = scenario::run_all(&s, &[policy], spillway_sim::cloud::Engine::Loop);
+    let runs = scenario::run_all(&s, &[policy]);
     let (summary, _) = &runs[0];
     if args.json {
         println!(

@@ -87,16 +87,6 @@ pub(crate) struct SimulateArgs {
     /// the placement policies `baseline`, `commitment-aware`, `on-demand-only`.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["trace", "generate", "gavel_parity"])]
     scenario: Option<PathBuf>,
-    /// With --scenario: `loop` (the scenario's own event loop, the default) or `machine` (the
-    /// core's state machine, driven as `serve` drives it, on the scenario's clouds; slower for
-    /// now, see docs/economics.md).
-    #[arg(
-        long,
-        value_name = "ENGINE",
-        default_value = "loop",
-        requires = "scenario"
-    )]
-    engine: spillway_sim::cloud::Engine,
     /// The service's configuration (`spillway serve --config`): with --workload, replays jobs
     /// through the service's own state machine on a virtual clock, with the config's pools,
     /// tenants' quotas, contracts and policy (`--policy` compares others).
@@ -270,13 +260,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<()> {
         return run_parity(&args);
     }
     if let Some(path) = &args.scenario {
-        return scenario::run(
-            path,
-            &args.policy,
-            args.engine,
-            args.json,
-            args.plot.as_deref(),
-        );
+        return scenario::run(path, &args.policy, args.json, args.plot.as_deref());
     }
     if let (Some(config), Some(workload)) = (&args.config, &args.workload) {
         return service::run_config(config, workload, &args.policy, args.json);

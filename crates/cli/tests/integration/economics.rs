@@ -89,14 +89,10 @@ availability_trace = "{spot}"
 }
 
 fn runs(path: &Path, policies: &str) -> Vec<serde_json::Value> {
-    runs_with(path, policies, "loop")
-}
-
-fn runs_with(path: &Path, policies: &str, engine: &str) -> Vec<serde_json::Value> {
     let out = spillway()
         .args(["simulate", "--scenario"])
         .arg(path)
-        .args(["--policy", policies, "--engine", engine, "--json"])
+        .args(["--policy", policies, "--json"])
         .assert()
         .success()
         .get_output()
@@ -337,38 +333,4 @@ fn bad_scenarios_say_what_is_wrong() {
         .stderr(predicate::str::contains(
             "take their prices from the catalog",
         ));
-}
-
-#[test]
-fn the_machine_engine_runs_a_scenario_through_the_services_state_machine() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = scenario(dir.path(), 0.0);
-    let machine = runs_with(&path, "baseline,commitment-aware", "machine");
-    assert_eq!(
-        machine,
-        runs_with(&path, "baseline,commitment-aware", "machine"),
-        "deterministic"
-    );
-    let looped = runs(&path, "baseline,commitment-aware");
-    let od = |r: &serde_json::Value| r["cost_by_plan"]["on-demand"].as_f64().unwrap();
-    let total = |r: &serde_json::Value| r["total_cost_usd"].as_f64().unwrap();
-    for (m, l) in machine.iter().zip(&looped) {
-        assert_eq!(m["jobs_completed"], 60, "{m}");
-        // The same policy, decided by the machine instead of the loop: the same bill within a
-        // quarter (timing of retries and packing differ; docs/economics.md, "Two engines").
-        assert!(
-            (total(m) - total(l)).abs() <= 0.25 * total(l),
-            "{} vs {}",
-            total(m),
-            total(l)
-        );
-    }
-    assert!(od(&machine[1]) < od(&machine[0]), "{machine:?}");
-    spillway()
-        .args(["simulate", "--scenario"])
-        .arg(&path)
-        .args(["--engine", "gears"])
-        .assert()
-        .failure()
-        .stderr(predicates::str::contains("unknown engine `gears`"));
 }

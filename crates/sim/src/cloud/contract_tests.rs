@@ -78,14 +78,15 @@ fn close(a: f64, b: f64, what: &str) {
     assert!((a - b).abs() < 0.01, "{what}: {a} != {b}");
 }
 
-fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list(engine: Engine) {
+#[test]
+fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list() {
     let s = load(
         "term-ends",
         TWO_JOBS,
         "",
         "total_usd = 1000000\nterm_months = 1\nstart_offset_days = -30",
     );
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     let l = &o.ledgers[0];
     // Job a starts on the commitment (behind schedule: nearly free); the term ends under it:
     // committed price up to the end, list after it, nothing charged to the contract after.
@@ -107,7 +108,8 @@ fn a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list(engine: En
     assert!(!summary.contracts[0].open);
 }
 
-fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest(engine: Engine) {
+#[test]
+fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest() {
     // $100 buys 6.6 hours of the slice; the baseline takes the slice (cheapest per hour).
     let s = load(
         "total-caps",
@@ -115,7 +117,7 @@ fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest(en
         "",
         "total_usd = 100\nterm_months = 12\noverage_discount_percent = 10",
     );
-    let o = run_scenario_with(&s, EconPolicy::Baseline, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
     let l = &o.ledgers[0];
     close(l.spent.0, 100.0, "committed");
     assert_eq!(l.term_spent, [100.0]);
@@ -126,14 +128,15 @@ fn a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest(en
     close(o.pool_cost[1], l.spent.0 + l.overage.0, "pool cost");
 }
 
-fn a_stated_renewal_keeps_the_pool_open_for_another_term(engine: Engine) {
+#[test]
+fn a_stated_renewal_keeps_the_pool_open_for_another_term() {
     let s = load(
         "renewal",
         TWO_JOBS,
         "",
         "total_usd = 1000000\nterm_months = 1\nstart_offset_days = -30\nrenewals = 1",
     );
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     let l = &o.ledgers[0];
     // Job a crosses into the renewal at the committed price; job b runs in the second term too.
     assert_eq!(l.term_spent.len(), 2);
@@ -150,7 +153,8 @@ fn a_stated_renewal_keeps_the_pool_open_for_another_term(engine: Engine) {
     assert_eq!(s.accounting.horizon, SimTime::from_secs(TERM_END_S + month));
 }
 
-fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished(engine: Engine) {
+#[test]
+fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished() {
     let owned = "[[pool]]\nname = \"owned\"\nplan = \"owned\"\naccelerator = \"H100\"\nchips = 8\nprice_per_chip_hour = 2.0\n";
     let text = |accounting: &str| {
         format!(
@@ -161,7 +165,7 @@ fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished(en
     let s = Scenario::load(&write("horizon", ONE_JOB, &text("")), &Catalog::bundled()).unwrap();
     assert_eq!(s.accounting.horizon_source, "workload");
     assert_eq!(s.accounting.horizon, SimTime::from_secs(36_000.0));
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     let summary = EconSummary::new(&s, &o);
     // Owned capacity costs its amortization for the horizon, not for the run (10 h 5 min).
     close(summary.cost_by_plan["owned"], 8.0 * 2.0 * 10.0, "owned");
@@ -183,7 +187,7 @@ fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished(en
     .unwrap();
     let summary = EconSummary::new(
         &s,
-        &run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {}),
+        &run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {}),
     );
     assert_eq!(summary.unfinished_jobs, 0);
     close(summary.horizon_months, 1.0, "months");
@@ -194,12 +198,13 @@ fn the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished(en
     );
 }
 
-fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips(engine: Engine) {
+#[test]
+fn waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips() {
     // Two 8-chip jobs at once, 8 owned chips: the second waits 10 h 5 min for the first.
     let jobs = "job_id,submit_time_s,duration_s,num_gpus\na,0,36000,8\nb,0,36000,8\nc,0,36000,1\n";
     let text = "[scenario]\nname = \"d\"\n\n[workload]\ntrace = \"jobs.csv\"\nframework_shares = { cuda = 1.0, xla = 0.0, any = 0.0 }\n\n[accounting]\nhorizon_months = 1\ndelay_usd_per_job_hour = 10\n\n[[pool]]\nname = \"owned\"\nplan = \"owned\"\naccelerator = \"H100\"\nchips = 9\nprice_per_chip_hour = 2.0\n";
     let s = Scenario::load(&write("delay", jobs, text), &Catalog::bundled()).unwrap();
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     let summary = EconSummary::new(&s, &o);
     // Delay: each job's restart (300 s), and the wait of the one that went second.
     let waited: f64 = s
@@ -281,11 +286,3 @@ fn bad_contracts_and_accounting_are_errors_that_name_the_field() {
     let e = error("[accounting]\nhorizon = 3", "term_months = 12");
     assert!(e.contains("unknown field `horizon`"), "{e}");
 }
-
-on_both_engines!(
-    a_total_caps_committed_charges_and_the_stated_overage_rate_prices_the_rest,
-    the_horizon_fixes_what_owned_capacity_costs_and_reports_what_is_unfinished,
-    a_term_that_ends_closes_the_pool_and_bills_what_still_runs_at_list,
-    a_stated_renewal_keeps_the_pool_open_for_another_term,
-    waiting_has_a_price_beside_the_plain_spend_and_work_counts_chips,
-);

@@ -1,14 +1,10 @@
-//! One placement policy over a scenario, by either of two engines ([`Engine`]):
-//!
-//! - [`Engine::Machine`]: through the core's state machine. The scenario's pools become the
-//!   machine's pools, its jobs the machine's jobs (their speed on each pool from the roofline,
-//!   the pools their framework runs on), and the service's driver
-//!   ([`crate::service::run_in_world`]) runs them on the scenario's clouds ([`ScenarioWorld`]):
-//!   the decisions `spillway serve` makes under the same policy. The books (bills, contract
-//!   ledgers, work, spend over time) are computed afterwards from the attempts
-//!   ([`super::books`]).
-//! - [`Engine::Loop`] (the default until the machine matches its speed): the scenario's own
-//!   event loop (`run_old.rs`), which calls the core's economics but decides in its own loop.
+//! One placement policy over a scenario, through the core's state machine. The scenario's pools
+//! become the machine's pools, its jobs the machine's jobs (their speed on each pool from the
+//! roofline, the pools their framework runs on), and the service's driver
+//! ([`crate::service::run_in_world`]) runs them on the scenario's clouds ([`ScenarioWorld`]):
+//! the decisions `spillway serve` makes under the same policy. The books (bills, contract
+//! ledgers, work, spend over time) are computed afterwards from the attempts
+//! ([`super::books`]).
 use super::books;
 use super::report::SpendSample;
 use super::scenario::{Scenario, SimPool};
@@ -187,49 +183,12 @@ fn machine_jobs(s: &Scenario, policy: EconPolicy, speeds: &[[f64; 3]]) -> Vec<Se
         .collect()
 }
 
-/// Which engine runs a scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Engine {
-    /// The scenario's own event loop (the default).
-    #[default]
-    Loop,
-    /// The core's state machine, driven by the service's driver on the scenario's clouds.
-    Machine,
-}
-
-impl std::str::FromStr for Engine {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Engine, String> {
-        match s {
-            "loop" => Ok(Engine::Loop),
-            "machine" => Ok(Engine::Machine),
-            other => Err(format!(
-                "unknown engine `{other}`: expected `loop` or `machine`"
-            )),
-        }
-    }
-}
-
-/// Runs `policy` over `scenario` with the default engine ([`Engine::Loop`]).
+/// Runs `policy` over `scenario` through the core's state machine.
 pub fn run_scenario(
     scenario: &Scenario,
     policy: EconPolicy,
     progress: &mut dyn FnMut(usize, usize),
 ) -> EconOutcome {
-    run_scenario_with(scenario, policy, Engine::default(), progress)
-}
-
-/// Runs `policy` over `scenario` with `engine`.
-pub fn run_scenario_with(
-    scenario: &Scenario,
-    policy: EconPolicy,
-    engine: Engine,
-    progress: &mut dyn FnMut(usize, usize),
-) -> EconOutcome {
-    if engine == Engine::Loop {
-        return super::run_old::run_scenario_old(scenario, policy, progress);
-    }
     let s = scenario;
     let speeds = kind_speeds(s);
     let jobs = machine_jobs(s, policy, &speeds);

@@ -50,7 +50,7 @@ impl SweepRow {
 }
 
 /// Runs `policy` over `scenario` with its contract `contract` resized to each of `annual_usd`
-/// dollars a year for each of `terms_months`.
+/// dollars a year for each of `terms_months` (the runs side by side, [`crate::parallel::map`]).
 pub fn sweep_commitment(
     scenario: &Scenario,
     contract: usize,
@@ -58,43 +58,43 @@ pub fn sweep_commitment(
     terms_months: &[f64],
     policy: EconPolicy,
 ) -> Vec<SweepRow> {
-    let mut rows = Vec::new();
-    for &term in terms_months {
-        for &annual in annual_usd {
-            let mut s = scenario.clone();
-            let c = &mut s.contracts[contract];
-            c.term_months = term;
-            c.total = Usd(annual * term / 12.0);
-            let o = run_scenario(&s, policy, &mut |_, _| {});
-            let summary = EconSummary::new(&s, &o);
-            let c = &s.contracts[contract];
-            let ledger = &o.ledgers[contract];
-            let owed = summary.contracts_owed[contract];
-            // Committed spending, sampled hourly: nothing may be added after the first sample
-            // past the end of the last term.
-            let at_end = o
-                .spend
-                .iter()
-                .find(|x| x.at >= c.end())
-                .map_or(ledger.spent.0, |x| x.spent[contract]);
-            rows.push(SweepRow {
-                annual_usd: annual,
-                term_months: term,
-                total_usd: c.total.0,
-                spend_usd: summary.total_cost_usd,
-                committed_usd: owed.committed,
-                shortfall_usd: owed.shortfall,
-                overage_usd: owed.overage,
-                list_usd: owed.list,
-                max_term_committed_usd: ledger.term_spent.iter().copied().fold(0.0, f64::max),
-                committed_after_term_usd: ledger.spent.0 - at_end,
-                delay_job_hours: summary.delay_job_hours,
-                deadline_misses: summary.deadline_misses,
-                unfinished_jobs: summary.unfinished_jobs,
-            });
+    let runs: Vec<(f64, f64)> = terms_months
+        .iter()
+        .flat_map(|&term| annual_usd.iter().map(move |&annual| (term, annual)))
+        .collect();
+    crate::parallel::map(&runs, |&(term, annual)| {
+        let mut s = scenario.clone();
+        let c = &mut s.contracts[contract];
+        c.term_months = term;
+        c.total = Usd(annual * term / 12.0);
+        let o = run_scenario(&s, policy, &mut |_, _| {});
+        let summary = EconSummary::new(&s, &o);
+        let c = &s.contracts[contract];
+        let ledger = &o.ledgers[contract];
+        let owed = summary.contracts_owed[contract];
+        // Committed spending, sampled hourly: nothing may be added after the first sample
+        // past the end of the last term.
+        let at_end = o
+            .spend
+            .iter()
+            .find(|x| x.at >= c.end())
+            .map_or(ledger.spent.0, |x| x.spent[contract]);
+        SweepRow {
+            annual_usd: annual,
+            term_months: term,
+            total_usd: c.total.0,
+            spend_usd: summary.total_cost_usd,
+            committed_usd: owed.committed,
+            shortfall_usd: owed.shortfall,
+            overage_usd: owed.overage,
+            list_usd: owed.list,
+            max_term_committed_usd: ledger.term_spent.iter().copied().fold(0.0, f64::max),
+            committed_after_term_usd: ledger.spent.0 - at_end,
+            delay_job_hours: summary.delay_job_hours,
+            deadline_misses: summary.deadline_misses,
+            unfinished_jobs: summary.unfinished_jobs,
         }
-    }
-    rows
+    })
 }
 
 /// For each term, the size with the least spend plus delay at `usd_per_job_hour`.

@@ -60,7 +60,8 @@ quota_chips = 8
     )
 }
 
-fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline(engine: Engine) {
+#[test]
+fn a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline() {
     // Spot for 2.5 hours (30 ticks of 5 min), then gone past the deadline (the series replays
     // after 33 h).
     let trace = availability_series(400, |i| if i < 30 { 4 } else { 0 });
@@ -84,22 +85,19 @@ availability_trace = "spot.json"
         ],
     );
     let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     assert_eq!(o.preemptions, 1);
     // Started on spot at 0, preempted at 2.5 h: 300 s restart, then two whole hours saved.
     // While its slack absorbs another preemption it waits for spot (retrying whenever the
     // failover memory lets the zone go), never on demand; the deadline is 30 h after arrival,
     // the 8 h left need 8 h + 300 s on demand, and the margin is an interval, a restart and a
     // failed launch (4,020 s): from 74,880 s the slack is short of it, and the job restarts on
-    // demand at the next look: the loop's 75,000 s tick; the machine looks a tick after each
-    // wait on the clock, so within a tick of 74,880 s.
+    // demand at the next look (the machine looks a tick after each wait on the clock), so
+    // within a tick of 74,880 s.
     assert!(o.failovers > 1, "{}", o.failovers);
     let finish = o.finishes[0].unwrap().as_secs();
     let restart = finish - (300.0 + 8.0 * 3600.0);
-    match engine {
-        Engine::Loop => assert!((restart - 75_000.0).abs() < 1.0, "{finish}"),
-        Engine::Machine => assert!((74_880.0..=75_180.0).contains(&restart), "{finish}"),
-    }
+    assert!((74_880.0..=75_180.0).contains(&restart), "{finish}");
     let summary = EconSummary::new(&s, &o);
     assert_eq!(summary.deadline_misses, 0);
     assert!(summary.cost_by_plan["spot"] > 0.0 && summary.cost_by_plan["on-demand"] > 0.0);
@@ -108,16 +106,17 @@ availability_trace = "spot.json"
     assert!((od - 55.04 * (8.0 + 300.0 / 3600.0)).abs() < 0.01, "{od}");
     assert_eq!(
         o,
-        run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {}),
+        run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {}),
         "deterministic"
     );
     // Without spot the job runs once, on demand.
-    let plain = run_scenario_with(&s, EconPolicy::OnDemandOnly, engine, &mut |_, _| {});
+    let plain = run_scenario(&s, EconPolicy::OnDemandOnly, &mut |_, _| {});
     assert_eq!(plain.preemptions, 0);
     assert!((plain.finishes[0].unwrap().as_secs() - 36_300.0).abs() < 1.0);
 }
 
-fn committed_use_is_charged_to_the_contract_at_the_discount(engine: Engine) {
+#[test]
+fn committed_use_is_charged_to_the_contract_at_the_discount() {
     let tpu = r#"
 [[contract]]
 name = "c"
@@ -141,7 +140,7 @@ quota_chips = 8
     let path = setup("committed", &[("jobs.csv", JOBS.into()), ("s.toml", text)]);
     let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
     assert!((s.pools[1].price_per_chip_hour - 2.7 * 0.7).abs() < 1e-9);
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     let summary = EconSummary::new(&s, &o);
     // Behind schedule, the commitment is nearly free: the job runs on the v6e slice of 8 chips,
     // pretrain at 918/989 of an H100.
@@ -153,13 +152,12 @@ quota_chips = 8
     );
     assert_eq!(summary.cost_by_plan["on-demand"], 0.0);
     // The baseline sees $15.12/h for the slice against $55.04 for the VM: the slice too.
-    let b = run_scenario_with(&s, EconPolicy::Baseline, engine, &mut |_, _| {});
+    let b = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
     assert!(b.ledgers[0].spent.0 > 0.0);
 }
 
-fn a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand(
-    engine: Engine,
-) {
+#[test]
+fn a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand() {
     // No spot for the first 30 minutes, then plenty.
     let trace = availability_series(200, |i| if i < 6 { 0 } else { 4 });
     let spot = r#"
@@ -182,16 +180,13 @@ availability_trace = "spot.json"
         ],
     );
     let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     // Spot first, none: the zone is blocked while its score is at least 1/2 (through the
     // 1,800 s tick), the job waits (its 10 h are due in 30 h) and starts on spot at the next
-    // look, spot being back by then: the loop's 2,100 s tick; the machine looks a tick after
-    // the refusal took its 120 s, then every tick: 1,920 s.
+    // look, spot being back by then: the machine looks a tick after the refusal took its 120 s,
+    // then every tick: 1,920 s.
     assert_eq!(o.failovers, 1);
-    let started = match engine {
-        Engine::Loop => 2100.0,
-        Engine::Machine => 1920.0,
-    };
+    let started = 1920.0;
     let summary = EconSummary::new(&s, &o);
     assert_eq!(summary.deadline_misses, 0);
     assert_eq!(summary.cost_by_plan["on-demand"], 0.0);
@@ -202,11 +197,12 @@ availability_trace = "spot.json"
         "{finish}"
     );
     // Without spot it starts on demand at once.
-    let plain = run_scenario_with(&s, EconPolicy::OnDemandOnly, engine, &mut |_, _| {});
+    let plain = run_scenario(&s, EconPolicy::OnDemandOnly, &mut |_, _| {});
     assert!((plain.finishes[0].unwrap().as_secs() - 36_300.0).abs() < 1.0);
 }
 
-fn small_jobs_share_a_rented_vm_under_the_packing_policies_only(engine: Engine) {
+#[test]
+fn small_jobs_share_a_rented_vm_under_the_packing_policies_only() {
     // Three 1-GPU jobs of 1 h arriving together, no deadlines; the only pool rents whole
     // 8-GPU VMs. The baseline rents a VM per job, the commitment-aware policy packs them onto
     // one (waiting 6 minutes first, a tenth of their run time, as no owned capacity exists).
@@ -215,8 +211,8 @@ fn small_jobs_share_a_rented_vm_under_the_packing_policies_only(engine: Engine) 
     let path = setup("pack", &[("jobs.csv", jobs.into()), ("s.toml", text)]);
     let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
     // The pool's quota (8 chips) holds one VM: the baseline runs the jobs one after another.
-    let base = run_scenario_with(&s, EconPolicy::Baseline, engine, &mut |_, _| {});
-    let packed = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let base = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
+    let packed = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     let hours = |o: &EconOutcome| o.pool_chip_hours[0] / 8.0;
     // Each job: 300 s restart + 3,600 s of work, billed for the whole VM.
     assert!(
@@ -239,7 +235,8 @@ fn small_jobs_share_a_rented_vm_under_the_packing_policies_only(engine: Engine) 
     );
 }
 
-fn committed_capacity_is_paced_to_the_burn_schedule(engine: Engine) {
+#[test]
+fn committed_capacity_is_paced_to_the_burn_schedule() {
     // A $1,000 / 1-month commitment on v6e ($1.89/chip-h after 30% off): the schedule allows
     // about $1.37/h, a 1-chip slice job costs $1.89/h. Ten 1-chip jobs of 10 h arrive at once:
     // paced, they do not all go to the commitment at once; the rest use on-demand H100.
@@ -269,7 +266,7 @@ quota_chips = 16
         .replace("quota_chips = 8\n", "quota_chips = 80\n");
     let path = setup("pace", &[("jobs.csv", jobs), ("s.toml", text)]);
     let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
-    let o = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let o = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     // Over a day's look-ahead the schedule allows $32.85 + 10%. One job costs about $20 over
     // its 10 h on v6e (a little slower than an H100): the first fits, a second would not; by
     // the time the first ends, the others have waited their hour and rented on-demand H100 (the
@@ -277,7 +274,7 @@ quota_chips = 16
     // job on the commitment, the cheapest hourly price.
     let first_end_h = o.finishes.iter().flatten().min().unwrap().as_hours();
     let one_job = 2.7 * 0.7 * first_end_h;
-    let base = run_scenario_with(&s, EconPolicy::Baseline, engine, &mut |_, _| {});
+    let base = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
     assert!(
         (o.ledgers[0].spent.0 - one_job).abs() < 1e-6,
         "{}",
@@ -292,15 +289,13 @@ quota_chips = 16
     assert_eq!(summary.jobs_completed, 10);
 }
 
-fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies(
-    engine: Engine,
-) {
+#[test]
+fn a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies() {
     // Pool `a` (us-central1-a) has no capacity for the first 100 ticks and its failures are
     // regional (a quota): its region is blocked, so `b` (us-central1-b, same price) is skipped
-    // and the job goes to `c` (us-west1-a). The loop's baseline forgets after each request and
-    // takes b; through the machine the baseline's request keeps its own memory (no memory
-    // across jobs), which remembers the regional failure (SkyPilot blocks a region on a quota
-    // error): c as well.
+    // and the job goes to `c` (us-west1-a). The baseline's request keeps its own memory (no
+    // memory across jobs), which remembers the regional failure (SkyPilot blocks a region on a
+    // quota error): c as well.
     let empty = availability_series(200, |i| if i < 100 { 0 } else { 1 });
     let pools = r#"
 [[pool]]
@@ -349,15 +344,11 @@ quota_chips = 8
             .map(|p| names[p])
             .collect()
     };
-    let aware = run_scenario_with(&s, EconPolicy::CommitmentAware, engine, &mut |_, _| {});
+    let aware = run_scenario(&s, EconPolicy::CommitmentAware, &mut |_, _| {});
     assert_eq!(aware.failovers, 1);
     assert_eq!(used(&aware), ["c"]);
-    let base = run_scenario_with(&s, EconPolicy::Baseline, engine, &mut |_, _| {});
-    let expected = match engine {
-        Engine::Loop => ["b"],
-        Engine::Machine => ["c"],
-    };
-    assert_eq!(used(&base), expected);
+    let base = run_scenario(&s, EconPolicy::Baseline, &mut |_, _| {});
+    assert_eq!(used(&base), ["c"]);
     // A scope the memory does not know is an error naming the pool.
     let bad = setup(
         "region-bad",
@@ -379,12 +370,3 @@ quota_chips = 8
         "{err}"
     );
 }
-
-on_both_engines!(
-    a_regional_stockout_blocks_every_zone_of_the_region_for_the_shared_memory_policies,
-    a_deadline_job_waits_for_spot_while_its_slack_allows_instead_of_renting_on_demand,
-    a_preempted_spot_job_resumes_from_its_checkpoint_and_meets_its_deadline,
-    committed_use_is_charged_to_the_contract_at_the_discount,
-    small_jobs_share_a_rented_vm_under_the_packing_policies_only,
-    committed_capacity_is_paced_to_the_burn_schedule,
-);

@@ -27,8 +27,6 @@ use spillway_plan::validate::{
 use spillway_sim::cloud::{
     Accounting, Availability, EconSimJob, EconSummary, Scenario, SimPool, run_scenario,
 };
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Chips of a pool the plan does not cap.
@@ -474,115 +472,100 @@ pub(crate) fn replay(
 
     // One run per month end m, with the jobs that arrive before it and its books closed there:
     // a run does not look ahead, so the first m months of it are those of the whole year's run;
-    // month m's cost is the difference of two such runs.
-    let cumulative: Mutex<Vec<Option<MonthRun>>> = Mutex::new(vec![None; months + 1]);
-    let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(months);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    // Longest runs first.
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= months {
-                        break;
-                    }
-                    let m = months - i;
-                    let end = SimTime::from_secs(m as f64 * MONTH_S);
-                    let mut s = base.clone();
-                    s.jobs.retain(|j| j.arrival < end);
-                    s.accounting.horizon = end;
-                    let o = run_scenario(&s, policy, &mut |_, _| {});
-                    let summary = EconSummary::new(&s, &o);
-                    let plan_cost = |name: &str| summary.cost_by_plan.get(name).copied();
-                    let mut cost = PeriodCost {
-                        commitment: plan_cost("committed").unwrap_or(0.0),
-                        on_demand: plan_cost("on-demand").unwrap_or(0.0),
-                        spot: plan_cost("spot").unwrap_or(0.0),
-                        ..PeriodCost::default()
-                    };
-                    // Late work, as the plan prices what it defers (per period late) or loses.
-                    let mut on_time = 0.0;
-                    let mut total = 0.0;
-                    let mut misses = 0;
-                    for ((j, f), deadline) in s.jobs.iter().zip(&o.finishes).zip(&due) {
-                        let work = f64::from(j.chips) * j.work_s / 3600.0;
-                        total += work;
-                        let deadline = *deadline;
-                        match f {
-                            Some(f) if *f <= deadline => on_time += work,
-                            Some(f) => {
-                                misses += 1;
-                                let late_months = (f.0 - deadline.0) as f64 / 1e6 / MONTH_S;
-                                match (input.deferral_cost, input.lost_cost) {
-                                    (Some(c), _) => {
-                                        cost.deferral +=
-                                            work * c * late_months / input.periods.months as f64;
-                                    }
-                                    (None, Some(c)) => cost.lost += work * c,
-                                    (None, None) => {}
-                                }
-                            }
-                            None => {}
+    // month m's cost is the difference of two such runs. Longest runs first, side by side on
+    // the cores.
+    let ends: Vec<usize> = (1..=months).rev().collect();
+    let runs: Vec<MonthRun> = spillway_sim::parallel::map(&ends, |&m| {
+        let end = SimTime::from_secs(m as f64 * MONTH_S);
+        let mut s = base.clone();
+        s.jobs.retain(|j| j.arrival < end);
+        s.accounting.horizon = end;
+        let o = run_scenario(&s, policy, &mut |_, _| {});
+        let summary = EconSummary::new(&s, &o);
+        let plan_cost = |name: &str| summary.cost_by_plan.get(name).copied();
+        let mut cost = PeriodCost {
+            commitment: plan_cost("committed").unwrap_or(0.0),
+            on_demand: plan_cost("on-demand").unwrap_or(0.0),
+            spot: plan_cost("spot").unwrap_or(0.0),
+            ..PeriodCost::default()
+        };
+        // Late work, as the plan prices what it defers (per period late) or loses.
+        let mut on_time = 0.0;
+        let mut total = 0.0;
+        let mut misses = 0;
+        for ((j, f), deadline) in s.jobs.iter().zip(&o.finishes).zip(&due) {
+            let work = f64::from(j.chips) * j.work_s / 3600.0;
+            total += work;
+            let deadline = *deadline;
+            match f {
+                Some(f) if *f <= deadline => on_time += work,
+                Some(f) => {
+                    misses += 1;
+                    let late_months = (f.0 - deadline.0) as f64 / 1e6 / MONTH_S;
+                    match (input.deferral_cost, input.lost_cost) {
+                        (Some(c), _) => {
+                            cost.deferral += work * c * late_months / input.periods.months as f64;
                         }
+                        (None, Some(c)) => cost.lost += work * c,
+                        (None, None) => {}
                     }
-                    let pools: Vec<PoolUse> = summary
-                        .cost_by_pool
-                        .iter()
-                        .zip(&s.pools)
-                        .zip(&fixed)
-                        .map(|((line, p), f)| PoolUse {
-                            pool: line.pool.clone(),
-                            plan: line.plan.name().to_string(),
-                            chips: f64::from(p.quota_chips) / scale,
-                            chip_hours: line.chip_hours / scale,
-                            available_chip_hours: f.as_ref().map_or(0.0, |f| {
-                                f.chips[..months].iter().map(|&c| f64::from(c)).sum::<f64>()
-                                    * HOURS_PER_MONTH
-                                    / scale
-                            }),
-                            work_share: line.work_share,
-                        })
-                        .collect();
-                    let contracts: Vec<ContractUse> = s
-                        .contracts
-                        .iter()
-                        .zip(&summary.contracts_owed)
-                        .map(|(c, owed)| ContractUse {
-                            name: c.name.clone(),
-                            due_usd: c.scheduled(end).0 / scale,
-                            used_usd: owed.committed / scale,
-                            unused_usd: owed.shortfall / scale,
-                        })
-                        .collect();
-                    let service = (m == months).then(|| {
-                        (
-                            Service {
-                                jobs: s.jobs.len(),
-                                avg_jct_hours: summary.avg_jct_hours,
-                                p90_jct_hours: summary.p90_jct_hours,
-                                deadline_misses: misses,
-                                on_time_share: if total > 0.0 { on_time / total } else { 1.0 },
-                                planned_service_level: input.service_level,
-                                unfinished_at_end: summary.unfinished_jobs,
-                                unfinished_ref_hours_at_end: summary.unfinished_accelerator_hours
-                                    / scale,
-                                demand_ref_hours: total / scale,
-                                preemptions: o.preemptions,
-                                failovers: o.failovers,
-                            },
-                            pools,
-                            contracts,
-                        )
-                    });
-                    cumulative.lock().expect("replay results")[m] = Some((cost, service));
                 }
-            });
+                None => {}
+            }
         }
+        let pools: Vec<PoolUse> = summary
+            .cost_by_pool
+            .iter()
+            .zip(&s.pools)
+            .zip(&fixed)
+            .map(|((line, p), f)| PoolUse {
+                pool: line.pool.clone(),
+                plan: line.plan.name().to_string(),
+                chips: f64::from(p.quota_chips) / scale,
+                chip_hours: line.chip_hours / scale,
+                available_chip_hours: f.as_ref().map_or(0.0, |f| {
+                    f.chips[..months].iter().map(|&c| f64::from(c)).sum::<f64>() * HOURS_PER_MONTH
+                        / scale
+                }),
+                work_share: line.work_share,
+            })
+            .collect();
+        let contracts: Vec<ContractUse> = s
+            .contracts
+            .iter()
+            .zip(&summary.contracts_owed)
+            .map(|(c, owed)| ContractUse {
+                name: c.name.clone(),
+                due_usd: c.scheduled(end).0 / scale,
+                used_usd: owed.committed / scale,
+                unused_usd: owed.shortfall / scale,
+            })
+            .collect();
+        let service = (m == months).then(|| {
+            (
+                Service {
+                    jobs: s.jobs.len(),
+                    avg_jct_hours: summary.avg_jct_hours,
+                    p90_jct_hours: summary.p90_jct_hours,
+                    deadline_misses: misses,
+                    on_time_share: if total > 0.0 { on_time / total } else { 1.0 },
+                    planned_service_level: input.service_level,
+                    unfinished_at_end: summary.unfinished_jobs,
+                    unfinished_ref_hours_at_end: summary.unfinished_accelerator_hours / scale,
+                    demand_ref_hours: total / scale,
+                    preemptions: o.preemptions,
+                    failovers: o.failovers,
+                },
+                pools,
+                contracts,
+            )
+        });
+        (cost, service)
     });
-    let cumulative = cumulative.into_inner().expect("replay results");
+    let mut cumulative: Vec<Option<MonthRun>> = vec![None; months + 1];
+    for (m, run) in ends.iter().zip(runs) {
+        cumulative[*m] = Some(run);
+    }
     let mut service = None;
     let mut months_cost = Vec::with_capacity(months);
     let mut before = PeriodCost::default();

@@ -6,9 +6,7 @@ use crate::table::{Align, Table};
 use anyhow::{Context, Result};
 use spillway_catalog::Catalog;
 use spillway_core::econ::EconPolicy;
-use spillway_sim::cloud::{
-    EconOutcome, EconSummary, Engine, Scenario, run_scenario_with, write_spend_plot,
-};
+use spillway_sim::cloud::{EconOutcome, EconSummary, Scenario, run_scenario, write_spend_plot};
 use std::path::Path;
 
 /// The policies run when `--policy` is left at its default.
@@ -30,38 +28,34 @@ pub(crate) fn policies(names: &[String]) -> Result<Vec<EconPolicy>> {
     Ok(names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?)
 }
 
-/// Runs every policy; returns each summary with its outcome. Each run shows a progress bar
-/// of the jobs done on standard error when that is a terminal (`simulate --scenario` and
-/// `contracts --scenario` both come here).
+/// Runs every policy, on as many threads as there are cores; returns each summary with its
+/// outcome, in the order of `policies`. Each run shows a progress bar of the jobs done on
+/// standard error when that is a terminal (`simulate --scenario` and `contracts --scenario`
+/// both come here).
 pub(crate) fn run_all(
     scenario: &Scenario,
     policies: &[EconPolicy],
-    engine: Engine,
 ) -> Vec<(EconSummary, EconOutcome)> {
-    policies
-        .iter()
-        .map(|&p| {
-            let bar = super::progress_bar(scenario.jobs.len(), &format!("scenario {p}"));
-            let outcome = run_scenario_with(scenario, p, engine, &mut |done, total| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            });
-            bar.finish_and_clear();
-            (EconSummary::new(scenario, &outcome), outcome)
-        })
-        .collect()
+    let bars = indicatif::MultiProgress::new();
+    let one = |p: EconPolicy| {
+        let bar = bars.add(super::progress_bar(
+            scenario.jobs.len(),
+            &format!("scenario {p}"),
+        ));
+        let outcome = run_scenario(scenario, p, &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish_and_clear();
+        (EconSummary::new(scenario, &outcome), outcome)
+    };
+    spillway_sim::parallel::map(policies, |&p| one(p))
 }
 
-pub(crate) fn run(
-    path: &Path,
-    names: &[String],
-    engine: Engine,
-    json: bool,
-    plot: Option<&Path>,
-) -> Result<()> {
+pub(crate) fn run(path: &Path, names: &[String], json: bool, plot: Option<&Path>) -> Result<()> {
     let scenario = load(path, None)?;
     let policies = policies(names)?;
-    let runs = run_all(&scenario, &policies, engine);
+    let runs = run_all(&scenario, &policies);
     if let Some(dir) = plot {
         for (_, o) in &runs {
             write_spend_plot(dir, &scenario, o).map_err(anyhow::Error::msg)?;
