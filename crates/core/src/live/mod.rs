@@ -29,6 +29,7 @@
 //!   are taken in that order until the freed indices make the job's nodes, and those that
 //!   turn out not to be needed are spared.
 
+mod blocks;
 mod cost;
 mod load;
 mod name_hash;
@@ -39,6 +40,7 @@ mod reason;
 mod round;
 mod types;
 
+pub(crate) use blocks::Blocks;
 pub(crate) use cost::Economics;
 pub use load::RunningLoad;
 pub use name_hash::{BuildNameHasher, NameHasher};

@@ -2,8 +2,8 @@
 //! traces ([`RoundInput::stop_when_stuck`]).
 
 use super::{PoolRound, admits, asks_for_spot, deadline_allows_spot, holds};
-use crate::SimTime;
 use crate::econ::EconPolicy;
+use crate::live::blocks::Blocks;
 use crate::live::cost::Economics;
 use crate::live::load::RunningLoad;
 use crate::live::policy::LivePolicy;
@@ -26,6 +26,7 @@ use crate::live::types::{QueuedView, RoundInput};
 /// not block never waits as blocked, and an allocation policy's reasons are not these.
 pub(super) fn changes_nothing(
     input: &RoundInput<'_>,
+    blocks: &Blocks<'_>,
     pools: &[PoolRound],
     load: &RunningLoad,
     economics: Option<&Economics>,
@@ -49,8 +50,6 @@ pub(super) fn changes_nothing(
         input.policy,
         LivePolicy::Econ(EconPolicy::CommitmentAware | EconPolicy::OnDemandOnly)
     );
-    let memory = job.failover.or(input.failover);
-    let now = SimTime(input.now_ms.saturating_mul(1000));
     let gang = job.num_nodes.max(1);
     // As the economics see it (see `Economics::job`).
     let no_deadline = job.deadline_ms.is_none() || job.work_secs.is_none();
@@ -61,7 +60,7 @@ pub(super) fn changes_nothing(
         let of_type = by_accelerator.get(choice.accelerator.as_str());
         for &i in of_type.map_or(&[][..], Vec::as_slice) {
             let p = &input.pools[i];
-            if !holds(p, job, choice) || memory.is_some_and(|m| m.is_blocked(p.location, now)) {
+            if !holds(p, job, choice) || blocks.is_blocked(input, job, i) {
                 continue;
             }
             if econ && !open {
