@@ -257,6 +257,21 @@ pub fn rank_candidates_explained(
     memory: &FailoverMemory,
     ckpt: &CheckpointModel,
 ) -> Ranked {
+    let blocked =
+        |c: &Candidate| memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now);
+    rank_candidates_unless_blocked(policy, job, candidates, now, &blocked, ckpt)
+}
+
+/// [`rank_candidates_explained`] with the failover memory's answer given as `blocked`: the
+/// live round asks the memory once per pool, not once per candidate of every job.
+pub(crate) fn rank_candidates_unless_blocked(
+    policy: EconPolicy,
+    job: &EconJob,
+    candidates: &[Candidate],
+    now: SimTime,
+    blocked: &dyn Fn(&Candidate) -> bool,
+    ckpt: &CheckpointModel,
+) -> Ranked {
     let mut left_out = Vec::new();
     // Keeps the candidates `keep` accepts, recording the others with `why`.
     let mut filter = |order: &mut Vec<usize>, why: LeftOut, keep: &dyn Fn(usize) -> bool| {
@@ -280,10 +295,7 @@ pub fn rank_candidates_explained(
             candidates[i].plan != PlanKind::Spot
         });
         // The memory of this request's own refused launches (the baseline shares none).
-        filter(&mut order, LeftOut::Blocked, &|i| {
-            let c = &candidates[i];
-            !memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now)
-        });
+        filter(&mut order, LeftOut::Blocked, &|i| !blocked(&candidates[i]));
         order.sort_by(|&a, &b| {
             candidates[a]
                 .price_per_hour
@@ -304,10 +316,7 @@ pub fn rank_candidates_explained(
     filter(&mut order, LeftOut::NoSpot, &|i| {
         candidates[i].plan != PlanKind::Spot || spot_ok
     });
-    filter(&mut order, LeftOut::Blocked, &|i| {
-        let c = &candidates[i];
-        !memory.is_blocked((&c.location.0, &c.location.1, &c.location.2), now)
-    });
+    filter(&mut order, LeftOut::Blocked, &|i| !blocked(&candidates[i]));
     if policy == EconPolicy::CommitmentAware
         && job.deadline.is_none()
         && job.waited_s < BURST_AFTER_WAIT_SHARE * job.work_s

@@ -10,6 +10,7 @@ mod framework;
 mod ledger;
 mod spot;
 
+pub(crate) use choose::rank_candidates_unless_blocked;
 pub use choose::{
     BURST_AFTER_WAIT_SHARE, Candidate, EconJob, EconPolicy, LeftOut, PlanKind, Ranked,
     rank_candidates, rank_candidates_explained,

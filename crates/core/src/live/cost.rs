@@ -22,15 +22,17 @@
 //!
 //! [`econ::Candidate`]: crate::econ::Candidate
 //! [`ContractLedger::pace`]: crate::econ::ContractLedger::pace
+//! [`rank_candidates_explained`]: crate::econ::rank_candidates_explained
 
+use super::blocks::Blocks;
 use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, WaitReason, pool_names};
 use super::round::Candidate;
 use super::types::{QueuedView, RoundInput};
 use crate::SimTime;
 use crate::econ::{
-    self, BURST_AFTER_WAIT_SHARE, CheckpointModel, EconJob, EconPolicy, FailoverMemory, Framework,
-    LeftOut, PACE_HORIZON_S, Pace, PlanKind, rank_candidates_explained,
+    self, BURST_AFTER_WAIT_SHARE, CheckpointModel, EconJob, EconPolicy, Framework, LeftOut,
+    PACE_HORIZON_S, Pace, PlanKind, rank_candidates_unless_blocked,
 };
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -62,18 +64,16 @@ pub(crate) struct Economics {
     committed_ahead: Vec<f64>,
     /// Each pool's failover scopes, shared by its candidates.
     locations: Vec<(Arc<str>, Arc<str>, Arc<str>)>,
-    /// Nothing blocked, when the round has no failover memory.
-    no_memory: FailoverMemory,
 }
 
 /// A job's options under the policy.
-pub(crate) struct Options {
+pub(crate) struct Options<'a> {
     /// The options to try, best first.
-    pub(crate) ranked: Vec<Candidate>,
+    pub(crate) ranked: Vec<Candidate<'a>>,
     /// The pace of each ranked option on committed capacity (same order).
     paces: Vec<Option<Pace>>,
     /// The options left out, each with the rule that left it out, in the job's own order.
-    held: Vec<(Candidate, LeftOut)>,
+    held: Vec<(Candidate<'a>, LeftOut)>,
     /// Seconds it has waited, and waits before renting (jobs without a deadline).
     waited_s: f64,
     wait_s: f64,
@@ -118,7 +118,6 @@ impl Economics {
                     )
                 })
                 .collect(),
-            no_memory: FailoverMemory::new(1.0),
         }
     }
 
@@ -200,12 +199,13 @@ impl Economics {
 
     /// Job `q`'s options (`all`: every pool that could run it, blocked ones included: the
     /// policy skips those itself), ranked by the policy.
-    pub(crate) fn options(
+    pub(crate) fn options<'a>(
         &self,
         input: &RoundInput<'_>,
+        blocks: &Blocks<'_>,
         q: &QueuedView<'_>,
-        all: Vec<Candidate>,
-    ) -> Options {
+        all: &[Candidate<'a>],
+    ) -> Options<'a> {
         let (job, ckpt) = self.job(input, q);
         let candidates: Vec<econ::Candidate> = all
             .iter()
@@ -235,9 +235,15 @@ impl Economics {
                 }
             })
             .collect();
-        let memory = q.failover.or(input.failover).unwrap_or(&self.no_memory);
-        let ranked =
-            rank_candidates_explained(self.policy, &job, &candidates, self.now, memory, &ckpt);
+        let blocked = |c: &econ::Candidate| blocks.is_blocked(input, q, c.pool);
+        let ranked = rank_candidates_unless_blocked(
+            self.policy,
+            &job,
+            &candidates,
+            self.now,
+            &blocked,
+            &ckpt,
+        );
         let best_reliable_speed = candidates
             .iter()
             .filter(|c| c.plan != PlanKind::Spot)
@@ -251,11 +257,11 @@ impl Economics {
         });
         Options {
             paces: ranked.order.iter().map(|&i| candidates[i].pace).collect(),
-            ranked: ranked.order.iter().map(|&i| all[i].clone()).collect(),
+            ranked: ranked.order.iter().map(|&i| all[i]).collect(),
             held: ranked
                 .left_out
                 .iter()
-                .map(|&(i, why)| (all[i].clone(), why))
+                .map(|&(i, why)| (all[i], why))
                 .collect(),
             waited_s: job.waited_s,
             wait_s: BURST_AFTER_WAIT_SHARE * job.work_s,
@@ -281,7 +287,7 @@ fn lapses(why: LeftOut) -> bool {
     )
 }
 
-impl Options {
+impl Options<'_> {
     /// Whether the policy left a spot pool out because the job's deadline leaves too little
     /// slack for a preemption.
     pub(crate) fn spot_ruled_out(&self) -> bool {
@@ -348,17 +354,18 @@ impl Options {
     /// contract ahead of its schedule, the same contract).
     fn reason(&self, input: &RoundInput<'_>, c: &Candidate, why: LeftOut) -> WaitReason {
         let contract = Economics::contract_of(input, c);
-        let mut pools: Vec<String> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
         for (other, w) in &self.held {
             let name = input.pools[other.pool].name;
             if *w == why
                 && (why != LeftOut::AheadOfSchedule
                     || Economics::contract_of(input, other) == contract)
-                && !pools.iter().any(|p| p == name)
+                && !names.contains(&name)
             {
-                pools.push(name.to_string());
+                names.push(name);
             }
         }
+        let pools: Vec<String> = names.into_iter().map(str::to_string).collect();
         let secs = |s: f64| s.max(0.0).round() as u64;
         match why {
             LeftOut::AheadOfSchedule => WaitReason::AheadOfSchedule {

@@ -29,8 +29,10 @@
 //!   are taken in that order until the freed indices make the job's nodes, and those that
 //!   turn out not to be needed are spared.
 
+mod blocks;
 mod cost;
 mod load;
+mod name_hash;
 mod nodes;
 mod order;
 mod policy;
@@ -38,16 +40,18 @@ mod reason;
 mod round;
 mod types;
 
+pub(crate) use blocks::Blocks;
 pub(crate) use cost::Economics;
 pub use load::RunningLoad;
+pub use name_hash::{BuildNameHasher, NameHasher};
 pub use policy::LivePolicy;
 pub use reason::{BlockedPool, Choice, StartReason, WaitReason};
 pub use round::{can_ever_place, can_ever_place_under};
 pub(crate) use round::{candidates, decide};
 pub(crate) use types::job_speed;
 pub use types::{
-    Action, ContractView, Decision, PoolView, QueuedView, QuotaView, RoundInput, RunningView,
-    pools_by_accelerator,
+    Action, ContractView, Decision, PoolView, PoolsByAccelerator, QueuedView, QuotaView,
+    RoundInput, RunningView, pools_by_accelerator,
 };
 
 #[cfg(test)]

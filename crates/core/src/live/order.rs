@@ -35,14 +35,14 @@ const UNKNOWN_WORK_S: u64 = 1 << 28;
 const LIVE_SOLVE_LIMIT: Duration = Duration::from_secs(2);
 
 /// The policy's ranking of one round.
-pub(crate) struct Ranking {
+pub(crate) struct Ranking<'a> {
     /// Indexes into `input.queued`, in the order the mechanism considers them.
     pub(crate) order: Vec<usize>,
     /// Each queued job's options (same indexes), in the order to try them; empty when the
     /// policy gives it no share. `None`: the feasible options as they are (no copy of a long
     /// queue's options when the policy does not reorder them), or, under `commitment_aware`,
     /// ranked by the mechanism job by job.
-    pub(crate) options: Option<Vec<Vec<Candidate>>>,
+    pub(crate) options: Option<Vec<Vec<Candidate<'a>>>>,
     /// Each queued job's share of each pool, for allocation-based policies.
     pub(crate) shares: Option<Vec<Vec<f64>>>,
     /// Why the allocation failed, if it did (the round then ranks by priority).
@@ -50,7 +50,7 @@ pub(crate) struct Ranking {
 }
 
 /// Ranks the queue under `input.policy`; `all[i]` are queued job `i`'s feasible options.
-pub(crate) fn rank(input: &RoundInput<'_>, all: &[Vec<Candidate>]) -> Ranking {
+pub(crate) fn rank<'a>(input: &RoundInput<'_>, all: &[Vec<Candidate<'a>>]) -> Ranking<'a> {
     let by_priority = |input: &RoundInput<'_>| {
         let mut order: Vec<usize> = (0..input.queued.len()).collect();
         order.sort_by_key(|&i| (Reverse(input.queued[i].priority), input.queued[i].id));

@@ -2,6 +2,7 @@
 //! placement options in the policy's order, and places, reserves (EASY backfill) or preempts
 //! lower priorities, within tenant quotas, pool job limits and budgets.
 
+use super::blocks::Blocks;
 use super::cost::Economics;
 use super::load::RunningLoad;
 use super::nodes;
@@ -10,7 +11,7 @@ use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, StartReason, WaitReason};
 use super::types::{Action, Decision, PoolView, QueuedView, QuotaView, RoundInput};
 use crate::SimTime;
-use crate::econ::{CheckpointModel, spot_allowed};
+use crate::econ::{BlockScope, CheckpointModel, spot_allowed};
 use crate::{JobId, PolicyKind};
 use spillway_model::spec::tpu::slice_name;
 use spillway_model::spec::{AcceleratorChoice, ChoiceOrder, PoolPlace, infra_matches};
@@ -50,11 +51,13 @@ struct Reservation {
     nodes: Vec<u32>,
 }
 
-/// One placement option for a job: an alternative on one pool.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Candidate {
+/// One placement option for a job: an alternative on one pool. Its accelerator type is
+/// borrowed from the job's choices: a round builds many candidates per job and copies them
+/// freely.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Candidate<'a> {
     pub(crate) pool: usize,
-    pub(crate) accelerator: Option<String>,
+    pub(crate) accelerator: Option<&'a str>,
     pub(crate) count: u32,
 }
 
@@ -66,11 +69,12 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
     // Only an allocation policy ranks on every job's options at once; the others order the
     // queue by the jobs' own fields, and each job's options are worked out when it comes.
     let allocates = input.policy.allocates();
+    let blocks = Blocks::new(input);
     let (all, blocked): (Vec<Vec<Candidate>>, Vec<Vec<BlockedPool>>) = if allocates {
         input
             .queued
             .iter()
-            .map(|q| unblocked(input, q, candidates(input, q)))
+            .map(|q| unblocked(input, &blocks, q, &candidates(input, q)))
             .unzip()
     } else {
         (Vec::new(), Vec::new())
@@ -139,26 +143,43 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         let job = &input.queued[qi];
         if input.stop_when_stuck.is_some()
             && !allocates
-            && changes_nothing(input, &pools, load, economics.as_ref(), job, on_clock)
+            && changes_nothing(
+                input,
+                &blocks,
+                &pools,
+                load,
+                economics.as_ref(),
+                job,
+                on_clock,
+            )
         {
             continue;
         }
-        let own;
-        let mut raw = None;
-        let (job_all, job_blocked) = if allocates {
-            (&all[qi], &blocked[qi])
+        // The job's candidates in its own order, blocked pools included, worked out once for
+        // the round (an allocation policy has them already, blocked pools set aside).
+        let own = if allocates {
+            Vec::new()
         } else {
-            let c = candidates(input, job);
-            own = unblocked(input, job, c.clone());
-            raw = Some(c);
-            (&own.0, &own.1)
+            candidates(input, job)
         };
-        if job_all.is_empty() {
+        let split;
+        let (job_all, job_blocked, open): (&[Candidate], &[BlockedPool], bool) = if allocates {
+            (&all[qi], &blocked[qi], !all[qi].is_empty())
+        } else if economics.is_some() {
+            // The policy skips blocked pools itself: only the blocks are needed here.
+            let (blocked, open) = blocked_pools(input, &blocks, job, &own);
+            split = (Vec::new(), blocked);
+            (&own, &split.1, open)
+        } else {
+            split = unblocked(input, &blocks, job, &own);
+            (&split.0, &split.1, !split.0.is_empty())
+        };
+        if !open {
             let reason = if job_blocked.is_empty() {
                 no_pool_reason(input, job)
             } else {
                 WaitReason::Blocked {
-                    pools: job_blocked.clone(),
+                    pools: job_blocked.to_vec(),
                 }
             };
             decision.waiting.push((job.id, reason));
@@ -167,10 +188,13 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         // Under `commitment_aware` the job's options are priced now, after the jobs placed
         // before it in this round (blocked pools included: the policy skips them itself).
         let priced = economics.as_ref().map(|e| {
-            let all = raw.take().unwrap_or_else(|| candidates(input, job));
-            e.options(input, job, all)
+            if allocates {
+                e.options(input, &blocks, job, &candidates(input, job))
+            } else {
+                e.options(input, &blocks, job, &own)
+            }
         });
-        let candidates = match &priced {
+        let candidates: &[Candidate] = match &priced {
             Some(p) => &p.ranked,
             None => options.as_ref().map_or(job_all, |o| &o[qi]),
         };
@@ -285,7 +309,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                     preferred: format!(
                         "{} on pool {}",
                         gang_words(
-                            first.accelerator.as_deref().unwrap_or("cpu"),
+                            first.accelerator.unwrap_or("cpu"),
                             first.count,
                             job.num_nodes
                         ),
@@ -296,13 +320,17 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             let reason = StartReason {
                 policy: input.policy.name().to_string(),
                 pool: view.name.to_string(),
-                accelerator: c.accelerator.clone(),
+                accelerator: c.accelerator.map(str::to_string),
                 count: c.count,
                 choice,
                 priority: job.priority,
                 backfilled,
                 accelerators: accelerators.clone(),
-                blocked: skipped(input, job, job_blocked, c),
+                blocked: if allocates && !job_blocked.is_empty() {
+                    skipped(input, &self::candidates(input, job), job_blocked, c)
+                } else {
+                    skipped(input, &own, job_blocked, c)
+                },
                 spot_ruled_out: (asks_for_spot(job)
                     && input.pools.iter().any(PoolView::is_spot)
                     && !deadline_allows_spot(input, job))
@@ -388,12 +416,6 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         let c = within[0];
         let view = &input.pools[c.pool];
         let p = &mut pools[c.pool];
-        let wanted = match (&c.accelerator, view.slice) {
-            (Some(_), Some(shape)) => format!("a whole {} slice", shape.name),
-            (Some(a), None) => gang_words(a, c.count, job.num_nodes),
-            (None, _) if job.num_nodes > 1 => format!("{} nodes", job.num_nodes),
-            (None, _) => "a job slot".to_string(),
-        };
         let behind = match &p.reservation {
             Some(r) if r.job != job.id => Some(r.job),
             _ => None,
@@ -429,24 +451,33 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 nodes: reserved,
             });
         }
-        let reason = if p.free_count() >= c.count && p.jobs >= view.max_jobs {
-            WaitReason::PoolFull {
-                pool: view.name.to_string(),
-                max_jobs: view.max_jobs,
-            }
-        } else {
-            WaitReason::NoCapacity {
-                wanted,
-                pool: view.name.to_string(),
-                free: p.free_count(),
-                behind,
-            }
-        };
-        // A pool with room that the policy held back says more than the one it waits for.
+        let (free, full) = (p.free_count(), p.jobs >= view.max_jobs);
+        // A pool with room that the policy held back says more than the one it waits for; the
+        // words for the pool it waits for are written only when they are the reason.
         let reason = priced
             .as_ref()
             .and_then(|p| p.held_with_room(input, |c| has_room(input, &pools, c)))
-            .unwrap_or(reason);
+            .unwrap_or_else(|| {
+                if free >= c.count && full {
+                    WaitReason::PoolFull {
+                        pool: view.name.to_string(),
+                        max_jobs: view.max_jobs,
+                    }
+                } else {
+                    let wanted = match (c.accelerator, view.slice) {
+                        (Some(_), Some(shape)) => format!("a whole {} slice", shape.name),
+                        (Some(a), None) => gang_words(a, c.count, job.num_nodes),
+                        (None, _) if job.num_nodes > 1 => format!("{} nodes", job.num_nodes),
+                        (None, _) => "a job slot".to_string(),
+                    };
+                    WaitReason::NoCapacity {
+                        wanted,
+                        pool: view.name.to_string(),
+                        free,
+                        behind,
+                    }
+                }
+            });
         decision.waiting.push((job.id, reason));
     }
     decision
@@ -639,47 +670,78 @@ fn soon_free(
 
 /// Splits a job's candidates into those the failover memory lets through and the pools it
 /// blocks now (each blocked pool once).
-fn unblocked(
+fn unblocked<'a>(
     input: &RoundInput<'_>,
+    blocks: &Blocks<'_>,
     job: &QueuedView<'_>,
-    candidates: Vec<Candidate>,
-) -> (Vec<Candidate>, Vec<BlockedPool>) {
-    let Some(memory) = job.failover.or(input.failover) else {
-        return (candidates, Vec::new());
-    };
-    let now = SimTime(input.now_ms.saturating_mul(1000));
+    candidates: &[Candidate<'a>],
+) -> (Vec<Candidate<'a>>, Vec<BlockedPool>) {
+    if !blocks.any(job) {
+        return (candidates.to_vec(), Vec::new());
+    }
     let mut open = Vec::with_capacity(candidates.len());
     let mut blocked: Vec<BlockedPool> = Vec::new();
     for c in candidates {
-        let pool = &input.pools[c.pool];
-        match memory.blocked_until(pool.location, now) {
-            None => open.push(c),
-            Some((scope, until)) => {
-                if !blocked.iter().any(|b| b.pool == pool.name) {
-                    blocked.push(BlockedPool {
-                        pool: pool.name.to_string(),
-                        scope,
-                        for_s: ((until.0 - now.0).max(0) as u64).div_ceil(1_000_000),
-                    });
-                }
-            }
+        match blocks.until(input, job, c.pool) {
+            None => open.push(*c),
+            Some(block) => add_blocked(input, blocks, &mut blocked, c.pool, block),
         }
     }
     (open, blocked)
 }
 
+/// The pools among a job's candidates that the failover memory blocks now (each once, in the
+/// candidates' order), and whether it lets some candidate through.
+fn blocked_pools(
+    input: &RoundInput<'_>,
+    blocks: &Blocks<'_>,
+    job: &QueuedView<'_>,
+    candidates: &[Candidate<'_>],
+) -> (Vec<BlockedPool>, bool) {
+    if !blocks.any(job) {
+        return (Vec::new(), !candidates.is_empty());
+    }
+    let mut open = false;
+    let mut blocked: Vec<BlockedPool> = Vec::new();
+    for c in candidates {
+        match blocks.until(input, job, c.pool) {
+            None => open = true,
+            Some(block) => add_blocked(input, blocks, &mut blocked, c.pool, block),
+        }
+    }
+    (blocked, open)
+}
+
+/// Adds pool `pool`, blocked by `scope` until `until`, to `blocked` unless it is there.
+fn add_blocked(
+    input: &RoundInput<'_>,
+    blocks: &Blocks<'_>,
+    blocked: &mut Vec<BlockedPool>,
+    pool: usize,
+    (scope, until): (BlockScope, SimTime),
+) {
+    let name = input.pools[pool].name;
+    if !blocked.iter().any(|b| b.pool == name) {
+        let now = blocks.now();
+        blocked.push(BlockedPool {
+            pool: name.to_string(),
+            scope,
+            for_s: ((until.0 - now.0).max(0) as u64).div_ceil(1_000_000),
+        });
+    }
+}
+
 /// The blocked pools a started job would have tried before the one it got (in its own order
-/// of candidates): what failover skipped for it.
+/// of candidates, `order`): what failover skipped for it.
 fn skipped(
     input: &RoundInput<'_>,
-    job: &QueuedView<'_>,
+    order: &[Candidate<'_>],
     blocked: &[BlockedPool],
-    chosen: &Candidate,
+    chosen: &Candidate<'_>,
 ) -> Vec<BlockedPool> {
     if blocked.is_empty() {
         return Vec::new();
     }
-    let order = candidates(input, job);
     let at = |pool: usize| order.iter().position(|c| c.pool == pool);
     let chosen_at = order.iter().position(|c| c == chosen).unwrap_or(usize::MAX);
     blocked
@@ -792,7 +854,7 @@ fn within_infra(infra: &str, p: &PoolView<'_>) -> bool {
 /// `baseline`) exist to decide between spot and reliable capacity: under them `use_spot`
 /// means that spot is allowed, and they choose. Each alternative's own `infra` restricts that
 /// alternative only.
-pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Candidate> {
+pub(crate) fn candidates<'j>(input: &RoundInput<'_>, job: &QueuedView<'j>) -> Vec<Candidate<'j>> {
     let spot_now = asks_for_spot(job) && deadline_allows_spot(input, job);
     let infra_ok = |p: &PoolView<'_>| place_ok(input, job, p, usize::MAX, spot_now);
     let mut out = Vec::new();
@@ -826,21 +888,22 @@ pub(crate) fn candidates(input: &RoundInput<'_>, job: &QueuedView<'_>) -> Vec<Ca
                 .map_or(&[], Vec::as_slice),
             None => &all,
         };
-        let mut here: Vec<usize> = of_type
-            .iter()
-            .map(|&i| (i, &input.pools[i]))
-            .filter(|(_, p)| admits(input, job, index, choice, p, spot_now))
-            .map(|(i, _)| i)
-            .collect();
-        here.sort_by(|&a, &b| {
-            let (pa, pb) = (&input.pools[a], &input.pools[b]);
+        // This alternative's pools, cheapest first, then by name.
+        let here = out.len();
+        out.extend(
+            of_type
+                .iter()
+                .filter(|&&i| admits(input, job, index, choice, &input.pools[i], spot_now))
+                .map(|&pool| Candidate {
+                    pool,
+                    accelerator: Some(choice.accelerator.as_str()),
+                    count: choice.count * gang,
+                }),
+        );
+        out[here..].sort_by(|a, b| {
+            let (pa, pb) = (&input.pools[a.pool], &input.pools[b.pool]);
             pa.price.0.total_cmp(&pb.price.0).then(pa.name.cmp(pb.name))
         });
-        out.extend(here.into_iter().map(|pool| Candidate {
-            pool,
-            accelerator: Some(choice.accelerator.clone()),
-            count: choice.count * gang,
-        }));
     }
     if job.order == ChoiceOrder::AnyOf {
         // Equally good alternatives: cheapest total price first, then most free.
@@ -1057,13 +1120,13 @@ fn quota_check(
     spend: &HashMap<&str, f64>,
 ) -> Result<(), WaitReason> {
     let Some(q) = quota else { return Ok(()) };
-    if let Some(acc) = &c.accelerator {
+    if let Some(acc) = c.accelerator {
         if let Some(&limit) = q.max_accelerators.get(acc) {
-            let in_use = held.get(&(job.tenant, acc.as_str())).copied().unwrap_or(0);
+            let in_use = held.get(&(job.tenant, acc)).copied().unwrap_or(0);
             if in_use + c.count > limit {
                 return Err(WaitReason::AcceleratorQuota {
                     tenant: job.tenant.to_string(),
-                    accelerator: acc.clone(),
+                    accelerator: acc.to_string(),
                     limit,
                     in_use,
                     wanted: c.count,

@@ -2,6 +2,7 @@
 //! it decides (actions, and why the others wait).
 
 use super::load::RunningLoad;
+use super::name_hash::BuildNameHasher;
 use super::policy::LivePolicy;
 use super::reason::{StartReason, WaitReason};
 use crate::JobId;
@@ -222,12 +223,17 @@ pub struct RoundInput<'a> {
     /// The pools of each accelerator type, when the driver indexed them (the machine does, each
     /// round): a job's options are looked up by name instead of matched against every pool.
     /// `None`: every pool is looked at.
-    pub pools_by_accelerator: Option<HashMap<&'a str, Vec<usize>>>,
+    pub pools_by_accelerator: Option<PoolsByAccelerator<'a>>,
 }
 
+/// The pools of each accelerator type, indexes into [`RoundInput::pools`] (see
+/// [`RoundInput::pools_by_accelerator`]), hashed with [`NameHasher`](super::NameHasher): a
+/// round looks a job's types up several times, and the names come from the configuration.
+pub type PoolsByAccelerator<'a> = HashMap<&'a str, Vec<usize>, BuildNameHasher>;
+
 /// Indexes `pools` by accelerator type (for [`RoundInput::pools_by_accelerator`]).
-pub fn pools_by_accelerator<'a>(pools: &[PoolView<'a>]) -> HashMap<&'a str, Vec<usize>> {
-    let mut index: HashMap<&'a str, Vec<usize>> = HashMap::new();
+pub fn pools_by_accelerator<'a>(pools: &[PoolView<'a>]) -> PoolsByAccelerator<'a> {
+    let mut index = PoolsByAccelerator::default();
     for (i, p) in pools.iter().enumerate() {
         if let Some(a) = p.accelerator {
             index.entry(a).or_default().push(i);

@@ -8,7 +8,7 @@
 use super::job::Phase;
 use super::state::Machine;
 use crate::econ::{EconPolicy, PlanKind};
-use crate::live::{Action, Economics, LivePolicy, candidates};
+use crate::live::{Action, Blocks, Economics, LivePolicy, candidates};
 
 /// How often the machine looks for jobs to move back to spot, ms.
 const EVERY_MS: i64 = 3_600_000;
@@ -27,6 +27,7 @@ impl Machine {
         self.next_migration_ms = Some(now_ms.saturating_add(EVERY_MS));
         let input = self.round_input(now_ms, 0);
         let econ = Economics::new(&input);
+        let blocks = Blocks::new(&input);
         // Free accelerators each pool can give now (its free indices, within what it can hold).
         let mut room: Vec<u32> = self
             .free
@@ -64,7 +65,7 @@ impl Machine {
             }
             let mut q = t.job.queued_view();
             q.work_secs = Some(left.ceil() as u64);
-            let options = econ.options(&input, &q, candidates(&input, &q));
+            let options = econ.options(&input, &blocks, &q, &candidates(&input, &q));
             let target = options
                 .ranked
                 .iter()

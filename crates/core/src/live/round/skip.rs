@@ -2,8 +2,8 @@
 //! traces ([`RoundInput::stop_when_stuck`]).
 
 use super::{PoolRound, admits, asks_for_spot, deadline_allows_spot, holds};
-use crate::SimTime;
 use crate::econ::EconPolicy;
+use crate::live::blocks::Blocks;
 use crate::live::cost::Economics;
 use crate::live::load::RunningLoad;
 use crate::live::policy::LivePolicy;
@@ -26,6 +26,7 @@ use crate::live::types::{QueuedView, RoundInput};
 /// not block never waits as blocked, and an allocation policy's reasons are not these.
 pub(super) fn changes_nothing(
     input: &RoundInput<'_>,
+    blocks: &Blocks<'_>,
     pools: &[PoolRound],
     load: &RunningLoad,
     economics: Option<&Economics>,
@@ -49,8 +50,13 @@ pub(super) fn changes_nothing(
         input.policy,
         LivePolicy::Econ(EconPolicy::CommitmentAware | EconPolicy::OnDemandOnly)
     );
-    let memory = job.failover.or(input.failover);
-    let now = SimTime(input.now_ms.saturating_mul(1000));
+    // Whether an option the memory does not block decides the answer (see the end): only
+    // under `baseline` while no earlier job waits on the clock. Where it cannot, and no
+    // earlier job waits on the clock, the job is looked at.
+    let needs_open = econ && !lapsing && !on_clock;
+    if !on_clock && !needs_open {
+        return false;
+    }
     let gang = job.num_nodes.max(1);
     // As the economics see it (see `Economics::job`).
     let no_deadline = job.deadline_ms.is_none() || job.work_secs.is_none();
@@ -58,27 +64,13 @@ pub(super) fn changes_nothing(
     // Some option is certainly a candidate the memory does not block.
     let mut open = false;
     for (index, choice) in job.choices.iter().enumerate() {
+        let count = choice.count * gang;
         let of_type = by_accelerator.get(choice.accelerator.as_str());
         for &i in of_type.map_or(&[][..], Vec::as_slice) {
             let p = &input.pools[i];
-            if !holds(p, job, choice) || memory.is_some_and(|m| m.is_blocked(p.location, now)) {
-                continue;
-            }
-            if econ && !open {
-                // Under the economics' policies only a spot pool depends on the spot rule.
-                let spot_now = p.is_spot()
-                    && *spot_now.get_or_insert_with(|| {
-                        asks_for_spot(job) && deadline_allows_spot(input, job)
-                    });
-                open = admits(input, job, index, choice, p, spot_now);
-            }
-            let ranked_never = (p.is_spot() && !takes_spot)
-                || economics.is_some_and(|e| e.leaves_out(input, i, no_deadline));
-            if ranked_never {
-                continue;
-            }
-            let count = choice.count * gang;
             let r = &pools[i];
+            // What the pool's state alone says, checked first since it is cheap: whether the
+            // job could act there, if the policy ranks the pool for it.
             let room = r.free_count() >= count && r.jobs < p.max_jobs;
             let preempts = load.lowest_priority(i).is_some_and(|l| l < job.priority);
             // No queued job can start, preempt or wait for room being made there in this round
@@ -87,7 +79,27 @@ pub(super) fn changes_nothing(
             let dead = (r.free_count() < smallest || r.jobs >= p.max_jobs)
                 && r.stopping == 0
                 && load.lowest_priority(i).is_none_or(|l| l >= highest);
-            if room || r.stopping > 0 || preempts || (r.reservation.is_none() && !dead) {
+            let acts = room || r.stopping > 0 || preempts || (r.reservation.is_none() && !dead);
+            if !acts && (open || !needs_open) {
+                continue;
+            }
+            if !holds(p, job, choice) || blocks.is_blocked(input, job, i) {
+                continue;
+            }
+            if needs_open && !open {
+                // Under the economics' policies only a spot pool depends on the spot rule.
+                let spot_now = p.is_spot()
+                    && *spot_now.get_or_insert_with(|| {
+                        asks_for_spot(job) && deadline_allows_spot(input, job)
+                    });
+                open = admits(input, job, index, choice, p, spot_now);
+            }
+            if !acts {
+                continue;
+            }
+            let ranked_never = (p.is_spot() && !takes_spot)
+                || economics.is_some_and(|e| e.leaves_out(input, i, no_deadline));
+            if !ranked_never {
                 return false;
             }
         }
