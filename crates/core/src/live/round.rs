@@ -532,6 +532,7 @@ pub fn can_ever_place_under(
         failover_allowance_s: 0.0,
         contracts: Vec::new(),
         pools_by_accelerator: None,
+        pools_by_accelerator_id: None,
     };
     if candidates(&input, job).is_empty() {
         Err(no_pool_reason(&input, job))
@@ -769,11 +770,9 @@ fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>) -> bool {
     };
     // The pools of the job's accelerators (all of them for a CPU-only job, or without an index).
     let pools: Vec<usize> = match (&input.pools_by_accelerator, job.choices.is_empty()) {
-        (Some(by), false) => {
-            let mut v: Vec<usize> = job
-                .choices
-                .iter()
-                .filter_map(|c| by.get(c.accelerator.as_str()))
+        (Some(_), false) => {
+            let mut v: Vec<usize> = (0..job.choices.len())
+                .filter_map(|k| input.pools_of_type(job, k))
                 .flatten()
                 .copied()
                 .collect();
@@ -882,12 +881,7 @@ pub(crate) fn candidates<'j>(input: &RoundInput<'_>, job: &QueuedView<'j>) -> Ve
         None => (0..input.pools.len()).collect(),
     };
     for (index, choice) in job.choices.iter().enumerate() {
-        let of_type: &[usize] = match &input.pools_by_accelerator {
-            Some(by) => by
-                .get(choice.accelerator.as_str())
-                .map_or(&[], Vec::as_slice),
-            None => &all,
-        };
+        let of_type: &[usize] = input.pools_of_type(job, index).unwrap_or(&all);
         // This alternative's pools, cheapest first, then by name.
         let here = out.len();
         out.extend(

@@ -50,6 +50,7 @@ fn queued<'a>(id: u64, priority: u32, choices: &'a [AcceleratorChoice]) -> Queue
         submitted_ms: 0,
         priority,
         choices,
+        accelerator_ids: &[],
         order: ChoiceOrder::Ordered,
         slice_choices: &[],
         topology: None,
@@ -74,6 +75,7 @@ fn input<'a>(
     RoundInput {
         now_ms: 0,
         pools_by_accelerator: Some(super::types::pools_by_accelerator(&pools)),
+        pools_by_accelerator_id: None,
         pools,
         queued,
         running: running.into(),
@@ -662,6 +664,7 @@ mod invariants {
                 submitted_ms: -(i as i64) * 600_000,
                 priority: *prio,
                 choices: cs,
+                accelerator_ids: &[],
                 order: if *any { ChoiceOrder::AnyOf } else { ChoiceOrder::Ordered },
                 slice_choices: &[],
                 topology: None,
@@ -695,7 +698,7 @@ mod invariants {
                 contract: &contract,
                 ledger: crate::econ::ContractLedger { spent: spillway_model::Usd(12_000_000.0 - 1_000_000.0 + w.spent), ..Default::default() },
             }];
-            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, failover_allowance_s: 0.0, contracts, pools_by_accelerator: None };
+            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, failover_allowance_s: 0.0, contracts, pools_by_accelerator: None, pools_by_accelerator_id: None };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 

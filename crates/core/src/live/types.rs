@@ -95,6 +95,10 @@ pub struct QueuedView<'a> {
     pub priority: u32,
     /// Acceptable alternatives; empty for CPU-only.
     pub choices: &'a [AcceleratorChoice],
+    /// The accelerator type of each of `choices` as an id into
+    /// [`RoundInput::pools_by_accelerator_id`] (by index of choice), when the driver gave its
+    /// types ids (the machine does, when a job comes in); empty: the round looks the names up.
+    pub accelerator_ids: &'a [u32],
     /// How the alternatives are weighed.
     pub order: ChoiceOrder,
     /// Accelerators of the choices written as TPU slice names (`tpu-v5p-32`): each of those
@@ -224,6 +228,27 @@ pub struct RoundInput<'a> {
     /// round): a job's options are looked up by name instead of matched against every pool.
     /// `None`: every pool is looked at.
     pub pools_by_accelerator: Option<PoolsByAccelerator<'a>>,
+    /// The same index by accelerator type id (those of [`QueuedView::accelerator_ids`]): the
+    /// pools of type `id` are `pools_by_accelerator_id[id]` (none where `id` is out of range).
+    /// It lists the same pools as `pools_by_accelerator` and is used only with it, for the jobs
+    /// that carry ids: a job's options are then found without hashing (or even reading) their
+    /// names, which was most of the cost of passing over a long queue. `None`: by name only.
+    pub pools_by_accelerator_id: Option<&'a [Vec<usize>]>,
+}
+
+impl RoundInput<'_> {
+    /// The pools of the accelerator type of `job`'s alternative `index`, ascending, from the
+    /// driver's index (by id where the job has one, else by name); `None` without an index.
+    pub(crate) fn pools_of_type(&self, job: &QueuedView<'_>, index: usize) -> Option<&[usize]> {
+        let by_name = self.pools_by_accelerator.as_ref()?;
+        if let (Some(by_id), Some(&id)) =
+            (self.pools_by_accelerator_id, job.accelerator_ids.get(index))
+        {
+            return Some(by_id.get(id as usize).map_or(&[], Vec::as_slice));
+        }
+        let name = job.choices[index].accelerator.as_str();
+        Some(by_name.get(name).map_or(&[], Vec::as_slice))
+    }
 }
 
 /// The pools of each accelerator type, indexes into [`RoundInput::pools`] (see

@@ -115,6 +115,7 @@ impl MachineJob {
             submitted_ms: self.submitted_ms,
             priority: self.priority,
             choices: &self.choices,
+            accelerator_ids: &[],
             order: self.order,
             slice_choices: &self.slice_choices,
             topology: self.topology.as_deref(),

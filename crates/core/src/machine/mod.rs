@@ -19,6 +19,7 @@
 //! before they are returned, so a driver only carries them out and reports back what happened
 //! (an attempt ended, a launch was refused).
 
+mod accelerator_ids;
 mod index;
 mod job;
 mod migrate;

@@ -1,5 +1,6 @@
 //! The machine: its state, the events that change it and the round that decides.
 
+use super::accelerator_ids::AcceleratorIds;
 use super::index::{OutsideQueue, RunningSet};
 use super::job::{MachineJob, MachinePool, Phase};
 use super::rounds::{RoundStats, Rounds, TimeSharing};
@@ -136,12 +137,17 @@ pub(super) struct Tracked {
     pub(super) phase: Phase,
     /// The job's own failover memory, under a policy whose jobs fail over each on their own.
     pub(super) refused: Option<FailoverMemory>,
+    /// The accelerator type id of each of its choices ([`AcceleratorIds`]).
+    pub(super) accelerator_ids: Vec<u32>,
 }
 
 /// The decision state machine. See the module docs.
 #[derive(Debug)]
 pub struct Machine {
     pub(super) pools: Vec<MachinePool>,
+    /// The pools' accelerator types by id, and the pools of each: how a round finds a job's
+    /// pools. The pools never change, so neither does this.
+    accelerator_ids: AcceleratorIds,
     pub(super) free: Vec<BTreeSet<u32>>,
     pub(super) config: MachineConfig,
     pub(super) jobs: BTreeMap<JobId, Tracked>,
@@ -182,6 +188,7 @@ impl Machine {
             running: RunningSet::new(pools.len()),
             next_migration_ms: None,
             available: pools.iter().map(|p| p.capacity).collect(),
+            accelerator_ids: AcceleratorIds::new(&pools),
             pools,
             config,
             jobs: BTreeMap::new(),
@@ -263,12 +270,14 @@ impl Machine {
                 if !member {
                     self.queued_outside.insert(&job);
                 }
+                let accelerator_ids = self.accelerator_ids.of_choices(&job.choices);
                 self.jobs.insert(
                     job.id,
                     Tracked {
                         job,
                         phase: Phase::Queued,
                         refused: None,
+                        accelerator_ids,
                     },
                 );
             }
@@ -289,6 +298,7 @@ impl Machine {
                     let run_ms = job.expected_run_ms(pool, &self.pools[pool]);
                     self.running
                         .add(&job, pool, &accelerators, started_ms, run_ms, stopping);
+                    let accelerator_ids = self.accelerator_ids.of_choices(&job.choices);
                     self.jobs.insert(
                         job.id,
                         Tracked {
@@ -300,6 +310,7 @@ impl Machine {
                                 stopping,
                             },
                             refused: None,
+                            accelerator_ids,
                         },
                     );
                 }
@@ -550,12 +561,14 @@ impl Machine {
             .filter(|t| t.phase == Phase::Queued)
             .map(|t| QueuedView {
                 failover: t.refused.as_ref(),
+                accelerator_ids: &t.accelerator_ids,
                 ..t.job.queued_view()
             })
             .collect();
         RoundInput {
             now_ms,
             pools_by_accelerator: Some(crate::live::pools_by_accelerator(&pools)),
+            pools_by_accelerator_id: Some(self.accelerator_ids.pools()),
             pools,
             queued,
             running: Cow::Borrowed(&self.running.views),

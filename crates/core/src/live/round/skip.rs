@@ -33,8 +33,7 @@ pub(super) fn changes_nothing(
     job: &QueuedView<'_>,
     on_clock: bool,
 ) -> bool {
-    let (Some(by_accelerator), Some((smallest, highest))) =
-        (&input.pools_by_accelerator, input.stop_when_stuck)
+    let (Some(_), Some((smallest, highest))) = (&input.pools_by_accelerator, input.stop_when_stuck)
     else {
         return false;
     };
@@ -65,8 +64,7 @@ pub(super) fn changes_nothing(
     let mut open = false;
     for (index, choice) in job.choices.iter().enumerate() {
         let count = choice.count * gang;
-        let of_type = by_accelerator.get(choice.accelerator.as_str());
-        for &i in of_type.map_or(&[][..], Vec::as_slice) {
+        for &i in input.pools_of_type(job, index).unwrap_or(&[]) {
             let p = &input.pools[i];
             let r = &pools[i];
             // What the pool's state alone says, checked first since it is cheap: whether the
