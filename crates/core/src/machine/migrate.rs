@@ -65,6 +65,8 @@ impl Machine {
             }
             let mut q = t.job.queued_view();
             q.work_secs = Some(left.ceil() as u64);
+            // Its pools found by type id, as in the round.
+            q.accelerator_ids = &t.accelerator_ids;
             let options = econ.options(&input, &blocks, &q, &candidates(&input, &q));
             let target = options
                 .ranked
