@@ -160,6 +160,7 @@ fn machine_pools(cluster: &Cluster) -> Vec<MachinePool> {
             capacity: p.capacity,
             slice: None,
             nodes: 1,
+            block: 1,
             max_jobs: p.capacity.max(1),
             price: UsdPerHour(p.price_per_hour.unwrap_or(0.0)),
             plan: PlanKind::Owned,

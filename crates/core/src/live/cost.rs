@@ -6,7 +6,10 @@
 //!   submission.
 //! - A job's options: every pool that could run one of its alternatives becomes an
 //!   [`econ::Candidate`]: the pool's plan; its price per accelerator-hour x the accelerators the
-//!   job takes; its `throughput` as the speed; its expected preemptions per hour (spot); and, for
+//!   job takes (on a pool cut into rented blocks, under the policies that pack rentals: on idle
+//!   accelerators of rented blocks, the blocks' price over the time the job extends them,
+//!   spread over its run; opening blocks, also their idle accelerators that the queued jobs
+//!   could not fill); its `throughput` as the speed; its expected preemptions per hour (spot); and, for
 //!   committed capacity, the pace of its contract ([`ContractLedger::pace`]): what the contract
 //!   was charged so far, plus what the committed capacity running now (and started earlier in
 //!   the same round) will cost until its jobs' `work` estimates end (over the whole look-ahead
@@ -28,13 +31,14 @@ use super::blocks::Blocks;
 use super::policy::LivePolicy;
 use super::reason::{BlockedPool, Choice, WaitReason, pool_names};
 use super::round::Candidate;
-use super::types::{QueuedView, RoundInput};
+use super::types::{PoolView, QueuedView, RoundInput};
 use crate::SimTime;
 use crate::econ::{
     self, BURST_AFTER_WAIT_SHARE, CheckpointModel, EconJob, EconPolicy, Framework, LeftOut,
     PACE_HORIZON_S, Pace, PlanKind, rank_candidates_unless_blocked,
 };
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Work assumed for a job without a `work` estimate: a day, the pace look-ahead (long-running:
@@ -64,6 +68,13 @@ pub(crate) struct Economics {
     committed_ahead: Vec<f64>,
     /// Each pool's failover scopes, shared by its candidates.
     locations: Vec<(Arc<str>, Arc<str>, Arc<str>)>,
+    /// Per pool cut into rented blocks, under a policy that packs rentals: each rented block
+    /// (one a running job holds indices of, or a job started earlier in this round) and when
+    /// its last job is expected to end (`i64::MAX`: unknown). Empty for other pools.
+    rented_blocks: Vec<HashMap<u32, i64>>,
+    /// Per pool cut into rented blocks: the accelerators the queued jobs of this round would
+    /// take there (each job counted on every such pool it could use); 0 elsewhere.
+    fill: Vec<u32>,
 }
 
 /// A job's options under the policy.
@@ -72,6 +83,9 @@ pub(crate) struct Options<'a> {
     pub(crate) ranked: Vec<Candidate<'a>>,
     /// The pace of each ranked option on committed capacity (same order).
     paces: Vec<Option<Pace>>,
+    /// For each ranked option on idle accelerators of a rented block (same order): the
+    /// indices it was priced for, which a start there takes.
+    places: Vec<Option<Vec<u32>>>,
     /// The options left out, each with the rule that left it out, in the job's own order.
     held: Vec<(Candidate<'a>, LeftOut)>,
     /// Seconds it has waited, and waits before renting (jobs without a deadline).
@@ -103,6 +117,38 @@ impl Economics {
             LivePolicy::Econ(p) => p,
             LivePolicy::Scheduler(_) => EconPolicy::CommitmentAware,
         };
+        let mut rented_blocks = vec![HashMap::new(); input.pools.len()];
+        let mut fill = vec![0u32; input.pools.len()];
+        if policy.packs_rentals() && input.pools.iter().any(packs) {
+            for q in &input.queued {
+                for (index, choice) in q.choices.iter().enumerate() {
+                    let mut add = |p: usize| {
+                        if packs(&input.pools[p]) {
+                            fill[p] = fill[p].saturating_add(choice.count);
+                        }
+                    };
+                    match input.pools_of_type(q, index) {
+                        Some(pools) => pools.iter().copied().for_each(&mut add),
+                        None => (0..input.pools.len())
+                            .filter(|&p| {
+                                input.pools[p].accelerator == Some(choice.accelerator.as_str())
+                            })
+                            .for_each(&mut add),
+                    }
+                }
+            }
+            for r in input.running.iter().filter(|r| !r.stopping) {
+                if packs(&input.pools[r.pool]) {
+                    let end = r.expected_end_ms.unwrap_or(i64::MAX);
+                    extend_blocks(
+                        &mut rented_blocks[r.pool],
+                        input.pools[r.pool].block,
+                        &r.accelerators,
+                        end,
+                    );
+                }
+            }
+        }
         Economics {
             policy,
             now: SimTime(input.now_ms.saturating_mul(1000)),
@@ -118,7 +164,74 @@ impl Economics {
                     )
                 })
                 .collect(),
+            rented_blocks,
+            fill,
         }
+    }
+
+    /// What `c` costs per hour when the job opens new blocks of a pool cut into rented blocks
+    /// (no rented block holds it): the accelerators it holds, and the idle ones of the blocks
+    /// it opens that the jobs queued with it could not fill (the loop's pricing of a VM larger
+    /// than its job). `None` when the pool is not cut into blocks.
+    fn on_new_blocks(&self, input: &RoundInput<'_>, c: &Candidate) -> Option<f64> {
+        let pool = &input.pools[c.pool];
+        if !self.policy.packs_rentals() || !packs(pool) || c.count == 0 {
+            return None;
+        }
+        // Called when no rented block holds the job: it opens as many blocks as it needs.
+        let opened = c.count.div_ceil(pool.block) * pool.block;
+        let others = self.fill[c.pool].saturating_sub(c.count);
+        let idle = opened.saturating_sub(c.count).saturating_sub(others);
+        Some(pool.price.0 * f64::from(c.count + idle))
+    }
+
+    /// Where `q` would go on `c` onto idle accelerators of a block rented for other jobs
+    /// (`free`: the pool's free indices now), and what it costs per hour there: the block that
+    /// it extends least beyond its own jobs' expected ends (then the fullest, then the lowest),
+    /// as the scenario loop chose its rental, priced at the block's price over that extension
+    /// spread over the job's run (a job that ends before the block's other jobs costs nothing
+    /// more). `None` when no rented block holds it (a job larger than a block opens blocks:
+    /// [`Self::on_new_blocks`] prices that).
+    fn on_rented_block(
+        &self,
+        input: &RoundInput<'_>,
+        q: &QueuedView<'_>,
+        job: &EconJob,
+        ckpt: &CheckpointModel,
+        c: &Candidate,
+        free: &[u32],
+    ) -> Option<(f64, Vec<u32>)> {
+        let pool = &input.pools[c.pool];
+        let rented = &self.rented_blocks[c.pool];
+        if rented.is_empty() || !packs(pool) || c.count == 0 || c.count > pool.block {
+            return None;
+        }
+        let speed = super::job_speed(q.speeds, c.pool, pool.throughput).max(1e-12);
+        let run_s = ckpt.restart_overhead_s + job.remaining_work_s / speed;
+        let end_ms = input.now_ms.saturating_add((run_s * 1000.0).ceil() as i64);
+        let want = c.count as usize;
+        let block = pool.block;
+        // Each rented block's free indices are a run of `free` (ascending), found by bisection.
+        let mut best: Option<((i64, usize, u32), usize)> = None;
+        for (&b, &ends_ms) in rented {
+            let lo = free.partition_point(|&i| i < b.saturating_mul(block));
+            let hi = free.partition_point(|&i| i < b.saturating_add(1).saturating_mul(block));
+            if hi - lo < want {
+                continue;
+            }
+            let key = (end_ms.saturating_sub(ends_ms).max(0), hi - lo, b);
+            if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                best = Some((key, lo));
+            }
+        }
+        let ((extension_ms, _, _), lo) = best?;
+        let taken = &free[lo..lo + want];
+        let block_per_hour = pool.price.0 * f64::from(pool.block);
+        let extension_s = extension_ms as f64 / 1000.0;
+        Some((
+            block_per_hour * extension_s / run_s.max(1.0),
+            taken.to_vec(),
+        ))
     }
 
     /// The job as the economics see it, and what a preemption costs it.
@@ -199,19 +312,30 @@ impl Economics {
 
     /// Job `q`'s options (`all`: every pool that could run it, blocked ones included: the
     /// policy skips those itself), ranked by the policy.
-    pub(crate) fn options<'a>(
+    /// `free(p)`: pool `p`'s free indices now, after the jobs placed before it in this round.
+    pub(crate) fn options<'a, 'f>(
         &self,
         input: &RoundInput<'_>,
         blocks: &Blocks<'_>,
         q: &QueuedView<'_>,
         all: &[Candidate<'a>],
+        free: impl Fn(usize) -> &'f [u32],
     ) -> Options<'a> {
         let (job, ckpt) = self.job(input, q);
+        let mut places: Vec<Option<Vec<u32>>> = Vec::with_capacity(all.len());
         let candidates: Vec<econ::Candidate> = all
             .iter()
             .map(|c| {
                 let pool = &input.pools[c.pool];
-                let price_per_hour = pool.price.0 * f64::from(c.count);
+                let free = free(c.pool);
+                let (packed, place) = match self.on_rented_block(input, q, &job, &ckpt, c, free) {
+                    Some((price, taken)) => (Some(price), Some(taken)),
+                    None => (None, None),
+                };
+                places.push(place);
+                let price_per_hour = packed
+                    .or_else(|| self.on_new_blocks(input, c))
+                    .unwrap_or(pool.price.0 * f64::from(c.count));
                 let quote = Self::contract_of(input, c).map(|k| {
                     let view = &input.contracts[k];
                     view.ledger.quote(
@@ -231,7 +355,7 @@ impl Economics {
                     speed: super::job_speed(q.speeds, c.pool, pool.throughput),
                     pace: quote.map(|q| q.pace),
                     preemptions_per_hour: pool.preemptions_per_hour,
-                    already_rented: false,
+                    already_rented: packed.is_some(),
                 }
             })
             .collect();
@@ -258,6 +382,7 @@ impl Economics {
         Options {
             paces: ranked.order.iter().map(|&i| candidates[i].pace).collect(),
             ranked: ranked.order.iter().map(|&i| all[i]).collect(),
+            places: ranked.order.iter().map(|&i| places[i].take()).collect(),
             held: ranked
                 .left_out
                 .iter()
@@ -269,13 +394,45 @@ impl Economics {
         }
     }
 
-    /// Records that `q` starts on `c`: committed capacity counts against its contract's pace
-    /// for the jobs after it in the round.
-    pub(crate) fn started(&mut self, input: &RoundInput<'_>, q: &QueuedView<'_>, c: &Candidate) {
+    /// Records that `q` starts on `c` with `accelerators`: committed capacity counts against
+    /// its contract's pace for the jobs after it in the round, and the blocks it rents are
+    /// rented until it is expected to end.
+    pub(crate) fn started(
+        &mut self,
+        input: &RoundInput<'_>,
+        q: &QueuedView<'_>,
+        c: &Candidate,
+        accelerators: &[u32],
+    ) {
+        let (job, ckpt) = self.job(input, q);
         if let Some(k) = Self::contract_of(input, c) {
-            let (job, ckpt) = self.job(input, q);
             self.committed_ahead[k] += Self::cost_ahead(input, q, &job, &ckpt, c);
         }
+        let pool = &input.pools[c.pool];
+        if self.policy.packs_rentals() && packs(pool) {
+            let speed = super::job_speed(q.speeds, c.pool, pool.throughput).max(1e-12);
+            let run_s = ckpt.restart_overhead_s + job.remaining_work_s / speed;
+            let end_ms = input.now_ms.saturating_add((run_s * 1000.0).ceil() as i64);
+            extend_blocks(
+                &mut self.rented_blocks[c.pool],
+                pool.block,
+                accelerators,
+                end_ms,
+            );
+        }
+    }
+}
+
+/// Whether `pool` is cut into rented blocks that later jobs may share (a pool of one node).
+fn packs(pool: &PoolView<'_>) -> bool {
+    pool.block > 1 && pool.nodes <= 1 && pool.slice.is_none()
+}
+
+/// Marks the blocks that `accelerators` lie on as rented until at least `end_ms`.
+fn extend_blocks(rented: &mut HashMap<u32, i64>, block: u32, accelerators: &[u32], end_ms: i64) {
+    for &i in accelerators {
+        let e = rented.entry(i / block).or_insert(end_ms);
+        *e = (*e).max(end_ms);
     }
 }
 
@@ -288,6 +445,13 @@ fn lapses(why: LeftOut) -> bool {
 }
 
 impl Options<'_> {
+    /// The accelerator indices option `c` was priced for, when it goes onto idle accelerators
+    /// of a rented block: a start there takes exactly those.
+    pub(crate) fn place(&self, c: &Candidate) -> Option<&[u32]> {
+        let at = self.ranked.iter().position(|r| r == c)?;
+        self.places[at].as_deref()
+    }
+
     /// Whether the policy left a spot pool out because the job's deadline leaves too little
     /// slack for a preemption.
     pub(crate) fn spot_ruled_out(&self) -> bool {

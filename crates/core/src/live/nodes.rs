@@ -33,18 +33,23 @@ pub(crate) fn can_take(p: &PoolView<'_>, free: &[u32], total: u32, num_nodes: u3
 /// Takes the accelerators a job of `num_nodes` nodes and `total` accelerators in all gets on
 /// pool `p` out of `free` (ascending) and returns them, ascending; `None` (and `free`
 /// untouched) when the pool has no such room. On a pool of one node: the lowest `total` free
-/// indices. On a pool of nodes: the lowest free indices of each of the chosen nodes.
+/// indices, or on a pool cut into rented blocks the best fit among them ([`in_blocks`]). On a
+/// pool of nodes: the lowest free indices of each of the chosen nodes.
 pub(crate) fn take(
     p: &PoolView<'_>,
     free: &mut Vec<u32>,
     total: u32,
     num_nodes: u32,
 ) -> Option<Vec<u32>> {
-    if p.nodes <= 1 {
+    if p.nodes <= 1 && p.block <= 1 {
         let n = total as usize;
         return (free.len() >= n).then(|| free.drain(..n).collect());
     }
-    let chosen = choose(p, free, total, num_nodes)?;
+    let chosen = if p.nodes <= 1 {
+        in_blocks(p.block, free, total)?
+    } else {
+        choose(p, free, total, num_nodes)?
+    };
     let mut taken = chosen.iter().peekable();
     free.retain(|i| {
         if taken.peek() == Some(&i) {
@@ -55,6 +60,71 @@ pub(crate) fn take(
         }
     });
     Some(chosen)
+}
+
+/// The indices a job of `total` accelerators takes on a pool of one node cut into rented
+/// blocks of `block` (ascending), if `free` (ascending) has that many: whole free blocks for
+/// each full `block` it needs (the lowest first), and the rest in the block with the fewest
+/// free indices that holds it (best fit, then the lowest), so that rented blocks fill before a
+/// new one opens and whole blocks stay whole. When no such choice exists (the free indices are
+/// scattered over blocks), the lowest free indices: a job never waits for a tidier fit.
+pub(crate) fn in_blocks(block: u32, free: &[u32], total: u32) -> Option<Vec<u32>> {
+    let n = total as usize;
+    if free.len() < n {
+        return None;
+    }
+    let lowest = || Some(free[..n].to_vec());
+    if block <= 1 || total == 0 {
+        return lowest();
+    }
+    // Free indices per block, in order (`free` is ascending, so each block's run is contiguous).
+    let mut runs: Vec<(u32, &[u32])> = Vec::new();
+    let mut start = 0;
+    while start < free.len() {
+        let b = free[start] / block;
+        let len = free[start..]
+            .iter()
+            .take_while(|&&i| i / block == b)
+            .count();
+        runs.push((b, &free[start..start + len]));
+        start += len;
+    }
+    let whole = (total / block) as usize;
+    let rest = (total % block) as usize;
+    let mut chosen: Vec<usize> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, f))| f.len() == block as usize)
+        .map(|(k, _)| k)
+        .take(whole)
+        .collect();
+    if chosen.len() < whole {
+        return lowest();
+    }
+    let mut partial = None;
+    if rest > 0 {
+        let fit = runs
+            .iter()
+            .enumerate()
+            .filter(|(k, (_, f))| f.len() >= rest && !chosen.contains(k))
+            .min_by_key(|(_, (b, f))| (f.len(), *b))
+            .map(|(k, _)| k);
+        match fit {
+            Some(k) => partial = Some(k),
+            None => return lowest(),
+        }
+    }
+    if let Some(k) = partial {
+        chosen.push(k);
+    }
+    chosen.sort_unstable();
+    let mut out = Vec::with_capacity(n);
+    for k in chosen {
+        let f = runs[k].1;
+        let take = if Some(k) == partial { rest } else { f.len() };
+        out.extend_from_slice(&f[..take]);
+    }
+    Some(out)
 }
 
 /// The nodes a job of `num_nodes` nodes and `total` accelerators would take out of `free`
@@ -210,6 +280,7 @@ mod tests {
             capacity,
             slice: None,
             nodes,
+            block: 1,
             free: (0..capacity).collect(),
             free_unlisted: 0,
             max_jobs: 64,
@@ -254,6 +325,39 @@ mod tests {
             Some(vec![0, 1, 2, 3, 8, 9, 10, 11])
         );
         assert!(free.is_empty());
+    }
+
+    #[test]
+    fn a_job_goes_into_the_fullest_block_that_holds_it() {
+        let mut p = pool(1, 24);
+        p.block = 8;
+        // Block 0 has 6 free (2 used), block 1 has 3 free, block 2 is whole.
+        let mut free: Vec<u32> = (2..8).chain(13..16).chain(16..24).collect();
+        // 3 chips: block 1 (3 free) is the tightest fit, not the lowest indices of block 0.
+        assert_eq!(take(&p, &mut free, 3, 1), Some(vec![13, 14, 15]));
+        // 4 chips: block 0 (6 free) before opening block 2.
+        assert_eq!(take(&p, &mut free, 4, 1), Some(vec![2, 3, 4, 5]));
+        // 8 chips: the whole block 2, never 2 of block 0 and 6 of block 2.
+        assert_eq!(take(&p, &mut free, 8, 1), Some((16..24).collect()));
+        assert_eq!(free, vec![6, 7]);
+    }
+
+    #[test]
+    fn a_job_larger_than_a_block_takes_whole_blocks_then_the_best_fit() {
+        let free: Vec<u32> = (1..8).chain(8..16).chain(20..24).collect();
+        // 12 = one whole block (block 1) and 4 in the tightest block that holds them (block 2).
+        assert_eq!(
+            in_blocks(8, &free, 12),
+            Some((8..16).chain(20..24).collect())
+        );
+        // When no whole block is free, the lowest free indices: the job still starts.
+        let scattered: Vec<u32> = vec![1, 2, 3, 9, 10, 11, 17, 18, 19];
+        assert_eq!(
+            in_blocks(8, &scattered, 8),
+            Some(vec![1, 2, 3, 9, 10, 11, 17, 18])
+        );
+        assert_eq!(in_blocks(8, &scattered, 10), None);
+        assert_eq!(in_blocks(1, &scattered, 2), Some(vec![1, 2]));
     }
 
     #[test]

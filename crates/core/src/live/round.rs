@@ -189,9 +189,11 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
         // before it in this round (blocked pools included: the policy skips them itself).
         let priced = economics.as_ref().map(|e| {
             if allocates {
-                e.options(input, &blocks, job, &candidates(input, job))
+                e.options(input, &blocks, job, &candidates(input, job), |p| {
+                    &pools[p].free
+                })
             } else {
-                e.options(input, &blocks, job, &own)
+                e.options(input, &blocks, job, &own, |p| &pools[p].free)
             }
         });
         let candidates: &[Candidate] = match &priced {
@@ -232,8 +234,8 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
             let p = &pools[c.pool];
             let free = p.free_count();
             // The listed indices always cover what the queue takes (the machine lists that
-            // many, and all of them on a pool of several nodes); a start takes the lowest of
-            // them, or whole nodes.
+            // many, and all of them on a pool of several nodes or of rented blocks); a start
+            // takes the lowest of them, whole nodes, or the best fit among rented blocks.
             if free < c.count
                 || (p.free.len() as u32) < c.count
                 || p.jobs >= input.pools[c.pool].max_jobs
@@ -283,8 +285,15 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                     p.free.retain(|i| taken.binary_search(i).is_err());
                     taken
                 }
-                None => nodes::take(view, &mut p.free, c.count, job.num_nodes)
-                    .expect("fits checked that the pool's nodes have room"),
+                None => match priced.as_ref().and_then(|o| o.place(c)) {
+                    // Idle accelerators of a rented block, as the policy priced them.
+                    Some(place) => {
+                        p.free.retain(|i| place.binary_search(i).is_err());
+                        place.to_vec()
+                    }
+                    None => nodes::take(view, &mut p.free, c.count, job.num_nodes)
+                        .expect("fits checked that the pool's nodes have room"),
+                },
             };
             p.jobs += 1;
             let view = &input.pools[c.pool];
@@ -337,7 +346,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                     || priced.as_ref().is_some_and(|p| p.spot_ruled_out()),
             };
             if let Some(e) = economics.as_mut() {
-                e.started(input, job, c);
+                e.started(input, job, c, &accelerators);
             }
             decision.actions.push(Action::Start {
                 job: job.id,

@@ -33,6 +33,12 @@ pub struct PoolView<'a> {
     /// needs that many of them, each with its accelerators free; no job spans two nodes for
     /// accelerators of one node (see `nodes.rs`).
     pub nodes: u32,
+    /// Accelerators per rented block on a pool of one node (a VM of 8 GPUs rented whole while
+    /// any job holds one of its chips; 1: none): block `k` is indices `k * block .. (k + 1) *
+    /// block`. A job goes into the block with the fewest free indices that holds it (best fit;
+    /// see `nodes.rs`), so rented blocks fill before new ones open and a job spans two blocks
+    /// only when no single block holds it.
+    pub block: u32,
     /// Indices not held by any running job, ascending: all of them, or (from the machine, on a
     /// pool of one node and loose accelerators) the lowest ones, as many as the queue could
     /// take at once.

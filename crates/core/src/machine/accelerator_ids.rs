@@ -78,6 +78,7 @@ mod tests {
             capacity: 8,
             slice: None,
             nodes: 1,
+            block: 1,
             max_jobs: 8,
             price: UsdPerHour(1.0),
             plan: PlanKind::OnDemand,

@@ -150,6 +150,8 @@ pub struct MachinePool {
     /// Machines it is made of (1 unless declared), each with `capacity / nodes` accelerators:
     /// a job of `num_nodes` nodes takes that many of them ([`PoolView::nodes`]).
     pub nodes: u32,
+    /// Accelerators per rented block (a VM rented whole; 1: none), as [`PoolView::block`].
+    pub block: u32,
     /// Most jobs at once.
     pub max_jobs: u32,
     /// Price of one accelerator-hour.
@@ -175,6 +177,7 @@ impl MachinePool {
             capacity: self.capacity,
             slice: self.slice.as_ref(),
             nodes: self.nodes,
+            block: self.block,
             free,
             free_unlisted: 0,
             max_jobs: self.max_jobs,

@@ -2,8 +2,9 @@
 //! capacity because spot was short when it started moves back once the policy ranks a spot
 //! place with room above every reliable one with room (its own included) and its slack allows
 //! it, as Can't Be Late's policies switch back. It checkpoints as it leaves (nothing is lost)
-//! and pays one restart; only a job with an hour of work left moves. The machine looks at
-//! most once an hour.
+//! and pays one restart; only a job with an hour of work left moves. A job on the idle
+//! accelerators of rented blocks that other jobs keep rented at least as long stays: it costs
+//! nothing more where it is. The machine looks at most once an hour.
 
 use super::job::Phase;
 use super::state::Machine;
@@ -53,7 +54,7 @@ impl Machine {
             let (Some(work), Some(_)) = (t.job.work_secs, t.job.deadline_ms) else {
                 continue;
             };
-            if self.pools[pool].plan != PlanKind::OnDemand {
+            if self.pools[pool].plan != PlanKind::OnDemand || self.rides_along(*id, pool) {
                 continue;
             }
             let speed = t.job.speed_on(pool, &self.pools[pool]);
@@ -67,7 +68,11 @@ impl Machine {
             q.work_secs = Some(left.ceil() as u64);
             // Its pools found by type id, as in the round.
             q.accelerator_ids = &t.accelerator_ids;
-            let options = econ.options(&input, &blocks, &q, &candidates(&input, &q));
+            // Its own pool is priced for what it holds there (not as idle chips of the blocks
+            // it keeps rented itself).
+            let options = econ.options(&input, &blocks, &q, &candidates(&input, &q), |p| {
+                if p == pool { &[] } else { &input.pools[p].free }
+            });
             let target = options
                 .ranked
                 .iter()
@@ -82,5 +87,31 @@ impl Machine {
             }
         }
         out
+    }
+
+    /// Whether job `id`, running on pool `pool`, sits on idle accelerators of rented blocks
+    /// that other jobs keep rented at least until it is expected to end: staying costs nothing
+    /// more, so moving to spot would only add a bill and a restart.
+    fn rides_along(&self, id: crate::JobId, pool: usize) -> bool {
+        let block = self.pools[pool].block;
+        if block <= 1 || self.pools[pool].nodes > 1 || self.pools[pool].slice.is_some() {
+            return false;
+        }
+        let views = &self.running.views;
+        let Some(own) = views.iter().find(|v| v.id == id) else {
+            return false;
+        };
+        let end = own.expected_end_ms.unwrap_or(i64::MAX);
+        let mut blocks: Vec<u32> = own.accelerators.iter().map(|i| i / block).collect();
+        blocks.dedup();
+        blocks.iter().all(|&b| {
+            views.iter().any(|v| {
+                v.id != id
+                    && v.pool == pool
+                    && !v.stopping
+                    && v.expected_end_ms.unwrap_or(i64::MAX) >= end
+                    && v.accelerators.iter().any(|i| i / block == b)
+            })
+        })
     }
 }

@@ -159,7 +159,7 @@ pub struct Machine {
     /// live mechanism decides on.
     queued_outside: OutsideQueue,
     /// Running jobs as the live mechanism sees them, and their load per pool.
-    running: RunningSet,
+    pub(super) running: RunningSet,
     /// When the machine next looks for jobs to move back to spot (`commitment_aware`).
     pub(super) next_migration_ms: Option<i64>,
     /// Per pool, the accelerators it can hold now in all ([`Event::CapacityChanged`]; its
@@ -542,8 +542,8 @@ impl Machine {
             .iter()
             .zip(&self.free)
             .map(|(p, free)| {
-                // Slices and nodes are chosen from every free index.
-                let listed = if p.slice.is_some() || p.nodes > 1 {
+                // Slices, nodes and rented blocks are chosen from every free index.
+                let listed = if p.slice.is_some() || p.nodes > 1 || p.block > 1 {
                     free.len()
                 } else {
                     demand.min(free.len())

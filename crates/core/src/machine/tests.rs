@@ -15,6 +15,7 @@ fn pool(name: &str, zone: &str, capacity: u32) -> MachinePool {
         capacity,
         slice: None,
         nodes: 1,
+        block: 1,
         max_jobs: 64,
         price: UsdPerHour(1.0),
         plan: PlanKind::OnDemand,
@@ -333,4 +334,114 @@ fn on_demand_only_never_uses_spot_and_commitment_aware_does_when_allowed() {
     };
     assert_eq!(run("on_demand_only"), [(1, 1)]);
     assert_eq!(run("commitment_aware"), [(1, 0)]);
+}
+
+/// A spot pool of one 8-GPU VM and an on-demand pool of two (rented in blocks of 8).
+fn vm_pools() -> Vec<MachinePool> {
+    let mut spot = pool("spot", "z0", 8);
+    spot.plan = PlanKind::Spot;
+    spot.price = UsdPerHour(0.5);
+    spot.preemptions_per_hour = 0.1;
+    spot.block = 8;
+    let mut od = pool("od", "z1", 16);
+    od.block = 8;
+    vec![spot, od]
+}
+
+/// A job that may use spot, checkpoints every 30 minutes and has waited a day (so it rents
+/// rather than waits for owned capacity).
+fn vm_job(id: u64, count: u32, work_s: u64, deadline_ms: Option<i64>) -> MachineJob {
+    MachineJob {
+        use_spot: true,
+        order: ChoiceOrder::AnyOf,
+        submitted_ms: -86_400_000 + id as i64,
+        deadline_ms,
+        checkpoint_interval_s: Some(1800),
+        resumable: true,
+        ..job(id, 0, count, Some(work_s))
+    }
+}
+
+fn started_on(d: &crate::live::Decision, id: u64) -> Option<(usize, Vec<u32>)> {
+    d.actions.iter().find_map(|a| match a {
+        Action::Start {
+            job,
+            pool,
+            accelerators,
+            ..
+        } if job.0 == id => Some((*pool, accelerators.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_job_goes_into_the_fullest_rented_vm_and_never_straddles_two() {
+    let config = MachineConfig {
+        policy: "on_demand_only".parse().unwrap(),
+        ..MachineConfig::default()
+    };
+    let mut m = Machine::new(vm_pools(), config);
+    m.handle(0, Event::Submitted(vm_job(1, 6, 3_600, None)));
+    m.handle(0, Event::Submitted(vm_job(2, 4, 36_000, None)));
+    m.handle(0, Event::Submitted(vm_job(3, 2, 36_000, None)));
+    m.handle(0, Event::Submitted(vm_job(4, 2, 3_000, None)));
+    let d = m.decide(0);
+    assert_eq!(started_on(&d, 1), Some((1, (0..6).collect())));
+    // Not indices 6..10 (two VMs kept for ten hours by a 4-GPU job): a VM of its own.
+    assert_eq!(started_on(&d, 2), Some((1, (8..12).collect())));
+    // The 2-GPU job of 10 hours goes next to job 2 (the VM it keeps rented for as long) rather
+    // than into the last 2 free GPUs of job 1's VM, which would keep that VM 9 hours more.
+    assert_eq!(started_on(&d, 3), Some((1, vec![12, 13])));
+    // A 2-GPU job that ends before job 1 extends neither VM; it fills job 1's (the fullest).
+    assert_eq!(started_on(&d, 4), Some((1, vec![6, 7])));
+}
+
+#[test]
+fn a_deadline_job_rides_on_idle_chips_of_a_rented_vm_and_moves_to_spot_once_it_holds_it_alone() {
+    let run = |first_work_s: u64| {
+        let config = MachineConfig {
+            policy: "commitment_aware".parse().unwrap(),
+            ..MachineConfig::default()
+        };
+        let mut m = Machine::new(vm_pools(), config);
+        // Job 1 (no deadline) tries spot first; the launch is refused, so it rents a VM.
+        m.handle(0, Event::Submitted(vm_job(1, 4, first_work_s, None)));
+        assert_eq!(started_on(&m.decide(0), 1), Some((0, (0..4).collect())));
+        m.handle(
+            1,
+            Event::LaunchRefused {
+                job: JobId(1),
+                kind: FailureKind::ZoneCapacity,
+            },
+        );
+        assert_eq!(started_on(&m.decide(1), 1), Some((1, (0..4).collect())));
+        // Job 2 has a deadline three days away: it would wait for spot rather than rent on
+        // demand, but the idle half of job 1's VM costs it nothing more than the VM's time
+        // beyond job 1's end.
+        m.handle(2, Event::Submitted(vm_job(2, 4, 36_000, Some(259_200_000))));
+        assert_eq!(started_on(&m.decide(2), 2), Some((1, (4..8).collect())));
+        (m, first_work_s)
+    };
+    let moves = |d: &crate::live::Decision| {
+        d.actions
+            .iter()
+            .filter(|a| matches!(a, Action::Preempt { job, for_job, .. } if job.0 == 2 && for_job.0 == 2))
+            .count()
+    };
+    // Job 1 runs longer than job 2: the VM stays rented for it anyway, so job 2 stays.
+    let (mut m, _) = run(72_000);
+    let d = m.decide(3_900_000);
+    assert_eq!(moves(&d), 0, "{d:?}");
+    // Job 1 ends after an hour: job 2 keeps the VM alone, and moves back to spot.
+    let (mut m, work) = run(3_600);
+    let end = (work as i64 + 300) * 1000;
+    m.handle(
+        end,
+        Event::AttemptEnded {
+            job: JobId(1),
+            requeue: false,
+        },
+    );
+    let d = m.decide(end);
+    assert_eq!(moves(&d), 1, "{d:?}");
 }

@@ -93,13 +93,15 @@ pub(super) fn zone_scope(p: &SimPool) -> String {
 fn machine_pools(s: &Scenario) -> Vec<MachinePool> {
     s.pools
         .iter()
-        .map(|p| MachinePool {
+        .enumerate()
+        .map(|(i, p)| MachinePool {
             name: p.name.clone(),
             executor: "simulated".into(),
             accelerator: Some(p.name.clone()),
             capacity: p.quota_chips,
             slice: None,
             nodes: 1,
+            block: block_of(s, i),
             max_jobs: p.quota_chips.max(1),
             price: UsdPerHour(p.price_per_chip_hour),
             plan: p.plan,

@@ -236,6 +236,28 @@ fn small_jobs_share_a_rented_vm_under_the_packing_policies_only() {
 }
 
 #[test]
+fn a_job_goes_into_a_vm_of_its_own_rather_than_keep_two_rented() {
+    // A 6-GPU job of 1 h and a 4-GPU job of 10 h arrive together; the pool rents 8-GPU VMs
+    // (two fit its quota). The lowest free chips would put the 4-GPU job on chips 6..10, so
+    // both VMs would stay rented for 10 h; best fit gives it the second VM alone, and the
+    // first is returned after an hour.
+    let jobs = "job_id,submit_time_s,duration_s,num_gpus\na,0,3600,6\nb,0,36000,4\n";
+    let text = scenario_text("")
+        .replace("deadline_share = 1.0", "deadline_share = 0.0")
+        .replace("quota_chips = 8", "quota_chips = 16");
+    let path = setup("bestfit", &[("jobs.csv", jobs.into()), ("s.toml", text)]);
+    let s = Scenario::load(&path, &Catalog::bundled()).unwrap();
+    let o = run_scenario(&s, EconPolicy::OnDemandOnly, &mut |_, _| {});
+    let vm_hours = o.pool_chip_hours[0] / 8.0;
+    // Each job: 300 s restart + its work, on a VM of its own.
+    let want = (3900.0 + 36_300.0) / 3600.0;
+    assert!(
+        (vm_hours - want).abs() < 1e-6,
+        "{vm_hours} VM-hours, want {want}"
+    );
+}
+
+#[test]
 fn committed_capacity_is_paced_to_the_burn_schedule() {
     // A $1,000 / 1-month commitment on v6e ($1.89/chip-h after 30% off): the schedule allows
     // about $1.37/h, a 1-chip slice job costs $1.89/h. Ten 1-chip jobs of 10 h arrive at once:

@@ -4,8 +4,10 @@
 //!
 //! Rentals: a pool whose smallest shape has several chips and which rents several units for one
 //! job (8-GPU VMs) is cut into blocks of that shape: block `k` is accelerator indices
-//! `k * shape .. (k + 1) * shape`, rented while any job holds one of its indices (the machine
-//! hands out the lowest free indices, so jobs fill rented blocks before opening new ones). On
+//! `k * shape .. (k + 1) * shape`, rented while any job holds one of its indices. The machine
+//! knows the blocks (`MachinePool::block`) and puts a job into the fullest rented block that
+//! holds it (best fit), so jobs fill rented blocks before opening new ones and a job spans two
+//! blocks only when no single one holds it. On
 //! any other pool (TPU slices, per-GPU shapes, owned chips) a job rents exactly what it holds.
 
 use super::scenario::Scenario;

@@ -19,6 +19,7 @@ pub(super) fn pool(name: &str, capacity: u32, plan: PlanKind, usd: f64) -> Machi
         capacity,
         slice: None,
         nodes: 1,
+        block: 1,
         max_jobs: 64,
         price: UsdPerHour(usd),
         plan,

@@ -16,6 +16,7 @@ fn pool(name: &str, capacity: u32, throughput: f64) -> MachinePool {
         capacity,
         slice: None,
         nodes: 1,
+        block: 1,
         max_jobs: 64,
         price: UsdPerHour(1.0),
         plan: PlanKind::Owned,
