@@ -25,10 +25,12 @@
 //! for all shorter work and end long after it.
 //!
 //! Makespan guard (latest start): when the policy first sees a job it fixes the job's
-//! *finish-by* age $F_i = t_i + (1 + \sigma) H$, where $H = \max(\max_k L_k, \sum_k W_k /
+//! *finish-by* age $F_i = t_i + (1 + \sigma \rho) H$, where $H = \max(\max_k L_k, \sum_k W_k /
 //! \sum_j C_j)$ is the time the active jobs need at least from now (the longest one alone on
 //! its best pool, or all of them spread over the whole cluster at their best speed) and
-//! $\sigma$ = [`MAKESPAN_SLACK`]. A job whose time left alone on its best pool reaches the time
+//! $\sigma$ = [`MAKESPAN_SLACK`], scaled by $\rho = \min_k t_k / \max_k t_k$ over the active
+//! jobs (1 when they all arrived at once; near 0 when the arrivals end after a long run of
+//! them, where the last long arrivals make the makespan and get no slack). A job whose time left alone on its best pool reaches the time
 //! left to its finish-by age ($t_i + L_i \ge F_i$) is *critical* and goes before every other
 //! job, least slack first, so that the longest jobs start just late enough to end together
 //! near $(1 + \sigma) H$ instead of after all the short ones. The guard acts only once no job
@@ -123,14 +125,34 @@ impl FinishBy {
                             .iter()
                             .map(|j| f64::from(j.scale_factor) * seconds_left(j))
                             .sum();
-                        longest.max(work / capacity.max(1.0))
+                        (1.0 + MAKESPAN_SLACK * together(input.jobs))
+                            * longest.max(work / capacity.max(1.0))
                     });
-                    job.time_since_arrival_s + (1.0 + MAKESPAN_SLACK) * h
+                    job.time_since_arrival_s + h
                 }
             };
             next.insert(job.id, age);
         }
         self.ages = next;
+    }
+}
+
+/// How together the active jobs arrived: the youngest one's age over the oldest one's, 1 when
+/// they all arrived at once (or at time 0), near 0 when one came just now after a long run of
+/// arrivals. The makespan slack is scaled by it: a queue that arrived together can let its
+/// longest jobs wait for the short ones, but when the arrivals end after a long run of them,
+/// the last long arrivals are what the makespan is, and they get no slack.
+fn together(jobs: &[PolicyJob]) -> f64 {
+    let (youngest, oldest) = jobs.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), j| {
+        (
+            lo.min(j.time_since_arrival_s),
+            hi.max(j.time_since_arrival_s),
+        )
+    });
+    if oldest > 0.0 {
+        (youngest / oldest).clamp(0.0, 1.0)
+    } else {
+        1.0
     }
 }
 
@@ -341,11 +363,48 @@ mod tests {
         let (then, critical) = order(&input(&jobs, &caps, &names), &mut memory);
         assert_eq!(then[0], 0);
         assert!(critical[0] && !critical[1]);
-        // A job seen later gets its own finish-by age, from the jobs active then.
+        // A job seen later gets its own finish-by age, from the jobs active then: the longest
+        // one's 10,000 s, without slack (it came after the others: they no longer arrived
+        // together).
         jobs.push(job(4, 1, 100, &[1.0], 0.0));
         order(&input(&jobs, &caps, &names), &mut memory);
-        assert!(memory.ages[&JobId(4)] >= (1.0 + MAKESPAN_SLACK) * 10_000.0 - 1e-6);
+        assert!((memory.ages[&JobId(4)] - 10_000.0).abs() < 1e-6);
         assert_eq!(memory.ages.len(), 5);
+    }
+
+    #[test]
+    fn the_makespan_slack_is_for_a_queue_that_arrived_together() {
+        let names = vec!["v100".to_string()];
+        let caps = [2];
+        // All at once: the longest job (10,000 s) gets the slack, sigma H.
+        let mut memory = FinishBy::default();
+        memory.arrivals_ended();
+        let at_once = vec![job(0, 1, 10_000, &[1.0], 0.0), job(1, 1, 100, &[1.0], 0.0)];
+        let (_, critical) = order(&input(&at_once, &caps, &names), &mut memory);
+        assert!(!critical[0]);
+        let f = (1.0 + MAKESPAN_SLACK) * 10_000.0;
+        assert!((memory.ages[&JobId(0)] - f).abs() < 1e-6);
+        // The same jobs when the arrivals end after a run of them (job 1 came just now, job 0
+        // 9,000 s ago): no slack, the longest job is critical at once.
+        let mut memory = FinishBy::default();
+        memory.arrivals_ended();
+        let spread = vec![
+            job(0, 1, 10_000, &[1.0], 9_000.0),
+            job(1, 1, 100, &[1.0], 0.0),
+        ];
+        let (first, critical) = order(&input(&spread, &caps, &names), &mut memory);
+        assert!((memory.ages[&JobId(0)] - 19_000.0).abs() < 1e-6);
+        assert!(critical[0] && first[0] == 0);
+        // Half as old as the oldest: half the slack.
+        let mut memory = FinishBy::default();
+        memory.arrivals_ended();
+        let half = vec![
+            job(0, 1, 10_000, &[1.0], 9_000.0),
+            job(1, 1, 100, &[1.0], 4_500.0),
+        ];
+        order(&input(&half, &caps, &names), &mut memory);
+        let f = 9_000.0 + (1.0 + MAKESPAN_SLACK / 2.0) * 10_000.0;
+        assert!((memory.ages[&JobId(0)] - f).abs() < 1e-6);
     }
 
     /// Average JCT (s) of `jobs` (steps, gang, throughputs), all at t = 0, under `kind` in the
