@@ -1,7 +1,8 @@
 //! Passing over queued jobs that can change nothing in a round, for the simulator of long
 //! traces ([`RoundInput::stop_when_stuck`]).
 
-use super::{PoolRound, admits, asks_for_spot, deadline_allows_spot, holds};
+use super::PoolRound;
+use super::candidates::{admits, asks_for_spot, deadline_allows_spot, holds};
 use crate::econ::EconPolicy;
 use crate::live::blocks::Blocks;
 use crate::live::cost::Economics;
