@@ -13,6 +13,7 @@
 //! they differ only in who reports progress: the service reports attempts that end, and the
 //! machine credits a job that is still running with the work its speed does in the time it ran.
 
+use super::index::FreeSet;
 use super::job::{MachineJob, MachinePool, Phase};
 use super::state::Tracked;
 use crate::econ::PlanKind;
@@ -21,7 +22,7 @@ use crate::{
     Cluster, JobId, JobSpec, Placement, PolicyKind, Pool, RoundReport, Scheduler, SchedulerConfig,
     SimTime,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 /// Work assumed for a job without an estimate (units of its speed): it never ends by itself.
 const UNKNOWN_WORK: u64 = 1 << 40;
@@ -313,7 +314,7 @@ impl Rounds {
         &mut self,
         now_ms: i64,
         jobs: &BTreeMap<JobId, Tracked>,
-        free: &[BTreeSet<u32>],
+        free: &[FreeSet],
         pools: &[MachinePool],
     ) -> RoundActions {
         let due = self
@@ -459,7 +460,7 @@ impl Rounds {
         // each accelerator is indexed once per round, and only when some lease ends (a search
         // of every placement per ended lease cost a round what its placements times its
         // preemptions number).
-        let mut holders: Option<HashMap<(usize, u32), JobId>> = None;
+        let mut holders: Option<Vec<Vec<Option<JobId>>>> = None;
         for &(ref job, ref pool, accelerators) in &leased {
             let moved = placed
                 .get(job)
@@ -468,16 +469,29 @@ impl Rounds {
                 continue;
             }
             let holder = holders.get_or_insert_with(|| {
-                placed
-                    .values()
-                    .flat_map(|p| p.workers.iter().map(move |&w| ((p.pool.0, w), p.job)))
-                    .collect()
+                let mut by: Vec<Vec<Option<JobId>>> = pools
+                    .iter()
+                    .map(|p| vec![None; p.capacity as usize])
+                    .collect();
+                for p in placed.values() {
+                    let Some(of_pool) = by.get_mut(p.pool.0) else {
+                        continue;
+                    };
+                    for &w in &p.workers {
+                        let w = w as usize;
+                        if w >= of_pool.len() {
+                            of_pool.resize(w + 1, None);
+                        }
+                        of_pool[w] = Some(p.job);
+                    }
+                }
+                by
             });
             // The first placement in job order that takes one of these accelerators (placements
             // of a pool hold disjoint accelerators, so each has one holder).
             let for_job = accelerators
                 .iter()
-                .filter_map(|&w| holder.get(&(*pool, w)).copied())
+                .filter_map(|&w| holder.get(*pool)?.get(w as usize).copied().flatten())
                 .filter(|j| j != job)
                 .min()
                 .unwrap_or(*job);
@@ -511,13 +525,16 @@ impl Rounds {
         &mut self,
         now_ms: i64,
         jobs: &BTreeMap<JobId, Tracked>,
-        free: &[BTreeSet<u32>],
+        free: &[FreeSet],
         pools: &[MachinePool],
         out: &mut RoundActions,
     ) {
-        let mut taken: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); pools.len()];
+        let mut taken: Vec<FreeSet> = pools
+            .iter()
+            .map(|p| FreeSet::with_room(p.capacity))
+            .collect();
         let mut still = Vec::new();
-        let mut holders: Option<Vec<BTreeMap<u32, JobId>>> = None;
+        let mut holders: Option<Vec<Vec<Option<JobId>>>> = None;
         for p in std::mem::take(&mut self.pending) {
             let pool = p.pool.0;
             let Some(t) = jobs.get(&p.job) else { continue };
@@ -525,7 +542,7 @@ impl Rounds {
             let room = p
                 .workers
                 .iter()
-                .all(|w| free[pool].contains(w) && !taken[pool].contains(w));
+                .all(|&w| free[pool].contains(w) && !taken[pool].contains(w));
             if queued && room {
                 taken[pool].extend(p.workers.iter().copied());
                 if let Some(r) = self.current.as_mut() {
@@ -564,11 +581,11 @@ impl Rounds {
             }
             if queued {
                 // Who holds what, built once per call and only when a start has to wait.
-                let holder = holders.get_or_insert_with(|| holder_index(jobs, pools.len()));
+                let holder = holders.get_or_insert_with(|| holder_index(jobs, pools));
                 let mut by: Vec<JobId> = p
                     .workers
                     .iter()
-                    .filter_map(|w| holder[pool].get(w).copied())
+                    .filter_map(|&w| holder[pool].get(w as usize).copied().flatten())
                     .collect();
                 by.sort();
                 by.dedup();
@@ -586,16 +603,26 @@ impl Rounds {
     }
 }
 
-/// Per pool, which running job holds each accelerator index.
-fn holder_index(jobs: &BTreeMap<JobId, Tracked>, pools: usize) -> Vec<BTreeMap<u32, JobId>> {
-    let mut out = vec![BTreeMap::new(); pools];
+/// Per pool, which running job holds each accelerator index (a list by index rather than a
+/// map: it is built whenever a start waits, about once per round that preempts).
+fn holder_index(jobs: &BTreeMap<JobId, Tracked>, pools: &[MachinePool]) -> Vec<Vec<Option<JobId>>> {
+    let mut out: Vec<Vec<Option<JobId>>> = pools
+        .iter()
+        .map(|p| vec![None; p.capacity as usize])
+        .collect();
     for t in jobs.values() {
         if let Phase::Running {
             pool, accelerators, ..
         } = &t.phase
         {
             if let Some(held) = out.get_mut(*pool) {
-                held.extend(accelerators.iter().map(|&a| (a, t.job.id)));
+                for &a in accelerators {
+                    let a = a as usize;
+                    if a >= held.len() {
+                        held.resize(a + 1, None);
+                    }
+                    held[a] = Some(t.job.id);
+                }
             }
         }
     }
