@@ -7,25 +7,52 @@ use crate::JobId;
 use crate::live::{RunningLoad, RunningView};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+/// A hasher for the machine's own lookups by job id and tenant name (looked up per attempt,
+/// millions of times in a long simulation): a multiplicative hash, where the standard one
+/// (SipHash) guards against keys chosen to collide, which these are not (the tables are never
+/// iterated, so the hash decides no order).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Hash maps keyed by the machine's ids.
+pub(super) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// The running jobs' views, in no particular order, and their load.
 #[derive(Debug)]
 pub(super) struct RunningSet {
     pub(super) views: Vec<RunningView>,
-    at: HashMap<JobId, usize>,
+    at: IdMap<JobId, usize>,
     pub(super) load: RunningLoad,
     /// Tenant names, shared by their jobs' views.
-    tenants: HashMap<String, Arc<str>>,
+    tenants: IdMap<String, Arc<str>>,
 }
 
 impl RunningSet {
     pub(super) fn new(pools: usize) -> RunningSet {
         RunningSet {
             views: Vec::new(),
-            at: HashMap::new(),
+            at: IdMap::default(),
             load: RunningLoad::new(pools),
-            tenants: HashMap::new(),
+            tenants: IdMap::default(),
         }
     }
 
@@ -97,7 +124,7 @@ pub(super) struct OutsideQueue {
     order: BTreeSet<QueueKey>,
     /// Per job: its place in the order, its smallest and largest count over its alternatives
     /// (0 for CPU-only).
-    of: HashMap<JobId, (QueueKey, u32, u32)>,
+    of: IdMap<JobId, (QueueKey, u32, u32)>,
     smallest: BTreeMap<u32, u32>,
     priorities: BTreeMap<u32, u32>,
     demand: u64,
