@@ -364,6 +364,9 @@ impl Rounds {
         // one, every round.
         let mut leased: Vec<(JobId, usize, &Vec<u32>)> = Vec::new();
 
+        // Membership by walking the members' ids beside the jobs' (both in job order) rather
+        // than a search per running job.
+        let mut members = self.scheduler.active_ids().peekable();
         for t in jobs.values() {
             let Phase::Running {
                 pool,
@@ -374,7 +377,8 @@ impl Rounds {
             else {
                 continue;
             };
-            let member = self.scheduler.contains(t.job.id);
+            while members.next_if(|&m| m < t.job.id).is_some() {}
+            let member = members.peek() == Some(&t.job.id);
             if *stopping || !member {
                 held[*pool].extend(accelerators.iter().copied());
             } else if t.job.resumable {
@@ -383,6 +387,7 @@ impl Rounds {
                 pinned.insert(t.job.id, (*pool, accelerators.clone()));
             }
         }
+        drop(members);
         let plan = match self.scheduler.plan_round_with(
             SimTime(now_ms.saturating_mul(1000)),
             &held,
@@ -415,8 +420,10 @@ impl Rounds {
                     self.forced = true;
                 }
             }
+            let mut members = self.scheduler.active_ids().peekable();
             for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
-                if self.scheduler.contains(t.job.id) {
+                while members.next_if(|&m| m < t.job.id).is_some() {}
+                if members.peek() == Some(&t.job.id) {
                     out.waiting.push((
                         t.job.id,
                         WaitReason::NoShare {
@@ -438,15 +445,14 @@ impl Rounds {
         let mut open = BTreeMap::new();
         for p in plan.placements {
             end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
-            let keeps = match jobs.get(&p.job).map(|t| &t.phase) {
-                Some(Phase::Running {
-                    pool,
-                    accelerators,
-                    stopping: false,
-                    ..
-                }) => *pool == p.pool.0 && *accelerators == p.workers,
-                _ => false,
+            // Whether it runs there already, not being stopped: a member on a lease (`leased`
+            // is in job order) or pinned; any other job is queued, stopping or not a member.
+            let running = match leased.binary_search_by_key(&p.job, |l| l.0) {
+                Ok(i) => Some((leased[i].1, leased[i].2)),
+                Err(_) => pinned.get(&p.job).map(|(pool, a)| (*pool, a)),
             };
+            let keeps = running
+                .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
             if keeps {
                 self.stats.lease_extensions += 1;
                 open.insert(p.job, now_ms);
@@ -461,11 +467,16 @@ impl Rounds {
         // of every placement per ended lease cost a round what its placements times its
         // preemptions number).
         let mut holders: Option<Vec<Vec<Option<JobId>>>> = None;
+        // `leased` and `placed` are both in job order: walked side by side.
+        let mut placed_in_order = placed.iter().peekable();
         for &(ref job, ref pool, accelerators) in &leased {
-            let moved = placed
-                .get(job)
-                .is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
-            if placed.contains_key(job) && !moved {
+            while placed_in_order.next_if(|(j, _)| *j < job).is_some() {}
+            let here = placed_in_order
+                .peek()
+                .filter(|(j, _)| *j == job)
+                .map(|(_, p)| *p);
+            let moved = here.is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
+            if here.is_some() && !moved {
                 continue;
             }
             let holder = holders.get_or_insert_with(|| {
@@ -501,8 +512,13 @@ impl Rounds {
                 lease_ended: true,
             });
         }
+        let mut members = self.scheduler.active_ids().peekable();
+        let mut placed_ids = placed.keys().copied().peekable();
         for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
-            if self.scheduler.contains(t.job.id) && !placed.contains_key(&t.job.id) {
+            while members.next_if(|&m| m < t.job.id).is_some() {}
+            while placed_ids.next_if(|&m| m < t.job.id).is_some() {}
+            let member = members.peek() == Some(&t.job.id);
+            if member && placed_ids.peek() != Some(&t.job.id) {
                 out.waiting.push((
                     t.job.id,
                     WaitReason::NoShare {
