@@ -70,10 +70,30 @@ struct Round {
     end_ms: i64,
     /// Where the time each job receives this round is counted from.
     credit_from_ms: i64,
-    placed: BTreeMap<JobId, Placement>,
     /// Placed jobs running in this round (their attempt has not ended), with when they started
-    /// in it.
-    open: BTreeMap<JobId, i64>,
+    /// in it and their placement's figures.
+    open: BTreeMap<JobId, OpenRun>,
+}
+
+/// A placed job running in the round: when it started in it, and what its placement plans (its
+/// steps and their expected seconds), kept with it so that crediting it and seeing whether it
+/// finishes take one search (the round kept its placements in a map of their own, searched
+/// too).
+#[derive(Debug, Clone, Copy)]
+struct OpenRun {
+    started_ms: i64,
+    max_steps: u64,
+    expected_duration_s: f64,
+}
+
+impl OpenRun {
+    fn of(p: &Placement, started_ms: i64) -> OpenRun {
+        OpenRun {
+            started_ms,
+            max_steps: p.max_steps,
+            expected_duration_s: p.expected_duration_s,
+        }
+    }
 }
 
 /// The round mechanism's state inside the machine.
@@ -214,8 +234,8 @@ impl Rounds {
             .current
             .as_ref()
             .and_then(|r| r.open.get(&job).copied());
-        if let Some(started_ms) = open {
-            if let Some(report) = self.report(job, started_ms, now_ms, done) {
+        if let Some(run) = open {
+            if let Some(report) = self.report(job, run, now_ms, done) {
                 self.scheduler.record_round(&[report]);
             }
             if let Some(r) = self.current.as_mut() {
@@ -240,19 +260,18 @@ impl Rounds {
     /// What `job`, running in the current round since `started_ms`, achieved up to `now_ms`:
     /// all that is left when `done`, else its placement's steps once it ran its full length,
     /// else its speed times the time it ran (never all that is left: it is still running).
-    fn report(&self, job: JobId, started_ms: i64, now_ms: i64, done: bool) -> Option<RoundReport> {
+    fn report(&self, job: JobId, run: OpenRun, now_ms: i64, done: bool) -> Option<RoundReport> {
         let round = self.current.as_ref()?;
-        let placement = round.placed.get(&job)?;
         let left = self.scheduler.remaining_steps(job)?;
-        let ran_ms = (now_ms - started_ms).max(0);
-        let full_ms = (placement.expected_duration_s * 1000.0).ceil() as i64;
+        let ran_ms = (now_ms - run.started_ms).max(0);
+        let full_ms = (run.expected_duration_s * 1000.0).ceil() as i64;
         let steps = if done {
             left
         } else if ran_ms >= full_ms {
-            placement.max_steps.min(left.saturating_sub(1))
+            run.max_steps.min(left.saturating_sub(1))
         } else {
-            let speed = if placement.expected_duration_s > 0.0 {
-                placement.max_steps as f64 / placement.expected_duration_s
+            let speed = if run.expected_duration_s > 0.0 {
+                run.max_steps as f64 / run.expected_duration_s
             } else {
                 0.0
             };
@@ -277,12 +296,11 @@ impl Rounds {
         fresh
             .into_iter()
             .filter_map(|job| {
-                let started_ms = *round.open.get(&job)?;
-                let p = round.placed.get(&job)?;
+                let p = *round.open.get(&job)?;
                 (self.scheduler.remaining_steps(job)? == p.max_steps).then(|| {
                     (
                         job,
-                        started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
+                        p.started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
                     )
                 })
             })
@@ -338,7 +356,7 @@ impl Rounds {
         let reports: Vec<RoundReport> = round
             .open
             .iter()
-            .filter_map(|(&job, &started_ms)| self.report(job, started_ms, now_ms, false))
+            .filter_map(|(&job, &run)| self.report(job, run, now_ms, false))
             .collect();
         self.scheduler.record_round(&reports);
         self.last_busy_end_ms = Some(now_ms);
@@ -401,7 +419,6 @@ impl Rounds {
                 self.current = Some(Round {
                     end_ms: now_ms + self.round_ms,
                     credit_from_ms: now_ms,
-                    placed: BTreeMap::new(),
                     open: BTreeMap::new(),
                 });
                 return;
@@ -455,7 +472,7 @@ impl Rounds {
                 .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
             if keeps {
                 self.stats.lease_extensions += 1;
-                open.insert(p.job, now_ms);
+                open.insert(p.job, OpenRun::of(&p, now_ms));
                 self.fresh.push(p.job);
             } else {
                 self.pending.push(p.clone());
@@ -531,7 +548,6 @@ impl Rounds {
             end_ms,
             credit_from_ms,
             open,
-            placed,
         });
     }
 
@@ -562,7 +578,7 @@ impl Rounds {
             if queued && room {
                 taken[pool].extend(p.workers.iter().copied());
                 if let Some(r) = self.current.as_mut() {
-                    r.open.insert(p.job, now_ms);
+                    r.open.insert(p.job, OpenRun::of(&p, now_ms));
                     self.fresh.push(p.job);
                 }
                 let share = self
