@@ -13,6 +13,7 @@
 //! ordered by time then sequence, seeded randomness inside the core.
 
 use crate::SimJob;
+use crate::service::driver::BusyTimeline;
 use crate::service::{ServiceJob, ServiceOutcome, ServiceSimConfig, driver};
 use spillway_core::econ::PlanKind;
 use spillway_core::live::LivePolicy;
@@ -143,7 +144,9 @@ pub fn simulate(
         keep_reasons: false,
         ..ServiceSimConfig::default()
     };
-    let out = driver::run_with_progress(pools, machine, &work, &sim, progress);
+    // The summary reads the attempts only as busy accelerators over time: the driver keeps
+    // that instead of a record per attempt (millions under time-sharing).
+    let out = driver::run_for_timeline(pools, machine, &work, &sim, progress);
     outcome(jobs, cluster, policy, &out)
 }
 
@@ -227,7 +230,6 @@ fn outcome(
     policy: PolicyKind,
     out: &ServiceOutcome,
 ) -> Result<SimOutcome, SimError> {
-    let m = cluster.len();
     let mut finished = Vec::with_capacity(jobs.len());
     let mut last = SimTime::ZERO;
     for (job, record) in jobs.iter().zip(&out.jobs) {
@@ -247,13 +249,17 @@ fn outcome(
             preemptions: record.preemptions,
         });
     }
+    let names: Vec<&str> = cluster.pools().iter().map(|p| p.name.as_str()).collect();
+    let from_attempts;
+    let busy = match &out.busy_timeline {
+        Some(t) => t,
+        None => {
+            from_attempts = BusyTimeline::from_attempts(&out.attempts, &names);
+            &from_attempts
+        }
+    };
     if finished.len() < jobs.len() {
-        let at = out
-            .attempts
-            .iter()
-            .filter_map(|a| a.ended_ms)
-            .max()
-            .unwrap_or(0);
+        let at = busy.last_end_ms.unwrap_or(0);
         return Err(SimError::Stalled {
             policy,
             at: SimTime(at.saturating_mul(1000)),
@@ -270,37 +276,15 @@ fn outcome(
         preemptions: out.preemptions,
         lease_extensions: out.lease_extensions,
         allocations: out.allocations,
-        timeline: timeline(cluster, m, out),
+        timeline: busy
+            .samples
+            .iter()
+            .map(|(at, busy)| BusySample {
+                at: SimTime(at.saturating_mul(1000)),
+                busy: busy.clone(),
+            })
+            .collect(),
     })
-}
-
-/// Busy accelerators per pool at each instant it changed.
-fn timeline(cluster: &Cluster, m: usize, out: &ServiceOutcome) -> Vec<BusySample> {
-    let index = |name: &str| cluster.pools().iter().position(|p| p.name == name);
-    let mut changes: Vec<(i64, usize, i64)> = Vec::with_capacity(out.attempts.len() * 2);
-    for a in &out.attempts {
-        let Some(p) = index(&a.pool) else { continue };
-        changes.push((a.started_ms, p, i64::from(a.chips)));
-        if let Some(end) = a.ended_ms {
-            changes.push((end, p, -i64::from(a.chips)));
-        }
-    }
-    changes.sort_unstable();
-    let mut busy = vec![0i64; m];
-    let mut samples: Vec<BusySample> = Vec::new();
-    let mut i = 0;
-    while i < changes.len() {
-        let at = changes[i].0;
-        while i < changes.len() && changes[i].0 == at {
-            busy[changes[i].1] += changes[i].2;
-            i += 1;
-        }
-        samples.push(BusySample {
-            at: SimTime(at.saturating_mul(1000)),
-            busy: busy.iter().map(|&b| b.max(0) as u32).collect(),
-        });
-    }
-    samples
 }
 
 #[cfg(test)]
@@ -392,6 +376,72 @@ mod tests {
             let again = simulate(&jobs, &c, policy, &SimConfig::default(), &mut |_, _| {}).unwrap();
             assert_eq!(out, again, "{policy}: deterministic");
         }
+    }
+
+    #[test]
+    fn the_timeline_kept_as_the_replay_goes_is_the_one_of_every_attempt() {
+        let jobs: Vec<SimJob> = (0..40)
+            .map(|i| {
+                let sf = [1, 2, 4, 1, 3][i as usize % 5];
+                job(
+                    i,
+                    200.0 * i as f64,
+                    1500 + 250 * (i % 7),
+                    sf,
+                    &[2.0, 1.0, 0.5],
+                )
+            })
+            .collect();
+        let c = cluster(&[4, 3, 2]);
+        let names: Vec<&str> = c.pools().iter().map(|p| p.name.as_str()).collect();
+        let mut preemptions = 0;
+        for policy in ["fifo_perf", "max_min_fairness", "max_min_fairness_perf"] {
+            let policy: PolicyKind = policy.parse().unwrap();
+            let machine = MachineConfig {
+                policy: LivePolicy::Scheduler(policy),
+                time_sharing: Some(TimeSharing {
+                    scheduler: SimConfig::default().scheduler,
+                    gavel_compatible: true,
+                }),
+                ..MachineConfig::default()
+            };
+            let sim = ServiceSimConfig {
+                keep_reasons: false,
+                ..ServiceSimConfig::default()
+            };
+            let work: Vec<ServiceJob> = jobs.iter().map(|j| machine_job(j, &c)).collect();
+            let every = driver::run_with_progress(
+                machine_pools(&c),
+                machine.clone(),
+                &work,
+                &sim,
+                &mut |_, _| {},
+            );
+            let timeline =
+                driver::run_for_timeline(machine_pools(&c), machine, &work, &sim, &mut |_, _| {});
+            preemptions += every.preemptions;
+            assert!(timeline.attempts.is_empty());
+            let expected = BusyTimeline::from_attempts(&every.attempts, &names);
+            assert!(expected.samples.len() > 10);
+            assert_eq!(timeline.busy_timeline.as_ref(), Some(&expected), "{policy}");
+            assert_eq!(
+                expected.last_end_ms,
+                every.attempts.iter().filter_map(|a| a.ended_ms).max()
+            );
+            assert_eq!(
+                ServiceOutcome {
+                    attempts: Vec::new(),
+                    busy_timeline: None,
+                    ..timeline
+                },
+                ServiceOutcome {
+                    attempts: Vec::new(),
+                    ..every
+                },
+                "{policy}: the same replay"
+            );
+        }
+        assert!(preemptions > 0, "some jobs were preempted");
     }
 
     #[test]

@@ -7,25 +7,52 @@ use crate::JobId;
 use crate::live::{RunningLoad, RunningView};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+/// A hasher for the machine's own lookups by job id and tenant name (looked up per attempt,
+/// millions of times in a long simulation): a multiplicative hash, where the standard one
+/// (SipHash) guards against keys chosen to collide, which these are not (the tables are never
+/// iterated, so the hash decides no order).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Hash maps keyed by the machine's ids.
+pub(super) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// The running jobs' views, in no particular order, and their load.
 #[derive(Debug)]
 pub(super) struct RunningSet {
     pub(super) views: Vec<RunningView>,
-    at: HashMap<JobId, usize>,
+    at: IdMap<JobId, usize>,
     pub(super) load: RunningLoad,
     /// Tenant names, shared by their jobs' views.
-    tenants: HashMap<String, Arc<str>>,
+    tenants: IdMap<String, Arc<str>>,
 }
 
 impl RunningSet {
     pub(super) fn new(pools: usize) -> RunningSet {
         RunningSet {
             views: Vec::new(),
-            at: HashMap::new(),
+            at: IdMap::default(),
             load: RunningLoad::new(pools),
-            tenants: HashMap::new(),
+            tenants: IdMap::default(),
         }
     }
 
@@ -97,7 +124,7 @@ pub(super) struct OutsideQueue {
     order: BTreeSet<QueueKey>,
     /// Per job: its place in the order, its smallest and largest count over its alternatives
     /// (0 for CPU-only).
-    of: HashMap<JobId, (QueueKey, u32, u32)>,
+    of: IdMap<JobId, (QueueKey, u32, u32)>,
     smallest: BTreeMap<u32, u32>,
     priorities: BTreeMap<u32, u32>,
     demand: u64,
@@ -176,6 +203,128 @@ fn forget(counts: &mut BTreeMap<u32, u32>, key: u32) {
         *n -= 1;
         if *n == 0 {
             counts.remove(&key);
+        }
+    }
+}
+
+/// A pool's free accelerator indices: a bit per index and their count. Every start, end and
+/// lease check of the rounds looks indices up here (a `BTreeSet<u32>` cost a tree search, or
+/// an insertion, per accelerator per attempt).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct FreeSet {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl FreeSet {
+    /// Every index of `0..n` free.
+    pub(super) fn full(n: u32) -> FreeSet {
+        let mut set = FreeSet::default();
+        set.extend(0..n);
+        set
+    }
+
+    /// An empty set with room for `0..n` without growing.
+    pub(super) fn with_room(n: u32) -> FreeSet {
+        FreeSet {
+            words: vec![0; (n as usize).div_ceil(64)],
+            len: 0,
+        }
+    }
+
+    pub(super) fn contains(&self, i: u32) -> bool {
+        let (w, b) = (i as usize / 64, i % 64);
+        self.words.get(w).is_some_and(|word| word >> b & 1 == 1)
+    }
+
+    /// Adds `i`; whether it was not there.
+    pub(super) fn insert(&mut self, i: u32) -> bool {
+        let (w, b) = (i as usize / 64, i % 64);
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+        }
+        let fresh = self.words[w] >> b & 1 == 0;
+        self.words[w] |= 1 << b;
+        self.len += usize::from(fresh);
+        fresh
+    }
+
+    /// Removes `i`; whether it was there.
+    pub(super) fn remove(&mut self, i: u32) -> bool {
+        let (w, b) = (i as usize / 64, i % 64);
+        let Some(word) = self.words.get_mut(w) else {
+            return false;
+        };
+        let there = *word >> b & 1 == 1;
+        *word &= !(1 << b);
+        self.len -= usize::from(there);
+        there
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The indices, ascending.
+    pub(super) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    w as u32 * 64 + b
+                })
+            })
+        })
+    }
+}
+
+impl Extend<u32> for FreeSet {
+    fn extend<I: IntoIterator<Item = u32>>(&mut self, indices: I) {
+        for i in indices {
+            self.insert(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FreeSet;
+    use crate::pyrandom::PyRandom;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_free_set_behaves_as_an_ordered_set() {
+        let mut rng = PyRandom::new(3);
+        for n in [0u32, 1, 63, 64, 65, 200, 704] {
+            let mut set = FreeSet::full(n);
+            let mut model: BTreeSet<u32> = (0..n).collect();
+            assert_eq!(
+                set.iter().collect::<Vec<_>>(),
+                model.iter().copied().collect::<Vec<_>>()
+            );
+            let mut empty = FreeSet::with_room(n);
+            assert_eq!((empty.len(), empty.iter().count()), (0, 0));
+            for _ in 0..2000 {
+                // Indices past the capacity too: the set grows for them.
+                let i = rng.randbelow(n + 70);
+                match rng.randbelow(3) {
+                    0 => assert_eq!(set.insert(i), model.insert(i)),
+                    1 => assert_eq!(set.remove(i), model.remove(&i)),
+                    _ => {
+                        empty.extend([i, i / 2]);
+                        assert!(empty.contains(i) && empty.contains(i / 2));
+                    }
+                }
+                assert_eq!(set.contains(i), model.contains(&i));
+                assert_eq!(set.len(), model.len());
+            }
+            assert_eq!(
+                set.iter().collect::<Vec<_>>(),
+                model.iter().copied().collect::<Vec<_>>()
+            );
+            assert_eq!(empty.len(), empty.iter().count());
         }
     }
 }

@@ -13,6 +13,7 @@
 //! they differ only in who reports progress: the service reports attempts that end, and the
 //! machine credits a job that is still running with the work its speed does in the time it ran.
 
+use super::index::FreeSet;
 use super::job::{MachineJob, MachinePool, Phase};
 use super::state::Tracked;
 use crate::econ::PlanKind;
@@ -21,7 +22,7 @@ use crate::{
     Cluster, JobId, JobSpec, Placement, PolicyKind, Pool, RoundReport, Scheduler, SchedulerConfig,
     SimTime,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 /// Work assumed for a job without an estimate (units of its speed): it never ends by itself.
 const UNKNOWN_WORK: u64 = 1 << 40;
@@ -69,10 +70,30 @@ struct Round {
     end_ms: i64,
     /// Where the time each job receives this round is counted from.
     credit_from_ms: i64,
-    placed: BTreeMap<JobId, Placement>,
     /// Placed jobs running in this round (their attempt has not ended), with when they started
-    /// in it.
-    open: BTreeMap<JobId, i64>,
+    /// in it and their placement's figures.
+    open: BTreeMap<JobId, OpenRun>,
+}
+
+/// A placed job running in the round: when it started in it, and what its placement plans (its
+/// steps and their expected seconds), kept with it so that crediting it and seeing whether it
+/// finishes take one search (the round kept its placements in a map of their own, searched
+/// too).
+#[derive(Debug, Clone, Copy)]
+struct OpenRun {
+    started_ms: i64,
+    max_steps: u64,
+    expected_duration_s: f64,
+}
+
+impl OpenRun {
+    fn of(p: &Placement, started_ms: i64) -> OpenRun {
+        OpenRun {
+            started_ms,
+            max_steps: p.max_steps,
+            expected_duration_s: p.expected_duration_s,
+        }
+    }
 }
 
 /// The round mechanism's state inside the machine.
@@ -213,8 +234,8 @@ impl Rounds {
             .current
             .as_ref()
             .and_then(|r| r.open.get(&job).copied());
-        if let Some(started_ms) = open {
-            if let Some(report) = self.report(job, started_ms, now_ms, done) {
+        if let Some(run) = open {
+            if let Some(report) = self.report(job, run, now_ms, done) {
                 self.scheduler.record_round(&[report]);
             }
             if let Some(r) = self.current.as_mut() {
@@ -239,19 +260,18 @@ impl Rounds {
     /// What `job`, running in the current round since `started_ms`, achieved up to `now_ms`:
     /// all that is left when `done`, else its placement's steps once it ran its full length,
     /// else its speed times the time it ran (never all that is left: it is still running).
-    fn report(&self, job: JobId, started_ms: i64, now_ms: i64, done: bool) -> Option<RoundReport> {
+    fn report(&self, job: JobId, run: OpenRun, now_ms: i64, done: bool) -> Option<RoundReport> {
         let round = self.current.as_ref()?;
-        let placement = round.placed.get(&job)?;
         let left = self.scheduler.remaining_steps(job)?;
-        let ran_ms = (now_ms - started_ms).max(0);
-        let full_ms = (placement.expected_duration_s * 1000.0).ceil() as i64;
+        let ran_ms = (now_ms - run.started_ms).max(0);
+        let full_ms = (run.expected_duration_s * 1000.0).ceil() as i64;
         let steps = if done {
             left
         } else if ran_ms >= full_ms {
-            placement.max_steps.min(left.saturating_sub(1))
+            run.max_steps.min(left.saturating_sub(1))
         } else {
-            let speed = if placement.expected_duration_s > 0.0 {
-                placement.max_steps as f64 / placement.expected_duration_s
+            let speed = if run.expected_duration_s > 0.0 {
+                run.max_steps as f64 / run.expected_duration_s
             } else {
                 0.0
             };
@@ -276,12 +296,11 @@ impl Rounds {
         fresh
             .into_iter()
             .filter_map(|job| {
-                let started_ms = *round.open.get(&job)?;
-                let p = round.placed.get(&job)?;
+                let p = *round.open.get(&job)?;
                 (self.scheduler.remaining_steps(job)? == p.max_steps).then(|| {
                     (
                         job,
-                        started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
+                        p.started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
                     )
                 })
             })
@@ -313,7 +332,7 @@ impl Rounds {
         &mut self,
         now_ms: i64,
         jobs: &BTreeMap<JobId, Tracked>,
-        free: &[BTreeSet<u32>],
+        free: &[FreeSet],
         pools: &[MachinePool],
     ) -> RoundActions {
         let due = self
@@ -337,7 +356,7 @@ impl Rounds {
         let reports: Vec<RoundReport> = round
             .open
             .iter()
-            .filter_map(|(&job, &started_ms)| self.report(job, started_ms, now_ms, false))
+            .filter_map(|(&job, &run)| self.report(job, run, now_ms, false))
             .collect();
         self.scheduler.record_round(&reports);
         self.last_busy_end_ms = Some(now_ms);
@@ -363,6 +382,9 @@ impl Rounds {
         // one, every round.
         let mut leased: Vec<(JobId, usize, &Vec<u32>)> = Vec::new();
 
+        // Membership by walking the members' ids beside the jobs' (both in job order) rather
+        // than a search per running job.
+        let mut members = self.scheduler.active_ids().peekable();
         for t in jobs.values() {
             let Phase::Running {
                 pool,
@@ -373,7 +395,8 @@ impl Rounds {
             else {
                 continue;
             };
-            let member = self.scheduler.contains(t.job.id);
+            while members.next_if(|&m| m < t.job.id).is_some() {}
+            let member = members.peek() == Some(&t.job.id);
             if *stopping || !member {
                 held[*pool].extend(accelerators.iter().copied());
             } else if t.job.resumable {
@@ -382,6 +405,7 @@ impl Rounds {
                 pinned.insert(t.job.id, (*pool, accelerators.clone()));
             }
         }
+        drop(members);
         let plan = match self.scheduler.plan_round_with(
             SimTime(now_ms.saturating_mul(1000)),
             &held,
@@ -395,7 +419,6 @@ impl Rounds {
                 self.current = Some(Round {
                     end_ms: now_ms + self.round_ms,
                     credit_from_ms: now_ms,
-                    placed: BTreeMap::new(),
                     open: BTreeMap::new(),
                 });
                 return;
@@ -414,8 +437,10 @@ impl Rounds {
                     self.forced = true;
                 }
             }
+            let mut members = self.scheduler.active_ids().peekable();
             for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
-                if self.scheduler.contains(t.job.id) {
+                while members.next_if(|&m| m < t.job.id).is_some() {}
+                if members.peek() == Some(&t.job.id) {
                     out.waiting.push((
                         t.job.id,
                         WaitReason::NoShare {
@@ -437,18 +462,17 @@ impl Rounds {
         let mut open = BTreeMap::new();
         for p in plan.placements {
             end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
-            let keeps = match jobs.get(&p.job).map(|t| &t.phase) {
-                Some(Phase::Running {
-                    pool,
-                    accelerators,
-                    stopping: false,
-                    ..
-                }) => *pool == p.pool.0 && *accelerators == p.workers,
-                _ => false,
+            // Whether it runs there already, not being stopped: a member on a lease (`leased`
+            // is in job order) or pinned; any other job is queued, stopping or not a member.
+            let running = match leased.binary_search_by_key(&p.job, |l| l.0) {
+                Ok(i) => Some((leased[i].1, leased[i].2)),
+                Err(_) => pinned.get(&p.job).map(|(pool, a)| (*pool, a)),
             };
+            let keeps = running
+                .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
             if keeps {
                 self.stats.lease_extensions += 1;
-                open.insert(p.job, now_ms);
+                open.insert(p.job, OpenRun::of(&p, now_ms));
                 self.fresh.push(p.job);
             } else {
                 self.pending.push(p.clone());
@@ -459,25 +483,43 @@ impl Rounds {
         // each accelerator is indexed once per round, and only when some lease ends (a search
         // of every placement per ended lease cost a round what its placements times its
         // preemptions number).
-        let mut holders: Option<HashMap<(usize, u32), JobId>> = None;
+        let mut holders: Option<Vec<Vec<Option<JobId>>>> = None;
+        // `leased` and `placed` are both in job order: walked side by side.
+        let mut placed_in_order = placed.iter().peekable();
         for &(ref job, ref pool, accelerators) in &leased {
-            let moved = placed
-                .get(job)
-                .is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
-            if placed.contains_key(job) && !moved {
+            while placed_in_order.next_if(|(j, _)| *j < job).is_some() {}
+            let here = placed_in_order
+                .peek()
+                .filter(|(j, _)| *j == job)
+                .map(|(_, p)| *p);
+            let moved = here.is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
+            if here.is_some() && !moved {
                 continue;
             }
             let holder = holders.get_or_insert_with(|| {
-                placed
-                    .values()
-                    .flat_map(|p| p.workers.iter().map(move |&w| ((p.pool.0, w), p.job)))
-                    .collect()
+                let mut by: Vec<Vec<Option<JobId>>> = pools
+                    .iter()
+                    .map(|p| vec![None; p.capacity as usize])
+                    .collect();
+                for p in placed.values() {
+                    let Some(of_pool) = by.get_mut(p.pool.0) else {
+                        continue;
+                    };
+                    for &w in &p.workers {
+                        let w = w as usize;
+                        if w >= of_pool.len() {
+                            of_pool.resize(w + 1, None);
+                        }
+                        of_pool[w] = Some(p.job);
+                    }
+                }
+                by
             });
             // The first placement in job order that takes one of these accelerators (placements
             // of a pool hold disjoint accelerators, so each has one holder).
             let for_job = accelerators
                 .iter()
-                .filter_map(|&w| holder.get(&(*pool, w)).copied())
+                .filter_map(|&w| holder.get(*pool)?.get(w as usize).copied().flatten())
                 .filter(|j| j != job)
                 .min()
                 .unwrap_or(*job);
@@ -487,8 +529,13 @@ impl Rounds {
                 lease_ended: true,
             });
         }
+        let mut members = self.scheduler.active_ids().peekable();
+        let mut placed_ids = placed.keys().copied().peekable();
         for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
-            if self.scheduler.contains(t.job.id) && !placed.contains_key(&t.job.id) {
+            while members.next_if(|&m| m < t.job.id).is_some() {}
+            while placed_ids.next_if(|&m| m < t.job.id).is_some() {}
+            let member = members.peek() == Some(&t.job.id);
+            if member && placed_ids.peek() != Some(&t.job.id) {
                 out.waiting.push((
                     t.job.id,
                     WaitReason::NoShare {
@@ -501,7 +548,6 @@ impl Rounds {
             end_ms,
             credit_from_ms,
             open,
-            placed,
         });
     }
 
@@ -511,13 +557,16 @@ impl Rounds {
         &mut self,
         now_ms: i64,
         jobs: &BTreeMap<JobId, Tracked>,
-        free: &[BTreeSet<u32>],
+        free: &[FreeSet],
         pools: &[MachinePool],
         out: &mut RoundActions,
     ) {
-        let mut taken: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); pools.len()];
+        let mut taken: Vec<FreeSet> = pools
+            .iter()
+            .map(|p| FreeSet::with_room(p.capacity))
+            .collect();
         let mut still = Vec::new();
-        let mut holders: Option<Vec<BTreeMap<u32, JobId>>> = None;
+        let mut holders: Option<Vec<Vec<Option<JobId>>>> = None;
         for p in std::mem::take(&mut self.pending) {
             let pool = p.pool.0;
             let Some(t) = jobs.get(&p.job) else { continue };
@@ -525,11 +574,11 @@ impl Rounds {
             let room = p
                 .workers
                 .iter()
-                .all(|w| free[pool].contains(w) && !taken[pool].contains(w));
+                .all(|&w| free[pool].contains(w) && !taken[pool].contains(w));
             if queued && room {
                 taken[pool].extend(p.workers.iter().copied());
                 if let Some(r) = self.current.as_mut() {
-                    r.open.insert(p.job, now_ms);
+                    r.open.insert(p.job, OpenRun::of(&p, now_ms));
                     self.fresh.push(p.job);
                 }
                 let share = self
@@ -564,11 +613,11 @@ impl Rounds {
             }
             if queued {
                 // Who holds what, built once per call and only when a start has to wait.
-                let holder = holders.get_or_insert_with(|| holder_index(jobs, pools.len()));
+                let holder = holders.get_or_insert_with(|| holder_index(jobs, pools));
                 let mut by: Vec<JobId> = p
                     .workers
                     .iter()
-                    .filter_map(|w| holder[pool].get(w).copied())
+                    .filter_map(|&w| holder[pool].get(w as usize).copied().flatten())
                     .collect();
                 by.sort();
                 by.dedup();
@@ -586,16 +635,26 @@ impl Rounds {
     }
 }
 
-/// Per pool, which running job holds each accelerator index.
-fn holder_index(jobs: &BTreeMap<JobId, Tracked>, pools: usize) -> Vec<BTreeMap<u32, JobId>> {
-    let mut out = vec![BTreeMap::new(); pools];
+/// Per pool, which running job holds each accelerator index (a list by index rather than a
+/// map: it is built whenever a start waits, about once per round that preempts).
+fn holder_index(jobs: &BTreeMap<JobId, Tracked>, pools: &[MachinePool]) -> Vec<Vec<Option<JobId>>> {
+    let mut out: Vec<Vec<Option<JobId>>> = pools
+        .iter()
+        .map(|p| vec![None; p.capacity as usize])
+        .collect();
     for t in jobs.values() {
         if let Phase::Running {
             pool, accelerators, ..
         } = &t.phase
         {
             if let Some(held) = out.get_mut(*pool) {
-                held.extend(accelerators.iter().map(|&a| (a, t.job.id)));
+                for &a in accelerators {
+                    let a = a as usize;
+                    if a >= held.len() {
+                        held.resize(a + 1, None);
+                    }
+                    held[a] = Some(t.job.id);
+                }
             }
         }
     }

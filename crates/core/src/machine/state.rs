@@ -1,7 +1,7 @@
 //! The machine: its state, the events that change it and the round that decides.
 
 use super::accelerator_ids::AcceleratorIds;
-use super::index::{OutsideQueue, RunningSet};
+use super::index::{FreeSet, OutsideQueue, RunningSet};
 use super::job::{MachineJob, MachinePool, Phase};
 use super::rounds::{RoundStats, Rounds, TimeSharing};
 use crate::econ::{Contract, ContractLedger, EconPolicy, FailoverMemory, FailureKind};
@@ -11,7 +11,7 @@ use crate::live::{
 };
 use crate::{JobId, SimTime};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// What the machine is configured with (the service's `[scheduler]`, tenants and contracts, or
 /// a simulation's equivalents).
@@ -148,7 +148,7 @@ pub struct Machine {
     /// The pools' accelerator types by id, and the pools of each: how a round finds a job's
     /// pools. The pools never change, so neither does this.
     accelerator_ids: AcceleratorIds,
-    pub(super) free: Vec<BTreeSet<u32>>,
+    pub(super) free: Vec<FreeSet>,
     pub(super) config: MachineConfig,
     pub(super) jobs: BTreeMap<JobId, Tracked>,
     failover: FailoverMemory,
@@ -177,7 +177,7 @@ impl Machine {
             _ => None,
         };
         Machine {
-            free: pools.iter().map(|p| (0..p.capacity).collect()).collect(),
+            free: pools.iter().map(|p| FreeSet::full(p.capacity)).collect(),
             failover: FailoverMemory::new(config.failover_half_life_s),
             contract_ledgers: vec![ContractLedger::default(); config.contracts.len()],
             rounds,
@@ -207,7 +207,7 @@ impl Machine {
 
     /// Free accelerator indices of pool `i`, ascending.
     pub fn free(&self, pool: usize) -> impl Iterator<Item = u32> + '_ {
-        self.free[pool].iter().copied()
+        self.free[pool].iter()
     }
 
     /// Where a job is, if the machine tracks it (unfinished).
@@ -289,7 +289,7 @@ impl Machine {
                 stopping,
             } => {
                 if let Some(free) = self.free.get_mut(pool) {
-                    for a in &accelerators {
+                    for &a in &accelerators {
                         free.remove(a);
                     }
                     if let Some(r) = self.rounds.as_mut() {
@@ -483,7 +483,7 @@ impl Machine {
                     accelerators,
                     ..
                 } => {
-                    for a in accelerators {
+                    for &a in accelerators {
                         self.free[*pool].remove(a);
                     }
                     self.queued_outside.remove(*job);
@@ -548,7 +548,7 @@ impl Machine {
                 } else {
                     demand.min(free.len())
                 };
-                let mut view = p.view(free.iter().take(listed).copied().collect());
+                let mut view = p.view(free.iter().take(listed).collect());
                 view.free_unlisted = (free.len() - listed) as u32;
                 view
             })

@@ -22,7 +22,7 @@
 //! [`IDLE_LIMIT_MS`]; then the replay ends with them waiting, their reasons recorded.
 
 use super::charges::Charges;
-pub use super::outcome::{AttemptRecord, JobRecord, ServiceOutcome, ServiceSummary};
+pub use super::outcome::{AttemptRecord, BusyTimeline, JobRecord, ServiceOutcome, ServiceSummary};
 use super::workload::ServiceJob;
 use super::world::{Unlimited, World};
 use spillway_core::JobId;
@@ -120,8 +120,9 @@ struct Live {
     /// The attempt (`epoch`) whose end is on the heap; time-shared jobs get theirs from the
     /// machine's round.
     end_scheduled: Option<u32>,
-    /// The current attempt: pool, start, index into `attempts`.
-    current: Option<(usize, i64, usize)>,
+    /// The current attempt: pool, start, index into `attempts` (its number when they are not
+    /// kept), accelerators it holds.
+    current: Option<(usize, i64, usize, u32)>,
     stopping: bool,
     /// Stopping to move elsewhere at once: it checkpoints as it leaves.
     moving: bool,
@@ -172,6 +173,25 @@ pub fn run_with_progress(
     run_with(pools, config, jobs, &start, sim, &mut Unlimited, progress)
 }
 
+/// [`run_with_progress`] for a long trace's summary: the attempts are not kept
+/// ([`ServiceOutcome::attempts`] is empty), only the busy accelerators per pool over time
+/// ([`ServiceOutcome::busy_timeline`]); everything else is the same.
+pub fn run_for_timeline(
+    pools: Vec<MachinePool>,
+    config: MachineConfig,
+    jobs: &[ServiceJob],
+    sim: &ServiceSimConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> ServiceOutcome {
+    let start = Start {
+        at_ms: i64::MIN,
+        ..Start::default()
+    };
+    let mut world = Unlimited;
+    let log = AttemptLog::timeline(pools.len());
+    run_logged(pools, config, jobs, &start, sim, &mut world, progress, log)
+}
+
 /// Replays `jobs` through a machine over `pools` with `config`, from an empty start, on the
 /// capacity `world` gives: launches it refuses fail over, jobs whose capacity it takes back at
 /// its ticks are stopped and requeued.
@@ -217,6 +237,78 @@ fn run_with(
     sim: &ServiceSimConfig,
     world: &mut dyn World,
     progress: &mut dyn FnMut(usize, usize),
+) -> ServiceOutcome {
+    let log = AttemptLog::every_attempt();
+    run_logged(pools, config, jobs, start, sim, world, progress, log)
+}
+
+/// How a replay keeps its attempts: every one in the outcome, or only the busy timeline.
+struct AttemptLog {
+    /// `None`: every attempt is kept in [`ServiceOutcome::attempts`].
+    timeline: Option<BusyTimeline>,
+    /// Attempts started.
+    started: usize,
+}
+
+impl AttemptLog {
+    fn every_attempt() -> AttemptLog {
+        AttemptLog {
+            timeline: None,
+            started: 0,
+        }
+    }
+
+    fn timeline(pools: usize) -> AttemptLog {
+        AttemptLog {
+            timeline: Some(BusyTimeline::new(pools)),
+            started: 0,
+        }
+    }
+
+    /// Records an attempt that starts; returns its number (its index into `attempts` when
+    /// they are kept). `record` makes its record, when one is kept.
+    fn start(
+        &mut self,
+        out: &mut ServiceOutcome,
+        at_ms: i64,
+        pool: usize,
+        chips: u32,
+        record: impl FnOnce() -> AttemptRecord,
+    ) -> usize {
+        self.started += 1;
+        match &mut self.timeline {
+            Some(t) => t.started(at_ms, pool, chips),
+            None => out.attempts.push(record()),
+        }
+        self.started - 1
+    }
+
+    /// Records the end of attempt number `attempt`.
+    fn end(
+        &mut self,
+        out: &mut ServiceOutcome,
+        attempt: usize,
+        at_ms: i64,
+        pool: usize,
+        chips: u32,
+    ) {
+        match &mut self.timeline {
+            Some(t) => t.ended(at_ms, pool, chips),
+            None => out.attempts[attempt].ended_ms = Some(at_ms),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_logged(
+    pools: Vec<MachinePool>,
+    config: MachineConfig,
+    jobs: &[ServiceJob],
+    start: &Start,
+    sim: &ServiceSimConfig,
+    world: &mut dyn World,
+    progress: &mut dyn FnMut(usize, usize),
+    mut log: AttemptLog,
 ) -> ServiceOutcome {
     let mut config = config;
     config.explain_every_wait &= sim.keep_reasons;
@@ -287,6 +379,7 @@ fn run_with(
         allocations: 0,
         busy_s: vec![0.0; pool_count],
         makespan_ms: 0,
+        busy_timeline: None,
     };
     // Jobs running at the start hold their accelerators from then, the lowest free ones of
     // their pool; one its pool has no room for waits from the start instead.
@@ -314,7 +407,7 @@ fn run_with(
                 stopping: false,
             },
         );
-        out.attempts.push(AttemptRecord {
+        let attempt = log.start(&mut out, start.at_ms, p, r.chips, || AttemptRecord {
             job: jobs[i].job.id.0,
             pool: machine_pools[p].name.clone(),
             started_ms: start.at_ms,
@@ -323,7 +416,7 @@ fn run_with(
             reason: "running when the replay starts".to_string(),
             accelerators: Vec::new(),
         });
-        live[i].current = Some((p, start.at_ms, out.attempts.len() - 1));
+        live[i].current = Some((p, start.at_ms, attempt, r.chips));
         out.jobs[i].first_start_ms = Some(start.at_ms);
         charges.started(&machine_pools, p, r.chips, start.at_ms);
         let speed = jobs[i].job.speed_on(p, &machine_pools[p]);
@@ -422,16 +515,15 @@ fn run_with(
                     if l.epoch != epoch {
                         continue;
                     }
-                    let Some((pool, started, attempt)) = l.current.take() else {
+                    let Some((pool, started, attempt, chips)) = l.current.take() else {
                         continue;
                     };
                     l.epoch += 1;
                     l.stopping = false;
                     let moving = std::mem::take(&mut l.moving);
-                    out.attempts[attempt].ended_ms = Some(now);
+                    log.end(&mut out, attempt, now, pool, chips);
                     ended += 1;
                     let ran_s = (now - started) as f64 / 1000.0;
-                    let chips = out.attempts[attempt].chips;
                     out.busy_s[pool] += ran_s * f64::from(chips);
                     charges.ended(&machine_pools, pool, chips, now);
                     world.ended(now, pool, job);
@@ -503,10 +595,21 @@ fn run_with(
         }
         let decision = machine.decide(now);
         out.rounds += 1;
-        let first_new = out.attempts.len();
+        let mut started_now: Vec<(usize, u32)> = Vec::new();
         let refused = carry_out(
-            &decision, now, jobs, &index, &machine, &mut live, &mut out, sim, world, &mut heap,
+            &decision,
+            now,
+            jobs,
+            &index,
+            &machine,
+            &mut live,
+            &mut out,
+            sim,
+            world,
+            &mut heap,
             &mut push,
+            &mut log,
+            &mut started_now,
         );
         for r in &refused {
             let event = match r.kind {
@@ -521,12 +624,9 @@ fn run_with(
             };
             machine.handle(now, event);
         }
-        for a in &out.attempts[first_new..] {
-            let started = index
-                .get(&JobId(a.job))
-                .and_then(|&i| live[i].current.map(|(p, _, _)| p));
-            if let Some(p) = started {
-                charges.started(&machine_pools, p, a.chips, now);
+        for &(i, chips) in &started_now {
+            if let Some((p, _, _, _)) = live[i].current {
+                charges.started(&machine_pools, p, chips, now);
             }
         }
         // Time-shared jobs end when the round that places them completes their work.
@@ -552,7 +652,7 @@ fn run_with(
         if !decision.waiting.is_empty() {
             last_waits = decision.waiting;
         }
-        let idle = arrivals_left == 0 && ended == out.attempts.len();
+        let idle = arrivals_left == 0 && ended == log.started;
         let tick = if idle && on_clock {
             let since = *idle_since.get_or_insert(now);
             if now - since > IDLE_LIMIT_MS {
@@ -590,6 +690,7 @@ fn run_with(
         out.lease_extensions = stats.lease_extensions;
         out.allocations = stats.allocations;
     }
+    out.busy_timeline = log.timeline;
     for (id, reason) in last_waits {
         if let Some(&i) = index.get(&id) {
             if out.jobs[i].finished_ms.is_none() {
@@ -613,6 +714,8 @@ fn carry_out(
     world: &mut dyn World,
     heap: &mut BinaryHeap<Reverse<(i64, u64, Due)>>,
     push: &mut impl FnMut(&mut BinaryHeap<Reverse<(i64, u64, Due)>>, i64, Due),
+    log: &mut AttemptLog,
+    started_now: &mut Vec<(usize, u32)>,
 ) -> Vec<Refused> {
     let mut refused: Vec<Refused> = Vec::new();
     for action in &decision.actions {
@@ -646,12 +749,13 @@ fn carry_out(
                 let left_s = (jobs[i].work_s - l.saved_s).max(0.0);
                 let speed = jobs[i].job.speed_on(*pool, &machine.pools()[*pool]);
                 let run_ms = (left_s / speed * 1000.0).ceil() as i64 + sim.restart_overhead_ms;
-                out.attempts.push(AttemptRecord {
+                let chips = accelerators.len() as u32;
+                let attempt = log.start(out, now, *pool, chips, || AttemptRecord {
                     job: job.0,
                     pool: machine.pools()[*pool].name.clone(),
                     started_ms: now,
                     ended_ms: None,
-                    chips: accelerators.len() as u32,
+                    chips,
                     reason: if sim.keep_reasons {
                         reason.describe(jobs[i].job.num_nodes)
                     } else {
@@ -663,7 +767,8 @@ fn carry_out(
                         Vec::new()
                     },
                 });
-                l.current = Some((*pool, now, out.attempts.len() - 1));
+                started_now.push((i, chips));
+                l.current = Some((*pool, now, attempt, chips));
                 out.jobs[i].first_start_ms.get_or_insert(now);
                 if machine.time_shares(*job) {
                     continue;

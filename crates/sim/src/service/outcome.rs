@@ -83,6 +83,90 @@ pub struct ServiceOutcome {
     pub busy_s: Vec<f64>,
     /// When the last job finished, ms.
     pub makespan_ms: i64,
+    /// Busy accelerators per pool over time, when the replay kept that instead of its attempts
+    /// ([`run_for_timeline`](super::driver::run_for_timeline)); `None` otherwise.
+    #[serde(skip)]
+    pub busy_timeline: Option<BusyTimeline>,
+}
+
+/// Busy accelerators per pool at each instant at which an attempt started or ended, built as a
+/// replay goes (instants never go back): what a long trace's summary reads of its attempts,
+/// in a sample per instant instead of a record per attempt (a trace of millions of preemptions
+/// keeps millions of attempts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BusyTimeline {
+    /// Each instant (ms) at which the count changed, and the busy accelerators of each pool
+    /// after every change of that instant (never below zero).
+    pub samples: Vec<(i64, Vec<u32>)>,
+    /// The busy count of each pool now.
+    busy: Vec<i64>,
+    /// When the last attempt ended, ms.
+    pub last_end_ms: Option<i64>,
+}
+
+impl BusyTimeline {
+    /// An empty timeline over `pools` pools.
+    pub fn new(pools: usize) -> BusyTimeline {
+        BusyTimeline {
+            samples: Vec::new(),
+            busy: vec![0; pools],
+            last_end_ms: None,
+        }
+    }
+
+    /// An attempt holding `chips` accelerators of `pool` started at `at_ms`; `at_ms` is never
+    /// before an earlier call's.
+    pub fn started(&mut self, at_ms: i64, pool: usize, chips: u32) {
+        self.change(at_ms, pool, i64::from(chips));
+    }
+
+    /// An attempt holding `chips` accelerators of `pool` ended at `at_ms` (never before an
+    /// earlier call's).
+    pub fn ended(&mut self, at_ms: i64, pool: usize, chips: u32) {
+        self.last_end_ms = Some(self.last_end_ms.map_or(at_ms, |l| l.max(at_ms)));
+        self.change(at_ms, pool, -i64::from(chips));
+    }
+
+    fn change(&mut self, at_ms: i64, pool: usize, delta: i64) {
+        if pool >= self.busy.len() {
+            return;
+        }
+        debug_assert!(self.samples.last().is_none_or(|(t, _)| *t <= at_ms));
+        if self.samples.last().is_none_or(|(t, _)| *t != at_ms) {
+            let now: Vec<u32> = self.busy.iter().map(|&b| b.max(0) as u32).collect();
+            self.samples.push((at_ms, now));
+        }
+        self.busy[pool] += delta;
+        if let Some((_, last)) = self.samples.last_mut() {
+            last[pool] = self.busy[pool].max(0) as u32;
+        }
+    }
+
+    /// The same timeline from every attempt of an outcome (`pools` names the pools by
+    /// index): the busy count of each pool at each instant at which one started or ended.
+    pub fn from_attempts(attempts: &[AttemptRecord], pools: &[&str]) -> BusyTimeline {
+        // (instant, pool, ended, chips)
+        let mut changes: Vec<(i64, usize, bool, u32)> = Vec::with_capacity(attempts.len() * 2);
+        for a in attempts {
+            let Some(p) = pools.iter().position(|&n| n == a.pool) else {
+                continue;
+            };
+            changes.push((a.started_ms, p, false, a.chips));
+            if let Some(end) = a.ended_ms {
+                changes.push((end, p, true, a.chips));
+            }
+        }
+        changes.sort_unstable();
+        let mut out = BusyTimeline::new(pools.len());
+        for (at, p, ended, chips) in changes {
+            if ended {
+                out.ended(at, p, chips);
+            } else {
+                out.started(at, p, chips);
+            }
+        }
+        out
+    }
 }
 
 /// The figures of one replay that users compare.
