@@ -77,18 +77,7 @@ pub(crate) fn in_blocks(block: u32, free: &[u32], total: u32) -> Option<Vec<u32>
     if block <= 1 || total == 0 {
         return lowest();
     }
-    // Free indices per block, in order (`free` is ascending, so each block's run is contiguous).
-    let mut runs: Vec<(u32, &[u32])> = Vec::new();
-    let mut start = 0;
-    while start < free.len() {
-        let b = free[start] / block;
-        let len = free[start..]
-            .iter()
-            .take_while(|&&i| i / block == b)
-            .count();
-        runs.push((b, &free[start..start + len]));
-        start += len;
-    }
+    let runs = runs_of(free, block);
     let whole = (total / block) as usize;
     let rest = (total % block) as usize;
     let mut chosen: Vec<usize> = runs
@@ -152,20 +141,8 @@ fn choose(p: &PoolView<'_>, free: &[u32], total: u32, num_nodes: u32) -> Option<
         return None;
     }
     let want = total / num_nodes;
-    // Free indices per node, in order (`free` is ascending, so each node's run is contiguous).
-    let mut runs: Vec<(u32, &[u32])> = Vec::new();
-    let mut start = 0;
-    while start < free.len() {
-        let node = free[start] / per;
-        let len = free[start..]
-            .iter()
-            .take_while(|&&i| i / per == node)
-            .count();
-        if node < p.nodes && len as u32 >= want {
-            runs.push((node, &free[start..start + len]));
-        }
-        start += len;
-    }
+    let mut runs = runs_of(free, per);
+    runs.retain(|(node, f)| *node < p.nodes && f.len() as u32 >= want);
     if (runs.len() as u32) < num_nodes {
         return None;
     }
@@ -178,6 +155,23 @@ fn choose(p: &PoolView<'_>, free: &[u32], total: u32, num_nodes: u32) -> Option<
             .flat_map(|(_, f)| f[..want as usize].iter().copied())
             .collect(),
     )
+}
+
+/// The free indices of each group of `per` (a node, a rented block) that has any, in order:
+/// `(group, its free indices)`; `free` is ascending, so each group's indices are contiguous.
+fn runs_of(free: &[u32], per: u32) -> Vec<(u32, &[u32])> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < free.len() {
+        let group = free[start] / per;
+        let len = free[start..]
+            .iter()
+            .take_while(|&&i| i / per == group)
+            .count();
+        runs.push((group, &free[start..start + len]));
+        start += len;
+    }
+    runs
 }
 
 /// The nodes that `indices` lie on, ascending, each once.

@@ -143,10 +143,7 @@ pub fn run(
     jobs: &[ServiceJob],
     sim: &ServiceSimConfig,
 ) -> ServiceOutcome {
-    let start = Start {
-        at_ms: i64::MIN,
-        ..Start::default()
-    };
+    let start = empty();
     run_with(
         pools,
         config,
@@ -166,11 +163,15 @@ pub fn run_with_progress(
     sim: &ServiceSimConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
-    let start = Start {
+    run_with(pools, config, jobs, &empty(), sim, &mut Unlimited, progress)
+}
+
+/// An empty start: no job accepted or running before the first arrival.
+fn empty() -> Start {
+    Start {
         at_ms: i64::MIN,
         ..Start::default()
-    };
-    run_with(pools, config, jobs, &start, sim, &mut Unlimited, progress)
+    }
 }
 
 /// [`run_with_progress`] for a long trace's summary: the attempts are not kept
@@ -183,13 +184,18 @@ pub fn run_for_timeline(
     sim: &ServiceSimConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
-    let start = Start {
-        at_ms: i64::MIN,
-        ..Start::default()
-    };
     let mut world = Unlimited;
     let log = AttemptLog::timeline(pools.len());
-    run_logged(pools, config, jobs, &start, sim, &mut world, progress, log)
+    run_logged(
+        pools,
+        config,
+        jobs,
+        &empty(),
+        sim,
+        &mut world,
+        progress,
+        log,
+    )
 }
 
 /// Replays `jobs` through a machine over `pools` with `config`, from an empty start, on the
@@ -203,10 +209,7 @@ pub fn run_in_world(
     world: &mut dyn World,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
-    let start = Start {
-        at_ms: i64::MIN,
-        ..Start::default()
-    };
+    let start = empty();
     run_with(pools, config, jobs, &start, sim, world, progress)
 }
 
