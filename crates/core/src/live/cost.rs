@@ -425,7 +425,7 @@ impl Economics {
 
 /// Whether `pool` is cut into rented blocks that later jobs may share (a pool of one node).
 fn packs(pool: &PoolView<'_>) -> bool {
-    pool.block > 1 && pool.nodes <= 1 && pool.slice.is_none()
+    super::nodes::rents_blocks(pool.block, pool.nodes, pool.slice.is_some())
 }
 
 /// Marks the blocks that `accelerators` lie on as rented until at least `end_ms`.

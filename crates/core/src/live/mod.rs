@@ -33,7 +33,7 @@ mod blocks;
 mod cost;
 mod load;
 mod name_hash;
-mod nodes;
+pub(crate) mod nodes;
 mod order;
 mod policy;
 mod reason;

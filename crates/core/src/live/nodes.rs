@@ -62,6 +62,12 @@ pub(crate) fn take(
     Some(chosen)
 }
 
+/// Whether a pool of `block` accelerators per rented block, `nodes` machines and maybe TPU
+/// slices is cut into rented blocks that jobs share (a pool of one node, no slices).
+pub(crate) fn rents_blocks(block: u32, nodes: u32, sliced: bool) -> bool {
+    block > 1 && nodes <= 1 && !sliced
+}
+
 /// The indices a job of `total` accelerators takes on a pool of one node cut into rented
 /// blocks of `block` (ascending), if `free` (ascending) has that many: whole free blocks for
 /// each full `block` it needs (the lowest first), and the rest in the block with the fewest

@@ -93,10 +93,11 @@ impl Machine {
     /// that other jobs keep rented at least until it is expected to end: staying costs nothing
     /// more, so moving to spot would only add a bill and a restart.
     fn rides_along(&self, id: crate::JobId, pool: usize) -> bool {
-        let block = self.pools[pool].block;
-        if block <= 1 || self.pools[pool].nodes > 1 || self.pools[pool].slice.is_some() {
+        let p = &self.pools[pool];
+        if !crate::live::nodes::rents_blocks(p.block, p.nodes, p.slice.is_some()) {
             return false;
         }
+        let block = p.block;
         let views = &self.running.views;
         let Some(own) = views.iter().find(|v| v.id == id) else {
             return false;
