@@ -96,6 +96,7 @@ struct PoolFile {
     slices: Option<u32>,
     topology: Option<String>,
     nodes: Option<u32>,
+    block: Option<u32>,
     max_jobs: Option<u32>,
     price: Option<PriceFile>,
     provider: Option<String>,
@@ -232,6 +233,12 @@ pub struct Pool {
     /// a job with `num_nodes` > 1 (a gang) runs only on a pool with that many nodes, one
     /// share of each (Slurm `--nodes`, a Ray placement group). Local pools are one node.
     pub nodes: u32,
+    /// Accelerators rented together as one VM (`block`, default 1): an on-demand or spot pool
+    /// whose VMs hold several accelerators (8 GPUs of a p5.48xlarge) pays for a whole VM while
+    /// any job holds one of its accelerators. The scheduler then packs jobs into the VMs
+    /// already rented (best fit, never two VMs where one does) and prices a start there by
+    /// how long it keeps the VM rented; `/v1/usage` reports the VMs' rented time.
+    pub block: u32,
     /// Most jobs running at once on it.
     pub max_jobs: u32,
     /// How it is paid for.
@@ -257,6 +264,7 @@ impl Pool {
             count,
             slice: None,
             nodes: 1,
+            block: 1,
             max_jobs: 1,
             plan: PricePlan::Owned,
             price: UsdPerHour(0.0),
@@ -357,6 +365,53 @@ fn pool_nodes(
         ));
     }
     Ok(n)
+}
+
+/// A pool's `block`: accelerators rented together as one VM. Only a rented pool (on demand or
+/// spot) of one node and no TPU slices pays by the VM, and its accelerators must be a whole
+/// number of VMs.
+fn pool_block(
+    at: &dyn Fn(&str) -> String,
+    block: Option<u32>,
+    plan: PricePlan,
+    nodes: u32,
+    slices: bool,
+    count: u32,
+) -> Result<u32, ConfigError> {
+    let Some(b) = block else { return Ok(1) };
+    if b == 0 {
+        return Err(field(at("block"), "must be at least 1"));
+    }
+    if b == 1 {
+        return Ok(1);
+    }
+    if !matches!(plan, PricePlan::OnDemand | PricePlan::Spot) {
+        return Err(field(
+            at("block"),
+            "only a rented pool pays by the VM: set price = { plan = \"on_demand\" or \"spot\", ... }, or drop block",
+        ));
+    }
+    if slices {
+        return Err(field(
+            at("block"),
+            "a pool of TPU slices rents one whole slice per job: drop block",
+        ));
+    }
+    if nodes > 1 {
+        return Err(field(
+            at("block"),
+            "a pool of several nodes places gangs a node at a time: drop block, or nodes",
+        ));
+    }
+    if count == 0 || !count.is_multiple_of(b) {
+        return Err(field(
+            at("block"),
+            format!(
+                "{count} accelerators are not a whole number of VMs of {b}: count is all the pool's accelerators, VMs x block"
+            ),
+        ));
+    }
+    Ok(b)
 }
 
 fn location(
@@ -629,6 +684,7 @@ impl Config {
                 Some(pr) => (pr.plan, UsdPerHour(pr.usd_per_chip_hour)),
                 None => (PricePlan::Owned, UsdPerHour(0.0)),
             };
+            let block = pool_block(&at, p.block, plan, nodes, slice.is_some(), count)?;
             let max_jobs = p.max_jobs.unwrap_or(if count > 0 {
                 count * 4
             } else {
@@ -686,6 +742,7 @@ impl Config {
                 count,
                 slice,
                 nodes,
+                block,
                 max_jobs,
                 plan,
                 price,
@@ -971,6 +1028,56 @@ mod tests {
                 "[[pool]]\nname = \"l\"\naccelerator = \"H100\"\ncount = 8\nnodes = 2\n"
                     .to_string(),
                 "pool[0].nodes: a local pool is this one machine",
+            ),
+        ] {
+            let e = Config::parse(&toml, "t").unwrap_err().to_string();
+            assert!(e.contains(wanted), "{e}");
+        }
+    }
+
+    #[test]
+    fn rented_pools_declare_the_vm_they_are_rented_by() {
+        let od = |plan: &str, extra: &str| {
+            format!(
+                "[[pool]]\nname = \"od\"\naccelerator = \"H100\"\ncount = 16\nprice = {{ plan = \"{plan}\", usd_per_chip_hour = 4.0 }}\n{extra}"
+            )
+        };
+        let c = Config::parse(&od("on_demand", "block = 8\n"), "t").unwrap();
+        assert_eq!(c.pools[0].block, 8);
+        assert_eq!(crate::schedule::machine_pools(&c)[0].block, 8);
+        assert_eq!(
+            Config::parse(&od("spot", "block = 4\n"), "t")
+                .unwrap()
+                .pools[0]
+                .block,
+            4
+        );
+        assert_eq!(
+            Config::parse(&od("owned", ""), "t").unwrap().pools[0].block,
+            1
+        );
+        assert_eq!(
+            Config::parse(&od("owned", "block = 1\n"), "t")
+                .unwrap()
+                .pools[0]
+                .block,
+            1
+        );
+        for (toml, wanted) in [
+            (od("on_demand", "block = 0\n"), "pool[0].block: must be at least 1"),
+            (
+                od("on_demand", "block = 6\n"),
+                "pool[0].block: 16 accelerators are not a whole number of VMs of 6",
+            ),
+            (od("owned", "block = 8\n"), "pool[0].block: only a rented pool pays by the VM"),
+            (od("committed", "block = 8\n"), "pool[0].block: only a rented pool pays by the VM"),
+            (
+                "[[pool]]\nname = \"s\"\nexecutor = \"slurm\"\nslurm_conf = \"/x\"\naccelerator = \"H100\"\ncount = 16\nnodes = 2\nblock = 8\nprice = { plan = \"on_demand\", usd_per_chip_hour = 4.0 }\n".to_string(),
+                "pool[0].block: a pool of several nodes",
+            ),
+            (
+                "[[pool]]\nname = \"tpu\"\naccelerator = \"tpu-v5p-8\"\nslices = 2\nblock = 4\nprice = { plan = \"on_demand\", usd_per_chip_hour = 4.0 }\n".to_string(),
+                "pool[0].block: a pool of TPU slices",
             ),
         ] {
             let e = Config::parse(&toml, "t").unwrap_err().to_string();

@@ -828,3 +828,71 @@ fn openapi_document_is_up_to_date() {
         "crates/server/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p spillway-server --test api openapi"
     );
 }
+
+/// On an on-demand pool rented by VMs of 8 (`block = 8`), jobs fill the VM already rented
+/// before a new one opens and never straddle two; `/v1/usage` bills the VMs' rented time, and
+/// says how much of it no job held.
+#[tokio::test]
+async fn jobs_pack_into_rented_vms_and_usage_bills_the_vms() {
+    let (app, _dir) = app(
+        "[[pool]]\nname = \"od\"\naccelerator = \"H100\"\ncount = 16\nblock = 8\nprice = { plan = \"on_demand\", usd_per_chip_hour = 4.0 }\n",
+    )
+    .await;
+    let mut ids = Vec::new();
+    for chips in [6, 4, 2] {
+        let (_, job) = submit_yaml(
+            &app,
+            None,
+            &format!("run: sleep 30\nresources: {{accelerators: H100:{chips}}}\n"),
+        )
+        .await;
+        let id = job["id"].as_i64().unwrap();
+        wait_for(&app, None, id, state_is("running")).await;
+        ids.push(id);
+    }
+    let mut held = Vec::new();
+    for &id in &ids {
+        let (_, v) = call(&app, "GET", &format!("/v1/jobs/{id}"), None, &[], "").await;
+        held.push(v["attempts"][0]["accelerators"].clone());
+    }
+    assert_eq!(
+        held,
+        [
+            json!([0, 1, 2, 3, 4, 5]),
+            json!([8, 9, 10, 11]),
+            json!([6, 7])
+        ],
+        "the 4 open a VM of their own rather than straddle two; the 2 fill the first VM"
+    );
+    for &id in &ids {
+        call(
+            &app,
+            "POST",
+            &format!("/v1/jobs/{id}/cancel"),
+            None,
+            &[],
+            "",
+        )
+        .await;
+        wait_for(&app, None, id, state_is("cancelled")).await;
+    }
+    let (_, usage) = call(&app, "GET", "/v1/usage", None, &[], "").await;
+    let rented = &usage["rented"][0];
+    assert_eq!(
+        (&rented["pool"], &rented["block"]),
+        (&json!("od"), &json!(8))
+    );
+    let vm_hours = rented["vm_hours"].as_f64().unwrap();
+    let used: f64 = usage["tenants"][0]["chip_hours"].as_f64().unwrap();
+    assert!(vm_hours > 0.0, "{usage}");
+    assert!(
+        (rented["usd"].as_f64().unwrap() - vm_hours * 8.0 * 4.0).abs() < 1e-9,
+        "{usage}"
+    );
+    // Two VMs for as long as the jobs ran: 16 accelerators rented, 12 held.
+    let idle = rented["idle_chip_hours"].as_f64().unwrap();
+    assert!(
+        (vm_hours * 8.0 - used - idle).abs() < 1e-9 && idle > 0.0 && idle < vm_hours * 8.0,
+        "{usage}"
+    );
+}

@@ -110,7 +110,8 @@ pub async fn pools(
     }))
 }
 
-/// Accelerator-hours and spend per tenant and pool (a tenant sees only its own).
+/// Accelerator-hours and spend per tenant and pool (a tenant sees only its own), and for pools
+/// rented by VMs, the VMs' rented time and its cost.
 #[utoipa::path(
     get,
     path = "/v1/usage",
@@ -145,6 +146,7 @@ pub async fn usage(
     }
     Ok(Json(UsageReport {
         tenants: by_tenant.into_values().collect(),
+        rented: service.rented().await?,
     }))
 }
 

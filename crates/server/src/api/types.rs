@@ -285,4 +285,25 @@ pub struct ContractList {
 pub struct UsageReport {
     /// Per tenant.
     pub tenants: Vec<TenantUsage>,
+    /// Every pool rented by VMs (`block` > 1): what its VMs were rented for, which is what it
+    /// is billed, against the accelerator time the tenants used.
+    #[serde(default)]
+    pub rented: Vec<RentedUsage>,
+}
+
+/// A pool rented by VMs: each VM is paid for while any job holds one of its accelerators.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RentedUsage {
+    /// The pool.
+    pub pool: String,
+    /// Accelerators per VM.
+    pub block: u32,
+    /// VM-hours rented (running attempts counted up to now).
+    pub vm_hours: f64,
+    /// What they cost at the pool's price, USD: VM-hours x block x price per accelerator-hour.
+    pub usd: f64,
+    /// Accelerator-hours rented that no job held.
+    pub idle_chip_hours: f64,
+    /// What those cost, USD (included in `usd`, charged to no tenant).
+    pub idle_usd: f64,
 }

@@ -123,7 +123,7 @@ pub fn pool_view(config: &Config, i: usize, free: Vec<u32>, throughput: f64) -> 
         capacity: p.count,
         slice: p.slice.as_ref(),
         nodes: p.nodes,
-        block: 1,
+        block: p.block,
         free,
         free_unlisted: 0,
         max_jobs: p.max_jobs,
@@ -314,6 +314,67 @@ price = { plan = "on_demand", usd_per_chip_hour = 4.2 }
                 && e.contains("pool pods is tpu-v5p-32 slices of topology 2x2x4")
                 && e.contains("pool loose has 64 loose tpu-v5p chips"),
             "{e}"
+        );
+    }
+
+    /// On a pool rented by VMs of 8 (`block = 8`), jobs fill the VMs already rented before
+    /// a new one opens and never straddle two: the service places them as the simulator's
+    /// scenarios do, through the same machine.
+    #[test]
+    fn jobs_fill_rented_vms_and_never_straddle_two() {
+        let starts = |block: &str| {
+            let c = Config::parse(
+                &format!(
+                    "[[pool]]\nname = \"od\"\naccelerator = \"H100\"\ncount = 16\n{block}price = {{ plan = \"on_demand\", usd_per_chip_hour = 4.0 }}\n"
+                ),
+                "t",
+            )
+            .unwrap();
+            let names = crate::accelerators::known_accelerators();
+            let spec = |n: u32| {
+                spillway_model::spec::parse_spec(
+                    &format!("run: x\nresources:\n  accelerators: H100:{n}\n"),
+                    &names,
+                )
+                .unwrap()
+                .spec
+            };
+            let mut machine = Machine::new(machine_pools(&c), machine_config(&c));
+            for (id, n) in [(1, 6), (2, 4), (3, 2)] {
+                machine.handle(
+                    id,
+                    Event::Submitted(machine_job(JobId(id), "t", id, None, &spec(n), None)),
+                );
+            }
+            machine
+                .decide(10)
+                .actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Start {
+                        job, accelerators, ..
+                    } => Some((job.0, accelerators.clone())),
+                    Action::Preempt { .. } => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            starts("block = 8\n"),
+            [
+                (1, (0..6).collect()),
+                (2, (8..12).collect()),
+                (3, vec![6, 7])
+            ],
+            "the 4 go to a VM of their own, the 2 fill the first VM"
+        );
+        assert_eq!(
+            starts(""),
+            [
+                (1, (0..6).collect()),
+                (2, (6..10).collect()),
+                (3, vec![10, 11])
+            ],
+            "without VMs, the lowest free accelerators"
         );
     }
 

@@ -12,6 +12,7 @@ mod failover;
 pub mod leader;
 mod reactor;
 mod recovery;
+mod rented;
 mod reports;
 mod spot;
 mod status;

@@ -97,6 +97,10 @@ pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool, c.chips,
      WHERE a.outcome NOT IN ('notstarted', 'nocapacity')
      ORDER BY c.contract, a.started_ms, c.job_id, c.number";
 
+/// Which attempts `Store::attempts_on` reads (`?1` / `$1`: the pool): those that ran, in the
+/// order they started.
+pub(super) const ATTEMPTS_ON_WHERE: &str = "WHERE pool = ?1 AND outcome NOT IN ('notstarted', 'nocapacity') ORDER BY started_ms, job_id, number";
+
 /// The attempts that ran (`?1` / `$1`: tenant, `?2`: job name, `?3`: at most this many jobs)
 /// of a tenant's latest successful jobs of one name, newest job first, each job's attempts
 /// first first. A job with no attempt that ran still has one row, with a null pool: the

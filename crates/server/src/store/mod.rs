@@ -332,6 +332,9 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, id: JobId) -> Result<Vec<JobEvent>, StoreError>;
     /// Accelerator time per tenant and pool.
     async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError>;
+    /// The attempts that ran on `pool` (every outcome but not started and no capacity), in
+    /// the order they started: what the rented time of a pool rented by VMs is made of.
+    async fn attempts_on(&self, pool: &str) -> Result<Vec<Attempt>, StoreError>;
     /// What each contract was charged, per pool, counting running attempts up to `now_ms`.
     async fn contract_usage(&self, now_ms: i64) -> Result<Vec<ContractUsageRow>, StoreError>;
     /// One page of the history: the jobs a query selects, oldest first, each with its

@@ -19,8 +19,8 @@ pub(crate) mod testing;
 mod writer;
 
 use super::migrations::{
-    CONTRACT_USAGE_SQL, MIGRATIONS, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL, latest,
-    postgres_params, postgres_sql,
+    ATTEMPTS_ON_WHERE, CONTRACT_USAGE_SQL, MIGRATIONS, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL,
+    latest, postgres_params, postgres_sql,
 };
 use super::{
     ContractUsageRow, HistoryQuery, JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted,
@@ -395,6 +395,14 @@ impl Store for PostgresStore {
                 message: r.get(2),
             })
             .collect())
+    }
+
+    async fn attempts_on(&self, pool: &str) -> Result<Vec<Attempt>, StoreError> {
+        let sql = postgres_params(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM attempts {ATTEMPTS_ON_WHERE}"
+        ));
+        let rows = self.reader().await?.query(&sql, &[&pool]).await?;
+        rows.iter().map(attempt_from_row).collect()
     }
 
     async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError> {

@@ -5,7 +5,9 @@
 //! answered, yet a burst of submits costs one fsync, not one each. Reads use their own
 //! connection, which WAL lets run beside the writer.
 
-use super::migrations::{CONTRACT_USAGE_SQL, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL, migrate};
+use super::migrations::{
+    ATTEMPTS_ON_WHERE, CONTRACT_USAGE_SQL, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL, migrate,
+};
 use super::{
     ContractUsageRow, HistoryQuery, JobFilter, NewJob, Store, StoreError, Submitted, SucceededRuns,
     UsageRow, Write, check_version, group_runs,
@@ -550,6 +552,17 @@ impl Store for SqliteStore {
                 c.prepare_cached("SELECT id FROM jobs WHERE state = 'queued' ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok(JobId(r.get(0)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn attempts_on(&self, pool: &str) -> Result<Vec<Attempt>, StoreError> {
+        let pool = pool.to_string();
+        self.read(move |c| {
+            let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts {ATTEMPTS_ON_WHERE}");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map([pool], attempt_from_row)?;
+            rows.map(|r| r?).collect()
         })
         .await
     }

@@ -343,7 +343,21 @@ async fn attempts_events_and_usage(b: Backend) {
     assert_eq!(kinds, ["submitted", "started"]);
     let mut running = attempt_with(job.id, 2, None);
     running.started_ms = 6_000;
-    store.write(vec![Write::Attempt(running)]).await.unwrap();
+    store
+        .write(vec![Write::Attempt(running.clone())])
+        .await
+        .unwrap();
+    // A launch that never ran is not an attempt on the pool.
+    let mut refused = attempt_with(job.id, 3, Some(6_500));
+    refused.started_ms = 6_500;
+    refused.outcome = AttemptOutcome::NoCapacity;
+    store.write(vec![Write::Attempt(refused)]).await.unwrap();
+    let on_local = store.attempts_on("local").await.unwrap();
+    assert_eq!(
+        on_local,
+        vec![store.attempts(job.id).await.unwrap()[0].clone(), running]
+    );
+    assert!(store.attempts_on("elsewhere").await.unwrap().is_empty());
     let usage = store.usage(10_000).await.unwrap();
     // 3 s x 2 ended, plus 4 s x 2 still running at 10 s.
     assert_eq!(

@@ -1,0 +1,114 @@
+//! What a pool rented by VMs (`block` > 1) pays for: each VM is rented while any attempt holds
+//! one of its accelerators, so the pool's bill is its VMs' rented time, not the accelerator
+//! time its jobs used. `/v1/usage` reports both, and the difference: rented accelerators no
+//! job held (what packing jobs into the VMs already rented keeps low).
+
+use super::{Service, ServiceError};
+use crate::api::RentedUsage;
+use crate::job::{Attempt, now_ms};
+
+impl Service {
+    /// Rented time and spend of every pool rented by VMs, in config order, with running
+    /// attempts counted up to now.
+    pub async fn rented(&self) -> Result<Vec<RentedUsage>, ServiceError> {
+        let now = now_ms();
+        let mut out = Vec::new();
+        for pool in self.config.pools.iter().filter(|p| p.block > 1) {
+            let attempts = self.store.attempts_on(&pool.name).await?;
+            let (vm_ms, used_chip_ms) = rented_ms(&attempts, pool.block, now);
+            let hours = |ms: i64| ms as f64 / 3_600_000.0;
+            let rented_chip_hours = hours(vm_ms) * f64::from(pool.block);
+            let idle_chip_hours = (rented_chip_hours - hours(used_chip_ms)).max(0.0);
+            out.push(RentedUsage {
+                pool: pool.name.clone(),
+                block: pool.block,
+                vm_hours: hours(vm_ms),
+                usd: rented_chip_hours * pool.price.0,
+                idle_chip_hours,
+                idle_usd: idle_chip_hours * pool.price.0,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The VMs' rented time in all, ms, and the accelerator time the attempts used: VM `b` holds
+/// accelerators `b * block .. (b + 1) * block` and is rented over the union of the times of
+/// the attempts that hold any of them (running ones up to `now_ms`).
+pub(crate) fn rented_ms(attempts: &[Attempt], block: u32, now_ms: i64) -> (i64, i64) {
+    let block = block.max(1);
+    let mut spans: Vec<(u32, i64, i64)> = Vec::new();
+    let mut used = 0i64;
+    for a in attempts {
+        let end = a.ended_ms.unwrap_or(now_ms).max(a.started_ms);
+        used += (end - a.started_ms) * a.accelerators.len() as i64;
+        let mut vms: Vec<u32> = a.accelerators.iter().map(|i| i / block).collect();
+        vms.sort_unstable();
+        vms.dedup();
+        spans.extend(vms.into_iter().map(|vm| (vm, a.started_ms, end)));
+    }
+    spans.sort_unstable();
+    let mut rented = 0i64;
+    let mut open: Option<(u32, i64, i64)> = None;
+    for (vm, start, end) in spans {
+        match &mut open {
+            Some((v, _, e)) if *v == vm && start <= *e => *e = (*e).max(end),
+            _ => {
+                if let Some((_, s, e)) = open {
+                    rented += e - s;
+                }
+                open = Some((vm, start, end));
+            }
+        }
+    }
+    if let Some((_, s, e)) = open {
+        rented += e - s;
+    }
+    (rented, used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{AttemptOutcome, JobId};
+
+    fn attempt(accelerators: Vec<u32>, started_ms: i64, ended_ms: Option<i64>) -> Attempt {
+        Attempt {
+            job: JobId(1),
+            number: 1,
+            pool: "od".to_string(),
+            accelerators,
+            resumed: false,
+            pid: None,
+            pid_start: None,
+            external_id: None,
+            started_ms,
+            ended_ms,
+            outcome: AttemptOutcome::Succeeded,
+            exit_code: None,
+        }
+    }
+
+    #[test]
+    fn a_vm_is_rented_while_any_attempt_holds_one_of_its_accelerators() {
+        let attempts = [
+            // VM 0 from 0 to 10 and again from 20 to 30 (still running); VM 1 from 5 to 12.
+            attempt(vec![0, 1], 0, Some(6)),
+            attempt(vec![2], 4, Some(10)),
+            attempt(vec![8, 9], 5, Some(12)),
+            attempt(vec![3], 20, None),
+        ];
+        assert_eq!(
+            rented_ms(&attempts, 8, 30),
+            (10 + 10 + 7, 2 * 6 + 6 + 2 * 7 + 10)
+        );
+        // By the accelerator, what the attempts used (none of them shares one).
+        assert_eq!(rented_ms(&attempts, 1, 30), (42, 42));
+        // An attempt over two VMs keeps both rented.
+        assert_eq!(
+            rented_ms(&[attempt(vec![7, 8], 0, Some(5))], 8, 30),
+            (10, 10)
+        );
+        assert_eq!(rented_ms(&[], 8, 30), (0, 0));
+    }
+}
