@@ -896,3 +896,86 @@ async fn jobs_pack_into_rented_vms_and_usage_bills_the_vms() {
         "{usage}"
     );
 }
+
+/// Two jobs placed in one round on a pool out of capacity (both were queued when the service
+/// started, so its first round places them together): the first launch is refused, and the
+/// machine says not to launch the second there, since its pool refused a start of the same
+/// round. Both go on to the next pool; the second's first attempt never started, and the pool
+/// saw one refused launch, not two.
+#[tokio::test]
+async fn a_pool_that_refused_a_launch_is_not_asked_again_in_the_same_round() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store =
+            spillway_server::store::SqliteStore::open(&dir.path().join("spillway.sqlite")).unwrap();
+        let names = spillway_model::spec::AcceleratorNames::new(["H100"]);
+        for _ in 0..2 {
+            spillway_server::store::Store::submit(
+                &store,
+                spillway_server::store::NewJob {
+                    tenant: spillway_server::api::DEFAULT_TENANT.into(),
+                    spec: spillway_model::spec::parse_spec(
+                        "run: echo ok\nresources: {accelerators: H100:1}\n",
+                        &names,
+                    )
+                    .unwrap()
+                    .spec,
+                    submitted_ms: spillway_server::job::now_ms(),
+                    deadline_ms: None,
+                    idempotency_key: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let mut config = Config::parse(
+        "[scheduler]\nfailover_half_life_s = 600\n\
+         [[pool]]\nname = \"a\"\naccelerator = \"H100\"\ncount = 2\nprice = { plan = \"on_demand\", usd_per_chip_hour = 1.0 }\n\
+         [pool.faults]\nstockouts = [{ start_s = 0, end_s = 3600 }]\n\
+         [[pool]]\nname = \"b\"\naccelerator = \"H100\"\ncount = 2\nprice = { plan = \"on_demand\", usd_per_chip_hour = 2.0 }\n",
+        "test",
+    )
+    .unwrap();
+    config.data_dir = dir.path().to_path_buf();
+    let app = spillway_server::api::router(Service::start(config).await.unwrap());
+    let mut attempts = Vec::new();
+    for id in [1, 2] {
+        let done = wait_for(&app, None, id, state_is("succeeded")).await;
+        attempts.push(
+            done["attempts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    (
+                        a["pool"].as_str().unwrap().to_string(),
+                        a["outcome"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        attempts,
+        [
+            vec![pair("a", "nocapacity"), pair("b", "succeeded")],
+            vec![pair("a", "notstarted"), pair("b", "succeeded")],
+        ]
+    );
+    let (_, second) = call(&app, "GET", "/v1/jobs/2", None, &[], "").await;
+    assert_eq!(second["job"]["restarts"], 0);
+    let events: Vec<String> = second["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        events.iter().any(|m| m.contains(
+            "not launched: pool a refused another launch of this round for lack of capacity"
+        )),
+        "{events:?}"
+    );
+}

@@ -139,6 +139,9 @@ pub(super) struct Tracked {
     pub(super) refused: Option<FailoverMemory>,
     /// The accelerator type id of each of its choices ([`AcceleratorIds`]).
     pub(super) accelerator_ids: Vec<u32>,
+    /// The decision that started its current attempt (its number, [`Machine::decide`] counts
+    /// them from 1); 0 for none (queued, or restored after a restart).
+    pub(super) started_in: u64,
 }
 
 /// The decision state machine. See the module docs.
@@ -165,6 +168,12 @@ pub struct Machine {
     /// Per pool, the accelerators it can hold now in all ([`Event::CapacityChanged`]; its
     /// capacity until told otherwise).
     pub(super) available: Vec<u32>,
+    /// Decisions made so far.
+    decisions: u64,
+    /// Per pool, the decision whose start there was last refused for lack of capacity (0:
+    /// none): the other starts of that decision on the pool are not launched
+    /// ([`Machine::should_launch`]).
+    refused_in: Vec<u64>,
 }
 
 impl Machine {
@@ -188,6 +197,8 @@ impl Machine {
             running: RunningSet::new(pools.len()),
             next_migration_ms: None,
             available: pools.iter().map(|p| p.capacity).collect(),
+            decisions: 0,
+            refused_in: vec![0; pools.len()],
             accelerator_ids: AcceleratorIds::new(&pools),
             pools,
             config,
@@ -208,6 +219,23 @@ impl Machine {
     /// Free accelerator indices of pool `i`, ascending.
     pub fn free(&self, pool: usize) -> impl Iterator<Item = u32> + '_ {
         self.free[pool].iter()
+    }
+
+    /// Whether a driver should launch the start of `job` that the last decision made: not when
+    /// its pool has refused another start of the same decision for lack of capacity (a pool
+    /// out of capacity is not asked again in the round; the refusal's block in the failover
+    /// memory steers the job in the next one). A start not launched is reported as ended with
+    /// `requeue` ([`Event::AttemptEnded`]): the job waits again, no attempt spent. True for
+    /// any job not starting.
+    pub fn should_launch(&self, job: JobId) -> bool {
+        match self.jobs.get(&job) {
+            Some(Tracked {
+                phase: Phase::Running { pool, .. },
+                started_in,
+                ..
+            }) => *started_in == 0 || self.refused_in[*pool] != *started_in,
+            _ => true,
+        }
     }
 
     /// Where a job is, if the machine tracks it (unfinished).
@@ -278,6 +306,7 @@ impl Machine {
                         phase: Phase::Queued,
                         refused: None,
                         accelerator_ids,
+                        started_in: 0,
                     },
                 );
             }
@@ -311,6 +340,7 @@ impl Machine {
                             },
                             refused: None,
                             accelerator_ids,
+                            started_in: 0,
                         },
                     );
                 }
@@ -336,8 +366,17 @@ impl Machine {
                 }
             }
             Event::LaunchRefused { job, kind } => {
-                let pool = match self.jobs.get(&job).map(|t| &t.phase) {
-                    Some(Phase::Running { pool, .. }) => Some(*pool),
+                let pool = match self.jobs.get(&job) {
+                    Some(Tracked {
+                        phase: Phase::Running { pool, .. },
+                        started_in,
+                        ..
+                    }) => {
+                        if *started_in > 0 {
+                            self.refused_in[*pool] = *started_in;
+                        }
+                        Some(*pool)
+                    }
                     _ => None,
                 };
                 if let Some(r) = self.rounds.as_mut() {
@@ -424,6 +463,7 @@ impl Machine {
     /// Under time-sharing, Gavel's rounds ([`TimeSharing`]) place the jobs the allocation
     /// covers, and the live mechanism the others (CPU-only jobs) on what is left.
     pub fn decide(&mut self, now_ms: i64) -> Decision {
+        self.decisions += 1;
         let mut decision = Decision::default();
         if let Some(rounds) = self.rounds.as_mut() {
             let r = rounds.decide(now_ms, &self.jobs, &self.free, &self.pools);
@@ -488,6 +528,7 @@ impl Machine {
                     }
                     self.queued_outside.remove(*job);
                     if let Some(t) = self.jobs.get_mut(job) {
+                        t.started_in = self.decisions;
                         let run_ms = t.job.expected_run_ms(*pool, &self.pools[*pool]);
                         self.running
                             .add(&t.job, *pool, accelerators, now_ms, run_ms, false);

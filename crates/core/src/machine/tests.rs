@@ -445,3 +445,68 @@ fn a_deadline_job_rides_on_idle_chips_of_a_rented_vm_and_moves_to_spot_once_it_h
     let d = m.decide(end);
     assert_eq!(moves(&d), 1, "{d:?}");
 }
+
+#[test]
+fn a_pool_that_refused_a_start_is_not_launched_on_again_in_the_same_decision() {
+    let mut m = Machine::new(
+        vec![pool("a", "z1", 4), pool("b", "z2", 4)],
+        MachineConfig::default(),
+    );
+    for id in 1..=3 {
+        m.handle(0, Event::Submitted(job(id, 0, 1, None)));
+    }
+    assert_eq!(starts(&m.decide(0)), [(1, 0), (2, 0), (3, 0)]);
+    assert!(m.should_launch(JobId(1)));
+    m.handle(
+        0,
+        Event::LaunchRefused {
+            job: JobId(1),
+            kind: FailureKind::ZoneCapacity,
+        },
+    );
+    assert!(!m.should_launch(JobId(2)) && !m.should_launch(JobId(3)));
+    assert!(
+        m.should_launch(JobId(9)),
+        "a job the machine does not track"
+    );
+    for id in [2, 3] {
+        m.handle(
+            0,
+            Event::AttemptEnded {
+                job: JobId(id),
+                requeue: true,
+            },
+        );
+    }
+    // The next decision steers all three away from the blocked zone, and launches there go
+    // ahead.
+    assert_eq!(starts(&m.decide(1)), [(1, 1), (2, 1), (3, 1)]);
+    assert!((1..=3).all(|id| m.should_launch(JobId(id))));
+    m.handle(
+        2,
+        Event::LaunchRefused {
+            job: JobId(1),
+            kind: FailureKind::ZoneCapacity,
+        },
+    );
+    assert!(!m.should_launch(JobId(2)) && !m.should_launch(JobId(3)));
+}
+
+#[test]
+fn a_refusal_holds_back_only_starts_on_the_pool_that_refused() {
+    let mut m = Machine::new(
+        vec![pool("a", "z1", 1), pool("b", "z2", 1)],
+        MachineConfig::default(),
+    );
+    m.handle(0, Event::Submitted(job(1, 0, 1, None)));
+    m.handle(0, Event::Submitted(job(2, 0, 1, None)));
+    assert_eq!(starts(&m.decide(0)), [(1, 0), (2, 1)]);
+    m.handle(
+        0,
+        Event::LaunchRefused {
+            job: JobId(1),
+            kind: FailureKind::ZoneCapacity,
+        },
+    );
+    assert!(m.should_launch(JobId(2)));
+}

@@ -486,6 +486,12 @@ impl Reactor {
         let mut after = Vec::new();
         let mut refused = false;
         for id in launches {
+            // The machine says whether to try: not on a pool that refused another start of
+            // this round for lack of capacity.
+            if !self.machine.should_launch(core_id(id)) {
+                after.extend(self.untried(id));
+                continue;
+            }
             refused |= self.launch(id, &mut after).await;
         }
         self.write(after).await;
@@ -508,6 +514,25 @@ impl Reactor {
         );
         live.job.attempts -= 1;
         live.job.state = JobState::Queued;
+    }
+
+    /// A recorded attempt not launched because its pool refused another start of the same
+    /// round for lack of capacity: it ends as never started, and the job waits for the next
+    /// round (which the refusal's block in the failover memory steers), no restart used.
+    fn untried(&mut self, id: JobId) -> Vec<Write> {
+        let pool = self
+            .jobs
+            .get(&id)
+            .and_then(|l| l.attempt.as_ref())
+            .map_or_else(String::new, |a| a.pool.clone());
+        self.finish(
+            id,
+            AttemptOutcome::NotStarted,
+            None,
+            Some(format!(
+                "not launched: pool {pool} refused another launch of this round for lack of capacity"
+            )),
+        )
     }
 
     /// Launches a recorded attempt; returns whether the pool refused it for lack of capacity.

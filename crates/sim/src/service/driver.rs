@@ -26,7 +26,7 @@ pub use super::outcome::{AttemptRecord, BusyTimeline, JobRecord, ServiceOutcome,
 use super::workload::ServiceJob;
 use super::world::{Unlimited, World};
 use spillway_core::JobId;
-use spillway_core::econ::{ContractLedger, FailureKind};
+use spillway_core::econ::ContractLedger;
 use spillway_core::live::{Action, Decision, WaitReason};
 use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
 use std::cmp::Reverse;
@@ -126,14 +126,6 @@ struct Live {
     stopping: bool,
     /// Stopping to move elsewhere at once: it checkpoints as it leaves.
     moving: bool,
-}
-
-/// A launch the world refused (`kind`: what ran out), or that was not tried because its pool
-/// refused another one in the same round (`kind` `None`).
-struct Refused {
-    job: JobId,
-    pool: usize,
-    kind: Option<FailureKind>,
 }
 
 /// Replays `jobs` through a machine over `pools` with `config`, from an empty start.
@@ -604,7 +596,7 @@ fn run_logged(
             now,
             jobs,
             &index,
-            &machine,
+            &mut machine,
             &mut live,
             &mut out,
             sim,
@@ -614,19 +606,6 @@ fn run_logged(
             &mut log,
             &mut started_now,
         );
-        for r in &refused {
-            let event = match r.kind {
-                Some(kind) => {
-                    out.refusals += 1;
-                    Event::LaunchRefused { job: r.job, kind }
-                }
-                None => Event::AttemptEnded {
-                    job: r.job,
-                    requeue: true,
-                },
-            };
-            machine.handle(now, event);
-        }
         for &(i, chips) in &started_now {
             if let Some((p, _, _, _)) = live[i].current {
                 charges.started(&machine_pools, p, chips, now);
@@ -672,7 +651,7 @@ fn run_logged(
         };
         let mut wake = on_clock.then(|| now + tick);
         // A refused launch: the job tries elsewhere once the refusal has taken its time.
-        if !refused.is_empty() {
+        if refused {
             let at = now + world.refusal_ms().max(1);
             wake = Some(wake.map_or(at, |w| w.min(at)));
         }
@@ -710,7 +689,7 @@ fn carry_out(
     now: i64,
     jobs: &[ServiceJob],
     index: &BTreeMap<JobId, usize>,
-    machine: &Machine,
+    machine: &mut Machine,
     live: &mut [Live],
     out: &mut ServiceOutcome,
     sim: &ServiceSimConfig,
@@ -719,8 +698,8 @@ fn carry_out(
     push: &mut impl FnMut(&mut BinaryHeap<Reverse<(i64, u64, Due)>>, i64, Due),
     log: &mut AttemptLog,
     started_now: &mut Vec<(usize, u32)>,
-) -> Vec<Refused> {
-    let mut refused: Vec<Refused> = Vec::new();
+) -> bool {
+    let mut refused = false;
     for action in &decision.actions {
         match action {
             Action::Start {
@@ -730,22 +709,22 @@ fn carry_out(
                 reason,
             } => {
                 let Some(&i) = index.get(job) else { continue };
-                // A pool that refused a launch in this round is not asked again in it: the
-                // job goes back to the queue untried.
-                if refused.iter().any(|r| r.pool == *pool) {
-                    refused.push(Refused {
-                        job: *job,
-                        pool: *pool,
-                        kind: None,
-                    });
+                // The machine says whether to try: not on a pool that refused another start
+                // of this decision; the job goes back to the queue untried.
+                if !machine.should_launch(*job) {
+                    machine.handle(
+                        now,
+                        Event::AttemptEnded {
+                            job: *job,
+                            requeue: true,
+                        },
+                    );
                     continue;
                 }
                 if let Err(kind) = world.launch(now, *pool, i, accelerators) {
-                    refused.push(Refused {
-                        job: *job,
-                        pool: *pool,
-                        kind: Some(kind),
-                    });
+                    out.refusals += 1;
+                    refused = true;
+                    machine.handle(now, Event::LaunchRefused { job: *job, kind });
                     continue;
                 }
                 let l = &mut live[i];
