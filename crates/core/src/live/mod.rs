@@ -50,7 +50,7 @@ pub use round::{can_ever_place, can_ever_place_under};
 pub(crate) use round::{candidates, decide};
 pub(crate) use types::job_speed;
 pub use types::{
-    Action, ContractView, Decision, PoolView, PoolsByAccelerator, QueuedView, QuotaView,
+    Action, ContractView, Decision, PoolIndex, PoolView, PoolsByAccelerator, QueuedView, QuotaView,
     RoundInput, RunningView, pools_by_accelerator,
 };
 

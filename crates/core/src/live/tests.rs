@@ -75,8 +75,7 @@ fn input<'a>(
 ) -> RoundInput<'a> {
     RoundInput {
         now_ms: 0,
-        pools_by_accelerator: Some(super::types::pools_by_accelerator(&pools)),
-        pools_by_accelerator_id: None,
+        pool_index: super::PoolIndex::ByName(super::types::pools_by_accelerator(&pools)),
         pools,
         queued,
         running: running.into(),
@@ -700,7 +699,7 @@ mod invariants {
                 contract: &contract,
                 ledger: crate::econ::ContractLedger { spent: spillway_model::Usd(12_000_000.0 - 1_000_000.0 + w.spent), ..Default::default() },
             }];
-            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, failover_allowance_s: 0.0, contracts, pools_by_accelerator: None, pools_by_accelerator_id: None };
+            let input = RoundInput { now_ms: 0, pools, queued, running: running.into(), load: None, stop_when_stuck: None, quotas, policy: w.policy, failover: None, restart_overhead_s: 0.0, failover_allowance_s: 0.0, contracts, pool_index: super::PoolIndex::None };
             let d = decide(&input);
             prop_assert!(d.policy_error.is_none(), "{:?}", d.policy_error);
 

@@ -101,8 +101,8 @@ pub struct QueuedView<'a> {
     pub priority: u32,
     /// Acceptable alternatives; empty for CPU-only.
     pub choices: &'a [AcceleratorChoice],
-    /// The accelerator type of each of `choices` as an id into
-    /// [`RoundInput::pools_by_accelerator_id`] (by index of choice), when the driver gave its
+    /// The accelerator type of each of `choices` as an id into the round's
+    /// [`PoolIndex::ById`] (by index of choice), when the driver gave its
     /// types ids (the machine does, when a job comes in); empty: the round looks the names up.
     pub accelerator_ids: &'a [u32],
     /// How the alternatives are weighed.
@@ -230,39 +230,64 @@ pub struct RoundInput<'a> {
     pub failover_allowance_s: f64,
     /// Committed-spend contracts, which committed pools name ([`PoolView::contract`]).
     pub contracts: Vec<ContractView<'a>>,
-    /// The pools of each accelerator type, when the driver indexed them (the machine does, each
-    /// round): a job's options are looked up by name instead of matched against every pool.
-    /// `None`: every pool is looked at.
-    pub pools_by_accelerator: Option<PoolsByAccelerator<'a>>,
-    /// The same index by accelerator type id (those of [`QueuedView::accelerator_ids`]): the
-    /// pools of type `id` are `pools_by_accelerator_id[id]` (none where `id` is out of range).
-    /// It lists the same pools as `pools_by_accelerator` and is used only with it, for the jobs
-    /// that carry ids: a job's options are then found without hashing (or even reading) their
-    /// names, which was most of the cost of passing over a long queue. `None`: by name only.
-    pub pools_by_accelerator_id: Option<&'a [Vec<usize>]>,
+    /// How the round finds the pools of a job's accelerator type: by the driver's index, or
+    /// by matching every pool.
+    pub pool_index: PoolIndex<'a>,
+}
+
+/// How a round finds the pools of each of a job's accelerator types ([`RoundInput::pool_index`]).
+#[derive(Debug, Clone, Default)]
+pub enum PoolIndex<'a> {
+    /// No index: every pool is matched against the job's choices.
+    #[default]
+    None,
+    /// The pools of each type by name ([`pools_by_accelerator`]).
+    ByName(PoolsByAccelerator<'a>),
+    /// The pools of each type by id: those of type `id` are `by_id[id]` (none where `id` is
+    /// out of range), for jobs whose choices carry ids ([`QueuedView::accelerator_ids`]: the
+    /// machine numbers them when a job comes in, so a round finds a job's pools without
+    /// hashing, or even reading, their names; that was most of the cost of passing over a long
+    /// queue). A job without ids is matched against every pool.
+    ById(&'a [Vec<usize>]),
+}
+
+impl PoolIndex<'_> {
+    /// Whether the index gives the pools of every one of `job`'s accelerator types
+    /// ([`RoundInput::pools_of_type`] is `Some` for each of its choices).
+    pub(crate) fn covers(&self, job: &QueuedView<'_>) -> bool {
+        match self {
+            PoolIndex::None => false,
+            PoolIndex::ByName(_) => true,
+            PoolIndex::ById(_) => job.accelerator_ids.len() == job.choices.len(),
+        }
+    }
 }
 
 impl RoundInput<'_> {
     /// The pools of the accelerator type of `job`'s alternative `index`, ascending, from the
-    /// driver's index (by id where the job has one, else by name); `None` without an index.
+    /// driver's index; `None` where the index does not cover the job
+    /// ([`PoolIndex::covers`]): then every pool is a candidate, by name.
     pub(crate) fn pools_of_type(&self, job: &QueuedView<'_>, index: usize) -> Option<&[usize]> {
-        let by_name = self.pools_by_accelerator.as_ref()?;
-        if let (Some(by_id), Some(&id)) =
-            (self.pools_by_accelerator_id, job.accelerator_ids.get(index))
-        {
-            return Some(by_id.get(id as usize).map_or(&[], Vec::as_slice));
+        match &self.pool_index {
+            PoolIndex::None => None,
+            PoolIndex::ByName(by_name) => {
+                let name = job.choices[index].accelerator.as_str();
+                Some(by_name.get(name).map_or(&[], Vec::as_slice))
+            }
+            PoolIndex::ById(by_id) => job
+                .accelerator_ids
+                .get(index)
+                .map(|&id| by_id.get(id as usize).map_or(&[][..], Vec::as_slice)),
         }
-        let name = job.choices[index].accelerator.as_str();
-        Some(by_name.get(name).map_or(&[], Vec::as_slice))
     }
 }
 
 /// The pools of each accelerator type, indexes into [`RoundInput::pools`] (see
-/// [`RoundInput::pools_by_accelerator`]), hashed with [`NameHasher`](super::NameHasher): a
+/// [`PoolIndex::ByName`]), hashed with [`NameHasher`](super::NameHasher): a
 /// round looks a job's types up several times, and the names come from the configuration.
 pub type PoolsByAccelerator<'a> = HashMap<&'a str, Vec<usize>, BuildNameHasher>;
 
-/// Indexes `pools` by accelerator type (for [`RoundInput::pools_by_accelerator`]).
+/// Indexes `pools` by accelerator type (for [`PoolIndex::ByName`]).
 pub fn pools_by_accelerator<'a>(pools: &[PoolView<'a>]) -> PoolsByAccelerator<'a> {
     let mut index = PoolsByAccelerator::default();
     for (i, p) in pools.iter().enumerate() {

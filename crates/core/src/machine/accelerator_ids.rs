@@ -57,7 +57,7 @@ impl AcceleratorIds {
     }
 
     /// The pools of each type, by id (the round's
-    /// [`pools_by_accelerator_id`](crate::live::RoundInput::pools_by_accelerator_id)).
+    /// [`PoolIndex::ById`](crate::live::PoolIndex::ById)).
     pub(super) fn pools(&self) -> &[Vec<usize>] {
         &self.pools
     }

@@ -6,8 +6,8 @@ use super::job::{MachineJob, MachinePool, Phase};
 use super::rounds::{RoundStats, Rounds, TimeSharing};
 use crate::econ::{Contract, ContractLedger, EconPolicy, FailoverMemory, FailureKind};
 use crate::live::{
-    Action, ContractView, Decision, LivePolicy, PoolView, QueuedView, QuotaView, RoundInput,
-    WaitReason,
+    Action, ContractView, Decision, LivePolicy, PoolIndex, PoolView, QueuedView, QuotaView,
+    RoundInput, WaitReason,
 };
 use crate::{JobId, SimTime};
 use std::borrow::Cow;
@@ -608,8 +608,7 @@ impl Machine {
             .collect();
         RoundInput {
             now_ms,
-            pools_by_accelerator: Some(crate::live::pools_by_accelerator(&pools)),
-            pools_by_accelerator_id: Some(self.accelerator_ids.pools()),
+            pool_index: PoolIndex::ById(self.accelerator_ids.pools()),
             pools,
             queued,
             running: Cow::Borrowed(&self.running.views),

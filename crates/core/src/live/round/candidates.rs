@@ -5,7 +5,7 @@
 use super::super::nodes;
 use super::super::policy::LivePolicy;
 use super::super::reason::WaitReason;
-use super::super::types::{PoolView, QueuedView, RoundInput};
+use super::super::types::{PoolIndex, PoolView, QueuedView, RoundInput};
 use super::Candidate;
 use crate::PolicyKind;
 use crate::SimTime;
@@ -43,8 +43,7 @@ pub fn can_ever_place_under(
         restart_overhead_s: 0.0,
         failover_allowance_s: 0.0,
         contracts: Vec::new(),
-        pools_by_accelerator: None,
-        pools_by_accelerator_id: None,
+        pool_index: PoolIndex::None,
     };
     if candidates(&input, job).is_empty() {
         Err(no_pool_reason(&input, job))
@@ -145,8 +144,8 @@ pub(super) fn deadline_allows_spot(input: &RoundInput<'_>, job: &QueuedView<'_>)
         return true;
     };
     // The pools of the job's accelerators (all of them for a CPU-only job, or without an index).
-    let pools: Vec<usize> = match (&input.pools_by_accelerator, job.choices.is_empty()) {
-        (Some(_), false) => {
+    let pools: Vec<usize> = match (input.pool_index.covers(job), job.choices.is_empty()) {
+        (true, false) => {
             let mut v: Vec<usize> = (0..job.choices.len())
                 .filter_map(|k| input.pools_of_type(job, k))
                 .flatten()
@@ -252,9 +251,10 @@ pub(crate) fn candidates<'j>(input: &RoundInput<'_>, job: &QueuedView<'j>) -> Ve
         return out;
     }
     let gang = job.num_nodes.max(1);
-    let all: Vec<usize> = match input.pools_by_accelerator {
-        Some(_) => Vec::new(),
-        None => (0..input.pools.len()).collect(),
+    let all: Vec<usize> = if input.pool_index.covers(job) {
+        Vec::new()
+    } else {
+        (0..input.pools.len()).collect()
     };
     for (index, choice) in job.choices.iter().enumerate() {
         let of_type: &[usize] = input.pools_of_type(job, index).unwrap_or(&all);

@@ -34,10 +34,12 @@ pub(super) fn changes_nothing(
     job: &QueuedView<'_>,
     on_clock: bool,
 ) -> bool {
-    let (Some(_), Some((smallest, highest))) = (&input.pools_by_accelerator, input.stop_when_stuck)
-    else {
+    let Some((smallest, highest)) = input.stop_when_stuck else {
         return false;
     };
+    if !input.pool_index.covers(job) {
+        return false;
+    }
     if job.choices.is_empty() {
         return false;
     }
