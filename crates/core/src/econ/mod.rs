@@ -8,6 +8,7 @@ mod contract;
 mod failover;
 mod framework;
 mod ledger;
+mod rentals;
 mod spot;
 
 pub(crate) use choose::rank_candidates_unless_blocked;
@@ -22,4 +23,5 @@ pub use contract::{
 pub use failover::{BlockScope, FailoverMemory, FailureKind};
 pub use framework::{AcceleratorKind, Framework, JobKind, roofline_speed};
 pub use ledger::{Bill, ContractLedger, ContractReport, CoveredUse, Owed, Pace, Projection, Quote};
+pub use rentals::block_rentals;
 pub use spot::{CheckpointModel, spot_allowed};

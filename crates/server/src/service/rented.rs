@@ -6,6 +6,7 @@
 use super::{Service, ServiceError};
 use crate::api::RentedUsage;
 use crate::job::{Attempt, now_ms};
+use spillway_core::econ::block_rentals;
 
 impl Service {
     /// Rented time and spend of every pool rented by VMs, in config order, with running
@@ -34,37 +35,21 @@ impl Service {
 
 /// The VMs' rented time in all, ms, and the accelerator time the attempts used: VM `b` holds
 /// accelerators `b * block .. (b + 1) * block` and is rented over the union of the times of
-/// the attempts that hold any of them (running ones up to `now_ms`).
+/// the attempts that hold any of them (running ones up to `now_ms`; the core's
+/// [`block_rentals`], as the simulator's books bill VM pools).
 pub(crate) fn rented_ms(attempts: &[Attempt], block: u32, now_ms: i64) -> (i64, i64) {
-    let block = block.max(1);
-    let mut spans: Vec<(u32, i64, i64)> = Vec::new();
-    let mut used = 0i64;
-    for a in attempts {
-        let end = a.ended_ms.unwrap_or(now_ms).max(a.started_ms);
-        used += (end - a.started_ms) * a.accelerators.len() as i64;
-        let mut vms: Vec<u32> = a.accelerators.iter().map(|i| i / block).collect();
-        vms.sort_unstable();
-        vms.dedup();
-        spans.extend(vms.into_iter().map(|vm| (vm, a.started_ms, end)));
-    }
-    spans.sort_unstable();
-    let mut rented = 0i64;
-    let mut open: Option<(u32, i64, i64)> = None;
-    for (vm, start, end) in spans {
-        match &mut open {
-            Some((v, _, e)) if *v == vm && start <= *e => *e = (*e).max(end),
-            _ => {
-                if let Some((_, s, e)) = open {
-                    rented += e - s;
-                }
-                open = Some((vm, start, end));
-            }
-        }
-    }
-    if let Some((_, s, e)) = open {
-        rented += e - s;
-    }
-    (rented, used)
+    let end = |a: &Attempt| a.ended_ms.unwrap_or(now_ms).max(a.started_ms);
+    let used = attempts
+        .iter()
+        .map(|a| (end(a) - a.started_ms) * a.accelerators.len() as i64)
+        .sum();
+    let spans = block_rentals(
+        attempts
+            .iter()
+            .map(|a| (a.started_ms, end(a), a.accelerators.as_slice())),
+        block,
+    );
+    (spans.iter().map(|(from, to, _)| to - from).sum(), used)
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use super::scenario::Scenario;
 use super::world::block_of;
 use crate::service::ServiceOutcome;
 use spillway_core::SimTime;
-use spillway_core::econ::{ContractLedger, EconPolicy, PlanKind};
-use std::collections::{BTreeMap, HashMap};
+use spillway_core::econ::{ContractLedger, EconPolicy, PlanKind, block_rentals};
+use std::collections::HashMap;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -30,38 +30,24 @@ struct Ran {
 }
 
 /// Rentals `(from_ms, to_ms, pool, chips)`: per block on pools cut into blocks (merged over the
-/// attempts that touch it), else one per attempt.
+/// attempts that touch it, [`block_rentals`]), else one per attempt.
 fn rentals(s: &Scenario, ran: &[Ran]) -> Vec<(i64, i64, usize, u32)> {
     let mut out = Vec::new();
-    let mut per_block: BTreeMap<(usize, u32), Vec<(i64, i64)>> = BTreeMap::new();
+    let mut on_blocks: Vec<Vec<(i64, i64, &[u32])>> = vec![Vec::new(); s.pools.len()];
     for r in ran.iter().filter(|r| r.to > r.from) {
-        let b = block_of(s, r.pool);
-        if b <= 1 {
+        if block_of(s, r.pool) <= 1 {
             out.push((r.from, r.to, r.pool, r.chips));
-            continue;
-        }
-        let mut blocks: Vec<u32> = r.accelerators.iter().map(|a| a / b).collect();
-        blocks.dedup();
-        for k in blocks {
-            per_block
-                .entry((r.pool, k))
-                .or_default()
-                .push((r.from, r.to));
+        } else {
+            on_blocks[r.pool].push((r.from, r.to, &r.accelerators));
         }
     }
-    for ((p, _), mut spans) in per_block {
-        spans.sort_unstable();
+    for (p, attempts) in on_blocks.into_iter().enumerate() {
         let b = block_of(s, p);
-        let mut cur = spans[0];
-        for &(f, t) in &spans[1..] {
-            if f <= cur.1 {
-                cur.1 = cur.1.max(t);
-            } else {
-                out.push((cur.0, cur.1, p, b));
-                cur = (f, t);
-            }
-        }
-        out.push((cur.0, cur.1, p, b));
+        out.extend(
+            block_rentals(attempts, b)
+                .into_iter()
+                .map(|(from, to, _)| (from, to, p, b)),
+        );
     }
     out
 }
