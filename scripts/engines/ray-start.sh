@@ -14,12 +14,23 @@ D=${2:?usage: ray-start.sh VENV DIR [DASHBOARD_PORT] [GCS_PORT]}
 DASH_PORT=${3:-8265}
 GCS_PORT=${4:-6380}
 mkdir -p "$D"
+# Absolute paths: the head runs from DIR (below).
+D=$(cd "$D" && pwd)
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 URL="http://127.0.0.1:$DASH_PORT"
 answers() { curl -s -o /dev/null -w '%{http_code}' "$URL/api/version" 2>/dev/null | grep -q 200; }
 
+# A head still running is reused only if it is healthy. One started from a working directory
+# that is gone since (a CI clone deleted under it) answers /api/version but fails every job
+# submission with "FileNotFoundError" (Python's os.getcwd()): stop it and start afresh.
 if [ -f "$D/ray.pid" ] && kill -0 "$(cat "$D/ray.pid")" 2>/dev/null && answers; then
-  echo "ray-start: head already running (pid $(cat "$D/ray.pid")) at $URL"
-  exit 0
+  cwd=$(readlink "/proc/$(cat "$D/ray.pid")/cwd" 2>/dev/null || true)
+  if [ -n "$cwd" ] && [ -d "$cwd" ] && [[ "$cwd" != *" (deleted)" ]]; then
+    echo "ray-start: head already running (pid $(cat "$D/ray.pid")) at $URL"
+    exit 0
+  fi
+  echo "ray-start: the running head (pid $(cat "$D/ray.pid")) lost its working directory ($cwd): restarting it"
+  "$(dirname "$0")/ray-stop.sh" "$D"
 fi
 [ -x "$VENV/bin/ray" ] || { echo "ray-start: no ray in $VENV: python3 -m venv $VENV && $VENV/bin/pip install 'ray[default]'" >&2; exit 1; }
 
@@ -31,7 +42,9 @@ export RAY_USAGE_STATS_ENABLED=0
 # admission timeout.
 export RAY_JOB_START_TIMEOUT_SECONDS=${RAY_JOB_START_TIMEOUT_SECONDS:-10}
 # Ray's unix sockets live under the temp dir; keep its path short (sockets are limited to
-# 107 bytes), hence a dir of its own rather than one deep in a build tree.
+# 107 bytes), hence a dir of its own rather than one deep in a build tree. The head runs from
+# that dir too, so that no checkout it was started from can be deleted under it.
+cd "$D"
 setsid "$VENV/bin/ray" start --head --block \
   --node-ip-address 127.0.0.1 --dashboard-host 127.0.0.1 --dashboard-port "$DASH_PORT" \
   --port "$GCS_PORT" --num-cpus 4 --num-gpus 4 --resources '{"TPU": 8}' \
