@@ -83,6 +83,26 @@ fn state_is(s: &'static str) -> impl Fn(&Value) -> bool {
     move |v| v["job"]["state"] == s
 }
 
+/// A job's attempts as (pool, outcome), first first.
+fn attempts_of(job: &Value) -> Vec<(String, String)> {
+    job["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["pool"].as_str().unwrap().to_string(),
+                a["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Cancels job `id` (the answer is not checked).
+async fn cancel(app: &Router, id: i64) {
+    call(app, "POST", &format!("/v1/jobs/{id}/cancel"), None, &[], "").await;
+}
+
 /// (what is sent, expected status, expected code, expected message or its start).
 type Case = (&'static str, StatusCode, &'static str, &'static str);
 
@@ -704,13 +724,11 @@ async fn a_refused_launch_fails_over_and_committed_use_is_charged_to_its_contrac
     .await;
     let id = job["id"].as_i64().unwrap();
     let done = wait_for(&app, None, id, state_is("succeeded")).await;
-    let attempts: Vec<(&str, &str)> = done["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["pool"].as_str().unwrap(), a["outcome"].as_str().unwrap()))
-        .collect();
-    assert_eq!(attempts, [("commit", "nocapacity"), ("od", "succeeded")]);
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        attempts_of(&done),
+        [pair("commit", "nocapacity"), pair("od", "succeeded")]
+    );
     assert_eq!(done["job"]["restarts"], 0);
     let (_, pinned) = submit_yaml(
         &app,
@@ -776,15 +794,7 @@ async fn quota_holds_a_job_back_and_explain_says_why() {
     let (_, pools) = call(&app, "GET", "/v1/pools", None, &[], "").await;
     assert_eq!(pools["pools"][0]["free"], 6);
     for id in [a, b] {
-        call(
-            &app,
-            "POST",
-            &format!("/v1/jobs/{id}/cancel"),
-            None,
-            &[],
-            "",
-        )
-        .await;
+        cancel(&app, id).await;
     }
     wait_for(&app, None, a, state_is("cancelled")).await;
     let (s, e) = call(&app, "POST", &format!("/v1/jobs/{a}/cancel"), None, &[], "").await;
@@ -865,15 +875,7 @@ async fn jobs_pack_into_rented_vms_and_usage_bills_the_vms() {
         "the 4 open a VM of their own rather than straddle two; the 2 fill the first VM"
     );
     for &id in &ids {
-        call(
-            &app,
-            "POST",
-            &format!("/v1/jobs/{id}/cancel"),
-            None,
-            &[],
-            "",
-        )
-        .await;
+        cancel(&app, id).await;
         wait_for(&app, None, id, state_is("cancelled")).await;
     }
     let (_, usage) = call(&app, "GET", "/v1/usage", None, &[], "").await;
@@ -942,19 +944,7 @@ async fn a_pool_that_refused_a_launch_is_not_asked_again_in_the_same_round() {
     let mut attempts = Vec::new();
     for id in [1, 2] {
         let done = wait_for(&app, None, id, state_is("succeeded")).await;
-        attempts.push(
-            done["attempts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    (
-                        a["pool"].as_str().unwrap().to_string(),
-                        a["outcome"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        );
+        attempts.push(attempts_of(&done));
     }
     let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
     assert_eq!(

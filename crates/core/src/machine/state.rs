@@ -225,7 +225,7 @@ impl Machine {
     /// its pool has refused another start of the same decision for lack of capacity (a pool
     /// out of capacity is not asked again in the round; the refusal's block in the failover
     /// memory steers the job in the next one). A start not launched is reported as ended with
-    /// `requeue` ([`Event::AttemptEnded`]): the job waits again, no attempt spent. True for
+    /// `requeue` ([`Event::AttemptEnded`]): the job waits again, no restart used. True for
     /// any job not starting.
     pub fn should_launch(&self, job: JobId) -> bool {
         match self.jobs.get(&job) {

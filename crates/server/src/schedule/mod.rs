@@ -177,6 +177,22 @@ pub fn pool_throughputs(config: &Config) -> Vec<f64> {
 mod tests {
     use super::*;
 
+    /// The starts of a decision: (job, pool, accelerators).
+    fn starts(d: &spillway_core::live::Decision) -> Vec<(u64, usize, Vec<u32>)> {
+        d.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Start {
+                    job,
+                    pool,
+                    accelerators,
+                    ..
+                } => Some((job.0, *pool, accelerators.clone())),
+                Action::Preempt { .. } => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn ids_round_trip_and_speeds_follow_the_catalog() {
         assert_eq!(job_id(core_id(JobId(42))), JobId(42));
@@ -276,22 +292,8 @@ price = { plan = "on_demand", usd_per_chip_hour = 4.2 }
             spillway_core::machine::can_ever_place(&pools, &job).unwrap();
             machine.handle(id, Event::Submitted(job));
         }
-        let d = machine.decide(10);
-        let starts: Vec<(u64, usize, Vec<u32>)> = d
-            .actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Start {
-                    job,
-                    pool,
-                    accelerators,
-                    ..
-                } => Some((job.0, *pool, accelerators.clone())),
-                Action::Preempt { .. } => None,
-            })
-            .collect();
         assert_eq!(
-            starts,
+            starts(&machine.decide(10)),
             [
                 (1, 1, (0..16).collect()),
                 (2, 0, (0..16).collect()),
@@ -346,16 +348,9 @@ price = { plan = "on_demand", usd_per_chip_hour = 4.2 }
                     Event::Submitted(machine_job(JobId(id), "t", id, None, &spec(n), None)),
                 );
             }
-            machine
-                .decide(10)
-                .actions
-                .iter()
-                .filter_map(|a| match a {
-                    Action::Start {
-                        job, accelerators, ..
-                    } => Some((job.0, accelerators.clone())),
-                    Action::Preempt { .. } => None,
-                })
+            starts(&machine.decide(10))
+                .into_iter()
+                .map(|(job, _, accelerators)| (job, accelerators))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
