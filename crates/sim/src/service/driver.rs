@@ -22,6 +22,7 @@
 //! [`IDLE_LIMIT_MS`]; then the replay ends with them waiting, their reasons recorded.
 
 use super::charges::Charges;
+use super::outcome::AttemptLog;
 pub use super::outcome::{AttemptRecord, BusyTimeline, JobRecord, ServiceOutcome, ServiceSummary};
 use super::workload::ServiceJob;
 use super::world::{Unlimited, World};
@@ -235,63 +236,6 @@ fn run_with(
 ) -> ServiceOutcome {
     let log = AttemptLog::every_attempt();
     run_logged(pools, config, jobs, start, sim, world, progress, log)
-}
-
-/// How a replay keeps its attempts: every one in the outcome, or only the busy timeline.
-struct AttemptLog {
-    /// `None`: every attempt is kept in [`ServiceOutcome::attempts`].
-    timeline: Option<BusyTimeline>,
-    /// Attempts started.
-    started: usize,
-}
-
-impl AttemptLog {
-    fn every_attempt() -> AttemptLog {
-        AttemptLog {
-            timeline: None,
-            started: 0,
-        }
-    }
-
-    fn timeline(pools: usize) -> AttemptLog {
-        AttemptLog {
-            timeline: Some(BusyTimeline::new(pools)),
-            started: 0,
-        }
-    }
-
-    /// Records an attempt that starts; returns its number (its index into `attempts` when
-    /// they are kept). `record` makes its record, when one is kept.
-    fn start(
-        &mut self,
-        out: &mut ServiceOutcome,
-        at_ms: i64,
-        pool: usize,
-        chips: u32,
-        record: impl FnOnce() -> AttemptRecord,
-    ) -> usize {
-        self.started += 1;
-        match &mut self.timeline {
-            Some(t) => t.started(at_ms, pool, chips),
-            None => out.attempts.push(record()),
-        }
-        self.started - 1
-    }
-
-    /// Records the end of attempt number `attempt`.
-    fn end(
-        &mut self,
-        out: &mut ServiceOutcome,
-        attempt: usize,
-        at_ms: i64,
-        pool: usize,
-        chips: u32,
-    ) {
-        match &mut self.timeline {
-            Some(t) => t.ended(at_ms, pool, chips),
-            None => out.attempts[attempt].ended_ms = Some(at_ms),
-        }
-    }
 }
 
 #[allow(clippy::too_many_arguments)]

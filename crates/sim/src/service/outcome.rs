@@ -1,5 +1,6 @@
 //! What a replay of the simulated service produced: every attempt, every job, and the figures
-//! users compare ([`ServiceSummary`]).
+//! users compare ([`ServiceSummary`]); and how the driver records attempts as it goes
+//! (`AttemptLog`: every attempt, or only the busy timeline of a long trace).
 
 use crate::metrics::{mean, quantile};
 
@@ -224,6 +225,63 @@ impl ServiceSummary {
                     }
                 })
                 .collect(),
+        }
+    }
+}
+
+/// How a replay keeps its attempts: every one in the outcome, or only the busy timeline.
+pub(super) struct AttemptLog {
+    /// `None`: every attempt is kept in [`ServiceOutcome::attempts`].
+    pub(super) timeline: Option<BusyTimeline>,
+    /// Attempts started.
+    pub(super) started: usize,
+}
+
+impl AttemptLog {
+    pub(super) fn every_attempt() -> AttemptLog {
+        AttemptLog {
+            timeline: None,
+            started: 0,
+        }
+    }
+
+    pub(super) fn timeline(pools: usize) -> AttemptLog {
+        AttemptLog {
+            timeline: Some(BusyTimeline::new(pools)),
+            started: 0,
+        }
+    }
+
+    /// Records an attempt that starts; returns its number (its index into `attempts` when
+    /// they are kept). `record` makes its record, when one is kept.
+    pub(super) fn start(
+        &mut self,
+        out: &mut ServiceOutcome,
+        at_ms: i64,
+        pool: usize,
+        chips: u32,
+        record: impl FnOnce() -> AttemptRecord,
+    ) -> usize {
+        self.started += 1;
+        match &mut self.timeline {
+            Some(t) => t.started(at_ms, pool, chips),
+            None => out.attempts.push(record()),
+        }
+        self.started - 1
+    }
+
+    /// Records the end of attempt number `attempt`.
+    pub(super) fn end(
+        &mut self,
+        out: &mut ServiceOutcome,
+        attempt: usize,
+        at_ms: i64,
+        pool: usize,
+        chips: u32,
+    ) {
+        match &mut self.timeline {
+            Some(t) => t.ended(at_ms, pool, chips),
+            None => out.attempts[attempt].ended_ms = Some(at_ms),
         }
     }
 }
