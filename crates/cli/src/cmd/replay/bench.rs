@@ -101,6 +101,7 @@ pub(crate) fn run_bench(b: ReplayBench) -> Result<()> {
         attempts.entry(a.job).or_default().push(Ran {
             pool: a.pool.clone(),
             chips: a.chips,
+            accelerators: a.accelerators.clone(),
             started_ms: a.started_ms,
             ended_ms: a.ended_ms,
             outcome: AttemptOutcome::Preempted,

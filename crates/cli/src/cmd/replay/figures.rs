@@ -1,10 +1,11 @@
 //! The figures compared side by side, computed the same way for what happened and for a
 //! replay: JCT and queueing over the same jobs, utilization, preemptions, each tenant's share of
-//! accelerator-seconds, spend (accelerator-hours x the pool's price) and contract burn.
+//! accelerator-seconds, spend (what each pool bills, [`billed`], x its price) and contract burn.
 
 use super::history::PastJob;
 use super::workload::Replayable;
 use serde::Serialize;
+use spillway_core::econ::block_rentals;
 use spillway_server::config::Config;
 use spillway_sim::metrics::{mean, quantile};
 use spillway_sim::service::ServiceOutcome;
@@ -33,7 +34,8 @@ pub(crate) struct Figures {
     pub(crate) chip_hours: BTreeMap<String, f64>,
     /// Each tenant's share of the accelerator-seconds.
     pub(crate) tenant_share: BTreeMap<String, f64>,
-    /// Accelerator-hours x each pool's price, USD.
+    /// What each pool bills x its price, USD: accelerator-hours, or on a pool rented by VMs
+    /// (`block`) the VMs' rented hours x the accelerators of a VM ([`billed`]).
     pub(crate) spend_usd: f64,
     /// Spend on each contract's committed pools, USD.
     pub(crate) contract_usd: BTreeMap<String, f64>,
@@ -78,6 +80,7 @@ struct Slice<'a> {
     tenant: &'a str,
     pool: &'a str,
     chips: u32,
+    accelerators: &'a [u32],
     start_ms: i64,
     end_ms: i64,
 }
@@ -121,16 +124,26 @@ fn figures(
         *tenant_s.entry(s.tenant.to_string()).or_default() += cs;
     }
     let total: f64 = tenant_s.values().sum();
+    let mut billed_s: BTreeMap<&str, f64> = BTreeMap::new();
+    let held = slices
+        .iter()
+        .map(|s| (s.pool, s.chips, s.accelerators, s.start_ms, s.end_ms));
+    for (pool, chips, a, b) in billed(config, held) {
+        *billed_s.entry(pool).or_default() += (b - a).max(0) as f64 / 1000.0 * f64::from(chips);
+    }
     let mut spend_usd = 0.0;
     let mut contract_usd: BTreeMap<String, f64> = BTreeMap::new();
-    let mut utilization = BTreeMap::new();
-    for (pool, cs) in &chip_s {
+    for (pool, cs) in &billed_s {
         let Some(p) = config.pool(pool) else { continue };
         let usd = cs / 3600.0 * p.price.0;
         spend_usd += usd;
         if let Some(c) = &p.contract {
             *contract_usd.entry(c.clone()).or_default() += usd;
         }
+    }
+    let mut utilization = BTreeMap::new();
+    for (pool, cs) in &chip_s {
+        let Some(p) = config.pool(pool) else { continue };
         if p.count > 0 && span_s > 0.0 {
             utilization.insert(pool.clone(), cs / (f64::from(p.count) * span_s));
         }
@@ -188,6 +201,7 @@ pub(crate) fn actual(
                 tenant: &j.tenant,
                 pool: &a.pool,
                 chips: a.chips,
+                accelerators: &a.accelerators,
                 start_ms: a.started_ms,
                 end_ms: a.ended_ms.unwrap_or(now_ms),
             });
@@ -206,6 +220,7 @@ pub(crate) fn actual(
                 tenant: &j.tenant,
                 pool: &a.pool,
                 chips: a.chips,
+                accelerators: &a.accelerators,
                 start_ms: a.started_ms.max(from_ms),
                 end_ms,
             });
@@ -255,6 +270,7 @@ pub(crate) fn replayed(
             tenant: tenants.get(&a.job).copied().unwrap_or(""),
             pool: &a.pool,
             chips: a.chips,
+            accelerators: &a.accelerators,
             start_ms: a.started_ms,
             end_ms: a.ended_ms.unwrap_or(outcome.makespan_ms.max(a.started_ms)),
         })
@@ -269,7 +285,88 @@ pub(crate) fn replayed(
     )
 }
 
+/// An attempt's time and the accelerators it held: `(from_ms, to_ms, indices)`.
+type Held<'a> = (i64, i64, &'a [u32]);
+
+/// What the pools bill for `attempts` `(pool, accelerators, their indices, from_ms, to_ms)`,
+/// as `(pool, accelerators, from_ms, to_ms)`: each attempt's accelerators over its time, but on
+/// a pool rented by VMs (`block` > 1 in `config`) each VM while any attempt holds one of its
+/// accelerators ([`block_rentals`], as `/v1/usage` and the simulator's books count it).
+pub(crate) fn billed<'a>(
+    config: &Config,
+    attempts: impl Iterator<Item = (&'a str, u32, &'a [u32], i64, i64)>,
+) -> Vec<(&'a str, u32, i64, i64)> {
+    let mut out = Vec::new();
+    let mut on_vms: BTreeMap<&'a str, (u32, Vec<Held<'a>>)> = BTreeMap::new();
+    for (pool, chips, held, a, b) in attempts {
+        match config.pool(pool).map_or(1, |p| p.block) {
+            block if block > 1 => on_vms
+                .entry(pool)
+                .or_insert_with(|| (block, Vec::new()))
+                .1
+                .push((a, b, held)),
+            _ => out.push((pool, chips, a, b)),
+        }
+    }
+    for (pool, (block, spans)) in on_vms {
+        out.extend(
+            block_rentals(spans, block)
+                .into_iter()
+                .map(|(a, b, _)| (pool, block, a, b)),
+        );
+    }
+    out
+}
+
 /// `(b - a) / a`, or `None` when `a` is 0.
 pub(crate) fn rel(a: f64, b: f64) -> Option<f64> {
     (a.abs() > f64::EPSILON).then(|| (b - a) / a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_rented_by_vms_bills_each_vm_while_rented() {
+        let config = Config::parse(
+            "[[pool]]\nname = \"od\"\naccelerator = \"H100\"\ncount = 16\nblock = 8\nprice = { plan = \"on_demand\", usd_per_chip_hour = 4.0 }\n\
+             [[pool]]\nname = \"own\"\naccelerator = \"H100\"\ncount = 8\n",
+            "t",
+        )
+        .unwrap();
+        let attempts: [(&str, u32, &[u32], i64, i64); 4] = [
+            ("od", 2, &[0, 1], 0, 3_600_000),
+            ("od", 1, &[2], 1_800_000, 5_400_000),
+            ("od", 2, &[8, 9], 0, 1_800_000),
+            ("own", 3, &[0, 1, 2], 0, 3_600_000),
+        ];
+        let mut b = billed(&config, attempts.into_iter());
+        b.sort();
+        assert_eq!(
+            b,
+            [
+                ("od", 8, 0, 1_800_000),
+                ("od", 8, 0, 5_400_000),
+                ("own", 3, 0, 3_600_000)
+            ],
+            "VM 0 from the first attempt to the last, VM 1 for its one; the owned pool by attempt"
+        );
+        let slices: Vec<Slice<'_>> = attempts
+            .iter()
+            .map(|&(pool, chips, accelerators, start_ms, end_ms)| Slice {
+                tenant: "t",
+                pool,
+                chips,
+                accelerators,
+                start_ms,
+                end_ms,
+            })
+            .collect();
+        let f = figures(&config, 0, 0, &[], &slices, 0);
+        // 2 VMs' worth: 8 x 1.5 h + 8 x 0.5 h = 16 accelerator-hours at $4; the owned pool is free.
+        assert!((f.spend_usd - 64.0).abs() < 1e-9, "{}", f.spend_usd);
+        // What the jobs held: 2 + 1 + 1 accelerator-hours.
+        assert!((f.chip_hours["od"] - 4.0).abs() < 1e-9);
+    }
 }

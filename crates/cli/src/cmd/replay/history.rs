@@ -19,6 +19,8 @@ pub(crate) struct Ran {
     pub(crate) pool: String,
     /// Accelerators it held.
     pub(crate) chips: u32,
+    /// Their indices in the pool (what a pool rented by VMs bills by).
+    pub(crate) accelerators: Vec<u32>,
     /// Start, ms since the epoch.
     pub(crate) started_ms: i64,
     /// End, ms since the epoch (`None`: still running).
@@ -124,6 +126,7 @@ fn read_store(db: &str, from_ms: i64, to_ms: i64, sink: &mut dyn FnMut(PastJob))
                         .map(|a| Ran {
                             pool: a.pool,
                             chips: a.accelerators.len() as u32,
+                            accelerators: a.accelerators,
                             started_ms: a.started_ms,
                             ended_ms: a.ended_ms,
                             outcome: a.outcome,
@@ -175,6 +178,7 @@ fn read_server(
                     .map(|a| Ran {
                         pool: a.pool,
                         chips: a.accelerators.len() as u32,
+                        accelerators: a.accelerators,
                         started_ms: a.started_ms,
                         ended_ms: a.ended_ms,
                         outcome: a.outcome,

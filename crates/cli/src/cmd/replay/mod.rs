@@ -390,7 +390,12 @@ pub(crate) fn simulate(
         running,
         contract_ledgers: before.clone(),
     };
-    let outcome = run_from(pools, machine, &jobs, &start, &ServiceSimConfig::default());
+    // A pool rented by VMs bills by the accelerators each attempt held.
+    let sim = ServiceSimConfig {
+        keep_accelerators: config.pools.iter().any(|p| p.block > 1),
+        ..ServiceSimConfig::default()
+    };
+    let outcome = run_from(pools, machine, &jobs, &start, &sim);
     let figures = figures::replayed(
         &outcome,
         config,

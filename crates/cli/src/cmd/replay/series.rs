@@ -3,9 +3,11 @@
 //!
 //! A job is queued from its arrival (or the period's start, for one of before it) to its first
 //! start, and again from an attempt's end to its next start; a job that never starts in a
-//! replay (other than one refused at submit) is queued to the end. Spend is each attempt's
-//! accelerators x its pool's price, over the attempt, summed as it goes.
+//! replay (other than one refused at submit) is queued to the end. Spend is what each pool
+//! bills ([`billed`]: each attempt's accelerators, or on a pool rented by VMs each VM while
+//! rented) x its price, summed as it goes.
 
+use super::figures::billed;
 use super::history::PastJob;
 use crate::report_html::buckets::Buckets;
 use serde::Serialize;
@@ -19,8 +21,8 @@ pub(crate) const BUCKETS: usize = 120;
 /// One side's attempts and queue intervals, ms since the epoch.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Side {
-    /// (pool, accelerators, start, end).
-    pub(crate) attempts: Vec<(String, u32, i64, i64)>,
+    /// (pool, accelerators, their indices, start, end).
+    pub(crate) attempts: Vec<(String, u32, Vec<u32>, i64, i64)>,
     /// (from, to).
     pub(crate) queued: Vec<(i64, i64)>,
 }
@@ -29,7 +31,7 @@ impl Side {
     fn end_ms(&self) -> i64 {
         self.attempts
             .iter()
-            .map(|a| a.3)
+            .map(|a| a.4)
             .chain(self.queued.iter().map(|q| q.1))
             .max()
             .unwrap_or(i64::MIN)
@@ -76,7 +78,8 @@ pub(crate) fn actual<'a>(
             .map(|a| (a.started_ms.max(from_ms), a.ended_ms.unwrap_or(now_ms)))
             .collect();
         for (a, (s, e)) in runs.iter().zip(&spans) {
-            side.attempts.push((a.pool.clone(), a.chips, *s, *e));
+            side.attempts
+                .push((a.pool.clone(), a.chips, a.accelerators.clone(), *s, *e));
         }
         let finished =
             j.finished_ms.is_some() || j.attempts.last().is_some_and(|a| a.ended_ms.is_none());
@@ -103,8 +106,13 @@ pub(crate) fn replayed(o: &ServiceOutcome, from_ms: i64) -> Side {
         .max(o.makespan_ms);
     for a in &o.attempts {
         let e = a.ended_ms.unwrap_or(end);
-        side.attempts
-            .push((a.pool.clone(), a.chips, a.started_ms, e));
+        side.attempts.push((
+            a.pool.clone(),
+            a.chips,
+            a.accelerators.clone(),
+            a.started_ms,
+            e,
+        ));
         runs.entry(a.job).or_default().push((a.started_ms, e));
     }
     let refused: BTreeSet<u64> = o
@@ -164,13 +172,13 @@ pub(crate) fn series(x0_ms: i64, sides: &[(&str, &Side, &Config)]) -> Series {
             q.add(*a as f64, *b as f64, 1.0);
         }
         let mut usd = Buckets::over(x0, x1, BUCKETS);
-        for (pool, chips, a, b) in &side.attempts {
+        let attempts = side
+            .attempts
+            .iter()
+            .map(|(pool, chips, held, a, b)| (pool.as_str(), *chips, held.as_slice(), *a, *b));
+        for (pool, chips, a, b) in billed(config, attempts) {
             let price = config.pool(pool).map_or(0.0, |p| p.price.0);
-            usd.add(
-                *a as f64,
-                *b as f64,
-                f64::from(*chips) * price / 3_600_000.0,
-            );
+            usd.add(a as f64, b as f64, f64::from(chips) * price / 3_600_000.0);
         }
         let mut total = 0.0;
         let cumulative = usd
