@@ -13,7 +13,7 @@
 //! they differ only in who reports progress: the service reports attempts that end, and the
 //! machine credits a job that is still running with the work its speed does in the time it ran.
 
-use super::index::FreeSet;
+use super::index::{FreeSet, IdMap};
 use super::job::{MachineJob, MachinePool, Phase};
 use super::state::Tracked;
 use crate::econ::PlanKind;
@@ -71,8 +71,9 @@ struct Round {
     /// Where the time each job receives this round is counted from.
     credit_from_ms: i64,
     /// Placed jobs running in this round (their attempt has not ended), with when they started
-    /// in it and their placement's figures.
-    open: BTreeMap<JobId, OpenRun>,
+    /// in it and their placement's figures. A hash map, found by id once per attempt: nothing
+    /// depends on its order (see [`Rounds::close_round`]).
+    open: IdMap<JobId, OpenRun>,
 }
 
 /// A placed job running in the round: when it started in it, and what its placement plans (its
@@ -348,7 +349,9 @@ impl Rounds {
         out
     }
 
-    /// Credits the jobs still running with the time they ran this round.
+    /// Credits the jobs still running with the time they ran this round. In no particular
+    /// order, which changes nothing: each report credits its own job, never all of its work
+    /// (so none finishes here), and they all add the same seconds to their pools' totals.
     fn close_round(&mut self, now_ms: i64) {
         let Some(round) = self.current.as_ref() else {
             return;
@@ -419,7 +422,7 @@ impl Rounds {
                 self.current = Some(Round {
                     end_ms: now_ms + self.round_ms,
                     credit_from_ms: now_ms,
-                    open: BTreeMap::new(),
+                    open: IdMap::default(),
                 });
                 return;
             }
@@ -458,9 +461,8 @@ impl Rounds {
             now_ms
         };
         let mut end_ms = now_ms + 1;
-        let mut placed = BTreeMap::new();
-        let mut open = BTreeMap::new();
-        for p in plan.placements {
+        let mut open = IdMap::default();
+        for p in &plan.placements {
             end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
             // Whether it runs there already, not being stopped: a member on a lease (`leased`
             // is in job order) or pinned; any other job is queued, stopping or not a member.
@@ -472,13 +474,15 @@ impl Rounds {
                 .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
             if keeps {
                 self.stats.lease_extensions += 1;
-                open.insert(p.job, OpenRun::of(&p, now_ms));
+                open.insert(p.job, OpenRun::of(p, now_ms));
                 self.fresh.push(p.job);
             } else {
                 self.pending.push(p.clone());
             }
-            placed.insert(p.job, p);
         }
+        // The placements in job order (a job is placed once at most).
+        let mut placed: Vec<&Placement> = plan.placements.iter().collect();
+        placed.sort_unstable_by_key(|p| p.job);
         // Leases that end: the job is not in this round, or runs elsewhere in it. Who takes
         // each accelerator is indexed once per round, and only when some lease ends (a search
         // of every placement per ended lease cost a round what its placements times its
@@ -487,11 +491,8 @@ impl Rounds {
         // `leased` and `placed` are both in job order: walked side by side.
         let mut placed_in_order = placed.iter().peekable();
         for &(ref job, ref pool, accelerators) in &leased {
-            while placed_in_order.next_if(|(j, _)| *j < job).is_some() {}
-            let here = placed_in_order
-                .peek()
-                .filter(|(j, _)| *j == job)
-                .map(|(_, p)| *p);
+            while placed_in_order.next_if(|p| p.job < *job).is_some() {}
+            let here = placed_in_order.peek().filter(|p| p.job == *job);
             let moved = here.is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
             if here.is_some() && !moved {
                 continue;
@@ -501,7 +502,7 @@ impl Rounds {
                     .iter()
                     .map(|p| vec![None; p.capacity as usize])
                     .collect();
-                for p in placed.values() {
+                for p in &placed {
                     let Some(of_pool) = by.get_mut(p.pool.0) else {
                         continue;
                     };
@@ -530,7 +531,7 @@ impl Rounds {
             });
         }
         let mut members = self.scheduler.active_ids().peekable();
-        let mut placed_ids = placed.keys().copied().peekable();
+        let mut placed_ids = placed.iter().map(|p| p.job).peekable();
         for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
             while members.next_if(|&m| m < t.job.id).is_some() {}
             while placed_ids.next_if(|&m| m < t.job.id).is_some() {}
