@@ -461,7 +461,7 @@ impl Rounds {
             now_ms
         };
         let mut end_ms = now_ms + 1;
-        let mut open = IdMap::default();
+        let mut open = IdMap::with_capacity_and_hasher(plan.placements.len(), Default::default());
         for p in &plan.placements {
             end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
             // Whether it runs there already, not being stopped: a member on a lease (`leased`
