@@ -114,9 +114,8 @@ pub(crate) fn select_jobs(
         let queue = &mut queues[p];
         // Entries that can never be taken go before the sort (stable: the order of the rest
         // is unchanged), and so do the jobs that an earlier pool took.
-        queue.retain(|e| {
-            e.runnable && !(skip_zero_priority && e.priority <= 0.0) && !taken[e.slot]
-        });
+        queue
+            .retain(|e| e.runnable && !(skip_zero_priority && e.priority <= 0.0) && !taken[e.slot]);
         // With the job id last the order is total: the same as a stable sort of a queue built
         // in job-id order. The queue is walked in that order until the pool is full, which is
         // often long before its end: it is ordered a head at a time (the first entries

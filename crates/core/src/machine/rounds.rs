@@ -461,17 +461,27 @@ impl Rounds {
             now_ms
         };
         let mut end_ms = now_ms + 1;
-        let mut open = IdMap::with_capacity_and_hasher(plan.placements.len(), Default::default());
-        for p in &plan.placements {
-            end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
-            // Whether it runs there already, not being stopped: a member on a lease (`leased`
-            // is in job order) or pinned; any other job is queued, stopping or not a member.
-            let running = match leased.binary_search_by_key(&p.job, |l| l.0) {
-                Ok(i) => Some((leased[i].1, leased[i].2)),
-                Err(_) => pinned.get(&p.job).map(|(pool, a)| (*pool, a)),
+        // The placements in job order (a job is placed once at most), and whether each keeps
+        // its lease: it runs there already, not being stopped, as a member on a lease or
+        // pinned (any other job is queued, stopping or not a member). `leased` is in job order
+        // too: the two are walked side by side.
+        let mut by_job: Vec<usize> = (0..plan.placements.len()).collect();
+        by_job.sort_unstable_by_key(|&i| plan.placements[i].job);
+        let mut keeps = vec![false; plan.placements.len()];
+        let mut lease = leased.iter().peekable();
+        for &i in &by_job {
+            let p = &plan.placements[i];
+            while lease.next_if(|l| l.0 < p.job).is_some() {}
+            let running = match lease.peek().filter(|l| l.0 == p.job) {
+                Some(l) => Some((l.1, l.2)),
+                None => pinned.get(&p.job).map(|(pool, a)| (*pool, a)),
             };
-            let keeps = running
+            keeps[i] = running
                 .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
+        }
+        let mut open = IdMap::with_capacity_and_hasher(plan.placements.len(), Default::default());
+        for (p, &keeps) in plan.placements.iter().zip(&keeps) {
+            end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
             if keeps {
                 self.stats.lease_extensions += 1;
                 open.insert(p.job, OpenRun::of(p, now_ms));
@@ -480,9 +490,7 @@ impl Rounds {
                 self.pending.push(p.clone());
             }
         }
-        // The placements in job order (a job is placed once at most).
-        let mut placed: Vec<&Placement> = plan.placements.iter().collect();
-        placed.sort_unstable_by_key(|p| p.job);
+        let placed: Vec<&Placement> = by_job.iter().map(|&i| &plan.placements[i]).collect();
         // Leases that end: the job is not in this round, or runs elsewhere in it. Who takes
         // each accelerator is indexed once per round, and only when some lease ends (a search
         // of every placement per ended lease cost a round what its placements times its
