@@ -439,11 +439,11 @@ impl Scheduler {
         }
         // Jobs that ran and are still active but not placed, in job order; they lose their
         // assignment, and the placed ones take their new one.
-        for slot in 0..self.jobs.slots() {
-            let Some(j) = self.jobs.list[slot].as_mut() else {
+        for (j, &placed) in self.jobs.list.iter_mut().zip(&placed_now) {
+            let Some(j) = j.as_mut() else {
                 continue;
             };
-            if j.assigned.is_some() && !placed_now[slot] {
+            if j.assigned.is_some() && !placed {
                 plan.preempted.push(j.spec.id);
                 j.assigned = None;
             }
