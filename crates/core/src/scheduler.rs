@@ -738,6 +738,54 @@ mod tests {
     }
 
     #[test]
+    fn active_jobs_stay_in_job_order_through_late_ids_removals_and_compaction() {
+        let active = |id: u64| ActiveJob {
+            spec: job(id, 1, 10, &[1.0]),
+            steps_done: 0,
+            time_received: vec![0.0],
+            priority: vec![0.0],
+            deficit: vec![0.0],
+            share: None,
+            assigned: None,
+        };
+        let mut jobs = ActiveJobs::default();
+        let mut expected = std::collections::BTreeSet::new();
+        let mut rng = crate::pyrandom::PyRandom::new(3);
+        for step in 0..2000u64 {
+            // Ids mostly rising, some late; about a third of the jobs leave.
+            let id = if rng.randbelow(8) == 0 {
+                u64::from(rng.randbelow(step as u32 * 2 + 1))
+            } else {
+                step * 2 + 1
+            };
+            if expected.insert(id) {
+                jobs.insert(active(id));
+            }
+            if rng.randbelow(3) == 0 {
+                let gone = expected
+                    .iter()
+                    .copied()
+                    .nth(rng.randbelow(expected.len() as u32) as usize);
+                if let Some(gone) = gone {
+                    expected.remove(&gone);
+                    assert!(jobs.remove(JobId(gone)).is_some());
+                }
+            }
+            if step % 50 == 0 {
+                jobs.compact();
+            }
+            assert_eq!(jobs.len(), expected.len());
+        }
+        let ids: Vec<u64> = jobs.ids().map(|j| j.0).collect();
+        assert_eq!(ids, expected.iter().copied().collect::<Vec<_>>());
+        for (slot, j) in jobs.iter() {
+            assert_eq!(jobs.slot_of(j.spec.id), Some(slot));
+            assert_eq!(jobs.at_slot(slot).spec.id, j.spec.id);
+        }
+        assert_eq!(jobs.get(JobId(u64::MAX)).map(|j| j.spec.id), None);
+    }
+
+    #[test]
     fn refuses_jobs_that_could_never_run() {
         let mut s = Scheduler::new(
             cluster(&[4, 2]),
