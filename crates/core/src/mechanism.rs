@@ -11,7 +11,6 @@
 use crate::{JobId, PoolId};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
 
 /// Whether a placement continues on the same accelerators or (re)starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +88,13 @@ pub(crate) struct QueueEntry {
     pub(crate) runnable: bool,
 }
 
+/// A job the selection took on a pool: its slot (as in its [`QueueEntry`]) and gang size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chosen {
+    pub(crate) slot: usize,
+    pub(crate) scale_factor: u32,
+}
+
 /// Picks the jobs of the round: pools in `order`, each pool's queue (already in arrival order)
 /// sorted by (priority, deficit, allocation) descending with ties kept in arrival order. Each
 /// entry's `slot` is below `jobs`.
@@ -98,17 +104,18 @@ pub(crate) fn select_jobs(
     mut queues: Vec<Vec<QueueEntry>>,
     jobs: usize,
     skip_zero_priority: bool,
-) -> Vec<Vec<(JobId, u32)>> {
+) -> Vec<Vec<Chosen>> {
     let mut left: Vec<u32> = capacities.to_vec();
-    let mut chosen: Vec<Vec<(JobId, u32)>> = vec![Vec::new(); capacities.len()];
+    let mut chosen: Vec<Vec<Chosen>> = vec![Vec::new(); capacities.len()];
     // Whether each job (by slot) is taken already: a flag per job rather than a set, as the
     // round looks it up once per queue entry.
     let mut taken = vec![false; jobs];
     for &p in order {
         let queue = &mut queues[p];
         // Entries that can never be taken go before the sort (stable: the order of the rest
-        // is unchanged).
-        queue.retain(|e| e.runnable && !(skip_zero_priority && e.priority <= 0.0));
+        // is unchanged), and so do the jobs that an earlier pool took.
+        queue
+            .retain(|e| e.runnable && !(skip_zero_priority && e.priority <= 0.0) && !taken[e.slot]);
         // With the job id last the order is total: the same as a stable sort of a queue built
         // in job-id order. The queue is walked in that order until the pool is full, which is
         // often long before its end: it is ordered a head at a time (the first entries
@@ -134,7 +141,10 @@ pub(crate) fn select_jobs(
                 }
                 left[p] -= e.scale_factor;
                 taken[e.slot] = true;
-                chosen[p].push((e.job, e.scale_factor));
+                chosen[p].push(Chosen {
+                    slot: e.slot,
+                    scale_factor: e.scale_factor,
+                });
             }
             rest = tail;
             head_len = head_len.saturating_mul(4);
@@ -154,21 +164,22 @@ fn queue_order(a: &QueueEntry, b: &QueueEntry) -> std::cmp::Ordering {
 
 /// Gives each chosen job accelerators: per pool, larger gangs first; a job that ran on this pool
 /// keeps its accelerators when none of them is taken yet; others take the lowest free ones.
-/// `reserved[p]` are pool `p`'s accelerators that no chosen job may take. Jobs for which
-/// `placeable` is false (no allocation yet) hold their share of the pool but get no
-/// accelerators, as in Gavel.
-pub(crate) fn assign_workers(
+/// `reserved[p]` are pool `p`'s accelerators that no chosen job may take; `previous(slot)` is
+/// where the job in `slot` ran last round. Jobs for which `placeable` is false (no allocation
+/// yet) hold their share of the pool but get no accelerators, as in Gavel. The placements are
+/// (slot, pool, accelerators).
+pub(crate) fn assign_workers<'a>(
     order: &[usize],
     capacities: &[u32],
     reserved: &[Vec<u32>],
-    chosen: &[Vec<(JobId, u32)>],
-    previous: &BTreeMap<JobId, (usize, Vec<u32>)>,
-    placeable: impl Fn(JobId) -> bool,
-) -> Vec<(JobId, usize, Vec<u32>)> {
+    chosen: &[Vec<Chosen>],
+    previous: impl Fn(usize) -> Option<(usize, &'a [u32])>,
+    placeable: impl Fn(usize) -> bool,
+) -> Vec<(usize, usize, Vec<u32>)> {
     let mut out = Vec::new();
     for &p in order {
         let mut jobs = chosen[p].clone();
-        jobs.sort_by_key(|&(_, sf)| Reverse(sf));
+        jobs.sort_by_key(|c| Reverse(c.scale_factor));
         let mut used = vec![false; capacities[p] as usize];
         for &w in reserved.get(p).map_or(&[][..], Vec::as_slice) {
             if let Some(u) = used.get_mut(w as usize) {
@@ -178,28 +189,29 @@ pub(crate) fn assign_workers(
         let mut next_free = 0usize;
         // Whether `jobs[i]` already has its accelerators.
         let mut placed = vec![false; jobs.len()];
-        let mut sizes: Vec<u32> = jobs.iter().map(|&(_, sf)| sf).collect();
+        let mut sizes: Vec<u32> = jobs.iter().map(|c| c.scale_factor).collect();
         sizes.dedup();
         for size in sizes {
             let of_size = jobs
                 .iter()
                 .enumerate()
-                .filter(move |&(_, &(_, sf))| sf == size);
-            for (i, &(job, _)) in of_size.clone() {
-                if let Some((prev_pool, workers)) = previous.get(&job) {
-                    if *prev_pool == p && workers.iter().all(|&w| !used[w as usize]) {
+                .filter(move |&(_, c)| c.scale_factor == size);
+            for (i, c) in of_size.clone() {
+                if let Some((prev_pool, workers)) = previous(c.slot) {
+                    if prev_pool == p && workers.iter().all(|&w| !used[w as usize]) {
                         for &w in workers {
                             used[w as usize] = true;
                         }
                         placed[i] = true;
-                        out.push((job, p, workers.clone()));
+                        out.push((c.slot, p, workers.to_vec()));
                     }
                 }
             }
-            for (i, &(job, sf)) in of_size {
-                if placed[i] || !placeable(job) {
+            for (i, c) in of_size {
+                if placed[i] || !placeable(c.slot) {
                     continue;
                 }
+                let sf = c.scale_factor;
                 let mut workers = Vec::with_capacity(sf as usize);
                 while workers.len() < sf as usize && next_free < used.len() {
                     if !used[next_free] {
@@ -210,7 +222,7 @@ pub(crate) fn assign_workers(
                 }
                 debug_assert_eq!(workers.len(), sf as usize, "selection fits the pool");
                 placed[i] = true;
-                out.push((job, p, workers));
+                out.push((c.slot, p, workers));
             }
         }
     }
@@ -229,7 +241,7 @@ mod tests {
         mut queues: Vec<Vec<QueueEntry>>,
         jobs: usize,
         skip_zero_priority: bool,
-    ) -> Vec<Vec<(JobId, u32)>> {
+    ) -> Vec<Vec<Chosen>> {
         let mut left = capacities.to_vec();
         let mut chosen = vec![Vec::new(); capacities.len()];
         let mut taken = vec![false; jobs];
@@ -248,7 +260,10 @@ mod tests {
                 }
                 left[p] -= e.scale_factor;
                 taken[e.slot] = true;
-                chosen[p].push((e.job, e.scale_factor));
+                chosen[p].push(Chosen {
+                    slot: e.slot,
+                    scale_factor: e.scale_factor,
+                });
             }
         }
         chosen

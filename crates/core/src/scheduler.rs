@@ -6,6 +6,7 @@
 //! `min_reallocation_interval_s` (Gavel: 1,920 s); at each recomputation the time each job received
 //! is compared with what its allocation promised (its deficit, a tie-breaker) and reset.
 
+use crate::live::BuildNameHasher;
 use crate::mechanism::{QueueEntry, assign_workers, select_jobs};
 use crate::policy::{LpOptions, PolicyInput, PolicyJob, PolicyState};
 use crate::pyrandom::PyRandom;
@@ -14,7 +15,7 @@ use crate::{
     Allocation, Cluster, CoreError, JobId, JobSpec, Placement, PlacementKind, PolicyKind, PoolId,
     RoundPlan, RoundReport, SimTime,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// Tunables of the scheduler.
@@ -61,6 +62,125 @@ struct ActiveJob {
     /// Its row of the current allocation (`None`: it arrived after the last computation), kept
     /// here so that a round reads it without a search of the allocation map.
     share: Option<Vec<f64>>,
+    /// Where it runs in the current round (pool, accelerators), if it was placed: kept with
+    /// the job so that the next round reads it by the job's slot rather than by a search.
+    assigned: Option<(usize, Vec<u32>)>,
+}
+
+/// The active jobs in job order, each found by id without a search of a tree: a list in id
+/// order with an index by id. A job that leaves is only marked, and the list is compacted
+/// when a quarter of it is gone, so that a job's slot (its position in the list) holds from
+/// one compaction to the next: a round names its jobs by slot.
+#[derive(Debug, Default)]
+struct ActiveJobs {
+    /// In job-id order; `None` for a job gone since the last compaction.
+    list: Vec<Option<ActiveJob>>,
+    /// Slot of each active job. The hasher is FxHash's mixing (see [`BuildNameHasher`]): job
+    /// ids are ours, not chosen to collide, and the map is never iterated.
+    at: HashMap<JobId, usize, BuildNameHasher>,
+}
+
+impl ActiveJobs {
+    fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// Slots run from 0 to this (gone ones included).
+    fn slots(&self) -> usize {
+        self.list.len()
+    }
+
+    fn contains(&self, job: JobId) -> bool {
+        self.at.contains_key(&job)
+    }
+
+    fn slot_of(&self, job: JobId) -> Option<usize> {
+        self.at.get(&job).copied()
+    }
+
+    fn get(&self, job: JobId) -> Option<&ActiveJob> {
+        self.list[self.slot_of(job)?].as_ref()
+    }
+
+    fn get_mut(&mut self, job: JobId) -> Option<&mut ActiveJob> {
+        let slot = self.slot_of(job)?;
+        self.list[slot].as_mut()
+    }
+
+    /// The job in `slot`, which must hold one.
+    fn at_slot(&self, slot: usize) -> &ActiveJob {
+        self.list[slot].as_ref().expect("a slot of an active job")
+    }
+
+    fn at_slot_mut(&mut self, slot: usize) -> &mut ActiveJob {
+        self.list[slot].as_mut().expect("a slot of an active job")
+    }
+
+    /// Adds a job that is not active. Jobs come in id order as a rule; one that does not goes
+    /// in its place, and the slots are renumbered.
+    fn insert(&mut self, job: ActiveJob) {
+        let id = job.spec.id;
+        let in_order = self
+            .list
+            .iter()
+            .rev()
+            .find_map(Option::as_ref)
+            .is_none_or(|last| last.spec.id < id);
+        if in_order {
+            self.at.insert(id, self.list.len());
+            self.list.push(Some(job));
+        } else {
+            self.list.retain(Option::is_some);
+            let i = self
+                .list
+                .partition_point(|j| j.as_ref().is_some_and(|j| j.spec.id < id));
+            self.list.insert(i, Some(job));
+            self.reindex();
+        }
+    }
+
+    fn remove(&mut self, job: JobId) -> Option<ActiveJob> {
+        let slot = self.at.remove(&job)?;
+        self.list[slot].take()
+    }
+
+    /// Drops the gone jobs' slots once they are a quarter of the list (slots change: call it
+    /// only between rounds).
+    fn compact(&mut self) {
+        if (self.list.len() - self.at.len()) * 4 > self.list.len() {
+            self.list.retain(Option::is_some);
+            self.reindex();
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.at.clear();
+        for (slot, j) in self.list.iter().enumerate() {
+            if let Some(j) = j {
+                self.at.insert(j.spec.id, slot);
+            }
+        }
+    }
+
+    /// The active jobs in job order, with their slots.
+    fn iter(&self) -> impl Iterator<Item = (usize, &ActiveJob)> {
+        self.list
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, j)| Some((slot, j.as_ref()?)))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &ActiveJob> {
+        self.list.iter().filter_map(Option::as_ref)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut ActiveJob> {
+        self.list.iter_mut().filter_map(Option::as_mut)
+    }
+
+    fn ids(&self) -> impl Iterator<Item = JobId> + '_ {
+        self.values().map(|j| j.spec.id)
+    }
 }
 
 /// The decision core's state. See the crate docs for the calling sequence.
@@ -71,12 +191,11 @@ pub struct Scheduler {
     policy: PolicyState,
     solver: Box<dyn LpSolver>,
     config: SchedulerConfig,
-    jobs: BTreeMap<JobId, ActiveJob>,
+    jobs: ActiveJobs,
     allocation: Allocation,
     pool_time_received: Vec<f64>,
     last_reset: SimTime,
     need_reallocation: bool,
-    assignments: BTreeMap<JobId, (usize, Vec<u32>)>,
     pool_order_rng: PyRandom,
     allocations_computed: u64,
 }
@@ -102,12 +221,11 @@ impl Scheduler {
             cluster,
             solver,
             config,
-            jobs: BTreeMap::new(),
+            jobs: ActiveJobs::default(),
             allocation: Allocation::new(),
             pool_time_received: vec![0.0; m],
             last_reset: SimTime::ZERO,
             need_reallocation: false,
-            assignments: BTreeMap::new(),
             allocations_computed: 0,
         }
     }
@@ -130,7 +248,7 @@ impl Scheduler {
     /// Adds a job that arrived; the allocation will be recomputed.
     pub fn submit(&mut self, spec: JobSpec) -> Result<(), CoreError> {
         self.validate(&spec)?;
-        if self.jobs.contains_key(&spec.id) {
+        if self.jobs.contains(spec.id) {
             return Err(CoreError::DuplicateJob(spec.id));
         }
         let m = self.cluster.len();
@@ -149,17 +267,15 @@ impl Scheduler {
         if let Some(row) = &share {
             self.allocation.insert(spec.id, row.clone());
         }
-        self.jobs.insert(
-            spec.id,
-            ActiveJob {
-                spec,
-                steps_done: 0,
-                time_received: vec![self.config.round_s / 2.0; m],
-                priority: vec![0.0; m],
-                deficit: vec![0.0; m],
-                share,
-            },
-        );
+        self.jobs.insert(ActiveJob {
+            spec,
+            steps_done: 0,
+            time_received: vec![self.config.round_s / 2.0; m],
+            priority: vec![0.0; m],
+            deficit: vec![0.0; m],
+            share,
+            assigned: None,
+        });
         self.need_reallocation = true;
         Ok(())
     }
@@ -169,17 +285,17 @@ impl Scheduler {
     pub fn record_round(&mut self, reports: &[RoundReport]) -> Vec<JobId> {
         let mut finished = Vec::new();
         for r in reports {
-            let Some(pool) = self.assignments.get(&r.job).map(|(p, _)| *p) else {
+            let Some(job) = self.jobs.get_mut(r.job) else {
                 continue;
             };
-            let Some(job) = self.jobs.get_mut(&r.job) else {
+            let Some(pool) = job.assigned.as_ref().map(|(p, _)| *p) else {
                 continue;
             };
             job.steps_done += r.steps;
             job.time_received[pool] += r.elapsed_s;
             self.pool_time_received[pool] += r.elapsed_s;
             if job.steps_done >= job.spec.total_steps {
-                self.jobs.remove(&r.job);
+                self.jobs.remove(r.job);
                 self.need_reallocation = true;
                 finished.push(r.job);
             }
@@ -189,7 +305,7 @@ impl Scheduler {
 
     /// Removes a job (cancelled, or failed for good).
     pub fn cancel(&mut self, job: JobId) -> bool {
-        let found = self.jobs.remove(&job).is_some();
+        let found = self.jobs.remove(job).is_some();
         if found {
             self.need_reallocation = true;
         }
@@ -212,7 +328,7 @@ impl Scheduler {
     /// Whether some active job has no allocation yet (it arrived after the last recomputation
     /// and its policy gives arrivals no share meanwhile).
     pub fn has_unallocated_jobs(&self) -> bool {
-        self.jobs.keys().any(|j| !self.allocation.contains_key(j))
+        self.jobs.ids().any(|j| !self.allocation.contains_key(&j))
     }
 
     /// Plans the round starting at `now`.
@@ -232,13 +348,14 @@ impl Scheduler {
         held: &[Vec<u32>],
         pinned: &BTreeMap<JobId, (usize, Vec<u32>)>,
     ) -> Result<RoundPlan, CoreError> {
+        self.jobs.compact();
         self.update_priorities(now)?;
         let m = self.cluster.len();
         let mut reserved: Vec<Vec<u32>> = (0..m)
             .map(|p| held.get(p).cloned().unwrap_or_default())
             .collect();
         for (job, (pool, workers)) in pinned {
-            if self.jobs.contains_key(job) && *pool < m {
+            if self.jobs.contains(*job) && *pool < m {
                 reserved[*pool].extend(workers.iter().copied());
             }
         }
@@ -260,7 +377,7 @@ impl Scheduler {
         // and, under policies that skip them, jobs of no priority there.
         let skip_zero = self.kind.skips_zero_priority();
         let mut queues: Vec<Vec<QueueEntry>> = vec![Vec::with_capacity(self.jobs.len()); m];
-        for (slot, j) in self.jobs.values().enumerate() {
+        for (slot, j) in self.jobs.iter() {
             if !pinned.is_empty() && pinned.contains_key(&j.spec.id) {
                 continue;
             }
@@ -280,54 +397,60 @@ impl Scheduler {
                 });
             }
         }
-        let chosen = select_jobs(&order, &capacities, queues, self.jobs.len(), skip_zero);
-        let allocation = &self.allocation;
-        let mut placed =
-            assign_workers(&order, &full, &reserved, &chosen, &self.assignments, |j| {
-                allocation.contains_key(&j)
-            });
-        placed.extend(
-            pinned
-                .iter()
-                .filter(|(j, (p, _))| self.jobs.contains_key(j) && *p < m)
-                .map(|(j, (p, w))| (*j, *p, w.clone())),
+        let chosen = select_jobs(&order, &capacities, queues, self.jobs.slots(), skip_zero);
+        let (jobs, allocation) = (&self.jobs, &self.allocation);
+        let mut placed = assign_workers(
+            &order,
+            &full,
+            &reserved,
+            &chosen,
+            |slot| {
+                let (pool, workers) = jobs.at_slot(slot).assigned.as_ref()?;
+                Some((*pool, workers.as_slice()))
+            },
+            |slot| allocation.contains_key(&jobs.at_slot(slot).spec.id),
         );
+        placed.extend(pinned.iter().filter_map(|(j, (p, w))| {
+            let slot = self.jobs.slot_of(*j).filter(|_| *p < m)?;
+            Some((slot, *p, w.clone()))
+        }));
         let mut plan = RoundPlan::default();
-        let mut next = BTreeMap::new();
-        for (job, pool, workers) in placed {
-            let active = &self.jobs[&job];
-            let throughput = active.spec.throughputs[pool];
+        plan.placements.reserve(placed.len());
+        // Whether each job (by slot) is placed in this round.
+        let mut placed_now = vec![false; self.jobs.slots()];
+        for (slot, pool, workers) in &placed {
+            let active = self.jobs.at_slot(*slot);
+            let throughput = active.spec.throughputs[*pool];
             let remaining = active.spec.total_steps - active.steps_done;
             let max_steps = ((throughput * self.config.round_s) as u64).min(remaining);
-            let kind = match self.assignments.get(&job) {
-                Some((p, w)) if *p == pool && *w == workers => PlacementKind::Keep,
+            let kind = match &active.assigned {
+                Some((p, w)) if p == pool && w == workers => PlacementKind::Keep,
                 _ => PlacementKind::Start,
             };
             plan.placements.push(Placement {
-                job,
-                pool: PoolId(pool),
+                job: active.spec.id,
+                pool: PoolId(*pool),
                 workers: workers.clone(),
                 kind,
                 max_steps,
                 expected_duration_s: max_steps as f64 / throughput,
             });
-            next.insert(job, (pool, workers));
+            placed_now[*slot] = true;
         }
-        // Jobs that ran and are still active but not placed: the three id lists walked side by
-        // side (all in job order) rather than two searches per job that ran.
-        let mut active = self.jobs.keys().peekable();
-        let mut placed_now = next.keys().peekable();
-        plan.preempted = self
-            .assignments
-            .keys()
-            .filter(|&&j| {
-                while active.next_if(|&&a| a < j).is_some() {}
-                while placed_now.next_if(|&&n| n < j).is_some() {}
-                active.peek() == Some(&&j) && placed_now.peek() != Some(&&j)
-            })
-            .copied()
-            .collect();
-        self.assignments = next;
+        // Jobs that ran and are still active but not placed, in job order; they lose their
+        // assignment, and the placed ones take their new one.
+        for (j, &placed) in self.jobs.list.iter_mut().zip(&placed_now) {
+            let Some(j) = j.as_mut() else {
+                continue;
+            };
+            if j.assigned.is_some() && !placed {
+                plan.preempted.push(j.spec.id);
+                j.assigned = None;
+            }
+        }
+        for (slot, pool, workers) in placed {
+            self.jobs.at_slot_mut(slot).assigned = Some((pool, workers));
+        }
         Ok(plan)
     }
 
@@ -440,12 +563,12 @@ impl Scheduler {
 
     /// The active jobs' ids, in order.
     pub fn active_ids(&self) -> impl Iterator<Item = JobId> + '_ {
-        self.jobs.keys().copied()
+        self.jobs.ids()
     }
 
     /// Whether `job` is active here.
     pub fn contains(&self, job: JobId) -> bool {
-        self.jobs.contains_key(&job)
+        self.jobs.contains(job)
     }
 
     /// The round length, seconds.
@@ -466,7 +589,7 @@ impl Scheduler {
     /// Steps a job has left, if it is active.
     pub fn remaining_steps(&self, job: JobId) -> Option<u64> {
         self.jobs
-            .get(&job)
+            .get(job)
             .map(|j| j.spec.total_steps - j.steps_done)
     }
 
@@ -612,6 +735,54 @@ mod tests {
         );
         assert_eq!(run_round(&mut s, &third), [JobId(7)]);
         assert_eq!(s.active_jobs(), 0);
+    }
+
+    #[test]
+    fn active_jobs_stay_in_job_order_through_late_ids_removals_and_compaction() {
+        let active = |id: u64| ActiveJob {
+            spec: job(id, 1, 10, &[1.0]),
+            steps_done: 0,
+            time_received: vec![0.0],
+            priority: vec![0.0],
+            deficit: vec![0.0],
+            share: None,
+            assigned: None,
+        };
+        let mut jobs = ActiveJobs::default();
+        let mut expected = std::collections::BTreeSet::new();
+        let mut rng = crate::pyrandom::PyRandom::new(3);
+        for step in 0..2000u64 {
+            // Ids mostly rising, some late; about a third of the jobs leave.
+            let id = if rng.randbelow(8) == 0 {
+                u64::from(rng.randbelow(step as u32 * 2 + 1))
+            } else {
+                step * 2 + 1
+            };
+            if expected.insert(id) {
+                jobs.insert(active(id));
+            }
+            if rng.randbelow(3) == 0 {
+                let gone = expected
+                    .iter()
+                    .copied()
+                    .nth(rng.randbelow(expected.len() as u32) as usize);
+                if let Some(gone) = gone {
+                    expected.remove(&gone);
+                    assert!(jobs.remove(JobId(gone)).is_some());
+                }
+            }
+            if step % 50 == 0 {
+                jobs.compact();
+            }
+            assert_eq!(jobs.len(), expected.len());
+        }
+        let ids: Vec<u64> = jobs.ids().map(|j| j.0).collect();
+        assert_eq!(ids, expected.iter().copied().collect::<Vec<_>>());
+        for (slot, j) in jobs.iter() {
+            assert_eq!(jobs.slot_of(j.spec.id), Some(slot));
+            assert_eq!(jobs.at_slot(slot).spec.id, j.spec.id);
+        }
+        assert_eq!(jobs.get(JobId(u64::MAX)).map(|j| j.spec.id), None);
     }
 
     #[test]

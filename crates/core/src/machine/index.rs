@@ -8,7 +8,8 @@ use crate::live::{RunningLoad, RunningView};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// A hasher for the machine's own lookups by job id and tenant name (looked up per attempt,
 /// millions of times in a long simulation): a multiplicative hash, where the standard one
@@ -37,11 +38,22 @@ impl Hasher for IdHasher {
 pub(super) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// The running jobs' views, in no particular order, and their load.
+///
+/// Only the live mechanism reads the load, and under time-sharing it may not run for a long
+/// while (every queued job a member of the rounds) while jobs start and stop by the million:
+/// the load is kept up to date as they do only while it is read; after more changes unread
+/// than there are running jobs it is dropped, and built again from the views when next read,
+/// the same load either way.
 #[derive(Debug)]
 pub(super) struct RunningSet {
     pub(super) views: Vec<RunningView>,
     at: IdMap<JobId, usize>,
-    pub(super) load: RunningLoad,
+    /// The views' load, when kept. (A `OnceLock` and an atomic rather than their
+    /// single-threaded cells: the service's reactor, which owns the machine, must be `Sync`.)
+    load: OnceLock<RunningLoad>,
+    /// Changes since the load was last read.
+    unread_changes: AtomicUsize,
+    pools: usize,
     /// Tenant names, shared by their jobs' views.
     tenants: IdMap<String, Arc<str>>,
 }
@@ -51,9 +63,34 @@ impl RunningSet {
         RunningSet {
             views: Vec::new(),
             at: IdMap::default(),
-            load: RunningLoad::new(pools),
+            load: OnceLock::from(RunningLoad::new(pools)),
+            unread_changes: AtomicUsize::new(0),
+            pools,
             tenants: IdMap::default(),
         }
+    }
+
+    /// The running jobs' load.
+    pub(super) fn load(&self) -> &RunningLoad {
+        self.unread_changes.store(0, Ordering::Relaxed);
+        self.load
+            .get_or_init(|| RunningLoad::of(self.pools, &self.views))
+    }
+
+    /// The load to apply a change to, while it is kept.
+    fn kept_load<'a>(
+        load: &'a mut OnceLock<RunningLoad>,
+        unread_changes: &mut AtomicUsize,
+        running: usize,
+    ) -> Option<&'a mut RunningLoad> {
+        load.get()?;
+        let unread = unread_changes.get_mut();
+        *unread += 1;
+        if *unread > running + 64 {
+            load.take();
+            return None;
+        }
+        load.get_mut()
     }
 
     /// `job` holds `accelerators` of `pool` from `started_ms`, expected to end `run_ms` later.
@@ -85,7 +122,11 @@ impl RunningSet {
             expected_end_ms: run_ms.map(|r| started_ms.saturating_add(r)),
             stopping,
         };
-        self.load.add(&view);
+        if let Some(load) =
+            RunningSet::kept_load(&mut self.load, &mut self.unread_changes, self.views.len())
+        {
+            load.add(&view);
+        }
         self.at.insert(job.id, self.views.len());
         self.views.push(view);
     }
@@ -96,7 +137,11 @@ impl RunningSet {
             return;
         };
         let view = self.views.swap_remove(i);
-        self.load.remove(&view);
+        if let Some(load) =
+            RunningSet::kept_load(&mut self.load, &mut self.unread_changes, self.views.len())
+        {
+            load.remove(&view);
+        }
         if let Some(moved) = self.views.get(i) {
             self.at.insert(moved.id, i);
         }
@@ -107,7 +152,11 @@ impl RunningSet {
         let Some(&i) = self.at.get(&job) else {
             return;
         };
-        self.load.stopping(&self.views[i]);
+        if let Some(load) =
+            RunningSet::kept_load(&mut self.load, &mut self.unread_changes, self.views.len())
+        {
+            load.stopping(&self.views[i]);
+        }
         self.views[i].stopping = true;
     }
 }

@@ -13,7 +13,7 @@
 //! they differ only in who reports progress: the service reports attempts that end, and the
 //! machine credits a job that is still running with the work its speed does in the time it ran.
 
-use super::index::FreeSet;
+use super::index::{FreeSet, IdMap};
 use super::job::{MachineJob, MachinePool, Phase};
 use super::state::Tracked;
 use crate::econ::PlanKind;
@@ -71,8 +71,9 @@ struct Round {
     /// Where the time each job receives this round is counted from.
     credit_from_ms: i64,
     /// Placed jobs running in this round (their attempt has not ended), with when they started
-    /// in it and their placement's figures.
-    open: BTreeMap<JobId, OpenRun>,
+    /// in it and their placement's figures. A hash map, found by id once per attempt: nothing
+    /// depends on its order (see [`Rounds::close_round`]).
+    open: IdMap<JobId, OpenRun>,
 }
 
 /// A placed job running in the round: when it started in it, and what its placement plans (its
@@ -348,7 +349,9 @@ impl Rounds {
         out
     }
 
-    /// Credits the jobs still running with the time they ran this round.
+    /// Credits the jobs still running with the time they ran this round. In no particular
+    /// order, which changes nothing: each report credits its own job, never all of its work
+    /// (so none finishes here), and they all add the same seconds to their pools' totals.
     fn close_round(&mut self, now_ms: i64) {
         let Some(round) = self.current.as_ref() else {
             return;
@@ -419,7 +422,7 @@ impl Rounds {
                 self.current = Some(Round {
                     end_ms: now_ms + self.round_ms,
                     credit_from_ms: now_ms,
-                    open: BTreeMap::new(),
+                    open: IdMap::default(),
                 });
                 return;
             }
@@ -458,27 +461,36 @@ impl Rounds {
             now_ms
         };
         let mut end_ms = now_ms + 1;
-        let mut placed = BTreeMap::new();
-        let mut open = BTreeMap::new();
-        for p in plan.placements {
-            end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
-            // Whether it runs there already, not being stopped: a member on a lease (`leased`
-            // is in job order) or pinned; any other job is queued, stopping or not a member.
-            let running = match leased.binary_search_by_key(&p.job, |l| l.0) {
-                Ok(i) => Some((leased[i].1, leased[i].2)),
-                Err(_) => pinned.get(&p.job).map(|(pool, a)| (*pool, a)),
+        // The placements in job order (a job is placed once at most), and whether each keeps
+        // its lease: it runs there already, not being stopped, as a member on a lease or
+        // pinned (any other job is queued, stopping or not a member). `leased` is in job order
+        // too: the two are walked side by side.
+        let mut by_job: Vec<usize> = (0..plan.placements.len()).collect();
+        by_job.sort_unstable_by_key(|&i| plan.placements[i].job);
+        let mut keeps = vec![false; plan.placements.len()];
+        let mut lease = leased.iter().peekable();
+        for &i in &by_job {
+            let p = &plan.placements[i];
+            while lease.next_if(|l| l.0 < p.job).is_some() {}
+            let running = match lease.peek().filter(|l| l.0 == p.job) {
+                Some(l) => Some((l.1, l.2)),
+                None => pinned.get(&p.job).map(|(pool, a)| (*pool, a)),
             };
-            let keeps = running
+            keeps[i] = running
                 .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
+        }
+        let mut open = IdMap::with_capacity_and_hasher(plan.placements.len(), Default::default());
+        for (p, &keeps) in plan.placements.iter().zip(&keeps) {
+            end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
             if keeps {
                 self.stats.lease_extensions += 1;
-                open.insert(p.job, OpenRun::of(&p, now_ms));
+                open.insert(p.job, OpenRun::of(p, now_ms));
                 self.fresh.push(p.job);
             } else {
                 self.pending.push(p.clone());
             }
-            placed.insert(p.job, p);
         }
+        let placed: Vec<&Placement> = by_job.iter().map(|&i| &plan.placements[i]).collect();
         // Leases that end: the job is not in this round, or runs elsewhere in it. Who takes
         // each accelerator is indexed once per round, and only when some lease ends (a search
         // of every placement per ended lease cost a round what its placements times its
@@ -487,11 +499,8 @@ impl Rounds {
         // `leased` and `placed` are both in job order: walked side by side.
         let mut placed_in_order = placed.iter().peekable();
         for &(ref job, ref pool, accelerators) in &leased {
-            while placed_in_order.next_if(|(j, _)| *j < job).is_some() {}
-            let here = placed_in_order
-                .peek()
-                .filter(|(j, _)| *j == job)
-                .map(|(_, p)| *p);
+            while placed_in_order.next_if(|p| p.job < *job).is_some() {}
+            let here = placed_in_order.peek().filter(|p| p.job == *job);
             let moved = here.is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
             if here.is_some() && !moved {
                 continue;
@@ -501,7 +510,7 @@ impl Rounds {
                     .iter()
                     .map(|p| vec![None; p.capacity as usize])
                     .collect();
-                for p in placed.values() {
+                for p in &placed {
                     let Some(of_pool) = by.get_mut(p.pool.0) else {
                         continue;
                     };
@@ -530,7 +539,7 @@ impl Rounds {
             });
         }
         let mut members = self.scheduler.active_ids().peekable();
-        let mut placed_ids = placed.keys().copied().peekable();
+        let mut placed_ids = placed.iter().map(|p| p.job).peekable();
         for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
             while members.next_if(|&m| m < t.job.id).is_some() {}
             while placed_ids.next_if(|&m| m < t.job.id).is_some() {}

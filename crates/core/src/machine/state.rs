@@ -564,7 +564,7 @@ impl Machine {
         ) else {
             return false;
         };
-        let load = &self.running.load;
+        let load = self.running.load();
         self.pools.iter().enumerate().any(|(i, p)| {
             let room = (self.free[i].len() as u32) >= smallest && load.jobs[i] < p.max_jobs;
             room || load
@@ -612,7 +612,7 @@ impl Machine {
             pools,
             queued,
             running: Cow::Borrowed(&self.running.views),
-            load: Some(&self.running.load),
+            load: Some(self.running.load()),
             stop_when_stuck: None,
             quotas: self
                 .config
