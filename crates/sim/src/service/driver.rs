@@ -136,16 +136,7 @@ pub fn run(
     jobs: &[ServiceJob],
     sim: &ServiceSimConfig,
 ) -> ServiceOutcome {
-    let start = empty();
-    run_with(
-        pools,
-        config,
-        jobs,
-        &start,
-        sim,
-        &mut Unlimited,
-        &mut |_, _| {},
-    )
+    run_with_progress(pools, config, jobs, sim, &mut |_, _| {})
 }
 
 /// [`run`], calling `progress(finished, total)` as jobs finish.
@@ -156,7 +147,7 @@ pub fn run_with_progress(
     sim: &ServiceSimConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
-    run_with(pools, config, jobs, &empty(), sim, &mut Unlimited, progress)
+    run_in_world(pools, config, jobs, sim, &mut Unlimited, progress)
 }
 
 /// An empty start: no job accepted or running before the first arrival.
@@ -177,7 +168,6 @@ pub fn run_for_timeline(
     sim: &ServiceSimConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
-    let mut world = Unlimited;
     let log = AttemptLog::timeline(pools.len());
     run_logged(
         pools,
@@ -185,7 +175,7 @@ pub fn run_for_timeline(
         jobs,
         &empty(),
         sim,
-        &mut world,
+        &mut Unlimited,
         progress,
         log,
     )
@@ -202,8 +192,8 @@ pub fn run_in_world(
     world: &mut dyn World,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ServiceOutcome {
-    let start = empty();
-    run_with(pools, config, jobs, &start, sim, world, progress)
+    let log = AttemptLog::every_attempt();
+    run_logged(pools, config, jobs, &empty(), sim, world, progress, log)
 }
 
 /// Replays `jobs` through a machine over `pools` with `config`, from `start`.
@@ -214,7 +204,8 @@ pub fn run_from(
     start: &Start,
     sim: &ServiceSimConfig,
 ) -> ServiceOutcome {
-    run_with(
+    let log = AttemptLog::every_attempt();
+    run_logged(
         pools,
         config,
         jobs,
@@ -222,20 +213,8 @@ pub fn run_from(
         sim,
         &mut Unlimited,
         &mut |_, _| {},
+        log,
     )
-}
-
-fn run_with(
-    pools: Vec<MachinePool>,
-    config: MachineConfig,
-    jobs: &[ServiceJob],
-    start: &Start,
-    sim: &ServiceSimConfig,
-    world: &mut dyn World,
-    progress: &mut dyn FnMut(usize, usize),
-) -> ServiceOutcome {
-    let log = AttemptLog::every_attempt();
-    run_logged(pools, config, jobs, start, sim, world, progress, log)
 }
 
 #[allow(clippy::too_many_arguments)]
