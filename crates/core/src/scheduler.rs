@@ -6,7 +6,6 @@
 //! `min_reallocation_interval_s` (Gavel: 1,920 s); at each recomputation the time each job received
 //! is compared with what its allocation promised (its deficit, a tie-breaker) and reset.
 
-use crate::live::BuildNameHasher;
 use crate::mechanism::{QueueEntry, assign_workers, select_jobs};
 use crate::policy::{LpOptions, PolicyInput, PolicyJob, PolicyState};
 use crate::pyrandom::PyRandom;
@@ -15,8 +14,12 @@ use crate::{
     Allocation, Cluster, CoreError, JobId, JobSpec, Placement, PlacementKind, PolicyKind, PoolId,
     RoundPlan, RoundReport, SimTime,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+mod active;
+
+use active::{ActiveJob, ActiveJobs};
 
 /// Tunables of the scheduler.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,138 +51,6 @@ impl Default for SchedulerConfig {
             aggregate_classes: true,
             specialized_max_min: true,
         }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct ActiveJob {
-    spec: JobSpec,
-    steps_done: u64,
-    /// Seconds run on each pool since the last reset (plus half a round, Gavel's prior).
-    time_received: Vec<f64>,
-    priority: Vec<f64>,
-    deficit: Vec<f64>,
-    /// Its row of the current allocation (`None`: it arrived after the last computation), kept
-    /// here so that a round reads it without a search of the allocation map.
-    share: Option<Vec<f64>>,
-    /// Where it runs in the current round (pool, accelerators), if it was placed: kept with
-    /// the job so that the next round reads it by the job's slot rather than by a search.
-    assigned: Option<(usize, Vec<u32>)>,
-}
-
-/// The active jobs in job order, each found by id without a search of a tree: a list in id
-/// order with an index by id. A job that leaves is only marked, and the list is compacted
-/// when a quarter of it is gone, so that a job's slot (its position in the list) holds from
-/// one compaction to the next: a round names its jobs by slot.
-#[derive(Debug, Default)]
-struct ActiveJobs {
-    /// In job-id order; `None` for a job gone since the last compaction.
-    list: Vec<Option<ActiveJob>>,
-    /// Slot of each active job. The hasher is FxHash's mixing (see [`BuildNameHasher`]): job
-    /// ids are ours, not chosen to collide, and the map is never iterated.
-    at: HashMap<JobId, usize, BuildNameHasher>,
-}
-
-impl ActiveJobs {
-    fn len(&self) -> usize {
-        self.at.len()
-    }
-
-    /// Slots run from 0 to this (gone ones included).
-    fn slots(&self) -> usize {
-        self.list.len()
-    }
-
-    fn contains(&self, job: JobId) -> bool {
-        self.at.contains_key(&job)
-    }
-
-    fn slot_of(&self, job: JobId) -> Option<usize> {
-        self.at.get(&job).copied()
-    }
-
-    fn get(&self, job: JobId) -> Option<&ActiveJob> {
-        self.list[self.slot_of(job)?].as_ref()
-    }
-
-    fn get_mut(&mut self, job: JobId) -> Option<&mut ActiveJob> {
-        let slot = self.slot_of(job)?;
-        self.list[slot].as_mut()
-    }
-
-    /// The job in `slot`, which must hold one.
-    fn at_slot(&self, slot: usize) -> &ActiveJob {
-        self.list[slot].as_ref().expect("a slot of an active job")
-    }
-
-    fn at_slot_mut(&mut self, slot: usize) -> &mut ActiveJob {
-        self.list[slot].as_mut().expect("a slot of an active job")
-    }
-
-    /// Adds a job that is not active. Jobs come in id order as a rule; one that does not goes
-    /// in its place, and the slots are renumbered.
-    fn insert(&mut self, job: ActiveJob) {
-        let id = job.spec.id;
-        let in_order = self
-            .list
-            .iter()
-            .rev()
-            .find_map(Option::as_ref)
-            .is_none_or(|last| last.spec.id < id);
-        if in_order {
-            self.at.insert(id, self.list.len());
-            self.list.push(Some(job));
-        } else {
-            self.list.retain(Option::is_some);
-            let i = self
-                .list
-                .partition_point(|j| j.as_ref().is_some_and(|j| j.spec.id < id));
-            self.list.insert(i, Some(job));
-            self.reindex();
-        }
-    }
-
-    fn remove(&mut self, job: JobId) -> Option<ActiveJob> {
-        let slot = self.at.remove(&job)?;
-        self.list[slot].take()
-    }
-
-    /// Drops the gone jobs' slots once they are a quarter of the list (slots change: call it
-    /// only between rounds).
-    fn compact(&mut self) {
-        if (self.list.len() - self.at.len()) * 4 > self.list.len() {
-            self.list.retain(Option::is_some);
-            self.reindex();
-        }
-    }
-
-    fn reindex(&mut self) {
-        self.at.clear();
-        for (slot, j) in self.list.iter().enumerate() {
-            if let Some(j) = j {
-                self.at.insert(j.spec.id, slot);
-            }
-        }
-    }
-
-    /// The active jobs in job order, with their slots.
-    fn iter(&self) -> impl Iterator<Item = (usize, &ActiveJob)> {
-        self.list
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, j)| Some((slot, j.as_ref()?)))
-    }
-
-    fn values(&self) -> impl Iterator<Item = &ActiveJob> {
-        self.list.iter().filter_map(Option::as_ref)
-    }
-
-    fn values_mut(&mut self) -> impl Iterator<Item = &mut ActiveJob> {
-        self.list.iter_mut().filter_map(Option::as_mut)
-    }
-
-    fn ids(&self) -> impl Iterator<Item = JobId> + '_ {
-        self.values().map(|j| j.spec.id)
     }
 }
 
