@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 /// (SipHash) guards against keys chosen to collide, which these are not (the tables are never
 /// iterated, so the hash decides no order).
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct IdHasher(u64);
+pub struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -34,8 +34,8 @@ impl Hasher for IdHasher {
     }
 }
 
-/// Hash maps keyed by the machine's ids.
-pub(super) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+/// Hash maps keyed by the machine's ids (and the simulator's index of its jobs by id).
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// The running jobs' views, in no particular order, and their load.
 ///

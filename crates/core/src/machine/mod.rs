@@ -26,6 +26,7 @@ mod migrate;
 mod rounds;
 mod state;
 
+pub use index::{IdHasher, IdMap};
 pub use job::{MachineJob, MachinePool, Phase};
 pub use rounds::{RoundStats, TimeSharing};
 pub use state::{Event, Machine, MachineConfig, can_ever_place};

@@ -29,7 +29,7 @@ use super::world::{Unlimited, World};
 use spillway_core::JobId;
 use spillway_core::econ::ContractLedger;
 use spillway_core::live::{Action, Decision, WaitReason};
-use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
+use spillway_core::machine::{Event, IdMap, Machine, MachineConfig, MachinePool};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -242,7 +242,8 @@ fn run_logged(
     );
     let machine_pools = pools.clone();
     let mut machine = Machine::new(pools, config);
-    let index: BTreeMap<JobId, usize> = jobs
+    // Searched by id once or twice per attempt: a hash map (never iterated).
+    let index: IdMap<JobId, usize> = jobs
         .iter()
         .enumerate()
         .map(|(i, j)| (j.job.id, i))
@@ -611,7 +612,7 @@ fn carry_out(
     decision: &Decision,
     now: i64,
     jobs: &[ServiceJob],
-    index: &BTreeMap<JobId, usize>,
+    index: &IdMap<JobId, usize>,
     machine: &mut Machine,
     live: &mut [Live],
     out: &mut ServiceOutcome,
