@@ -11,6 +11,7 @@
 
 mod charges;
 pub mod driver;
+mod event_loop;
 mod outcome;
 pub mod workload;
 pub mod world;
