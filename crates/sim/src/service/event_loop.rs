@@ -56,8 +56,15 @@ pub(super) struct Replay<'a> {
     pools: Vec<MachinePool>,
     /// Job index by id: searched once or twice per attempt, never iterated.
     index: IdMap<JobId, usize>,
-    /// What is due, by time, then by the order it was pushed in (`seq`).
+    /// What is due, by time, then by the order it was pushed in (`seq`), but for the
+    /// workload's arrivals, which are in `arrivals`.
     heap: BinaryHeap<Reverse<(i64, u64, Due)>>,
+    /// The workload's arrivals, (time, seq, job index) in the order they are due, each with the
+    /// `seq` it would have had on the heap (they come first), and how many are taken. Apart
+    /// from the heap, which then holds only what runs (a million arrivals made every push and
+    /// pop of an attempt's end climb a heap of a million).
+    arrivals: Vec<(i64, u64, usize)>,
+    next_arrival: usize,
     seq: u64,
     live: Vec<Live>,
     out: ServiceOutcome,
@@ -142,6 +149,8 @@ impl<'a> Replay<'a> {
                 .map(|(i, j)| (j.job.id, i))
                 .collect(),
             heap: BinaryHeap::new(),
+            arrivals: Vec::new(),
+            next_arrival: 0,
             seq: 0,
             live: jobs
                 .iter()
@@ -170,15 +179,20 @@ impl<'a> Replay<'a> {
         let running: BTreeMap<usize, _> = start.running.iter().map(|r| (r.job, *r)).collect();
         for (i, j) in jobs.iter().enumerate() {
             if !running.contains_key(&i) {
-                replay.push(j.job.submitted_ms.max(start.at_ms), Due::Arrive(i));
+                let at = j.job.submitted_ms.max(start.at_ms);
+                replay.arrivals.push((at, replay.seq, i));
+                replay.seq += 1;
             }
         }
+        // In the order the heap would give them: by time, then seq (already increasing).
+        replay.arrivals.sort_by_key(|&(at, _, _)| at);
         replay.restore(start, running.values().copied());
-        replay.arrivals_left = replay
-            .heap
-            .iter()
-            .filter(|Reverse((_, _, d))| matches!(d, Due::Arrive(_)))
-            .count();
+        replay.arrivals_left = replay.arrivals.len()
+            + replay
+                .heap
+                .iter()
+                .filter(|Reverse((_, _, d))| matches!(d, Due::Arrive(_)))
+                .count();
         if replay.arrivals_left == 0 {
             replay
                 .machine
@@ -190,6 +204,42 @@ impl<'a> Replay<'a> {
     fn push(&mut self, at: i64, due: Due) {
         self.heap.push(Reverse((at, self.seq, due)));
         self.seq += 1;
+    }
+
+    /// When the next event is due: the earlier of the next arrival and the heap's first, by
+    /// (time, seq), the order of one heap holding both.
+    fn next_at(&self) -> Option<i64> {
+        let arrival = self
+            .arrivals
+            .get(self.next_arrival)
+            .map(|&(at, seq, _)| (at, seq));
+        let queued = self.heap.peek().map(|Reverse((at, seq, _))| (*at, *seq));
+        match (arrival, queued) {
+            (Some(a), Some(q)) => Some(a.min(q).0),
+            (a, q) => a.or(q).map(|(at, _)| at),
+        }
+    }
+
+    /// Takes the next event if it is due at `now`.
+    fn take_due(&mut self, now: i64) -> Option<Due> {
+        let arrival = self
+            .arrivals
+            .get(self.next_arrival)
+            .filter(|&&(at, _, _)| at == now)
+            .copied();
+        let queued = self
+            .heap
+            .peek()
+            .filter(|Reverse((at, _, _))| *at == now)
+            .map(|Reverse((_, seq, _))| *seq);
+        match (arrival, queued) {
+            (Some((_, a, i)), q) if q.is_none_or(|q| a < q) => {
+                self.next_arrival += 1;
+                Some(Due::Arrive(i))
+            }
+            (_, Some(_)) => self.heap.pop().map(|Reverse((_, _, due))| due),
+            _ => None,
+        }
     }
 
     /// Jobs running at the start hold their accelerators from then, the lowest free ones of
@@ -252,7 +302,7 @@ impl<'a> Replay<'a> {
     /// Runs to the end: every event of an instant, then one round (none when only a tick came
     /// and it changed nothing: the machine would decide as it did).
     pub(super) fn run(mut self) -> ServiceOutcome {
-        while let Some(Reverse((now, _, _))) = self.heap.peek().copied() {
+        while let Some(now) = self.next_at() {
             let changed = self.take_events(now);
             if self.tick_at.is_none() && !self.machine.is_empty() {
                 if let Some(at) = self.world.next_tick_ms(now) {
@@ -270,11 +320,7 @@ impl<'a> Replay<'a> {
     /// Takes every event due at `now`; whether any can change the machine's decision.
     fn take_events(&mut self, now: i64) -> bool {
         let mut changed = false;
-        while let Some(Reverse((at, _, due))) = self.heap.peek().copied() {
-            if at != now {
-                break;
-            }
-            self.heap.pop();
+        while let Some(due) = self.take_due(now) {
             if matches!(due, Due::Arrive(_)) {
                 self.arrivals_left -= 1;
             }
