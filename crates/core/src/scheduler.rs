@@ -19,7 +19,7 @@ use std::time::Duration;
 
 mod active;
 
-use active::{ActiveJob, ActiveJobs};
+use active::{ActiveJob, ActiveJobs, OnPool};
 
 /// Tunables of the scheduler.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,15 +138,21 @@ impl Scheduler {
         if let Some(row) = &share {
             self.allocation.insert(spec.id, row.clone());
         }
-        self.jobs.insert(ActiveJob {
+        let mut job = ActiveJob {
             spec,
             steps_done: 0,
-            time_received: vec![self.config.round_s / 2.0; m],
-            priority: vec![0.0; m],
-            deficit: vec![0.0; m],
-            share,
+            on: vec![
+                OnPool {
+                    time_received: self.config.round_s / 2.0,
+                    ..OnPool::default()
+                };
+                m
+            ],
+            has_share: false,
             assigned: None,
-        });
+        };
+        job.set_share(share.as_ref());
+        self.jobs.insert(job);
         self.need_reallocation = true;
         Ok(())
     }
@@ -163,7 +169,7 @@ impl Scheduler {
                 continue;
             };
             job.steps_done += r.steps;
-            job.time_received[pool] += r.elapsed_s;
+            job.on[pool].time_received += r.elapsed_s;
             self.pool_time_received[pool] += r.elapsed_s;
             if job.steps_done >= job.spec.total_steps {
                 self.jobs.remove(r.job);
@@ -254,15 +260,16 @@ impl Scheduler {
             }
             for (p, queue) in queues.iter_mut().enumerate() {
                 let runnable = j.spec.throughputs[p] > 0.0;
-                if !runnable || (skip_zero && j.priority[p] <= 0.0) {
+                let on = &j.on[p];
+                if !runnable || (skip_zero && on.priority <= 0.0) {
                     continue;
                 }
                 queue.push(QueueEntry {
                     job: j.spec.id,
                     slot,
-                    priority: j.priority[p],
-                    deficit: j.deficit[p],
-                    allocation: j.share.as_ref().map_or(0.0, |a| a[p]),
+                    priority: on.priority,
+                    deficit: on.deficit,
+                    allocation: j.share(p).unwrap_or(0.0),
                     scale_factor: j.spec.scale_factor,
                     runnable,
                 });
@@ -334,26 +341,27 @@ impl Scheduler {
             self.reset_time_received(now);
             self.allocation = self.compute_allocation(now)?;
             for job in self.jobs.values_mut() {
-                job.share = self.allocation.get(&job.spec.id).cloned();
+                job.set_share(self.allocation.get(&job.spec.id));
             }
             self.allocations_computed += 1;
             self.need_reallocation = false;
         }
         let m = self.cluster.len();
         for job in self.jobs.values_mut() {
-            let allocation = job.share.as_ref();
-            for p in 0..m {
+            let has_share = job.has_share;
+            for (p, on) in job.on.iter_mut().enumerate().take(m) {
                 let pool_time = self.pool_time_received[p];
                 let fraction = if pool_time == 0.0 {
                     0.0
                 } else {
-                    job.time_received[p] / pool_time
+                    on.time_received / pool_time
                 };
-                job.priority[p] = match allocation {
-                    None => 0.0,
-                    Some(a) if a[p] == 0.0 || job.spec.throughputs[p] == 0.0 => 0.0,
-                    Some(a) if fraction > 0.0 => a[p] / fraction,
-                    Some(a) => a[p] * 1e9,
+                on.priority = if !has_share || on.share == 0.0 || job.spec.throughputs[p] == 0.0 {
+                    0.0
+                } else if fraction > 0.0 {
+                    on.share / fraction
+                } else {
+                    on.share * 1e9
                 };
             }
         }
@@ -363,13 +371,16 @@ impl Scheduler {
     fn reset_time_received(&mut self, now: SimTime) {
         let elapsed = (now.0 - self.last_reset.0) as f64 / 1e6;
         let prior = self.config.round_s / 2.0;
-        for p in 0..self.cluster.len() {
-            self.pool_time_received[p] = 0.0;
-            for job in self.jobs.values_mut() {
-                let received = job.time_received[p] - prior;
-                let promised = job.share.as_ref().map_or(0.0, |a| a[p] * elapsed);
-                job.deficit[p] += promised - received;
-                job.time_received[p] = prior;
+        // Job after job, each pool's total summed in the same order as pool after pool.
+        let m = self.cluster.len();
+        self.pool_time_received[..m].fill(0.0);
+        for job in self.jobs.values_mut() {
+            let has_share = job.has_share;
+            for (p, on) in job.on.iter_mut().enumerate().take(m) {
+                let received = on.time_received - prior;
+                let promised = if has_share { on.share * elapsed } else { 0.0 };
+                on.deficit += promised - received;
+                on.time_received = prior;
                 self.pool_time_received[p] += prior;
             }
         }
@@ -613,10 +624,8 @@ mod tests {
         let active = |id: u64| ActiveJob {
             spec: job(id, 1, 10, &[1.0]),
             steps_done: 0,
-            time_received: vec![0.0],
-            priority: vec![0.0],
-            deficit: vec![0.0],
-            share: None,
+            on: vec![OnPool::default()],
+            has_share: false,
             assigned: None,
         };
         let mut jobs = ActiveJobs::default();

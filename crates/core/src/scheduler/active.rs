@@ -9,16 +9,43 @@ use std::collections::HashMap;
 pub(super) struct ActiveJob {
     pub(super) spec: JobSpec,
     pub(super) steps_done: u64,
-    /// Seconds run on each pool since the last reset (plus half a round, Gavel's prior).
-    pub(super) time_received: Vec<f64>,
-    pub(super) priority: Vec<f64>,
-    pub(super) deficit: Vec<f64>,
-    /// Its row of the current allocation (`None`: it arrived after the last computation), kept
-    /// here so that a round reads it without a search of the allocation map.
-    pub(super) share: Option<Vec<f64>>,
+    /// Its figures on each pool, side by side: every round reads and writes them all, job
+    /// after job (one list rather than one per figure, each its own allocation to fetch).
+    pub(super) on: Vec<OnPool>,
+    /// Whether it has a row in the current allocation (false: it arrived after the last
+    /// computation); the row is [`OnPool::share`], kept here so that a round reads it without a
+    /// search of the allocation map.
+    pub(super) has_share: bool,
     /// Where it runs in the current round (pool, accelerators), if it was placed: kept with
     /// the job so that the next round reads it by the job's slot rather than by a search.
     pub(super) assigned: Option<(usize, Vec<u32>)>,
+}
+
+/// A job's figures on one pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct OnPool {
+    /// Seconds run on the pool since the last reset (plus half a round, Gavel's prior).
+    pub(super) time_received: f64,
+    pub(super) priority: f64,
+    pub(super) deficit: f64,
+    /// Its share of the pool in the current allocation (0 without a row: see
+    /// [`ActiveJob::has_share`]).
+    pub(super) share: f64,
+}
+
+impl ActiveJob {
+    /// Its share of pool `p` in the current allocation, if it has a row there.
+    pub(super) fn share(&self, p: usize) -> Option<f64> {
+        self.has_share.then(|| self.on[p].share)
+    }
+
+    /// Takes `row` as its row of the allocation (`None`: it has none).
+    pub(super) fn set_share(&mut self, row: Option<&Vec<f64>>) {
+        self.has_share = row.is_some();
+        for (p, on) in self.on.iter_mut().enumerate() {
+            on.share = row.map_or(0.0, |r| r[p]);
+        }
+    }
 }
 
 /// The active jobs in job order, each found by id without a search of a tree: a list in id
