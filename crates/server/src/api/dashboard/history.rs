@@ -18,8 +18,7 @@
 
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
-use crate::job::Attempt;
-use crate::job::{AttemptOutcome, now_ms};
+use crate::job::{Attempt, AttemptOutcome, now_ms};
 use crate::service::{Service, vm_spans};
 use crate::store::JobFilter;
 use axum::Json;
