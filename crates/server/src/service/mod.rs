@@ -34,6 +34,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use contracts::ContractStanding;
 pub use reactor::CANCELLING;
+pub(crate) use rented::vm_spans;
 
 /// Why a request to the service failed.
 #[derive(Debug, thiserror::Error)]

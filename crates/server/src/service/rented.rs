@@ -33,23 +33,42 @@ impl Service {
     }
 }
 
-/// The VMs' rented time in all, ms, and the accelerator time the attempts used: VM `b` holds
-/// accelerators `b * block .. (b + 1) * block` and is rented over the union of the times of
-/// the attempts that hold any of them (running ones up to `now_ms`; the core's
-/// [`block_rentals`], as the simulator's books bill VM pools).
+/// The VMs' rented time in all, ms, and the accelerator time the attempts used (see
+/// [`vm_spans`]).
 pub(crate) fn rented_ms(attempts: &[Attempt], block: u32, now_ms: i64) -> (i64, i64) {
-    let end = |a: &Attempt| a.ended_ms.unwrap_or(now_ms).max(a.started_ms);
     let used = attempts
         .iter()
-        .map(|a| (end(a) - a.started_ms) * a.accelerators.len() as i64)
+        .map(|a| (attempt_end(a, now_ms) - a.started_ms) * a.accelerators.len() as i64)
         .sum();
-    let spans = block_rentals(
-        attempts
-            .iter()
-            .map(|a| (a.started_ms, end(a), a.accelerators.as_slice())),
-        block,
-    );
+    let spans = vm_spans(attempts, block, now_ms);
     (spans.iter().map(|(from, to, _)| to - from).sum(), used)
+}
+
+/// The rented spans `(from_ms, to_ms, vm)` of a pool of VMs of `block` accelerators: VM `b`
+/// holds accelerators `b * block .. (b + 1) * block` and is rented over the union of the times
+/// of the attempts that hold any of them (running ones up to `now_ms`; the core's
+/// [`block_rentals`], as the simulator's books bill VM pools). `/ui/history` spreads them over
+/// its buckets.
+pub(crate) fn vm_spans<'a>(
+    attempts: impl IntoIterator<Item = &'a Attempt>,
+    block: u32,
+    now_ms: i64,
+) -> Vec<(i64, i64, u32)> {
+    block_rentals(
+        attempts.into_iter().map(|a| {
+            (
+                a.started_ms,
+                attempt_end(a, now_ms),
+                a.accelerators.as_slice(),
+            )
+        }),
+        block,
+    )
+}
+
+/// When an attempt ended, or `now_ms` while it runs (never before it started).
+fn attempt_end(a: &Attempt, now_ms: i64) -> i64 {
+    a.ended_ms.unwrap_or(now_ms).max(a.started_ms)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The dashboard over HTTP in process: the page and its headers, sign-in into the session
 //! cookie, the cookie under the API's authorization, and the history's spend adding up to
-//! `/v1/usage`.
+//! `/v1/usage` (pools rented by VMs included).
 
 use super::{config_text, service};
 use axum::Router;
@@ -404,4 +404,121 @@ async fn job_rows_say_where_and_why_and_history_adds_up_to_usage() {
         .collect();
     assert_eq!(tenants, ["vision"]);
     assert_eq!(tenant["pools"].as_array().unwrap().len(), 2);
+}
+
+/// The USD of `series` (each `{pool, usd: [...]}`) on `pool`, over every bucket.
+fn usd_on(series: &Value, pool: &str) -> f64 {
+    series
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["pool"] == pool)
+        .flat_map(|s| s["usd"].as_array().unwrap().iter())
+        .map(|v| v.as_f64().unwrap())
+        .sum()
+}
+
+/// On a pool rented by VMs of 8 (`block = 8`), two tenants' jobs share one VM: the history
+/// bills the VM's rented time as `/v1/usage` does. Each tenant's spend is its accelerator
+/// time, as in the usage report; the rest of the VM's cost, accelerators no job held, is the
+/// pool's idle series; together they are the usage report's rented bill.
+#[tokio::test]
+async fn history_bills_a_shared_rented_vm_as_usage_does() {
+    let (svc, _dir) = service(
+        "admin_tokens = [\"admin-token-1\"]\n\
+         [[pool]]\nname = \"vm\"\naccelerator = \"H100\"\ncount = 8\nblock = 8\nprice = { plan = \"on_demand\", usd_per_chip_hour = 4.0 }\n\
+         [[tenant]]\nname = \"research\"\ntokens = [\"research-token-1\"]\n\
+         [[tenant]]\nname = \"vision\"\ntokens = [\"vision-token-1\"]\n",
+    )
+    .await;
+    let app = spillway_server::api::router(svc);
+    let admin = ("authorization", "Bearer admin-token-1");
+    let json_ct = ("content-type", "application/json");
+    for (tenant, spec) in [
+        (
+            "research",
+            "run: sleep 0.2\nresources: {accelerators: H100:2}\n",
+        ),
+        (
+            "vision",
+            "run: sleep 0.4\nresources: {accelerators: H100:1}\n",
+        ),
+    ] {
+        let a = call(
+            &app,
+            "POST",
+            "/v1/jobs",
+            &[admin, json_ct],
+            &json!({ "yaml": format!("tenant: {tenant}\n{spec}") }).to_string(),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    }
+    let mut rows = Value::Null;
+    for _ in 0..400 {
+        rows = call(&app, "GET", "/ui/jobs", &[admin], "").await.body;
+        if rows["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["state"] == "succeeded")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let jobs = rows["jobs"].as_array().unwrap();
+    assert!(jobs.iter().all(|j| j["state"] == "succeeded"), "{rows}");
+
+    let usage = call(&app, "GET", "/v1/usage", &[admin], "").await.body;
+    let history = call(&app, "GET", "/ui/history", &[admin], "").await.body;
+    let rented = &usage["rented"][0];
+    assert_eq!(rented["pool"], "vm", "{usage}");
+    let (rented_usd, idle_usd) = (
+        rented["usd"].as_f64().unwrap(),
+        rented["idle_usd"].as_f64().unwrap(),
+    );
+    // Both jobs held accelerators of the one VM, which no job held whole.
+    assert!(idle_usd > 0.0 && idle_usd < rented_usd, "{usage}");
+    let history_usd = usd_on(&history["spend"], "vm") + usd_on(&history["idle"], "vm");
+    assert!(
+        (history_usd - rented_usd).abs() < 1e-9,
+        "history {history_usd} vs the usage report's rented bill {rented_usd}: {history}"
+    );
+    assert!(
+        (usd_on(&history["idle"], "vm") - idle_usd).abs() < 1e-9,
+        "{history}"
+    );
+    // Each tenant's spend is its usage, the same as on a pool billed by the accelerator.
+    for t in usage["tenants"].as_array().unwrap() {
+        let spend: f64 = history["spend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["tenant"] == t["tenant"])
+            .flat_map(|s| s["usd"].as_array().unwrap().iter())
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!(
+            (spend - t["usd"].as_f64().unwrap()).abs() < 1e-9,
+            "{t} vs {history}"
+        );
+    }
+    // A tenant sees its own spend and, as the usage report shows `rented` to every caller,
+    // the pool's idle series.
+    let vision = call(
+        &app,
+        "GET",
+        "/ui/history",
+        &[("authorization", "Bearer vision-token-1")],
+        "",
+    )
+    .await
+    .body;
+    assert_eq!(vision["spend"].as_array().unwrap().len(), 1, "{vision}");
+    assert_eq!(vision["spend"][0]["tenant"], "vision");
+    assert!(
+        (usd_on(&vision["idle"], "vm") - idle_usd).abs() < 1e-9,
+        "{vision}"
+    );
 }

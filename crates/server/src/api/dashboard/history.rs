@@ -3,14 +3,23 @@
 //! pool (only the tenants the caller may see), and the blocks the failover memory recorded
 //! after launches failed for lack of capacity.
 //!
-//! Spend is counted as `/v1/usage` counts it: accelerator time of every attempt that started
-//! (running ones up to now) at its pool's configured price, so that over the whole history
-//! the buckets add up to the usage report's totals.
+//! Spend is counted as `/v1/usage` counts it, so that over the whole history the buckets add
+//! up to the usage report's totals. A tenant's spend is the accelerator time of its attempts
+//! that started (running ones up to now) at the pool's configured price. A pool rented by VMs
+//! (`block` > 1) is billed for its VMs' rented time instead (each VM while any attempt holds
+//! one of its accelerators, at the price per accelerator x block; the service's
+//! [`vm_spans`]), and what that costs beyond its tenants' accelerator time, the rented
+//! accelerators no job held, is a series of its own per pool (`idle`), charged to no tenant,
+//! as `/v1/usage` reports it under `rented[].idle_usd`. Spreading a VM's idle accelerators
+//! over the tenants on it instead would make a tenant's spend here differ from its usage
+//! report, and would charge a tenant for a VM another tenant's job kept rented. Like
+//! `rented` in the usage report, the idle series are shown to every caller. In each bucket a
+//! pool's tenants' spend plus its idle series is its VMs' rented time at the VM's price.
 
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
-use crate::job::{AttemptOutcome, now_ms};
-use crate::service::Service;
+use crate::job::{Attempt, AttemptOutcome, now_ms};
+use crate::service::{Service, vm_spans};
 use crate::store::JobFilter;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -53,6 +62,15 @@ pub(super) struct SpendSeries {
     usd: Vec<f64>,
 }
 
+/// What a pool rented by VMs paid over time for the accelerators of its rented VMs that no
+/// job held: charged to no tenant.
+#[derive(Debug, Serialize)]
+pub(super) struct IdleSeries {
+    pool: String,
+    /// USD within each bucket.
+    usd: Vec<f64>,
+}
+
 /// A block the failover memory recorded.
 #[derive(Debug, Serialize)]
 pub(super) struct Block {
@@ -72,6 +90,8 @@ pub(super) struct History {
     step_ms: i64,
     pools: Vec<PoolSeries>,
     spend: Vec<SpendSeries>,
+    /// One per pool rented by VMs that ran an attempt, in config order.
+    idle: Vec<IdleSeries>,
     blocks: Vec<Block>,
 }
 
@@ -91,6 +111,47 @@ fn spread(series: &mut [f64], start: i64, step: i64, s: i64, e: i64, rate: f64) 
             *slot += overlap as f64 * rate;
         }
     }
+}
+
+/// What the accelerators of a pool's rented VMs (of `block` each) that none of its attempts
+/// `on_pool` held cost at `usd_per_chip_hour`, in each of `n` buckets of `step` ms from
+/// `start` (running attempts up to `now`): the VMs' rented time at the VM's price, less the
+/// attempts' accelerator time at the accelerator's.
+fn idle_usd(
+    on_pool: &[&Attempt],
+    block: u32,
+    usd_per_chip_hour: f64,
+    (start, step, n): (i64, i64, usize),
+    now: i64,
+) -> Vec<f64> {
+    let per_chip_ms = usd_per_chip_hour / 3_600_000.0;
+    let mut usd = vec![0.0; n];
+    for (from, to, _) in vm_spans(on_pool.iter().copied(), block, now) {
+        spread(
+            &mut usd,
+            start,
+            step,
+            from,
+            to,
+            f64::from(block) * per_chip_ms,
+        );
+    }
+    for a in on_pool {
+        let end = a.ended_ms.unwrap_or(now).min(now);
+        let chips = a.accelerators.len() as f64;
+        spread(
+            &mut usd,
+            start,
+            step,
+            a.started_ms,
+            end,
+            -chips * per_chip_ms,
+        );
+    }
+    // No VM holds more of the attempts' accelerators than it has: a bucket below zero is
+    // rounding.
+    usd.iter_mut().for_each(|v| *v = v.max(0.0));
+    usd
 }
 
 pub(super) async fn history(
@@ -190,6 +251,26 @@ pub(super) async fn history(
             );
         }
     }
+    let idle = config
+        .pools
+        .iter()
+        .filter(|p| p.block > 1)
+        .filter_map(|p| {
+            let on_pool: Vec<&Attempt> = attempts
+                .iter()
+                .map(|(_, a)| a)
+                .filter(|a| a.pool == p.name)
+                .collect();
+            if on_pool.is_empty() {
+                return None;
+            }
+            let usd = idle_usd(&on_pool, p.block, p.price.0, (start, step, n), now);
+            Some(IdleSeries {
+                pool: p.name.clone(),
+                usd,
+            })
+        })
+        .collect();
     Ok(Json(History {
         start_ms: start,
         end_ms: now,
@@ -211,13 +292,15 @@ pub(super) async fn history(
             .into_iter()
             .map(|((tenant, pool), usd)| SpendSeries { tenant, pool, usd })
             .collect(),
+        idle,
         blocks,
     }))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::spread;
+    use super::{idle_usd, spread};
+    use crate::job::{Attempt, AttemptOutcome, JobId};
 
     #[test]
     fn spread_puts_each_part_of_an_interval_in_its_bucket() {
@@ -229,5 +312,38 @@ mod tests {
         assert_eq!(s, [7.0, 10.0, 5.0, 0.0]);
         spread(&mut s, 100, 10, 139, 200, 1.0);
         assert_eq!(s, [7.0, 10.0, 5.0, 1.0]);
+    }
+
+    fn attempt(accelerators: Vec<u32>, started_ms: i64, ended_ms: Option<i64>) -> Attempt {
+        Attempt {
+            job: JobId(1),
+            number: 1,
+            pool: "od".to_string(),
+            accelerators,
+            resumed: false,
+            pid: None,
+            pid_start: None,
+            external_id: None,
+            started_ms,
+            ended_ms,
+            outcome: AttemptOutcome::Succeeded,
+            exit_code: None,
+        }
+    }
+
+    #[test]
+    fn idle_is_the_rented_vms_time_less_the_accelerator_time_held_in_each_bucket() {
+        // At 1 USD per accelerator-ms: VM 0 (of 8) is rented from 0 to 10 (80), the attempts
+        // hold 2 x 6 + 1 x 6 = 18 of it. Buckets [0,5) and [5,10).
+        let (a, b) = (attempt(vec![0, 1], 0, Some(6)), attempt(vec![2], 4, None));
+        let idle = idle_usd(&[&a, &b], 8, 3_600_000.0, (0, 5, 2), 10);
+        assert_eq!(idle, [40.0 - 10.0 - 1.0, 40.0 - 2.0 - 5.0]);
+        assert_eq!(idle.iter().sum::<f64>(), 80.0 - 18.0);
+        // Whole VMs held throughout leave nothing idle.
+        let full = attempt((0..8).collect(), 0, Some(10));
+        assert_eq!(
+            idle_usd(&[&full], 8, 3_600_000.0, (0, 5, 2), 10),
+            [0.0, 0.0]
+        );
     }
 }

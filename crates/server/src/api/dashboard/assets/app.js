@@ -577,7 +577,8 @@
     const byPool = h("div", { class: "chart-box", id: "spend-pool" });
     const rows = h("tbody", { id: "usage-rows" });
     const total = h("p", { id: "spend-total", class: "big" });
-    view("Spend", total, picker,
+    const idleNote = h("p", { id: "spend-idle", class: "muted" });
+    view("Spend", total, idleNote, picker,
       h("h2", {}, "By tenant (cumulative)"), byTenant,
       h("h2", {}, "By pool (cumulative)"), byPool,
       h("h2", {}, "Totals (as /v1/usage reports them)"),
@@ -595,6 +596,10 @@
       }
       return [...m.entries()].map(([name, values]) => ({ name, values }));
     };
+    // A pool rented by VMs (block) pays for each VM while any job holds one of its
+    // accelerators; what its accelerators that no job held cost is charged to no tenant (as
+    // /v1/usage reports it under rented): one series of its own in the chart by tenant.
+    const IDLE = "idle chips of rented VMs";
 
     every(HISTORY_POLL_MS, async (gen) => {
       const q = current ? "?window_s=" + current : "";
@@ -603,18 +608,28 @@
       const usage = settle(u);
       const d = settle(r);
       if (!usage || !d) return;
-      const sum = usage.tenants.reduce((a, t) => a + t.usd, 0);
+      const rented = usage.rented || [];
+      const idleUsd = rented.reduce((a, r) => a + r.idle_usd, 0);
+      const sum = usage.tenants.reduce((a, t) => a + t.usd, 0) + idleUsd;
       total.textContent = `${usd(sum)} spent in all, ${chipHours(usage.tenants.reduce((a, t) => a + t.chip_hours, 0))} chip-hours`;
+      idleNote.textContent = rented.length
+        ? `Pools rented by VMs (${rented.map((r) => `${r.pool}: ${r.block} per VM`).join(", ")}) pay for each VM while any job holds one of its accelerators. ` +
+          `A tenant pays for its jobs' accelerator time; the rest, ${usd(idleUsd)} for accelerators no job held, is shown as “${IDLE}” and charged to no tenant.`
+        : "";
+      const idleRows = rented.map((r) => h("tr", {},
+        h("td", { class: "muted" }, `${IDLE} (no tenant)`), h("td", {}, r.pool), h("td", { class: "num" }, chipHours(r.idle_chip_hours)), h("td", { class: "num" }, usd(r.idle_usd)), h("td", {})));
       rows.replaceChildren(...(usage.tenants.length ? usage.tenants.flatMap((t) => t.pools.map((p) => h("tr", {},
-        h("td", {}, t.tenant), h("td", {}, p.pool), h("td", { class: "num" }, chipHours(p.chip_hours)), h("td", { class: "num" }, usd(p.usd)), h("td", { class: "num" }, p.attempts))))
+        h("td", {}, t.tenant), h("td", {}, p.pool), h("td", { class: "num" }, chipHours(p.chip_hours)), h("td", { class: "num" }, usd(p.usd)), h("td", { class: "num" }, p.attempts)))).concat(idleRows)
         : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "Nothing has run yet."))]));
-      if (!d.spend.length) {
+      const idle = d.idle || [];
+      if (!d.spend.length && !idle.length) {
         byTenant.replaceChildren(h("p", { class: "muted" }, "No spend in this window."));
         byPool.replaceChildren();
         return;
       }
-      byTenant.replaceChildren(SpillwayCharts.stacked({ series: group(d.spend, "tenant"), x0: d.start_ms, step: d.step_ms, yFormat: usd, title: "Spend by tenant" }));
-      byPool.replaceChildren(SpillwayCharts.stacked({ series: group(d.spend, "pool"), x0: d.start_ms, step: d.step_ms, yFormat: usd, title: "Spend by pool" }));
+      const byTenantSeries = group(d.spend, "tenant").concat(idle.length ? group(idle.map((s) => ({ ...s, tenant: IDLE })), "tenant") : []);
+      byTenant.replaceChildren(SpillwayCharts.stacked({ series: byTenantSeries, x0: d.start_ms, step: d.step_ms, yFormat: usd, title: "Spend by tenant" }));
+      byPool.replaceChildren(SpillwayCharts.stacked({ series: group(d.spend.concat(idle), "pool"), x0: d.start_ms, step: d.step_ms, yFormat: usd, title: "Spend by pool" }));
     });
   }
 
