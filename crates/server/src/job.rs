@@ -219,6 +219,28 @@ pub struct Attempt {
     pub exit_code: Option<i32>,
 }
 
+#[cfg(test)]
+impl Attempt {
+    /// A succeeded (or, without an end, running) attempt of job 1 on pool `od` holding
+    /// `accelerators`: what the billing tests need of one.
+    pub(crate) fn on_od(accelerators: Vec<u32>, started_ms: i64, ended_ms: Option<i64>) -> Attempt {
+        Attempt {
+            job: JobId(1),
+            number: 1,
+            pool: "od".to_string(),
+            accelerators,
+            resumed: false,
+            pid: None,
+            pid_start: None,
+            external_id: None,
+            started_ms,
+            ended_ms,
+            outcome: AttemptOutcome::Succeeded,
+            exit_code: None,
+        }
+    }
+}
+
 /// Something that happened to a job, for `show` and `explain`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobEvent {

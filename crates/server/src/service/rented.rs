@@ -74,33 +74,15 @@ fn attempt_end(a: &Attempt, now_ms: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{AttemptOutcome, JobId};
-
-    fn attempt(accelerators: Vec<u32>, started_ms: i64, ended_ms: Option<i64>) -> Attempt {
-        Attempt {
-            job: JobId(1),
-            number: 1,
-            pool: "od".to_string(),
-            accelerators,
-            resumed: false,
-            pid: None,
-            pid_start: None,
-            external_id: None,
-            started_ms,
-            ended_ms,
-            outcome: AttemptOutcome::Succeeded,
-            exit_code: None,
-        }
-    }
 
     #[test]
     fn a_vm_is_rented_while_any_attempt_holds_one_of_its_accelerators() {
         let attempts = [
             // VM 0 from 0 to 10 and again from 20 to 30 (still running); VM 1 from 5 to 12.
-            attempt(vec![0, 1], 0, Some(6)),
-            attempt(vec![2], 4, Some(10)),
-            attempt(vec![8, 9], 5, Some(12)),
-            attempt(vec![3], 20, None),
+            Attempt::on_od(vec![0, 1], 0, Some(6)),
+            Attempt::on_od(vec![2], 4, Some(10)),
+            Attempt::on_od(vec![8, 9], 5, Some(12)),
+            Attempt::on_od(vec![3], 20, None),
         ];
         assert_eq!(
             rented_ms(&attempts, 8, 30),
@@ -110,7 +92,7 @@ mod tests {
         assert_eq!(rented_ms(&attempts, 1, 30), (42, 42));
         // An attempt over two VMs keeps both rented.
         assert_eq!(
-            rented_ms(&[attempt(vec![7, 8], 0, Some(5))], 8, 30),
+            rented_ms(&[Attempt::on_od(vec![7, 8], 0, Some(5))], 8, 30),
             (10, 10)
         );
         assert_eq!(rented_ms(&[], 8, 30), (0, 0));

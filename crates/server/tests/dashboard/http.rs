@@ -62,6 +62,40 @@ async fn sign_in(app: &Router, token: &str) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
+/// Submits each YAML spec as the admin, waits until every job has succeeded, and returns the
+/// rows of `/ui/jobs`.
+async fn run_to_success(app: &Router, specs: &[&str]) -> Value {
+    let admin = ("authorization", "Bearer admin-token-1");
+    let json_ct = ("content-type", "application/json");
+    for yaml in specs {
+        let a = call(
+            app,
+            "POST",
+            "/v1/jobs",
+            &[admin, json_ct],
+            &json!({ "yaml": yaml }).to_string(),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    }
+    let mut rows = Value::Null;
+    for _ in 0..400 {
+        rows = call(app, "GET", "/ui/jobs", &[admin], "").await.body;
+        if rows["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["state"] == "succeeded")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let jobs = rows["jobs"].as_array().unwrap();
+    assert!(jobs.iter().all(|j| j["state"] == "succeeded"), "{rows}");
+    rows
+}
+
 #[tokio::test]
 async fn the_open_server_serves_the_page_with_its_assets_and_no_sign_in() {
     let (svc, _dir) =
@@ -297,44 +331,15 @@ async fn job_rows_say_where_and_why_and_history_adds_up_to_usage() {
     let (svc, _dir) = service(&config_text()).await;
     let app = spillway_server::api::router(svc);
     let admin = ("authorization", "Bearer admin-token-1");
-    let json_ct = ("content-type", "application/json");
-    for (tenant, name, spec) in [
-        (
-            "research",
-            "short-a",
-            "run: sleep 0.2\nresources: {accelerators: H100:2}\n",
-        ),
-        (
-            "vision",
-            "short-b",
-            "run: sleep 0.3\nresources: {accelerators: H100:1}\n",
-        ),
-    ] {
-        let a = call(
-            &app,
-            "POST",
-            "/v1/jobs",
-            &[admin, json_ct],
-            &json!({ "yaml": format!("name: {name}\ntenant: {tenant}\n{spec}") }).to_string(),
-        )
-        .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    }
-    let mut rows = Value::Null;
-    for _ in 0..400 {
-        rows = call(&app, "GET", "/ui/jobs", &[admin], "").await.body;
-        if rows["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|j| j["state"] == "succeeded")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let rows = run_to_success(
+        &app,
+        &[
+            "name: short-a\ntenant: research\nrun: sleep 0.2\nresources: {accelerators: H100:2}\n",
+            "name: short-b\ntenant: vision\nrun: sleep 0.3\nresources: {accelerators: H100:1}\n",
+        ],
+    )
+    .await;
     let jobs = rows["jobs"].as_array().unwrap();
-    assert!(jobs.iter().all(|j| j["state"] == "succeeded"), "{rows}");
     // The committed pool's zone is out of capacity: both ran on demand.
     assert!(jobs.iter().all(|j| j["pool"] == "od"), "{rows}");
     let by_pool = call(&app, "GET", "/ui/jobs?pool=commit", &[admin], "").await;
@@ -433,42 +438,14 @@ async fn history_bills_a_shared_rented_vm_as_usage_does() {
     .await;
     let app = spillway_server::api::router(svc);
     let admin = ("authorization", "Bearer admin-token-1");
-    let json_ct = ("content-type", "application/json");
-    for (tenant, spec) in [
-        (
-            "research",
-            "run: sleep 0.2\nresources: {accelerators: H100:2}\n",
-        ),
-        (
-            "vision",
-            "run: sleep 0.4\nresources: {accelerators: H100:1}\n",
-        ),
-    ] {
-        let a = call(
-            &app,
-            "POST",
-            "/v1/jobs",
-            &[admin, json_ct],
-            &json!({ "yaml": format!("tenant: {tenant}\n{spec}") }).to_string(),
-        )
-        .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    }
-    let mut rows = Value::Null;
-    for _ in 0..400 {
-        rows = call(&app, "GET", "/ui/jobs", &[admin], "").await.body;
-        if rows["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|j| j["state"] == "succeeded")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let jobs = rows["jobs"].as_array().unwrap();
-    assert!(jobs.iter().all(|j| j["state"] == "succeeded"), "{rows}");
+    run_to_success(
+        &app,
+        &[
+            "tenant: research\nrun: sleep 0.2\nresources: {accelerators: H100:2}\n",
+            "tenant: vision\nrun: sleep 0.4\nresources: {accelerators: H100:1}\n",
+        ],
+    )
+    .await;
 
     let usage = call(&app, "GET", "/v1/usage", &[admin], "").await.body;
     let history = call(&app, "GET", "/ui/history", &[admin], "").await.body;

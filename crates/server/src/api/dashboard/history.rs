@@ -300,7 +300,7 @@ pub(super) async fn history(
 #[cfg(test)]
 mod tests {
     use super::{idle_usd, spread};
-    use crate::job::{Attempt, AttemptOutcome, JobId};
+    use crate::job::Attempt;
 
     #[test]
     fn spread_puts_each_part_of_an_interval_in_its_bucket() {
@@ -314,33 +314,19 @@ mod tests {
         assert_eq!(s, [7.0, 10.0, 5.0, 1.0]);
     }
 
-    fn attempt(accelerators: Vec<u32>, started_ms: i64, ended_ms: Option<i64>) -> Attempt {
-        Attempt {
-            job: JobId(1),
-            number: 1,
-            pool: "od".to_string(),
-            accelerators,
-            resumed: false,
-            pid: None,
-            pid_start: None,
-            external_id: None,
-            started_ms,
-            ended_ms,
-            outcome: AttemptOutcome::Succeeded,
-            exit_code: None,
-        }
-    }
-
     #[test]
     fn idle_is_the_rented_vms_time_less_the_accelerator_time_held_in_each_bucket() {
         // At 1 USD per accelerator-ms: VM 0 (of 8) is rented from 0 to 10 (80), the attempts
         // hold 2 x 6 + 1 x 6 = 18 of it. Buckets [0,5) and [5,10).
-        let (a, b) = (attempt(vec![0, 1], 0, Some(6)), attempt(vec![2], 4, None));
+        let (a, b) = (
+            Attempt::on_od(vec![0, 1], 0, Some(6)),
+            Attempt::on_od(vec![2], 4, None),
+        );
         let idle = idle_usd(&[&a, &b], 8, 3_600_000.0, (0, 5, 2), 10);
         assert_eq!(idle, [40.0 - 10.0 - 1.0, 40.0 - 2.0 - 5.0]);
         assert_eq!(idle.iter().sum::<f64>(), 80.0 - 18.0);
         // Whole VMs held throughout leave nothing idle.
-        let full = attempt((0..8).collect(), 0, Some(10));
+        let full = Attempt::on_od((0..8).collect(), 0, Some(10));
         assert_eq!(
             idle_usd(&[&full], 8, 3_600_000.0, (0, 5, 2), 10),
             [0.0, 0.0]
