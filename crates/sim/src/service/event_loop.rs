@@ -4,7 +4,7 @@
 //! a replay is given and its entry points; the rules are written down there.
 
 use super::charges::Charges;
-use super::driver::{IDLE_LIMIT_MS, IDLE_TICK_MAX_MS, ServiceSimConfig, Start};
+use super::driver::{IDLE_LIMIT_MS, IDLE_TICK_MAX_MS, RunningJob, ServiceSimConfig, Start};
 use super::outcome::{AttemptLog, AttemptRecord, JobRecord, ServiceOutcome};
 use super::workload::ServiceJob;
 use super::world::World;
@@ -244,7 +244,7 @@ impl<'a> Replay<'a> {
 
     /// Jobs running at the start hold their accelerators from then, the lowest free ones of
     /// their pool; one its pool has no room for waits from the start instead.
-    fn restore(&mut self, start: &Start, running: impl Iterator<Item = super::driver::RunningJob>) {
+    fn restore(&mut self, start: &Start, running: impl Iterator<Item = RunningJob>) {
         let jobs = self.jobs;
         let mut next_free: Vec<u32> = vec![0; self.pools.len()];
         for r in running {
