@@ -219,6 +219,17 @@ pub struct Attempt {
     pub exit_code: Option<i32>,
 }
 
+impl Attempt {
+    /// When it ended, or `now_ms` while it runs, within `[started_ms, now_ms]`: the end every
+    /// report of time held (usage, rented VMs, the dashboard's history) counts to.
+    pub fn end_by(&self, now_ms: i64) -> i64 {
+        self.ended_ms
+            .unwrap_or(now_ms)
+            .min(now_ms)
+            .max(self.started_ms)
+    }
+}
+
 #[cfg(test)]
 impl Attempt {
     /// A succeeded (or, without an end, running) attempt of job 1 on pool `od` holding

@@ -38,7 +38,7 @@ impl Service {
 pub(crate) fn rented_ms(attempts: &[Attempt], block: u32, now_ms: i64) -> (i64, i64) {
     let used = attempts
         .iter()
-        .map(|a| (attempt_end(a, now_ms) - a.started_ms) * a.accelerators.len() as i64)
+        .map(|a| (a.end_by(now_ms) - a.started_ms) * a.accelerators.len() as i64)
         .sum();
     let spans = vm_spans(attempts, block, now_ms);
     (spans.iter().map(|(from, to, _)| to - from).sum(), used)
@@ -55,20 +55,11 @@ pub(crate) fn vm_spans<'a>(
     now_ms: i64,
 ) -> Vec<(i64, i64, u32)> {
     block_rentals(
-        attempts.into_iter().map(|a| {
-            (
-                a.started_ms,
-                attempt_end(a, now_ms),
-                a.accelerators.as_slice(),
-            )
-        }),
+        attempts
+            .into_iter()
+            .map(|a| (a.started_ms, a.end_by(now_ms), a.accelerators.as_slice())),
         block,
     )
-}
-
-/// When an attempt ended, or `now_ms` while it runs (never before it started).
-fn attempt_end(a: &Attempt, now_ms: i64) -> i64 {
-    a.ended_ms.unwrap_or(now_ms).max(a.started_ms)
 }
 
 #[cfg(test)]

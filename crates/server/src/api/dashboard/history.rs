@@ -137,7 +137,7 @@ fn idle_usd(
         );
     }
     for a in on_pool {
-        let end = a.ended_ms.unwrap_or(now).min(now);
+        let end = a.end_by(now);
         let chips = a.accelerators.len() as f64;
         spread(
             &mut usd,
@@ -223,7 +223,7 @@ pub(super) async fn history(
         .collect();
     let mut spend: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     for (tenant, a) in &attempts {
-        let end = a.ended_ms.unwrap_or(now).min(now);
+        let end = a.end_by(now);
         // A CPU-only attempt holds no accelerators: it counts as one busy slot.
         let chips = a.accelerators.len() as f64;
         if let Some(series) = busy.get_mut(a.pool.as_str()) {
