@@ -97,11 +97,11 @@ pub(crate) struct Chosen {
 
 /// Picks the jobs of the round: pools in `order`, each pool's queue (already in arrival order)
 /// sorted by (priority, deficit, allocation) descending with ties kept in arrival order. Each
-/// entry's `slot` is below `jobs`.
+/// entry's `slot` is below `jobs`. The queues are left reordered and cut short.
 pub(crate) fn select_jobs(
     order: &[usize],
     capacities: &[u32],
-    mut queues: Vec<Vec<QueueEntry>>,
+    queues: &mut [Vec<QueueEntry>],
     jobs: usize,
     skip_zero_priority: bool,
 ) -> Vec<Vec<Chosen>> {
@@ -167,7 +167,8 @@ fn queue_order(a: &QueueEntry, b: &QueueEntry) -> std::cmp::Ordering {
 /// `reserved[p]` are pool `p`'s accelerators that no chosen job may take; `previous(slot)` is
 /// where the job in `slot` ran last round. Jobs for which `placeable` is false (no allocation
 /// yet) hold their share of the pool but get no accelerators, as in Gavel. The placements are
-/// (slot, pool, accelerators).
+/// (slot, pool, accelerators), the accelerators `None` for a job that keeps those it ran on
+/// (not copied: every job that runs on, every round).
 pub(crate) fn assign_workers<'a>(
     order: &[usize],
     capacities: &[u32],
@@ -175,7 +176,7 @@ pub(crate) fn assign_workers<'a>(
     chosen: &[Vec<Chosen>],
     previous: impl Fn(usize) -> Option<(usize, &'a [u32])>,
     placeable: impl Fn(usize) -> bool,
-) -> Vec<(usize, usize, Vec<u32>)> {
+) -> Vec<(usize, usize, Option<Vec<u32>>)> {
     let mut out = Vec::new();
     for &p in order {
         let mut jobs = chosen[p].clone();
@@ -203,7 +204,7 @@ pub(crate) fn assign_workers<'a>(
                             used[w as usize] = true;
                         }
                         placed[i] = true;
-                        out.push((c.slot, p, workers.to_vec()));
+                        out.push((c.slot, p, None));
                     }
                 }
             }
@@ -222,7 +223,7 @@ pub(crate) fn assign_workers<'a>(
                 }
                 debug_assert_eq!(workers.len(), sf as usize, "selection fits the pool");
                 placed[i] = true;
-                out.push((c.slot, p, workers));
+                out.push((c.slot, p, Some(workers)));
             }
         }
     }
@@ -301,7 +302,7 @@ mod tests {
             rng.shuffle(&mut order);
             let expected =
                 select_by_full_sort(&order, &capacities, queues.clone(), jobs, skip_zero);
-            let got = select_jobs(&order, &capacities, queues, jobs, skip_zero);
+            let got = select_jobs(&order, &capacities, &mut queues, jobs, skip_zero);
             assert_eq!(got, expected, "case {case}");
         }
     }

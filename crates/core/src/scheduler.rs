@@ -69,6 +69,9 @@ pub struct Scheduler {
     need_reallocation: bool,
     pool_order_rng: PyRandom,
     allocations_computed: u64,
+    /// The pools' queues of the last round, emptied and refilled by the next one: kept for
+    /// their room (a round's queues hold every job once per pool).
+    queues: Vec<Vec<QueueEntry>>,
 }
 
 impl Scheduler {
@@ -98,6 +101,7 @@ impl Scheduler {
             last_reset: SimTime::ZERO,
             need_reallocation: false,
             allocations_computed: 0,
+            queues: Vec::new(),
         }
     }
 
@@ -253,7 +257,11 @@ impl Scheduler {
         // without the entries it would drop before sorting: jobs that cannot run on the pool
         // and, under policies that skip them, jobs of no priority there.
         let skip_zero = self.kind.skips_zero_priority();
-        let mut queues: Vec<Vec<QueueEntry>> = vec![Vec::with_capacity(self.jobs.len()); m];
+        let mut queues = std::mem::take(&mut self.queues);
+        queues.resize_with(m, Vec::new);
+        for queue in &mut queues {
+            queue.clear();
+        }
         for (slot, j) in self.jobs.iter() {
             if !pinned.is_empty() && pinned.contains_key(&j.spec.id) {
                 continue;
@@ -275,7 +283,14 @@ impl Scheduler {
                 });
             }
         }
-        let chosen = select_jobs(&order, &capacities, queues, self.jobs.slots(), skip_zero);
+        let chosen = select_jobs(
+            &order,
+            &capacities,
+            &mut queues,
+            self.jobs.slots(),
+            skip_zero,
+        );
+        self.queues = queues;
         let (jobs, allocation) = (&self.jobs, &self.allocation);
         let mut placed = assign_workers(
             &order,
@@ -290,7 +305,7 @@ impl Scheduler {
         );
         placed.extend(pinned.iter().filter_map(|(j, (p, w))| {
             let slot = self.jobs.slot_of(*j).filter(|_| *p < m)?;
-            Some((slot, *p, w.clone()))
+            Some((slot, *p, Some(w.clone())))
         }));
         let mut plan = RoundPlan::default();
         plan.placements.reserve(placed.len());
@@ -301,9 +316,14 @@ impl Scheduler {
             let throughput = active.spec.throughputs[*pool];
             let remaining = active.spec.total_steps - active.steps_done;
             let max_steps = ((throughput * self.config.round_s) as u64).min(remaining);
-            let kind = match &active.assigned {
-                Some((p, w)) if p == pool && w == workers => PlacementKind::Keep,
-                _ => PlacementKind::Start,
+            // No accelerators named: the job keeps those it ran on, on this pool.
+            let (kind, workers) = match (&active.assigned, workers) {
+                (Some((_, w)), None) => (PlacementKind::Keep, w),
+                (Some((p, w)), Some(workers)) if p == pool && w == workers => {
+                    (PlacementKind::Keep, workers)
+                }
+                (_, Some(workers)) => (PlacementKind::Start, workers),
+                (None, None) => unreachable!("a job keeps accelerators only where it ran"),
             };
             plan.placements.push(Placement {
                 job: active.spec.id,
@@ -327,7 +347,9 @@ impl Scheduler {
             }
         }
         for (slot, pool, workers) in placed {
-            self.jobs.at_slot_mut(slot).assigned = Some((pool, workers));
+            if let Some(workers) = workers {
+                self.jobs.at_slot_mut(slot).assigned = Some((pool, workers));
+            }
         }
         Ok(plan)
     }

@@ -119,6 +119,15 @@ pub(super) struct Rounds {
     /// Jobs that started running in the current round (or kept their lease) since
     /// [`Rounds::take_finishing`] last looked.
     fresh: Vec<JobId>,
+    /// Give every job that waits its reason at every round
+    /// ([`MachineConfig::explain_every_wait`](super::MachineConfig::explain_every_wait)). Off,
+    /// a round that places something names no one's reason (none of the rounds' reasons
+    /// lapses with time, so none changes what happens next); one that places nothing still
+    /// does.
+    explain: bool,
+    /// Per pool, which placement of the round takes each accelerator (by the round's number,
+    /// so that it need not be cleared between rounds): see [`Rounds::plan_round`].
+    takers: Vec<Vec<(u64, JobId)>>,
     stats: RoundStats,
 }
 
@@ -136,6 +145,7 @@ impl Rounds {
         pools: &[MachinePool],
         policy: PolicyKind,
         sharing: &TimeSharing,
+        explain: bool,
     ) -> Option<Rounds> {
         let cluster = Cluster::new(
             pools
@@ -164,6 +174,11 @@ impl Rounds {
             forced: false,
             stalled: false,
             fresh: Vec::new(),
+            explain,
+            takers: pools
+                .iter()
+                .map(|p| vec![(0, JobId(0)); p.capacity as usize])
+                .collect(),
             stats: RoundStats::default(),
         })
     }
@@ -465,16 +480,22 @@ impl Rounds {
         // its lease: it runs there already, not being stopped, as a member on a lease or
         // pinned (any other job is queued, stopping or not a member). `leased` is in job order
         // too: the two are walked side by side.
-        let mut by_job: Vec<usize> = (0..plan.placements.len()).collect();
-        by_job.sort_unstable_by_key(|&i| plan.placements[i].job);
+        // By (job, index) pairs rather than indices sorted by a key read through them.
+        let mut by_job: Vec<(JobId, usize)> = plan
+            .placements
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.job, i))
+            .collect();
+        by_job.sort_unstable();
         let mut keeps = vec![false; plan.placements.len()];
         let mut lease = leased.iter().peekable();
-        for &i in &by_job {
+        for &(job, i) in &by_job {
             let p = &plan.placements[i];
-            while lease.next_if(|l| l.0 < p.job).is_some() {}
-            let running = match lease.peek().filter(|l| l.0 == p.job) {
+            while lease.next_if(|l| l.0 < job).is_some() {}
+            let running = match lease.peek().filter(|l| l.0 == job) {
                 Some(l) => Some((l.1, l.2)),
-                None => pinned.get(&p.job).map(|(pool, a)| (*pool, a)),
+                None => pinned.get(&job).map(|(pool, a)| (*pool, a)),
             };
             keeps[i] = running
                 .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
@@ -486,18 +507,19 @@ impl Rounds {
                 self.stats.lease_extensions += 1;
                 open.insert(p.job, OpenRun::of(p, now_ms));
                 self.fresh.push(p.job);
-            } else {
-                self.pending.push(p.clone());
             }
         }
-        let placed: Vec<&Placement> = by_job.iter().map(|&i| &plan.placements[i]).collect();
         // Leases that end: the job is not in this round, or runs elsewhere in it. Who takes
         // each accelerator is indexed once per round, and only when some lease ends (a search
         // of every placement per ended lease cost a round what its placements times its
-        // preemptions number).
-        let mut holders: Option<Vec<Vec<Option<JobId>>>> = None;
-        // `leased` and `placed` are both in job order: walked side by side.
-        let mut placed_in_order = placed.iter().peekable();
+        // preemptions number). Only the placements that do not keep their lease take
+        // accelerators of another job (a kept lease is its own job's; leases are disjoint),
+        // so only they are indexed, in a list per pool kept from round to round whose entries
+        // count for the round that wrote them.
+        let stamp = self.stats.rounds;
+        let mut indexed = false;
+        // `leased` and the placements are both in job order: walked side by side.
+        let mut placed_in_order = by_job.iter().map(|&(_, i)| &plan.placements[i]).peekable();
         for &(ref job, ref pool, accelerators) in &leased {
             while placed_in_order.next_if(|p| p.job < *job).is_some() {}
             let here = placed_in_order.peek().filter(|p| p.job == *job);
@@ -505,30 +527,30 @@ impl Rounds {
             if here.is_some() && !moved {
                 continue;
             }
-            let holder = holders.get_or_insert_with(|| {
-                let mut by: Vec<Vec<Option<JobId>>> = pools
-                    .iter()
-                    .map(|p| vec![None; p.capacity as usize])
-                    .collect();
-                for p in &placed {
-                    let Some(of_pool) = by.get_mut(p.pool.0) else {
+            if !indexed {
+                indexed = true;
+                for (p, _) in plan.placements.iter().zip(&keeps).filter(|(_, k)| !**k) {
+                    let Some(of_pool) = self.takers.get_mut(p.pool.0) else {
                         continue;
                     };
                     for &w in &p.workers {
                         let w = w as usize;
                         if w >= of_pool.len() {
-                            of_pool.resize(w + 1, None);
+                            of_pool.resize(w + 1, (0, JobId(0)));
                         }
-                        of_pool[w] = Some(p.job);
+                        of_pool[w] = (stamp, p.job);
                     }
                 }
-                by
-            });
+            }
+            let takers = &self.takers;
             // The first placement in job order that takes one of these accelerators (placements
-            // of a pool hold disjoint accelerators, so each has one holder).
+            // of a pool hold disjoint accelerators, so each has one taker).
             let for_job = accelerators
                 .iter()
-                .filter_map(|&w| holder.get(*pool)?.get(w as usize).copied().flatten())
+                .filter_map(|&w| {
+                    let &(round, taker) = takers.get(*pool)?.get(w as usize)?;
+                    (round == stamp).then_some(taker)
+                })
                 .filter(|j| j != job)
                 .min()
                 .unwrap_or(*job);
@@ -538,21 +560,31 @@ impl Rounds {
                 lease_ended: true,
             });
         }
-        let mut members = self.scheduler.active_ids().peekable();
-        let mut placed_ids = placed.iter().map(|p| p.job).peekable();
-        for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
-            while members.next_if(|&m| m < t.job.id).is_some() {}
-            while placed_ids.next_if(|&m| m < t.job.id).is_some() {}
-            let member = members.peek() == Some(&t.job.id);
-            if member && placed_ids.peek() != Some(&t.job.id) {
-                out.waiting.push((
-                    t.job.id,
-                    WaitReason::NoShare {
-                        policy: self.policy.name(),
-                    },
-                ));
+        if self.explain {
+            let mut members = self.scheduler.active_ids().peekable();
+            let mut placed_ids = by_job.iter().map(|&(job, _)| job).peekable();
+            for t in jobs.values().filter(|t| t.phase == Phase::Queued) {
+                while members.next_if(|&m| m < t.job.id).is_some() {}
+                while placed_ids.next_if(|&m| m < t.job.id).is_some() {}
+                let member = members.peek() == Some(&t.job.id);
+                if member && placed_ids.peek() != Some(&t.job.id) {
+                    out.waiting.push((
+                        t.job.id,
+                        WaitReason::NoShare {
+                            policy: self.policy.name(),
+                        },
+                    ));
+                }
             }
         }
+        // The placements that start (all but the kept leases), in the plan's order, moved
+        // rather than copied.
+        self.pending.extend(
+            plan.placements
+                .into_iter()
+                .zip(keeps)
+                .filter_map(|(p, keeps)| (!keeps).then_some(p)),
+        );
         self.current = Some(Round {
             end_ms,
             credit_from_ms,
@@ -597,6 +629,7 @@ impl Rounds {
                     .and_then(|row| row.get(pool).copied())
                     .unwrap_or(0.0);
                 let accelerator = pools[pool].accelerator.clone();
+                let count = p.workers.len() as u32;
                 out.actions.push(Action::Start {
                     job: p.job,
                     pool,
@@ -605,7 +638,7 @@ impl Rounds {
                         policy: self.policy.name().to_string(),
                         pool: pools[pool].name.clone(),
                         accelerator,
-                        count: p.workers.len() as u32,
+                        count,
                         choice: if share > 0.0 {
                             Choice::Share { share }
                         } else {
@@ -613,14 +646,14 @@ impl Rounds {
                         },
                         priority: t.job.priority,
                         backfilled: false,
-                        accelerators: p.workers.clone(),
+                        accelerators: p.workers,
                         blocked: Vec::new(),
                         spot_ruled_out: false,
                     },
                 });
                 continue;
             }
-            if queued {
+            if queued && self.explain {
                 // Who holds what, built once per call and only when a start has to wait.
                 let holder = holders.get_or_insert_with(|| holder_index(jobs, pools));
                 let mut by: Vec<JobId> = p

@@ -181,7 +181,7 @@ impl Machine {
     pub fn new(pools: Vec<MachinePool>, config: MachineConfig) -> Machine {
         let rounds = match (&config.time_sharing, config.policy) {
             (Some(sharing), LivePolicy::Scheduler(kind)) if config.policy.time_shares() => {
-                Rounds::new(&pools, kind, sharing)
+                Rounds::new(&pools, kind, sharing, config.explain_every_wait)
             }
             _ => None,
         };
