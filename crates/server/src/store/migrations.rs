@@ -86,6 +86,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 5: the successful runs of a job name, newest first, for work estimates from history
     // (`SUCCEEDED_RUNS_SQL`), without scanning all of a tenant's jobs.
     "CREATE INDEX jobs_by_name ON jobs(tenant, name, state, id);",
+    // 6: the attempts that overlap a time window ([`attempts_overlapping_sql`], the dashboard's
+    // history), without scanning every attempt ever made. The key is the end, not the start:
+    // an attempt overlaps a window that starts at `from` when it ended after `from` or still
+    // runs (a null end), a range of the attempts of the window's own time, whereas "started
+    // before the window's end" is nearly all of history.
+    "CREATE INDEX attempts_by_end ON attempts(ended_ms);",
 ];
 
 /// Every attempt charged to a contract (`?1` / `$1`: now, ms), in SQL both databases run:
@@ -100,6 +106,20 @@ pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool, c.chips,
 /// Which attempts `Store::attempts_on` reads (`?1` / `$1`: the pool): those that ran, in the
 /// order they started.
 pub(super) const ATTEMPTS_ON_WHERE: &str = "WHERE pool = ?1 AND outcome NOT IN ('notstarted', 'nocapacity') ORDER BY started_ms, job_id, number";
+
+/// The statement that reads the attempts overlapping the window `[?1, ?2)` (ms; `$1`, `$2` on
+/// Postgres): started before its end, and still running or ended after its start. Each row is
+/// the attempt's `columns` and then its job's tenant, in the order they started (then job and
+/// number). The end is tested alone against the window's start, so that the planner reads
+/// `attempts_by_end`: the rows read are the window's attempts and the running ones, not the
+/// whole table.
+pub(super) fn attempts_overlapping_sql(columns: &str) -> String {
+    format!(
+        "SELECT {columns}, (SELECT tenant FROM jobs WHERE jobs.id = attempts.job_id)
+         FROM attempts WHERE (ended_ms > ?1 OR ended_ms IS NULL) AND started_ms < ?2
+         ORDER BY started_ms, job_id, number"
+    )
+}
 
 /// The attempts that ran (`?1` / `$1`: tenant, `?2`: job name, `?3`: at most this many jobs)
 /// of a tenant's latest successful jobs of one name, newest job first, each job's attempts

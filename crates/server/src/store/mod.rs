@@ -220,6 +220,16 @@ pub(super) fn check_version(found: i64) -> Result<(), StoreError> {
     Err(StoreError::OtherVersion { found, known, hint })
 }
 
+/// An attempt with the tenant of its job: what a report of a time window (the dashboard's
+/// history) reads of each attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantAttempt {
+    /// The tenant its job belongs to.
+    pub tenant: String,
+    /// The attempt (its job's id in `attempt.job`).
+    pub attempt: Attempt,
+}
+
 /// Accelerator time used by one tenant on one pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageRow {
@@ -335,6 +345,16 @@ pub trait Store: Send + Sync + 'static {
     /// The attempts that ran on `pool` (every outcome but not started and no capacity), in
     /// the order they started: what the rented time of a pool rented by VMs is made of.
     async fn attempts_on(&self, pool: &str) -> Result<Vec<Attempt>, StoreError>;
+    /// Every attempt that overlaps the window `[from_ms, to_ms)`, whatever its outcome: started
+    /// before `to_ms`, and still running or ended after `from_ms`; each with its job's tenant,
+    /// in the order they started (then by job and number). Read through an index on the
+    /// attempts' end, so that its cost is that of the window's attempts and the running ones,
+    /// not of the whole history.
+    async fn attempts_overlapping(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<TenantAttempt>, StoreError>;
     /// What each contract was charged, per pool, counting running attempts up to `now_ms`.
     async fn contract_usage(&self, now_ms: i64) -> Result<Vec<ContractUsageRow>, StoreError>;
     /// One page of the history: the jobs a query selects, oldest first, each with its

@@ -20,11 +20,11 @@ mod writer;
 
 use super::migrations::{
     ATTEMPTS_ON_WHERE, CONTRACT_USAGE_SQL, MIGRATIONS, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL,
-    latest, postgres_params, postgres_sql,
+    attempts_overlapping_sql, latest, postgres_params, postgres_sql,
 };
 use super::{
     ContractUsageRow, HistoryQuery, JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted,
-    SucceededRuns, UsageRow, Write, check_version, group_runs,
+    SucceededRuns, TenantAttempt, UsageRow, Write, check_version, group_runs,
 };
 use crate::job::{Attempt, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
@@ -403,6 +403,27 @@ impl Store for PostgresStore {
         ));
         let rows = self.reader().await?.query(&sql, &[&pool]).await?;
         rows.iter().map(attempt_from_row).collect()
+    }
+
+    async fn attempts_overlapping(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<TenantAttempt>, StoreError> {
+        let sql = postgres_params(&attempts_overlapping_sql(ATTEMPT_COLUMNS));
+        let rows = self
+            .reader()
+            .await?
+            .query(&sql, &[&from_ms, &to_ms])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TenantAttempt {
+                    tenant: r.try_get(12)?,
+                    attempt: attempt_from_row(r)?,
+                })
+            })
+            .collect()
     }
 
     async fn usage(&self, now_ms: i64) -> Result<Vec<UsageRow>, StoreError> {

@@ -100,6 +100,7 @@ on_both_backends!(
     contracts_are_charged_by_attempt_at_the_price_they_started_under,
     history_pages_through_a_period_with_attempts,
     succeeded_runs_are_the_tenants_successful_jobs_of_the_name,
+    attempts_overlapping_a_window_come_with_their_tenants_in_start_order,
 );
 
 /// Stores a job of `tenant` named `name` that ended in `state` with these attempts (pool,
@@ -210,6 +211,87 @@ async fn succeeded_runs_are_the_tenants_successful_jobs_of_the_name(b: Backend) 
         store.succeeded_runs("t1", "nothing", 20).await.unwrap(),
         SucceededRuns::default()
     );
+}
+
+async fn attempts_overlapping_a_window_come_with_their_tenants_in_start_order(b: Backend) {
+    let store = b.store;
+    let mut jobs = Vec::new();
+    for tenant in ["t1", "t2"] {
+        let job = NewJob {
+            tenant: tenant.into(),
+            ..new_job("echo w", None)
+        };
+        jobs.push(store.submit(job).await.unwrap().job.id);
+    }
+    let (t1, t2) = (jobs[0], jobs[1]);
+    // The window is [10 000, 20 000): (job, number, start, end, outcome).
+    use AttemptOutcome::{NoCapacity, Running, Succeeded};
+    let written = [
+        (t1, 1, 1_000, Some(9_000), Succeeded),    // before it
+        (t1, 2, 5_000, Some(10_000), Succeeded),   // ends where it starts
+        (t1, 3, 8_000, Some(12_000), Succeeded),   // across its start
+        (t1, 4, 12_000, Some(15_000), Succeeded),  // inside
+        (t2, 1, 12_000, Some(13_000), Succeeded),  // inside, at the same time: job order
+        (t2, 2, 14_000, Some(14_000), NoCapacity), // a refused launch inside
+        (t1, 5, 18_000, Some(25_000), Succeeded),  // across its end
+        (t2, 3, 2_000, Some(30_000), Succeeded),   // across all of it
+        (t2, 4, 20_000, Some(21_000), Succeeded),  // starts where it ends
+        (t2, 5, 22_000, Some(23_000), Succeeded),  // after it
+        (t1, 6, 3_000, None, Running),             // running since before it
+        (t2, 6, 19_000, None, Running),            // running since inside it
+        (t1, 7, 21_000, None, Running),            // running since after it
+    ]
+    .map(|(job, number, started_ms, ended_ms, outcome)| Attempt {
+        started_ms,
+        ended_ms,
+        outcome,
+        exit_code: (outcome == Succeeded).then_some(0),
+        ..attempt(job, number)
+    });
+    store
+        .write(written.iter().cloned().map(Write::Attempt).collect())
+        .await
+        .unwrap();
+
+    let got = store.attempts_overlapping(10_000, 20_000).await.unwrap();
+    let keys: Vec<(&str, JobId, u32)> = got
+        .iter()
+        .map(|t| (t.tenant.as_str(), t.attempt.job, t.attempt.number))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("t2", t2, 3),
+            ("t1", t1, 6),
+            ("t1", t1, 3),
+            ("t1", t1, 4),
+            ("t2", t2, 1),
+            ("t2", t2, 2),
+            ("t1", t1, 5),
+            ("t2", t2, 6),
+        ],
+        "in start order, then job order; none that ended by its start or started at its end"
+    );
+    for t in &got {
+        let stored = written
+            .iter()
+            .find(|a| (a.job, a.number) == (t.attempt.job, t.attempt.number))
+            .unwrap();
+        assert_eq!(&t.attempt, stored, "read back whole");
+    }
+    let running: Vec<(JobId, u32)> = store
+        .attempts_overlapping(31_000, 40_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| (t.attempt.job, t.attempt.number))
+        .collect();
+    assert_eq!(
+        running,
+        [(t1, 6), (t2, 6), (t1, 7)],
+        "after every end, the running attempts"
+    );
+    assert_eq!(store.attempts_overlapping(0, 1_000).await.unwrap(), []);
 }
 
 async fn history_pages_through_a_period_with_attempts(b: Backend) {

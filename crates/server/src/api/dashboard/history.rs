@@ -15,20 +15,26 @@
 //! report, and would charge a tenant for a VM another tenant's job kept rented. Like
 //! `rented` in the usage report, the idle series are shown to every caller. In each bucket a
 //! pool's tenants' spend plus its idle series is its VMs' rented time at the VM's price.
+//!
+//! It reads every attempt that overlaps the window shown ([`Store::attempts_overlapping`]),
+//! however many jobs the store holds and however long ago theirs were submitted: one query
+//! through an index, of at most 30 days of attempts and the running ones, and for the blocks
+//! the attempts and events of at most 20 jobs, those of the launches refused last in the
+//! window. Without `window_s` the window starts at the first attempt that ran among those that
+//! overlap the last 30 days (so at most 30 days back; the last hour when none ran), so that the
+//! one query of the longest window also finds where it starts.
 
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
-use crate::job::{Attempt, AttemptOutcome, now_ms};
+use crate::job::{Attempt, AttemptOutcome, JobId, now_ms};
 use crate::service::{Service, vm_spans};
-use crate::store::JobFilter;
+use crate::store::{Store, StoreError, TenantAttempt};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Jobs read at most (newest first).
-const MAX_JOBS: u32 = 5_000;
 /// Blocks listed at most (newest first).
 const MAX_BLOCKS: usize = 20;
 /// The longest window shown.
@@ -154,6 +160,64 @@ fn idle_usd(
     usd
 }
 
+/// The buckets of a window of `span_ms` that ends at `now`, `n` of them: the first one's start
+/// and their length. They end at now, so that the last one is whole rather than partly in the
+/// future; the first starts less than `n` ms before the window.
+fn buckets(now: i64, span_ms: i64, n: usize) -> (i64, i64) {
+    let step = (span_ms.max(1) as u64).div_ceil(n as u64).max(1) as i64;
+    (now - step * n as i64, step)
+}
+
+/// The blocks the failover memory recorded for the launches `refused` (with their jobs'
+/// tenants), newest first, at most [`MAX_BLOCKS`]: the `blocked` events of their jobs, each
+/// with the pool of the refused launch it followed. Each refused launch writes its block in
+/// the same batch (`Reactor::refused`), so the newest blocks are those of the jobs whose
+/// launches were refused last, and the events of no more than [`MAX_BLOCKS`] jobs are read.
+async fn blocks(
+    store: &dyn Store,
+    caller: &Caller,
+    refused: &[(String, Attempt)],
+) -> Result<Vec<Block>, StoreError> {
+    let mut latest: BTreeMap<JobId, (i64, &str)> = BTreeMap::new();
+    for (tenant, a) in refused {
+        let at = a.ended_ms.unwrap_or(a.started_ms);
+        let slot = latest.entry(a.job).or_insert((at, tenant));
+        slot.0 = slot.0.max(at);
+    }
+    let mut jobs: Vec<(i64, JobId, &str)> = latest
+        .into_iter()
+        .map(|(job, (at, tenant))| (at, job, tenant))
+        .collect();
+    jobs.sort_by_key(|&(at, job, _)| std::cmp::Reverse((at, job)));
+    jobs.truncate(MAX_BLOCKS);
+    let mut blocks = Vec::new();
+    for (_, job, tenant) in jobs {
+        let list = store.attempts(job).await?;
+        for e in store.events(job).await? {
+            if e.kind != "blocked" {
+                continue;
+            }
+            let pool = list
+                .iter()
+                .filter(|a| {
+                    a.outcome == AttemptOutcome::NoCapacity
+                        && a.ended_ms.is_none_or(|t| t <= e.at_ms)
+                })
+                .max_by_key(|a| a.ended_ms)
+                .map(|a| a.pool.clone());
+            blocks.push(Block {
+                at_ms: e.at_ms,
+                pool,
+                job: caller.may_see(tenant).then_some(job.0),
+                message: e.message,
+            });
+        }
+    }
+    blocks.sort_by_key(|b| std::cmp::Reverse(b.at_ms));
+    blocks.truncate(MAX_BLOCKS);
+    Ok(blocks)
+}
+
 pub(super) async fn history(
     State(service): State<Arc<Service>>,
     caller: Caller,
@@ -164,58 +228,30 @@ pub(super) async fn history(
     let now = now_ms();
     let n = q.buckets.unwrap_or(60).clamp(2, 500);
     let config = &service.config;
-    let jobs = service
-        .store
-        .jobs(JobFilter {
-            limit: Some(MAX_JOBS),
-            ..JobFilter::default()
-        })
-        .await?;
+    // The attempts of the window asked for, or of the longest one, within which the window
+    // without `window_s` starts: whatever their jobs, every attempt that can show. `from` is
+    // where that window's first bucket starts; a shorter window's first bucket starts no
+    // earlier.
+    let asked = q
+        .window_s
+        .map(|w| (w as i64).saturating_mul(1000).min(MAX_WINDOW_MS));
+    let (from, _) = buckets(now, asked.unwrap_or(MAX_WINDOW_MS), n);
     let mut attempts = Vec::new();
-    let mut blocks = Vec::new();
-    for job in jobs.iter().filter(|j| j.attempts > 0) {
-        let list = service.store.attempts(job.id).await?;
-        if list.iter().any(|a| a.outcome == AttemptOutcome::NoCapacity) {
-            for e in service.store.events(job.id).await? {
-                if e.kind != "blocked" {
-                    continue;
-                }
-                let pool = list
-                    .iter()
-                    .filter(|a| {
-                        a.outcome == AttemptOutcome::NoCapacity
-                            && a.ended_ms.is_none_or(|t| t <= e.at_ms)
-                    })
-                    .max_by_key(|a| a.ended_ms)
-                    .map(|a| a.pool.clone());
-                blocks.push(Block {
-                    at_ms: e.at_ms,
-                    pool,
-                    job: caller.may_see(&job.tenant).then_some(job.id.0),
-                    message: e.message,
-                });
-            }
-        }
-        for a in list {
-            if !matches!(
-                a.outcome,
-                AttemptOutcome::NotStarted | AttemptOutcome::NoCapacity
-            ) {
-                attempts.push((job.tenant.clone(), a));
-            }
+    let mut refused = Vec::new();
+    for TenantAttempt { tenant, attempt } in service.store.attempts_overlapping(from, now).await? {
+        match attempt.outcome {
+            AttemptOutcome::NoCapacity => refused.push((tenant, attempt)),
+            AttemptOutcome::NotStarted => {}
+            _ => attempts.push((tenant, attempt)),
         }
     }
-    blocks.sort_by_key(|b| std::cmp::Reverse(b.at_ms));
-    blocks.truncate(MAX_BLOCKS);
+    let blocks = blocks(&*service.store, &caller, &refused).await?;
 
-    let first = attempts.iter().map(|(_, a)| a.started_ms).min();
-    let start = match q.window_s {
-        Some(w) => now - (w as i64).saturating_mul(1000).min(MAX_WINDOW_MS),
-        None => first.unwrap_or(now - 3_600_000).max(now - MAX_WINDOW_MS),
-    };
-    let step = ((now - start).max(1) as u64).div_ceil(n as u64).max(1) as i64;
-    // The buckets end at now, so that the last one is whole rather than partly in the future.
-    let start = now - step * n as i64;
+    let span = asked.unwrap_or_else(|| {
+        let first = attempts.iter().map(|(_, a)| a.started_ms).min();
+        now - first.unwrap_or(now - 3_600_000).max(now - MAX_WINDOW_MS)
+    });
+    let (start, step) = buckets(now, span, n);
     let mut busy: BTreeMap<&str, Vec<f64>> = config
         .pools
         .iter()
@@ -299,8 +335,13 @@ pub(super) async fn history(
 
 #[cfg(test)]
 mod tests {
-    use super::{idle_usd, spread};
-    use crate::job::Attempt;
+    use super::{HistoryQuery, history, idle_usd, spread};
+    use crate::api::auth::Caller;
+    use crate::config::Config;
+    use crate::job::{Attempt, AttemptOutcome, JobState, now_ms};
+    use crate::service::Service;
+    use crate::store::{NewJob, Write};
+    use axum::extract::{Query, State};
 
     #[test]
     fn spread_puts_each_part_of_an_interval_in_its_bucket() {
@@ -331,5 +372,92 @@ mod tests {
             idle_usd(&[&full], 8, 3_600_000.0, (0, 5, 2), 10),
             [0.0, 0.0]
         );
+    }
+
+    /// The history reads the attempts of its window, whatever their jobs: those of jobs
+    /// submitted before 5,000 newer ones (all that it once read, newest first) still count, one
+    /// that ended and one that still runs.
+    #[tokio::test]
+    async fn the_attempts_of_jobs_older_than_the_newest_5000_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::parse(
+            "[[pool]]\nname = \"od\"\naccelerator = \"H100\"\ncount = 4\n\
+             price = { plan = \"on_demand\", usd_per_chip_hour = 2.5 }\n",
+            "test",
+        )
+        .unwrap();
+        config.data_dir = dir.path().to_path_buf();
+        let service = Service::start(config).await.unwrap();
+        let store = service.store.clone();
+        let spec = spillway_model::spec::parse_spec("run: echo old\n", &service.names)
+            .unwrap()
+            .spec;
+        let new_job = |submitted_ms| NewJob {
+            tenant: "research".into(),
+            spec: spec.clone(),
+            submitted_ms,
+            deadline_ms: None,
+            idempotency_key: None,
+        };
+        let (now, hour) = (now_ms(), 3_600_000);
+        let mut ended = store.submit(new_job(now - 4 * hour)).await.unwrap().job;
+        let mut running = store.submit(new_job(now - 4 * hour)).await.unwrap().job;
+        // The newer jobs never ran: they were cancelled in the queue.
+        let newer = futures_util::future::join_all((0..5_000).map(|_| store.submit(new_job(now))));
+        let mut writes: Vec<Write> = newer
+            .await
+            .into_iter()
+            .map(|s| {
+                let mut job = s.unwrap().job;
+                job.state = JobState::Cancelled;
+                job.finished_ms = Some(now);
+                Write::Job(job)
+            })
+            .collect();
+        // Two accelerators for an hour that ended two hours ago: 5 USD at 2.5 per hour; one
+        // for the last hour, still running: 2.5 USD, and more as it runs.
+        writes.extend([
+            Write::Attempt(Attempt {
+                job: ended.id,
+                ..Attempt::on_od(vec![0, 1], now - 3 * hour, Some(now - 2 * hour))
+            }),
+            Write::Attempt(Attempt {
+                job: running.id,
+                outcome: AttemptOutcome::Running,
+                ..Attempt::on_od(vec![2], now - hour, None)
+            }),
+        ]);
+        (ended.state, ended.attempts) = (JobState::Succeeded, 1);
+        (running.state, running.attempts) = (JobState::Running, 1);
+        writes.extend([Write::Job(ended), Write::Job(running)]);
+        store.write(writes).await.unwrap();
+
+        // Without a window it starts at the first attempt; a day's window holds both as well.
+        for window_s in [None, Some(86_400)] {
+            let query = HistoryQuery {
+                window_s,
+                buckets: None,
+            };
+            let h = history(State(service.clone()), Caller::Admin, Ok(Query(query)))
+                .await
+                .unwrap()
+                .0;
+            let tenants: Vec<&str> = h.spend.iter().map(|s| s.tenant.as_str()).collect();
+            assert_eq!(tenants, ["research"], "{window_s:?}");
+            // The running attempt adds 2.5 USD an hour from `now` to the history's now: a
+            // minute of this test is under 0.05 USD.
+            let usd: f64 = h.spend[0].usd.iter().sum();
+            assert!((7.5 - 1e-9..7.55).contains(&usd), "{window_s:?}: {usd} USD");
+            let busy = &h.pools[0].busy;
+            let last = busy.last().unwrap();
+            assert!(
+                (last - 1.0).abs() < 1e-9,
+                "{window_s:?}: running in {busy:?}"
+            );
+            assert!(
+                busy.iter().any(|b| (b - 2.0).abs() < 1e-9),
+                "{window_s:?}: the attempt that ended in {busy:?}"
+            );
+        }
     }
 }
