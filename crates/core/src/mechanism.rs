@@ -38,6 +38,17 @@ pub struct Placement {
     pub max_steps: u64,
     /// Seconds those steps take at the job's throughput there (at most a round).
     pub expected_duration_s: f64,
+    /// Steps the job had left when the round was planned: the placement completes its work
+    /// when `max_steps` is all of them.
+    #[serde(default)]
+    pub left_steps: u64,
+}
+
+impl Placement {
+    /// Whether its steps are all the job has left.
+    pub fn completes(&self) -> bool {
+        self.max_steps == self.left_steps
+    }
 }
 
 /// What to do for the coming round.

@@ -332,6 +332,7 @@ impl Scheduler {
                 kind,
                 max_steps,
                 expected_duration_s: max_steps as f64 / throughput,
+                left_steps: remaining,
             });
             placed_now[*slot] = true;
         }

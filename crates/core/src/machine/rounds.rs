@@ -85,6 +85,8 @@ struct OpenRun {
     started_ms: i64,
     max_steps: u64,
     expected_duration_s: f64,
+    /// The steps its job has left: they change only when a run is credited, which closes it.
+    left_steps: u64,
 }
 
 impl OpenRun {
@@ -93,6 +95,7 @@ impl OpenRun {
             started_ms,
             max_steps: p.max_steps,
             expected_duration_s: p.expected_duration_s,
+            left_steps: p.left_steps,
         }
     }
 }
@@ -117,7 +120,7 @@ pub(super) struct Rounds {
     /// A forced recomputation placed nothing either: the waiting jobs cannot run.
     stalled: bool,
     /// Jobs that started running in the current round (or kept their lease) since
-    /// [`Rounds::take_finishing`] last looked.
+    /// [`Rounds::take_finishing`] last looked, and whose placement completes their work.
     fresh: Vec<JobId>,
     /// Give every job that waits its reason at every round
     /// ([`MachineConfig::explain_every_wait`](super::MachineConfig::explain_every_wait)). Off,
@@ -278,7 +281,7 @@ impl Rounds {
     /// else its speed times the time it ran (never all that is left: it is still running).
     fn report(&self, job: JobId, run: OpenRun, now_ms: i64, done: bool) -> Option<RoundReport> {
         let round = self.current.as_ref()?;
-        let left = self.scheduler.remaining_steps(job)?;
+        let left = run.left_steps;
         let ran_ms = (now_ms - run.started_ms).max(0);
         let full_ms = (run.expected_duration_s * 1000.0).ceil() as i64;
         let steps = if done {
@@ -313,7 +316,7 @@ impl Rounds {
             .into_iter()
             .filter_map(|job| {
                 let p = *round.open.get(&job)?;
-                (self.scheduler.remaining_steps(job)? == p.max_steps).then(|| {
+                (p.left_steps == p.max_steps).then(|| {
                     (
                         job,
                         p.started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
@@ -506,7 +509,9 @@ impl Rounds {
             if keeps {
                 self.stats.lease_extensions += 1;
                 open.insert(p.job, OpenRun::of(p, now_ms));
-                self.fresh.push(p.job);
+                if p.completes() {
+                    self.fresh.push(p.job);
+                }
             }
         }
         // Leases that end: the job is not in this round, or runs elsewhere in it. Who takes
@@ -620,7 +625,9 @@ impl Rounds {
                 taken[pool].extend(p.workers.iter().copied());
                 if let Some(r) = self.current.as_mut() {
                     r.open.insert(p.job, OpenRun::of(&p, now_ms));
-                    self.fresh.push(p.job);
+                    if p.completes() {
+                        self.fresh.push(p.job);
+                    }
                 }
                 let share = self
                     .scheduler
