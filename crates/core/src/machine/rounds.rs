@@ -121,7 +121,7 @@ pub(super) struct Rounds {
     stalled: bool,
     /// Jobs that started running in the current round (or kept their lease) since
     /// [`Rounds::take_finishing`] last looked, and whose placement completes their work.
-    fresh: Vec<JobId>,
+    completing: Vec<JobId>,
     /// Give every job that waits its reason at every round
     /// ([`MachineConfig::explain_every_wait`](super::MachineConfig::explain_every_wait)). Off,
     /// a round that places something names no one's reason (none of the rounds' reasons
@@ -176,7 +176,7 @@ impl Rounds {
             drained: false,
             forced: false,
             stalled: false,
-            fresh: Vec::new(),
+            completing: Vec::new(),
             explain,
             takers: pools
                 .iter()
@@ -308,20 +308,18 @@ impl Rounds {
     /// speed there. (A job's remaining work does not change while it runs in a round, so
     /// looking once at each start is enough.)
     pub(super) fn take_finishing(&mut self) -> Vec<(JobId, i64)> {
-        let fresh = std::mem::take(&mut self.fresh);
+        let completing = std::mem::take(&mut self.completing);
         let Some(round) = &self.current else {
             return Vec::new();
         };
-        fresh
+        completing
             .into_iter()
             .filter_map(|job| {
-                let p = *round.open.get(&job)?;
-                (p.left_steps == p.max_steps).then(|| {
-                    (
-                        job,
-                        p.started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
-                    )
-                })
+                let p = round.open.get(&job)?;
+                Some((
+                    job,
+                    p.started_ms + (p.expected_duration_s * 1000.0).ceil() as i64,
+                ))
             })
             .collect()
     }
@@ -510,7 +508,7 @@ impl Rounds {
                 self.stats.lease_extensions += 1;
                 open.insert(p.job, OpenRun::of(p, now_ms));
                 if p.completes() {
-                    self.fresh.push(p.job);
+                    self.completing.push(p.job);
                 }
             }
         }
@@ -626,7 +624,7 @@ impl Rounds {
                 if let Some(r) = self.current.as_mut() {
                     r.open.insert(p.job, OpenRun::of(&p, now_ms));
                     if p.completes() {
-                        self.fresh.push(p.job);
+                        self.completing.push(p.job);
                     }
                 }
                 let share = self

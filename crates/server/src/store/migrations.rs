@@ -107,15 +107,36 @@ pub(super) const CONTRACT_USAGE_SQL: &str = "SELECT c.contract, c.pool, c.chips,
 /// order they started.
 pub(super) const ATTEMPTS_ON_WHERE: &str = "WHERE pool = ?1 AND outcome NOT IN ('notstarted', 'nocapacity') ORDER BY started_ms, job_id, number";
 
+/// The columns both backends read an attempt from, in the order their `attempt_from_row`
+/// reads them.
+pub(super) const ATTEMPT_COLUMNS: &str = "job_id, number, pool, accelerators, resumed, pid, pid_start, started_ms, ended_ms, outcome, exit_code, external_id";
+
+/// How many columns a comma-separated list names.
+const fn columns_in(list: &str) -> usize {
+    let bytes = list.as_bytes();
+    let (mut i, mut n) = (0, 1);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// Where a row of [`attempts_overlapping_sql`] has its job's tenant: after the attempt's
+/// columns.
+pub(super) const OVERLAPPING_TENANT_COLUMN: usize = columns_in(ATTEMPT_COLUMNS);
+
 /// The statement that reads the attempts overlapping the window `[?1, ?2)` (ms; `$1`, `$2` on
 /// Postgres): started before its end, and still running or ended after its start. Each row is
-/// the attempt's `columns` and then its job's tenant, in the order they started (then job and
-/// number). The end is tested alone against the window's start, so that the planner reads
-/// `attempts_by_end`: the rows read are the window's attempts and the running ones, not the
-/// whole table.
-pub(super) fn attempts_overlapping_sql(columns: &str) -> String {
+/// the attempt's [`ATTEMPT_COLUMNS`] and then its job's tenant (column
+/// [`OVERLAPPING_TENANT_COLUMN`]), in the order they started (then job and number). The end is
+/// tested alone against the window's start, so that the planner reads `attempts_by_end`: the
+/// rows read are the window's attempts and the running ones, not the whole table.
+pub(super) fn attempts_overlapping_sql() -> String {
     format!(
-        "SELECT {columns}, (SELECT tenant FROM jobs WHERE jobs.id = attempts.job_id)
+        "SELECT {ATTEMPT_COLUMNS}, (SELECT tenant FROM jobs WHERE jobs.id = attempts.job_id)
          FROM attempts WHERE (ended_ms > ?1 OR ended_ms IS NULL) AND started_ms < ?2
          ORDER BY started_ms, job_id, number"
     )

@@ -19,8 +19,9 @@ pub(crate) mod testing;
 mod writer;
 
 use super::migrations::{
-    ATTEMPTS_ON_WHERE, CONTRACT_USAGE_SQL, MIGRATIONS, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL,
-    attempts_overlapping_sql, latest, postgres_params, postgres_sql,
+    ATTEMPT_COLUMNS, ATTEMPTS_ON_WHERE, CONTRACT_USAGE_SQL, MIGRATIONS, OVERLAPPING_TENANT_COLUMN,
+    SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL, attempts_overlapping_sql, latest, postgres_params,
+    postgres_sql,
 };
 use super::{
     ContractUsageRow, HistoryQuery, JobFilter, LeaseHolder, NewJob, Store, StoreError, Submitted,
@@ -28,7 +29,7 @@ use super::{
 };
 use crate::job::{Attempt, Job, JobEvent, JobId, JobState};
 use async_trait::async_trait;
-use rows::{ATTEMPT_COLUMNS, JOB_COLUMNS, attempt_from_row, job_from_row};
+use rows::{JOB_COLUMNS, attempt_from_row, job_from_row};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -410,7 +411,7 @@ impl Store for PostgresStore {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<TenantAttempt>, StoreError> {
-        let sql = postgres_params(&attempts_overlapping_sql(ATTEMPT_COLUMNS));
+        let sql = postgres_params(&attempts_overlapping_sql());
         let rows = self
             .reader()
             .await?
@@ -419,7 +420,7 @@ impl Store for PostgresStore {
         rows.iter()
             .map(|r| {
                 Ok(TenantAttempt {
-                    tenant: r.try_get(12)?,
+                    tenant: r.try_get(OVERLAPPING_TENANT_COLUMN)?,
                     attempt: attempt_from_row(r)?,
                 })
             })

@@ -6,8 +6,8 @@
 //! connection, which WAL lets run beside the writer.
 
 use super::migrations::{
-    ATTEMPTS_ON_WHERE, CONTRACT_USAGE_SQL, SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL,
-    attempts_overlapping_sql, migrate,
+    ATTEMPT_COLUMNS, ATTEMPTS_ON_WHERE, CONTRACT_USAGE_SQL, OVERLAPPING_TENANT_COLUMN,
+    SUCCEEDED_COUNT_SQL, SUCCEEDED_RUNS_SQL, attempts_overlapping_sql, migrate,
 };
 use super::{
     ContractUsageRow, HistoryQuery, JobFilter, NewJob, Store, StoreError, Submitted, SucceededRuns,
@@ -401,8 +401,6 @@ fn attempt_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Attempt, StoreError>
     }))
 }
 
-const ATTEMPT_COLUMNS: &str = "job_id, number, pool, accelerators, resumed, pid, pid_start, started_ms, ended_ms, outcome, exit_code, external_id";
-
 fn load_attempts(conn: &Connection, id: JobId) -> Result<Vec<Attempt>, StoreError> {
     let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ?1 ORDER BY number");
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -574,9 +572,9 @@ impl Store for SqliteStore {
         to_ms: i64,
     ) -> Result<Vec<TenantAttempt>, StoreError> {
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(&attempts_overlapping_sql(ATTEMPT_COLUMNS))?;
+            let mut stmt = c.prepare_cached(&attempts_overlapping_sql())?;
             let rows = stmt.query_map([from_ms, to_ms], |r| {
-                let tenant: String = r.get(12)?;
+                let tenant: String = r.get(OVERLAPPING_TENANT_COLUMN)?;
                 Ok(attempt_from_row(r)?.map(|attempt| TenantAttempt { tenant, attempt }))
             })?;
             rows.map(|r| r?).collect()
@@ -666,10 +664,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
         let conn = store.reader.lock().unwrap();
-        let sql = format!(
-            "EXPLAIN QUERY PLAN {}",
-            attempts_overlapping_sql(ATTEMPT_COLUMNS)
-        );
+        let sql = format!("EXPLAIN QUERY PLAN {}", attempts_overlapping_sql());
         let mut stmt = conn.prepare(&sql).unwrap();
         let plan: Vec<String> = stmt
             .query_map([0, 1], |r| r.get(3))

@@ -6,7 +6,6 @@ use std::str::FromStr;
 use tokio_postgres::Row;
 
 pub(super) const JOB_COLUMNS: &str = "id, tenant, state, spec, submitted_ms, deadline_ms, attempts, restarts, exit_code, message, finished_ms, preemptions";
-pub(super) const ATTEMPT_COLUMNS: &str = "job_id, number, pool, accelerators, resumed, pid, pid_start, started_ms, ended_ms, outcome, exit_code, external_id";
 
 /// A stored count or code out of its Rust type's range: only a hand-edited database has one.
 fn narrow<T: TryFrom<i64>>(
