@@ -104,3 +104,55 @@ fn bad_policy_name_is_named() {
         .failure()
         .stderr(predicates::str::contains("shortest"));
 }
+
+#[test]
+fn the_lp_lower_bound_lies_between_the_no_queueing_bound_and_every_policy() {
+    let out = spillway()
+        .args(ARGS)
+        .args([
+            "--policies",
+            "max_min_fairness_perf,srpt_perf",
+            "--lower-bound",
+            "--bound-step-h",
+            "0.5",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    let lower = doc["lower_bound"]["avg_jct_hours"].as_f64().unwrap();
+    let bound = avg_jct(&doc, "no-queueing bound");
+    let gavel = avg_jct(&doc, "max_min_fairness_perf");
+    let srpt = avg_jct(&doc, "srpt_perf");
+    // Forty jobs at t = 0 on twelve accelerators queue: the capacity the LP keeps counts.
+    assert!(lower > 1.1 * bound, "LP {lower} vs no-queueing {bound}");
+    assert!(
+        lower <= srpt && lower <= gavel,
+        "LP {lower} above a schedule"
+    );
+    let closable = doc["most_gap_closable"].as_f64().unwrap();
+    let expected = (gavel - lower) / (gavel - bound);
+    assert!(
+        (closable - expected).abs() < 1e-9,
+        "{closable} vs {expected}"
+    );
+    assert_eq!(doc["lower_bound"]["step_h"], 0.5);
+}
+
+#[test]
+fn a_bad_step_for_the_lower_bound_is_named() {
+    spillway()
+        .args(ARGS)
+        .args([
+            "--policies",
+            "srpt_perf",
+            "--lower-bound",
+            "--bound-step-h",
+            "0",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("step"));
+}

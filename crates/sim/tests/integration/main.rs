@@ -7,6 +7,7 @@ mod garbage;
 mod gavel_matrix;
 mod generate;
 mod generic_csv;
+mod lower_bound;
 mod philly;
 
 use std::path::PathBuf;
