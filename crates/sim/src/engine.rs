@@ -288,11 +288,12 @@ fn outcome(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use spillway_core::{JobSpec, Pool};
 
-    fn cluster(caps: &[u32]) -> Cluster {
+    /// Pools `p0`, `p1`, ... of these sizes, without prices.
+    pub(crate) fn cluster(caps: &[u32]) -> Cluster {
         Cluster::new(
             caps.iter()
                 .enumerate()

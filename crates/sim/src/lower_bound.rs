@@ -261,7 +261,8 @@ pub fn lower_bound(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spillway_core::{JobId, JobSpec, Pool, SimTime};
+    use crate::engine::tests::cluster;
+    use spillway_core::{JobId, JobSpec, SimTime};
 
     fn job(id: u64, arrival_h: f64, hours: &[f64], scale: u32) -> SimJob {
         // 3600 steps: `hours` on a pool means a throughput of 1 / hours steps per second.
@@ -281,21 +282,6 @@ mod tests {
             job_type: "t".into(),
             trace_id: id.to_string(),
         }
-    }
-
-    fn cluster(capacities: &[u32]) -> Cluster {
-        Cluster::new(
-            capacities
-                .iter()
-                .enumerate()
-                .map(|(i, &c)| Pool {
-                    name: format!("p{i}"),
-                    capacity: c,
-                    price_per_hour: None,
-                })
-                .collect(),
-        )
-        .unwrap()
     }
 
     fn options(step_h: f64) -> BoundOptions {
