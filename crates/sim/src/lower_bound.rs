@@ -32,6 +32,9 @@ use spillway_core::Cluster;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
+/// The most columns the LP may have (about 4 GB in HiGHS).
+pub const MAX_COLUMNS: u64 = 4_000_000;
+
 /// How to build and solve the bound.
 #[derive(Debug, Clone)]
 pub struct BoundOptions {
@@ -165,6 +168,27 @@ pub fn lower_bound(
         });
     }
 
+    // Refuse an LP too large to build before building it: a step of minutes over a long trace
+    // would take all the memory (HiGHS's interior point method takes about a kilobyte a column).
+    let planned: u64 = prepared
+        .iter()
+        .map(|job| {
+            let pools = job
+                .rate
+                .iter()
+                .zip(&capacities)
+                .filter(|&(&r, &c)| r > 0.0 && job.scale <= c)
+                .count() as u64;
+            (closed - job.first_step + 1) as u64 * pools + 1
+        })
+        .sum();
+    if planned > MAX_COLUMNS {
+        return Err(BoundError::Options(format!(
+            "the LP would have {planned} columns ({} jobs, {closed} steps of {step} h), more \
+             than the {MAX_COLUMNS} it may have: use a longer step or fewer jobs",
+            jobs.len()
+        )));
+    }
     let mut pb = ColProblem::new();
     // Capacity rows, by closed step and pool (the open step has none).
     let capacity_rows: Vec<Vec<highs::Row>> = (0..closed)
@@ -351,5 +375,9 @@ mod tests {
         assert!(e.to_string().contains("can run on no pool"), "{e}");
         let e = lower_bound(&[], &cluster(&[2]), &options(0.0)).unwrap_err();
         assert!(e.to_string().contains("step"), "{e}");
+        // A step of a few seconds over the horizon: refused before anything is built.
+        let jobs = [job(0, 0.0, &[1.0], 1)];
+        let e = lower_bound(&jobs, &cluster(&[1]), &options(1e-6)).unwrap_err();
+        assert!(e.to_string().contains("columns"), "{e}");
     }
 }
