@@ -58,7 +58,7 @@ pub struct LowerBound {
     pub step_h: f64,
     pub horizon_h: f64,
     /// The LP's size.
-    pub columns: usize,
+    pub columns: u64,
     pub rows: usize,
     /// Seconds HiGHS took.
     pub solve_s: f64,
@@ -82,6 +82,18 @@ pub enum BoundError {
     Solver(String),
 }
 
+/// Whether `step_h` can be a step of the bound (a positive number of hours), so that a caller
+/// can refuse a bad one before the work that comes first.
+pub fn check_step(step_h: f64) -> Result<(), BoundError> {
+    if step_h.is_finite() && step_h > 0.0 {
+        Ok(())
+    } else {
+        Err(BoundError::Options(format!(
+            "the step must be a positive number of hours, found {step_h}"
+        )))
+    }
+}
+
 /// Builds and solves the bound for `jobs` on `cluster`.
 pub fn lower_bound(
     jobs: &[SimJob],
@@ -90,11 +102,7 @@ pub fn lower_bound(
 ) -> Result<LowerBound, BoundError> {
     use highs::{ColProblem, HighsModelStatus, Sense};
     let step = options.step_h;
-    if !(step.is_finite() && step > 0.0) {
-        return Err(BoundError::Options(format!(
-            "the step must be a positive number of hours, found {step}"
-        )));
-    }
+    check_step(step)?;
     if !(options.horizon_h.is_finite() && options.horizon_h > 0.0) {
         return Err(BoundError::Options(format!(
             "the horizon must be a positive number of hours, found {}",
@@ -123,8 +131,10 @@ pub fn lower_bound(
     struct Job {
         release: f64,
         scale: f64,
-        /// Share of the job's work done per hour on each pool (0 = cannot run there).
-        rate: Vec<f64>,
+        /// The pools it can run on (it runs there and its gang fits), each with the share of
+        /// its work done per hour there.
+        pools: Vec<(usize, f64)>,
+        /// The largest of those shares.
         fastest: f64,
         first_step: usize,
     }
@@ -139,30 +149,32 @@ pub fn lower_bound(
         if spec.total_steps == 0 {
             return Err(fail("has no work"));
         }
-        let rate: Vec<f64> = spec
+        let runs_on: Vec<(usize, f64)> = spec
             .throughputs
             .iter()
             .take(capacities.len())
-            .map(|&t| (t.max(0.0) * 3600.0) / spec.total_steps as f64)
+            .map(|&t| (t * 3600.0) / spec.total_steps as f64)
+            .enumerate()
+            .filter(|&(_, rate)| rate > 0.0 && rate.is_finite())
             .collect();
-        let fastest = rate.iter().copied().fold(0.0, f64::max);
-        if !(fastest > 0.0 && fastest.is_finite()) {
+        if runs_on.is_empty() {
             return Err(fail("can run on no pool of the cluster"));
         }
         let scale = f64::from(spec.scale_factor);
-        if rate
-            .iter()
-            .zip(&capacities)
-            .all(|(&r, &c)| r <= 0.0 || scale > c)
-        {
+        let pools: Vec<(usize, f64)> = runs_on
+            .into_iter()
+            .filter(|&(j, _)| scale <= capacities[j])
+            .collect();
+        if pools.is_empty() {
             return Err(fail("fits on no pool of the cluster"));
         }
+        let fastest = pools.iter().map(|&(_, rate)| rate).fold(0.0, f64::max);
         let release = spec.arrival.as_secs() / 3600.0;
         let first_step = ((release / step).floor() as usize).min(closed);
         prepared.push(Job {
             release,
             scale,
-            rate,
+            pools,
             fastest,
             first_step,
         });
@@ -170,21 +182,14 @@ pub fn lower_bound(
 
     // Refuse an LP too large to build before building it: a step of minutes over a long trace
     // would take all the memory (HiGHS's interior point method takes about a kilobyte a column).
-    let planned: u64 = prepared
+    // A job has its completion and one column per step and pool it can run on.
+    let columns: u64 = prepared
         .iter()
-        .map(|job| {
-            let pools = job
-                .rate
-                .iter()
-                .zip(&capacities)
-                .filter(|&(&r, &c)| r > 0.0 && job.scale <= c)
-                .count() as u64;
-            (closed - job.first_step + 1) as u64 * pools + 1
-        })
+        .map(|job| (closed - job.first_step + 1) as u64 * job.pools.len() as u64 + 1)
         .sum();
-    if planned > MAX_COLUMNS {
+    if columns > MAX_COLUMNS {
         return Err(BoundError::Options(format!(
-            "the LP would have {planned} columns ({} jobs, {closed} steps of {step} h), more \
+            "the LP would have {columns} columns ({} jobs, {closed} steps of {step} h), more \
              than the {MAX_COLUMNS} it may have: use a longer step or fewer jobs",
             jobs.len()
         )));
@@ -199,7 +204,6 @@ pub fn lower_bound(
                 .collect()
         })
         .collect();
-    let mut columns = 0;
     let mut rows = capacities.len() * closed;
     for (i, job) in prepared.iter().enumerate() {
         let work = pb.add_row(1.0..=1.0);
@@ -217,7 +221,6 @@ pub fn lower_bound(
             job.release + fastest_h..,
             [(busy, -1.0), (running, -1.0)],
         );
-        columns += 1;
         for t in job.first_step..=closed {
             let from = step_start(t).max(job.release);
             let capacity = capacity_rows.get(t);
@@ -225,17 +228,13 @@ pub fn lower_bound(
                 rows += 1;
                 pb.add_row(..=(step_start(t + 1) - from).max(0.0))
             });
-            for (j, &rate) in job.rate.iter().enumerate() {
-                if rate <= 0.0 || job.scale > capacities[j] {
-                    continue;
-                }
+            for &(j, rate) in &job.pools {
                 let mut entries = vec![(work, rate), (busy, rate * from), (running, 1.0)];
                 if let (Some(row), Some(capacity)) = (one_place, capacity) {
                     entries.push((row, 1.0));
                     entries.push((capacity[j], job.scale));
                 }
                 pb.add_column(0.0, 0.0.., entries);
-                columns += 1;
             }
         }
     }

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use spillway_core::{Cluster, PolicyKind, SchedulerConfig};
 use spillway_sim::engine::{SimConfig, simulate};
-use spillway_sim::lower_bound::{BoundOptions, lower_bound};
+use spillway_sim::lower_bound::{BoundOptions, check_step, lower_bound};
 use spillway_sim::metrics::{Summary, mean, quantile};
 use spillway_sim::trace::{self, ReadOptions};
 use spillway_sim::workload::{self, SimJob, WorkloadOptions};
@@ -152,11 +152,9 @@ pub(crate) fn run(args: CompareArgs) -> Result<()> {
     if !(args.round_s > 0.0 && args.round_s.is_finite()) {
         bail!("--round-s must be > 0, found {}", args.round_s);
     }
-    if args.lower_bound && !(args.bound_step_h > 0.0 && args.bound_step_h.is_finite()) {
-        bail!(
-            "--bound-step-h: the lower bound's step must be a positive number of hours, found {}",
-            args.bound_step_h
-        );
+    if args.lower_bound {
+        // Refused before the policies run, not after.
+        check_step(args.bound_step_h).context("--bound-step-h")?;
     }
     let matrix = load_matrix(args.throughputs.as_deref())?;
     let records = match (&args.generate, &args.trace) {
