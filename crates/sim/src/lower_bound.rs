@@ -62,6 +62,29 @@ pub struct LowerBound {
     pub rows: usize,
     /// Seconds HiGHS took.
     pub solve_s: f64,
+    /// Where and when the LP's solution runs each job, in workload order (left out of JSON).
+    #[serde(skip)]
+    pub jobs: Vec<JobInBound>,
+}
+
+/// One job in the LP's solution: where and when the relaxation runs it. The solution is the
+/// interior point method's without crossover, so it can be a blend of optimal schedules rather
+/// than one of them; a relaxed one either way (gangs fluid, work counted at its step's start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobInBound {
+    /// Its arrival, hours.
+    pub arrival_h: f64,
+    /// $c_i - r_i$, hours. For a job outside the window (`BoundOptions::window`) its completion
+    /// costs nothing, so this is any value that its cuts allow.
+    pub jct_hours: f64,
+    /// When it first runs: the start of that step (or its arrival), hours on the clock.
+    pub first_run_h: f64,
+    /// When half of its work is done: the start of that step (or its arrival), hours on the
+    /// clock. The LP does not tie it to $c_i$: a solution may finish a job's work after $c_i$
+    /// as long as its mean busy time and running time allow.
+    pub half_work_h: f64,
+    /// Hours it runs on each pool of the cluster (0 where it cannot run).
+    pub hours_per_pool: Vec<f64>,
 }
 
 /// Why the bound could not be computed.
@@ -182,11 +205,14 @@ pub fn lower_bound(
 
     // Refuse an LP too large to build before building it: a step of minutes over a long trace
     // would take all the memory (HiGHS's interior point method takes about a kilobyte a column).
-    // A job has its completion and one column per step and pool it can run on.
-    let columns: u64 = prepared
-        .iter()
-        .map(|job| (closed - job.first_step + 1) as u64 * job.pools.len() as u64 + 1)
-        .sum();
+    // A job's columns are its completion, then its hours by step and by pool it can run on (in
+    // the order of `job.pools`): the index of its first is enough to read its solution back.
+    let mut first_column = Vec::with_capacity(prepared.len());
+    let mut columns: u64 = 0;
+    for job in &prepared {
+        first_column.push(columns as usize);
+        columns += 1 + (closed - job.first_step + 1) as u64 * job.pools.len() as u64;
+    }
     if columns > MAX_COLUMNS {
         return Err(BoundError::Options(format!(
             "the LP would have {columns} columns ({} jobs, {closed} steps of {step} h), more \
@@ -271,7 +297,43 @@ pub fn lower_bound(
         }
         other => return Err(BoundError::Solver(format!("ended with status {other:?}"))),
     }
+    let solution = solved.get_solution();
+    let values = solution.columns();
+    let jobs = prepared
+        .iter()
+        .zip(&first_column)
+        .map(|(job, &first)| {
+            let mut hours_per_pool = vec![0.0; capacities.len()];
+            let (mut first_run_h, mut half_work_h) = (f64::NAN, f64::NAN);
+            let mut done = 0.0;
+            let mut column = first + 1;
+            for t in job.first_step..=closed {
+                for &(j, rate) in &job.pools {
+                    let hours = values[column].max(0.0);
+                    column += 1;
+                    hours_per_pool[j] += hours;
+                    done += hours * rate;
+                    // The interior point leaves tiny positive values where a vertex has zeros,
+                    // and sums within its tolerance.
+                    if hours > 1e-6 && first_run_h.is_nan() {
+                        first_run_h = step_start(t).max(job.release);
+                    }
+                    if done >= 0.5 - 1e-6 && half_work_h.is_nan() {
+                        half_work_h = step_start(t).max(job.release);
+                    }
+                }
+            }
+            JobInBound {
+                arrival_h: job.release,
+                jct_hours: values[first] - job.release,
+                first_run_h,
+                half_work_h,
+                hours_per_pool,
+            }
+        })
+        .collect();
     Ok(LowerBound {
+        jobs,
         avg_jct_hours: solved.objective_value() - mean_release,
         step_h: step,
         horizon_h: closed as f64 * step,
@@ -321,6 +383,41 @@ mod tests {
         let jobs = [job(0, 1.5, &[2.0, 0.5], 1)];
         let b = lower_bound(&jobs, &cluster(&[1, 1]), &options(0.25)).unwrap();
         assert!((b.avg_jct_hours - 0.5).abs() < 1e-6, "{b:?}");
+        // Its solution: all of it on the fast pool, from its arrival.
+        let [alone] = b.jobs.as_slice() else {
+            panic!("{b:?}")
+        };
+        assert_eq!(alone.arrival_h, 1.5);
+        assert!((alone.jct_hours - 0.5).abs() < 1e-6, "{alone:?}");
+        assert!(alone.hours_per_pool[0].abs() < 1e-6, "{alone:?}");
+        assert!((alone.hours_per_pool[1] - 0.5).abs() < 1e-6, "{alone:?}");
+        // Optimal solutions may spread its half hour over the steps up to 2.0 h.
+        assert_eq!(alone.first_run_h, 1.5);
+        assert!((1.5..2.0).contains(&alone.half_work_h), "{alone:?}");
+    }
+
+    #[test]
+    fn the_solution_of_each_job_does_its_work_and_averages_to_the_bound() {
+        // Four jobs of 1-2.5 h on two pools of one accelerator, the second twice as slow.
+        let jobs: Vec<SimJob> = (0..4)
+            .map(|i| {
+                let h = 1.0 + i as f64 / 2.0;
+                job(i, 0.0, &[h, 2.0 * h], 1)
+            })
+            .collect();
+        let b = lower_bound(&jobs, &cluster(&[1, 1]), &options(0.5)).unwrap();
+        assert_eq!(b.jobs.len(), 4);
+        for (i, j) in b.jobs.iter().enumerate() {
+            let h = 1.0 + i as f64 / 2.0;
+            let work = j.hours_per_pool[0] / h + j.hours_per_pool[1] / (2.0 * h);
+            assert!((work - 1.0).abs() < 1e-5, "job {i}: {j:?}");
+            assert!(
+                j.first_run_h <= j.half_work_h && j.jct_hours >= h - 1e-6,
+                "{j:?}"
+            );
+        }
+        let mean = b.jobs.iter().map(|j| j.jct_hours).sum::<f64>() / 4.0;
+        assert!((mean - b.avg_jct_hours).abs() < 1e-5, "{mean} vs {b:?}");
     }
 
     #[test]

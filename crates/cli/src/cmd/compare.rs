@@ -12,12 +12,12 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use spillway_core::{Cluster, PolicyKind, SchedulerConfig};
 use spillway_sim::engine::{SimConfig, simulate};
-use spillway_sim::lower_bound::{BoundOptions, check_step, lower_bound};
+use spillway_sim::lower_bound::{BoundOptions, LowerBound, check_step, lower_bound};
 use spillway_sim::metrics::{Summary, mean, quantile};
 use spillway_sim::trace::{self, ReadOptions};
 use spillway_sim::workload::{self, SimJob, WorkloadOptions};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Flags of `spillway compare`.
@@ -63,6 +63,10 @@ pub(crate) struct CompareArgs {
     /// With --lower-bound: HiGHS's time limit, seconds.
     #[arg(long, default_value_t = 1800, requires = "lower_bound")]
     bound_time_limit_s: u64,
+    /// With --lower-bound: write the LP's solution, one CSV row per job (its JCT, first run,
+    /// half-work point and hours on each pool), to join with `simulate --per-job-csv` by job_id.
+    #[arg(long, value_name = "FILE", requires = "lower_bound")]
+    bound_jobs_csv: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -239,7 +243,11 @@ pub(crate) fn run(args: CompareArgs) -> Result<()> {
             window: args.jobs_window.clone(),
             time_limit: Duration::from_secs(args.bound_time_limit_s),
         };
-        Some(lower_bound(&jobs, &cluster, &options)?)
+        let lower = lower_bound(&jobs, &cluster, &options)?;
+        if let Some(path) = &args.bound_jobs_csv {
+            write_bound_jobs_csv(path, &jobs, &cluster, &lower)?;
+        }
+        Some(lower)
     } else {
         None
     };
@@ -278,6 +286,36 @@ pub(crate) fn run(args: CompareArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The LP's solution, one row per job in workload order.
+fn write_bound_jobs_csv(
+    path: &Path,
+    jobs: &[SimJob],
+    cluster: &Cluster,
+    lower: &LowerBound,
+) -> Result<()> {
+    let mut out = String::from("job_id,trace_id,arrival_h,lp_jct_h,lp_first_run_h,lp_half_work_h");
+    for pool in cluster.pools() {
+        out.push_str(&format!(",hours_{}", pool.name));
+    }
+    out.push('\n');
+    for (job, solved) in jobs.iter().zip(&lower.jobs) {
+        out.push_str(&format!(
+            "{},{},{:.4},{:.6},{:.4},{:.4}",
+            job.spec.id,
+            job.trace_id,
+            solved.arrival_h,
+            solved.jct_hours,
+            solved.first_run_h,
+            solved.half_work_h
+        ));
+        for hours in &solved.hours_per_pool {
+            out.push_str(&format!(",{hours:.6}"));
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("write {}", path.display()))
 }
 
 fn render(rows: &[Row]) -> String {

@@ -107,6 +107,8 @@ fn bad_policy_name_is_named() {
 
 #[test]
 fn the_lp_lower_bound_lies_between_the_no_queueing_bound_and_every_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bound.csv");
     let out = spillway()
         .args(ARGS)
         .args([
@@ -115,7 +117,9 @@ fn the_lp_lower_bound_lies_between_the_no_queueing_bound_and_every_policy() {
             "--lower-bound",
             "--bound-step-h",
             "0.5",
+            "--bound-jobs-csv",
         ])
+        .arg(&csv)
         .assert()
         .success()
         .get_output()
@@ -139,6 +143,25 @@ fn the_lp_lower_bound_lies_between_the_no_queueing_bound_and_every_policy() {
         "{closable} vs {expected}"
     );
     assert_eq!(doc["lower_bound"]["step_h"], 0.5);
+    // The LP's solution, job by job: every job once, and their JCTs average to the bound.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "job_id,trace_id,arrival_h,lp_jct_h,lp_first_run_h,lp_half_work_h,\
+         hours_v100,hours_p100,hours_k80"
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|f| f.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 40);
+    let mean = rows.iter().map(|r| r[3]).sum::<f64>() / 40.0;
+    assert!((mean - lower).abs() < 1e-4, "{mean} vs {lower}");
+    for r in &rows {
+        // Arrival, first run and half-work point on the clock; the JCT from the arrival.
+        assert!(r[2] <= r[4] && r[4] <= r[5] && r[3] > 0.0, "{r:?}");
+        assert!(r[6] + r[7] + r[8] > 0.0, "{r:?}");
+    }
 }
 
 #[test]
