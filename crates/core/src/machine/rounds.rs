@@ -15,7 +15,7 @@
 
 use super::index::{FreeSet, IdMap};
 use super::job::{MachineJob, MachinePool, Phase};
-use super::state::Tracked;
+use super::state::TrackedJobs;
 use crate::econ::PlanKind;
 use crate::live::{Action, Choice, StartReason, WaitReason};
 use crate::{
@@ -348,7 +348,7 @@ impl Rounds {
     pub(super) fn decide(
         &mut self,
         now_ms: i64,
-        jobs: &BTreeMap<JobId, Tracked>,
+        jobs: &TrackedJobs,
         free: &[FreeSet],
         pools: &[MachinePool],
     ) -> RoundActions {
@@ -386,7 +386,7 @@ impl Rounds {
     fn plan_round(
         &mut self,
         now_ms: i64,
-        jobs: &BTreeMap<JobId, Tracked>,
+        jobs: &TrackedJobs,
         pools: &[MachinePool],
         out: &mut RoundActions,
     ) {
@@ -600,7 +600,7 @@ impl Rounds {
     fn start_pending(
         &mut self,
         now_ms: i64,
-        jobs: &BTreeMap<JobId, Tracked>,
+        jobs: &TrackedJobs,
         free: &[FreeSet],
         pools: &[MachinePool],
         out: &mut RoundActions,
@@ -684,7 +684,7 @@ impl Rounds {
 
 /// Per pool, which running job holds each accelerator index (a list by index rather than a
 /// map: it is built whenever a start waits, about once per round that preempts).
-fn holder_index(jobs: &BTreeMap<JobId, Tracked>, pools: &[MachinePool]) -> Vec<Vec<Option<JobId>>> {
+fn holder_index(jobs: &TrackedJobs, pools: &[MachinePool]) -> Vec<Vec<Option<JobId>>> {
     let mut out: Vec<Vec<Option<JobId>>> = pools
         .iter()
         .map(|p| vec![None; p.capacity as usize])

@@ -131,6 +131,11 @@ pub enum Event {
     },
 }
 
+/// The machine's unfinished jobs in id order, each boxed: a search by id (several per attempt,
+/// millions of them in a long simulation) then reads small nodes of ids and pointers rather
+/// than nodes holding the jobs themselves, a few hundred bytes each.
+pub(super) type TrackedJobs = BTreeMap<JobId, Box<Tracked>>;
+
 #[derive(Debug, Clone)]
 pub(super) struct Tracked {
     pub(super) job: MachineJob,
@@ -153,7 +158,7 @@ pub struct Machine {
     accelerator_ids: AcceleratorIds,
     pub(super) free: Vec<FreeSet>,
     pub(super) config: MachineConfig,
-    pub(super) jobs: BTreeMap<JobId, Tracked>,
+    pub(super) jobs: TrackedJobs,
     failover: FailoverMemory,
     contract_ledgers: Vec<ContractLedger>,
     /// Gavel's rounds, under an allocation policy with time-sharing.
@@ -202,7 +207,7 @@ impl Machine {
             accelerator_ids: AcceleratorIds::new(&pools),
             pools,
             config,
-            jobs: BTreeMap::new(),
+            jobs: TrackedJobs::new(),
         }
     }
 
@@ -228,7 +233,7 @@ impl Machine {
     /// `requeue` ([`Event::AttemptEnded`]): the job waits again, no restart used. True for
     /// any job not starting.
     pub fn should_launch(&self, job: JobId) -> bool {
-        match self.jobs.get(&job) {
+        match self.jobs.get(&job).map(|t| &**t) {
             Some(Tracked {
                 phase: Phase::Running { pool, .. },
                 started_in,
@@ -276,12 +281,11 @@ impl Machine {
     /// Whether `job` could ever run on these pools (at their full capacity); the reason if not.
     /// The service refuses such jobs at submit rather than let them wait forever.
     pub fn can_ever_place(&self, job: &MachineJob) -> Result<(), WaitReason> {
-        let views: Vec<_> = self
-            .pools
-            .iter()
-            .map(|p| p.view((0..p.capacity).collect()))
-            .collect();
-        crate::live::can_ever_place_under(&views, &job.queued_view(), self.config.policy)
+        crate::live::can_ever_place_under(
+            &empty_views(&self.pools),
+            &job.queued_view(),
+            self.config.policy,
+        )
     }
 
     /// Applies one event at `now_ms`.
@@ -301,13 +305,13 @@ impl Machine {
                 let accelerator_ids = self.accelerator_ids.of_choices(&job.choices);
                 self.jobs.insert(
                     job.id,
-                    Tracked {
+                    Box::new(Tracked {
                         job,
                         phase: Phase::Queued,
                         refused: None,
                         accelerator_ids,
                         started_in: 0,
-                    },
+                    }),
                 );
             }
             Event::Restored {
@@ -330,7 +334,7 @@ impl Machine {
                     let accelerator_ids = self.accelerator_ids.of_choices(&job.choices);
                     self.jobs.insert(
                         job.id,
-                        Tracked {
+                        Box::new(Tracked {
                             job,
                             phase: Phase::Running {
                                 pool,
@@ -341,7 +345,7 @@ impl Machine {
                             refused: None,
                             accelerator_ids,
                             started_in: 0,
-                        },
+                        }),
                     );
                 }
             }
@@ -366,7 +370,7 @@ impl Machine {
                 }
             }
             Event::LaunchRefused { job, kind } => {
-                let pool = match self.jobs.get(&job) {
+                let pool = match self.jobs.get(&job).map(|t| &**t) {
                     Some(Tracked {
                         phase: Phase::Running { pool, .. },
                         started_in,
@@ -406,7 +410,7 @@ impl Machine {
                 if let Some(Tracked {
                     phase: Phase::Running { stopping, .. },
                     ..
-                }) = self.jobs.get_mut(&job)
+                }) = self.jobs.get_mut(&job).map(|t| &mut **t)
                 {
                     *stopping = true;
                     self.running.stopping(job);
@@ -640,9 +644,19 @@ impl Machine {
 
 /// Whether `job` could ever run on `pools` (at their full capacity); the reason if not.
 pub fn can_ever_place(pools: &[MachinePool], job: &MachineJob) -> Result<(), WaitReason> {
-    let views: Vec<_> = pools
+    crate::live::can_ever_place(&empty_views(pools), &job.queued_view())
+}
+
+/// The pools as views with every accelerator free, counted rather than listed: whether a job
+/// could ever run reads only how many are free (a list of every index cost each arrival a
+/// copy of the whole cluster's indices, twice).
+fn empty_views(pools: &[MachinePool]) -> Vec<PoolView<'_>> {
+    pools
         .iter()
-        .map(|p| p.view((0..p.capacity).collect()))
-        .collect();
-    crate::live::can_ever_place(&views, &job.queued_view())
+        .map(|p| {
+            let mut view = p.view(Vec::new());
+            view.free_unlisted = p.capacity;
+            view
+        })
+        .collect()
 }
