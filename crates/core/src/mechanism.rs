@@ -86,17 +86,17 @@ pub struct RoundReport {
     pub elapsed_s: f64,
 }
 
-/// A job's standing in one pool's queue.
+/// A job's standing in one pool's queue, where it can run. Small (32 bytes), as each round sorts
+/// every queue.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct QueueEntry {
-    pub(crate) job: JobId,
-    /// The job's position among the round's jobs (`0..jobs` of [`select_jobs`]).
-    pub(crate) slot: usize,
+    /// The job's position among the round's jobs (`0..jobs` of [`select_jobs`]), in job-id
+    /// order: the last tie-breaker.
+    pub(crate) slot: u32,
     pub(crate) priority: f64,
     pub(crate) deficit: f64,
     pub(crate) allocation: f64,
     pub(crate) scale_factor: u32,
-    pub(crate) runnable: bool,
 }
 
 /// A job the selection took on a pool: its slot (as in its [`QueueEntry`]) and gang size.
@@ -106,8 +106,8 @@ pub(crate) struct Chosen {
     pub(crate) scale_factor: u32,
 }
 
-/// Picks the jobs of the round: pools in `order`, each pool's queue (already in arrival order)
-/// sorted by (priority, deficit, allocation) descending with ties kept in arrival order. Each
+/// Picks the jobs of the round: pools in `order`, each pool's queue (already in job order: by
+/// slot) sorted by (priority, deficit, allocation) descending with ties kept in job order. Each
 /// entry's `slot` is below `jobs`. The queues are left reordered and cut short.
 pub(crate) fn select_jobs(
     order: &[usize],
@@ -125,15 +125,14 @@ pub(crate) fn select_jobs(
         let queue = &mut queues[p];
         // Entries that can never be taken go before the sort (stable: the order of the rest
         // is unchanged), and so do the jobs that an earlier pool took.
-        queue
-            .retain(|e| e.runnable && !(skip_zero_priority && e.priority <= 0.0) && !taken[e.slot]);
-        // With the job id last the order is total: the same as a stable sort of a queue built
-        // in job-id order. The queue is walked in that order until the pool is full, which is
+        queue.retain(|e| !(taken[e.slot as usize] || (skip_zero_priority && e.priority <= 0.0)));
+        // With the slot last the order is total: the same as a stable sort of a queue built
+        // in job order. The queue is walked in that order until the pool is full, which is
         // often long before its end: it is ordered a head at a time (the first entries
         // selected, then sorted; the next ones only when the walk gets past them), the head
         // growing fourfold each time, which visits the entries in the very order a sort of
         // the whole queue gives.
-        debug_assert!(queue.windows(2).all(|w| w[0].job < w[1].job));
+        debug_assert!(queue.windows(2).all(|w| w[0].slot < w[1].slot));
         let mut rest: &mut [QueueEntry] = queue;
         let mut head_len = (2 * left[p] as usize).max(64);
         while left[p] > 0 && !rest.is_empty() {
@@ -147,13 +146,14 @@ pub(crate) fn select_jobs(
                 if left[p] == 0 {
                     break;
                 }
-                if taken[e.slot] || e.scale_factor > left[p] {
+                let slot = e.slot as usize;
+                if taken[slot] || e.scale_factor > left[p] {
                     continue;
                 }
                 left[p] -= e.scale_factor;
-                taken[e.slot] = true;
+                taken[slot] = true;
                 chosen[p].push(Chosen {
-                    slot: e.slot,
+                    slot,
                     scale_factor: e.scale_factor,
                 });
             }
@@ -164,13 +164,14 @@ pub(crate) fn select_jobs(
     chosen
 }
 
-/// A pool's queue order: priority, then deficit, then allocation, all descending, then job id.
+/// A pool's queue order: priority, then deficit, then allocation, all descending, then job
+/// order (the slot).
 fn queue_order(a: &QueueEntry, b: &QueueEntry) -> std::cmp::Ordering {
     b.priority
         .total_cmp(&a.priority)
         .then(b.deficit.total_cmp(&a.deficit))
         .then(b.allocation.total_cmp(&a.allocation))
-        .then(a.job.cmp(&b.job))
+        .then(a.slot.cmp(&b.slot))
 }
 
 /// Gives each chosen job accelerators: per pool, larger gangs first; a job that ran on this pool
@@ -264,16 +265,17 @@ mod tests {
                 if left[p] == 0 {
                     break;
                 }
-                if taken[e.slot] || !e.runnable || (skip_zero_priority && e.priority <= 0.0) {
+                let slot = e.slot as usize;
+                if taken[slot] || (skip_zero_priority && e.priority <= 0.0) {
                     continue;
                 }
                 if e.scale_factor > left[p] {
                     continue;
                 }
                 left[p] -= e.scale_factor;
-                taken[e.slot] = true;
+                taken[slot] = true;
                 chosen[p].push(Chosen {
-                    slot: e.slot,
+                    slot,
                     scale_factor: e.scale_factor,
                 });
             }
@@ -295,17 +297,16 @@ mod tests {
             for slot in 0..jobs {
                 let scale_factor = [1, 1, 1, 2, 4, 8, 16][rng.randbelow(7) as usize];
                 for queue in &mut queues {
+                    // Not on this pool: no entry (as a job that cannot run there).
                     if rng.randbelow(4) == 0 {
                         continue;
                     }
                     queue.push(QueueEntry {
-                        job: JobId(slot as u64 * 3),
-                        slot,
+                        slot: slot as u32,
                         priority: value(&mut rng) - 0.5,
                         deficit: value(&mut rng),
                         allocation: value(&mut rng),
                         scale_factor,
-                        runnable: rng.randbelow(10) > 0,
                     });
                 }
             }

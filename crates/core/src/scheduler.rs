@@ -273,13 +273,11 @@ impl Scheduler {
                     continue;
                 }
                 queue.push(QueueEntry {
-                    job: j.spec.id,
-                    slot,
+                    slot: slot as u32,
                     priority: on.priority,
                     deficit: on.deficit,
                     allocation: j.share(p).unwrap_or(0.0),
                     scale_factor: j.spec.scale_factor,
-                    runnable,
                 });
             }
         }

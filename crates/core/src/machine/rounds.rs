@@ -131,6 +131,9 @@ pub(super) struct Rounds {
     /// Per pool, which placement of the round takes each accelerator (by the round's number,
     /// so that it need not be cleared between rounds): see [`Rounds::plan_round`].
     takers: Vec<Vec<(u64, JobId)>>,
+    /// The last round's map of open runs, emptied: kept for its room (a round holds every
+    /// running job, and a map of thousands allocated and dropped each round cost its pages).
+    spare_open: IdMap<JobId, OpenRun>,
     stats: RoundStats,
 }
 
@@ -182,6 +185,7 @@ impl Rounds {
                 .iter()
                 .map(|p| vec![(0, JobId(0)); p.capacity as usize])
                 .collect(),
+            spare_open: IdMap::default(),
             stats: RoundStats::default(),
         })
     }
@@ -379,7 +383,10 @@ impl Rounds {
             .collect();
         self.scheduler.record_round(&reports);
         self.last_busy_end_ms = Some(now_ms);
-        self.current = None;
+        if let Some(mut round) = self.current.take() {
+            round.open.clear();
+            self.spare_open = round.open;
+        }
         self.pending.clear();
     }
 
@@ -501,7 +508,8 @@ impl Rounds {
             keeps[i] = running
                 .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
         }
-        let mut open = IdMap::with_capacity_and_hasher(plan.placements.len(), Default::default());
+        let mut open = std::mem::take(&mut self.spare_open);
+        open.reserve(plan.placements.len());
         for (p, &keeps) in plan.placements.iter().zip(&keeps) {
             end_ms = end_ms.max(now_ms + (p.expected_duration_s * 1000.0).ceil() as i64);
             if keeps {

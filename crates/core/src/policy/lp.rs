@@ -4,6 +4,7 @@
 //! Variable `x_ij` has index `i * m + j` (m pools); extra variables follow.
 
 use super::{Allocation, PolicyInput};
+use crate::live::BuildNameHasher;
 use crate::solver::{
     Cmp, LinearProgram, LpSolver, MakespanLp, MaxMinProblem, SolveError, solve_finish_within,
     solve_max_min,
@@ -61,19 +62,28 @@ pub(crate) fn max_min(
     // Class of each job, and per class: (members, gang size, coefficient row).
     let mut class_of = Vec::with_capacity(n);
     let mut classes: Vec<(u32, u32, Vec<f64>)> = Vec::new();
-    let mut index: std::collections::HashMap<(u32, Vec<u64>), usize> =
-        std::collections::HashMap::new();
+    // Classes by (gang size, coefficients' bits), one list: looked up with a key written into
+    // the same buffer for every job, and copied only for a new class (an allocation is
+    // recomputed for thousands of jobs, tens of thousands of times in a long simulation).
+    let mut index: HashMap<Vec<u64>, usize, BuildNameHasher> = HashMap::default();
+    let mut key: Vec<u64> = Vec::with_capacity(m + 1);
     for i in 0..n {
-        let row: Vec<f64> = (0..m).map(|j| coef(i, j)).collect();
         let sf = input.jobs[i].scale_factor;
         let k = if aggregate {
-            let key = (sf, row.iter().map(|c| c.to_bits()).collect());
-            *index.entry(key).or_insert_with(|| {
-                classes.push((0, sf, row.clone()));
-                classes.len() - 1
-            })
+            key.clear();
+            key.push(u64::from(sf));
+            key.extend((0..m).map(|j| coef(i, j).to_bits()));
+            match index.get(key.as_slice()) {
+                Some(&k) => k,
+                None => {
+                    let row = key[1..].iter().map(|&b| f64::from_bits(b)).collect();
+                    classes.push((0, sf, row));
+                    index.insert(key.clone(), classes.len() - 1);
+                    classes.len() - 1
+                }
+            }
         } else {
-            classes.push((0, sf, row));
+            classes.push((0, sf, (0..m).map(|j| coef(i, j)).collect()));
             classes.len() - 1
         };
         classes[k].0 += 1;

@@ -5,12 +5,13 @@
 
 use super::charges::Charges;
 use super::driver::{IDLE_LIMIT_MS, IDLE_TICK_MAX_MS, RunningJob, ServiceSimConfig, Start};
+use super::job_index::JobIndex;
 use super::outcome::{AttemptLog, AttemptRecord, JobRecord, ServiceOutcome};
 use super::workload::ServiceJob;
 use super::world::World;
 use spillway_core::JobId;
 use spillway_core::live::{Action, Decision, StartReason, WaitReason};
-use spillway_core::machine::{Event, IdMap, Machine, MachineConfig, MachinePool};
+use spillway_core::machine::{Event, Machine, MachineConfig, MachinePool};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -54,8 +55,8 @@ pub(super) struct Replay<'a> {
     machine: Machine,
     /// The pools as the replay was given them (the machine's own may change with capacity).
     pools: Vec<MachinePool>,
-    /// Job index by id: searched once or twice per attempt, never iterated.
-    index: IdMap<JobId, usize>,
+    /// Job index by id.
+    index: JobIndex,
     /// What is due, by time, then by the order it was pushed in (`seq`), but for the
     /// workload's arrivals, which are in `arrivals`.
     heap: BinaryHeap<Reverse<(i64, u64, Due)>>,
@@ -143,11 +144,7 @@ impl<'a> Replay<'a> {
             progress,
             machine,
             pools,
-            index: jobs
-                .iter()
-                .enumerate()
-                .map(|(i, j)| (j.job.id, i))
-                .collect(),
+            index: JobIndex::new(jobs),
             heap: BinaryHeap::new(),
             arrivals: Vec::new(),
             next_arrival: 0,
@@ -472,7 +469,7 @@ impl<'a> Replay<'a> {
         let refused = self.carry_out(&decision, now);
         // Time-shared jobs end when the round that places them completes their work.
         for (job, at) in self.machine.round_finishes() {
-            let Some(&i) = self.index.get(&job) else {
+            let Some(i) = self.index.get(job) else {
                 continue;
             };
             let l = &mut self.live[i];
@@ -542,7 +539,7 @@ impl<'a> Replay<'a> {
                     accelerators,
                     reason,
                 } => {
-                    let Some(&i) = self.index.get(job) else {
+                    let Some(i) = self.index.get(*job) else {
                         continue;
                     };
                     match self.start(now, i, *pool, accelerators, reason) {
@@ -556,7 +553,7 @@ impl<'a> Replay<'a> {
                     for_job,
                     lease_ended,
                 } => {
-                    let Some(&i) = self.index.get(job) else {
+                    let Some(i) = self.index.get(*job) else {
                         continue;
                     };
                     let l = &mut self.live[i];
@@ -667,7 +664,7 @@ impl<'a> Replay<'a> {
         }
         self.out.busy_timeline = self.log.timeline.take();
         for (id, reason) in std::mem::take(&mut self.last_waits) {
-            if let Some(&i) = self.index.get(&id) {
+            if let Some(i) = self.index.get(id) {
                 if self.out.jobs[i].finished_ms.is_none() {
                     self.out.jobs[i].waiting = Some(reason.to_string());
                 }

@@ -12,6 +12,7 @@
 mod charges;
 pub mod driver;
 mod event_loop;
+mod job_index;
 mod outcome;
 pub mod workload;
 pub mod world;

@@ -332,3 +332,25 @@ fn gangs_take_whole_nodes_all_at_once_through_the_machine() {
     );
     assert!(o.attempts.is_empty());
 }
+
+#[test]
+fn the_job_index_finds_every_job_by_id_with_or_without_gaps() {
+    use super::job_index::JobIndex;
+    let in_order: Vec<ServiceJob> = (7..12).map(|id| job(id, 0, 1, 0, 10)).collect();
+    let gaps: Vec<ServiceJob> = [3, 9, 4, 100].map(|id| job(id, 0, 1, 0, 10)).into();
+    for jobs in [&in_order, &gaps] {
+        let index = JobIndex::new(jobs);
+        for (i, j) in jobs.iter().enumerate() {
+            assert_eq!(index.get(j.job.id), Some(i));
+        }
+        for absent in [0, 2, 6, 12, 99, u64::MAX] {
+            assert_eq!(index.get(JobId(absent)), None, "id {absent}");
+        }
+    }
+    assert!(matches!(
+        JobIndex::new(&in_order),
+        JobIndex::Dense { first: 7, len: 5 }
+    ));
+    assert!(matches!(JobIndex::new(&gaps), JobIndex::Map(_)));
+    assert!(matches!(JobIndex::new(&[]), JobIndex::Dense { len: 0, .. }));
+}
