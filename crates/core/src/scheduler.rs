@@ -209,7 +209,7 @@ impl Scheduler {
     /// Whether some active job has no allocation yet (it arrived after the last recomputation
     /// and its policy gives arrivals no share meanwhile).
     pub fn has_unallocated_jobs(&self) -> bool {
-        self.jobs.ids().any(|j| !self.allocation.contains_key(&j))
+        self.jobs.values().any(|j| !j.has_share)
     }
 
     /// Plans the round starting at `now`.
@@ -289,7 +289,7 @@ impl Scheduler {
             skip_zero,
         );
         self.queues = queues;
-        let (jobs, allocation) = (&self.jobs, &self.allocation);
+        let jobs = &self.jobs;
         let mut placed = assign_workers(
             &order,
             &full,
@@ -299,7 +299,8 @@ impl Scheduler {
                 let (pool, workers) = jobs.at_slot(slot).assigned.as_ref()?;
                 Some((*pool, workers.as_slice()))
             },
-            |slot| allocation.contains_key(&jobs.at_slot(slot).spec.id),
+            // A row in the allocation, read from the job (see `ActiveJob::has_share`).
+            |slot| jobs.at_slot(slot).has_share,
         );
         placed.extend(pinned.iter().filter_map(|(j, (p, w))| {
             let slot = self.jobs.slot_of(*j).filter(|_| *p < m)?;
@@ -361,8 +362,15 @@ impl Scheduler {
         if self.need_reallocation && due {
             self.reset_time_received(now);
             self.allocation = self.compute_allocation(now)?;
+            // Both in job order: walked side by side rather than a search per job.
+            let mut rows = self.allocation.iter().peekable();
             for job in self.jobs.values_mut() {
-                job.set_share(self.allocation.get(&job.spec.id));
+                while rows.next_if(|(id, _)| **id < job.spec.id).is_some() {}
+                job.set_share(
+                    rows.peek()
+                        .filter(|(id, _)| **id == job.spec.id)
+                        .map(|r| r.1),
+                );
             }
             self.allocations_computed += 1;
             self.need_reallocation = false;
@@ -482,6 +490,14 @@ impl Scheduler {
     /// The current allocation.
     pub fn allocation(&self) -> &Allocation {
         &self.allocation
+    }
+
+    /// An active job's share of pool `pool` in the current allocation (its row's entry), 0
+    /// without a row: what `allocation()[job][pool]` holds, read from the job's own figures
+    /// rather than by a search of the allocation.
+    pub fn share(&self, job: JobId, pool: usize) -> Option<f64> {
+        let j = self.jobs.get(job)?;
+        Some(j.share(pool).unwrap_or(0.0))
     }
 
     /// Number of active (submitted, unfinished) jobs.

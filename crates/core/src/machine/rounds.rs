@@ -635,12 +635,9 @@ impl Rounds {
                         self.completing.push(p.job);
                     }
                 }
-                let share = self
-                    .scheduler
-                    .allocation()
-                    .get(&p.job)
-                    .and_then(|row| row.get(pool).copied())
-                    .unwrap_or(0.0);
+                // A pending placement's job is active: the placements of jobs that leave are
+                // dropped.
+                let share = self.scheduler.share(p.job, pool).unwrap_or(0.0);
                 let accelerator = pools[pool].accelerator.clone();
                 let count = p.workers.len() as u32;
                 out.actions.push(Action::Start {
