@@ -76,10 +76,10 @@ pub(crate) fn max_min(
             match index.get(key.as_slice()) {
                 Some(&k) => k,
                 None => {
-                    let row = key[1..].iter().map(|&b| f64::from_bits(b)).collect();
-                    classes.push((0, sf, row));
-                    index.insert(key.clone(), classes.len() - 1);
-                    classes.len() - 1
+                    let k = classes.len();
+                    classes.push((0, sf, key[1..].iter().map(|&b| f64::from_bits(b)).collect()));
+                    index.insert(key.clone(), k);
+                    k
                 }
             }
         } else {
