@@ -27,7 +27,7 @@ mod time;
 pub use cluster::{Cluster, Pool, PoolId};
 pub use error::CoreError;
 pub use job::{JobId, JobSpec};
-pub use mechanism::{Placement, PlacementKind, RoundPlan, RoundReport};
+pub use mechanism::{Placement, PlacementKind, RoundPlan, RoundReport, Workers};
 pub use policy::{Allocation, LpOptions, PolicyKind};
 pub use scheduler::{Scheduler, SchedulerConfig, validate_job};
 pub use time::SimTime;

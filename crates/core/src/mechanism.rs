@@ -10,7 +10,12 @@
 
 use crate::{JobId, PoolId};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 use std::cmp::Reverse;
+
+/// A placement's accelerators: up to eight inline (most gangs), more on the heap. Every
+/// running job is placed every round, so a list on the heap would cost an allocation each.
+pub type Workers = SmallVec<[u32; 8]>;
 
 /// Whether a placement continues on the same accelerators or (re)starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +35,7 @@ pub struct Placement {
     /// The pool it runs on.
     pub pool: PoolId,
     /// Which accelerators of that pool (indexes `0..capacity`).
-    pub workers: Vec<u32>,
+    pub workers: Workers,
     /// Keep or start.
     pub kind: PlacementKind,
     /// Steps to run this round: a round's worth at the job's throughput there, at most what is
@@ -58,9 +63,34 @@ pub struct RoundPlan {
     pub placements: Vec<Placement>,
     /// Jobs that ran last round and do not run in this one (stop them, keep their checkpoint).
     pub preempted: Vec<JobId>,
+    /// The placements' indices in job order, as the scheduler that planned the round knows it
+    /// without a sort (see [`RoundPlan::in_job_order`]).
+    #[serde(skip)]
+    pub(crate) job_order: Vec<usize>,
 }
 
 impl RoundPlan {
+    /// The placements' indices in job order (a job is placed once at most): the scheduler's
+    /// own order when it planned the round, else sorted.
+    pub fn in_job_order(&self) -> Vec<usize> {
+        if self.job_order.len() == self.placements.len() {
+            debug_assert!(
+                self.job_order
+                    .windows(2)
+                    .all(|w| self.placements[w[0]].job < self.placements[w[1]].job)
+            );
+            return self.job_order.clone();
+        }
+        let mut by_job: Vec<(JobId, usize)> = self
+            .placements
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.job, i))
+            .collect();
+        by_job.sort_unstable();
+        by_job.into_iter().map(|(_, i)| i).collect()
+    }
+
     /// The reports of a round in which every placement ran as planned (its steps in its
     /// expected time): what a simulator reports when nothing interrupts the round.
     pub fn reports_as_planned(&self) -> Vec<RoundReport> {
@@ -188,7 +218,7 @@ pub(crate) fn assign_workers<'a>(
     chosen: &[Vec<Chosen>],
     previous: impl Fn(usize) -> Option<(usize, &'a [u32])>,
     placeable: impl Fn(usize) -> bool,
-) -> Vec<(usize, usize, Option<Vec<u32>>)> {
+) -> Vec<(usize, usize, Option<Workers>)> {
     let mut out = Vec::new();
     for &p in order {
         let mut jobs = chosen[p].clone();
@@ -225,7 +255,7 @@ pub(crate) fn assign_workers<'a>(
                     continue;
                 }
                 let sf = c.scale_factor;
-                let mut workers = Vec::with_capacity(sf as usize);
+                let mut workers = Workers::with_capacity(sf as usize);
                 while workers.len() < sf as usize && next_free < used.len() {
                     if !used[next_free] {
                         used[next_free] = true;

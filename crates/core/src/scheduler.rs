@@ -12,8 +12,9 @@ use crate::pyrandom::PyRandom;
 use crate::solver::{ClarabelSolver, LpSolver};
 use crate::{
     Allocation, Cluster, CoreError, JobId, JobSpec, Placement, PlacementKind, PolicyKind, PoolId,
-    RoundPlan, RoundReport, SimTime,
+    RoundPlan, RoundReport, SimTime, Workers,
 };
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -143,15 +144,16 @@ impl Scheduler {
             self.allocation.insert(spec.id, row.clone());
         }
         let mut job = ActiveJob {
+            throughputs: SmallVec::from_slice(&spec.throughputs),
             spec,
             steps_done: 0,
-            on: vec![
+            on: SmallVec::from_elem(
                 OnPool {
                     time_received: self.config.round_s / 2.0,
                     ..OnPool::default()
-                };
-                m
-            ],
+                },
+                m,
+            ),
             has_share: false,
             assigned: None,
         };
@@ -267,7 +269,7 @@ impl Scheduler {
                 continue;
             }
             for (p, queue) in queues.iter_mut().enumerate() {
-                let runnable = j.spec.throughputs[p] > 0.0;
+                let runnable = j.throughputs[p] > 0.0;
                 let on = &j.on[p];
                 if !runnable || (skip_zero && on.priority <= 0.0) {
                     continue;
@@ -304,15 +306,16 @@ impl Scheduler {
         );
         placed.extend(pinned.iter().filter_map(|(j, (p, w))| {
             let slot = self.jobs.slot_of(*j).filter(|_| *p < m)?;
-            Some((slot, *p, Some(w.clone())))
+            Some((slot, *p, Some(Workers::from_slice(w))))
         }));
         let mut plan = RoundPlan::default();
         plan.placements.reserve(placed.len());
-        // Whether each job (by slot) is placed in this round.
-        let mut placed_now = vec![false; self.jobs.slots()];
+        // Each job's placement (by slot), if it is placed in this round.
+        const UNPLACED: u32 = u32::MAX;
+        let mut placed_now = vec![UNPLACED; self.jobs.slots()];
         for (slot, pool, workers) in &placed {
             let active = self.jobs.at_slot(*slot);
-            let throughput = active.spec.throughputs[*pool];
+            let throughput = active.throughputs[*pool];
             let remaining = active.spec.total_steps - active.steps_done;
             let max_steps = ((throughput * self.config.round_s) as u64).min(remaining);
             // No accelerators named: the job keeps those it ran on, on this pool.
@@ -333,15 +336,21 @@ impl Scheduler {
                 expected_duration_s: max_steps as f64 / throughput,
                 left_steps: remaining,
             });
-            placed_now[*slot] = true;
+            placed_now[*slot] = (plan.placements.len() - 1) as u32;
         }
+        // Slots follow job order: the placements in job order without a sort.
+        plan.job_order = placed_now
+            .iter()
+            .filter(|&&i| i != UNPLACED)
+            .map(|&i| i as usize)
+            .collect();
         // Jobs that ran and are still active but not placed, in job order; they lose their
         // assignment, and the placed ones take their new one.
         for (j, &placed) in self.jobs.list.iter_mut().zip(&placed_now) {
             let Some(j) = j.as_mut() else {
                 continue;
             };
-            if j.assigned.is_some() && !placed {
+            if j.assigned.is_some() && placed == UNPLACED {
                 plan.preempted.push(j.spec.id);
                 j.assigned = None;
             }
@@ -385,7 +394,7 @@ impl Scheduler {
                 } else {
                     on.time_received / pool_time
                 };
-                on.priority = if !has_share || on.share == 0.0 || job.spec.throughputs[p] == 0.0 {
+                on.priority = if !has_share || on.share == 0.0 || job.throughputs[p] == 0.0 {
                     0.0
                 } else if fraction > 0.0 {
                     on.share / fraction
@@ -661,7 +670,8 @@ mod tests {
         let active = |id: u64| ActiveJob {
             spec: job(id, 1, 10, &[1.0]),
             steps_done: 0,
-            on: vec![OnPool::default()],
+            on: SmallVec::from_elem(OnPool::default(), 1),
+            throughputs: SmallVec::from_slice(&[1.0]),
             has_share: false,
             assigned: None,
         };

@@ -488,14 +488,12 @@ impl Rounds {
         // its lease: it runs there already, not being stopped, as a member on a lease or
         // pinned (any other job is queued, stopping or not a member). `leased` is in job order
         // too: the two are walked side by side.
-        // By (job, index) pairs rather than indices sorted by a key read through them.
-        let mut by_job: Vec<(JobId, usize)> = plan
-            .placements
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.job, i))
+        // As (job, index) pairs, in the scheduler's job order (no sort).
+        let by_job: Vec<(JobId, usize)> = plan
+            .in_job_order()
+            .into_iter()
+            .map(|i| (plan.placements[i].job, i))
             .collect();
-        by_job.sort_unstable();
         let mut keeps = vec![false; plan.placements.len()];
         let mut lease = leased.iter().peekable();
         for &(job, i) in &by_job {
@@ -505,8 +503,9 @@ impl Rounds {
                 Some(l) => Some((l.1, l.2)),
                 None => pinned.get(&job).map(|(pool, a)| (*pool, a)),
             };
-            keeps[i] = running
-                .is_some_and(|(pool, accelerators)| pool == p.pool.0 && *accelerators == p.workers);
+            keeps[i] = running.is_some_and(|(pool, accelerators)| {
+                pool == p.pool.0 && accelerators[..] == p.workers[..]
+            });
         }
         let mut open = std::mem::take(&mut self.spare_open);
         open.reserve(plan.placements.len());
@@ -534,7 +533,8 @@ impl Rounds {
         for &(ref job, ref pool, accelerators) in &leased {
             while placed_in_order.next_if(|p| p.job < *job).is_some() {}
             let here = placed_in_order.peek().filter(|p| p.job == *job);
-            let moved = here.is_some_and(|p| p.pool.0 != *pool || p.workers != *accelerators);
+            let moved =
+                here.is_some_and(|p| p.pool.0 != *pool || p.workers[..] != accelerators[..]);
             if here.is_some() && !moved {
                 continue;
             }
@@ -643,7 +643,7 @@ impl Rounds {
                 out.actions.push(Action::Start {
                     job: p.job,
                     pool,
-                    accelerators: p.workers.clone(),
+                    accelerators: p.workers.to_vec(),
                     reason: StartReason {
                         policy: self.policy.name().to_string(),
                         pool: pools[pool].name.clone(),
@@ -656,7 +656,7 @@ impl Rounds {
                         },
                         priority: t.job.priority,
                         backfilled: false,
-                        accelerators: p.workers,
+                        accelerators: p.workers.into_vec(),
                         blocked: Vec::new(),
                         spot_ruled_out: false,
                     },

@@ -2,23 +2,30 @@
 //! and by slot without a search of a tree.
 
 use crate::live::BuildNameHasher;
-use crate::{JobId, JobSpec};
+use crate::{JobId, JobSpec, Workers};
+use smallvec::SmallVec;
 use std::collections::HashMap;
+
+/// Pools whose figures a job keeps inline, in its own record (more go on the heap).
+pub(super) const INLINE_POOLS: usize = 4;
 
 #[derive(Debug, Clone)]
 pub(super) struct ActiveJob {
     pub(super) spec: JobSpec,
     pub(super) steps_done: u64,
     /// Its figures on each pool, side by side: every round reads and writes them all, job
-    /// after job (one list rather than one per figure, each its own allocation to fetch).
-    pub(super) on: Vec<OnPool>,
+    /// after job (one list rather than one per figure, and inline rather than on the heap:
+    /// each is read from the job's record as the round walks the jobs in order).
+    pub(super) on: SmallVec<[OnPool; INLINE_POOLS]>,
+    /// Its throughput on each pool (`spec.throughputs`, kept inline for the same reason).
+    pub(super) throughputs: SmallVec<[f64; INLINE_POOLS]>,
     /// Whether it has a row in the current allocation (false: it arrived after the last
     /// computation); the row is [`OnPool::share`], kept here so that a round reads it without a
     /// search of the allocation map.
     pub(super) has_share: bool,
     /// Where it runs in the current round (pool, accelerators), if it was placed: kept with
     /// the job so that the next round reads it by the job's slot rather than by a search.
-    pub(super) assigned: Option<(usize, Vec<u32>)>,
+    pub(super) assigned: Option<(usize, Workers)>,
 }
 
 /// A job's figures on one pool.

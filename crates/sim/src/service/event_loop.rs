@@ -37,12 +37,25 @@ struct Live {
     /// The attempt (`epoch`) whose end is on the heap; time-shared jobs get theirs from the
     /// machine's round.
     end_scheduled: Option<u32>,
-    /// The current attempt: pool, start, index into `attempts` (its number when they are not
-    /// kept), accelerators it holds.
-    current: Option<(usize, i64, usize, u32)>,
+    /// The current attempt.
+    current: Option<Attempt>,
     stopping: bool,
     /// Stopping to move elsewhere at once: it checkpoints as it leaves.
     moving: bool,
+}
+
+/// A job's attempt under way.
+#[derive(Clone, Copy)]
+struct Attempt {
+    pool: usize,
+    started_ms: i64,
+    /// Its index into `attempts` (its number when they are not kept).
+    record: usize,
+    /// The accelerators it holds.
+    chips: u32,
+    /// The job's speed on the pool (fixed for a job and pool): kept so that the attempt's end
+    /// does not read the job's speeds again.
+    speed: f64,
 }
 
 /// One replay under way: the machine, the simulated pools' jobs, the heap of what is due, and
@@ -279,7 +292,13 @@ impl<'a> Replay<'a> {
                         reason: "running when the replay starts".to_string(),
                         accelerators: Vec::new(),
                     });
-            self.live[i].current = Some((p, start.at_ms, attempt, r.chips));
+            self.live[i].current = Some(Attempt {
+                pool: p,
+                started_ms: start.at_ms,
+                record: attempt,
+                chips: r.chips,
+                speed: jobs[i].job.speed_on(p, &self.machine.pools()[p]),
+            });
             self.out.jobs[i].first_start_ms = Some(start.at_ms);
             self.charges.started(&self.pools, p, r.chips, start.at_ms);
             let speed = jobs[i].job.speed_on(p, &self.pools[p]);
@@ -396,7 +415,14 @@ impl<'a> Replay<'a> {
         if l.epoch != epoch {
             return;
         }
-        let Some((pool, started, attempt, chips)) = l.current.take() else {
+        let Some(Attempt {
+            pool,
+            started_ms: started,
+            record: attempt,
+            chips,
+            speed,
+        }) = l.current.take()
+        else {
             return;
         };
         l.epoch += 1;
@@ -415,7 +441,6 @@ impl<'a> Replay<'a> {
             self.finished += 1;
             (self.progress)(self.finished, jobs.len());
         } else {
-            let speed = jobs[job].job.speed_on(pool, &self.machine.pools()[pool]);
             let overhead_s = self.sim.restart_overhead_ms as f64 / 1000.0;
             let l = &mut self.live[job];
             if moving {
@@ -576,8 +601,8 @@ impl<'a> Replay<'a> {
             }
         }
         for &(i, chips) in &started_now {
-            if let Some((p, _, _, _)) = self.live[i].current {
-                self.charges.started(&self.pools, p, chips, now);
+            if let Some(a) = self.live[i].current {
+                self.charges.started(&self.pools, a.pool, chips, now);
             }
         }
         refused
@@ -637,7 +662,13 @@ impl<'a> Replay<'a> {
                 },
             });
         let l = &mut self.live[i];
-        l.current = Some((pool, now, attempt, chips));
+        l.current = Some(Attempt {
+            pool,
+            started_ms: now,
+            record: attempt,
+            chips,
+            speed,
+        });
         self.out.jobs[i].first_start_ms.get_or_insert(now);
         if self.machine.time_shares(id) {
             return Launch::Started(chips);
