@@ -17,7 +17,7 @@ use crate::service::driver::BusyTimeline;
 use crate::service::{ServiceJob, ServiceOutcome, ServiceSimConfig, driver};
 use spillway_core::econ::PlanKind;
 use spillway_core::live::LivePolicy;
-use spillway_core::machine::{MachineConfig, MachineJob, MachinePool, TimeSharing};
+use spillway_core::machine::{MachineConfig, MachineJob, MachinePool, Speeds, TimeSharing};
 use spillway_core::{
     Cluster, CoreError, JobId, PolicyKind, SchedulerConfig, SimTime, validate_job,
 };
@@ -212,7 +212,7 @@ fn machine_job(job: &SimJob, cluster: &Cluster) -> ServiceJob {
             deadline_ms: spec.deadline.map(ceil_ms),
             checkpoint_interval_s: None,
             resumable: true,
-            speeds: Some(spec.throughputs.clone()),
+            speeds: Some(Speeds::from_slice(&spec.throughputs)),
             weight: Some(spec.priority_weight),
         },
         work_s: spec.total_steps as f64,

@@ -9,6 +9,10 @@ use spillway_model::spec::{
 };
 use spillway_model::{Usd, UsdPerHour};
 
+/// A job's speeds per pool: up to four inline (read at every start and end of an attempt, where
+/// a list on the heap costs one more cache miss), more on the heap.
+pub type Speeds = smallvec::SmallVec<[f64; 4]>;
+
 /// A job as the decision sees it (its spec, its tenant, when it came).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineJob {
@@ -52,7 +56,7 @@ pub struct MachineJob {
     pub resumable: bool,
     /// Its own speed on each pool (units of `work_secs` per second, pool order), where it
     /// differs by job (a trace's throughput matrix); `None`: each pool's `throughput`.
-    pub speeds: Option<Vec<f64>>,
+    pub speeds: Option<Speeds>,
     /// Its weight in an allocation policy; `None`: from its priority, `(priority + 1) / 501`.
     pub weight: Option<f64>,
 }

@@ -27,7 +27,7 @@ mod rounds;
 mod state;
 
 pub use index::{IdHasher, IdMap};
-pub use job::{MachineJob, MachinePool, Phase};
+pub use job::{MachineJob, MachinePool, Phase, Speeds};
 pub use rounds::{RoundStats, TimeSharing};
 pub use state::{Event, Machine, MachineConfig, can_ever_place};
 

@@ -42,6 +42,11 @@ struct Live {
     stopping: bool,
     /// Stopping to move elsewhere at once: it checkpoints as it leaves.
     moving: bool,
+    /// Whether an attempt of it has started (its first start is in the outcome).
+    started: bool,
+    /// Times it was preempted: counted here, where each attempt's state is, and written to
+    /// the outcome's record of the job at the end (a second record to fetch per attempt).
+    preemptions: u32,
 }
 
 /// A job's attempt under way.
@@ -171,6 +176,8 @@ impl<'a> Replay<'a> {
                     current: None,
                     stopping: false,
                     moving: false,
+                    started: false,
+                    preemptions: 0,
                 })
                 .collect(),
             out,
@@ -300,6 +307,7 @@ impl<'a> Replay<'a> {
                 speed: jobs[i].job.speed_on(p, &self.machine.pools()[p]),
             });
             self.out.jobs[i].first_start_ms = Some(start.at_ms);
+            self.live[i].started = true;
             self.charges.started(&self.pools, p, r.chips, start.at_ms);
             let speed = jobs[i].job.speed_on(p, &self.pools[p]);
             let run_ms = (jobs[i].work_s.max(0.0) / speed * 1000.0).ceil() as i64;
@@ -447,7 +455,7 @@ impl<'a> Replay<'a> {
                 self.out.migrations += 1;
                 l.saved_s += (ran_s - overhead_s).max(0.0) * speed;
             } else {
-                self.out.jobs[job].preemptions += 1;
+                l.preemptions += 1;
                 self.out.preemptions += 1;
                 l.saved_s += saved_work(&jobs[job], ran_s - overhead_s, speed);
             }
@@ -669,7 +677,10 @@ impl<'a> Replay<'a> {
             chips,
             speed,
         });
-        self.out.jobs[i].first_start_ms.get_or_insert(now);
+        if !l.started {
+            l.started = true;
+            self.out.jobs[i].first_start_ms = Some(now);
+        }
         if self.machine.time_shares(id) {
             return Launch::Started(chips);
         }
@@ -694,6 +705,9 @@ impl<'a> Replay<'a> {
             self.out.allocations = stats.allocations;
         }
         self.out.busy_timeline = self.log.timeline.take();
+        for (record, l) in self.out.jobs.iter_mut().zip(&self.live) {
+            record.preemptions = l.preemptions;
+        }
         for (id, reason) in std::mem::take(&mut self.last_waits) {
             if let Some(i) = self.index.get(id) {
                 if self.out.jobs[i].finished_ms.is_none() {
