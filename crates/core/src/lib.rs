@@ -14,6 +14,7 @@
 mod cluster;
 pub mod econ;
 mod error;
+mod id_list;
 mod job;
 pub mod live;
 pub mod machine;

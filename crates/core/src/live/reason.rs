@@ -295,7 +295,7 @@ pub enum Choice {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StartReason {
     /// The policy's name.
-    pub policy: String,
+    pub policy: &'static str,
     /// The pool.
     pub pool: String,
     /// The accelerator type, `None` for a CPU-only job.

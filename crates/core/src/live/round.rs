@@ -329,7 +329,7 @@ pub fn decide(input: &RoundInput<'_>) -> Decision {
                 },
             };
             let reason = StartReason {
-                policy: input.policy.name().to_string(),
+                policy: input.policy.name(),
                 pool: view.name.to_string(),
                 accelerator: c.accelerator.map(str::to_string),
                 count: c.count,

@@ -1,8 +1,8 @@
 //! What the machine knows of a job and of a pool: owned copies of what a round decides on.
 
-use crate::JobId;
 use crate::econ::PlanKind;
 use crate::live::{PoolView, QueuedView};
+use crate::{JobId, Workers};
 use spillway_model::spec::tpu::SliceShape;
 use spillway_model::spec::{
     AcceleratorChoice, AlternativeFields, ChoiceOrder, JobSpec, WorkEstimate,
@@ -204,8 +204,9 @@ pub enum Phase {
     Running {
         /// Index of its pool.
         pool: usize,
-        /// Accelerator indices it holds.
-        accelerators: Vec<u32>,
+        /// Accelerator indices it holds (inline up to eight: every round reads those of every
+        /// running job).
+        accelerators: Workers,
         /// When the attempt started, ms.
         started_ms: i64,
         /// Asked to stop (preempted, reclaimed or cancelled): its accelerators free up when its

@@ -41,7 +41,7 @@ impl Machine {
             })
             .collect();
         let mut out = Vec::new();
-        for (id, t) in &self.jobs {
+        for (id, t) in self.jobs.by_id() {
             let Phase::Running {
                 pool,
                 started_ms,
@@ -54,7 +54,7 @@ impl Machine {
             let (Some(work), Some(_)) = (t.job.work_secs, t.job.deadline_ms) else {
                 continue;
             };
-            if self.pools[pool].plan != PlanKind::OnDemand || self.rides_along(*id, pool) {
+            if self.pools[pool].plan != PlanKind::OnDemand || self.rides_along(id, pool) {
                 continue;
             }
             let speed = t.job.speed_on(pool, &self.pools[pool]);
@@ -80,8 +80,8 @@ impl Machine {
             if let Some(c) = target.filter(|c| self.pools[c.pool].plan == PlanKind::Spot) {
                 room[c.pool] -= c.count;
                 out.push(Action::Preempt {
-                    job: *id,
-                    for_job: *id,
+                    job: id,
+                    for_job: id,
                     lease_ended: false,
                 });
             }

@@ -406,7 +406,7 @@ impl Rounds {
         let mut pinned: BTreeMap<JobId, (usize, Vec<u32>)> = BTreeMap::new();
         // Members on a lease, in job order, borrowed rather than copied: every running job is
         // one, every round.
-        let mut leased: Vec<(JobId, usize, &Vec<u32>)> = Vec::new();
+        let mut leased: Vec<(JobId, usize, &[u32])> = Vec::new();
 
         // Membership by walking the members' ids beside the jobs' (both in job order) rather
         // than a search per running job.
@@ -428,7 +428,7 @@ impl Rounds {
             } else if t.job.resumable {
                 leased.push((t.job.id, *pool, accelerators));
             } else {
-                pinned.insert(t.job.id, (*pool, accelerators.clone()));
+                pinned.insert(t.job.id, (*pool, accelerators.to_vec()));
             }
         }
         drop(members);
@@ -501,7 +501,7 @@ impl Rounds {
             while lease.next_if(|l| l.0 < job).is_some() {}
             let running = match lease.peek().filter(|l| l.0 == job) {
                 Some(l) => Some((l.1, l.2)),
-                None => pinned.get(&job).map(|(pool, a)| (*pool, a)),
+                None => pinned.get(&job).map(|(pool, a)| (*pool, a.as_slice())),
             };
             keeps[i] = running.is_some_and(|(pool, accelerators)| {
                 pool == p.pool.0 && accelerators[..] == p.workers[..]
@@ -621,7 +621,7 @@ impl Rounds {
         let mut holders: Option<Vec<Vec<Option<JobId>>>> = None;
         for p in std::mem::take(&mut self.pending) {
             let pool = p.pool.0;
-            let Some(t) = jobs.get(&p.job) else { continue };
+            let Some(t) = jobs.get(p.job) else { continue };
             let queued = t.phase == Phase::Queued;
             let room = p
                 .workers
@@ -645,7 +645,7 @@ impl Rounds {
                     pool,
                     accelerators: p.workers.to_vec(),
                     reason: StartReason {
-                        policy: self.policy.name().to_string(),
+                        policy: self.policy.name(),
                         pool: pools[pool].name.clone(),
                         accelerator,
                         count,

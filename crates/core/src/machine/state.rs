@@ -5,13 +5,14 @@ use super::index::{FreeSet, OutsideQueue, RunningSet};
 use super::job::{MachineJob, MachinePool, Phase};
 use super::rounds::{RoundStats, Rounds, TimeSharing};
 use crate::econ::{Contract, ContractLedger, EconPolicy, FailoverMemory, FailureKind};
+use crate::id_list::IdList;
 use crate::live::{
     Action, ContractView, Decision, LivePolicy, PoolIndex, PoolView, QueuedView, QuotaView,
     RoundInput, WaitReason,
 };
-use crate::{JobId, SimTime};
+use crate::{JobId, SimTime, Workers};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What the machine is configured with (the service's `[scheduler]`, tenants and contracts, or
 /// a simulation's equivalents).
@@ -131,10 +132,10 @@ pub enum Event {
     },
 }
 
-/// The machine's unfinished jobs in id order, each boxed: a search by id (several per attempt,
-/// millions of them in a long simulation) then reads small nodes of ids and pointers rather
-/// than nodes holding the jobs themselves, a few hundred bytes each.
-pub(super) type TrackedJobs = BTreeMap<JobId, Box<Tracked>>;
+/// The machine's unfinished jobs in id order, found by id through a hash index (several
+/// searches per attempt, millions of them in a long simulation, where a tree's search was a
+/// chain of cache misses), compacted as they finish ([`Machine::forget`]).
+pub(super) type TrackedJobs = IdList<Tracked>;
 
 #[derive(Debug, Clone)]
 pub(super) struct Tracked {
@@ -207,7 +208,7 @@ impl Machine {
             accelerator_ids: AcceleratorIds::new(&pools),
             pools,
             config,
-            jobs: TrackedJobs::new(),
+            jobs: TrackedJobs::default(),
         }
     }
 
@@ -233,7 +234,7 @@ impl Machine {
     /// `requeue` ([`Event::AttemptEnded`]): the job waits again, no restart used. True for
     /// any job not starting.
     pub fn should_launch(&self, job: JobId) -> bool {
-        match self.jobs.get(&job).map(|t| &**t) {
+        match self.jobs.get(job) {
             Some(Tracked {
                 phase: Phase::Running { pool, .. },
                 started_in,
@@ -245,7 +246,7 @@ impl Machine {
 
     /// Where a job is, if the machine tracks it (unfinished).
     pub fn phase(&self, job: JobId) -> Option<&Phase> {
-        self.jobs.get(&job).map(|t| &t.phase)
+        self.jobs.get(job).map(|t| &t.phase)
     }
 
     /// The round mechanism's counters, when the machine time-shares.
@@ -292,7 +293,7 @@ impl Machine {
     pub fn handle(&mut self, now_ms: i64, event: Event) {
         match event {
             Event::Submitted(job) => {
-                if self.jobs.contains_key(&job.id) {
+                if self.jobs.contains(job.id) {
                     return;
                 }
                 let member = self
@@ -305,13 +306,13 @@ impl Machine {
                 let accelerator_ids = self.accelerator_ids.of_choices(&job.choices);
                 self.jobs.insert(
                     job.id,
-                    Box::new(Tracked {
+                    Tracked {
                         job,
                         phase: Phase::Queued,
                         refused: None,
                         accelerator_ids,
                         started_in: 0,
-                    }),
+                    },
                 );
             }
             Event::Restored {
@@ -334,18 +335,18 @@ impl Machine {
                     let accelerator_ids = self.accelerator_ids.of_choices(&job.choices);
                     self.jobs.insert(
                         job.id,
-                        Box::new(Tracked {
+                        Tracked {
                             job,
                             phase: Phase::Running {
                                 pool,
-                                accelerators,
+                                accelerators: Workers::from_vec(accelerators),
                                 started_ms,
                                 stopping,
                             },
                             refused: None,
                             accelerator_ids,
                             started_in: 0,
-                        }),
+                        },
                     );
                 }
             }
@@ -355,7 +356,7 @@ impl Machine {
                 }
                 self.release(job);
                 if !requeue {
-                    self.jobs.remove(&job);
+                    self.forget(job);
                     self.queued_outside.remove(job);
                 }
             }
@@ -365,12 +366,12 @@ impl Machine {
                 }
             }
             Event::WorkLeft { job, work_secs } => {
-                if let Some(t) = self.jobs.get_mut(&job) {
+                if let Some(t) = self.jobs.get_mut(job) {
                     t.job.work_secs = Some(work_secs);
                 }
             }
             Event::LaunchRefused { job, kind } => {
-                let pool = match self.jobs.get(&job).map(|t| &**t) {
+                let pool = match self.jobs.get(job) {
                     Some(Tracked {
                         phase: Phase::Running { pool, .. },
                         started_in,
@@ -394,7 +395,7 @@ impl Machine {
                         LivePolicy::Econ(e) => e.shares_failover_memory(),
                         LivePolicy::Scheduler(_) => true,
                     };
-                    let own = self.jobs.get_mut(&job).filter(|_| !shared);
+                    let own = self.jobs.get_mut(job).filter(|_| !shared);
                     let half_life = self.config.failover_half_life_s;
                     let memory = match own {
                         Some(t) => t
@@ -410,19 +411,15 @@ impl Machine {
                 if let Some(Tracked {
                     phase: Phase::Running { stopping, .. },
                     ..
-                }) = self.jobs.get_mut(&job).map(|t| &mut **t)
+                }) = self.jobs.get_mut(job)
                 {
                     *stopping = true;
                     self.running.stopping(job);
                 }
             }
             Event::Withdrawn { job } => {
-                if self
-                    .jobs
-                    .get(&job)
-                    .is_some_and(|t| t.phase == Phase::Queued)
-                {
-                    self.jobs.remove(&job);
+                if self.jobs.get(job).is_some_and(|t| t.phase == Phase::Queued) {
+                    self.forget(job);
                     self.queued_outside.remove(job);
                     if let Some(r) = self.rounds.as_mut() {
                         r.remove(job);
@@ -442,9 +439,15 @@ impl Machine {
         }
     }
 
+    /// Drops a job that is done or withdrawn.
+    fn forget(&mut self, job: JobId) {
+        self.jobs.remove(job);
+        self.jobs.compact();
+    }
+
     /// Frees the accelerators of `job`'s attempt (if it has one) and queues it again.
     fn release(&mut self, job: JobId) {
-        let Some(t) = self.jobs.get_mut(&job) else {
+        let Some(t) = self.jobs.get_mut(job) else {
             return;
         };
         if let Phase::Running {
@@ -531,14 +534,14 @@ impl Machine {
                         self.free[*pool].remove(a);
                     }
                     self.queued_outside.remove(*job);
-                    if let Some(t) = self.jobs.get_mut(job) {
+                    if let Some(t) = self.jobs.get_mut(*job) {
                         t.started_in = self.decisions;
                         let run_ms = t.job.expected_run_ms(*pool, &self.pools[*pool]);
                         self.running
                             .add(&t.job, *pool, accelerators, now_ms, run_ms, false);
                         t.phase = Phase::Running {
                             pool: *pool,
-                            accelerators: accelerators.clone(),
+                            accelerators: Workers::from_slice(accelerators),
                             started_ms: now_ms,
                             stopping: false,
                         };
@@ -602,7 +605,7 @@ impl Machine {
             .queued_outside
             .ids()
             .take(limit)
-            .filter_map(|id| self.jobs.get(&id))
+            .filter_map(|id| self.jobs.get(id))
             .filter(|t| t.phase == Phase::Queued)
             .map(|t| QueuedView {
                 failover: t.refused.as_ref(),

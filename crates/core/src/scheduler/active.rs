@@ -1,10 +1,9 @@
 //! The scheduler's active jobs: each with what a round needs of it, in job order, found by id
 //! and by slot without a search of a tree.
 
-use crate::live::BuildNameHasher;
-use crate::{JobId, JobSpec, Workers};
+use crate::id_list::IdList;
+use crate::{JobSpec, Workers};
 use smallvec::SmallVec;
-use std::collections::HashMap;
 
 /// Pools whose figures a job keeps inline, in its own record (more go on the heap).
 pub(super) const INLINE_POOLS: usize = 4;
@@ -55,118 +54,7 @@ impl ActiveJob {
     }
 }
 
-/// The active jobs in job order, each found by id without a search of a tree: a list in id
-/// order with an index by id. A job that leaves is only marked, and the list is compacted
-/// when a quarter of it is gone, so that a job's slot (its position in the list) holds from
-/// one compaction to the next: a round names its jobs by slot.
-#[derive(Debug, Default)]
-pub(super) struct ActiveJobs {
-    /// In job-id order; `None` for a job gone since the last compaction.
-    pub(super) list: Vec<Option<ActiveJob>>,
-    /// Slot of each active job. The hasher is FxHash's mixing (see [`BuildNameHasher`]): job
-    /// ids are ours, not chosen to collide, and the map is never iterated.
-    pub(super) at: HashMap<JobId, usize, BuildNameHasher>,
-}
-
-impl ActiveJobs {
-    pub(super) fn len(&self) -> usize {
-        self.at.len()
-    }
-
-    /// Slots run from 0 to this (gone ones included).
-    pub(super) fn slots(&self) -> usize {
-        self.list.len()
-    }
-
-    pub(super) fn contains(&self, job: JobId) -> bool {
-        self.at.contains_key(&job)
-    }
-
-    pub(super) fn slot_of(&self, job: JobId) -> Option<usize> {
-        self.at.get(&job).copied()
-    }
-
-    pub(super) fn get(&self, job: JobId) -> Option<&ActiveJob> {
-        self.list[self.slot_of(job)?].as_ref()
-    }
-
-    pub(super) fn get_mut(&mut self, job: JobId) -> Option<&mut ActiveJob> {
-        let slot = self.slot_of(job)?;
-        self.list[slot].as_mut()
-    }
-
-    /// The job in `slot`, which must hold one.
-    pub(super) fn at_slot(&self, slot: usize) -> &ActiveJob {
-        self.list[slot].as_ref().expect("a slot of an active job")
-    }
-
-    pub(super) fn at_slot_mut(&mut self, slot: usize) -> &mut ActiveJob {
-        self.list[slot].as_mut().expect("a slot of an active job")
-    }
-
-    /// Adds a job that is not active. Jobs come in id order as a rule; one that does not goes
-    /// in its place, and the slots are renumbered.
-    pub(super) fn insert(&mut self, job: ActiveJob) {
-        let id = job.spec.id;
-        let in_order = self
-            .list
-            .iter()
-            .rev()
-            .find_map(Option::as_ref)
-            .is_none_or(|last| last.spec.id < id);
-        if in_order {
-            self.at.insert(id, self.list.len());
-            self.list.push(Some(job));
-        } else {
-            self.list.retain(Option::is_some);
-            let i = self
-                .list
-                .partition_point(|j| j.as_ref().is_some_and(|j| j.spec.id < id));
-            self.list.insert(i, Some(job));
-            self.reindex();
-        }
-    }
-
-    pub(super) fn remove(&mut self, job: JobId) -> Option<ActiveJob> {
-        let slot = self.at.remove(&job)?;
-        self.list[slot].take()
-    }
-
-    /// Drops the gone jobs' slots once they are a quarter of the list (slots change: call it
-    /// only between rounds).
-    pub(super) fn compact(&mut self) {
-        if (self.list.len() - self.at.len()) * 4 > self.list.len() {
-            self.list.retain(Option::is_some);
-            self.reindex();
-        }
-    }
-
-    pub(super) fn reindex(&mut self) {
-        self.at.clear();
-        for (slot, j) in self.list.iter().enumerate() {
-            if let Some(j) = j {
-                self.at.insert(j.spec.id, slot);
-            }
-        }
-    }
-
-    /// The active jobs in job order, with their slots.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (usize, &ActiveJob)> {
-        self.list
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, j)| Some((slot, j.as_ref()?)))
-    }
-
-    pub(super) fn values(&self) -> impl Iterator<Item = &ActiveJob> {
-        self.list.iter().filter_map(Option::as_ref)
-    }
-
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut ActiveJob> {
-        self.list.iter_mut().filter_map(Option::as_mut)
-    }
-
-    pub(super) fn ids(&self) -> impl Iterator<Item = JobId> + '_ {
-        self.values().map(|j| j.spec.id)
-    }
-}
+/// The active jobs in job order, each found by id and by slot without a search of a tree. A
+/// job that leaves is only marked, and the list is compacted at the start of a round, so that a
+/// job's slot holds through a round: a round names its jobs by slot.
+pub(super) type ActiveJobs = IdList<ActiveJob>;
