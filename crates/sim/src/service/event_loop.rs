@@ -6,6 +6,7 @@
 use super::charges::Charges;
 use super::driver::{IDLE_LIMIT_MS, IDLE_TICK_MAX_MS, RunningJob, ServiceSimConfig, Start};
 use super::job_index::JobIndex;
+use super::live::{Attempt, Live};
 use super::outcome::{AttemptLog, AttemptRecord, JobRecord, ServiceOutcome};
 use super::workload::ServiceJob;
 use super::world::World;
@@ -27,40 +28,6 @@ enum Due {
     Wake,
     /// A tick of the world: capacity may change.
     Tick,
-}
-
-/// A job's state on the simulated pools (the machine keeps its own).
-struct Live {
-    /// Reference seconds of work done (saved) before the current attempt.
-    saved_s: f64,
-    epoch: u32,
-    /// The attempt (`epoch`) whose end is on the heap; time-shared jobs get theirs from the
-    /// machine's round.
-    end_scheduled: Option<u32>,
-    /// The current attempt.
-    current: Option<Attempt>,
-    stopping: bool,
-    /// Stopping to move elsewhere at once: it checkpoints as it leaves.
-    moving: bool,
-    /// Whether an attempt of it has started (its first start is in the outcome).
-    started: bool,
-    /// Times it was preempted: counted here, where each attempt's state is, and written to
-    /// the outcome's record of the job at the end (a second record to fetch per attempt).
-    preemptions: u32,
-}
-
-/// A job's attempt under way.
-#[derive(Clone, Copy)]
-struct Attempt {
-    pool: usize,
-    started_ms: i64,
-    /// Its index into `attempts` (its number when they are not kept).
-    record: usize,
-    /// The accelerators it holds.
-    chips: u32,
-    /// The job's speed on the pool (fixed for a job and pool): kept so that the attempt's end
-    /// does not read the job's speeds again.
-    speed: f64,
 }
 
 /// One replay under way: the machine, the simulated pools' jobs, the heap of what is due, and
@@ -167,19 +134,7 @@ impl<'a> Replay<'a> {
             arrivals: Vec::new(),
             next_arrival: 0,
             seq: 0,
-            live: jobs
-                .iter()
-                .map(|_| Live {
-                    saved_s: 0.0,
-                    epoch: 0,
-                    end_scheduled: None,
-                    current: None,
-                    stopping: false,
-                    moving: false,
-                    started: false,
-                    preemptions: 0,
-                })
-                .collect(),
+            live: jobs.iter().map(|_| Live::default()).collect(),
             out,
             log,
             charges,

@@ -13,6 +13,7 @@ mod charges;
 pub mod driver;
 mod event_loop;
 mod job_index;
+mod live;
 mod outcome;
 pub mod workload;
 pub mod world;
