@@ -57,7 +57,7 @@ impl Placement {
 }
 
 /// What to do for the coming round.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RoundPlan {
     /// Jobs that run, in pool then placement order.
     pub placements: Vec<Placement>,
@@ -67,6 +67,15 @@ pub struct RoundPlan {
     /// without a sort (see [`RoundPlan::in_job_order`]).
     #[serde(skip)]
     pub(crate) job_order: Vec<usize>,
+}
+
+/// Two plans are equal when they place and preempt the same jobs alike: the job order a
+/// scheduler hands over with its plan is derived from the placements, and a plan read back
+/// from JSON has none.
+impl PartialEq for RoundPlan {
+    fn eq(&self, other: &RoundPlan) -> bool {
+        self.placements == other.placements && self.preempted == other.preempted
+    }
 }
 
 impl RoundPlan {
@@ -311,6 +320,32 @@ mod tests {
             }
         }
         chosen
+    }
+
+    #[test]
+    fn a_plan_gives_its_placements_in_job_order_with_or_without_the_schedulers_order() {
+        let placement = |job: u64| Placement {
+            job: JobId(job),
+            pool: PoolId(0),
+            workers: Workers::from_slice(&[job as u32]),
+            kind: PlacementKind::Start,
+            max_steps: 1,
+            expected_duration_s: 1.0,
+            left_steps: 1,
+        };
+        // Pool then placement order, as a scheduler plans: not job order.
+        let read_back = RoundPlan {
+            placements: vec![placement(7), placement(2), placement(5)],
+            preempted: vec![JobId(3)],
+            job_order: Vec::new(),
+        };
+        assert_eq!(read_back.in_job_order(), [1, 2, 0]);
+        let planned = RoundPlan {
+            job_order: vec![1, 2, 0],
+            ..read_back.clone()
+        };
+        assert_eq!(planned.in_job_order(), [1, 2, 0]);
+        assert_eq!(planned, read_back, "the order is not part of the plan");
     }
 
     #[test]
